@@ -1,0 +1,142 @@
+"""Value types shared by fetchers, adapters and the diff.
+
+These are plain data: no I/O, no project imports. ``diffing`` may import them;
+``monitor`` builds on them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Expect = Literal["html", "json", "xml", "bytes"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a record (PDF, DOC, DOCX), by absolute URL."""
+
+    url: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One document as a regulator lists it.
+
+    ``key`` is stable across runs (the site's own id or URL slug). ``date`` is
+    ISO ``YYYY-MM-DD`` or None. ``status`` is the source's own status words
+    ("Draft", "Final", "颁布", "Draft: consultation open"), None when the site
+    says nothing. ``fields`` holds the rest of the metadata as strings; keys in
+    use across adapters: ``comment_deadline`` (ISO date), ``docket``,
+    ``reference_number``, ``doc_number`` (文号), ``scope`` (适用范围),
+    ``category`` (专业分类), ``office``, ``doc_type``, ``updated`` (the site's
+    own last-modified stamp), ``note``.
+    """
+
+    key: str
+    title: str
+    url: str
+    date: str | None = None
+    status: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as plain JSON-ready data (stable key order)."""
+        return {
+            "key": self.key,
+            "title": self.title,
+            "url": self.url,
+            "date": self.date,
+            "status": self.status,
+            "attachments": [{"url": a.url, "name": a.name} for a in self.attachments],
+            "fields": dict(sorted(self.fields.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Record:
+        return cls(
+            key=str(data["key"]),
+            title=str(data.get("title", "")),
+            url=str(data.get("url", "")),
+            date=data.get("date"),
+            status=data.get("status"),
+            attachments=tuple(
+                Attachment(url=str(a["url"]), name=str(a.get("name", "")))
+                for a in data.get("attachments", [])
+            ),
+            fields={str(k): str(v) for k, v in (data.get("fields") or {}).items()},
+        )
+
+
+@dataclass
+class Listing:
+    """What one check of a source produced.
+
+    ``records`` for list-like sources; ``page_text`` for whole-page sources
+    (``page`` kind), which have no records. ``not_modified`` is True when the
+    server answered 304 to a conditional GET: nothing to parse, nothing changed.
+    """
+
+    records: list[Record] = field(default_factory=list)
+    page_text: str | None = None
+    not_modified: bool = False
+
+    @classmethod
+    def unchanged(cls) -> Listing:
+        return cls(not_modified=True)
+
+
+@dataclass
+class Fetched:
+    """One HTTP response as the fetcher saw it, already checked for blocks."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    encoding: str = "utf-8"
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(self.encoding, errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode(self.encoding, errors="replace"))
+
+
+class Fetcher(Protocol):
+    """What an adapter is given to read a site. Implemented by ``sources.http``
+    (plain HTTP) and ``sources.browser`` (Chromium).
+
+    Both raise ``sources.errors.FetchError`` / ``Blocked`` / ``TooLarge``; a
+    response with ``expect="json"`` that is not JSON raises ``Blocked``.
+    ``conditional=True`` sends stored ETag / Last-Modified validators and may
+    return a 304 ``Fetched`` (check ``.not_modified``).
+    """
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Expect = "html",
+        conditional: bool = False,
+    ) -> Fetched: ...
+
+    def post(
+        self,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Expect = "json",
+    ) -> Fetched: ...
