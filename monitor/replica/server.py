@@ -31,6 +31,7 @@ class Request:
     query: dict[str, str]
     headers: Mapping[str, str]
     body: bytes
+    base: str = ""   # the public URL this app is mounted at, e.g. http://127.0.0.1:8080/cde
 
     @property
     def form(self) -> dict[str, str]:
@@ -74,12 +75,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        host = self.headers.get("Host") or "%s:%s" % self.server.server_address[:2]
         request = Request(
             method=self.command,
             path=split.path,
             query=query,
             headers=dict(self.headers.items()),
             body=body,
+            base=f"http://{host}",
         )
         self.server.log.append(request)
         response = self.server.app(request)
@@ -113,6 +116,31 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = _serve
     do_POST = _serve
     do_HEAD = _serve
+
+
+class Router:
+    """Mount several apps under path prefixes: ``Router({"/cde": cde, "/fda": fda})``.
+
+    The mounted app sees the path without its prefix and ``request.base`` set
+    to the public URL of its mount point, so it can build absolute links.
+    """
+
+    def __init__(self, mounts: Mapping[str, App]) -> None:
+        self.mounts = sorted(mounts.items(), key=lambda item: -len(item[0]))
+
+    def __call__(self, request: Request) -> Response:
+        for prefix, app in self.mounts:
+            if request.path == prefix or request.path.startswith(prefix.rstrip("/") + "/"):
+                inner = Request(
+                    method=request.method,
+                    path=request.path[len(prefix.rstrip("/")) :] or "/",
+                    query=request.query,
+                    headers=request.headers,
+                    body=request.body,
+                    base=request.base + prefix.rstrip("/"),
+                )
+                return app(inner)
+        return Response(status=404, body="not found")
 
 
 class _Server(ThreadingHTTPServer):
