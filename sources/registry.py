@@ -9,11 +9,12 @@ Register with ``@register``; ``regwatch sources`` prints the registry.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sources.types import Fetcher, Listing
+from sources.types import Fetcher, Listing, Record
 
 
 class SourceSettings(BaseModel):
@@ -52,8 +53,14 @@ class Adapter(ABC):
         return base.rstrip("/")
 
     @abstractmethod
-    def collect(self, fetcher: Fetcher) -> Listing:
-        """Fetch what the source publishes and return it as a ``Listing``."""
+    def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
+        """Fetch what the source publishes and return it as a ``Listing``.
+
+        ``known`` holds the records of the last healthy run by key, so an
+        adapter that enriches records from detail pages can reuse what it
+        already has for list entries that did not change, instead of
+        fetching every detail page on every run.
+        """
 
     @classmethod
     def summary(cls) -> str:
