@@ -54,3 +54,4 @@ class Alert:
     days_left: int | None = None       # for reminders
     detail: str = ""                   # health: the last error; baseline: the summary
     extra: dict[str, str] = field(default_factory=dict)
+    failures: int = 0                  # health: consecutive failed checks

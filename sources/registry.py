@@ -30,6 +30,7 @@ class SourceSettings(BaseModel):
     cron: str | None = None
     fetch: Literal["http", "browser", "auto"] = "http"
     jurisdiction: str | None = None
+    regulator: str | None = None
     enabled: bool = True
     attachments: bool = True
     ignore: list[str] = Field(default_factory=list)
@@ -42,6 +43,7 @@ class Adapter(ABC):
     kind: ClassVar[str]
     Settings: ClassVar[type[SourceSettings]] = SourceSettings
     jurisdiction: ClassVar[str] = ""
+    regulator: ClassVar[str] = ""
     default_base_url: ClassVar[str | None] = None
 
     def __init__(self, settings: SourceSettings) -> None:

@@ -32,6 +32,7 @@ class Request:
     headers: Mapping[str, str]
     body: bytes
     base: str = ""   # the public URL this app is mounted at, e.g. http://127.0.0.1:8080/cde
+    raw_query: str = ""  # the query string as sent, for repeated keys (``fields[]=a&fields[]=b``)
 
     @property
     def form(self) -> dict[str, str]:
@@ -83,6 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers=dict(self.headers.items()),
             body=body,
             base=f"http://{host}",
+            raw_query=split.query,
         )
         self.server.log.append(request)
         response = self.server.app(request)
@@ -138,6 +140,7 @@ class Router:
                     headers=request.headers,
                     body=request.body,
                     base=request.base + prefix.rstrip("/"),
+                    raw_query=request.raw_query,
                 )
                 return app(inner)
         return Response(status=404, body="not found")

@@ -1,0 +1,245 @@
+"""Noise normalisation: make two snapshots comparable before they are diffed.
+
+Regulator pages change in ways nobody cares about: a visitor counter ticks, a
+"Content current as of" footer moves, a session id is appended to every link,
+a full-width bracket becomes a half-width one, a PDF extractor inserts a
+different number of spaces. ``normalise_text`` and ``normalise_record`` remove
+all of that, so that what is left to compare is what the regulator changed.
+
+What normalisation does, in order:
+
+1. **Width folding** (NFKC-like, but only for characters that are noise):
+   full-width ASCII letters, digits and punctuation become ASCII
+   (``（２０２６）`` → ``(2026)``, ``，`` → ``,``); U+3000, no-break and other
+   Unicode spaces become a space; zero-width characters and soft hyphens go;
+   ``\\r\\n``, ``\\r``, form feeds and Unicode line separators become ``\\n``.
+2. **Noise removal**: every regex of ``DEFAULT_NOISE`` and of the user's
+   ``ignore`` list is deleted. Patterns are matched against the folded text,
+   so write ASCII ``:`` and ``()`` in them, not full-width.
+3. **Whitespace**: runs of spaces collapse to one, lines are stripped, empty
+   lines dropped (one paragraph per line), and spaces next to a CJK character
+   are removed (``CAR-T 细胞`` and ``CAR-T细胞`` compare equal; PDF extractors
+   scatter such spaces at random).
+
+The result is idempotent: ``normalise_text(normalise_text(t)) ==
+normalise_text(t)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from diffing.errors import InvalidPattern
+from sources.types import Attachment, Record
+
+# CJK ideographs, kana, hangul, CJK symbols and punctuation, CJK compatibility
+# forms. Shared with ``diffing.text`` (one token per character).
+CJK_CHARS = (
+    "\u2e80-\u2fdf\u3001-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f"
+    "\U00020000-\U0003134f"
+)
+
+_DATE = (
+    r"(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+    r"|\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{4})"
+    r"(?:[\sT]*\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?)?"
+)
+_VALUE = r"[^&#\s\"'<>]*"
+_SESSION_NAMES = r"(?:sid|sessionid|session_id|phpsessid|aspsessionid\w*|cfid|cftoken|MmEwMD)"
+_BUST_NAMES = r"(?:t|_|ts|timestamp|time|nocache|cb|v|r|rnd|rand|random)"
+_BUST_VALUE = r"(?:\d{10,13}|0?\.\d{6,})(?![\w.])"
+
+DEFAULT_NOISE: tuple[str, ...] = (
+    # visitor counters: 访问次数：123 / [浏览次数: 45次] / 阅读量 1,234 / 您是第123位访问者
+    r"(?i:[\[(【]?\s*(?:访问|浏览|点击|阅读)(?:次数|量|数)\s*:?\s*\d[\d,]*\s*次?\s*[\])】]?)",
+    r"(?i:[\[(【]?\s*(?:访问|浏览|点击|阅读)\s*:\s*\d[\d,]*\s*次?\s*[\])】]?)",
+    r"(?i:您是(?:本站)?第\s*\d[\d,]*\s*位访(?:问者|客))",
+    r"(?i:\bpage\s*views?\b\s*:?\s*\d[\d,]*)",
+    r"(?i:\b(?:views|visits|hits|visitors)\s*:\s*\d[\d,]*)",
+    # "last updated" footers, with the date (and time) they carry
+    r"(?i:(?:\b(?:page\s+)?last\s+(?:updated|modified|reviewed|revised)(?:\s+on)?"
+    r"|\bcontent\s+current\s+as\s+of|\bupdated\s+on"
+    r"|最后更新(?:时间|日期)?|最近更新(?:时间|日期)?|更新(?:时间|日期)|修改(?:时间|日期))"
+    rf"\s*:?\s*{_DATE})",
+    # session tokens in links: ;jsessionid=…, ?sid=…, &MmEwMD=… (Ruishu)
+    r"(?i:;jsessionid=[^?#&\s\"'<>/]*)",
+    rf"(?i:(?<=\?){_SESSION_NAMES}={_VALUE}&?|&{_SESSION_NAMES}={_VALUE})",
+    # cache-busting timestamps in query strings: ?t=1712345678, &_=1712345678901
+    rf"(?i:(?<=\?){_BUST_NAMES}={_BUST_VALUE}&?|&{_BUST_NAMES}={_BUST_VALUE})",
+)
+
+_SESSION_PARAM = re.compile(rf"(?i){_SESSION_NAMES}")
+_BUST_PARAM = re.compile(rf"(?i){_BUST_NAMES}")
+_BUST_VALUE_RE = re.compile(_BUST_VALUE)
+_JSESSIONID = re.compile(r"(?i);jsessionid=[^/?#]*")
+
+
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)}
+    table.update({0xFFE0 + i: ch for i, ch in enumerate("¢£¬¯¦¥₩")})
+    table.update({0xFF61: "。", 0xFF62: "「", 0xFF63: "」", 0xFF64: "、"})
+    for cp in (0x3000, 0x00A0, 0x1680, 0x202F, 0x205F, 0x0009, *range(0x2000, 0x200B)):
+        table[cp] = " "
+    for cp in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD):
+        table[cp] = ""
+    for cp in (0x000B, 0x000C, 0x0085, 0x2028, 0x2029, 0x000D):
+        table[cp] = "\n"
+    return table
+
+
+_FOLD = _fold_table()
+_DEFAULT_RE = re.compile("|".join(DEFAULT_NOISE))
+_SPACES = re.compile(r"[^\S\n]+")
+_CJK_SPACE = re.compile(rf"(?<=[{CJK_CHARS}]) | (?=[{CJK_CHARS}])")
+_MAX_ROUNDS = 5
+
+
+def fold_width(text: str) -> str:
+    """Fold full-width ASCII and punctuation to ASCII and Unicode spaces to
+    a plain space; drop zero-width characters; unify line breaks to ``\\n``."""
+    return text.replace("\r\n", "\n").translate(_FOLD)
+
+
+@lru_cache(maxsize=256)
+def compile_ignore(ignore: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """Compile the user's noise regexes, raising ``InvalidPattern`` for a bad one."""
+    compiled = []
+    for pattern in ignore:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise InvalidPattern(pattern, str(exc)) from None
+    return tuple(compiled)
+
+
+def _collapse(text: str) -> str:
+    lines = []
+    for line in text.split("\n"):
+        line = _SPACES.sub(" ", line).strip()
+        if line:
+            lines.append(_CJK_SPACE.sub("", line))
+    return "\n".join(lines)
+
+
+def _strip_noise(text: str, patterns: tuple[re.Pattern[str], ...]) -> str:
+    text = _DEFAULT_RE.sub("", text)
+    for pattern in patterns:
+        text = pattern.sub("", text)
+    return text
+
+
+def normalise_text(text: str, ignore: Sequence[str] = ()) -> str:
+    """The comparable form of a page or document text (see the module doc).
+
+    ``ignore`` holds extra regexes to delete (a source's ``ignore`` setting);
+    a pattern that does not compile raises ``InvalidPattern``.
+    """
+    patterns = compile_ignore(tuple(ignore))
+    text = fold_width(text)
+    for _ in range(_MAX_ROUNDS):
+        # Removing one piece of noise can join text into another (or a
+        # collapsed space can complete one): repeat until nothing moves.
+        cleaned = _collapse(_strip_noise(text, patterns))
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
+
+
+def _one_line(text: str, patterns: Sequence[str]) -> str:
+    return normalise_text(text, patterns).replace("\n", " ")
+
+
+def clean_url(url: str) -> str:
+    """A URL without session tokens and cache-busting timestamps.
+
+    Drops ``;jsessionid=…`` from the path and query parameters named like a
+    session (``sid``, ``PHPSESSID``, ``MmEwMD``…) or a cache buster (``t``,
+    ``_``, ``ts``…) whose value looks like an epoch timestamp. The order of
+    the other parameters is kept.
+    """
+    url = url.strip()
+    if not url:
+        return url
+    parts = urlsplit(url)
+    path = _JSESSIONID.sub("", parts.path)
+    query = "&".join(part for part in parts.query.split("&") if part and not _noise_param(part))
+    return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
+
+
+def _noise_param(part: str) -> bool:
+    name, _, value = part.partition("=")
+    name = unquote(name)
+    if _SESSION_PARAM.fullmatch(name):
+        return True
+    return bool(_BUST_PARAM.fullmatch(name) and _BUST_VALUE_RE.fullmatch(unquote(value)))
+
+
+def normalise_record(record: Record, ignore: Sequence[str] = ()) -> Record:
+    """The comparable form of a record.
+
+    Title, status, date, attachment names and field values are width-folded,
+    stripped of noise and whitespace-collapsed (the title onto one line);
+    URLs lose session tokens (``clean_url``). Empty status/date become None,
+    empty fields are dropped, and attachments are de-duplicated and sorted so
+    that two records listing the same files in another order compare equal.
+    The key is kept as it is.
+    """
+    patterns = tuple(ignore)
+    attachments = {
+        (clean_url(a.url), _one_line(a.name, patterns)) for a in record.attachments
+    }
+    fields = {}
+    for name, value in record.fields.items():
+        clean = normalise_text(str(value), patterns)
+        if clean:
+            fields[name.strip()] = clean
+    status = _one_line(record.status or "", patterns) or None
+    date = (record.date or "").strip() or None
+    return replace(
+        record,
+        title=_one_line(record.title, patterns),
+        url=clean_url(record.url),
+        date=date,
+        status=status,
+        attachments=tuple(Attachment(url=u, name=n) for u, n in sorted(attachments)),
+        fields=dict(sorted(fields.items())),
+    )
+
+
+def comparable(record: Record, ignore_fields: Collection[str] = ()) -> dict[str, object]:
+    """A normalised record as plain data, without its key and ignored fields.
+
+    ``ignore_fields`` names top-level fields (``"date"``) or entries of
+    ``fields`` (``"updated"`` or ``"fields.updated"``).
+    """
+    data = record.as_dict()
+    del data["key"]
+    for name in ignore_fields:
+        data.pop(name, None)
+        data["fields"].pop(name.removeprefix("fields."), None)
+    return data
+
+
+def fingerprint(
+    record: Record, *, ignore: Sequence[str] = (), ignore_fields: Collection[str] = ("updated",)
+) -> str:
+    """SHA-256 (hex) of the record's comparable content.
+
+    Two records that ``diffing.records.diff`` would call unchanged have the
+    same fingerprint: noise, whitespace, attachment and field order do not
+    count, nor do ``ignore_fields`` (by default the site's own ``updated``
+    stamp), nor the key itself.
+    """
+    data = comparable(normalise_record(record, ignore), ignore_fields)
+    blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -1,0 +1,123 @@
+"""Rendering: diff markup for text and small tables for record changes.
+
+Plain text marks deletions ``[-like this-]`` and insertions ``{+like this+}``
+(the notation of ``git diff --word-diff=plain``); HTML uses ``<del>`` and
+``<ins>``, always escaped. A marked passage that spans several lines is
+closed and reopened on each line, so every line reads on its own.
+
+``render_change_text`` / ``render_change_html`` show a ``RecordChange`` as
+one line per changed field (``title: old → new``) with attachments added
+and removed; ``render_record_text`` and ``summarise`` give one-line views of
+a record and of a whole ``RecordDiff``.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from diffing.records import FieldChange, RecordChange, RecordDiff
+from sources.types import Attachment, Record
+
+PLAIN_MARKS: dict[str, tuple[str, str]] = {"delete": ("[-", "-]"), "insert": ("{+", "+}")}
+HTML_TAGS: dict[str, str] = {"delete": "del", "insert": "ins"}
+ARROW = " → "
+NONE = "(none)"
+
+
+def mark_plain(tag: str, text: str) -> str:
+    """``text`` marked as deleted/inserted (``tag``), per line; equal text as is."""
+    if tag not in PLAIN_MARKS:
+        return text
+    opening, closing = PLAIN_MARKS[tag]
+    return "\n".join(f"{opening}{part}{closing}" if part else "" for part in text.split("\n"))
+
+
+def mark_html(tag: str, text: str) -> str:
+    """``text`` HTML-escaped and wrapped in ``<del>``/``<ins>`` per line."""
+    if tag not in HTML_TAGS:
+        return escape(text, quote=False)
+    name = HTML_TAGS[tag]
+    return "\n".join(
+        f"<{name}>{escape(part, quote=False)}</{name}>" if part else "" for part in text.split("\n")
+    )
+
+
+def shorten(text: str, width: int | None) -> str:
+    """``text`` on one line, cut to ``width`` characters with "…" (None: no cut)."""
+    text = " ".join(text.split("\n"))
+    if width is not None and len(text) > width:
+        return text[: max(width - 1, 0)] + "…"
+    return text
+
+
+def _attachment_plain(attachment: Attachment) -> str:
+    return f"{attachment.name} <{attachment.url}>" if attachment.name else f"<{attachment.url}>"
+
+
+def _attachment_html(attachment: Attachment) -> str:
+    label = escape(attachment.name or attachment.url, quote=False)
+    return f'<a href="{escape(attachment.url, quote=True)}">{label}</a>'
+
+
+def change_lines(change: RecordChange, width: int | None = 200) -> list[str]:
+    """One plain-text line per changed field: ``label: old → new``; for
+    attachments one ``attachments: + name <url>`` / ``- …`` line per file."""
+    lines: list[str] = []
+    for item in change.fields:
+        if item.name == "attachments":
+            lines += [f"attachments: + {_attachment_plain(a)}" for a in change.added_attachments]
+            lines += [f"attachments: - {_attachment_plain(a)}" for a in change.removed_attachments]
+            continue
+        old = shorten(item.old, width) if item.old is not None else NONE
+        new = shorten(item.new, width) if item.new is not None else NONE
+        lines.append(f"{item.label}: {old}{ARROW}{new}")
+    return lines
+
+
+def render_change_text(change: RecordChange, width: int | None = 200) -> str:
+    """A ``RecordChange`` as plain text, one changed field a line."""
+    return "\n".join(change_lines(change, width))
+
+
+def _value_html(tag: str, value: str | None) -> str:
+    if value is None:
+        return f"<em>{NONE}</em>"
+    return mark_html(tag, value).replace("\n", "<br>")
+
+
+def _field_row_html(item: FieldChange, change: RecordChange) -> str:
+    label = escape(item.label, quote=False)
+    if item.name == "attachments":
+        cells = [f"<ins>+ {_attachment_html(a)}</ins>" for a in change.added_attachments]
+        cells += [f"<del>- {_attachment_html(a)}</del>" for a in change.removed_attachments]
+        return f"<tr><th>{label}</th><td>{'<br>'.join(cells)}</td></tr>"
+    old, new = _value_html("delete", item.old), _value_html("insert", item.new)
+    return f"<tr><th>{label}</th><td>{old}{ARROW}{new}</td></tr>"
+
+
+def render_change_html(change: RecordChange) -> str:
+    """A ``RecordChange`` as a small HTML table, one changed field a row."""
+    rows = "\n".join(_field_row_html(item, change) for item in change.fields)
+    return f'<table class="regwatch-change">\n{rows}\n</table>'
+
+
+def render_record_text(record: Record) -> str:
+    """One line for a record: ``title · date · status · url``."""
+    parts = [shorten(record.title.strip(), None) or record.key]
+    parts += [p for p in (record.date, record.status) if p]
+    if record.url:
+        parts.append(record.url)
+    return " · ".join(parts)
+
+
+def summarise(result: RecordDiff) -> str:
+    """One line for a whole diff: ``2 added, 1 changed, 0 removed`` plus the
+    missing / returned / duplicate counts when there are any."""
+    text = f"{len(result.added)} added, {len(result.changed)} changed, {len(result.removed)} removed"
+    extras = [
+        f"{len(result.missing)} missing" if result.missing else "",
+        f"{len(result.returned)} returned" if result.returned else "",
+        f"{len(result.duplicates)} duplicate keys" if result.duplicates else "",
+    ]
+    extra = ", ".join(e for e in extras if e)
+    return f"{text} ({extra})" if extra else text

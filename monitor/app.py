@@ -1,0 +1,40 @@
+"""Opening a configuration and its store: the shared start of every command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+from monitor import config as config_module
+from monitor.config import Config
+from monitor.store import Store
+
+
+@dataclass
+class Context:
+    config: Config
+    store: Store
+
+
+def open_context(path: str) -> Context:
+    config = config_module.load(path)
+    store = Store(config.store.url)
+    return Context(config=config, store=store)
+
+
+def setup_logging(verbose: bool = False, fmt: str = "text") -> None:
+    """Readable one-line logs on stderr, or JSON lines for log collectors."""
+    from monitor.logs import JsonFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                               "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,147 @@
+"""Reading the change history: the queries behind `changes`, `show` and `diff`.
+
+The dictionaries returned here are the documented ``--json`` shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+
+from diffing import text as text_diff
+from monitor.alerts import split_list
+from monitor.errors import NotFound
+from monitor.store import Store
+from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow
+
+CHANGE_FIELDS = ("id", "detected_at", "source", "kind", "event", "title", "url", "jurisdiction",
+                 "relevant", "cn", "eu", "us", "modalities", "doc_type", "status",
+                 "comment_deadline", "fields_changed", "excerpt", "detail", "document_id")
+
+
+@dataclass
+class ChangeFilter:
+    since: datetime | None = None
+    jurisdiction: str | None = None
+    atmp: str | None = None
+    kind: str | None = None
+    source: str | None = None
+    search: str | None = None
+    relevant: bool | None = None
+    limit: int = 100
+
+
+def change_dict(change: ChangeRow, source: SourceRow) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "detected_at": change.detected_at.isoformat(),
+        "source": source.name,
+        "kind": change.kind,
+        "event": change.event,
+        "title": change.title,
+        "url": change.url,
+        "jurisdiction": change.jurisdiction,
+        "relevant": change.relevant,
+        "cn": list(split_list(change.cn)),
+        "eu": list(split_list(change.eu)),
+        "us": list(split_list(change.us)),
+        "modalities": list(split_list(change.modalities)),
+        "doc_type": change.doc_type,
+        "status": change.status,
+        "comment_deadline": change.comment_deadline.isoformat() if change.comment_deadline else None,
+        "fields_changed": json.loads(change.fields_changed or "[]"),
+        "excerpt": change.excerpt,
+        "detail": change.detail,
+        "document_id": change.document_id,
+    }
+
+
+def list_changes(store: Store, flt: ChangeFilter) -> list[dict[str, Any]]:
+    query = select(ChangeRow, SourceRow).join(SourceRow, col(ChangeRow.source_id) == SourceRow.id)
+    if flt.since:
+        query = query.where(ChangeRow.detected_at >= flt.since)
+    if flt.jurisdiction:
+        query = query.where(ChangeRow.jurisdiction == flt.jurisdiction.upper())
+    if flt.atmp:
+        pattern = f"%,{flt.atmp},%"
+        query = query.where(or_(col(ChangeRow.cn).like(pattern), col(ChangeRow.eu).like(pattern),
+                                col(ChangeRow.us).like(pattern),
+                                col(ChangeRow.modalities).like(pattern)))
+    if flt.kind:
+        query = query.where(or_(ChangeRow.kind == flt.kind, ChangeRow.event == flt.kind))
+    if flt.source:
+        query = query.where(SourceRow.name == flt.source)
+    if flt.relevant is not None:
+        query = query.where(ChangeRow.relevant == flt.relevant)
+    if flt.search:
+        pattern = f"%{flt.search}%"
+        query = query.where(or_(col(ChangeRow.title).like(pattern),
+                                col(ChangeRow.excerpt).like(pattern)))
+    query = query.order_by(col(ChangeRow.detected_at).desc(), col(ChangeRow.id).desc())
+    query = query.limit(flt.limit)
+    with store.session() as session:
+        return [change_dict(change, source) for change, source in session.exec(query).all()]
+
+
+def get_change(store: Store, change_id: int) -> dict[str, Any]:
+    """One change with its classification and full diff (``diff``: unified text or null)."""
+    with store.session() as session:
+        change = session.get(ChangeRow, change_id)
+        if change is None:
+            raise NotFound(f"no change with id {change_id} (see `regwatch changes`)")
+        source = session.get(SourceRow, change.source_id)
+        assert source is not None
+        data = change_dict(change, source)
+        data["classification"] = json.loads(change.classification or "{}")
+        blob = store.get_blob(session, change.diff_hash)
+        data["diff"] = blob.decode("utf-8") if blob else None
+    return data
+
+
+def document_versions(store: Store, doc_id: int) -> tuple[DocumentRow, list[VersionRow]]:
+    with store.session() as session:
+        doc = session.get(DocumentRow, doc_id)
+        if doc is None:
+            raise NotFound(f"no document with id {doc_id}")
+        versions = session.exec(select(VersionRow).where(VersionRow.document_id == doc_id)
+                                .order_by(col(VersionRow.id))).all()
+        return doc, list(versions)
+
+
+def diff_versions(store: Store, doc_id: int, v1: int | None = None,
+                  v2: int | None = None) -> text_diff.TextDiff:
+    """Text diff between two versions (default: the last two with distinct text)."""
+    doc, versions = document_versions(store, doc_id)
+    by_id = {v.id: v for v in versions}
+    if v1 is not None or v2 is not None:
+        if v1 not in by_id or v2 not in by_id:
+            known = ", ".join(str(v.id) for v in versions)
+            raise NotFound(f"document {doc_id} has versions {known}; got {v1} and {v2}")
+        old, new = by_id[v1], by_id[v2]
+    else:
+        distinct: list[VersionRow] = []
+        for version in versions:
+            if not distinct or _content(version) != _content(distinct[-1]):
+                distinct.append(version)
+        if len(distinct) < 2:
+            raise NotFound(f"document {doc_id} has only one version so far")
+        old, new = distinct[-2], distinct[-1]
+    return text_diff.diff(_version_text(store, old), _version_text(store, new))
+
+
+def _content(version: VersionRow) -> tuple[str, str | None]:
+    return version.record, version.text_hash
+
+
+def _version_text(store: Store, version: VersionRow) -> str:
+    record = json.loads(version.record or "{}")
+    lines = [f"{k}: {v}" for k, v in record.items() if k not in ("fields", "attachments")]
+    lines += [f"{k}: {v}" for k, v in (record.get("fields") or {}).items()]
+    lines += [f"attachment: {a.get('name') or a.get('url')}" for a in record.get("attachments", [])]
+    text = store.blob_text(version.text_hash) or ""
+    return "\n".join(lines) + ("\n\n" + text if text else "")

@@ -1,0 +1,155 @@
+"""Opening the database, migrating it, and content-addressed blobs."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session, create_engine, select
+
+from monitor.errors import StoreError
+from monitor.store.models import BlobRow
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def utcnow() -> datetime:
+    """Aware UTC now: every stored time is UTC."""
+    return datetime.now(UTC)
+
+
+def blob_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Store:
+    """One database. ``session()`` is a unit of work; writes are serialised
+    in-process so parallel checks never fight over SQLite's single writer."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        try:
+            self.engine = _make_engine(url)
+            if migrate:
+                self.migrate()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the database {self.safe_url}: {_reason(exc)}") from None
+        self.write_lock = threading.RLock()
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without a password, for messages."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (safe to run every start)."""
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["engine"] = self.engine
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def tables(self) -> list[str]:
+        return sorted(inspect(self.engine).get_table_names())
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        lock = self.write_lock if write else None
+        if lock:
+            lock.acquire()
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    if write:
+                        session.commit()
+                except SQLAlchemyError as exc:
+                    session.rollback()
+                    raise StoreError(f"database error: {_reason(exc)}") from exc
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            if lock:
+                lock.release()
+
+    # -- blobs ---------------------------------------------------------------
+
+    @staticmethod
+    def put_blob(session: Session, data: bytes) -> str:
+        """Store ``data`` once per distinct content; return its hash."""
+        digest = blob_hash(data)
+        if session.get(BlobRow, digest) is None:
+            session.add(
+                BlobRow(hash=digest, size=len(data), data=zlib.compress(data, 6),
+                        created_at=utcnow())
+            )
+            session.flush()
+        return digest
+
+    @staticmethod
+    def get_blob(session: Session, digest: str | None) -> bytes | None:
+        if not digest:
+            return None
+        row = session.get(BlobRow, digest)
+        if row is None:
+            return None
+        return zlib.decompress(row.data) if row.compression == "zlib" else row.data
+
+    def blob_text(self, digest: str | None) -> str | None:
+        with self.session() as session:
+            data = self.get_blob(session, digest)
+        return data.decode("utf-8") if data is not None else None
+
+    def blob_count(self) -> int:
+        with self.session() as session:
+            return len(session.exec(select(BlobRow.hash)).all())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _make_engine(url: str) -> Engine:
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+    return engine
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OperationalError) and exc.orig is not None:
+        return str(exc.orig)
+    text = str(exc).splitlines()[0]
+    return text[:300]

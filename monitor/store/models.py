@@ -1,0 +1,143 @@
+"""The tables of DESIGN.md as SQLModel classes.
+
+Lists of classes (cn, eu, us, modalities) are stored twice: as JSON inside
+``classification`` and as a ``,a,b,`` string column that SQL can filter with
+``LIKE '%,gtmp,%'`` on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class SourceRow(SQLModel, table=True):
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    kind: str
+    url: str = ""
+    jurisdiction: str = ""
+    schedule: str = ""
+    consecutive_failures: int = 0
+    last_ok_at: datetime | None = None
+    last_run_at: datetime | None = None
+    last_outcome: str = ""
+    last_error: str = ""
+    health_alerted: bool = False
+    healthy_runs: int = 0
+    last_record_count: int = 0
+    validators: str = "{}"
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: str = ""             # baseline / changed / unchanged / failed / blocked
+    http_status: int | None = None
+    record_count: int | None = None
+    changes: int = 0
+    error: str = ""
+    snapshot_hash: str | None = None
+
+
+class BlobRow(SQLModel, table=True):
+    __tablename__ = "blob"
+
+    hash: str = Field(primary_key=True)
+    size: int
+    compression: str = "zlib"
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime | None = None
+
+
+class DocumentRow(SQLModel, table=True):
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("source_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    key: str
+    title: str
+    url: str = ""
+    jurisdiction: str = ""
+    first_seen: datetime
+    last_seen: datetime
+    state: str = "active"        # active / removed / withdrawn
+    missing_runs: int = 0
+    record: str = "{}"           # the current Record as JSON
+    fingerprint: str = ""
+    lineage: str = Field(default="", index=True)
+    linked_to: int | None = None  # the draft this final version finalises
+    status: str = "unknown"
+    comment_deadline: date | None = None
+    text_hash: str | None = None
+    attachments: str = "{}"      # attachment url -> blob hash
+    classification: str = "{}"
+    relevant: bool = False
+
+
+class VersionRow(SQLModel, table=True):
+    __tablename__ = "version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    seen_at: datetime
+    record: str = "{}"
+    attachments: str = "{}"
+    text_hash: str | None = None
+
+
+class ChangeRow(SQLModel, table=True):
+    __tablename__ = "change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    run_id: int | None = Field(default=None, foreign_key="run.id")
+    document_id: int | None = Field(default=None, foreign_key="document.id", index=True)
+    kind: str                     # added / changed / removed / page_changed / health
+    event: str                    # what a user reads: added, draft, changed, finalised, withdrawn,
+                                  # removed, page_changed, health, recovered
+    detected_at: datetime = Field(index=True)
+    title: str = ""
+    url: str = ""
+    jurisdiction: str = ""
+    fields_changed: str = "[]"
+    diff_hash: str | None = None
+    excerpt: str = ""
+    detail: str = ""
+    classification: str = "{}"
+    relevant: bool = False
+    cn: str = ""
+    eu: str = ""
+    us: str = ""
+    modalities: str = ""
+    doc_type: str = ""
+    status: str = "unknown"
+    comment_deadline: date | None = None
+
+
+class DeliveryRow(SQLModel, table=True):
+    __tablename__ = "delivery"
+    __table_args__ = (UniqueConstraint("route", "purpose"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    route: str = Field(index=True)
+    purpose: str                  # "change:<id>", "reminder:<doc>:<days>", "test:<uuid>": at most once
+    change_id: int | None = Field(default=None, foreign_key="change.id")
+    alert: str = "{}"             # the Alert as JSON, frozen when the delivery was queued
+    mode: str = "immediate"       # immediate / digest
+    status: str = Field(default="pending", index=True)   # pending / sending / sent / failed
+    attempts: int = 0
+    done: str = "[]"              # indexes of the route's urls already delivered
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    created_at: datetime
+    sent_at: datetime | None = None

@@ -1,0 +1,175 @@
+"""Turn the dates regulators print into ISO ``YYYY-MM-DD``.
+
+``parse_date`` finds the first date in a piece of text, whatever the site's
+habit: ``2026-06-25``, ``2026/06/25``, ``2026.06.25``, ``20260625``,
+``(2026-06-25)``, ``2026年6月25日``, ``06/25/2026`` (US order unless told
+otherwise), ``6/2026`` (month precision: the 1st of the month), ISO
+datetimes (``2026-06-25T08:00:00Z``: the date as written, no time-zone
+shift), RSS/RFC 822 dates (``Thu, 25 Jun 2026 08:00:00 +0000``) and English
+prose (``June 25, 2026``, ``25 June 2026``, ``June 2013``).
+
+Placeholders that sites put where they have no date (``01/01/1900``,
+``0000-00-00``, the Unix epoch) come back as None, as do impossible dates.
+
+Formats a user gives (``formats=["DD/MM/YYYY"]``) are tried first. They use
+the tokens ``YYYY``, ``MM``/``M``, ``DD``/``D`` and ``MON`` (an English month
+name); a format containing ``%`` is a ``strptime`` format matched against
+the whole text. A told ``DD/MM/YYYY`` also settles the order of any other
+ambiguous ``NN/NN/YYYY`` date in that call.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+
+__all__ = ["parse_date", "format_pattern"]
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+_MONTH_NAME = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_MIN_YEAR = 1901  # 01/01/1900 and older are placeholders, not publication dates
+_MAX_YEAR = 2199
+_PLACEHOLDERS = {"1970-01-01"}
+
+# Each pattern yields named groups y, m (digits or month name) and optionally d.
+_YMD = re.compile(r"(?<!\d)(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?!\d)")
+_CJK = re.compile(r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*日)?")
+_COMPACT = re.compile(r"(?<!\d)(?P<y>(?:19|20|21)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)")
+_NUMERIC = re.compile(r"(?<![\d/.-])(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4})(?!\d)")
+_DAY_MONTH = re.compile(
+    rf"(?<![\w])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m>{_MONTH_NAME}),?\s+(?P<y>\d{{4}})(?!\d)",
+    re.IGNORECASE,
+)
+_MONTH_DAY = re.compile(
+    rf"(?<![\w])(?P<m>{_MONTH_NAME})\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})(?!\d)",
+    re.IGNORECASE,
+)
+_MONTH_YEAR = re.compile(rf"(?<![\w])(?P<m>{_MONTH_NAME})\s+(?P<y>\d{{4}})(?!\d)", re.IGNORECASE)
+_SLASH_MONTH_YEAR = re.compile(r"(?<![\d/.-])(?P<m>\d{1,2})/(?P<y>\d{4})(?![\d/])")
+
+
+def parse_date(
+    text: str | None, formats: Sequence[str] | None = None, *, dayfirst: bool = False
+) -> str | None:
+    """The first date found in ``text`` as ``YYYY-MM-DD``, or None.
+
+    ``formats`` are tried before the built-in patterns (see the module
+    docstring). ``dayfirst=True`` reads an ambiguous ``05/06/2026`` as 5 June
+    (the default reads it the US way, 6 May).
+    """
+    if not text:
+        return None
+    clean = unicodedata.normalize("NFKC", text).strip()
+    if not clean:
+        return None
+    for fmt in formats or ():
+        found = _parse_with_format(clean, fmt)
+        if found:
+            return found
+        if fmt.upper().startswith("D"):
+            dayfirst = True
+    return _parse_builtin(clean, dayfirst)
+
+
+def format_pattern(fmt: str) -> re.Pattern[str]:
+    """A search pattern for a token format such as ``DD/MM/YYYY`` or ``MON D, YYYY``."""
+    tokens = [
+        ("YYYY", r"(?P<y>\d{4})"),
+        ("MON", rf"(?P<m>{_MONTH_NAME})"),
+        ("MM", r"(?P<m>\d{1,2})"),
+        ("DD", r"(?P<d>\d{1,2})"),
+        ("M", r"(?P<m>\d{1,2})"),
+        ("D", r"(?P<d>\d{1,2})"),
+    ]
+    out: list[str] = []
+    i = 0
+    while i < len(fmt):
+        for token, regex in tokens:
+            if fmt.startswith(token, i):
+                out.append(regex)
+                i += len(token)
+                break
+        else:
+            out.append(r"\s+" if fmt[i].isspace() else re.escape(fmt[i]))
+            i += 1
+    body = "".join(out)
+    if "(?P<y>" not in body or "(?P<m>" not in body:
+        raise ValueError(f"date format {fmt!r} needs at least YYYY and a month (MM, M or MON)")
+    return re.compile(rf"(?<!\d){body}(?!\d)", re.IGNORECASE)
+
+
+def _parse_with_format(text: str, fmt: str) -> str | None:
+    if "%" in fmt:
+        try:
+            return _checked(datetime.strptime(text, fmt).date())
+        except ValueError:
+            return None
+    for match in format_pattern(fmt).finditer(text):
+        found = _from_groups(match.group("y"), match.group("m"), match.groupdict().get("d"))
+        if found:
+            return found
+    return None
+
+
+def _parse_builtin(text: str, dayfirst: bool) -> str | None:
+    candidates: list[tuple[int, int, str]] = []
+    for rank, (pattern, convert) in enumerate(_builtin_patterns(dayfirst)):
+        for match in pattern.finditer(text):
+            found = convert(match)
+            if found:
+                candidates.append((match.start(), rank, found))
+                break
+    return min(candidates)[2] if candidates else None
+
+
+def _builtin_patterns(
+    dayfirst: bool,
+) -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str | None]]]:
+    def ymd(m: re.Match[str]) -> str | None:
+        return _from_groups(m.group("y"), m.group("m"), m.groupdict().get("d"))
+
+    def numeric(m: re.Match[str]) -> str | None:
+        a, b = int(m.group("a")), int(m.group("b"))
+        if a > 12 >= b:
+            day, month = a, b
+        elif b > 12 >= a:
+            day, month = b, a
+        elif dayfirst:
+            day, month = a, b
+        else:
+            day, month = b, a
+        return _from_groups(m.group("y"), str(month), str(day))
+
+    return [
+        (_YMD, ymd),
+        (_CJK, ymd),
+        (_NUMERIC, numeric),
+        (_DAY_MONTH, ymd),
+        (_MONTH_DAY, ymd),
+        (_COMPACT, ymd),
+        (_MONTH_YEAR, ymd),
+        (_SLASH_MONTH_YEAR, ymd),
+    ]
+
+
+def _from_groups(year: str, month: str, day: str | None) -> str | None:
+    month_no = int(month) if month.isdigit() else _MONTHS.get(month.lower()[:3], 0)
+    try:
+        return _checked(date(int(year), month_no, int(day) if day else 1))
+    except ValueError:
+        return None
+
+
+def _checked(value: date) -> str | None:
+    iso = value.isoformat()
+    if not _MIN_YEAR <= value.year <= _MAX_YEAR or iso in _PLACEHOLDERS:
+        return None
+    return iso

@@ -1,0 +1,248 @@
+"""``html-list``: any HTML page that lists documents, configured with CSS selectors.
+
+Example (NMPA's 公告通告 column)::
+
+    [[source]]
+    name = "nmpa-announcements"
+    kind = "html-list"
+    url = "https://www.nmpa.gov.cn/xxgk/ggtg/index.html"
+    item = ".list ul li"          # one element per document
+    title = "a"                   # text of the first <a>
+    link = "a@href"               # "@attr" takes an attribute; made absolute
+    date = "span"                 # "(2026-06-25)", 2026年6月25日, 06/25/2026, …
+    pages = "index_{n}.html"      # page 2 is index_1.html, page 3 index_2.html, …
+    max_pages = 5
+
+A page on which ``item`` matches nothing is a *layout change* (or a block
+page), never "every document was removed"; set ``allow_empty = true`` for a
+list that can really be empty. Later pages that 404 or hold no items simply
+end the pagination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from bs4 import BeautifulSoup, Tag
+from pydantic import Field, field_validator, model_validator
+
+from sources.dates import parse_date
+from sources.errors import FetchError, LayoutChanged
+from sources.generic import KeyRule, ListSettings, target_url, unique
+from sources.registry import Adapter, register
+from sources.selectors import (
+    Spec,
+    absolute_url,
+    canonical_url,
+    check_css,
+    check_spec,
+    make_soup,
+    node_text,
+    parse_spec,
+    select_value,
+)
+from sources.types import Attachment, Fetcher, Listing, Record
+
+__all__ = ["HtmlList", "HtmlListSettings", "ListPage", "parse_list"]
+
+_DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx")
+_END_OF_PAGES = (404, 410)
+
+
+class HtmlListSettings(ListSettings):
+    """Settings of ``html-list``. Selector specs are CSS, ``@attr`` for an attribute."""
+
+    item: str
+    title: str = "a"
+    link: str = "a@href"
+    date: str | None = None
+    status: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict)
+    files: list[str] = Field(default_factory=list)
+    next: str | None = None
+    pages: str | None = None
+    first_page: int = Field(default=1, ge=0)
+
+    @field_validator("item")
+    @classmethod
+    def _item_css(cls, value: str) -> str:
+        return check_css(value)
+
+    @field_validator("title", "link", "date", "status", "next")
+    @classmethod
+    def _spec(cls, value: str | None) -> str | None:
+        return None if value is None else check_spec(value)
+
+    @field_validator("fields")
+    @classmethod
+    def _field_specs(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, spec in value.items():
+            try:
+                check_spec(spec)
+            except ValueError as exc:
+                raise ValueError(f"fields.{name}: {exc}") from None
+        return value
+
+    @field_validator("files")
+    @classmethod
+    def _file_specs(cls, value: list[str]) -> list[str]:
+        return [check_spec(spec) for spec in value]
+
+    @field_validator("pages")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None and "{n}" not in value:
+            raise ValueError('pages must contain "{n}", e.g. "index_{n}.html"')
+        return value
+
+    @model_validator(mode="after")
+    def _key_spec(self) -> HtmlListSettings:
+        rule = KeyRule.parse(self.key)
+        if rule.mode == "lookup":
+            check_spec(rule.lookup)
+        return self
+
+    @property
+    def paginated(self) -> bool:
+        return bool(self.next or self.pages) and self.max_pages > 1
+
+
+@dataclass
+class ListPage:
+    """One parsed list page: its records, how many elements matched ``item``,
+    and the next page's URL when a ``next`` selector found one."""
+
+    records: list[Record] = field(default_factory=list)
+    items: int = 0
+    next_url: str | None = None
+
+
+def parse_list(text: str, page_url: str, settings: HtmlListSettings) -> ListPage:
+    """Parse one list page (pure: text in, records out). Never raises on bad HTML."""
+    soup = make_soup(text)
+    base = _page_base(soup, page_url)
+    items = [node for node in soup.select(settings.item) if isinstance(node, Tag)]
+    records = [r for r in (_record(item, base, settings) for item in items) if r is not None]
+    next_url = None
+    if settings.next:
+        spec = parse_spec(settings.next)
+        spec = spec if spec.attr else Spec(spec.css, "href")
+        next_url = absolute_url(base, select_value(soup, spec))
+    return ListPage(records=unique(records), items=len(items), next_url=next_url)
+
+
+def _page_base(soup: BeautifulSoup, page_url: str) -> str:
+    tag = soup.find("base", href=True)
+    href = tag.get("href") if isinstance(tag, Tag) else None
+    return urljoin(page_url, href.strip()) if isinstance(href, str) and href.strip() else page_url
+
+
+def _record(item: Tag, base: str, settings: HtmlListSettings) -> Record | None:
+    link = absolute_url(base, select_value(item, settings.link))
+    title = select_value(item, settings.title) or (node_text(item)[:300] if link else "")
+    if not title and not link:
+        return None
+    rule = KeyRule.parse(settings.key)
+    looked_up = select_value(item, rule.lookup) if rule.mode == "lookup" else None
+    date_text = select_value(item, settings.date) if settings.date else None
+    fields = {name: value for name, spec in settings.fields.items()
+              if (value := select_value(item, spec))}
+    return Record(
+        key=rule.key(link=link, title=title, looked_up=looked_up),
+        title=title,
+        url=canonical_url(link, keep_fragment=True) if link else base,
+        date=parse_date(date_text, settings.date_format),
+        status=select_value(item, settings.status) if settings.status else None,
+        attachments=_attachments(item, base, link, title, settings.files),
+        fields=fields,
+    )
+
+
+def _attachments(
+    item: Tag, base: str, link: str | None, title: str, specs: list[str]
+) -> tuple[Attachment, ...]:
+    found: dict[str, Attachment] = {}
+    if link and canonical_url(link).lower().endswith(_DOCUMENT_SUFFIXES):
+        found[link] = Attachment(url=link, name=title)
+    for raw in specs:
+        spec = parse_spec(raw)
+        spec = spec if spec.attr else Spec(spec.css, "href")
+        for node in item.select(spec.css) if spec.css else [item]:
+            url = absolute_url(base, select_value(node, Spec("", spec.attr)))
+            if url and url not in found:
+                found[url] = Attachment(url=url, name=node_text(node))
+    return tuple(found.values())
+
+
+@register
+class HtmlList(Adapter):
+    """Any HTML list of documents, configured with CSS selectors (no code).
+
+    Keys: url, item (required), title, link, date, date_format, status,
+    fields, files, key, next, pages, first_page, max_pages, allow_empty.
+    """
+
+    kind = "html-list"
+    Settings = HtmlListSettings
+    settings: HtmlListSettings
+
+    def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
+        s = self.settings
+        first = target_url(s.url, s.base_url)
+        # A 304 on page 1 says nothing about later pages: only trust it for one page.
+        fetched = fetcher.get(
+            first, headers=s.headers, expect="html", conditional=not s.paginated
+        )
+        if fetched.not_modified:
+            return Listing.unchanged()
+        page = parse_list(fetched.text, fetched.url, s)
+        _check_first_page(page, s, fetched.url)
+        records = list(page.records)
+        seen_urls = {first, fetched.url}
+        for number in range(2, s.max_pages + 1):
+            url = self._next_url(page, number, first)
+            if url is None or url in seen_urls:
+                break
+            seen_urls.add(url)
+            try:
+                fetched = fetcher.get(url, headers=s.headers, expect="html")
+            except FetchError as exc:
+                if exc.status in _END_OF_PAGES:
+                    break
+                raise
+            page = parse_list(fetched.text, fetched.url, s)
+            known_keys = {r.key for r in records}
+            fresh = [r for r in page.records if r.key not in known_keys]
+            if not fresh:
+                break
+            records.extend(fresh)
+        return Listing(records=unique(records))
+
+    def _next_url(self, page: ListPage, number: int, first: str) -> str | None:
+        s = self.settings
+        if s.next and page.next_url:
+            return page.next_url
+        if s.pages:
+            n = str(s.first_page + number - 2)
+            filled = s.pages.replace("{n}", n)
+            if "://" in filled:
+                return target_url(filled, s.base_url)
+            return urljoin(first, filled)
+        return None
+
+
+def _check_first_page(page: ListPage, s: HtmlListSettings, url: str) -> None:
+    if s.allow_empty:
+        return
+    if page.items == 0:
+        raise LayoutChanged(
+            f"no element matches item selector {s.item!r}", url=url,
+            hint="the site changed its layout or served a block page; set allow_empty = true "
+            "if this list can really be empty",
+        )
+    if not page.records:
+        raise LayoutChanged(
+            f"{page.items} elements match {s.item!r} but none has a title or a link", url=url,
+        )

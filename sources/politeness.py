@@ -1,0 +1,105 @@
+"""Per-host politeness shared by every fetcher of a process.
+
+``HostGate`` is the one place that decides when the next request to a host
+may start: at most ``per_host`` requests in flight to one host, and
+``delay`` seconds between two request starts to the same host. A server's
+``Retry-After`` (or a back-off after an error) pushes the host's next start
+later for everyone, via ``defer``. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+
+def host_of(url: httpx.URL | str) -> str:
+    """The politeness key of a URL: ``host[:port]``, lower-case."""
+    parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+    host = parsed.host.lower()
+    return f"{host}:{parsed.port}" if parsed.port else host
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+class HostGate:
+    """At most ``per_host`` requests in flight per host, ``delay`` s between starts.
+
+    Use ``with gate.slot(host): ...`` around one request. ``clock`` is
+    ``time.monotonic`` unless a test gives another.
+    """
+
+    def __init__(
+        self,
+        per_host: int = 1,
+        delay: float = 2.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_host < 1:
+            raise ValueError("per_host must be at least 1")
+        if delay < 0:
+            raise ValueError("delay must not be negative")
+        self.per_host = per_host
+        self.delay = delay
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._in_flight: dict[str, int] = {}
+        self._next_start: dict[str, float] = {}
+
+    @contextmanager
+    def slot(self, host: str) -> Iterator[None]:
+        """Wait for this host's turn, hold one of its slots for the block."""
+        with self._cond:
+            while True:
+                now = self._clock()
+                busy = self._in_flight.get(host, 0) >= self.per_host
+                ready_at = self._next_start.get(host, now)
+                if not busy and now >= ready_at:
+                    break
+                self._cond.wait(timeout=None if busy else ready_at - now)
+            self._in_flight[host] = self._in_flight.get(host, 0) + 1
+            self._next_start[host] = now + self.delay
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._in_flight[host] -= 1
+                if not self._in_flight[host]:
+                    del self._in_flight[host]
+                self._cond.notify_all()
+
+    def defer(self, host: str, seconds: float) -> None:
+        """No new request to ``host`` starts for ``seconds`` from now."""
+        with self._cond:
+            until = self._clock() + max(0.0, seconds)
+            if until > self._next_start.get(host, 0.0):
+                self._next_start[host] = until
+            self._cond.notify_all()
+
+    def wait_time(self, host: str) -> float:
+        """Seconds until a request to ``host`` could start, ignoring busy slots."""
+        with self._cond:
+            return max(0.0, self._next_start.get(host, 0.0) - self._clock())
