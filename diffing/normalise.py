@@ -66,10 +66,12 @@ DEFAULT_NOISE: tuple[str, ...] = (
     r"(?i:\bpage\s*views?\b\s*:?\s*\d[\d,]*)",
     r"(?i:\b(?:views|visits|hits|visitors)\s*:\s*\d[\d,]*)",
     # "last updated" footers, with the date (and time) they carry
-    r"(?i:(?:\b(?:page\s+)?last\s+(?:updated|modified|reviewed|revised)(?:\s+on)?"
-    r"|\bcontent\s+current\s+as\s+of|\bupdated\s+on"
-    r"|最后更新(?:时间|日期)?|最近更新(?:时间|日期)?|更新(?:时间|日期)|修改(?:时间|日期))"
-    rf"\s*:?\s*{_DATE})",
+    (
+        r"(?i:(?:\b(?:page\s+)?last\s+(?:updated|modified|reviewed|revised)(?:\s+on)?"
+        r"|\bcontent\s+current\s+as\s+of|\bupdated\s+on"
+        r"|最后更新(?:时间|日期)?|最近更新(?:时间|日期)?|更新(?:时间|日期)|修改(?:时间|日期))"
+        rf"\s*:?\s*{_DATE})"
+    ),
     # session tokens in links: ;jsessionid=…, ?sid=…, &MmEwMD=… (Ruishu)
     r"(?i:;jsessionid=[^?#&\s\"'<>/]*)",
     rf"(?i:(?<=\?){_SESSION_NAMES}={_VALUE}&?|&{_SESSION_NAMES}={_VALUE})",
@@ -184,6 +186,11 @@ def _noise_param(part: str) -> bool:
     return bool(_BUST_PARAM.fullmatch(name) and _BUST_VALUE_RE.fullmatch(unquote(value)))
 
 
+def normalise_attachment(attachment: Attachment, ignore: Sequence[str] = ()) -> Attachment:
+    """The comparable form of an attachment: clean URL, normalised name."""
+    return Attachment(url=clean_url(attachment.url), name=_one_line(attachment.name, ignore))
+
+
 def normalise_record(record: Record, ignore: Sequence[str] = ()) -> Record:
     """The comparable form of a record.
 
@@ -195,9 +202,7 @@ def normalise_record(record: Record, ignore: Sequence[str] = ()) -> Record:
     The key is kept as it is.
     """
     patterns = tuple(ignore)
-    attachments = {
-        (clean_url(a.url), _one_line(a.name, patterns)) for a in record.attachments
-    }
+    attachments = {normalise_attachment(a, patterns) for a in record.attachments}
     fields = {}
     for name, value in record.fields.items():
         clean = normalise_text(str(value), patterns)
@@ -211,7 +216,7 @@ def normalise_record(record: Record, ignore: Sequence[str] = ()) -> Record:
         url=clean_url(record.url),
         date=date,
         status=status,
-        attachments=tuple(Attachment(url=u, name=n) for u, n in sorted(attachments)),
+        attachments=tuple(sorted(attachments, key=lambda a: (a.url, a.name))),
         fields=dict(sorted(fields.items())),
     )
 

@@ -30,10 +30,10 @@ from a real one; the pipeline turns it into a health event, never removals.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from diffing.normalise import fingerprint, normalise_record
+from diffing.normalise import fingerprint, normalise_attachment, normalise_record
 from sources.types import Attachment, Record
 
 RECORD_FIELDS = ("title", "url", "date", "status", "attachments")
@@ -41,11 +41,12 @@ RECORD_FIELDS = ("title", "url", "date", "status", "attachments")
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One field of a record that changed, as normalised text (None: absent).
+    """One field of a record that changed (None: absent or empty).
 
     ``name`` is ``title``, ``url``, ``date``, ``status``, ``attachments`` or
-    ``fields.<name>``. For ``attachments`` old/new list one file a line,
-    ``name <url>``, sorted.
+    ``fields.<name>``. Values are the adapter's text with whitespace
+    collapsed (the comparison itself is on normalised text). For
+    ``attachments`` old/new list one file a line, ``name <url>``, sorted.
     """
 
     name: str
@@ -108,10 +109,27 @@ def _ignored(name: str, ignore_fields: Collection[str]) -> bool:
     return name in ignore_fields or name.removeprefix("fields.") in ignore_fields
 
 
-def _attachments_text(attachments: tuple[Attachment, ...]) -> str | None:
-    if not attachments:
+def _shown(value: str | None) -> str | None:
+    """A value as the user sees it: original text, whitespace collapsed."""
+    if value is None:
         return None
-    return "\n".join(f"{a.name} <{a.url}>" if a.name else f"<{a.url}>" for a in attachments)
+    return " ".join(value.split()) or None
+
+
+def _attachments_text(attachments: Iterable[Attachment]) -> str | None:
+    lines = sorted(f"{a.name} <{a.url}>".strip() for a in attachments)
+    return "\n".join(lines) or None
+
+
+def _attachment_changes(
+    old: Record, new: Record, ignore: Sequence[str]
+) -> tuple[tuple[Attachment, ...], tuple[Attachment, ...]]:
+    """(added, removed) attachments, compared as sets of normalised files."""
+    old_files = {normalise_attachment(a, ignore): a for a in old.attachments}
+    new_files = {normalise_attachment(a, ignore): a for a in new.attachments}
+    added = tuple(a for k, a in new_files.items() if k not in old_files)
+    removed = tuple(a for k, a in old_files.items() if k not in new_files)
+    return added, removed
 
 
 def compare(
@@ -122,33 +140,42 @@ def compare(
     ignore_fields: Collection[str] = ("updated",),
 ) -> RecordChange | None:
     """Compare two versions of one record; None when they are the same after
-    normalisation (changes in ``ignore_fields`` alone do not count)."""
+    normalisation (changes in ``ignore_fields`` alone do not count).
+
+    Records are compared normalised; the ``FieldChange`` values show the
+    original text with whitespace collapsed.
+    """
     if old == new:
         return None
     a, b = normalise_record(old, ignore), normalise_record(new, ignore)
     changes: list[FieldChange] = []
     for name in ("title", "url", "date", "status"):
-        before, after = getattr(a, name), getattr(b, name)
-        if before != after and not _ignored(name, ignore_fields):
-            changes.append(FieldChange(name, before, after))
+        if getattr(a, name) != getattr(b, name) and not _ignored(name, ignore_fields):
+            changes.append(
+                FieldChange(name, _shown(getattr(old, name)), _shown(getattr(new, name)))
+            )
     added: tuple[Attachment, ...] = ()
     removed: tuple[Attachment, ...] = ()
     if a.attachments != b.attachments and not _ignored("attachments", ignore_fields):
-        old_set, new_set = set(a.attachments), set(b.attachments)
-        added = tuple(x for x in b.attachments if x not in old_set)
-        removed = tuple(x for x in a.attachments if x not in new_set)
-        changes.append(
-            FieldChange(
-                "attachments", _attachments_text(a.attachments), _attachments_text(b.attachments)
-            )
-        )
+        added, removed = _attachment_changes(old, new, ignore)
+        before, after = _attachments_text(old.attachments), _attachments_text(new.attachments)
+        changes.append(FieldChange("attachments", before, after))
     for name in sorted(set(a.fields) | set(b.fields)):
-        before_f, after_f = a.fields.get(name), b.fields.get(name)
-        if before_f != after_f and not _ignored(f"fields.{name}", ignore_fields):
+        if a.fields.get(name) != b.fields.get(name) and not _ignored(
+            f"fields.{name}", ignore_fields
+        ):
+            before_f, after_f = _field_value(old, name), _field_value(new, name)
             changes.append(FieldChange(f"fields.{name}", before_f, after_f))
     if not changes:
         return None
     return RecordChange(old, new, tuple(changes), added, removed)
+
+
+def _field_value(record: Record, name: str) -> str | None:
+    for key, value in record.fields.items():
+        if key.strip() == name:
+            return _shown(value)
+    return None
 
 
 def _richness(record: Record) -> tuple[int, int, str, str]:

@@ -8,11 +8,13 @@ closed and reopened on each line, so every line reads on its own.
 ``render_change_text`` / ``render_change_html`` show a ``RecordChange`` as
 one line per changed field (``title: old → new``) with attachments added
 and removed; ``render_record_text`` and ``summarise`` give one-line views of
-a record and of a whole ``RecordDiff``.
+a record and of a whole ``RecordDiff``. ``excerpt`` is the short plain-text
+view of a text diff that goes into an alert.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from diffing.records import FieldChange, RecordChange, RecordDiff
@@ -21,6 +23,8 @@ from sources.types import Attachment, Record
 PLAIN_MARKS: dict[str, tuple[str, str]] = {"delete": ("[-", "-]"), "insert": ("{+", "+}")}
 HTML_TAGS: dict[str, str] = {"delete": "del", "insert": "ins"}
 ARROW = " → "
+_CONTEXT = 24  # characters of context around a change in an excerpt
+_LINE_BREAK = " / "
 NONE = "(none)"
 
 
@@ -40,6 +44,93 @@ def mark_html(tag: str, text: str) -> str:
     return "\n".join(
         f"<{name}>{escape(part, quote=False)}</{name}>" if part else "" for part in text.split("\n")
     )
+
+
+def excerpt(ops: Sequence[tuple[str, str]], limit: int = 300) -> str:
+    """A short plain-text view of a diff given as (tag, text) runs: each
+    changed passage with a little context, ``[-deleted-]{+inserted+}`` marks,
+    line breaks as " / ", passages joined by " … " and a "(+N more)" note
+    when they do not all fit, at most ``limit`` characters in all."""
+    passages = _passages(ops)
+    result = ""
+    for index, passage in enumerate(passages):
+        text = _render_passage(passage)
+        joined = _join(result, text) if result else text
+        if len(joined) <= limit:
+            result = joined
+            continue
+        shown = index
+        if not result:
+            result, shown = _fit(passage, limit), index + 1
+        more = _join(result, f"(+{len(passages) - shown} more)")
+        if len(passages) > shown and len(more) <= limit:
+            result = more
+        break
+    return result
+
+
+def _join(left: str, right: str) -> str:
+    if left.endswith("…") or right.startswith("…"):
+        return f"{left} {right}"
+    return f"{left} … {right}"
+
+
+def _passages(ops: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Changed passages, each a list of (tag, text) with context around."""
+    passages: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    for index, (tag, text) in enumerate(ops):
+        if tag != "equal":
+            current.append((tag, text))
+            continue
+        if not current:  # leading context of the first passage
+            tail = text[-_CONTEXT:]
+            if index + 1 < len(ops):
+                current = [("equal", ("…" if len(tail) < len(text) else "") + tail)]
+            continue
+        if index + 1 < len(ops) and len(text) <= 2 * _CONTEXT:
+            current.append(("equal", text))
+            continue
+        head = text[:_CONTEXT]
+        current.append(("equal", head + ("…" if len(head) < len(text) else "")))
+        passages.append(current)
+        current = []
+        if index + 1 < len(ops):
+            tail = text[-_CONTEXT:]
+            current = [("equal", "…" + tail)]
+    if any(tag != "equal" for tag, _ in current):
+        passages.append(current)
+    return passages
+
+
+def _render_passage(passage: list[tuple[str, str]]) -> str:
+    text = "".join(mark_plain(tag, text) for tag, text in passage)
+    return text.replace("\n", _LINE_BREAK)
+
+
+def _fit(passage: list[tuple[str, str]], limit: int) -> str:
+    """Shorten a passage until it fits ``limit``: context first (down to a
+    few characters, then to "…"), then the longest changed pieces."""
+    parts = list(passage)
+    stages = ((8, ("equal",)), (0, ("equal",)), (1, ("delete", "insert")))
+    for floor, tags in stages:
+        while (excess := len(_render_passage(parts)) - limit) > 0:
+            cores = {
+                i: text.strip("…")
+                for i, (tag, text) in enumerate(parts)
+                if tag in tags and len(text.strip("…")) > floor
+            }
+            if not cores:
+                break
+            index = max(cores, key=lambda i: len(cores[i]))
+            core, tag = cores[index], parts[index][0]
+            keep = max(len(core) - excess, floor)
+            if index == 0 and tag == "equal":
+                parts[index] = (tag, "…" + core[len(core) - keep :])
+            else:
+                parts[index] = (tag, core[:keep] + "…")
+    text = _render_passage(parts)
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
 def shorten(text: str, width: int | None) -> str:
@@ -113,7 +204,9 @@ def render_record_text(record: Record) -> str:
 def summarise(result: RecordDiff) -> str:
     """One line for a whole diff: ``2 added, 1 changed, 0 removed`` plus the
     missing / returned / duplicate counts when there are any."""
-    text = f"{len(result.added)} added, {len(result.changed)} changed, {len(result.removed)} removed"
+    text = (
+        f"{len(result.added)} added, {len(result.changed)} changed, {len(result.removed)} removed"
+    )
     extras = [
         f"{len(result.missing)} missing" if result.missing else "",
         f"{len(result.returned)} returned" if result.returned else "",

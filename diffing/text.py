@@ -30,17 +30,15 @@ from difflib import SequenceMatcher
 from typing import Literal
 
 from diffing.normalise import CJK_CHARS
-from diffing.render import mark_html, mark_plain
+from diffing.render import excerpt, mark_html, mark_plain
 
 Tag = Literal["equal", "delete", "insert"]
 
 TOKEN_CAP = 1_500_000
 """Largest ``len(old_tokens) * len(new_tokens)`` diffed token by token."""
 
-_TOKEN = re.compile(rf"[{CJK_CHARS}]|[^\W{CJK_CHARS}]+|\n|[^\S\n]+|.", re.S)
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])|(?<=[.:] )")
-_CONTEXT = 24
-_LINE_BREAK = " / "
+_TOKEN = re.compile(rf"[{CJK_CHARS}]|[^\W{CJK_CHARS}]+|\n|[^\S\n]+|.", re.DOTALL)
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])(?![\n。！？!?；;])|(?<=\n)|(?<=[.:] )")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +56,6 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def _lines(text: str) -> list[str]:
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
-
-
 def _sentences(text: str) -> list[str]:
     return [part for part in _SENTENCE_END.split(text) if part]
 
@@ -81,25 +71,60 @@ def _common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
     return head, tail
 
 
-def _match(a: list[str], b: list[str], raw: list[Op]) -> Iterator[tuple[str, str, str]]:
-    """Opcodes over two unit lists, with common ends trimmed first; equal,
-    delete and insert runs go straight to ``raw``, replaced runs are yielded."""
+Opcode = tuple[str, int, int, int, int]
+
+
+def _opcodes(a: list[str], b: list[str]) -> list[Opcode]:
+    """``SequenceMatcher`` opcodes, with the common head and tail matched
+    first (cheap, and it keeps the matcher's work to the changed middle)."""
     head, tail = _common_ends(a, b)
-    if head:
-        raw.append(Op("equal", "".join(a[:head])))
-    a_mid, b_mid = a[head : len(a) - tail], b[head : len(b) - tail]
-    matcher = SequenceMatcher(None, a_mid, b_mid, autojunk=False)
+    codes: list[Opcode] = [("equal", 0, head, 0, head)] if head else []
+    matcher = SequenceMatcher(
+        None, a[head : len(a) - tail], b[head : len(b) - tail], autojunk=False
+    )
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        old, new = "".join(a_mid[i1:i2]), "".join(b_mid[j1:j2])
-        if tag == "equal":
+        codes.append((tag, i1 + head, i2 + head, j1 + head, j2 + head))
+    if tail:
+        codes.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    return codes
+
+
+def _match(a: list[str], b: list[str], raw: list[Op]) -> Iterator[tuple[str, str]]:
+    """Diff two unit lists: equal, deleted and inserted runs go straight to
+    ``raw``; replaced runs are yielded as (old text, new text)."""
+    for tag, i1, i2, j1, j2 in _opcodes(a, b):
+        old, new = "".join(a[i1:i2]), "".join(b[j1:j2])
+        if tag == "replace":
+            yield old, new
+        elif tag == "equal":
             raw.append(Op("equal", old))
-        elif tag == "replace":
-            yield tag, old, new
         else:
             raw.append(Op("delete", old))
             raw.append(Op("insert", new))
-    if tail:
-        raw.append(Op("equal", "".join(a[len(a) - tail :])))
+
+
+def _match_lines(old: str, new: str, raw: list[Op]) -> Iterator[tuple[str, str]]:
+    """Like ``_match`` over lines, compared without their line break, so that
+    a last line without "\n" still matches the same line followed by more."""
+    a, b = old.split("\n"), new.split("\n")
+
+    def text(lines: list[str], start: int, stop: int) -> str:
+        if start == stop:
+            return ""
+        return "\n".join(lines[start:stop]) + ("\n" if stop < len(lines) else "")
+
+    for tag, i1, i2, j1, j2 in _opcodes(a, b):
+        a_text, b_text = text(a, i1, i2), text(b, j1, j2)
+        if tag == "replace":
+            yield a_text, b_text
+        elif tag == "equal":
+            common = a_text if a_text == b_text else a_text.removesuffix("\n")
+            raw.append(Op("equal", common))
+            raw.append(Op("delete", a_text[len(common) :]))
+            raw.append(Op("insert", b_text[len(common) :]))
+        else:
+            raw.append(Op("delete", a_text))
+            raw.append(Op("insert", b_text))
 
 
 def _token_diff(old: str, new: str, raw: list[Op]) -> bool:
@@ -108,7 +133,7 @@ def _token_diff(old: str, new: str, raw: list[Op]) -> bool:
     head, tail = _common_ends(a, b)
     if (len(a) - head - tail) * (len(b) - head - tail) > TOKEN_CAP:
         return False
-    for _, a_text, b_text in _match(a, b, raw):
+    for a_text, b_text in _match(a, b, raw):
         raw.append(Op("delete", a_text))
         raw.append(Op("insert", b_text))
     return True
@@ -117,15 +142,15 @@ def _token_diff(old: str, new: str, raw: list[Op]) -> bool:
 def _block_diff(old: str, new: str, raw: list[Op]) -> None:
     if _token_diff(old, new, raw):
         return
-    for _, a_text, b_text in _match(_sentences(old), _sentences(new), raw):
+    for a_text, b_text in _match(_sentences(old), _sentences(new), raw):
         if not _token_diff(a_text, b_text, raw):
             raw.append(Op("delete", a_text))
             raw.append(Op("insert", b_text))
 
 
 def _absorbable(equal: str, left: tuple[str, str], right: tuple[str, str]) -> bool:
-    if "\n" in equal:
-        return False
+    if "\n" in equal or any("\n" in text for text in (*left, *right)):
+        return False  # fold within a line only: line structure stays readable
     size = len(equal)
     return size <= max(map(len, left)) and size <= max(map(len, right))
 
@@ -154,7 +179,9 @@ def _canonical(raw: list[Op]) -> list[Op]:
         items.append(item)
         while len(items) >= 3:
             left, equal, right = items[-3], items[-2], items[-1]
-            if not (isinstance(left, tuple) and isinstance(equal, str) and isinstance(right, tuple)):
+            if not (
+                isinstance(left, tuple) and isinstance(equal, str) and isinstance(right, tuple)
+            ):
                 break
             if not _absorbable(equal, left, right):
                 break
@@ -164,7 +191,9 @@ def _canonical(raw: list[Op]) -> list[Op]:
         if isinstance(item, str):
             ops.append(Op("equal", item))
         else:
-            ops += [Op(tag, text) for tag, text in zip(("delete", "insert"), item) if text]
+            deleted, inserted = item
+            ops += [Op("delete", deleted)] if deleted else []
+            ops += [Op("insert", inserted)] if inserted else []
     return ops
 
 
@@ -193,9 +222,7 @@ def _merged_lines(ops: list[Op]) -> list[_Line]:
             if index:
                 line.touch(op.tag)
                 lines.append(line)
-                line = _Line(
-                    line.old_no + (op.tag != "insert"), line.new_no + (op.tag != "delete")
-                )
+                line = _Line(line.old_no + (op.tag != "insert"), line.new_no + (op.tag != "delete"))
             if piece:
                 line.parts.append((op.tag, piece))
                 line.touch(op.tag)
@@ -286,86 +313,13 @@ class TextDiff:
         passage with a little context, ``[-deleted-]{+inserted+}`` marks,
         line breaks as " / ", passages joined by " … ", at most ``limit``
         characters. Empty when nothing changed."""
-        passages = _passages(self.ops)
-        result = ""
-        for index, passage in enumerate(passages):
-            text = _render_passage(passage)
-            joined = f"{result} … {text}" if result else text
-            if len(joined) <= limit:
-                result = joined
-                continue
-            if not result:
-                result = _fit(passage, limit)
-                index += 1
-            more = f" … (+{len(passages) - index} more)"
-            if len(passages) > index and len(result) + len(more) <= limit:
-                result += more
-            break
-        return result
-
-
-def _passages(ops: list[Op]) -> list[list[tuple[str, str]]]:
-    """Changed passages, each a list of (tag, text) with context around."""
-    passages: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] = []
-    for index, op in enumerate(ops):
-        if op.tag != "equal":
-            current.append((op.tag, op.text))
-            continue
-        if not current:  # leading context of the first passage
-            tail = op.text[-_CONTEXT:]
-            if index + 1 < len(ops):
-                current = [("equal", ("…" if len(tail) < len(op.text) else "") + tail)]
-            continue
-        if index + 1 < len(ops) and len(op.text) <= 2 * _CONTEXT:
-            current.append(("equal", op.text))
-            continue
-        head = op.text[:_CONTEXT]
-        current.append(("equal", head + ("…" if len(head) < len(op.text) else "")))
-        passages.append(current)
-        current = []
-        if index + 1 < len(ops):
-            tail = op.text[-_CONTEXT:]
-            current = [("equal", "…" + tail)]
-    if any(tag != "equal" for tag, _ in current):
-        passages.append(current)
-    return passages
-
-
-def _render_passage(passage: list[tuple[str, str]]) -> str:
-    text = "".join(mark_plain(tag, text) for tag, text in passage)
-    return text.replace("\n", _LINE_BREAK)
-
-
-def _fit(passage: list[tuple[str, str]], limit: int) -> str:
-    """Shorten a passage until it fits ``limit``: context first (down to a
-    few characters, then to "…"), then the longest changed pieces."""
-    parts = list(passage)
-    stages = ((8, ("equal",)), (0, ("equal",)), (1, ("delete", "insert")))
-    for floor, tags in stages:
-        while (excess := len(_render_passage(parts)) - limit) > 0:
-            cores = {
-                i: text.strip("…")
-                for i, (tag, text) in enumerate(parts)
-                if tag in tags and len(text.strip("…")) > floor
-            }
-            if not cores:
-                break
-            index = max(cores, key=lambda i: len(cores[i]))
-            core, tag = cores[index], parts[index][0]
-            keep = max(len(core) - excess, floor)
-            if index == 0 and tag == "equal":
-                parts[index] = (tag, "…" + core[len(core) - keep :])
-            else:
-                parts[index] = (tag, core[:keep] + "…")
-    text = _render_passage(parts)
-    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+        return excerpt([(op.tag, op.text) for op in self.ops], limit)
 
 
 def diff(old: str, new: str) -> TextDiff:
     """Diff two (normalised) texts: lines first, then tokens inside replaced
     line blocks (see the module doc)."""
     raw: list[Op] = []
-    for _, a_text, b_text in _match(_lines(old), _lines(new), raw):
+    for a_text, b_text in _match_lines(old, new, raw):
         _block_diff(a_text, b_text, raw)
     return TextDiff(old, new, _canonical(raw))

@@ -83,8 +83,8 @@ def reasons(records: list[logging.LogRecord], *, limit: int = 600) -> str:
     for record in records:
         try:
             message = " ".join(record.getMessage().split())
-        except Exception:  # a malformed log call inside apprise
-            continue
+        except (TypeError, ValueError):  # a malformed log call inside apprise
+            message = str(record.msg)
         keep = record.levelno >= logging.WARNING or message.startswith(_DETAIL_PREFIXES)
         if keep and message and message not in lines:
             lines.append(message[:limit])

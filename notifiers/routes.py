@@ -28,6 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from notifiers import labels
+from notifiers.render import check_templates
 from notifiers.schedule import DigestSchedule, parse_digest
 from notifiers.services import check_urls, privacy_url
 from notifiers.types import ALERT_KINDS, Alert
@@ -169,8 +170,6 @@ class Route(BaseModel):
             return None
         if not Path(value).is_dir():
             raise ValueError(f"templates directory {value!r} does not exist")
-        from notifiers.render import check_templates  # render imports routes' siblings only
-
         problems = check_templates(value)
         if problems:
             raise ValueError("; ".join(problems))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from notifiers.errors import DigestSpecError
@@ -46,13 +46,13 @@ class DigestSchedule:
             raise ValueError("next_after needs an aware datetime (with a time zone)")
         tz = self.tz
         local = moment.astimezone(tz)
-        for offset in range(0, 9):
+        for offset in range(9):
             day = local.date() + timedelta(days=offset)
             if day.weekday() not in self.days:
                 continue
             wall = datetime.combine(day, time(self.hour, self.minute), tzinfo=tz)
             # A non-existent wall time (DST gap) normalises forward by the gap.
-            candidate = wall.astimezone(timezone.utc).astimezone(tz)
+            candidate = wall.astimezone(UTC).astimezone(tz)
             if candidate > moment:
                 return candidate
         raise AssertionError("unreachable: every schedule has at least one day")  # pragma: no cover

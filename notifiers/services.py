@@ -52,7 +52,7 @@ def instantiate(url: str, asset: Any = None) -> tuple[Any | None, str]:
     with capture() as records:
         try:
             plugin = apprise.Apprise.instantiate(url, asset=asset, suppress_exceptions=True)
-        except Exception as exc:  # apprise promises not to raise; be safe anyway
+        except Exception as exc:  # noqa: BLE001 - apprise promises not to raise; be safe
             plugin = None
             records_text = f"{type(exc).__name__}: {exc}"
         else:

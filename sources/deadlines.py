@@ -35,10 +35,22 @@ from datetime import date, timedelta
 
 from sources.dates import parse_date
 
-__all__ = ["extract_deadline", "add_months", "chinese_number"]
+__all__ = ["add_months", "chinese_number", "extract_deadline"]
 
-_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-           "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_NUM = r"[〇零一二两三四五六七八九十]+"
 _NUM = rf"(?:\d{{1,3}}|{_CN_NUM})"
 
@@ -52,9 +64,7 @@ _EXPLICIT = (
     re.compile(rf"{_DEADLINE_WORDS}[^。；;\n]{{0,12}}?{_FULL}"),
     re.compile(rf"{_FULL}{_BEFORE}"),
 )
-_MONTH_DAY = re.compile(
-    rf"(?<![\d年])(?P<m>\d{{1,2}})\s*月\s*(?P<d>\d{{1,2}})\s*[日号]{_BEFORE}"
-)
+_MONTH_DAY = re.compile(rf"(?<![\d年])(?P<m>\d{{1,2}})\s*月\s*(?P<d>\d{{1,2}})\s*[日号]{_BEFORE}")
 _CN_DATE = re.compile(
     r"(?P<y>[〇零一二三四五六七八九]{4})\s*年\s*(?P<m>[一二三四五六七八九十]{1,3})\s*月"
     r"\s*(?P<d>[一二三四五六七八九十]{1,3})\s*日"

@@ -174,7 +174,7 @@ def parse_documents_json(
     if not isinstance(entries, list):
         raise LayoutChanged(
             "the EMA documents file has no 'data' list",
-            hint="expected {\"meta\": {...}, \"data\": [...]}",
+            hint='expected {"meta": {...}, "data": [...]}',
         )
     result.total = len(entries)
     if not entries:
@@ -230,6 +230,7 @@ class EmaDocuments(Adapter):
         if result.skipped:
             log.warning(
                 "%s: skipped %d documents without id, name or document_url",
-                self.settings.name, result.skipped,
+                self.settings.name,
+                result.skipped,
             )
         return Listing(records=result.records)

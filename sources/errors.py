@@ -6,6 +6,7 @@ The tree::
     ├── FetchError              the site could not be read (network, HTTP, size)
     │   ├── Blocked             a bot challenge, a block page, HTML where JSON
     │   │                       was expected: the site refused the robot
+    │   │   └── BrowserUnavailable  the site needs a browser and none can run
     │   └── TooLarge            the body went over the configured byte cap
     └── ParseError              the bytes arrived but do not have the expected shape
         └── LayoutChanged       the page parsed, but the list we know is not there
@@ -52,6 +53,11 @@ class FetchError(SourceError):
 
 class Blocked(FetchError):
     """The site answered with a bot challenge or a block page instead of content."""
+
+
+class BrowserUnavailable(Blocked):
+    """The site needs a browser (``fetch = "browser"`` or ``"auto"``) but Chromium or
+    the ``playwright`` package is missing, or Chromium would not start."""
 
 
 class TooLarge(FetchError):

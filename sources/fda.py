@@ -172,7 +172,7 @@ def _entries(data: Any) -> list[Any]:
         return list(data["data"])
     raise LayoutChanged(
         "the FDA guidance file is not a list of guidance records",
-        hint="expected a JSON array (or {\"data\": [...]})",
+        hint='expected a JSON array (or {"data": [...]})',
     )
 
 
@@ -280,7 +280,10 @@ class FdaGuidance(Adapter):
         if result.skipped or result.duplicates:
             log.warning(
                 "%s: skipped %d of %d entries without a landing-page link, %d duplicate slugs",
-                self.settings.name, result.skipped, result.total, result.duplicates,
+                self.settings.name,
+                result.skipped,
+                result.total,
+                result.duplicates,
             )
         records = result.records
         assert isinstance(self.settings, FdaGuidanceSettings)

@@ -60,8 +60,17 @@ log = logging.getLogger(__name__)
 
 API_PATH = "/api/v1/documents.json"
 FIELDS = (
-    "title", "type", "abstract", "document_number", "html_url", "pdf_url",
-    "publication_date", "agencies", "docket_ids", "comments_close_on", "dates",
+    "title",
+    "type",
+    "abstract",
+    "document_number",
+    "html_url",
+    "pdf_url",
+    "publication_date",
+    "agencies",
+    "docket_ids",
+    "comments_close_on",
+    "dates",
 )
 MAX_PAGES = 50
 ABSTRACT_CHARS = 500
@@ -124,9 +133,7 @@ def _notice(entry: Mapping[str, Any], availability_only: bool) -> Record | None:
     if split:
         fields["guidance_title"], fields["doc_type"] = split
         status = "Draft" if re.search(r"\bdraft\b", split[1], re.IGNORECASE) else "Final"
-    dockets = [
-        _DOCKET_PREFIX.sub("", str(d)).strip() for d in entry.get("docket_ids") or [] if d
-    ]
+    dockets = [_DOCKET_PREFIX.sub("", str(d)).strip() for d in entry.get("docket_ids") or [] if d]
     if dockets:
         fields["docket"] = ", ".join(dockets)
     deadline = parse_date(str(entry.get("comments_close_on") or ""))
@@ -217,8 +224,11 @@ class FederalRegister(Adapter):
         page_no = 1
         while True:
             params = query_params(
-                agency=settings.agency, term=settings.term, since=since,
-                per_page=settings.per_page, page=page_no,
+                agency=settings.agency,
+                term=settings.term,
+                since=since,
+                per_page=settings.per_page,
+                page=page_no,
             )
             url = f"{self.base_url}{API_PATH}?{urlencode(params)}"
             page = parse_notice_page(
@@ -232,7 +242,9 @@ class FederalRegister(Adapter):
             if page_no >= MAX_PAGES:
                 log.warning(
                     "%s: stopped after %d pages of %d; narrow `days` or `term`",
-                    settings.name, page_no, page.total_pages,
+                    settings.name,
+                    page_no,
+                    page.total_pages,
                 )
                 break
             page_no += 1

@@ -25,7 +25,7 @@ from sources.registry import SourceSettings
 from sources.selectors import canonical_url
 from sources.types import Record
 
-__all__ = ["GenericSettings", "ListSettings", "KeyRule", "target_url", "unique"]
+__all__ = ["GenericSettings", "KeyRule", "ListSettings", "target_url", "unique"]
 
 
 class GenericSettings(SourceSettings):

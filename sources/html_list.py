@@ -41,6 +41,7 @@ from sources.selectors import (
     make_soup,
     node_text,
     parse_spec,
+    select_nodes,
     select_value,
 )
 from sources.types import Attachment, Fetcher, Listing, Record
@@ -147,8 +148,9 @@ def _record(item: Tag, base: str, settings: HtmlListSettings) -> Record | None:
     rule = KeyRule.parse(settings.key)
     looked_up = select_value(item, rule.lookup) if rule.mode == "lookup" else None
     date_text = select_value(item, settings.date) if settings.date else None
-    fields = {name: value for name, spec in settings.fields.items()
-              if (value := select_value(item, spec))}
+    fields = {
+        name: value for name, spec in settings.fields.items() if (value := select_value(item, spec))
+    }
     return Record(
         key=rule.key(link=link, title=title, looked_up=looked_up),
         title=title,
@@ -169,7 +171,7 @@ def _attachments(
     for raw in specs:
         spec = parse_spec(raw)
         spec = spec if spec.attr else Spec(spec.css, "href")
-        for node in item.select(spec.css) if spec.css else [item]:
+        for node in select_nodes(item, spec):
             url = absolute_url(base, select_value(node, Spec("", spec.attr)))
             if url and url not in found:
                 found[url] = Attachment(url=url, name=node_text(node))
@@ -192,9 +194,7 @@ class HtmlList(Adapter):
         s = self.settings
         first = target_url(s.url, s.base_url)
         # A 304 on page 1 says nothing about later pages: only trust it for one page.
-        fetched = fetcher.get(
-            first, headers=s.headers, expect="html", conditional=not s.paginated
-        )
+        fetched = fetcher.get(first, headers=s.headers, expect="html", conditional=not s.paginated)
         if fetched.not_modified:
             return Listing.unchanged()
         page = parse_list(fetched.text, fetched.url, s)
@@ -238,11 +238,13 @@ def _check_first_page(page: ListPage, s: HtmlListSettings, url: str) -> None:
         return
     if page.items == 0:
         raise LayoutChanged(
-            f"no element matches item selector {s.item!r}", url=url,
+            f"no element matches item selector {s.item!r}",
+            url=url,
             hint="the site changed its layout or served a block page; set allow_empty = true "
             "if this list can really be empty",
         )
     if not page.records:
         raise LayoutChanged(
-            f"{page.items} elements match {s.item!r} but none has a title or a link", url=url,
+            f"{page.items} elements match {s.item!r} but none has a title or a link",
+            url=url,
         )

@@ -30,6 +30,7 @@ Errors: ``FetchError`` (with ``status`` when there was one), ``Blocked``,
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from types import TracebackType
@@ -46,6 +47,8 @@ from sources.politeness import HostGate, host_of, retry_after_seconds
 from sources.types import Expect, Fetched
 
 __all__ = ["HostGate", "HttpFetcher", "HttpSettings"]
+
+log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 10
@@ -105,7 +108,7 @@ class HttpFetcher:
     ) -> None:
         self.settings = settings
         self.validators: dict[str, dict[str, str]] = validators if validators is not None else {}
-        self.gate = politeness or HostGate(per_host=settings.per_host, delay=settings.delay)
+        self.gate = politeness or HostGate(settings)
         self._lock = threading.Lock()
         self._client = httpx.Client(
             headers={"User-Agent": settings.user_agent},
@@ -224,7 +227,8 @@ class HttpFetcher:
                         url=last.url,
                         status=last.status,
                     ) from None
-                self.gate.defer(host_of(request.url), wait)
+                log.info("retrying in %.1f s: %s", wait, last)
+                self.gate.defer(host_of(last.url or request.url), wait)
         raise FetchError(
             f"{last.message} (gave up after {attempts} attempt{'s' * (attempts > 1)})",
             url=last.url,

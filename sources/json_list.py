@@ -99,9 +99,11 @@ def lookup(data: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(current, Mapping) and part in current:
             current = current[part]
-        elif isinstance(current, list) and part.lstrip("-").isdigit() and -len(current) <= int(
-            part
-        ) < len(current):
+        elif (
+            isinstance(current, list)
+            and part.lstrip("-").isdigit()
+            and -len(current) <= int(part) < len(current)
+        ):
             current = current[int(part)]
         else:
             return MISSING
@@ -198,7 +200,9 @@ def _fill_template(
     return target_url(filled, base_url) if "://" in filled else urljoin(page_url, filled)
 
 
-def _attachments(item: Mapping[str, Any], page_url: str, specs: list[str]) -> tuple[Attachment, ...]:
+def _attachments(
+    item: Mapping[str, Any], page_url: str, specs: list[str]
+) -> tuple[Attachment, ...]:
     found: dict[str, Attachment] = {}
     for spec in specs:
         parsed = parse_spec(spec)
@@ -214,8 +218,9 @@ def _attachments(item: Mapping[str, Any], page_url: str, specs: list[str]) -> tu
 
 
 def _scalars(values: Mapping[str, Scalar]) -> dict[str, str]:
-    return {k: ("true" if v else "false") if isinstance(v, bool) else str(v)
-            for k, v in values.items()}
+    return {
+        k: ("true" if v else "false") if isinstance(v, bool) else str(v) for k, v in values.items()
+    }
 
 
 @register
@@ -248,7 +253,8 @@ class JsonList(Adapter):
             page = parse_records(payload, fetched.url, s)
             if index == 0 and not page and not s.allow_empty:
                 raise LayoutChanged(
-                    "the list is empty", url=fetched.url,
+                    "the list is empty",
+                    url=fetched.url,
                     hint="set allow_empty = true if this list can really be empty",
                 )
             known_keys = {r.key for r in records}
@@ -267,10 +273,16 @@ class JsonList(Adapter):
         if s.method == "POST":
             if params:
                 url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
-            return fetcher.post(url, data={**_scalars(s.form), **page}, headers=s.headers,
-                                expect="json")
-        return fetcher.get(url, params={**params, **page}, headers=s.headers, expect="json",
-                           conditional=not s.paginated)
+            return fetcher.post(
+                url, data={**_scalars(s.form), **page}, headers=s.headers, expect="json"
+            )
+        return fetcher.get(
+            url,
+            params={**params, **page},
+            headers=s.headers,
+            expect="json",
+            conditional=not s.paginated,
+        )
 
 
 def _decode(fetched: Fetched) -> Any:

@@ -14,8 +14,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 import httpx
+
+
+class GateSettings(Protocol):
+    """Anything with ``per_host`` and ``delay``, such as ``HttpSettings``."""
+
+    @property
+    def per_host(self) -> int: ...
+
+    @property
+    def delay(self) -> float: ...
 
 
 def host_of(url: httpx.URL | str) -> str:
@@ -47,17 +58,24 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
 class HostGate:
     """At most ``per_host`` requests in flight per host, ``delay`` s between starts.
 
+    Build it from the ``[http]`` settings, ``HostGate(settings)``, or with
+    explicit numbers, ``HostGate(per_host=1, delay=0.5)`` (keywords win).
     Use ``with gate.slot(host): ...`` around one request. ``clock`` is
     ``time.monotonic`` unless a test gives another.
     """
 
     def __init__(
         self,
-        per_host: int = 1,
-        delay: float = 2.0,
+        settings: GateSettings | None = None,
         *,
+        per_host: int | None = None,
+        delay: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if per_host is None:
+            per_host = settings.per_host if settings is not None else 1
+        if delay is None:
+            delay = settings.delay if settings is not None else 2.0
         if per_host < 1:
             raise ValueError("per_host must be at least 1")
         if delay < 0:

@@ -5,7 +5,9 @@ A *selector spec* is a CSS selector, optionally followed by ``@attribute``:
 - ``"a"``            the text of the first ``<a>`` (whitespace collapsed);
 - ``"a@href"``       the ``href`` attribute of the first ``<a>``;
 - ``"a[title]@title"`` the ``title`` attribute of the first ``<a title=…>``;
-- ``"@data-id"``     an attribute of the element itself (the list item).
+- ``"@data-id"``     an attribute of the element itself (the list item);
+- ``"."``            the text of the element itself (e.g. a date written in
+                     the item's own text: ``"Title; Draft Guidance 12/2023"``).
 
 The same ``@`` suffix is used by ``json-list`` for values that are HTML
 fragments: ``"title@href"`` is the ``href`` inside the ``title`` field.
@@ -24,30 +26,46 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import soupsieve
 from bs4 import BeautifulSoup, Tag
+from lxml import etree
+from lxml import html as lxml_html
 
 __all__ = [
     "Spec",
-    "parse_spec",
-    "check_css",
-    "check_spec",
-    "make_soup",
-    "select_value",
-    "select_values",
-    "node_text",
-    "fragment_text",
-    "fragment_attr",
-    "clean_text",
     "absolute_url",
     "canonical_url",
+    "check_css",
+    "check_spec",
+    "clean_text",
+    "fragment_attr",
+    "fragment_text",
+    "make_soup",
+    "node_text",
+    "parse_spec",
+    "select_nodes",
+    "select_value",
+    "select_values",
 ]
 
 _ATTR = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
 _XML_PROLOG = re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+_SELF = frozenset({"", ".", ":scope"})  # the element itself, e.g. the list item
+_TAG = re.compile(r"<[^>]*>")
+_BR = "\ue000"  # marks a <br> until the text is assembled (private-use character)
 # Query parameters and path parameters that carry a session, not a document.
 _SESSION_PARAMS = frozenset(
-    {"jsessionid", "phpsessid", "sid", "sessionid", "session_id", "aspsessionid", "cfid",
-     "cftoken", "_", "_t"}
+    {
+        "jsessionid",
+        "phpsessid",
+        "sid",
+        "sessionid",
+        "session_id",
+        "aspsessionid",
+        "cfid",
+        "cftoken",
+        "_",
+        "_t",
+    }
 )
 _PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sessionid)=[^/?#]*", re.IGNORECASE)
 
@@ -84,10 +102,10 @@ def check_css(selector: str) -> str:
 def check_spec(spec: str) -> str:
     """Raise ``ValueError`` when the CSS part of a selector spec is not valid."""
     parsed = parse_spec(spec)
-    if parsed.css:
+    if not parsed.css and not parsed.attr:
+        raise ValueError('empty selector (use "." for the element itself)')
+    if parsed.css not in _SELF:
         check_css(parsed.css)
-    elif not parsed.attr:
-        raise ValueError("empty selector")
     return spec
 
 
@@ -113,10 +131,12 @@ def node_text(node: Tag) -> str:
     return clean_text(node.get_text(" "))
 
 
-def _matches(node: Tag, spec: Spec) -> list[Tag]:
-    if not spec.css:
+def select_nodes(node: Tag, spec: Spec | str) -> list[Tag]:
+    """The elements ``spec`` points at under ``node`` (``node`` itself for ``"."``/``"@attr"``)."""
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    if spec.css in _SELF:
         return [node]
-    return list(node.select(spec.css))
+    return [found for found in node.select(spec.css) if isinstance(found, Tag)]
 
 
 def _value(node: Tag, spec: Spec) -> str | None:
@@ -133,7 +153,7 @@ def _value(node: Tag, spec: Spec) -> str | None:
 def select_value(node: Tag, spec: Spec | str) -> str | None:
     """The first non-empty value ``spec`` finds under ``node``, or None."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
-    for match in _matches(node, spec):
+    for match in select_nodes(node, spec):
         value = _value(match, spec)
         if value:
             return value
@@ -143,7 +163,7 @@ def select_value(node: Tag, spec: Spec | str) -> str | None:
 def select_values(node: Tag, spec: Spec | str) -> list[str]:
     """Every non-empty value ``spec`` finds under ``node``, in document order."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
-    values = (_value(match, spec) for match in _matches(node, spec))
+    values = (_value(match, spec) for match in select_nodes(node, spec))
     return [value for value in values if value]
 
 
@@ -151,27 +171,37 @@ def fragment_text(value: str) -> str:
     """Plain text of a value that may be an HTML fragment (FDA's JSON style).
 
     Entities are unescaped, tags stripped, ``<br>`` becomes ``"; "`` (FDA joins
-    several offices with ``<br><br>``), whitespace collapsed.
+    several offices with ``<br><br>``), all other whitespace collapsed.
     """
     if "<" not in value and "&" not in value:
         return clean_text(value)
-    soup = make_soup(value)
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    lines = (clean_text(line) for line in soup.get_text("").split("\n"))
-    return "; ".join(line for line in lines if line)
+    root = _fragment(value)
+    if root is None:
+        return clean_text(html.unescape(_TAG.sub(" ", value)))
+    for br in root.iter("br"):
+        br.tail = _BR + (br.tail or "")
+    parts = (clean_text(part) for part in " ".join(root.itertext()).split(_BR))
+    return "; ".join(part for part in parts if part)
 
 
 def fragment_attr(value: str, attr: str) -> str | None:
     """The first ``attr`` (e.g. ``href``) of any element in an HTML fragment."""
     if "<" not in value:
         return None
-    found = make_soup(value).find(attrs={attr: True})
-    if not isinstance(found, Tag):
+    root = _fragment(value)
+    for element in root.iter() if root is not None else ():
+        found = element.get(attr) if isinstance(element.tag, str) else None
+        if found and found.strip():
+            return clean_text(found)
+    return None
+
+
+def _fragment(value: str) -> lxml_html.HtmlElement | None:
+    # lxml directly, not Beautiful Soup: a JSON file can hold thousands of fragments.
+    try:
+        return lxml_html.fragment_fromstring(value, create_parent="div")
+    except (etree.LxmlError, ValueError):
         return None
-    raw = found.get(attr)
-    text = clean_text(" ".join(raw) if isinstance(raw, list) else str(raw or ""))
-    return text or None
 
 
 def absolute_url(base: str, href: str | None) -> str | None:

@@ -3,7 +3,10 @@ GET, retries, faults, byte cap, decoding and block recognition."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import itertools
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +31,11 @@ class Site:
         self._lock = threading.Lock()
 
     def route(self, path: str, handler: Handler | Response) -> None:
-        self.routes[path] = handler if callable(handler) else (lambda _r, h=handler: h)
+        if isinstance(handler, Response):
+            fixed = handler
+            self.routes[path] = lambda _request: fixed
+        else:
+            self.routes[path] = handler
 
     def __call__(self, request: Request) -> Response:
         start = time.monotonic()
@@ -38,7 +45,7 @@ class Site:
         response = handler(request) if handler else Response(status=404, body="not found")
         if response.delay and response.fault is None:
             time.sleep(response.delay)  # the busy part, inside the span
-            response.delay = 0
+            response = dataclasses.replace(response, delay=0)
         with self._lock:
             self.spans.append((start, time.monotonic()))
         return response
@@ -47,14 +54,31 @@ class Site:
         return [t for p, t in self.starts if p == path]
 
 
+class _Mount:
+    """Dispatches to the current test's Site, so one server serves the whole file."""
+
+    site = Site()
+
+    def __call__(self, request: Request) -> Response:
+        return self.site(request)
+
+
+@pytest.fixture(scope="module")
+def _server() -> Iterator[tuple[_Mount, ReplicaServer]]:
+    mount = _Mount()
+    with ReplicaServer(mount) as server:
+        yield mount, server
+
+
 @pytest.fixture
-def site() -> Iterator[tuple[Site, ReplicaServer]]:
-    app = Site()
-    with ReplicaServer(app) as server:
-        yield app, server
+def site(_server: tuple[_Mount, ReplicaServer]) -> tuple[Site, ReplicaServer]:
+    mount, server = _server
+    mount.site = Site()
+    server.requests.clear()
+    return mount.site, server
 
 
-def settings(**overrides: float | int | str) -> HttpSettings:
+def settings(**overrides: float | str) -> HttpSettings:
     base: dict[str, float | int | str] = {
         "delay": 0.05,
         "backoff": 0.05,
@@ -98,7 +122,8 @@ def test_conditional_get_round_trip(site: tuple[Site, ReplicaServer], with_etag:
         assert first.status == 200 and b"guidance list" in first.body
         stored = f.validators
     assert len(stored) == 1
-    (key, validators), = stored.items()
+    ((key, validators),) = stored.items()
+    assert key == f"{url}?etag={params['etag']}"
     assert validators["last_modified"] == "Wed, 01 Jul 2026 08:00:00 GMT"
     assert ("etag" in validators) == with_etag
     # A new fetcher given the persisted state gets a 304.
@@ -120,14 +145,14 @@ def test_per_host_delay_between_request_starts(site: tuple[Site, ReplicaServer])
         for _ in range(4):
             f.get(server.url + "/p")
     starts = app.times("/p")
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) == 3
     assert min(gaps) >= 0.19, gaps
 
 
 def _overlaps(spans: list[tuple[float, float]]) -> bool:
     ordered = sorted(spans)
-    return any(b[0] < a[1] for a, b in zip(ordered, ordered[1:], strict=False))
+    return any(b[0] < a[1] for a, b in itertools.pairwise(ordered))
 
 
 def _hammer(server: ReplicaServer, gates: list[HostGate]) -> None:
@@ -198,7 +223,9 @@ def test_retry_after_http_date_is_honoured(site: tuple[Site, ReplicaServer]) -> 
     app, server = site
 
     def later(_r: Request) -> Response:
-        return Response(status=503, headers={"Retry-After": formatdate(time.time() + 2, usegmt=True)})
+        return Response(
+            status=503, headers={"Retry-After": formatdate(time.time() + 2, usegmt=True)}
+        )
 
     app.route("/d", lambda r: later(r) if len(app.times("/d")) == 1 else Response(body="ok"))
     with HttpFetcher(settings()) as f:
@@ -235,9 +262,7 @@ def test_404_is_not_retried(site: tuple[Site, ReplicaServer]) -> None:
     assert len(server.requests) == 1
 
 
-@pytest.mark.parametrize(
-    ("fault", "delay"), [("hang", 1.5), ("reset", 0.0), ("truncate", 0.0)]
-)
+@pytest.mark.parametrize(("fault", "delay"), [("hang", 1.5), ("reset", 0.0), ("truncate", 0.0)])
 def test_transport_faults_raise_fetch_error(
     site: tuple[Site, ReplicaServer], fault: str, delay: float
 ) -> None:
@@ -251,8 +276,200 @@ def test_transport_faults_raise_fetch_error(
 
 def test_byte_cap_by_content_length(site: tuple[Site, ReplicaServer]) -> None:
     app, server = site
-    app.route("/big", Response(body=b"x" * 5000, content_type="application/pdf"))
-    with HttpFetcher(settings(max_bytes=4096)) as f:
-        with pytest.raises(TooLarge):
-            f.get(server.url + "/big", expect="bytes")
-        assert len(f.get(server.url + "/big", expect="bytes").body) == 5000 or False
+    app.route("/big", Response(body=b"%PDF" + b"x" * 4996, content_type="application/pdf"))
+    with HttpFetcher(settings(max_bytes=5000)) as f:
+        assert len(f.get(server.url + "/big", expect="bytes").body) == 5000
+    with HttpFetcher(settings(max_bytes=4999)) as f, pytest.raises(TooLarge):
+        f.get(server.url + "/big", expect="bytes")
+    assert len(app.times("/big")) == 2  # not retried
+
+
+def test_byte_cap_counts_decompressed_bytes(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    bomb = gzip.compress(b"<html>" + b" " * 200_000 + b"</html>")
+    assert len(bomb) < 5000
+    app.route("/gz", Response(body=bomb, headers={"Content-Encoding": "gzip"}))
+    with HttpFetcher(settings(max_bytes=100_000)) as f, pytest.raises(TooLarge):
+        f.get(server.url + "/gz")
+    with HttpFetcher(settings(max_bytes=300_000)) as f:
+        assert len(f.get(server.url + "/gz").body) == 200_013
+
+
+GBK_PAGE = (
+    '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+    "<title>药品公告通告</title></head><body>国家药监局关于发布《细胞治疗产品》的通告"
+    "（镕）</body></html>"
+)
+
+
+def test_gbk_page_with_meta_charset_only(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    # 镕 is in GBK but not in GB2312: the label must be read as a superset.
+    app.route("/gbk", Response(body=GBK_PAGE.encode("gbk"), content_type="text/html"))
+    with HttpFetcher(settings()) as f:
+        got = f.get(server.url + "/gbk")
+    assert got.text == GBK_PAGE
+    assert got.encoding == "gb18030"
+
+
+def test_gb18030_page_by_sniffing(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    page = "<html><body>关于公开征求《基因治疗产品（征求意见稿）》意见的通知</body></html>"
+    app.route("/gb", Response(body=page.encode("gb18030"), content_type="text/html"))
+    with HttpFetcher(settings()) as f:
+        assert f.get(server.url + "/gb").text == page
+
+
+def test_bom_wins_over_a_wrong_header(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    page = "<html><body>细胞和基因治疗</body></html>"
+    app.route(
+        "/bom",
+        Response(body=b"\xef\xbb\xbf" + page.encode(), content_type="text/html; charset=gbk"),
+    )
+    app.route("/u16", Response(body=page.encode("utf-16"), content_type="text/html"))
+    with HttpFetcher(settings()) as f:
+        assert f.get(server.url + "/bom").text == page
+        assert f.get(server.url + "/u16").text == page
+
+
+def test_http_charset_header_is_used(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    page = "<html><body>药品审评中心</body></html>"
+    app.route("/h", Response(body=page.encode("gbk"), content_type="text/html; charset=GBK"))
+    with HttpFetcher(settings()) as f:
+        assert f.get(server.url + "/h").text == page
+
+
+RUISHU = (
+    '<html><head><meta id="9DhefwqGPrzGxEp9hPaoag" content="x6Tq..." r="m">'
+    "<script>$_ts=window['$_ts'];if(!$_ts)$_ts={};$_ts.nsd=81236;$_ts.cd=\"qXrrqq\";"
+    '</script><script src="/4QbVtADbnLVIc/c.FxJzG50F.b6a1e0d.js"></script></head></html>'
+)
+
+
+def test_ruishu_202_challenge_is_blocked(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    app.route(
+        "/zdyz/index",
+        Response(status=202, body=RUISHU, headers={"Set-Cookie": "FSSBBIl1UgzbN7N80S=abc"}),
+    )
+    with HttpFetcher(settings()) as f, pytest.raises(Blocked) as info:
+        f.get(server.url + "/zdyz/index")
+    assert info.value.status == 202
+    assert "Ruishu" in str(info.value)
+    assert info.value.hint and "browser" in info.value.hint
+    assert len(server.requests) == 1  # a challenge is not retried
+
+
+def test_nmpa_412_is_blocked(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    app.route("/a", Response(status=412, body=RUISHU))
+    app.route("/b", Response(status=412, body="<html><script>var x=1;</script></html>"))
+    with HttpFetcher(settings()) as f:
+        for path in ("/a", "/b"):
+            with pytest.raises(Blocked) as info:
+                f.get(server.url + path)
+            assert info.value.status == 412
+
+
+def test_cde_403_block_page(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    app.route(
+        "/cde", Response(status=403, body="<html><body>请不要使用非法的URL地址访问</body></html>")
+    )
+    app.route("/plain", Response(status=403, body="<html><body>Forbidden</body></html>"))
+    with HttpFetcher(settings()) as f:
+        with pytest.raises(Blocked, match="请不要使用非法"):
+            f.get(server.url + "/cde")
+        with pytest.raises(FetchError) as info:
+            f.get(server.url + "/plain")
+        assert type(info.value) is FetchError and info.value.status == 403
+
+
+def test_akamai_apology_redirect_is_blocked_before_following(
+    site: tuple[Site, ReplicaServer],
+) -> None:
+    app, server = site
+    apology = "/apology_objects/abuse-detection-apology.html"
+    app.route("/files/api/guidance.json", Response(status=302, headers={"Location": apology}))
+    with HttpFetcher(settings()) as f, pytest.raises(Blocked) as info:
+        f.get(server.url + "/files/api/guidance.json", expect="json")
+    assert "Akamai" in str(info.value)
+    assert info.value.status == 302
+    assert [r.path for r in server.requests] == ["/files/api/guidance.json"]
+
+
+def test_ordinary_redirects_are_followed(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    app.route("/old", Response(status=301, headers={"Location": "/new"}))
+    app.route("/new", Response(body='{"ok": true}', content_type="application/json"))
+    with HttpFetcher(settings()) as f:
+        got = f.get(server.url + "/old", expect="json")
+    assert got.json() == {"ok": True}
+    assert got.url == server.url + "/new"
+
+
+def test_html_where_json_expected_is_blocked(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    app.route("/api", Response(body="<!DOCTYPE html><html><body>Access</body></html>"))
+    app.route("/feed", Response(body="<!DOCTYPE html><html><body>Access</body></html>"))
+    with HttpFetcher(settings()) as f:
+        with pytest.raises(Blocked, match="JSON"):
+            f.post(server.url + "/api", data={"pageNum": "1"})
+        with pytest.raises(Blocked, match="XML"):
+            f.get(server.url + "/feed", expect="xml")
+
+
+def test_just_a_moment_challenge(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    page = "<html><head><title>Just a moment...</title></head><body>cf_chl_opt</body></html>"
+    app.route("/cf", Response(status=503, body=page))
+    with HttpFetcher(settings()) as f, pytest.raises(Blocked):
+        f.get(server.url + "/cf")
+    assert len(server.requests) == 1
+
+
+def test_post_form_body_with_charset(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+
+    def api(request: Request) -> Response:
+        assert request.method == "POST"
+        form = request.form
+        record = {"title": form["searchTitle"]}
+        body = json.dumps({"code": 200, "data": {"records": [record]}}, ensure_ascii=False)
+        return Response(body=body, content_type="application/json;charset=UTF-8")
+
+    app.route("/zdyz/getDomesticGuideList", api)
+    referer = server.url + "/zdyz/listpage/9cd8db3b7530c6fa0c86485e563f93c7"
+    with HttpFetcher(settings()) as f:
+        got = f.post(
+            server.url + "/zdyz/getDomesticGuideList",
+            data={"pageNum": "1", "pageSize": "10", "searchTitle": "细胞治疗 & 基因"},
+            headers={"Referer": referer},
+        )
+    sent = server.requests[-1]
+    assert sent.header("Content-Type") == "application/x-www-form-urlencoded; charset=UTF-8"
+    assert sent.header("Referer") == referer
+    assert "application/json" in (sent.header("Accept") or "")
+    assert got.json()["data"]["records"][0]["title"] == "细胞治疗 & 基因"
+
+
+def test_gate_defer_holds_back_other_fetchers(site: tuple[Site, ReplicaServer]) -> None:
+    app, server = site
+    app.route("/busy", _flaky(1, Response(status=503, headers={"Retry-After": "1"})))
+    app.route("/other", Response(body="<html>other</html>"))
+    gate = HostGate(per_host=1, delay=0)
+    a = HttpFetcher(settings(), politeness=gate)
+    b = HttpFetcher(settings(), politeness=gate)
+    thread = threading.Thread(target=a.get, args=(server.url + "/busy",))
+    thread.start()
+    while not app.times("/busy"):
+        time.sleep(0.01)
+    time.sleep(0.1)
+    b.get(server.url + "/other")
+    thread.join()
+    a.close()
+    b.close()
+    first = app.times("/busy")[0]
+    assert app.times("/other")[0] - first >= 0.95

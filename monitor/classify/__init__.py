@@ -1,0 +1,41 @@
+"""Classifying regulator documents by ATMP class (TAXONOMY.md).
+
+``classify(title, text=..., status=..., doc_type=...)`` says whether a title
+concerns cell and gene therapy, which modalities it names, its China / EU / US
+classes, its document type, status and disciplines, and the words that decided
+it. The rules and bilingual lexicons live in ``monitor/lexicon/*.toml``; this
+package reads them once per process.
+"""
+
+from __future__ import annotations
+
+from monitor.classify._engine import classify, classify_many
+from monitor.classify._labels import label_cn, label_en
+from monitor.classify._lexicon import LexiconError, load_lexicon
+from monitor.classify._result import (
+    CN,
+    DISCIPLINES,
+    DOC_TYPES,
+    EU,
+    MODALITIES,
+    STATUSES,
+    US,
+    Classification,
+)
+
+__all__ = [
+    "CN",
+    "DISCIPLINES",
+    "DOC_TYPES",
+    "EU",
+    "MODALITIES",
+    "STATUSES",
+    "US",
+    "Classification",
+    "LexiconError",
+    "classify",
+    "classify_many",
+    "label_cn",
+    "label_en",
+    "load_lexicon",
+]

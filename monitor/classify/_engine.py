@@ -1,0 +1,197 @@
+"""Classifying one title (and optionally its text): the rules that combine the
+lexicon's hits into a :class:`Classification`.
+
+1. Find the positive cues (modalities and generic CGT words) and the negative
+   cues (traps) in the title; a trap removes the cues it names, either inside
+   its own words ("span") or in the whole title.
+2. A title is relevant when a strong cue survives.
+3. Classes come from the surviving cues: a specific cue's classes; a generic
+   cue's only when no specific cue covers its domain; the generic ATMP words'
+   only when nothing else gave a class. EU: "sctmp" becomes "tep" when the
+   title aims at repairing or replacing tissue.
+4. Body text adds tags and evidence; it decides relevance and classes only for
+   a title without CGT words and without traps, and only with repeated words.
+5. Status and document type: the source's metadata when recognised, else the
+   title's words, else the defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from monitor.classify._lexicon import Cue, Hit, Lexicon, Negative, lexicon, normalise
+from monitor.classify._result import (
+    CN, DISCIPLINES, DOC_TYPES, EU, MODALITIES, US, Classification, in_order,
+)
+
+
+@dataclass
+class _Scan:
+    """The surviving cue hits of one text, and the traps that were in force."""
+
+    hits: list[Hit]
+    traps: list[tuple[Negative, Hit, bool]]   # negative, where it matched, removed something
+
+    def cues(self, lex: Lexicon) -> list[Cue]:
+        seen: dict[int, Cue] = {}
+        for hit in self.hits:
+            seen.setdefault(hit.owner, lex.cues[hit.owner])
+        return list(seen.values())
+
+
+def _scan(lex: Lexicon, text: str, inherited: Iterable[Negative] = ()) -> _Scan:
+    hits = list(lex.cue_matcher.hits(text))
+    traps: list[tuple[Negative, Hit, bool]] = []
+    doc_scope: dict[int, Hit] = {}
+    for found in lex.negative_matcher.hits(text):
+        negative = lex.negatives[found.owner]
+        if not negative.span:
+            doc_scope.setdefault(found.owner, found)
+            continue
+        kept = [h for h in hits if h.end <= found.start or h.start >= found.end
+                or not negative.removes(lex.cues[h.owner])]
+        traps.append((negative, found, len(kept) < len(hits)))
+        hits = kept
+    present = {lex.cues[h.owner].id for h in hits}
+    active = [(lex.negatives[i], hit) for i, hit in doc_scope.items()
+              if not lex.negatives[i].unless & present]
+    for negative in inherited:
+        if not negative.unless & present:
+            active.append((negative, Hit(-1, -1, -1, -1)))
+    for negative, where in active:
+        kept = [h for h in hits if not negative.removes(lex.cues[h.owner])]
+        if where.owner >= 0:
+            traps.append((negative, where, len(kept) < len(hits)))
+        hits = kept
+    return _Scan(hits, traps)
+
+
+def _classes(lex: Lexicon, cues: list[Cue], title: str
+             ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    def covered(cue: Cue) -> bool:
+        return any(other.id != cue.id and cue.domain in other.covers for other in cues)
+
+    main = [c for c in cues if not c.fallback and not covered(c)]
+    if not any(c.cn or c.eu or c.us for c in main):
+        main = [c for c in cues if c.fallback]
+    cn = {v for c in main for v in c.cn}
+    eu = {v for c in main for v in c.eu}
+    us = {v for c in main for v in c.us}
+    if "sctmp" in eu and lex.tep_aim.search(title):
+        eu = (eu - {"sctmp"}) | {"tep"}
+    return in_order(cn, CN), in_order(eu, EU), in_order(us, US)
+
+
+def _first(rules: tuple[tuple[str, re.Pattern[str]], ...], text: str
+           ) -> tuple[str, tuple[int, int]] | None:
+    for value, pattern in rules:
+        m = pattern.search(text)
+        if m:
+            return value, m.span()
+    return None
+
+
+def _status(lex: Lexicon, norm: str, metadata: str | None) -> tuple[str, tuple[int, int] | None]:
+    if metadata and metadata.strip():
+        found = _first(lex.metadata_status, normalise(metadata))
+        if found:
+            return found[0], None
+    found = _first(lex.title_status, norm)
+    if found:
+        return found
+    return (lex.default_status if norm.strip() else lex.empty_status), None
+
+
+def _doc_type(lex: Lexicon, norm: str, metadata: str | None
+              ) -> tuple[str, tuple[int, int] | None]:
+    if metadata and metadata.strip():
+        word = metadata.strip().lower()
+        if word in DOC_TYPES:
+            return word, None
+        found = _first(lex.doc_types, normalise(metadata))
+        if found:
+            return found[0], None
+    found = _first(lex.doc_types, norm)
+    return found if found else (lex.default_doc_type, None)
+
+
+def _words(original: str, spans: Iterable[tuple[int, int]]) -> list[str]:
+    out: list[str] = []
+    for start, end in spans:
+        word = original[start:end].strip()
+        if word and word not in out:
+            out.append(word)
+    return out
+
+
+def _body(lex: Lexicon, text: str, inherited: list[Negative]
+          ) -> tuple[list[Cue], int, list[tuple[int, int]]]:
+    """Cues that recur in the body, their strong-hit total, and where they are."""
+    scan = _scan(lex, normalise(text[: lex.body.max_chars]), inherited)
+    counts = Counter(h.owner for h in scan.hits)
+    strong = sum(n for owner, n in counts.items() if lex.cues[owner].strong)
+    owners = [o for o, n in counts.items() if n >= lex.body.min_cue_hits]
+    first: dict[int, tuple[int, int]] = {}
+    for hit in scan.hits:
+        if hit.owner in owners:
+            first.setdefault(hit.owner, (hit.start, hit.end))
+    return [lex.cues[o] for o in owners], strong, list(first.values())
+
+
+def classify(title: str, *, text: str | None = None, status: str | None = None,
+             doc_type: str | None = None) -> Classification:
+    """Classify a document by its title (Chinese, English or mixed).
+
+    ``text`` is the document's own text, if known: it adds tags and evidence,
+    and decides only for a title that names nothing (the first
+    ``[body] max_chars`` characters, with repeated words). ``status`` and
+    ``doc_type`` are the source's own metadata (FDA "Draft", EMA "Adopted",
+    CDE "颁布" / "征求意见"; EMA "scientific-guideline"): recognised, they win
+    over the title's words.
+    """
+    lex = lexicon()
+    title = title or ""
+    norm = normalise(title)
+    scan = _scan(lex, norm)
+    cues = scan.cues(lex)
+    relevant = any(c.strong for c in cues)
+    evidence_spans = [(h.start, h.end) for h in sorted(
+        scan.hits, key=lambda h: (lex.cues[h.owner].order, h.pattern, h.start))]
+    body_words: list[str] = []
+    tags: set[str] = {c.modality for c in cues if c.modality}
+    class_cues = cues
+    if text:
+        traps_in_force = [n for n, _, _ in scan.traps if not n.span]
+        body_cues, strong_hits, spans = _body(lex, text, traps_in_force)
+        from_body = (not relevant and not traps_in_force
+                     and strong_hits >= lex.body.min_strong_hits)
+        if relevant or from_body:
+            tags |= {c.modality for c in body_cues if c.modality}
+            body_words = _words(text, spans)[: lex.body.max_evidence]
+        if from_body:
+            relevant, class_cues = True, body_cues
+    cn, eu, us = _classes(lex, class_cues, norm) if relevant else ((), (), ())
+    trap_spans = [(h.start, h.end) for n, h, removed in scan.traps if removed or not relevant]
+    status_value, status_span = _status(lex, norm, status)
+    type_value, type_span = _doc_type(lex, norm, doc_type)
+    extra = [s for s in (type_span, status_span) if s is not None]
+    evidence = _words(title, [*evidence_spans, *sorted(trap_spans), *extra])
+    evidence += [w for w in body_words if w not in evidence]
+    disciplines = {name for name, pattern in lex.disciplines if pattern.search(norm)}
+    return Classification(
+        relevant=relevant,
+        modalities=in_order(tags, MODALITIES),
+        cn=cn, eu=eu, us=us,
+        doc_type=type_value,
+        status=status_value,
+        disciplines=in_order(disciplines, DISCIPLINES),
+        evidence=tuple(evidence),
+    )
+
+
+def classify_many(titles: Iterable[str]) -> list[Classification]:
+    """Classify many titles (no text, no metadata), in order."""
+    return [classify(title) for title in titles]

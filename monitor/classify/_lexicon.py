@@ -1,0 +1,335 @@
+"""Loading the bilingual lexicons (monitor/lexicon/*.toml) into compiled matchers.
+
+The data files say which words mean what; this module only reads, checks and
+compiles them, once per process (:func:`lexicon`). Every pattern of one kind
+(all positive cues, all negative cues) goes into one alternation with a named
+group per pattern, so a title is scanned once per kind, and a match says which
+cue and which of its patterns fired.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from monitor.classify._result import CN, DOC_TYPES, EU, LIST_FIELDS, MODALITIES, STATUSES, US
+from monitor.errors import RegwatchError
+
+
+class LexiconError(RegwatchError):
+    """A lexicon data file is malformed: names the file, the entry and the fault."""
+
+
+# An ASCII word boundary: Python's \b treats Chinese characters as word
+# characters, so "CAR-T细胞" would have no boundary after "T".
+_ASCII_BOUNDARY = r"(?:(?<![A-Za-z0-9])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?![A-Za-z0-9]))"
+_MACRO = re.compile(r"%([a-z_]+)%")
+_FLAGS = re.IGNORECASE
+
+
+def _fold_table() -> dict[int, str]:
+    """Full-width ASCII to half-width, odd spaces to a space, dashes to '-':
+    one character for one, so match offsets are offsets in the original text."""
+    table = {cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)}
+    table.update({cp: " " for cp in (0x3000, 0x00A0, *range(0x2000, 0x200B), 0x202F)})
+    table.update({cp: "-" for cp in (*range(0x2010, 0x2016), 0x2212, 0xFE63)})
+    table.update({0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"'})
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def normalise(text: str) -> str:
+    """The text as the patterns see it (same length, same offsets)."""
+    return text.translate(_FOLD)
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A concept that makes a text CGT (or tags it): see cues_cell.toml."""
+
+    id: str
+    order: int
+    modality: str | None
+    strong: bool
+    domain: str
+    covers: frozenset[str]
+    cn: tuple[str, ...]
+    eu: tuple[str, ...]
+    us: tuple[str, ...]
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class Negative:
+    """A trap that removes cue hits: see negatives.toml."""
+
+    id: str
+    span: bool
+    suppress: frozenset[str]
+    unless: frozenset[str]
+
+    def removes(self, cue: Cue) -> bool:
+        return "*" in self.suppress or cue.id in self.suppress or (
+            "weak" in self.suppress and not cue.strong)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One match: whose (index into cues or negatives), which pattern, where."""
+
+    owner: int
+    pattern: int
+    start: int
+    end: int
+
+
+class Matcher:
+    """Many labelled patterns compiled into one alternation."""
+
+    def __init__(self, entries: Sequence[tuple[int, Sequence[str]]]) -> None:
+        self._labels: dict[str, tuple[int, int]] = {}
+        parts: list[str] = []
+        for owner, patterns in entries:
+            for number, pattern in enumerate(patterns):
+                name = f"g{owner}_{number}"
+                self._labels[name] = (owner, number)
+                parts.append(f"(?P<{name}>{pattern})")
+        self.regex = re.compile("|".join(parts) or r"(?!x)x", _FLAGS)
+
+    def hits(self, text: str) -> Iterator[Hit]:
+        labels = self._labels
+        for m in self.regex.finditer(text):
+            owner, number = labels[m.lastgroup or ""]
+            yield Hit(owner, number, m.start(), m.end())
+
+
+@dataclass(frozen=True)
+class BodySettings:
+    max_chars: int
+    min_strong_hits: int
+    min_cue_hits: int
+    max_evidence: int
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Everything the classifier needs, compiled."""
+
+    cues: tuple[Cue, ...]
+    cue_matcher: Matcher
+    negatives: tuple[Negative, ...]
+    negative_matcher: Matcher
+    title_status: tuple[tuple[str, re.Pattern[str]], ...]
+    metadata_status: tuple[tuple[str, re.Pattern[str]], ...]
+    default_status: str
+    empty_status: str
+    doc_types: tuple[tuple[str, re.Pattern[str]], ...]
+    default_doc_type: str
+    disciplines: tuple[tuple[str, re.Pattern[str]], ...]
+    tep_aim: re.Pattern[str]
+    body: BodySettings
+    labels: Mapping[str, Mapping[str, tuple[str, str]]]
+
+
+class _Reader:
+    """Reads the TOML files of one lexicon directory, with file-named errors."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.macros: dict[str, str] = {}
+
+    def load(self, name: str) -> dict[str, Any]:
+        path = self.directory / name
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise LexiconError(f"{path}: {exc}") from exc
+        macros = data.get("macros", {})
+        self.macros.update({k: str(v) for k, v in macros.items()})
+        return data
+
+    def patterns(self, where: str, raw: Any) -> tuple[str, ...]:
+        if not isinstance(raw, list) or not raw or not all(isinstance(p, str) for p in raw):
+            raise LexiconError(f"{where}: 'patterns' must be a non-empty list of strings")
+        out = []
+        for pattern in raw:
+            expanded = self._expand(where, pattern)
+            try:
+                compiled = re.compile(expanded, _FLAGS)
+            except re.error as exc:
+                raise LexiconError(f"{where}: bad pattern {pattern!r}: {exc}") from exc
+            if compiled.groups:
+                raise LexiconError(f"{where}: pattern {pattern!r} has a capturing group; "
+                                   "use (?:...)")
+            out.append(expanded)
+        return tuple(out)
+
+    def _expand(self, where: str, pattern: str) -> str:
+        def macro(m: re.Match[str]) -> str:
+            if m.group(1) not in self.macros:
+                raise LexiconError(f"{where}: unknown macro %{m.group(1)}%")
+            return f"(?:{self.macros[m.group(1)]})"
+
+        return _MACRO.sub(macro, pattern).replace(r"\b", _ASCII_BOUNDARY)
+
+    def alternation(self, where: str, raw: Any) -> re.Pattern[str]:
+        return re.compile("|".join(self.patterns(where, raw)), _FLAGS)
+
+
+def _classes(where: str, entry: Mapping[str, Any], field: str,
+             vocabulary: tuple[str, ...]) -> tuple[str, ...] | None:
+    if field not in entry:
+        return None
+    values = entry[field]
+    if not isinstance(values, list) or any(v not in vocabulary for v in values):
+        raise LexiconError(f"{where}: {field!r} must list values of {vocabulary}")
+    return tuple(values)
+
+
+_CUE_KEYS = {"id", "modality", "strength", "domain", "covers", "cn", "eu", "us", "fallback",
+             "priority", "patterns"}
+
+
+def _read_cues(reader: _Reader, files: Sequence[str],
+               mapping: Mapping[str, Mapping[str, tuple[str, ...]]]
+               ) -> tuple[tuple[Cue, ...], Matcher]:
+    raw: list[tuple[str, dict[str, Any]]] = []
+    for name in files:
+        data = reader.load(name)
+        raw.extend((name, entry) for entry in data.get("cue", []))
+    # higher priority first; file order otherwise (sorted() is stable)
+    raw = sorted(raw, key=lambda item: -int(item[1].get("priority", 0)))
+    cues: list[Cue] = []
+    entries: list[tuple[int, tuple[str, ...]]] = []
+    for order, (name, entry) in enumerate(raw):
+        where = f"{reader.directory / name}: cue {entry.get('id', '?')!r}"
+        unknown = set(entry) - _CUE_KEYS
+        if unknown or not isinstance(entry.get("id"), str):
+            raise LexiconError(f"{where}: needs an 'id'; unknown keys {sorted(unknown)}")
+        modality = entry.get("modality")
+        if modality is not None and modality not in MODALITIES:
+            raise LexiconError(f"{where}: unknown modality {modality!r}")
+        if entry.get("strength") not in ("strong", "weak"):
+            raise LexiconError(f"{where}: 'strength' must be \"strong\" or \"weak\"")
+        default = mapping.get(modality or "", {})
+        classes = {field: _classes(where, entry, field, vocab)
+                   for field, vocab in (("cn", CN), ("eu", EU), ("us", US))}
+        cues.append(Cue(
+            id=entry["id"], order=order, modality=modality,
+            strong=entry["strength"] == "strong", domain=str(entry.get("domain", entry["id"])),
+            covers=frozenset(entry.get("covers", ())),
+            cn=classes["cn"] if classes["cn"] is not None else default.get("cn", ()),
+            eu=classes["eu"] if classes["eu"] is not None else default.get("eu", ()),
+            us=classes["us"] if classes["us"] is not None else default.get("us", ()),
+            fallback=bool(entry.get("fallback", False)),
+        ))
+        entries.append((order, reader.patterns(where, entry.get("patterns"))))
+    ids = [c.id for c in cues]
+    if len(set(ids)) != len(ids):
+        raise LexiconError(f"{reader.directory}: duplicate cue ids")
+    return tuple(cues), Matcher(entries)
+
+
+def _read_negatives(reader: _Reader, cue_ids: set[str]) -> tuple[tuple[Negative, ...], Matcher]:
+    data = reader.load("negatives.toml")
+    negatives: list[Negative] = []
+    entries: list[tuple[int, tuple[str, ...]]] = []
+    for index, entry in enumerate(data.get("negative", [])):
+        where = f"{reader.directory / 'negatives.toml'}: negative {entry.get('id', '?')!r}"
+        suppress = frozenset(entry.get("suppress", ()))
+        unless = frozenset(entry.get("unless", ()))
+        unknown = (suppress - {"*", "weak"} | unless) - cue_ids
+        if unknown:
+            raise LexiconError(f"{where}: unknown cue ids {sorted(unknown)}")
+        if entry.get("scope") not in ("title", "span"):
+            raise LexiconError(f"{where}: 'scope' must be \"title\" or \"span\"")
+        negatives.append(Negative(id=str(entry.get("id")), span=entry["scope"] == "span",
+                                  suppress=suppress, unless=unless))
+        entries.append((index, reader.patterns(where, entry.get("patterns"))))
+    return tuple(negatives), Matcher(entries)
+
+
+def _ordered_rules(reader: _Reader, file: str, table: str, key: str,
+                   vocabulary: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    data = reader.load(file)
+    rules = []
+    for index, entry in enumerate(data.get(table, [])):
+        where = f"{reader.directory / file}: [[{table}]] #{index + 1}"
+        if entry.get(key) not in vocabulary:
+            raise LexiconError(f"{where}: {key!r} must be one of {vocabulary}")
+        rules.append((str(entry[key]), reader.alternation(where, entry.get("patterns"))))
+    return tuple(rules)
+
+
+def _read_labels(data: Mapping[str, Any], where: str) -> dict[str, dict[str, tuple[str, str]]]:
+    vocabularies = dict(LIST_FIELDS, doc_type=DOC_TYPES, status=STATUSES)
+    labels: dict[str, dict[str, tuple[str, str]]] = {}
+    for field, vocabulary in vocabularies.items():
+        table = data.get("labels", {}).get(field, {})
+        missing = set(vocabulary) - set(table)
+        if missing:
+            raise LexiconError(f"{where}: [labels.{field}] lacks {sorted(missing)}")
+        labels[field] = {value: (str(pair[0]), str(pair[1])) for value, pair in table.items()}
+    return labels
+
+
+def load_lexicon(directory: Path | None = None) -> Lexicon:
+    """Read and compile the lexicon in ``directory`` (default: the bundled one).
+
+    Raises LexiconError naming the file and entry when something is wrong.
+    """
+    if directory is None:
+        directory = Path(str(resources.files("monitor.lexicon")))
+    reader = _Reader(directory)
+    mapping_data = reader.load("mapping.toml")
+    where = str(directory / "mapping.toml")
+    mapping: dict[str, dict[str, tuple[str, ...]]] = {}
+    for modality, entry in mapping_data.get("modality", {}).items():
+        if modality not in MODALITIES:
+            raise LexiconError(f"{where}: unknown modality {modality!r}")
+        mapping[modality] = {field: _classes(f"{where}: {modality}", entry, field, vocab) or ()
+                             for field, vocab in (("cn", CN), ("eu", EU), ("us", US))}
+    if set(mapping) != set(MODALITIES):
+        raise LexiconError(f"{where}: no mapping for {sorted(set(MODALITIES) - set(mapping))}")
+    cue_files = sorted(p.name for p in directory.glob("cues_*.toml"))
+    cues, cue_matcher = _read_cues(reader, cue_files, mapping)
+    negatives, negative_matcher = _read_negatives(reader, {c.id for c in cues})
+    status_data = reader.load("status.toml")
+    doc_data = reader.load("doc_types.toml")
+    body = mapping_data.get("body", {})
+    return Lexicon(
+        cues=cues, cue_matcher=cue_matcher,
+        negatives=negatives, negative_matcher=negative_matcher,
+        title_status=_ordered_rules(reader, "status.toml", "title", "status", STATUSES),
+        metadata_status=_ordered_rules(reader, "status.toml", "metadata", "status", STATUSES),
+        default_status=str(status_data.get("default", {}).get("status", "final")),
+        empty_status=str(status_data.get("default", {}).get("empty", "unknown")),
+        doc_types=_ordered_rules(reader, "doc_types.toml", "rule", "doc_type", DOC_TYPES),
+        default_doc_type=str(doc_data.get("default", {}).get("doc_type", "other")),
+        disciplines=_ordered_rules(reader, "disciplines.toml", "discipline", "discipline",
+                                   LIST_FIELDS["disciplines"]),
+        tep_aim=reader.alternation(f"{where}: [eu_tep_aim]",
+                                   mapping_data.get("eu_tep_aim", {}).get("patterns")),
+        body=BodySettings(
+            max_chars=int(body.get("max_chars", 20000)),
+            min_strong_hits=int(body.get("min_strong_hits", 4)),
+            min_cue_hits=int(body.get("min_cue_hits", 2)),
+            max_evidence=int(body.get("max_evidence", 6)),
+        ),
+        labels=_read_labels(mapping_data, where),
+    )
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    """The bundled lexicon, loaded on first use and kept for the process."""
+    return load_lexicon()

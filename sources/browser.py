@@ -1,0 +1,399 @@
+"""The browser fetcher: ``BrowserFetcher`` reads a site through the system Chromium.
+
+Some regulator sites (CDE, NMPA: Ruishu/瑞数) answer a plain HTTP client with
+a JavaScript challenge (HTTP 202 / 412). A browser runs the challenge script,
+gets its cookie and the page reloads into the real content. This fetcher does
+exactly what a person's browser does, driven by Playwright:
+
+- ``get(expect="html")`` navigates to the page, lets the challenge reload it
+  and returns the final page's bytes as the server sent them (not the DOM
+  after scripts ran), so adapters parse the same bytes as over plain HTTP.
+- ``post(...)`` and ``get`` of JSON / XML / files first load the ``Referer``
+  page (or the site's root), then call ``fetch()`` *inside that page*: the
+  site's own scripts add their tokens (CDE's ``MmEwMD``) and cookies apply.
+- One Chromium per fetcher, launched on first use; one browser context for
+  the fetcher's life, so cookies persist between calls of one check.
+- If the page is still a challenge after ``timeout`` seconds (a CAPTCHA, an
+  IP block) it raises ``Blocked``; it never loops forever. No CAPTCHA
+  solving, no fingerprint spoofing, no stealth plugins.
+
+Politeness: every page visit (with the reloads and sub-requests it causes) and
+every in-page call holds one slot of the shared ``HostGate`` for its host, so
+``per_host`` and ``delay`` apply as for plain HTTP. Images, fonts and media
+are not downloaded. The User-Agent is Chromium's own followed by the
+configured ``http.user_agent`` (``… HeadlessChrome/… Safari/537.36
+regwatch/0.1 (+contact)``): pages that read the UA still see a browser, and
+the site's operators see who is calling and how to reach them.
+``conditional`` is accepted but not used: a browser always fetches in full.
+
+Chromium is found and started by ``sources.chromium`` (the system package,
+never Playwright's downloads). A fetcher belongs to the thread that first used
+it; the pipeline makes one per check.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from sources.blocks import detect_block, is_ruishu
+from sources.chromium import (
+    INSTALL_HINT,
+    LAUNCH_ARGS,
+    BrowserSettings,
+    Chromium,
+    browser_available,
+    chromium_path,
+)
+from sources.decode import charset_from_content_type, decode_html, json_encoding
+from sources.errors import Blocked, FetchError, TooLarge
+from sources.http import HttpSettings
+from sources.politeness import HostGate, host_of
+from sources.types import Expect, Fetched
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+    from playwright.sync_api import Response as PageResponse
+
+__all__ = [
+    "INSTALL_HINT",
+    "LAUNCH_ARGS",
+    "BrowserFetcher",
+    "BrowserSettings",
+    "browser_available",
+    "chromium_path",
+]
+
+STILL_BLOCKED_HINT = (
+    "the site still refuses a real browser (a CAPTCHA or an address block?); regwatch does "
+    "not solve CAPTCHAs: check less often, or ask the site for access"
+)
+_ACCEPT = {"json": "application/json, text/javascript, */*;q=0.1", "xml": "application/xml, */*"}
+# fetch() may not set these; the browser does.
+_FORBIDDEN = frozenset(
+    {"referer", "user-agent", "cookie", "host", "connection", "content-length", "accept-encoding"}
+)
+_POLL = 50  # ms between looks at a challenge page
+
+
+@dataclass
+class _Raw:
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class BrowserFetcher:
+    """Reads sites through headless Chromium; see the module docstring."""
+
+    def __init__(
+        self,
+        http: HttpSettings,
+        browser: BrowserSettings | None = None,
+        *,
+        politeness: HostGate | None = None,
+    ) -> None:
+        self.http = http
+        self.settings = browser or BrowserSettings()
+        self.gate = politeness or HostGate(per_host=http.per_host, delay=http.delay)
+        self.validators: dict[str, dict[str, str]] = {}
+        self._owner: int | None = None
+        self._chromium: Chromium | None = None
+        self._loaded: str | None = None  # URL of the last good page, for in-page calls
+        self._script = resources.files("sources").joinpath("browser_fetch.js").read_text()
+
+    # -- the Fetcher protocol -------------------------------------------------
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Expect = "html",
+        conditional: bool = False,
+    ) -> Fetched:
+        """Load ``url`` as a page (``expect="html"``) or fetch it from inside the site."""
+        if params:
+            url = str(httpx.URL(url).copy_merge_params(dict(params)))
+        extra = dict(headers or {})
+        referer = _pop(extra, "referer")
+        if expect == "html":
+            with self._errors(url):
+                raw = self._visit(url, referer, extra)
+            return self._finish(raw, expect)
+        extra.setdefault("Accept", _ACCEPT.get(expect, "*/*"))
+        return self._in_page(url, "GET", None, extra, referer, expect)
+
+    def post(
+        self,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Expect = "json",
+    ) -> Fetched:
+        """Load the ``Referer`` page (or the site root), then POST the form from inside it."""
+        extra = dict(headers or {})
+        referer = _pop(extra, "referer")
+        body = urlencode(list((data or {}).items()))
+        if not any(k.lower() == "content-type" for k in extra):
+            extra["Content-Type"] = "application/x-www-form-urlencoded; charset=UTF-8"
+        extra.setdefault("Accept", _ACCEPT.get(expect, "*/*"))
+        return self._in_page(url, "POST", body, extra, referer, expect)
+
+    def close(self) -> None:
+        """Close the browser (safe to call twice, and before any use)."""
+        chromium, self._chromium, self._loaded = self._chromium, None, None
+        if chromium is not None:
+            chromium.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the browser ------------------------------------------------------------
+
+    def _ensure(self) -> Page:
+        if self._owner is not None and self._owner != threading.get_ident():
+            raise FetchError("a BrowserFetcher was used from a second thread; use one per check")
+        if self._chromium is None or not self._chromium.alive():
+            self.close()
+            self._chromium = Chromium.start(self.settings, self.http.user_agent)
+            self._owner = threading.get_ident()
+        assert self._chromium.page is not None
+        return self._chromium.page
+
+    @contextmanager
+    def _errors(self, url: str) -> Iterator[None]:
+        """Turn Playwright's errors into ``FetchError``."""
+        from playwright.sync_api import Error, TimeoutError
+
+        try:
+            yield
+        except TimeoutError:
+            raise FetchError(f"timed out after {self.settings.timeout:g} s", url=url) from None
+        except Error as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if self._chromium is not None and not self._chromium.alive():
+                self.close()
+            raise FetchError(f"browser error: {text}", url=url) from None
+
+    def _visit(self, url: str, referer: str | None, headers: Mapping[str, str]) -> _Raw:
+        """Navigate; wait while the page is a challenge that reloads itself.
+
+        ``timeout`` counts from the moment the host gate lets the visit start
+        (starting Chromium and waiting for the host's turn do not count)."""
+        page = self._ensure()
+        seen: list[PageResponse] = []
+
+        def on_response(response: PageResponse) -> None:
+            request = response.request
+            if (
+                request.is_navigation_request()
+                and request.frame == page.main_frame
+                and not 300 <= response.status < 400
+            ):
+                seen.append(response)
+
+        page.set_extra_http_headers(
+            {k: v for k, v in headers.items() if k.lower() not in _FORBIDDEN}
+        )
+        page.on("response", on_response)
+        self._loaded = None
+        try:
+            with self.gate.slot(host_of(url)):
+                deadline = time.monotonic() + self.settings.timeout
+                first = page.goto(
+                    url, referer=referer, wait_until="commit", timeout=_ms_left(deadline)
+                )
+                if first is None:
+                    raise FetchError("the browser got no response", url=url)
+                if first not in seen:
+                    seen.append(first)
+                raw = self._settle(page, seen, url, deadline)
+        finally:
+            page.remove_listener("response", on_response)
+            page.set_extra_http_headers({})
+        self._loaded = raw.url
+        return raw
+
+    def _settle(self, page: Page, seen: list[PageResponse], url: str, deadline: float) -> _Raw:
+        from playwright.sync_api import Error
+
+        reason = "no response"
+        while True:
+            if seen:
+                response = seen[-1]
+                count = len(seen)
+                try:
+                    body = response.body()
+                except Error:  # replaced by a newer navigation meanwhile
+                    body = None
+                if body is not None and len(seen) == count:
+                    raw = _Raw(response.url, response.status, response.headers, body)
+                    reason = detect_block(raw.status, raw.headers, body, raw.url, "html") or ""
+                    if not reason:
+                        page.wait_for_load_state("load", timeout=_ms_left(deadline))
+                        if self.settings.wait_after_load:
+                            page.wait_for_timeout(self.settings.wait_after_load * 1000)
+                        if len(seen) == count:
+                            return raw
+                        continue
+                    if not _reloads(raw):
+                        raise Blocked(reason, url=raw.url, status=raw.status, hint=_hint(raw))
+            if time.monotonic() >= deadline:
+                raise Blocked(
+                    f"still a bot challenge after {self.settings.timeout:g} s in Chromium: "
+                    f"{reason}",
+                    url=url,
+                    status=seen[-1].status if seen else None,
+                    hint=STILL_BLOCKED_HINT,
+                )
+            page.wait_for_timeout(_POLL)
+
+    def _in_page(
+        self,
+        url: str,
+        method: str,
+        body: str | None,
+        headers: Mapping[str, str],
+        referer: str | None,
+        expect: Expect,
+    ) -> Fetched:
+        """Call ``url`` with ``fetch()`` from a loaded page of the site; retry once
+        after reloading that page when the call itself meets the challenge."""
+        if referer and _root(referer) != _root(url):
+            referer = None  # a page of another site cannot call this one (CORS)
+        start = referer or _root(url)
+        with self._errors(url):
+            for attempt in range(2):
+                page = self._ensure()
+                if attempt or not _same_page(self._loaded, referer, url):
+                    self._visit(start, None, {})
+                with self.gate.slot(host_of(url)):
+                    result: dict[str, Any] = page.evaluate(
+                        self._script,
+                        {
+                            "url": url,
+                            "method": method,
+                            "body": body,
+                            "headers": {
+                                k: v for k, v in headers.items() if k.lower() not in _FORBIDDEN
+                            },
+                            "referrer": referer,
+                            "cap": self.http.max_bytes,
+                            "timeout": self.settings.timeout * 1000,
+                        },
+                    )
+                if "timedOut" in result:
+                    raise FetchError(f"timed out after {self.settings.timeout:g} s", url=url)
+                status = int(result["status"])
+                if "tooLarge" in result:
+                    raise TooLarge(
+                        f"the response went over max_bytes ({self.http.max_bytes:,} bytes)",
+                        url=url,
+                        status=status,
+                    )
+                raw = _Raw(
+                    str(result["url"] or url),
+                    status,
+                    result["headers"],
+                    base64.b64decode(result["body"]),
+                )
+                if not (
+                    _reloads(raw)
+                    and detect_block(raw.status, raw.headers, raw.body, raw.url, expect)
+                ):
+                    break
+        return self._finish(raw, expect)
+
+    def _finish(self, raw: _Raw, expect: Expect) -> Fetched:
+        reason = detect_block(raw.status, raw.headers, raw.body, raw.url, expect)
+        if reason:
+            raise Blocked(reason, url=raw.url, status=raw.status, hint=_hint(raw))
+        if len(raw.body) > self.http.max_bytes:
+            raise TooLarge(
+                f"the response went over max_bytes ({self.http.max_bytes:,} bytes)",
+                url=raw.url,
+                status=raw.status,
+            )
+        if raw.status >= 400:
+            phrase = httpx.codes.get_reason_phrase(raw.status)
+            raise FetchError(f"HTTP {raw.status} {phrase}".strip(), url=raw.url, status=raw.status)
+        content_type = _header(raw.headers, "content-type")
+        if expect == "bytes":
+            encoding = charset_from_content_type(content_type) or "utf-8"
+        elif expect == "json":
+            encoding = json_encoding(raw.body, content_type)
+        else:
+            _, encoding = decode_html(raw.body, content_type)
+        return Fetched(
+            url=raw.url,
+            status=raw.status,
+            headers=dict(raw.headers),
+            body=raw.body,
+            encoding=encoding,
+        )
+
+
+def _reloads(raw: _Raw) -> bool:
+    """True for a challenge that may pass by itself once its script ran."""
+    return (
+        raw.status in (202, 412, 503)
+        or is_ruishu(raw.body)
+        or _header(raw.headers, "cf-mitigated").lower() == "challenge"
+    )
+
+
+def _hint(raw: _Raw) -> str:
+    return STILL_BLOCKED_HINT if _reloads(raw) else "the site refused the browser"
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return ""
+
+
+def _pop(headers: dict[str, str], name: str) -> str | None:
+    for key in [k for k in headers if k.lower() == name]:
+        return headers.pop(key)
+    return None
+
+
+def _root(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def _same_page(loaded: str | None, referer: str | None, url: str) -> bool:
+    """Whether the page already loaded serves for a call to ``url``."""
+    if loaded is None:
+        return False
+    if referer:
+        return loaded == referer
+    return _root(loaded) == _root(url)
+
+
+def _ms_left(deadline: float) -> float:
+    return max(1.0, (deadline - time.monotonic()) * 1000)

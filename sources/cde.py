@@ -1,0 +1,372 @@
+"""CDE (药品审评中心) guideline lists: 国内指导原则, 发布通告 and 征求意见.
+
+What it reads (``base_url`` defaults to https://www.cde.org.cn):
+
+- ``POST /zdyz/getDomesticGuideList`` for 国内指导原则 (``lists = ["domestic"]``)
+  and, with ``isFbtg=1`` and the 发布通告 ``classid``, for 发布通告 (``"notices"``);
+  ``POST /zdyz/getOpinionList`` with ``fclass=征求意见`` (``"opinions"``). Forms
+  are sent as the site's own page sends them, with the list page as
+  ``Referer``; every page is read (``pages`` from the envelope), up to
+  ``max_pages`` per list.
+- For new records, and for records whose list entry changed (title, date,
+  ``nowstate``, ``fclass``), the detail page ``/zdyz/domesticinfopage`` (文号,
+  版本状态, 适用范围, 专业分类, attachments ``/zdyz/downloadAtt?idCODE=…``);
+  for consultations the notice page ``/main/news/viewInfoCommon/<id>``
+  (attachments and the comment deadline). Unchanged records reuse what the
+  last healthy run found (``known``), so a quiet run costs only the list
+  requests. ``details = false`` skips detail pages altogether.
+
+Records: a guideline's key is its ``zdyzIdCODE``; 国内指导原则 and 发布通告
+share one id space, so a record listed in both is one record (``fields["list"]
+= "domestic,notices"``) and its key does not change if it moves between
+lists. A consultation's key is ``opinion:<32 hex>`` from its ``externalLinks``
+(news ids are another id space). ``status`` is 版本状态 from the detail page,
+else the list's ``nowstate``; consultations say ``征求意见``. Fields:
+``list``, ``nowstate`` and ``fclass`` (as listed), ``category`` (专业分类, else
+``fclass``), ``scope`` (适用范围), ``doc_number`` (文号), ``comment_deadline``.
+
+``page_size`` defaults to 50: the site's own pages ask for 10-15 rows, so 50
+reads the ~650 records in about 14 requests instead of 65, while staying a
+modest size that a server is unlikely to cap or flag. If the server caps it
+anyway, nothing is lost: the adapter follows the envelope's ``pages``.
+
+Bot protection: a plain client gets Ruishu's HTTP 202 JavaScript challenge,
+reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``).
+
+Unverified (coded defensively): what ``nowstate`` says for drafts and
+withdrawn documents (``废止`` is assumed; ``征求意见`` in a title or state means
+a draft); whether 发布通告 records open on the same detail page; the format
+of the notice page's attachment links (any link to ``/att/download``,
+``downloadAtt`` or a PDF/DOC(X)/XLS(X)/ZIP file counts); ``externalLinks``
+being absolute or root-relative (both accepted; other hosts kept as they are).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+from pydantic import Field
+
+from sources.dates import parse_date
+from sources.deadlines import extract_deadline
+from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
+from sources.generic import target_url
+from sources.registry import Adapter, SourceSettings, register
+from sources.selectors import clean_text, make_soup, node_text
+from sources.types import Attachment, Fetcher, Listing, Record
+
+__all__ = [
+    "CdeGuidelines",
+    "CdeSettings",
+    "ListPage",
+    "list_records",
+    "parse_detail",
+    "parse_list_page",
+    "parse_notice",
+]
+
+log = logging.getLogger(__name__)
+
+ListName = Literal["domestic", "notices", "opinions"]
+ALL_LISTS: tuple[ListName, ...] = ("domestic", "notices", "opinions")
+LIST_PAGES: dict[str, str] = {
+    "domestic": "/zdyz/listpage/9cd8db3b7530c6fa0c86485e563f93c7",
+    "notices": "/zdyz/listpage/2853510d929253719601db17b8a9fd81",
+    "opinions": "/zdyz/listpage/3c49fad55caad7a034c263cfc2b6eb9c",
+}
+NOTICES_CLASSID = "2853510d929253719601db17b8a9fd81"
+DEFAULT_BASE = "https://www.cde.org.cn"
+_NEWS_ID = re.compile(r"viewInfoCommon/([0-9a-fA-F]{32})")
+_FILE_LINK = re.compile(
+    r"downloadAtt|/att/download|\.(?:pdf|docx?|xlsx?|zip|rar|wps)(?:$|\?)", re.IGNORECASE
+)
+_LIST_FIELDS = ("list", "nowstate", "fclass")
+_DETAIL_FIELDS = ("doc_number", "scope", "category", "comment_deadline")
+
+
+class CdeSettings(SourceSettings):
+    """Settings of ``kind = "cde"``."""
+
+    lists: list[ListName] = Field(default_factory=lambda: list(ALL_LISTS), min_length=1)
+    page_size: int = Field(default=50, ge=1, le=500)
+    max_pages: int = Field(default=100, ge=1)
+    details: bool = True
+    search_title: str = ""
+    zyfl1: str = ""
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of the JSON API: its rows and the envelope's paging numbers."""
+
+    rows: list[dict[str, Any]]
+    pages: int
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Detail:
+    """What a detail or notice page adds to a record."""
+
+    status: str | None
+    fields: dict[str, str]
+    attachments: tuple[Attachment, ...]
+
+
+# --- parsing (pure) ----------------------------------------------------------
+
+
+def parse_list_page(payload: Any, url: str) -> ListPage:
+    """Check the envelope ``{"code": 200, "data": {"records": [...], "pages": P}}``."""
+    if not isinstance(payload, dict):
+        raise LayoutChanged("the CDE API did not answer with a JSON object", url=url)
+    code, message = payload.get("code"), str(payload.get("msg") or "")
+    if str(code) != "200":
+        if str(code) in ("401", "403") or any(w in message for w in ("非法", "拒绝", "禁止")):
+            raise Blocked(f"the CDE API refused the request (code {code}: {message})", url=url)
+        raise ParseError(f"the CDE API answered code {code}: {message}", url=url)
+    data = payload.get("data")
+    rows = data.get("records") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(rows, list):
+        raise LayoutChanged("the CDE API answer has no data.records list", url=url)
+    total = _int(data.get("total"))
+    pages = _int(data.get("pages"))
+    if pages is None:
+        size = _int(data.get("size")) or len(rows) or 1
+        pages = -(-total // size) if total is not None else 1
+    return ListPage([r for r in rows if isinstance(r, dict)], pages, total)
+
+
+def list_records(rows: Iterable[dict[str, Any]], listing: str, base_url: str) -> list[Record]:
+    """Records for the rows of one list (no detail-page fields yet)."""
+    records = []
+    for row in rows:
+        title = clean_text(str(row.get("title") or ""))
+        if not title:
+            continue
+        day = parse_date(str(row.get("issueDate") or ""))
+        state = clean_text(str(row.get("nowstate") or ""))
+        fclass = clean_text(str(row.get("fclass") or ""))
+        fields = {"list": listing}
+        if listing == "opinions":
+            record = _opinion_record(row, title, day, state, base_url)
+            if record is None:
+                continue
+            records.append(record)
+            continue
+        key = clean_text(str(row.get("zdyzIdCODE") or ""))
+        if not key:
+            continue
+        fields.update(
+            {k: v for k, v in (("nowstate", state), ("fclass", fclass), ("category", fclass)) if v}
+        )
+        url = f"{base_url}/zdyz/domesticinfopage?zdyzIdCODE={key}"
+        records.append(Record(key, title, url, day, state or None, (), fields))
+    return records
+
+
+def _opinion_record(
+    row: dict[str, Any], title: str, day: str | None, state: str, base_url: str
+) -> Record | None:
+    link = str(row.get("externalLinks") or "").strip()
+    match = _NEWS_ID.search(link)
+    if match:
+        news_id = match.group(1).lower()
+        key, url = f"opinion:{news_id}", f"{base_url}/main/news/viewInfoCommon/{news_id}"
+    elif link:
+        url = _site_url(base_url, base_url + "/", link)
+        key = f"opinion:{url}"
+    else:
+        return None
+    fields = {"list": "opinions"}
+    if state:
+        fields["nowstate"] = state
+    fclass = clean_text(str(row.get("fclass") or ""))
+    if fclass and fclass != "征求意见":
+        fields["category"] = fclass
+    return Record(key, title, url, day, state or "征求意见", (), fields)
+
+
+def parse_detail(html: str, page_url: str, base_url: str) -> Detail:
+    """The table 名称/文号/版本状态/发布时间/适用范围/专业分类/附件 of a guideline page."""
+    soup = make_soup(html)
+    cells: dict[str, str] = {}
+    for row in soup.find_all("tr"):
+        tds = row.find_all(["td", "th"], recursive=False)
+        if len(tds) >= 2:
+            label = re.sub(r"[\s:：]", "", node_text(tds[0]))
+            cells.setdefault(label, node_text(tds[1]))
+    if "名称" not in cells and "附件" not in cells:
+        raise LayoutChanged("the CDE detail page has no 名称/附件 table", url=page_url)
+    fields = {
+        name: cells[label]
+        for label, name in (("文号", "doc_number"), ("适用范围", "scope"), ("专业分类", "category"))
+        if cells.get(label)
+    }
+    links = _file_links(soup.find_all("a", href=True), page_url, base_url)
+    return Detail(cells.get("版本状态") or None, fields, links)
+
+
+def parse_notice(html: str, page_url: str, base_url: str, published: str | None) -> Detail:
+    """A 征求意见 notice page: its attachments and the comment deadline."""
+    soup = make_soup(html)
+    box = soup.select_one("div.news_detail_box")
+    if box is None:
+        raise LayoutChanged("the CDE notice page has no div.news_detail_box", url=page_url)
+    stamp = soup.select_one("div.news_detail_date")
+    day = published or (parse_date(node_text(stamp)) if stamp else None)
+    fields: dict[str, str] = {}
+    deadline = extract_deadline(box.get_text("\n"), date.fromisoformat(day) if day else None)
+    if deadline:
+        fields["comment_deadline"] = deadline.isoformat()
+    return Detail(None, fields, _file_links(box.find_all("a", href=True), page_url, base_url))
+
+
+def _file_links(anchors: Iterable[Any], page_url: str, base_url: str) -> tuple[Attachment, ...]:
+    found: dict[str, Attachment] = {}
+    for anchor in anchors:
+        href = str(anchor.get("href") or "").strip()
+        if not href or not _FILE_LINK.search(href):
+            continue
+        label = anchor.select_one("span.fileLink")
+        name = node_text(label) if label else node_text(anchor)
+        url = _site_url(base_url, page_url, href)
+        found.setdefault(url, Attachment(url=url, name=name))
+    return tuple(found.values())
+
+
+def _site_url(base_url: str, page_url: str, href: str) -> str:
+    """Root-relative links and links to www.cde.org.cn are moved onto ``base_url``
+    (a mirror or replica), page-relative ones are joined, other hosts kept."""
+    if href.startswith("//"):
+        href = "https:" + href
+    if href.startswith("/") or urlsplit(href).netloc in ("www.cde.org.cn", "cde.org.cn"):
+        return target_url(href, base_url)
+    return urljoin(page_url, href)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the adapter -------------------------------------------------------------
+
+
+@register
+class CdeGuidelines(Adapter):
+    """CDE 指导原则: 国内指导原则, 发布通告 and 征求意见 (JSON API + detail pages)."""
+
+    kind = "cde"
+    Settings = CdeSettings
+    jurisdiction = "CN"
+    default_base_url = DEFAULT_BASE
+    settings: CdeSettings
+
+    def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
+        s = self.settings
+        found: dict[str, Record] = {}
+        for listing in s.lists:
+            rows, complete = self._read_list(fetcher, listing)
+            for record in list_records(rows, listing, self.base_url):
+                found[record.key] = _merge_lists(found.get(record.key), record)
+            if not complete:  # capped by max_pages: older entries were not read
+                for key, old in known.items():
+                    if key not in found and listing in old.fields.get("list", "").split(","):
+                        found[key] = old
+        if not found and not (s.search_title or s.zyfl1):
+            raise LayoutChanged("the CDE lists returned no records at all", url=self.base_url)
+        if s.details:
+            found = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
+        return Listing(records=list(found.values()))
+
+    def _read_list(self, fetcher: Fetcher, listing: str) -> tuple[list[dict[str, Any]], bool]:
+        s = self.settings
+        endpoint = "/zdyz/getOpinionList" if listing == "opinions" else "/zdyz/getDomesticGuideList"
+        url = self.base_url + endpoint
+        headers = {
+            "Referer": self.base_url + LIST_PAGES[listing],
+            "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+            "X-Requested-With": "XMLHttpRequest",
+        }
+        rows: list[dict[str, Any]] = []
+        number, pages = 1, 1
+        while number <= pages:
+            if number > s.max_pages:
+                log.warning("%s: stopped at max_pages=%d of %d pages", url, s.max_pages, pages)
+                return rows, False
+            form = self._form(listing, number)
+            fetched = fetcher.post(url, data=form, headers=headers, expect="json")
+            try:
+                payload = fetched.json()
+            except ValueError as exc:
+                raise ParseError(f"the CDE API answer is not JSON: {exc}", url=url) from exc
+            page = parse_list_page(payload, url)
+            rows.extend(page.rows)
+            if not page.rows:
+                break
+            pages, number = page.pages, number + 1
+        return rows, True
+
+    def _form(self, listing: str, number: int) -> dict[str, str]:
+        s = self.settings
+        form = {"pageNum": str(number), "pageSize": str(s.page_size), "searchTitle": s.search_title}
+        if listing == "opinions":
+            form.update({"issueDate1": "", "issueDate2": "", "fclass": "征求意见"})
+            return form
+        form.update({"zyfl1": s.zyfl1, "zyfl2": "", "issueDate1": "", "issueDate2": ""})
+        if listing == "notices":
+            form.update({"isFbtg": "1", "classid": NOTICES_CLASSID})
+        return form
+
+    def _with_detail(self, fetcher: Fetcher, record: Record, old: Record | None) -> Record:
+        if old is not None and _same_listing(record, old) and _has_detail(old):
+            return _apply(record, Detail(old.status, dict(old.fields), old.attachments))
+        first_list = record.fields["list"].split(",")[0]
+        referer = self.base_url + LIST_PAGES[first_list]
+        try:
+            fetched = fetcher.get(record.url, headers={"Referer": referer}, expect="html")
+        except Blocked:
+            raise
+        except FetchError as exc:  # one broken page must not fail the whole list
+            log.warning("%s: detail page not read (%s); keeping the list entry", record.key, exc)
+            if old is not None and _has_detail(old):
+                return _apply(record, Detail(old.status, dict(old.fields), old.attachments))
+            return record
+        if record.key.startswith("opinion:"):
+            detail = parse_notice(fetched.text, fetched.url, self.base_url, record.date)
+        else:
+            detail = parse_detail(fetched.text, fetched.url, self.base_url)
+        return _apply(record, detail)
+
+
+def _merge_lists(first: Record | None, second: Record) -> Record:
+    if first is None:
+        return second
+    lists = first.fields["list"].split(",") + [second.fields["list"]]
+    return replace(first, fields={**first.fields, "list": ",".join(dict.fromkeys(lists))})
+
+
+def _same_listing(new: Record, old: Record) -> bool:
+    return (new.title, new.date) == (old.title, old.date) and all(
+        new.fields.get(k) == old.fields.get(k) for k in _LIST_FIELDS
+    )
+
+
+def _has_detail(record: Record) -> bool:
+    return bool(record.attachments) or any(k in record.fields for k in _DETAIL_FIELDS)
+
+
+def _apply(record: Record, detail: Detail) -> Record:
+    fields = dict(record.fields)
+    fields.update({k: v for k, v in detail.fields.items() if k in _DETAIL_FIELDS})
+    status = detail.status or record.status
+    return replace(record, status=status, attachments=detail.attachments, fields=fields)

@@ -1,0 +1,254 @@
+"""NMPA (国家药品监督管理局) columns: 公告通告, 药品法规文件, 征求意见 and others.
+
+What it reads (``base_url`` defaults to https://www.nmpa.gov.cn): each column
+in ``columns`` — a path such as ``"/xxgk/ggtg/"`` or one of the names
+``ggtg`` (公告通告), ``ypggtg`` (药品公告通告), ``ypfgwj`` (药品法规文件),
+``zhqyj`` (征求意见), ``ypzhcjd`` (政策解读) — page by page: ``index.html``,
+``index_1.html``, … up to ``max_pages``. Paging stops early at the last page
+(the page's own ``createPageHTML(total, current)`` call) or at a 404 for
+``index_N.html``; a 404 for ``index.html`` is an error.
+
+Items are ``.list ul li`` with a relative link and a ``(YYYY-MM-DD)`` date.
+The key is the article's path on the site (``/xxgk/ggtg/qtggtg/2026….html``),
+stable across mirrors; an article listed in two columns is one record
+(``fields["column"]`` lists both). For new records and records whose title or
+date changed, the article page is read (``details = true``): the
+``<meta name="PubDate">`` stamp (``fields["published"]``), attachments linked
+from ``.text`` (PDF, DOC(X), XLS(X), ZIP, WPS) and the comment deadline
+(``fields["comment_deadline"]``); other records reuse the last healthy run's.
+``status`` is ``征求意见`` for the 征求意见 column or a title saying so, else
+None.
+
+``max_pages`` defaults to 3: a column holds thousands of items, newest first,
+20 a page, and a check every few hours only needs the newest ~60. Records of
+the last healthy run that scrolled past the pages read (dated on or before
+the oldest item read) are carried over unchanged, so they are never reported
+as removed; a newer record that vanished is.
+
+Pages may be GBK or UTF-8: the fetcher decodes by header and ``<meta charset>``.
+Bot protection: a plain client gets Ruishu's HTTP 412 page (``$_ts.cd``),
+reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``).
+
+Unverified (coded defensively): that page 2 is ``index_1.html`` (the pattern
+of the sister sites); the attachment link format; list titles being cut short
+(the ``title`` attribute is preferred when longer than the link text).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from sources.dates import parse_date
+from sources.deadlines import extract_deadline
+from sources.errors import Blocked, FetchError, LayoutChanged
+from sources.registry import Adapter, SourceSettings, register
+from sources.selectors import absolute_url, clean_text, make_soup, node_text
+from sources.types import Attachment, Fetcher, Listing, Record
+
+__all__ = [
+    "COLUMN_PATHS",
+    "ColumnPage",
+    "NmpaColumns",
+    "NmpaSettings",
+    "parse_article",
+    "parse_column_page",
+]
+
+log = logging.getLogger(__name__)
+
+COLUMN_PATHS: dict[str, str] = {
+    "ggtg": "/xxgk/ggtg/",
+    "ypggtg": "/yaopin/ypggtg/",
+    "ypfgwj": "/yaopin/ypfgwj/",
+    "zhqyj": "/xxgk/zhqyj/",
+    "ypzhcjd": "/yaopin/ypzhcjd/",
+}
+_CONSULTATION_COLUMN = "/xxgk/zhqyj/"
+_NMPA_HOSTS = ("www.nmpa.gov.cn", "nmpa.gov.cn")
+_FILE = re.compile(r"\.(?:pdf|docx?|xlsx?|zip|rar|wps|ofd)(?:$|[?#])", re.IGNORECASE)
+_PAGER = re.compile(r"createPageHTML\(\s*[\"']?(\d+)[\"']?\s*,\s*[\"']?(\d+)")
+
+
+class NmpaSettings(SourceSettings):
+    """Settings of ``kind = "nmpa"``."""
+
+    columns: list[str] = Field(
+        default_factory=lambda: ["/xxgk/ggtg/", "/yaopin/ypfgwj/", "/xxgk/zhqyj/"], min_length=1
+    )
+    max_pages: int = Field(default=3, ge=1, le=500)
+    details: bool = True
+
+    @field_validator("columns")
+    @classmethod
+    def _column_paths(cls, value: list[str]) -> list[str]:
+        paths = []
+        for item in value:
+            path = COLUMN_PATHS.get(item.strip(), item.strip())
+            if not path.startswith("/"):
+                names = ", ".join(COLUMN_PATHS)
+                raise ValueError(f"column {item!r} is neither a path (/…/) nor one of: {names}")
+            path = re.sub(r"index(?:_\d+)?\.html$", "", path)
+            paths.append(path if path.endswith("/") else path + "/")
+        return list(dict.fromkeys(paths))
+
+
+@dataclass(frozen=True)
+class ColumnPage:
+    """One column page: its records and, when the page says, the page count."""
+
+    records: list[Record]
+    pages: int | None
+
+
+# --- parsing (pure) ----------------------------------------------------------
+
+
+def parse_column_page(html: str, page_url: str, base_url: str, column: str) -> ColumnPage:
+    """The ``.list ul li`` items of a column page; ``LayoutChanged`` when no list."""
+    soup = make_soup(html)
+    if not soup.select(".list ul"):
+        raise LayoutChanged("the NMPA column page has no .list ul", url=page_url)
+    records = []
+    for item in soup.select(".list ul li"):
+        anchor = item.find("a", href=True)
+        if anchor is None:
+            continue
+        url = absolute_url(page_url, str(anchor.get("href")))
+        text, full = node_text(anchor), clean_text(str(anchor.get("title") or ""))
+        title = full if len(full) > len(text) else text
+        if not url or not title:
+            continue
+        stamp = item.find("span")
+        day = parse_date(node_text(stamp)) if stamp else None
+        status = "征求意见" if column == _CONSULTATION_COLUMN or "征求意见" in title else None
+        records.append(Record(_key(url, base_url), title, url, day, status, (), {"column": column}))
+    pager = _PAGER.search(html)
+    return ColumnPage(records, int(pager.group(1)) if pager else None)
+
+
+def parse_article(html: str, page_url: str, published: str | None) -> tuple[
+    dict[str, str], tuple[Attachment, ...]
+]:
+    """PubDate, comment deadline and attachments of an article page."""
+    soup = make_soup(html)
+    fields: dict[str, str] = {}
+    meta = soup.find("meta", attrs={"name": "PubDate"})
+    stamp = clean_text(str(meta.get("content") or "")) if meta else ""
+    fields["published"] = stamp or published or ""
+    body = soup.select_one(".text") or soup.body or soup
+    day = published or parse_date(stamp)
+    deadline = extract_deadline(body.get_text("\n"), date.fromisoformat(day) if day else None)
+    if deadline:
+        fields["comment_deadline"] = deadline.isoformat()
+    found: dict[str, Attachment] = {}
+    for anchor in body.find_all("a", href=True):
+        url = absolute_url(page_url, str(anchor.get("href")))
+        if url and _FILE.search(urlsplit(url).path + "?"):
+            found.setdefault(url, Attachment(url=url, name=node_text(anchor)))
+    return {k: v for k, v in fields.items() if v}, tuple(found.values())
+
+
+def _key(url: str, base_url: str) -> str:
+    """The article's path on the site: the same whichever mirror served it."""
+    if url.startswith(base_url + "/"):
+        return url[len(base_url) :]
+    parts = urlsplit(url)
+    if parts.netloc in _NMPA_HOSTS:
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return url
+
+
+# --- the adapter -------------------------------------------------------------
+
+
+@register
+class NmpaColumns(Adapter):
+    """NMPA columns (公告通告, 药品法规文件, 征求意见 …): static HTML lists + articles."""
+
+    kind = "nmpa"
+    Settings = NmpaSettings
+    jurisdiction = "CN"
+    default_base_url = "https://www.nmpa.gov.cn"
+    settings: NmpaSettings
+
+    def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
+        found: dict[str, Record] = {}
+        for column in self.settings.columns:
+            records, complete = self._read_column(fetcher, column)
+            for record in records:
+                old = found.get(record.key)
+                if old is None:
+                    found[record.key] = record
+                elif column not in old.fields["column"].split(","):
+                    merged = f"{old.fields['column']},{column}"
+                    found[record.key] = replace(old, fields={**old.fields, "column": merged})
+            if not complete:
+                _carry_over(found, known, column, records)
+        if self.settings.details:
+            found = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
+        return Listing(records=list(found.values()))
+
+    def _read_column(self, fetcher: Fetcher, column: str) -> tuple[list[Record], bool]:
+        records: list[Record] = []
+        for number in range(self.settings.max_pages):
+            name = "index.html" if number == 0 else f"index_{number}.html"
+            url = f"{self.base_url}{column}{name}"
+            try:
+                fetched = fetcher.get(url, expect="html")
+            except FetchError as exc:
+                if number > 0 and exc.status == 404 and not isinstance(exc, Blocked):
+                    return records, True  # the normal end of a column
+                raise
+            page = parse_column_page(fetched.text, fetched.url, self.base_url, column)
+            if number == 0 and not page.records:
+                raise LayoutChanged("the NMPA column lists no items", url=url)
+            records.extend(page.records)
+            if not page.records or (page.pages is not None and number + 1 >= page.pages):
+                return records, True
+        return records, False
+
+    def _with_detail(self, fetcher: Fetcher, record: Record, old: Record | None) -> Record:
+        if old is not None and (old.title, old.date) == (record.title, record.date) \
+                and "published" in old.fields:
+            return _apply(record, dict(old.fields), old.attachments)
+        if _FILE.search(urlsplit(record.url).path + "?"):  # the item is the file itself
+            return replace(record, attachments=(Attachment(record.url, record.title),))
+        if urlsplit(record.url).netloc != urlsplit(self.base_url).netloc:
+            return record  # another site (e.g. www.gov.cn): not ours to crawl
+        try:
+            fetched = fetcher.get(record.url, expect="html")
+        except Blocked:
+            raise
+        except FetchError as exc:  # one broken article must not fail the column
+            log.warning("%s: article not read (%s); keeping the list entry", record.key, exc)
+            return _apply(record, dict(old.fields), old.attachments) if old else record
+        fields, attachments = parse_article(fetched.text, fetched.url, record.date)
+        return _apply(record, fields, attachments)
+
+
+def _apply(record: Record, fields: dict[str, str], attachments: tuple[Attachment, ...]) -> Record:
+    merged = dict(record.fields)
+    merged.update({k: fields[k] for k in ("published", "comment_deadline") if k in fields})
+    return replace(record, fields=merged, attachments=attachments)
+
+
+def _carry_over(
+    found: dict[str, Record], known: Mapping[str, Record], column: str, read: list[Record]
+) -> None:
+    """Keep last run's records that scrolled past the pages read (see the docstring)."""
+    dates = [r.date for r in read if r.date]
+    if not dates:
+        return
+    oldest = min(dates)
+    for key, old in known.items():
+        if key in found or column not in old.fields.get("column", "").split(","):
+            continue
+        if old.date is None or old.date <= oldest:
+            found[key] = old

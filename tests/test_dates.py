@@ -1,0 +1,129 @@
+"""sources.dates.parse_date: the date formats regulators print, placeholders, order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sources.dates import format_pattern, parse_date
+
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+# Each writer renders a date the way one site does; parse_date must read it back.
+WRITERS: dict[str, Callable[[date], str]] = {
+    "iso": lambda d: d.isoformat(),
+    "slashes": lambda d: f"{d.year}/{d.month:02d}/{d.day:02d}",
+    "dots": lambda d: f"{d.year}.{d.month}.{d.day}",
+    "compact (CDE)": lambda d: f"{d.year}{d.month:02d}{d.day:02d}",
+    "parenthesised (NMPA)": lambda d: f"({d.isoformat()})",
+    "chinese": lambda d: f"发布日期：{d.year}年{d.month}月{d.day}日",
+    "us (FDA)": lambda d: f"{d.month:02d}/{d.day:02d}/{d.year}",
+    "iso datetime Z (EMA)": lambda d: f"{d.isoformat()}T01:00:00Z",
+    "iso datetime offset": lambda d: f"{d.isoformat()}T15:42:19-04:00",
+    "rfc 822 (RSS)": lambda d: d.strftime("%a, %d %b %Y 08:30:00 +0000"),
+    "english prose": lambda d: f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
+    "day month year": lambda d: f"{d.day} {MONTHS[d.month - 1]} {d.year}",
+    "full-width": lambda d: f"（{d.year}－{d.month:02d}－{d.day:02d}）".translate(
+        str.maketrans("0123456789", "０１２３４５６７８９")
+    ),
+}
+
+dates = st.dates(min_value=date(1950, 1, 2), max_value=date(2099, 12, 31))
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+@settings(max_examples=40, deadline=None)
+@given(day=dates)
+def test_reads_back_every_site_format(writer: str, day: date) -> None:
+    assert parse_date(WRITERS[writer](day)) == day.isoformat()
+
+
+@settings(max_examples=60, deadline=None)
+@given(day=dates)
+def test_day_first_when_told(day: date) -> None:
+    text = f"{day.day:02d}/{day.month:02d}/{day.year}"
+    assert parse_date(text, ["DD/MM/YYYY"]) == day.isoformat()
+    assert parse_date(text, dayfirst=True) == day.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("05/06/2026", "2026-05-06"),  # US order by default
+        ("25/06/2026", "2026-06-25"),  # day > 12: no ambiguity
+        ("6/2026", "2026-06-01"),  # CBER's M/YYYY: month precision
+        ("Draft Guidance for Industry 11/2023", "2023-11-01"),
+        ("June 2013", "2013-06-01"),
+        ("2026年6月", "2026-06-01"),
+        ("发布时间：2026 年 6 月 5 日", "2026-06-05"),
+        ("Sept. 3, 2024", "2024-09-03"),
+        ('<time datetime="2025-03-10T15:42:19-04:00">2025-03-10 15:42</time>', "2025-03-10"),
+        ("updated 2026-07-01, first 2026-06-01", "2026-07-01"),  # the first date in the text
+    ],
+)
+def test_specific_texts(text: str, expected: str) -> None:
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        "",
+        "   ",
+        "no date here",
+        "01/01/1900",
+        "1900-01-01",
+        "0000-00-00",
+        "1970-01-01T00:00:00Z",
+        "2026-13-45",
+        "02/30/2026",
+        "FDA-2000-D-0075",
+        "20260608103856150.html",  # an NMPA article stamp is not an 8-digit date
+        "第87号",
+        "v2.3.1",
+    ],
+)
+def test_no_date(text: str | None) -> None:
+    assert parse_date(text) is None
+
+
+def test_placeholder_skipped_for_a_real_date() -> None:
+    assert parse_date("01/01/1900 (reissued 03/11/2019)") == "2019-03-11"
+
+
+def test_told_formats_win_and_strptime_formats_work() -> None:
+    assert parse_date("5.6.2026", ["D.M.YYYY"]) == "2026-06-05"
+    assert parse_date("Posted 2026-06-05", ["%Y-%m-%d"]) == "2026-06-05"  # falls back
+    assert parse_date("2026-06-05", ["%Y-%m-%d"]) == "2026-06-05"
+    assert parse_date("issued 5 Jun 2026", ["D MON YYYY"]) == "2026-06-05"
+
+
+def test_format_needs_year_and_month() -> None:
+    with pytest.raises(ValueError, match="YYYY"):
+        format_pattern("DD/MM")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_never_raises_and_is_iso_or_none(text: str) -> None:
+    found = parse_date(text)
+    if found is not None:
+        assert date.fromisoformat(found).year >= 1901
