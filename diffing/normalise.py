@@ -58,26 +58,48 @@ _SESSION_NAMES = r"(?:sid|sessionid|session_id|phpsessid|aspsessionid\w*|cfid|cf
 _BUST_NAMES = r"(?:t|_|ts|timestamp|time|nocache|cb|v|r|rnd|rand|random)"
 _BUST_VALUE = r"(?:\d{10,13}|0?\.\d{6,})(?![\w.])"
 
-DEFAULT_NOISE: tuple[str, ...] = (
+# Each rule: the lower-case words the text must contain for the pattern to
+# possibly match (a cheap pre-check: most strings contain none), and the
+# pattern. A pattern must not match text that holds none of its words.
+_NOISE_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
     # visitor counters: 访问次数：123 / [浏览次数: 45次] / 阅读量 1,234 / 您是第123位访问者
-    r"(?i:[\[(【]?\s*(?:访问|浏览|点击|阅读)(?:次数|量|数)\s*:?\s*\d[\d,]*\s*次?\s*[\])】]?)",
-    r"(?i:[\[(【]?\s*(?:访问|浏览|点击|阅读)\s*:\s*\d[\d,]*\s*次?\s*[\])】]?)",
-    r"(?i:您是(?:本站)?第\s*\d[\d,]*\s*位访(?:问者|客))",
-    r"(?i:\bpage\s*views?\b\s*:?\s*\d[\d,]*)",
-    r"(?i:\b(?:views|visits|hits|visitors)\s*:\s*\d[\d,]*)",
+    (
+        ("访问", "浏览", "点击", "阅读"),
+        r"(?i:[\[(【]?\s*(?:访问|浏览|点击|阅读)(?:次数|量|数)\s*:?\s*\d[\d,]*\s*次?\s*[\])】]?)",
+    ),
+    (
+        ("访问", "浏览", "点击", "阅读"),
+        r"(?i:[\[(【]?\s*(?:访问|浏览|点击|阅读)\s*:\s*\d[\d,]*\s*次?\s*[\])】]?)",
+    ),
+    (("您是",), r"(?i:您是(?:本站)?第\s*\d[\d,]*\s*位访(?:问者|客))"),
+    (("page",), r"(?i:\bpage\s*views?\b\s*:?\s*\d[\d,]*)"),
+    (("view", "visit", "hits"), r"(?i:\b(?:views|visits|hits|visitors)\s*:\s*\d[\d,]*)"),
     # "last updated" footers, with the date (and time) they carry
     (
-        r"(?i:(?:\b(?:page\s+)?last\s+(?:updated|modified|reviewed|revised)(?:\s+on)?"
-        r"|\bcontent\s+current\s+as\s+of|\bupdated\s+on"
-        r"|最后更新(?:时间|日期)?|最近更新(?:时间|日期)?|更新(?:时间|日期)|修改(?:时间|日期))"
-        rf"\s*:?\s*{_DATE})"
+        ("last", "current", "updated", "更新", "修改"),
+        (
+            r"(?i:(?:\b(?:page\s+)?last\s+(?:updated|modified|reviewed|revised)(?:\s+on)?"
+            r"|\bcontent\s+current\s+as\s+of|\bupdated\s+on"
+            r"|最后更新(?:时间|日期)?|最近更新(?:时间|日期)?|更新(?:时间|日期)|修改(?:时间|日期))"
+            rf"\s*:?\s*{_DATE})"
+        ),
     ),
     # session tokens in links: ;jsessionid=…, ?sid=…, &MmEwMD=… (Ruishu)
-    r"(?i:;jsessionid=[^?#&\s\"'<>/]*)",
-    rf"(?i:(?<=\?){_SESSION_NAMES}={_VALUE}&?|&{_SESSION_NAMES}={_VALUE})",
+    (("jsessionid",), r"(?i:;jsessionid=[^?#&\s\"'<>/]*)"),
+    (
+        ("sid=", "session", "cfid=", "cftoken=", "mmewmd="),
+        rf"(?i:(?<=\?){_SESSION_NAMES}={_VALUE}&?|&{_SESSION_NAMES}={_VALUE})",
+    ),
     # cache-busting timestamps in query strings: ?t=1712345678, &_=1712345678901
-    rf"(?i:(?<=\?){_BUST_NAMES}={_BUST_VALUE}&?|&{_BUST_NAMES}={_BUST_VALUE})",
+    (("=",), rf"(?i:(?<=\?){_BUST_NAMES}={_BUST_VALUE}&?|&{_BUST_NAMES}={_BUST_VALUE})"),
 )
+
+DEFAULT_NOISE: tuple[str, ...] = tuple(pattern for _, pattern in _NOISE_RULES)
+"""The built-in noise regexes: visitor counters, "last updated" footers,
+session tokens and cache-busting timestamps in links."""
+
+_DEFAULT_RULES = tuple((words, re.compile(pattern)) for words, pattern in _NOISE_RULES)
+_ANY_WORD = re.compile("|".join(re.escape(word) for words, _ in _NOISE_RULES for word in words))
 
 _SESSION_PARAM = re.compile(rf"(?i){_SESSION_NAMES}")
 _BUST_PARAM = re.compile(rf"(?i){_BUST_NAMES}")
@@ -99,7 +121,7 @@ def _fold_table() -> dict[int, str]:
 
 
 _FOLD = _fold_table()
-_DEFAULT_RE = re.compile("|".join(DEFAULT_NOISE))
+_ASCII_FOLD = tuple((chr(cp), value) for cp, value in _FOLD.items() if cp < 0x80)
 _SPACES = re.compile(r"[^\S\n]+")
 _CJK_SPACE = re.compile(rf"(?<=[{CJK_CHARS}]) | (?=[{CJK_CHARS}])")
 _MAX_ROUNDS = 5
@@ -108,7 +130,13 @@ _MAX_ROUNDS = 5
 def fold_width(text: str) -> str:
     """Fold full-width ASCII and punctuation to ASCII and Unicode spaces to
     a plain space; drop zero-width characters; unify line breaks to ``\\n``."""
-    return text.replace("\r\n", "\n").translate(_FOLD)
+    text = text.replace("\r\n", "\n")
+    if text.isascii():  # the common case for English pages: a few C-level replaces
+        for char, replacement in _ASCII_FOLD:
+            if char in text:
+                text = text.replace(char, replacement)
+        return text
+    return text.translate(_FOLD)
 
 
 @lru_cache(maxsize=256)
@@ -127,13 +155,19 @@ def _collapse(text: str) -> str:
     lines = []
     for line in text.split("\n"):
         line = _SPACES.sub(" ", line).strip()
+        if " " in line:
+            line = _CJK_SPACE.sub("", line)
         if line:
-            lines.append(_CJK_SPACE.sub("", line))
+            lines.append(line)
     return "\n".join(lines)
 
 
 def _strip_noise(text: str, patterns: tuple[re.Pattern[str], ...]) -> str:
-    text = _DEFAULT_RE.sub("", text)
+    lowered = text.lower()
+    if _ANY_WORD.search(lowered):
+        for words, rule in _DEFAULT_RULES:
+            if any(word in lowered for word in words):
+                text = rule.sub("", text)
     for pattern in patterns:
         text = pattern.sub("", text)
     return text
@@ -154,6 +188,8 @@ def normalise_text(text: str, ignore: Sequence[str] = ()) -> str:
         if cleaned == text:
             break
         text = cleaned
+        if not patterns and not _ANY_WORD.search(text.lower()):
+            break  # no built-in rule can match any more: a fixed point
     return text
 
 

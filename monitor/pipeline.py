@@ -218,7 +218,7 @@ class Pipeline:
             run.record_count = 1
         else:
             changes = self._records(session, settings, adapter, source, run, documents,
-                                    listing.records, fetcher, baseline, now)
+                                    listing.records, fetcher, baseline, now, listing.complete)
             run.record_count = len({r.key for r in listing.records})
             source.last_record_count = run.record_count
         if not listing.not_modified:
@@ -281,12 +281,16 @@ class Pipeline:
     def _records(self, session: Session, settings: SourceSettings, adapter: Adapter,
                  source: SourceRow, run: RunRow, documents: dict[str, DocumentRow],
                  records: Sequence[Record], fetcher: RecordingFetcher, baseline: bool,
-                 now: datetime) -> list[ChangeRow]:
+                 now: datetime, complete: bool = True) -> list[ChangeRow]:
         writer = DocumentWriter(session, self.store, settings, adapter, source, run, fetcher, now)
         current = [normalise_record(r, settings.ignore) for r in records]
         previous = {key: Record.from_dict(json.loads(doc.record))
                     for key, doc in documents.items() if doc.key != PAGE_KEY}
         missing = {key: doc.missing_runs for key, doc in documents.items() if doc.missing_runs}
+        if not complete:
+            # a partial listing (a page cap, a recent window) cannot prove an absence
+            seen_keys = {r.key for r in current}
+            previous = {key: record for key, record in previous.items() if key in seen_keys}
         outcome = record_diff.diff(previous, current, missing=missing, ignore_fields=(),
                                   ignore=settings.ignore)
         changes: list[ChangeRow] = []

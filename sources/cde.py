@@ -14,7 +14,11 @@ What it reads (``base_url`` defaults to https://www.cde.org.cn):
   for consultations the notice page ``/main/news/viewInfoCommon/<id>``
   (attachments and the comment deadline). Unchanged records reuse what the
   last healthy run found (``known``), so a quiet run costs only the list
-  requests. ``details = false`` skips detail pages altogether.
+  requests; a record whose last detail read found nothing (no file, 文号 or
+  适用范围) is read again. A detail page that fails (404, 5xx) keeps the
+  list entry (and the last known details) instead of failing the run; a
+  block fails it. Consultations linked to another site are listed, not
+  crawled. ``details = false`` skips detail pages altogether.
 
 Records: a guideline's key is its ``zdyzIdCODE``; 国内指导原则 and 发布通告
 share one id space, so a record listed in both is one record (``fields["list"]
@@ -28,7 +32,13 @@ else the list's ``nowstate``; consultations say ``征求意见``. Fields:
 ``page_size`` defaults to 50: the site's own pages ask for 10-15 rows, so 50
 reads the ~650 records in about 14 requests instead of 65, while staying a
 modest size that a server is unlikely to cap or flag. If the server caps it
-anyway, nothing is lost: the adapter follows the envelope's ``pages``.
+anyway, nothing is lost: the adapter follows the envelope's ``pages``. When
+``max_pages`` stops a list early, the last run's records of that list that
+were not reached are carried over, never reported as removed.
+
+Errors: an envelope ``code`` other than 200 is a ``ParseError`` (``Blocked``
+for 401/403 or refusal words); no ``data.records`` list, or no records at all
+in an unfiltered check, is ``LayoutChanged``.
 
 Bot protection: a plain client gets Ruishu's HTTP 202 JavaScript challenge,
 reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``).
@@ -330,6 +340,8 @@ class CdeGuidelines(Adapter):
     def _with_detail(self, fetcher: Fetcher, record: Record, old: Record | None) -> Record:
         if old is not None and _same_listing(record, old) and _has_detail(old):
             return _apply(record, Detail(old.status, dict(old.fields), old.attachments))
+        if not record.url.startswith(self.base_url + "/"):
+            return record  # a consultation hosted elsewhere (e.g. NMPA): not ours to parse
         first_list = record.fields["list"].split(",")[0]
         referer = self.base_url + LIST_PAGES[first_list]
         try:

@@ -51,6 +51,7 @@ __all__ = [
     "DOCUMENTS_JSON_PATH",
     "DocumentsParse",
     "EmaDocuments",
+    "EmaDocumentsSettings",
     "consultation_end",
     "parse_documents_json",
 ]
@@ -94,7 +95,9 @@ _DATE_TOKEN = re.compile(
     r"|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{4}"
     r"|[A-Za-z]{3,9}\.?\s+\d{1,2},\s+\d{4}"
 )
-_END_WORDS = re.compile(r"\b(?:end|ends|until|till|deadline|close[sd]?|by)\b|\bto\b\s*$", re.I)
+_END_WORDS = re.compile(
+    r"\b(?:end|ends|until|till|deadline|close[sd]?|by)\b|\bto\b\s*$", re.IGNORECASE
+)
 
 
 def consultation_end(text: str | None) -> str | None:

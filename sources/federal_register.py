@@ -50,6 +50,7 @@ __all__ = [
     "API_PATH",
     "FIELDS",
     "FederalRegister",
+    "FederalRegisterSettings",
     "NoticePage",
     "parse_notice_page",
     "query_params",

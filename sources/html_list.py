@@ -201,6 +201,7 @@ class HtmlList(Adapter):
         _check_first_page(page, s, fetched.url)
         records = list(page.records)
         seen_urls = {first, fetched.url}
+        complete = True
         for number in range(2, s.max_pages + 1):
             url = self._next_url(page, number, first)
             if url is None or url in seen_urls:
@@ -218,7 +219,10 @@ class HtmlList(Adapter):
             if not fresh:
                 break
             records.extend(fresh)
-        return Listing(records=unique(records))
+        else:
+            # max_pages read and no end seen: older documents are out of view, not removed
+            complete = not s.paginated or self._next_url(page, s.max_pages + 1, first) is None
+        return Listing(records=unique(records), complete=complete)
 
     def _next_url(self, page: ListPage, number: int, first: str) -> str | None:
         s = self.settings

@@ -239,6 +239,7 @@ class JsonList(Adapter):
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
         s = self.settings
         records: list[Record] = []
+        complete = True
         for index in range(s.max_pages if s.paginated else 1):
             number = s.first_page + index
             try:
@@ -263,7 +264,10 @@ class JsonList(Adapter):
             total = total_pages(payload, s)
             if not fresh or (total is not None and index + 1 >= total):
                 break
-        return Listing(records=unique(records))
+        else:
+            # max_pages read and the list did not end: the rest is out of view, not removed
+            complete = not s.paginated
+        return Listing(records=unique(records), complete=complete)
 
     def _fetch(self, fetcher: Fetcher, number: int | None) -> Fetched:
         s = self.settings

@@ -133,9 +133,9 @@ def parse_column_page(html: str, page_url: str, base_url: str, column: str) -> C
     return ColumnPage(records, int(pager.group(1)) if pager else None)
 
 
-def parse_article(html: str, page_url: str, published: str | None) -> tuple[
-    dict[str, str], tuple[Attachment, ...]
-]:
+def parse_article(
+    html: str, page_url: str, published: str | None
+) -> tuple[dict[str, str], tuple[Attachment, ...]]:
     """PubDate, comment deadline and attachments of an article page."""
     soup = make_soup(html)
     fields: dict[str, str] = {}
@@ -215,8 +215,11 @@ class NmpaColumns(Adapter):
         return records, False
 
     def _with_detail(self, fetcher: Fetcher, record: Record, old: Record | None) -> Record:
-        if old is not None and (old.title, old.date) == (record.title, record.date) \
-                and "published" in old.fields:
+        if (
+            old is not None
+            and (old.title, old.date) == (record.title, record.date)
+            and "published" in old.fields
+        ):
             return _apply(record, dict(old.fields), old.attachments)
         if _FILE.search(urlsplit(record.url).path + "?"):  # the item is the file itself
             return replace(record, attachments=(Attachment(record.url, record.title),))

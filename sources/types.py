@@ -79,11 +79,15 @@ class Listing:
     ``records`` for list-like sources; ``page_text`` for whole-page sources
     (``page`` kind), which have no records. ``not_modified`` is True when the
     server answered 304 to a conditional GET: nothing to parse, nothing changed.
+    ``complete`` is False when the adapter read only part of the list (it
+    stopped at ``max_pages``, or reads only a recent window): records absent
+    from a partial listing are out of view, not removed.
     """
 
     records: list[Record] = field(default_factory=list)
     page_text: str | None = None
     not_modified: bool = False
+    complete: bool = True
 
     @classmethod
     def unchanged(cls) -> Listing:

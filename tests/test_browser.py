@@ -32,7 +32,7 @@ from sources.browser import (
     browser_available,
     chromium_path,
 )
-from sources.errors import Blocked, BrowserUnavailable, FetchError
+from sources.errors import Blocked, BrowserUnavailable, FetchError, TooLarge
 from sources.fetchers import AutoFetcher, make_fetcher
 from sources.http import HttpFetcher, HttpSettings
 from sources.politeness import HostGate, host_of
@@ -329,6 +329,24 @@ def test_a_hanging_api_call_times_out() -> None:
         with pytest.raises(FetchError, match="timed out after 1.5 s"):
             fetcher.post(server.url + "/zdyz/getDomesticGuideList", data={"pageNum": "1"})
         assert time.monotonic() - started < 4
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_an_in_page_call_over_max_bytes_is_too_large() -> None:
+    def big(request: Request) -> Response:
+        if request.method == "POST":
+            records = [{"title": TITLE, "n": n} for n in range(2000)]
+            return Response(body=json.dumps({"data": records}), content_type="application/json")
+        return site(request)
+
+    small = HttpSettings(delay=0, retries=0, max_bytes=20_000)
+    with (
+        ReplicaServer(JsCookieChallenge(big, secret="s")) as server,
+        BrowserFetcher(small, FAST) as fetcher,
+        pytest.raises(TooLarge),
+    ):
+        fetcher.post(server.url + "/zdyz/getDomesticGuideList", data={"pageNum": "1"})
 
 
 @pytest.mark.browser

@@ -89,8 +89,10 @@ def site(served: tuple[ReplicaServer, Mount]) -> Iterator[Site]:
 
 def _post(replica: CdeReplica, path: str, form: dict[str, str], listing: str) -> Response:
     body = "&".join(f"{k}={v}" for k, v in form.items()).encode()
-    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
-               "Referer": f"http://x/zdyz/listpage/{LIST_IDS[listing]}"}
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+        "Referer": f"http://x/zdyz/listpage/{LIST_IDS[listing]}",
+    }
     return replica(Request("POST", path, {}, headers, body, base="http://x"))
 
 
@@ -127,8 +129,9 @@ def test_parse_list_page_reads_the_envelope() -> None:
 
 def test_opinion_rows_are_keyed_by_their_news_id() -> None:
     replica = CdeReplica()
-    response = _post(replica, API[1], {"pageNum": "1", "pageSize": "50", "fclass": "征求意见"},
-                     "opinions")
+    response = _post(
+        replica, API[1], {"pageNum": "1", "pageSize": "50", "fclass": "征求意见"}, "opinions"
+    )
     page = parse_list_page(json.loads(response.payload()), "u")
     records = list_records(page.rows, "opinions", "https://mirror.example/cde")
     assert {r.key for r in records} == {f"opinion:{oid}" for oid in replica.opinions}
@@ -160,8 +163,11 @@ def test_parse_detail_reads_the_table_and_files() -> None:
     base = "http://127.0.0.1:9/cde"
     detail = parse_detail(html, base + "/zdyz/domesticinfopage", base)
     assert detail.status == guideline.version_state
-    assert detail.fields == {"doc_number": guideline.doc_number, "scope": guideline.fclass,
-                             "category": guideline.zyfl}
+    assert detail.fields == {
+        "doc_number": guideline.doc_number,
+        "scope": guideline.fclass,
+        "category": guideline.zyfl,
+    }
     assert [(a.url, a.name) for a in detail.attachments] == [
         (f"{base}/zdyz/downloadAtt?idCODE={f.id}", f.name) for f in guideline.files
     ]
@@ -180,8 +186,9 @@ def test_parse_notice_finds_the_window_and_three_attachments() -> None:
     assert detail.fields["comment_deadline"] == "2026-02-28"
     names = [a.name for a in detail.attachments]
     assert len(names) == 3 and "起草说明" in names[1] and "反馈表" in names[2]
-    assert all(a.url.startswith("https://www.cde.org.cn/main/att/download/")
-               for a in detail.attachments)
+    assert all(
+        a.url.startswith("https://www.cde.org.cn/main/att/download/") for a in detail.attachments
+    )
     with pytest.raises(LayoutChanged):
         parse_notice("<div class='news'></div>", "u", "https://www.cde.org.cn", None)
 
@@ -197,8 +204,13 @@ def test_collect_reads_every_page_of_every_list(site: Site) -> None:
     by_list: dict[str, list[int]] = {}
     for request in api_calls:
         form = request.form
-        name = ("opinions" if request.path == API[1]
-                else "notices" if form.get("isFbtg") == "1" else "domestic")
+        name = (
+            "opinions"
+            if request.path == API[1]
+            else "notices"
+            if form.get("isFbtg") == "1"
+            else "domestic"
+        )
         by_list.setdefault(name, []).append(int(form["pageNum"]))
         assert form["pageSize"] == "10"
     for name in ("domestic", "notices"):
@@ -213,7 +225,8 @@ def test_collect_sends_the_form_the_site_expects(site: Site) -> None:
     for request in api_calls:
         assert request.method == "POST"
         assert (request.header("Content-Type") or "").startswith(
-            "application/x-www-form-urlencoded; charset=UTF-8")
+            "application/x-www-form-urlencoded; charset=UTF-8"
+        )
         form = parse_qs(request.body.decode(), keep_blank_values=True)
         if request.path == API[1]:
             assert form["fclass"] == ["征求意见"]
@@ -237,14 +250,18 @@ def test_records_are_complete_and_stable(site: Site) -> None:
     for guideline in site.replica.guidelines.values():
         record = by_key[guideline.id]
         assert record.title == guideline.title
-        assert record.date == f"{guideline.issue_date[:4]}-{guideline.issue_date[4:6]}-" \
-                              f"{guideline.issue_date[6:]}"
+        assert (
+            record.date == f"{guideline.issue_date[:4]}-{guideline.issue_date[4:6]}-"
+            f"{guideline.issue_date[6:]}"
+        )
         assert record.url.startswith(site.server.url + "/zdyz/domesticinfopage?")
         assert record.status == guideline.version_state
         assert record.fields["doc_number"] == guideline.doc_number
         assert len(record.attachments) == len(guideline.files)
-        assert all(a.url.startswith(site.server.url + "/zdyz/downloadAtt?idCODE=")
-                   for a in record.attachments)
+        assert all(
+            a.url.startswith(site.server.url + "/zdyz/downloadAtt?idCODE=")
+            for a in record.attachments
+        )
     for opinion in site.replica.opinions.values():
         record = by_key[f"opinion:{opinion.id}"]
         assert len(record.attachments) == 3
@@ -255,13 +272,28 @@ def test_records_are_complete_and_stable(site: Site) -> None:
 
 def test_comment_deadline_follows_the_notice(site: Site) -> None:
     window = site.replica.add_opinion("慢病毒载体药学研究技术指导原则", "20261130")
-    explicit = site.replica.add_opinion("CAR-NK细胞治疗产品临床试验技术指导原则", "20261201",
-                                        window="请于2027年1月15日前将意见反馈至联系人邮箱。")
+    explicit = site.replica.add_opinion(
+        "CAR-NK细胞治疗产品临床试验技术指导原则",
+        "20261201",
+        window="请于2027年1月15日前将意见反馈至联系人邮箱。",
+    )
     by_key = {r.key: r for r in site.collect(lists=["opinions"]).records}
     published = date(2026, 11, 30)
-    assert by_key[f"opinion:{window.id}"].fields["comment_deadline"] == \
-        add_months(published, 1).isoformat()
+    assert (
+        by_key[f"opinion:{window.id}"].fields["comment_deadline"]
+        == add_months(published, 1).isoformat()
+    )
     assert by_key[f"opinion:{explicit.id}"].fields["comment_deadline"] == "2027-01-15"
+
+
+def test_consultations_hosted_elsewhere_are_listed_not_crawled(site: Site) -> None:
+    port = site.server.url.rsplit(":", 1)[1]  # another host name, the same test server
+    link = f"http://localhost:{port}/xxgk/zhqyj/zhqyjyp/20261127093000123.html"
+    site.replica.add_opinion("细胞治疗产品生产质量管理指南", "20261127", link=link)
+    by_key = {r.key: r for r in site.collect(lists=["opinions"]).records}
+    assert by_key[f"opinion:{link}"].url == link
+    assert not any("zhqyj" in r.path for r in site.requests)
+    assert len(by_key) == len(site.replica.opinions)
 
 
 def test_known_records_spare_the_detail_pages(site: Site) -> None:
@@ -274,22 +306,35 @@ def test_known_records_spare_the_detail_pages(site: Site) -> None:
 
     withdrawn = next(g for g in site.replica.guidelines.values() if "溶瘤" in g.title)
     site.replica.withdraw(withdrawn.id)
-    added = site.replica.add_guideline("CAR-T细胞治疗产品质量控制检测研究及非临床研究考虑要点",
-                                       "20261125", category="药学")
-    opinion = site.replica.add_opinion("异种移植产品非临床研究技术指导原则", "20261126")
+    added = site.replica.add_guideline(
+        "CAR-T细胞治疗产品质量控制检测研究及非临床研究考虑要点", "20261125", category="药学"
+    )
+    opinion = site.replica.add_opinion(
+        "异种移植产品非临床研究技术指导原则", "20261126", attachments=("征求意见稿.pdf",)
+    )
+    retitled = next(g for g in site.replica.guidelines.values() if "血友病" in g.title)
+    site.replica.edit_title(retitled.id, retitled.title + "（修订版）")
     mark = len(site.server.requests)
     third = site.collect(known)
-    pages = sorted(r.path + "?" + r.query.get("zdyzIdCODE", "")
-                   for r in site.server.requests[mark:] if r.path not in API)
-    assert pages == sorted([
-        f"/main/news/viewInfoCommon/{opinion.id}?",
-        f"/zdyz/domesticinfopage?{added.id}",
-        f"/zdyz/domesticinfopage?{withdrawn.id}",
-    ])
+    pages = sorted(
+        r.path + "?" + r.query.get("zdyzIdCODE", "")
+        for r in site.server.requests[mark:]
+        if r.path not in API
+    )
+    assert pages == sorted(
+        [
+            f"/main/news/viewInfoCommon/{opinion.id}?",
+            f"/zdyz/domesticinfopage?{added.id}",
+            f"/zdyz/domesticinfopage?{withdrawn.id}",
+            f"/zdyz/domesticinfopage?{retitled.id}",
+        ]
+    )
     by_key = {r.key: r for r in third.records}
     assert by_key[withdrawn.id].status == "废止"
     assert by_key[withdrawn.id].fields["nowstate"] == "废止"
     assert by_key[added.id].attachments
+    assert [a.name for a in by_key[f"opinion:{opinion.id}"].attachments] == ["征求意见稿.pdf"]
+    assert by_key[retitled.id].title.endswith("（修订版）")
 
 
 def test_revised_attachment_keeps_its_url_and_changes_bytes(site: Site) -> None:
@@ -326,8 +371,10 @@ def test_max_pages_keeps_older_known_records(site: Site) -> None:
     full = {r.key: r for r in site.collect(lists=["domestic"], details=False).records}
     capped = site.collect(full, lists=["domestic"], details=False, page_size=10, max_pages=2)
     assert {r.key for r in capped.records} == set(full)
-    assert sum(1 for r in site.requests if r.path in API) == \
-        math.ceil(_by_list(site.replica, "domestic") / 50) + 2
+    assert (
+        sum(1 for r in site.requests if r.path in API)
+        == math.ceil(_by_list(site.replica, "domestic") / 50) + 2
+    )
 
 
 def test_a_broken_detail_page_keeps_the_list_entry(site: Site) -> None:
@@ -344,7 +391,8 @@ def test_a_broken_detail_page_keeps_the_list_entry(site: Site) -> None:
     assert by_key[broken].title == replica.guidelines[broken].title
     assert by_key[broken].attachments == ()
     assert sum(1 for r in by_key.values() if r.attachments) == len(by_key) - 1 - sum(
-        1 for g in replica.guidelines.values() if not g.files)
+        1 for g in replica.guidelines.values() if not g.files
+    )
 
 
 def test_blocked_site_raises_blocked(site: Site) -> None:
@@ -396,8 +444,9 @@ def test_settings_choose_lists_and_skip_details(site: Site) -> None:
 def test_search_filters_are_sent_and_honoured(site: Site) -> None:
     listing = site.collect(lists=["domestic"], search_title="细胞", zyfl1="生物制品", details=False)
     assert listing.records and all("细胞" in r.title for r in listing.records)
-    assert all(r.form["searchTitle"] == "细胞" and r.form["zyfl1"] == "生物制品"
-               for r in site.requests)
+    assert all(
+        r.form["searchTitle"] == "细胞" and r.form["zyfl1"] == "生物制品" for r in site.requests
+    )
 
 
 def test_works_behind_a_path_prefix(site: Site) -> None:

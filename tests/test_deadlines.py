@@ -97,8 +97,19 @@ def test_calendar_months_clamp_the_day(start: date, months: int, expected: date)
 
 @pytest.mark.parametrize(
     ("token", "value"),
-    [("1", 1), ("十", 10), ("十二", 12), ("二十一", 21), ("三十", 30), ("两", 2), ("六十", 60),
-     ("二〇二六", 2026), ("", None), ("百", None), ("十十", None)],
+    [
+        ("1", 1),
+        ("十", 10),
+        ("十二", 12),
+        ("二十一", 21),
+        ("三十", 30),
+        ("两", 2),
+        ("六十", 60),
+        ("二〇二六", 2026),
+        ("", None),
+        ("百", None),
+        ("十十", None),
+    ],
 )
 def test_chinese_numbers(token: str, value: int | None) -> None:
     assert chinese_number(token) == value

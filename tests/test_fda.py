@@ -44,7 +44,10 @@ def test_every_record_is_keyed_by_its_landing_page_slug() -> None:
     assert result.total == 300 and result.skipped == 0
     assert set(by_key(result.records)) == set(replica.docs)
     for record in result.records:
-        assert record.url == f"{BASE}/regulatory-information/search-fda-guidance-documents/{record.key}"
+        assert (
+            record.url
+            == f"{BASE}/regulatory-information/search-fda-guidance-documents/{record.key}"
+        )
         assert record.title == replica.docs[record.key].title
         assert record.status in ("Draft", "Final")
 
@@ -121,9 +124,15 @@ def test_pdf_link_when_present_and_nothing_when_empty() -> None:
 
 def test_entries_without_a_link_are_skipped_and_counted() -> None:
     replica = FdaReplica(size=50)
-    replica.raw_extra.append({"title": "A title without a link", "field_issue_datetime": "01/02/2020"})
-    replica.raw_extra.append({"title": '<a href="/regulatory-information/search-fda-guidance-'
-                              'documents/x-y">Q&amp;amp;A on X</a>'})
+    replica.raw_extra.append(
+        {"title": "A title without a link", "field_issue_datetime": "01/02/2020"}
+    )
+    replica.raw_extra.append(
+        {
+            "title": '<a href="/regulatory-information/search-fda-guidance-'
+            'documents/x-y">Q&amp;amp;A on X</a>'
+        }
+    )
     result = parse_guidance_json(replica.json_bytes(), BASE)
     assert result.skipped == 1 and result.total == len(replica.docs) + 2
     assert by_key(result.records)["x-y"].title == "Q&A on X"
@@ -131,8 +140,12 @@ def test_entries_without_a_link_are_skipped_and_counted() -> None:
 
 @pytest.mark.parametrize(
     ("body", "error"),
-    [(b"[]", LayoutChanged), (b'{"meta": {}}', LayoutChanged),
-     (b'[{"title": "no link"}]', LayoutChanged), (b"{not json", ParseError)],
+    [
+        (b"[]", LayoutChanged),
+        (b'{"meta": {}}', LayoutChanged),
+        (b'[{"title": "no link"}]', LayoutChanged),
+        (b"{not json", ParseError),
+    ],
 )
 def test_empty_or_broken_catalogue_is_never_an_empty_listing(body: bytes, error: type) -> None:
     with pytest.raises(error):
@@ -156,7 +169,9 @@ def test_cber_page_items_carry_status_month_and_note() -> None:
         assert record.fields["month"] == f"{year}-{month}"
         assert record.date is None
         assert record.fields.get("note", "") == doc.note
-    car_t = by_key(records)["considerations-development-chimeric-antigen-receptor-car-t-cell-products"]
+    car_t = by_key(records)[
+        "considerations-development-chimeric-antigen-receptor-car-t-cell-products"
+    ]
     assert car_t.fields["doc_type"] == "Guidance for Industry"
     assert car_t.fields["note"].startswith("This guidance finalizes the draft guidance")
 
@@ -235,14 +250,20 @@ def test_collect_then_conditional_get_is_unchanged(site: Site) -> None:
 
 def test_timeline_add_finalise_revise_withdraw(site: Site) -> None:
     before = by_key(site.collect().records)
-    draft = site.replica.add_guidance("Considerations for In Vivo Gene Editing Products",
-                                      cgt_label="Draft Guidance for Industry")
-    other = site.replica.add_guidance("Allogeneic CAR T Cell Products", cgt_label="Draft Guidance for Industry")
+    draft = site.replica.add_guidance(
+        "Considerations for In Vivo Gene Editing Products", cgt_label="Draft Guidance for Industry"
+    )
+    other = site.replica.add_guidance(
+        "Allogeneic CAR T Cell Products", cgt_label="Draft Guidance for Industry"
+    )
     added = by_key(site.collect().records)
     assert set(added) - set(before) == {draft, other}
     assert added[draft].status == "Draft"
     cber = by_key(site.collect("fda-cber-cgt").records)
-    assert cber[draft].status == "Draft" and cber[draft].fields["doc_type"] == "Draft Guidance for Industry"
+    assert (
+        cber[draft].status == "Draft"
+        and cber[draft].fields["doc_type"] == "Draft Guidance for Industry"
+    )
 
     assert site.replica.finalise(draft, keep_slug=True) == draft
     moved = site.replica.finalise(other, keep_slug=False)
@@ -295,8 +316,9 @@ def test_centers_filter(site: Site) -> None:
     site.fetcher.validators.clear()
     cdrh = site.collect(centers=["CDRH"]).records
     assert 0 < len(cdrh) < len(everything)
-    assert all("Devices and Radiological Health" in (r.fields["center"] + r.fields["office"])
-               for r in cdrh)
+    assert all(
+        "Devices and Radiological Health" in (r.fields["center"] + r.fields["office"]) for r in cdrh
+    )
 
 
 def test_skipped_entries_are_logged(site: Site, caplog: pytest.LogCaptureFixture) -> None:
@@ -318,10 +340,14 @@ def test_akamai_redirect_is_blocked(site: Site) -> None:
 
 def test_html_where_json_was_expected_is_blocked() -> None:
     def app(request: Request) -> Response:
-        return Response(body="<!DOCTYPE html><html><body><h1>FDA</h1>" + "x" * 500 + "</body></html>")
+        return Response(
+            body="<!DOCTYPE html><html><body><h1>FDA</h1>" + "x" * 500 + "</body></html>"
+        )
 
     with ReplicaServer(app) as server, HttpFetcher(HttpSettings(delay=0, retries=0)) as fetcher:
-        adapter = FdaGuidance(FdaGuidance.Settings(name="f", kind="fda-guidance", base_url=server.url))
+        adapter = FdaGuidance(
+            FdaGuidance.Settings(name="f", kind="fda-guidance", base_url=server.url)
+        )
         with pytest.raises(Blocked, match="HTML where JSON"):
             adapter.collect(fetcher, {})
 
@@ -340,7 +366,9 @@ def test_error_and_empty_modes(site: Site) -> None:
 
 def test_landing_page_and_pdf_are_served(site: Site) -> None:
     doc = next(d for d in site.replica.docs.values() if d.cgt_label)
-    page = site.fetcher.get(f"{site.base}/regulatory-information/search-fda-guidance-documents/{doc.slug}")
+    page = site.fetcher.get(
+        f"{site.base}/regulatory-information/search-fda-guidance-documents/{doc.slug}"
+    )
     assert f"/media/{doc.media_id}/download" in page.text
     pdf = site.fetcher.get(f"{site.base}/media/{doc.media_id}/download", expect="bytes")
     assert doc.title.split()[0] in PdfReader(io.BytesIO(pdf.body)).pages[0].extract_text()

@@ -15,6 +15,7 @@ from email.utils import formatdate
 import pytest
 
 from monitor.replica.server import ReplicaServer, Request, Response
+from sources.blocks import detect_block
 from sources.errors import Blocked, FetchError, TooLarge
 from sources.http import HostGate, HttpFetcher, HttpSettings
 
@@ -473,3 +474,19 @@ def test_gate_defer_holds_back_other_fetchers(site: tuple[Site, ReplicaServer]) 
     b.close()
     first = app.times("/busy")[0]
     assert app.times("/other")[0] - first >= 0.95
+
+
+def test_a_real_page_carrying_the_ruishu_script_is_content() -> None:
+    # After a browser passes the challenge, CDE pages still embed the $_ts script.
+    page = RUISHU.replace("</head></html>", "</head><body>") + "<p>指导原则正文</p>" * 100
+    assert detect_block(200, {}, page.encode(), "https://www.cde.org.cn/zdyz/index", "html") is None
+    assert detect_block(200, {}, RUISHU.encode(), "https://www.cde.org.cn/zdyz/index", "html")
+
+
+@pytest.mark.parametrize(
+    ("body", "blocked"),
+    [(b' {"data": []}', False), (b"\xef\xbb\xbf[1]", False), (b"", True), (b"error", True)],
+)
+def test_json_shape_check(body: bytes, blocked: bool) -> None:
+    reason = detect_block(200, {"Content-Type": "application/json"}, body, "https://x/api", "json")
+    assert (reason is not None) == blocked

@@ -101,8 +101,9 @@ def test_parse_column_page_without_a_list_is_a_layout_change() -> None:
 
 def test_parse_article_reads_stamp_files_and_deadline() -> None:
     replica = NmpaReplica(seeded=False)
-    article = replica.add_article("zhqyj", "关于公开征求《干细胞临床研究管理办法（征求意见稿）》意见的通知",
-                                  "2026-10-15")
+    article = replica.add_article(
+        "zhqyj", "关于公开征求《干细胞临床研究管理办法（征求意见稿）》意见的通知", "2026-10-15"
+    )
     html = _page(replica, article.path)
     url = "https://www.nmpa.gov.cn" + article.path
     fields, files = parse_article(html, url, article.date)
@@ -110,7 +111,7 @@ def test_parse_article_reads_stamp_files_and_deadline() -> None:
     assert fields["comment_deadline"] == "2026-11-14"  # 30 days, stated as 2026年11月14日前
     directory = url.rsplit("/", 1)[0]
     assert [(a.url, a.name) for a in files] == [
-        (directory + f.path[f.path.rfind("/"):], f.name) for f in article.files
+        (directory + f.path[f.path.rfind("/") :], f.name) for f in article.files
     ]
 
 
@@ -122,10 +123,14 @@ def test_collect_reads_the_default_columns(site: Site) -> None:
     expected = {a.path for c in DEFAULT for a in site.replica.in_column(c)}
     assert {r.key for r in listing.records} == expected
     assert len(listing.records) == len(expected) == 135
-    pages = sorted(r.path for r in site.requests if r.path.endswith(("index.html", "_1.html",
-                                                                     "_2.html", "_3.html")))
-    assert pages == sorted(f"{c}{n}" for c in DEFAULT
-                           for n in ("index.html", "index_1.html", "index_2.html"))
+    pages = sorted(
+        r.path
+        for r in site.requests
+        if r.path.endswith(("index.html", "_1.html", "_2.html", "_3.html"))
+    )
+    assert pages == sorted(
+        f"{c}{n}" for c in DEFAULT for n in ("index.html", "index_1.html", "index_2.html")
+    )
     for record in listing.records:
         assert ISO.match(record.date or "")
         assert record.url == site.server.url + record.key
@@ -177,8 +182,9 @@ def test_gbk_column_decodes(site: Site) -> None:
 
 
 def test_column_names_and_paths(site: Site) -> None:
-    settings = NmpaColumns.Settings(name="n", kind="nmpa",
-                                    columns=["ggtg", "ypzhcjd", "/xxgk/zhqyj/index.html", "ggtg"])
+    settings = NmpaColumns.Settings(
+        name="n", kind="nmpa", columns=["ggtg", "ypzhcjd", "/xxgk/zhqyj/index.html", "ggtg"]
+    )
     assert settings.columns == ["/xxgk/ggtg/", "/yaopin/ypzhcjd/", "/xxgk/zhqyj/"]
     with pytest.raises(ValidationError):
         NmpaColumns.Settings(name="n", kind="nmpa", columns=["notices"])
@@ -191,11 +197,13 @@ def test_known_records_spare_the_article_pages(site: Site) -> None:
     known = {r.key: r for r in first.records}
     mark = len(site.server.requests)
     assert site.collect(known).records == first.records
-    assert all(r.path.endswith(".html") and "/index" in r.path
-               for r in site.server.requests[mark:])
+    assert all(r.path.endswith(".html") and "/index" in r.path for r in site.server.requests[mark:])
 
-    new = site.replica.add_article("zhqyj", "关于公开征求《CAR-T细胞治疗产品生产质量管理指南（征求意见稿）》意见的通知",
-                                   "2026-11-25")
+    new = site.replica.add_article(
+        "zhqyj",
+        "关于公开征求《CAR-T细胞治疗产品生产质量管理指南（征求意见稿）》意见的通知",
+        "2026-11-25",
+    )
     renamed = site.replica.in_column("ggtg")[3]
     site.replica.edit_title(renamed.path, renamed.title + "（更正）")
     mark = len(site.server.requests)
@@ -211,8 +219,11 @@ def test_items_that_scroll_off_are_kept_not_removed(site: Site) -> None:
     assert len(first.records) == 20
     known = {r.key: r for r in first.records}
     for n in range(5):
-        site.replica.add_article("ggtg", f"国家药监局关于修订第{n}批药品说明书的公告（2026年第{91 + n}号）",
-                                 f"2026-11-2{n + 1}")
+        site.replica.add_article(
+            "ggtg",
+            f"国家药监局关于修订第{n}批药品说明书的公告（2026年第{91 + n}号）",
+            f"2026-11-2{n + 1}",
+        )
     gone = site.replica.in_column("ggtg")[7]  # among the newest page: really withdrawn
     site.replica.remove(gone.path)
     second = site.collect(known, columns=["ggtg"], max_pages=1)
@@ -223,8 +234,12 @@ def test_items_that_scroll_off_are_kept_not_removed(site: Site) -> None:
 
 
 def test_an_article_in_two_columns_is_one_record(site: Site) -> None:
-    article = site.replica.add_article("ggtg", "国家药监局关于发布《细胞治疗产品生产质量管理指南》的公告（2026年第95号）",
-                                       "2026-11-28", also=["ypfgwj"])
+    article = site.replica.add_article(
+        "ggtg",
+        "国家药监局关于发布《细胞治疗产品生产质量管理指南》的公告（2026年第95号）",
+        "2026-11-28",
+        also=["ypfgwj"],
+    )
     listing = site.collect()
     matching = [r for r in listing.records if r.key == article.path]
     assert len(matching) == 1

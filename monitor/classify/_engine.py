@@ -17,12 +17,12 @@ lexicon's hits into a :class:`Classification`.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from monitor.classify._lexicon import Cue, Hit, Lexicon, Negative, lexicon, normalise
+from monitor.classify._lexicon import Cue, Lexicon, Negative, lexicon, normalise
+from monitor.classify._matcher import Hit
 from monitor.classify._result import (
     CN, DISCIPLINES, DOC_TYPES, EU, MODALITIES, US, Classification, in_order,
 )
@@ -85,21 +85,12 @@ def _classes(lex: Lexicon, cues: list[Cue], title: str
     return in_order(cn, CN), in_order(eu, EU), in_order(us, US)
 
 
-def _first(rules: tuple[tuple[str, re.Pattern[str]], ...], text: str
-           ) -> tuple[str, tuple[int, int]] | None:
-    for value, pattern in rules:
-        m = pattern.search(text)
-        if m:
-            return value, m.span()
-    return None
-
-
 def _status(lex: Lexicon, norm: str, metadata: str | None) -> tuple[str, tuple[int, int] | None]:
     if metadata and metadata.strip():
-        found = _first(lex.metadata_status, normalise(metadata))
+        found = lex.metadata_status.first(normalise(metadata))
         if found:
             return found[0], None
-    found = _first(lex.title_status, norm)
+    found = lex.title_status.first(norm)
     if found:
         return found
     return (lex.default_status if norm.strip() else lex.empty_status), None
@@ -111,10 +102,10 @@ def _doc_type(lex: Lexicon, norm: str, metadata: str | None
         word = metadata.strip().lower()
         if word in DOC_TYPES:
             return word, None
-        found = _first(lex.doc_types, normalise(metadata))
+        found = lex.doc_types.first(normalise(metadata))
         if found:
             return found[0], None
-    found = _first(lex.doc_types, norm)
+    found = lex.doc_types.first(norm)
     return found if found else (lex.default_doc_type, None)
 
 
@@ -180,7 +171,7 @@ def classify(title: str, *, text: str | None = None, status: str | None = None,
     extra = [s for s in (type_span, status_span) if s is not None]
     evidence = _words(title, [*evidence_spans, *sorted(trap_spans), *extra])
     evidence += [w for w in body_words if w not in evidence]
-    disciplines = {name for name, pattern in lex.disciplines if pattern.search(norm)}
+    disciplines = lex.disciplines.every(norm)
     return Classification(
         relevant=relevant,
         modalities=in_order(tags, MODALITIES),

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from monitor.classify._matcher import Matcher, RuleSet, word_start
 from monitor.classify._result import CN, DOC_TYPES, EU, LIST_FIELDS, MODALITIES, STATUSES, US
 from monitor.errors import RegwatchError
 
@@ -29,6 +30,8 @@ class LexiconError(RegwatchError):
 # An ASCII word boundary: Python's \b treats Chinese characters as word
 # characters, so "CAR-T细胞" would have no boundary after "T".
 _ASCII_BOUNDARY = r"(?:(?<![A-Za-z0-9])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?![A-Za-z0-9]))"
+_LEADING_BOUNDARY = r"(?<![A-Za-z0-9])"   # \b before a pattern's first (ASCII) letter
+_TRAILING_BOUNDARY = r"(?![A-Za-z0-9])"   # \b after its last
 _MACRO = re.compile(r"%([a-z_]+)%")
 _FLAGS = re.IGNORECASE
 
@@ -82,36 +85,6 @@ class Negative:
 
 
 @dataclass(frozen=True)
-class Hit:
-    """One match: whose (index into cues or negatives), which pattern, where."""
-
-    owner: int
-    pattern: int
-    start: int
-    end: int
-
-
-class Matcher:
-    """Many labelled patterns compiled into one alternation."""
-
-    def __init__(self, entries: Sequence[tuple[int, Sequence[str]]]) -> None:
-        self._labels: dict[str, tuple[int, int]] = {}
-        parts: list[str] = []
-        for owner, patterns in entries:
-            for number, pattern in enumerate(patterns):
-                name = f"g{owner}_{number}"
-                self._labels[name] = (owner, number)
-                parts.append(f"(?P<{name}>{pattern})")
-        self.regex = re.compile("|".join(parts) or r"(?!x)x", _FLAGS)
-
-    def hits(self, text: str) -> Iterator[Hit]:
-        labels = self._labels
-        for m in self.regex.finditer(text):
-            owner, number = labels[m.lastgroup or ""]
-            yield Hit(owner, number, m.start(), m.end())
-
-
-@dataclass(frozen=True)
 class BodySettings:
     max_chars: int
     min_strong_hits: int
@@ -127,13 +100,13 @@ class Lexicon:
     cue_matcher: Matcher
     negatives: tuple[Negative, ...]
     negative_matcher: Matcher
-    title_status: tuple[tuple[str, re.Pattern[str]], ...]
-    metadata_status: tuple[tuple[str, re.Pattern[str]], ...]
+    title_status: RuleSet
+    metadata_status: RuleSet
     default_status: str
     empty_status: str
-    doc_types: tuple[tuple[str, re.Pattern[str]], ...]
+    doc_types: RuleSet
     default_doc_type: str
-    disciplines: tuple[tuple[str, re.Pattern[str]], ...]
+    disciplines: RuleSet
     tep_aim: re.Pattern[str]
     body: BodySettings
     labels: Mapping[str, Mapping[str, tuple[str, str]]]
@@ -170,7 +143,9 @@ class _Reader:
             if compiled.groups:
                 raise LexiconError(f"{where}: pattern {pattern!r} has a capturing group; "
                                    "use (?:...)")
-            out.append(expanded)
+            if compiled.fullmatch(""):
+                raise LexiconError(f"{where}: pattern {pattern!r} matches empty text")
+            out.append(word_start(expanded))
         return tuple(out)
 
     def _expand(self, where: str, pattern: str) -> str:
@@ -179,7 +154,11 @@ class _Reader:
                 raise LexiconError(f"{where}: unknown macro %{m.group(1)}%")
             return f"(?:{self.macros[m.group(1)]})"
 
-        return _MACRO.sub(macro, pattern).replace(r"\b", _ASCII_BOUNDARY)
+        text = _MACRO.sub(macro, pattern)
+        head = _LEADING_BOUNDARY if text.startswith(r"\b") else ""
+        tail = _TRAILING_BOUNDARY if text.endswith(r"\b") and not text.endswith(r"\\b") else ""
+        text = text[2 if head else 0: len(text) - 2 if tail else None]
+        return head + text.replace(r"\b", _ASCII_BOUNDARY) + tail
 
     def alternation(self, where: str, raw: Any) -> re.Pattern[str]:
         return re.compile("|".join(self.patterns(where, raw)), _FLAGS)
@@ -259,15 +238,15 @@ def _read_negatives(reader: _Reader, cue_ids: set[str]) -> tuple[tuple[Negative,
 
 
 def _ordered_rules(reader: _Reader, file: str, table: str, key: str,
-                   vocabulary: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+                   vocabulary: tuple[str, ...]) -> RuleSet:
     data = reader.load(file)
     rules = []
     for index, entry in enumerate(data.get(table, [])):
         where = f"{reader.directory / file}: [[{table}]] #{index + 1}"
         if entry.get(key) not in vocabulary:
             raise LexiconError(f"{where}: {key!r} must be one of {vocabulary}")
-        rules.append((str(entry[key]), reader.alternation(where, entry.get("patterns"))))
-    return tuple(rules)
+        rules.append((str(entry[key]), reader.patterns(where, entry.get("patterns"))))
+    return RuleSet(rules)
 
 
 def _read_labels(data: Mapping[str, Any], where: str) -> dict[str, dict[str, tuple[str, str]]]:

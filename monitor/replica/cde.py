@@ -76,8 +76,13 @@ class Guideline:
     files: list[File] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"issueDate": self.issue_date, "nowstate": self.nowstate, "fclass": self.fclass,
-                "title": self.title, "zdyzIdCODE": self.id}
+        return {
+            "issueDate": self.issue_date,
+            "nowstate": self.nowstate,
+            "fclass": self.fclass,
+            "title": self.title,
+            "zdyzIdCODE": self.id,
+        }
 
 
 @dataclass
@@ -89,6 +94,7 @@ class Opinion:
     issue_date: str  # YYYYMMDD
     window: str
     files: list[File] = field(default_factory=list)
+    link: str = ""  # an externalLinks elsewhere (another site) instead of the news page
 
     @property
     def title(self) -> str:
@@ -97,7 +103,12 @@ class Opinion:
 
 def _guideline_files(title: str, gid: str, index: int) -> list[File]:
     ext = ".docx" if index % 5 == 4 else ".pdf"
-    lines = [title, "国家药品监督管理局药品审评中心", "一、概述", f"本指导原则适用于{title[:12]}相关研究。"]
+    lines = [
+        title,
+        "国家药品监督管理局药品审评中心",
+        "一、概述",
+        f"本指导原则适用于{title[:12]}相关研究。",
+    ]
     return [File(hex_id("att", gid, 0), title + ext, lines)]
 
 
@@ -106,7 +117,11 @@ def _opinion_files(name: str, oid: str) -> list[File]:
     return [
         File(hex_id("att", oid, 1), f"附件1：{draft}.pdf", [draft, "一、前言", "二、适用范围"]),
         File(hex_id("att", oid, 2), f"附件2：《{draft}》起草说明.pdf", [f"《{draft}》起草说明"]),
-        File(hex_id("att", oid, 3), "附件3：征求意见反馈表.docx", ["征求意见反馈表", "序号 原文 修改建议 理由"]),
+        File(
+            hex_id("att", oid, 3),
+            "附件3：征求意见反馈表.docx",
+            ["征求意见反馈表", "序号 原文 修改建议 理由"],
+        ),
     ]
 
 
@@ -133,41 +148,78 @@ class CdeReplica(SiteReplica):
             active = row["nowstate"] == "颁布"
             files = _guideline_files(row["title"], gid, index) if active else []
             self.guidelines[gid] = Guideline(
-                id=gid, title=row["title"], issue_date=row["issueDate"], fclass=row["fclass"],
-                zyfl=row["zyfl"], nowstate=row["nowstate"],
+                id=gid,
+                title=row["title"],
+                issue_date=row["issueDate"],
+                fclass=row["fclass"],
+                zyfl=row["zyfl"],
+                nowstate=row["nowstate"],
                 doc_number=f"{row['issueDate'][:4]}年第{index % 40 + 1}号",
-                version_state="现行" if active else "废止", files=files,
+                version_state="现行" if active else "废止",
+                files=files,
             )
         by_title = {g.title: g for g in self.guidelines.values()}
         for title, number in data["notices"]:
             source = by_title[title]
             self.add_guideline(
-                f"国家药监局药审中心关于发布《{title}》的通告（{number}）", source.issue_date,
-                fclass=source.fclass, category=source.zyfl, listing="notices", doc_number=number,
+                f"国家药监局药审中心关于发布《{title}》的通告（{number}）",
+                source.issue_date,
+                fclass=source.fclass,
+                category=source.zyfl,
+                listing="notices",
+                doc_number=number,
             )
         for name, issue_date, window in data["opinions"]:
             self.add_opinion(name, issue_date, window=window)
 
     def add_guideline(
-        self, title: str, issue_date: str, *, fclass: str = "生物制品", category: str = "药学",
-        listing: str = "domestic", nowstate: str = "颁布", doc_number: str = "",
+        self,
+        title: str,
+        issue_date: str,
+        *,
+        fclass: str = "生物制品",
+        category: str = "药学",
+        listing: str = "domestic",
+        nowstate: str = "颁布",
+        doc_number: str = "",
         attachments: tuple[str, ...] | None = None,
     ) -> Guideline:
         """Publish a record in 国内指导原则 (``listing="domestic"``) or 发布通告."""
         gid = hex_id("zdyz", listing, title)
         names = attachments if attachments is not None else (title + ".pdf",)
         files = [File(hex_id("att", gid, i), n, [title, n]) for i, n in enumerate(names)]
-        record = Guideline(gid, title, issue_date, fclass, category, nowstate, listing,
-                           doc_number or f"{issue_date[:4]}年第1号", "现行", files)
+        record = Guideline(
+            gid,
+            title,
+            issue_date,
+            fclass,
+            category,
+            nowstate,
+            listing,
+            doc_number or f"{issue_date[:4]}年第1号",
+            "现行",
+            files,
+        )
         self.guidelines[gid] = record
         return record
 
     def add_opinion(
-        self, name: str, issue_date: str, *, window: str = "征求意见时限为自发布之日起1个月。",
+        self,
+        name: str,
+        issue_date: str,
+        *,
+        window: str = "征求意见时限为自发布之日起1个月。",
+        attachments: tuple[str, ...] | None = None,
+        link: str = "",
     ) -> Opinion:
-        """Open a consultation on the draft ``name`` (three attachments, like CDE's)."""
+        """Open a consultation on the draft ``name``: by default with CDE's usual three
+        attachments (征求意见稿, 起草说明, 反馈表), else files named ``attachments``;
+        ``link`` lists it with an ``externalLinks`` to another site instead."""
         oid = hex_id("news", name, issue_date)
-        opinion = Opinion(oid, name, issue_date, window, _opinion_files(name, oid))
+        files = _opinion_files(name, oid)
+        if attachments is not None:
+            files = [File(hex_id("att", oid, n), a, [name, a]) for n, a in enumerate(attachments)]
+        opinion = Opinion(oid, name, issue_date, window, files, link)
         self.opinions[oid] = opinion
         return opinion
 
@@ -176,6 +228,10 @@ class CdeReplica(SiteReplica):
         record = self.guidelines.get(record_id) or self.opinions[record_id]
         record.files[index].revision += 1
         return record.files[index]
+
+    def edit_title(self, record_id: str, title: str) -> None:
+        """Retitle a guideline (its list entry and detail page change)."""
+        self.guidelines[record_id].title = title
 
     def withdraw(self, record_id: str) -> None:
         """Mark a guideline 废止 (list ``nowstate`` and detail 版本状态)."""
@@ -199,7 +255,8 @@ class CdeReplica(SiteReplica):
     def blocked_response(self, request: Request) -> Response:
         token = hex_id("cookie", request.path)[:22]
         return Response(
-            status=202, body=ruishu_page("cde" + request.path, meta=True),
+            status=202,
+            body=ruishu_page("cde" + request.path, meta=True),
             headers={"Set-Cookie": f"FSSBBIl1UgzbN7N80S={token}; Path=/; HttpOnly"},
         )
 
@@ -235,28 +292,36 @@ class CdeReplica(SiteReplica):
             return Response(405, json.dumps(body), {"Allow": "POST"}, _JSON)
         content_type = request.header("Content-Type") or ""
         if not content_type.startswith("application/x-www-form-urlencoded"):
-            return Response(415, json.dumps({"status": 415, "error": "Unsupported Media Type"}),
-                            content_type=_JSON)
+            return Response(
+                415,
+                json.dumps({"status": 415, "error": "Unsupported Media Type"}),
+                content_type=_JSON,
+            )
         if "/zdyz/listpage/" not in (request.header("Referer") or ""):
             return Response(403, _FORBIDDEN)
         form = request.form
         if self.mode == "empty":  # the list moved: 200, but no records key
-            return Response(body=json.dumps({"code": 200, "msg": "操作成功", "data": {}}),
-                            content_type=_JSON)
+            return Response(
+                body=json.dumps({"code": 200, "msg": "操作成功", "data": {}}), content_type=_JSON
+            )
         if request.path == "/zdyz/getOpinionList":
             if form.get("fclass") != "征求意见":
                 return self._envelope([], form)
             base = request.base
             rows = [
-                {"title": o.title, "issueDate": o.issue_date,
-                 "externalLinks": f"{base}/main/news/viewInfoCommon/{o.id}"}
+                {
+                    "title": o.title,
+                    "issueDate": o.issue_date,
+                    "externalLinks": o.link or f"{base}/main/news/viewInfoCommon/{o.id}",
+                }
                 for o in self._filtered(list(self.opinions.values()), form)
             ]
             return self._envelope(rows, form)
         wanted = "notices" if form.get("isFbtg") == "1" else "domestic"
         if wanted == "notices" and form.get("classid") != LIST_IDS["notices"]:
-            return Response(body=json.dumps({"code": 500, "msg": "参数错误", "data": None}),
-                            content_type=_JSON)
+            return Response(
+                body=json.dumps({"code": 500, "msg": "参数错误", "data": None}), content_type=_JSON
+            )
         chosen = [g for g in self.guidelines.values() if g.listing == wanted]
         chosen = [g for g in chosen if form.get("zyfl1", "") in g.fclass]
         chosen = [g for g in chosen if form.get("zyfl2", "") in g.zyfl]
@@ -267,9 +332,11 @@ class CdeReplica(SiteReplica):
         low = form.get("issueDate1", "").replace("-", "")
         high = form.get("issueDate2", "").replace("-", "")
         kept = [
-            r for r in records
+            r
+            for r in records
             if form.get("searchTitle", "") in r.title
-            and (not low or r.issue_date >= low) and (not high or r.issue_date <= high)
+            and (not low or r.issue_date >= low)
+            and (not high or r.issue_date <= high)
         ]
         return sorted(kept, key=lambda r: (r.issue_date, r.id), reverse=True)
 
@@ -277,18 +344,29 @@ class CdeReplica(SiteReplica):
         try:
             page, size = int(form.get("pageNum") or 1), int(form.get("pageSize") or 10)
         except ValueError:
-            return Response(400, json.dumps({"code": 400, "msg": "参数格式错误"}), content_type=_JSON)
+            return Response(
+                400, json.dumps({"code": 400, "msg": "参数格式错误"}), content_type=_JSON
+            )
         if self.max_page_size:
             size = min(size, self.max_page_size)
         size = max(size, 1)
         pages = math.ceil(len(rows) / size)
         data = {
-            "records": rows[(page - 1) * size : page * size], "total": len(rows), "size": size,
-            "current": page, "orders": [], "optimizeCountSql": True, "searchCount": True,
-            "countId": None, "maxLimit": None, "pages": pages,
+            "records": rows[(page - 1) * size : page * size],
+            "total": len(rows),
+            "size": size,
+            "current": page,
+            "orders": [],
+            "optimizeCountSql": True,
+            "searchCount": True,
+            "countId": None,
+            "maxLimit": None,
+            "pages": pages,
         }
-        return Response(body=json.dumps({"code": 200, "msg": "操作成功", "data": data},
-                                         ensure_ascii=False), content_type=_JSON)
+        return Response(
+            body=json.dumps({"code": 200, "msg": "操作成功", "data": data}, ensure_ascii=False),
+            content_type=_JSON,
+        )
 
     # -- pages --------------------------------------------------------------------
 
@@ -309,7 +387,7 @@ class CdeReplica(SiteReplica):
         api = "getOpinionList" if name == "opinions" else "getDomesticGuideList"
         return (
             f'<div class="listWrapper" id="{LIST_IDS[name]}"><div class="list_title">'
-            f"{_LIST_NAMES[name]}</div><table class=\"layui-table\" id=\"guideTable\"></table>"
+            f'{_LIST_NAMES[name]}</div><table class="layui-table" id="guideTable"></table>'
             f'<div id="pageDiv"></div></div><script>var listUrl = getRootPath() + "/{api}";'
             "$.ajax({url: listUrl, type: 'post', data: {pageNum: 1, pageSize: 10}});</script>"
         )
@@ -320,13 +398,23 @@ class CdeReplica(SiteReplica):
             f'<span class="fileLink">{f.name}</span></a></p>'
             for f in g.files
         )
-        rows = [("名称", g.title, "title"), ("文号", g.doc_number, "wh"),
-                ("版本状态", g.version_state, "nowstate"), ("发布时间", iso(g.issue_date), "issueDate"),
-                ("适用范围", g.fclass, "fclass"), ("专业分类", g.zyfl, "zyfl"), ("附件", links, "att")]
-        cells = "".join(f'<tr><td class="td_title">{k}</td><td id="{i}">{v}</td></tr>'
-                        for k, v, i in rows)
-        return self._html(g.title, f'<div class="detailWrapper"><table class="layui-table">'
-                                   f"<tbody>{cells}</tbody></table></div>")
+        rows = [
+            ("名称", g.title, "title"),
+            ("文号", g.doc_number, "wh"),
+            ("版本状态", g.version_state, "nowstate"),
+            ("发布时间", iso(g.issue_date), "issueDate"),
+            ("适用范围", g.fclass, "fclass"),
+            ("专业分类", g.zyfl, "zyfl"),
+            ("附件", links, "att"),
+        ]
+        cells = "".join(
+            f'<tr><td class="td_title">{k}</td><td id="{i}">{v}</td></tr>' for k, v, i in rows
+        )
+        return self._html(
+            g.title,
+            f'<div class="detailWrapper"><table class="layui-table">'
+            f"<tbody>{cells}</tbody></table></div>",
+        )
 
     def _news(self, o: Opinion) -> Response:
         date = iso(o.issue_date)
@@ -339,11 +427,14 @@ class CdeReplica(SiteReplica):
             f"<p>感谢您的参与和大力支持。</p>{links}"
             f"<p>国家药品监督管理局药品审评中心</p><p>{cn_date(date)}</p>"
         )
-        return self._html(o.title, (
-            f'<div class="news_detail"><div class="news_detail_title">{o.title}</div>'
-            f'<div class="news_detail_date">发布日期：{date}</div>'
-            f'<div class="news_detail_box">{box}</div></div>'
-        ))
+        return self._html(
+            o.title,
+            (
+                f'<div class="news_detail"><div class="news_detail_title">{o.title}</div>'
+                f'<div class="news_detail_date">发布日期：{date}</div>'
+                f'<div class="news_detail_box">{box}</div></div>'
+            ),
+        )
 
     def _download(self, file_id: str, records: Any) -> Response:
         for record in records:
@@ -351,8 +442,9 @@ class CdeReplica(SiteReplica):
                 if f.id == file_id:
                     body, mime = f.content()
                     disposition = f"attachment;filename={quote(f.name)}"
-                    return Response(body=body, content_type=mime,
-                                    headers={"Content-Disposition": disposition})
+                    return Response(
+                        body=body, content_type=mime, headers={"Content-Disposition": disposition}
+                    )
         return self._not_found()
 
     @staticmethod

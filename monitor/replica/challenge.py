@@ -240,7 +240,7 @@ def _inject(body: bytes, script: bytes) -> bytes:
 def _padding(rng: random.Random) -> str:
     """A long string that looks like ``$_ts.cd``: encoded bytecode nobody reads."""
     alphabet = string.ascii_letters + string.digits + "_."
-    size = PAGE_SIZE - 3_000
+    size = PAGE_SIZE - 830  # the rest of the page is about this long
     return "".join(rng.choice(alphabet) for _ in range(size))
 
 

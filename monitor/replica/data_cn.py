@@ -50,6 +50,7 @@ def cn_date(iso_date: str) -> str:
 
 # --- PDF -----------------------------------------------------------------
 
+
 def _pdf_text(line: str) -> str:
     return "<" + line.encode("utf-16-be", errors="replace").hex().upper() + ">"
 
@@ -59,23 +60,31 @@ def make_pdf(lines: list[str]) -> bytes:
     ops = ["BT", "/F1 12 Tf", "16 TL", "56 790 Td"]
     for line in lines[:45]:
         for start in range(0, max(len(line), 1), 38):
-            ops.append(f"{_pdf_text(line[start:start + 38])} Tj T*")
+            ops.append(f"{_pdf_text(line[start : start + 38])} Tj T*")
     ops.append("ET")
     content = "\n".join(ops).encode("ascii")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>"),
+        (
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>"
+        ),
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-        (b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
-        b"/DescendantFonts [6 0 R] >>"),
-        (b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
-        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> "
-        b"/FontDescriptor 7 0 R /DW 1000 >>"),
-        (b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 "
-        b"/FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 "
-        b"/CapHeight 880 /StemV 93 >>"),
+        (
+            b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
+            b"/DescendantFonts [6 0 R] >>"
+        ),
+        (
+            b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
+            b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> "
+            b"/FontDescriptor 7 0 R /DW 1000 >>"
+        ),
+        (
+            b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 "
+            b"/FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 "
+            b"/CapHeight 880 /StemV 93 >>"
+        ),
     ]
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
@@ -95,6 +104,7 @@ def make_pdf(lines: list[str]) -> bytes:
 
 # --- DOCX ----------------------------------------------------------------
 
+
 def make_docx(lines: list[str]) -> bytes:
     """A DOCX with one paragraph per line (python-docx), byte-stable."""
     import docx  # python-docx: a project dependency
@@ -108,9 +118,10 @@ def make_docx(lines: list[str]) -> bytes:
     document.save(raw)
     # python-docx stamps zip entries with the current time: rewrite them fixed.
     stable = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(
-        stable, "w", zipfile.ZIP_DEFLATED
-    ) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src,
+        zipfile.ZipFile(stable, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED

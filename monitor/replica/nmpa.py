@@ -46,7 +46,9 @@ class File:
     revision: int = 0
 
     def content(self) -> tuple[bytes, str]:
-        return make_file(self.name, self.lines + ([f"修订{self.revision}"] if self.revision else []))
+        return make_file(
+            self.name, self.lines + ([f"修订{self.revision}"] if self.revision else [])
+        )
 
 
 @dataclass
@@ -84,15 +86,25 @@ class NmpaReplica(SiteReplica):
             for i in range(data["items_per_column"]):
                 template = spec["templates"][i % len(spec["templates"])]
                 number = 90 - i
-                title = template.format(drug=drugs[(i * 7 + c) % len(drugs)],
-                                        doc=docs[(i * 5 + c * 3) % len(docs)],
-                                        year=day.year, no=number, n=(i % 9) + 2)
+                title = template.format(
+                    drug=drugs[(i * 7 + c) % len(drugs)],
+                    doc=docs[(i * 5 + c * 3) % len(docs)],
+                    year=day.year,
+                    no=number,
+                    n=(i % 9) + 2,
+                )
                 self.add_article(column, title, day.isoformat(), directory=spec["article_dir"])
                 day -= timedelta(days=1 + (i * 7 + c) % 4)
 
     def add_article(
-        self, column: str, title: str, day: str, *, also: Iterable[str] = (),
-        directory: str | None = None, body: list[str] | None = None,
+        self,
+        column: str,
+        title: str,
+        day: str,
+        *,
+        also: Iterable[str] = (),
+        directory: str | None = None,
+        body: list[str] | None = None,
         attachments: tuple[str, ...] | None = None,
     ) -> Article:
         """Publish an article in ``column`` (and the columns in ``also``)."""
@@ -101,21 +113,31 @@ class NmpaReplica(SiteReplica):
         serial = hex_id(title, day)
         clock = int(serial[:6], 16)
         stamp = f"{day} {clock % 10 + 8:02d}:{clock // 10 % 60:02d}:{clock // 600 % 60:02d}"
-        name = f"{day.replace('-', '')}{stamp[11:].replace(':', '')}{int(serial[6:9], 16) % 1000:03d}"
+        name = (
+            f"{day.replace('-', '')}{stamp[11:].replace(':', '')}{int(serial[6:9], 16) % 1000:03d}"
+        )
         path = f"/{directory}/{name}.html"
         consultation = "征求意见" in title
         if attachments is None:
-            attachments = (f"{_subject(title)}（征求意见稿）.docx", "反馈意见表.docx") if consultation \
+            attachments = (
+                (f"{_subject(title)}（征求意见稿）.docx", "反馈意见表.docx")
+                if consultation
                 else ((f"{_subject(title)}.pdf",) if "发布" in title or "印发" in title else ())
+            )
         files = [
-            File(n, f"/{directory}/P0{name[:8]}{int(serial[9:17], 16) % 10**9:09d}{i}"
-                 f"{n[n.rfind('.'):]}", [_subject(title), n])
+            File(
+                n,
+                f"/{directory}/P0{name[:8]}{int(serial[9:17], 16) % 10**9:09d}{i}"
+                f"{n[n.rfind('.') :]}",
+                [_subject(title), n],
+            )
             for i, n in enumerate(attachments)
         ]
         if body is None:
             body = _body(title, day, files, consultation)
-        article = Article(path, title, day, stamp, [column, *(COLUMNS.get(a, a) for a in also)],
-                          body, files)
+        article = Article(
+            path, title, day, stamp, [column, *(COLUMNS.get(a, a) for a in also)], body, files
+        )
         self.articles[path] = article
         return article
 
@@ -146,10 +168,13 @@ class NmpaReplica(SiteReplica):
     def blocked_response(self, request: Request) -> Response:
         token = hex_id("acw", request.path)
         return Response(
-            status=412, body=ruishu_page("nmpa" + request.path, meta=False),
+            status=412,
+            body=ruishu_page("nmpa" + request.path, meta=False),
             # two Set-Cookie headers: the server sends each key of the dict
-            headers={"Set-Cookie": f"acw_tc={token}; path=/; HttpOnly; Max-Age=1800",
-                     "set-cookie": f"NfBCSins2OywSO={token[:20]}; Path=/; HttpOnly"},
+            headers={
+                "Set-Cookie": f"acw_tc={token}; path=/; HttpOnly; Max-Age=1800",
+                "set-cookie": f"NfBCSins2OywSO={token[:20]}; Path=/; HttpOnly",
+            },
         )
 
     def serve(self, request: Request) -> Response:
@@ -162,8 +187,10 @@ class NmpaReplica(SiteReplica):
             return self._column(match.group("column"), int(match.group("n") or 0))
         if path in self.articles:
             article = self.articles[path]
-            head = f'<meta name="ArticleTitle" content="{article.title}">' \
+            head = (
+                f'<meta name="ArticleTitle" content="{article.title}">'
                 f'<meta name="PubDate" content="{article.stamp}">'
+            )
             return self._page(article.title, _article_html(article), article.columns[0], head)
         for article in self.articles.values():
             for f in article.files:
@@ -221,7 +248,8 @@ def _body(title: str, day: str, files: list[File], consultation: bool) -> list[s
     if consultation:
         return [
             f"为贯彻落实药品监管改革要求，国家药监局组织起草了《{subject}（征求意见稿）》，现向社会公开征求意见。",
-            "请于" + cn_date((date.fromisoformat(day) + timedelta(days=30)).isoformat())
+            "请于"
+            + cn_date((date.fromisoformat(day) + timedelta(days=30)).isoformat())
             + "前将意见通过电子邮件反馈至yhzcszc@nmpa.gov.cn，邮件标题请注明“意见反馈”。",
         ]
     attached = [f"附件：{f.name}" for f in files]
@@ -230,11 +258,7 @@ def _body(title: str, day: str, files: list[File], consultation: bool) -> list[s
 
 def _article_html(article: Article) -> str:
     links = "".join(
-        f'<p><a href=".{f.path[f.path.rfind("/"):]}">{f.name}</a></p>' for f in article.files
+        f'<p><a href=".{f.path[f.path.rfind("/") :]}">{f.name}</a></p>' for f in article.files
     )
     paragraphs = "".join(f"<p>{line}</p>" for line in article.body)
-    return (
-        f'<div class="title">{article.title}</div>'
-        f'<div class="text">{paragraphs}{links}</div>'
-    )
-
+    return f'<div class="title">{article.title}</div><div class="text">{paragraphs}{links}</div>'

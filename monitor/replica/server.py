@@ -162,7 +162,8 @@ class ReplicaServer:
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.app = app
         self._server.log = []
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     @property
     def url(self) -> str:
