@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from diffing import records as record_diff
 from diffing import text as text_diff
-from diffing.normalise import fingerprint, normalise_record, normalise_text
+from diffing.normalise import normalise_text
 from monitor import health
 from monitor.alerts import alert_from_change, enqueue
 from monitor.attachments import collect_attachments
@@ -283,7 +283,7 @@ class Pipeline:
                  records: Sequence[Record], fetcher: RecordingFetcher, baseline: bool,
                  now: datetime, complete: bool = True) -> list[ChangeRow]:
         writer = DocumentWriter(session, self.store, settings, adapter, source, run, fetcher, now)
-        current = [normalise_record(r, settings.ignore) for r in records]
+        current = list(records)  # compared normalised by the diff, stored as published
         previous = {key: Record.from_dict(json.loads(doc.record))
                     for key, doc in documents.items() if doc.key != PAGE_KEY}
         missing = {key: doc.missing_runs for key, doc in documents.items() if doc.missing_runs}

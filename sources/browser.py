@@ -127,6 +127,7 @@ class BrowserFetcher:
         """Load ``url`` as a page (``expect="html"``) or fetch it from inside the site."""
         if params:
             url = str(httpx.URL(url).copy_merge_params(dict(params)))
+        self._ensure()  # BrowserUnavailable when Chromium or Playwright is missing
         extra = dict(headers or {})
         referer = _pop(extra, "referer")
         if expect == "html":
@@ -145,6 +146,7 @@ class BrowserFetcher:
         expect: Expect = "json",
     ) -> Fetched:
         """Load the ``Referer`` page (or the site root), then POST the form from inside it."""
+        self._ensure()
         extra = dict(headers or {})
         referer = _pop(extra, "referer")
         body = urlencode(list((data or {}).items()))

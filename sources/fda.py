@@ -55,10 +55,10 @@ from sources.types import Attachment, Fetcher, Listing, Record
 
 __all__ = [
     "CBER_CGT_PATH",
+    "GUIDANCE_JSON_PATH",
     "FdaCberCgt",
     "FdaGuidance",
     "FdaGuidanceSettings",
-    "GUIDANCE_JSON_PATH",
     "GuidanceParse",
     "fragment_href",
     "fragment_list",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -172,6 +173,15 @@ def test_missing_chromium_is_a_clear_blocked(
     assert isinstance(caught.value, Blocked)
     assert "/nonexistent/chromium" in str(caught.value) and INSTALL_HINT in str(caught.value)
     assert server.requests == []
+
+
+def test_missing_playwright_is_a_clear_blocked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # import fails
+    assert browser_available(BrowserSettings()) is None
+    with BrowserFetcher(HTTP) as fetcher, pytest.raises(BrowserUnavailable) as caught:
+        fetcher.post("http://127.0.0.1:9/zdyz/getDomesticGuideList", data={"pageNum": "1"})
+    assert "playwright package is missing" in str(caught.value)
+    assert INSTALL_HINT in str(caught.value)
 
 
 def test_auto_without_chromium_raises_the_sites_block_with_the_hint(

@@ -66,9 +66,8 @@ def test_types_setting(small: EmaReplica, types: list[str]) -> None:
 def test_dates_are_amsterdam_days(small: EmaReplica) -> None:
     raw = {d["id"]: d for d in json.loads(small.json_bytes(BASE))["data"]}
     records = by_key(parse_documents_json(small.json_bytes(BASE), BASE).records)
-    cell = next(
-        r for r in records.values() if r.title == "Guideline on human cell-based medicinal products"
-    )
+    title = "Guideline on human cell-based medicinal products"
+    cell = next(r for r in records.values() if r.title == title)
     assert cell.date == "2008-05-21"
     assert raw[cell.key]["first_published_date"] in ("2008-05-20T22:00:00Z", "2008-05-21T01:00:00Z")
     assert cell.fields["reference_number"] == "EMEA/CHMP/410869/2006"
@@ -115,11 +114,8 @@ def test_drafts_carry_the_consultation_deadline(small: EmaReplica) -> None:
         (b'{"meta": {"total_records": 0}}', ["scientific-guideline"], LayoutChanged),
         (b'{"meta": {"total_records": 0}, "data": []}', ["scientific-guideline"], LayoutChanged),
         (b'[{"id": "1"}]', ["scientific-guideline"], LayoutChanged),
-        (
-            b'{"data": [{"id": "1", "name": "x", "type": "other", "document_url": "/a.pdf"}]}',
-            ["scientific-guideline"],
-            LayoutChanged,
-        ),
+        (b'{"data": [{"id": "1", "name": "x", "type": "other", "document_url": "/a.pdf"}]}',
+         ["scientific-guideline"], LayoutChanged),
         (b"<html>", ["scientific-guideline"], ParseError),
     ],
 )
@@ -150,9 +146,8 @@ class Site:
         return self.server.url + "/ema"
 
     def collect(self, **settings: Any) -> Listing:
-        adapter = EmaDocuments(
-            EmaDocuments.Settings(name="ema", kind="ema-documents", base_url=self.base, **settings)
-        )
+        adapter = EmaDocuments(EmaDocuments.Settings(
+            name="ema", kind="ema-documents", base_url=self.base, **settings))
         return adapter.collect(self.fetcher, {})
 
 
@@ -173,9 +168,8 @@ def test_registered() -> None:
 
 def test_conditional_get_and_twice_daily_refresh(site: Site) -> None:
     first = site.collect()
-    assert first.records and all(
-        r.url.startswith(site.base + "/en/documents/") for r in first.records
-    )
+    assert first.records
+    assert all(r.url.startswith(site.base + "/en/documents/") for r in first.records)
     again = site.collect()
     assert again.not_modified
     assert site.server.requests[-1].header("If-Modified-Since")
@@ -187,16 +181,13 @@ def test_conditional_get_and_twice_daily_refresh(site: Site) -> None:
 def test_timeline_draft_adopt_revise_withdraw(site: Site) -> None:
     before = by_key(site.collect().records)
     draft = site.replica.add_document(
-        "Guideline on quality aspects of in vivo gene editing medicinal products"
-    )
+        "Guideline on quality aspects of in vivo gene editing medicinal products")
     records = by_key(site.collect().records)
     assert set(records) - set(before) == {draft}
     assert records[draft].status == "Draft: consultation open"
     assert "/draft-guideline-quality-aspects-vivo-gene-editing" in records[draft].url
-    assert (
-        records[draft].fields["comment_deadline"]
-        == (site.replica.today + timedelta(days=92)).isoformat()
-    )
+    assert records[draft].fields["comment_deadline"] == (
+        site.replica.today + timedelta(days=92)).isoformat()
 
     final = site.replica.adopt(draft)
     records = by_key(site.collect().records)
@@ -244,10 +235,8 @@ def test_feeds_work_with_the_generic_rss_kind(site: Site) -> None:
     consultations = feed("/en/public-consultations.xml")
     names = {r.title for r in consultations}
     assert site.replica.docs[draft].name in names
-    assert all(
-        site.replica.docs[r.key.split(" at ")[0]].status == "Draft: consultation open"
-        for r in consultations
-    )
+    assert all(site.replica.docs[r.key.split(" at ")[0]].status == "Draft: consultation open"
+               for r in consultations)
     guidelines = feed("/en/scientific-guidelines.xml")
     assert len(guidelines) == 30 and all(r.date for r in guidelines)
     page = site.fetcher.get(guidelines[0].url)

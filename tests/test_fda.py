@@ -14,7 +14,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from monitor.replica.fda import APOLOGY, CBER_CGT, GUIDANCE_JSON, FdaReplica
+from monitor.replica.fda import APOLOGY, CBER_CGT, GUIDANCE_JSON, LANDING, FdaReplica
 from monitor.replica.server import ReplicaServer, Request, Response, Router
 from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
 from sources.fda import (
@@ -44,10 +44,7 @@ def test_every_record_is_keyed_by_its_landing_page_slug() -> None:
     assert result.total == 300 and result.skipped == 0
     assert set(by_key(result.records)) == set(replica.docs)
     for record in result.records:
-        assert (
-            record.url
-            == f"{BASE}/regulatory-information/search-fda-guidance-documents/{record.key}"
-        )
+        assert record.url == f"{BASE}{LANDING}{record.key}"
         assert record.title == replica.docs[record.key].title
         assert record.status in ("Draft", "Final")
 
@@ -124,15 +121,9 @@ def test_pdf_link_when_present_and_nothing_when_empty() -> None:
 
 def test_entries_without_a_link_are_skipped_and_counted() -> None:
     replica = FdaReplica(size=50)
-    replica.raw_extra.append(
-        {"title": "A title without a link", "field_issue_datetime": "01/02/2020"}
-    )
-    replica.raw_extra.append(
-        {
-            "title": '<a href="/regulatory-information/search-fda-guidance-'
-            'documents/x-y">Q&amp;amp;A on X</a>'
-        }
-    )
+    replica.raw_extra.append({"title": "No link", "field_issue_datetime": "01/02/2020"})
+    replica.raw_extra.append({"title": '<a href="/regulatory-information/search-fda-guidance-'
+                              'documents/x-y">Q&amp;amp;A on X</a>'})
     result = parse_guidance_json(replica.json_bytes(), BASE)
     assert result.skipped == 1 and result.total == len(replica.docs) + 2
     assert by_key(result.records)["x-y"].title == "Q&A on X"
@@ -140,12 +131,8 @@ def test_entries_without_a_link_are_skipped_and_counted() -> None:
 
 @pytest.mark.parametrize(
     ("body", "error"),
-    [
-        (b"[]", LayoutChanged),
-        (b'{"meta": {}}', LayoutChanged),
-        (b'[{"title": "no link"}]', LayoutChanged),
-        (b"{not json", ParseError),
-    ],
+    [(b"[]", LayoutChanged), (b'{"meta": {}}', LayoutChanged),
+     (b'[{"title": "no link"}]', LayoutChanged), (b"{not json", ParseError)],
 )
 def test_empty_or_broken_catalogue_is_never_an_empty_listing(body: bytes, error: type) -> None:
     with pytest.raises(error):
@@ -250,9 +237,8 @@ def test_collect_then_conditional_get_is_unchanged(site: Site) -> None:
 
 def test_timeline_add_finalise_revise_withdraw(site: Site) -> None:
     before = by_key(site.collect().records)
-    draft = site.replica.add_guidance(
-        "Considerations for In Vivo Gene Editing Products", cgt_label="Draft Guidance for Industry"
-    )
+    draft = site.replica.add_guidance("Considerations for In Vivo Gene Editing Products",
+                                      cgt_label="Draft Guidance for Industry")
     other = site.replica.add_guidance(
         "Allogeneic CAR T Cell Products", cgt_label="Draft Guidance for Industry"
     )
@@ -260,10 +246,8 @@ def test_timeline_add_finalise_revise_withdraw(site: Site) -> None:
     assert set(added) - set(before) == {draft, other}
     assert added[draft].status == "Draft"
     cber = by_key(site.collect("fda-cber-cgt").records)
-    assert (
-        cber[draft].status == "Draft"
-        and cber[draft].fields["doc_type"] == "Draft Guidance for Industry"
-    )
+    assert cber[draft].status == "Draft"
+    assert cber[draft].fields["doc_type"] == "Draft Guidance for Industry"
 
     assert site.replica.finalise(draft, keep_slug=True) == draft
     moved = site.replica.finalise(other, keep_slug=False)
@@ -316,9 +300,8 @@ def test_centers_filter(site: Site) -> None:
     site.fetcher.validators.clear()
     cdrh = site.collect(centers=["CDRH"]).records
     assert 0 < len(cdrh) < len(everything)
-    assert all(
-        "Devices and Radiological Health" in (r.fields["center"] + r.fields["office"]) for r in cdrh
-    )
+    assert all("Devices and Radiological Health" in (r.fields["center"] + r.fields["office"])
+               for r in cdrh)
 
 
 def test_skipped_entries_are_logged(site: Site, caplog: pytest.LogCaptureFixture) -> None:
@@ -340,14 +323,12 @@ def test_akamai_redirect_is_blocked(site: Site) -> None:
 
 def test_html_where_json_was_expected_is_blocked() -> None:
     def app(request: Request) -> Response:
-        return Response(
-            body="<!DOCTYPE html><html><body><h1>FDA</h1>" + "x" * 500 + "</body></html>"
-        )
+        page = "<!DOCTYPE html><html><body><h1>FDA</h1>" + "x" * 500 + "</body></html>"
+        return Response(body=page)
 
     with ReplicaServer(app) as server, HttpFetcher(HttpSettings(delay=0, retries=0)) as fetcher:
-        adapter = FdaGuidance(
-            FdaGuidance.Settings(name="f", kind="fda-guidance", base_url=server.url)
-        )
+        settings = FdaGuidance.Settings(name="f", kind="fda-guidance", base_url=server.url)
+        adapter = FdaGuidance(settings)
         with pytest.raises(Blocked, match="HTML where JSON"):
             adapter.collect(fetcher, {})
 
@@ -366,9 +347,7 @@ def test_error_and_empty_modes(site: Site) -> None:
 
 def test_landing_page_and_pdf_are_served(site: Site) -> None:
     doc = next(d for d in site.replica.docs.values() if d.cgt_label)
-    page = site.fetcher.get(
-        f"{site.base}/regulatory-information/search-fda-guidance-documents/{doc.slug}"
-    )
+    page = site.fetcher.get(f"{site.base}{LANDING}{doc.slug}")
     assert f"/media/{doc.media_id}/download" in page.text
     pdf = site.fetcher.get(f"{site.base}/media/{doc.media_id}/download", expect="bytes")
     assert doc.title.split()[0] in PdfReader(io.BytesIO(pdf.body)).pages[0].extract_text()

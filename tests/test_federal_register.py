@@ -32,56 +32,27 @@ from sources.types import Listing, Record
 @pytest.mark.parametrize(
     ("title", "expected"),
     [
-        (
-            (
-                "Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance for Industry; "
-                "Availability"
-            ),
-            (
-                "Potency Assurance for Cellular and Gene Therapy Products",
-                "Draft Guidance for Industry",
-            ),
-        ),
-        (
-            "Human Gene Therapy for Rare Diseases; Guidance for Industry; Availability",
-            ("Human Gene Therapy for Rare Diseases", "Guidance for Industry"),
-        ),
-        (
-            (
-                "Clinical Decision Support Software; Draft Guidance for Industry and Food and Drug "
-                "Administration Staff; Availability"
-            ),
-            (
-                "Clinical Decision Support Software",
-                "Draft Guidance for Industry and Food and Drug Administration Staff",
-            ),
-        ),
-        (
-            "Breast Implants; Draft Guidance for Food and Drug Administration Staff; Availability",
-            ("Breast Implants", "Draft Guidance for Food and Drug Administration Staff"),
-        ),
-        (
-            (
-                "E6(R3) Good Clinical Practice; International Council for Harmonisation; Guidance for "
-                "Industry; Availability"
-            ),
-            (
-                "E6(R3) Good Clinical Practice; International Council for Harmonisation",
-                "Guidance for Industry",
-            ),
-        ),
-        (
-            "Product-Specific Guidances; Draft and Revised Draft Guidances for Industry; Availability",
-            ("Product-Specific Guidances", "Draft and Revised Draft Guidances for Industry"),
-        ),
+        (("Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance for Industry; "
+         "Availability"),
+         ("Potency Assurance for Cellular and Gene Therapy Products",
+          "Draft Guidance for Industry")),
+        ("Human Gene Therapy for Rare Diseases; Guidance for Industry; Availability",
+         ("Human Gene Therapy for Rare Diseases", "Guidance for Industry")),
+        (("Clinical Decision Support Software; Draft Guidance for Industry and Food and Drug "
+         "Administration Staff; Availability"),
+         ("Clinical Decision Support Software",
+          "Draft Guidance for Industry and Food and Drug Administration Staff")),
+        ("Breast Implants; Draft Guidance for Food and Drug Administration Staff; Availability",
+         ("Breast Implants", "Draft Guidance for Food and Drug Administration Staff")),
+        (("E6(R3) Good Clinical Practice; International Council for Harmonisation; Guidance for "
+         "Industry; Availability"),
+         ("E6(R3) Good Clinical Practice; International Council for Harmonisation",
+          "Guidance for Industry")),
+        ("Product-Specific Guidances; Draft and Revised Draft Guidances for Industry; Availability",
+         ("Product-Specific Guidances", "Draft and Revised Draft Guidances for Industry")),
         ("Cellular, Tissue, and Gene Therapies Advisory Committee; Notice of Meeting", None),
-        (
-            (
-                "Agency Information Collection Activities; Proposed Collection; Comment Request; "
-                "Human Gene Therapy for Hemophilia"
-            ),
-            None,
-        ),
+        (("Agency Information Collection Activities; Proposed Collection; Comment Request; "
+         "Human Gene Therapy for Hemophilia"), None),
     ],
 )
 def test_split_availability(title: str, expected: tuple[str, str] | None) -> None:
@@ -98,16 +69,10 @@ def replica_page(replica: FederalRegisterReplica, query: str) -> bytes:
 
 def test_parse_page_keeps_availability_notices() -> None:
     replica = FederalRegisterReplica(size=60, today=date(2026, 11, 25))
-    number = replica.announce(
-        "Potency Assurance for Cellular and Gene Therapy Products",
-        docket="FDA-2026-D-1234",
-        comment_days=90,
-    )
-    body = replica_page(
-        replica,
-        "per_page=1000&conditions[agencies][]=food-and-drug-administration"
-        + "".join(f"&fields[]={f}" for f in FIELDS),
-    )
+    number = replica.announce("Potency Assurance for Cellular and Gene Therapy Products",
+                              docket="FDA-2026-D-1234", comment_days=90)
+    body = replica_page(replica, "per_page=1000&conditions[agencies][]=food-and-drug-administration"
+                        + "".join(f"&fields[]={f}" for f in FIELDS))
     raw = json.loads(body)["results"]
     page = parse_notice_page(body)
     assert page.seen == len(raw) and page.count == len(raw)
@@ -117,17 +82,15 @@ def test_parse_page_keeps_availability_notices() -> None:
     assert 0 < len(kept) < len(raw)
     record = next(r for r in page.records if r.key == number)
     assert record.status == "Draft"
-    assert (
-        record.fields["guidance_title"]
-        == "Potency Assurance for Cellular and Gene Therapy Products"
+    assert record.fields["guidance_title"] == (
+        "Potency Assurance for Cellular and Gene Therapy Products"
     )
     assert record.fields["doc_type"] == "Draft Guidance for Industry"
     assert record.fields["docket"] == "FDA-2026-D-1234"
     assert record.fields["comment_deadline"] == "2027-02-23"
     assert record.date == "2026-11-25"
-    assert (
-        record.fields["agencies"]
-        == "Health and Human Services Department; Food and Drug Administration"
+    assert record.fields["agencies"] == (
+        "Health and Human Services Department; Food and Drug Administration"
     )
     assert len(record.fields["abstract"]) <= 502 and record.fields["abstract"].endswith("…")
     assert record.attachments[0].url.endswith(f"/content/pkg/FR-2026-11-25/pdf/{number}.pdf")
@@ -159,19 +122,13 @@ class Site:
         return self.server.url + "/fr"
 
     def collect(self, **settings: Any) -> Listing:
-        adapter = FederalRegister(
-            FederalRegister.Settings(
-                name="fr", kind="federal-register", base_url=self.base, **settings
-            )
-        )
+        adapter = FederalRegister(FederalRegister.Settings(
+            name="fr", kind="federal-register", base_url=self.base, **settings))
         return adapter.collect(self.fetcher, {})
 
     def api_requests(self) -> list[list[tuple[str, str]]]:
-        return [
-            parse_qsl(r.raw_query, keep_blank_values=True)
-            for r in self.server.requests
-            if r.path == "/fr" + API
-        ]
+        return [parse_qsl(r.raw_query, keep_blank_values=True)
+                for r in self.server.requests if r.path == "/fr" + API]
 
 
 @pytest.fixture
@@ -187,12 +144,9 @@ def site() -> Iterator[Site]:
 def expected_keys(replica: FederalRegisterReplica, since: date) -> set[str]:
     """Worked out from the replica's own notices, independently of the adapter."""
     return {
-        n.document_number
-        for n in replica.notices.values()
-        if n.publication_date >= since
-        and n.type == "Notice"
-        and "food-and-drug-administration" in n.agencies
-        and n.title.endswith("; Availability")
+        n.document_number for n in replica.notices.values()
+        if n.publication_date >= since and n.type == "Notice"
+        and "food-and-drug-administration" in n.agencies and n.title.endswith("; Availability")
     }
 
 
@@ -212,9 +166,8 @@ def test_query_is_what_the_api_expects(site: Site) -> None:
     assert ("conditions[term]", "guidance") in query
     assert ("conditions[publication_date][gte]", since) in query
     assert ("order", "newest") in query and ("per_page", "100") in query
-    assert {r.key for r in listing.records} == expected_keys(
-        site.replica, date.fromisoformat(since)
-    )
+    expected = expected_keys(site.replica, date.fromisoformat(since))
+    assert {r.key for r in listing.records} == expected
     assert all(r.date is not None and r.date >= since for r in listing.records)
 
 
@@ -241,22 +194,14 @@ def test_date_window(site: Site) -> None:
 def test_new_notice_appears_and_other_filters_apply(site: Site) -> None:
     before = {r.key for r in site.collect().records}
     number = site.replica.announce("Safety Testing of Allogeneic Cells", draft=False)
-    site.replica.add_notice(
-        Notice(
-            "2026-99999",
-            "Something; Draft Guidance for Industry; Availability",
-            "Notice",
-            "guidance",
-            date.today(),
-            ["environmental-protection-agency"],
-        )
-    )
+    site.replica.add_notice(Notice("2026-99999", "Something; Draft Guidance for Industry; "
+                                   "Availability", "Notice", "guidance", date.today(),
+                                   ["environmental-protection-agency"]))
     after = {r: rec for r, rec in ((x.key, x) for x in site.collect().records)}
     assert set(after) - before == {number}
     record: Record = after[number]
     assert record.status == "Final" and record.fields["guidance_title"] == (
-        "Safety Testing of Allogeneic Cells"
-    )
+        "Safety Testing of Allogeneic Cells")
     pdf = site.fetcher.get(record.attachments[0].url, expect="bytes").body
     assert pdf.startswith(b"%PDF-")
 

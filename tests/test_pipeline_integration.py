@@ -99,7 +99,8 @@ def test_a_site_changing_over_time_gives_exactly_the_real_changes(
     assert change["url"] == f"{server.url}/articles/{new.path}.html"
 
     # an edited title
-    replica.items[2] = Item(SEED[1].path, "免疫细胞治疗产品临床试验技术指导原则（修订版）", SEED[1].date)
+    where = next(n for n, item in enumerate(replica.items) if item.path == SEED[1].path)
+    replica.items[where] = Item(SEED[1].path, "免疫细胞治疗产品临床试验技术指导原则（修订版）", SEED[1].date)
     result = pipeline.check(source)
     assert result.changes == 1
     edited = list_changes(store, ChangeFilter(limit=1))[0]
