@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
                       title="regwatch test alert 测试消息",
                       detail=f"If you can read this, route {target.name!r} works.")
         row = queue_test(ctx.store, target, alert)
-        Dispatcher(ctx.config, ctx.store).run_once()
+        assert row.id is not None
+        Dispatcher(ctx.config, ctx.store).run_once(only=[row.id])  # the test alert, nothing else
         from monitor.store.models import DeliveryRow
 
         with ctx.store.session() as session:
@@ -88,7 +89,9 @@ def register(app: typer.Typer) -> None:
                 query = query.where(DeliveryRow.status == status)
             rows = session.exec(query).all()
         data = [{"id": r.id, "route": r.route, "purpose": r.purpose, "change_id": r.change_id,
+                 "kind": json.loads(r.alert).get("kind", ""),
                  "mode": r.mode, "status": r.status, "attempts": r.attempts,
+                 "created_at": r.created_at.isoformat(),
                  "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
                  "sent_at": r.sent_at.isoformat() if r.sent_at else None,
                  "last_error": r.last_error, "title": json.loads(r.alert).get("title", "")}

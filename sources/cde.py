@@ -98,6 +98,7 @@ _FILE_LINK = re.compile(
 )
 _LIST_FIELDS = ("list", "nowstate", "fclass")
 _DETAIL_FIELDS = ("doc_number", "scope", "category", "comment_deadline")
+_DETAIL_ONLY = ("doc_number", "scope", "comment_deadline")  # never filled from the list
 
 
 class CdeSettings(SourceSettings):
@@ -339,7 +340,7 @@ class CdeGuidelines(Adapter):
 
     def _with_detail(self, fetcher: Fetcher, record: Record, old: Record | None) -> Record:
         if old is not None and _same_listing(record, old) and _has_detail(old):
-            return _apply(record, Detail(old.status, dict(old.fields), old.attachments))
+            return _reuse(record, old)
         if not record.url.startswith(self.base_url + "/"):
             return record  # a consultation hosted elsewhere (e.g. NMPA): not ours to parse
         first_list = record.fields["list"].split(",")[0]
@@ -350,9 +351,7 @@ class CdeGuidelines(Adapter):
             raise
         except FetchError as exc:  # one broken page must not fail the whole list
             log.warning("%s: detail page not read (%s); keeping the list entry", record.key, exc)
-            if old is not None and _has_detail(old):
-                return _apply(record, Detail(old.status, dict(old.fields), old.attachments))
-            return record
+            return _reuse(record, old) if old is not None and _has_detail(old) else record
         if record.key.startswith("opinion:"):
             detail = parse_notice(fetched.text, fetched.url, self.base_url, record.date)
         else:
@@ -374,7 +373,11 @@ def _same_listing(new: Record, old: Record) -> bool:
 
 
 def _has_detail(record: Record) -> bool:
-    return bool(record.attachments) or any(k in record.fields for k in _DETAIL_FIELDS)
+    return bool(record.attachments) or any(k in record.fields for k in _DETAIL_ONLY)
+
+
+def _reuse(record: Record, old: Record) -> Record:
+    return _apply(record, Detail(old.status, dict(old.fields), old.attachments))
 
 
 def _apply(record: Record, detail: Detail) -> Record:

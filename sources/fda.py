@@ -106,7 +106,7 @@ def fragment_text(value: object) -> str:
         return ""
     text = str(value)
     if "<" in text:
-        text = _TAG.sub("", _SR_ONLY.sub("", text))
+        text = _TAG.sub("", _BREAKS.sub(" ", _SR_ONLY.sub("", text)))
     if "&" in text:
         text = html.unescape(text)
         if _ENTITY.search(text):
@@ -397,4 +397,4 @@ class FdaCberCgt(Adapter):
         fetched = fetcher.get(self.base_url + CBER_CGT_PATH, expect="html", conditional=True)
         if fetched.not_modified:
             return Listing.unchanged()
-        return Listing(records=parse_cber_cgt_page(fetched.body, self.base_url))
+        return Listing(records=parse_cber_cgt_page(fetched.text, self.base_url))

@@ -393,6 +393,12 @@ def test_a_broken_detail_page_keeps_the_list_entry(site: Site) -> None:
     assert sum(1 for r in by_key.values() if r.attachments) == len(by_key) - 1 - sum(
         1 for g in replica.guidelines.values() if not g.files
     )
+    site.serve(replica)  # the page is back: the next run reads it, once
+    mark = len(site.server.requests)
+    healed = {r.key: r for r in site.collect(by_key).records}
+    assert healed[broken].attachments and "doc_number" in healed[broken].fields
+    details = [r for r in site.server.requests[mark:] if r.path not in API]
+    assert [r.query.get("zdyzIdCODE") for r in details] == [broken]
 
 
 def test_blocked_site_raises_blocked(site: Site) -> None:

@@ -68,6 +68,7 @@ def test_double_escaped_entities_and_screen_reader_text() -> None:
         "PDF (1 KB)"
     )
     assert fragment_text("  padded\n  text ") == "padded text"
+    assert fragment_text("Office A<br><br>Office B") == "Office A Office B"
 
 
 def test_dates_placeholders_and_comment_fields() -> None:

@@ -36,9 +36,14 @@ class _Scan:
     traps: list[tuple[Negative, Hit, bool]]   # negative, where it matched, removed something
 
     def cues(self, lex: Lexicon) -> list[Cue]:
+        """The cues found, plus those their combinations imply (mapping.toml)."""
         seen: dict[int, Cue] = {}
         for hit in self.hits:
             seen.setdefault(hit.owner, lex.cues[hit.owner])
+        ids = {c.id for c in seen.values()}
+        for implied, groups in lex.combinations:
+            if all(group & ids for group in groups):
+                seen.setdefault(implied, lex.cues[implied])
         return list(seen.values())
 
 

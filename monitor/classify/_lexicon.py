@@ -108,6 +108,7 @@ class Lexicon:
     default_doc_type: str
     disciplines: RuleSet
     tep_aim: re.Pattern[str]
+    combinations: tuple[tuple[int, tuple[frozenset[str], ...]], ...]
     body: BodySettings
     labels: Mapping[str, Mapping[str, tuple[str, str]]]
 
@@ -261,6 +262,19 @@ def _read_labels(data: Mapping[str, Any], where: str) -> dict[str, dict[str, tup
     return labels
 
 
+def _read_combinations(data: Mapping[str, Any], where: str, cues: Sequence[Cue]
+                       ) -> tuple[tuple[int, tuple[frozenset[str], ...]], ...]:
+    index = {c.id: c.order for c in cues}
+    out = []
+    for entry in data.get("combination", []):
+        groups = tuple(frozenset(group) for group in entry.get("all_of", ()))
+        unknown = ({entry.get("cue")} | set().union(*groups)) - set(index)
+        if unknown or not groups:
+            raise LexiconError(f"{where}: [[combination]] with unknown cue ids {sorted(map(str, unknown))}")
+        out.append((index[entry["cue"]], groups))
+    return tuple(out)
+
+
 def load_lexicon(directory: Path | None = None) -> Lexicon:
     """Read and compile the lexicon in ``directory`` (default: the bundled one).
 
@@ -298,6 +312,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
                                    LIST_FIELDS["disciplines"]),
         tep_aim=reader.alternation(f"{where}: [eu_tep_aim]",
                                    mapping_data.get("eu_tep_aim", {}).get("patterns")),
+        combinations=_read_combinations(mapping_data, where, cues),
         body=BodySettings(
             max_chars=int(body.get("max_chars", 20000)),
             min_strong_hits=int(body.get("min_strong_hits", 4)),
