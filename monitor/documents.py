@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from diffing import text as text_diff
 from diffing.normalise import fingerprint
@@ -106,7 +106,7 @@ class DocumentWriter:
             return None
         event, detail = self._added_event(doc, cls)
         change = change_row(self.source, self.run, doc, "added", event, self.now, cls, deadline)
-        change.detail = detail
+        change.detail = detail or self._mirror(doc, event)
         if text_hash:
             change.excerpt = self._text(text_hash)[:300]
         return change
@@ -173,6 +173,7 @@ class DocumentWriter:
             event = "changed"
         change = change_row(self.source, self.run, doc, "changed", event, self.now, cls,
                             doc.comment_deadline)
+        change.detail = self._mirror(doc, event)
         change.fields_changed = json.dumps([n for n in names if n not in TOUCH_FIELDS])
         if text_changed:
             diff = text_diff.diff(self._text(old_text_hash), self._text(text_hash))
@@ -192,8 +193,28 @@ class DocumentWriter:
         self.session.add(doc)
         cls = Classification.from_dict(json.loads(doc.classification)) \
             if doc.classification not in ("", "{}") else None
-        return change_row(self.source, self.run, doc, "removed", "removed", self.now, cls,
-                          doc.comment_deadline)
+        change = change_row(self.source, self.run, doc, "removed", "removed", self.now, cls,
+                            doc.comment_deadline)
+        change.detail = self._mirror(doc, "removed")
+        return change
+
+    def _mirror(self, doc: DocumentRow, event: str) -> str:
+        """``mirror:<change id>`` when another source announced the same event for
+        the same document (same lineage and jurisdiction) in the last week: the
+        change is stored, but people are not told twice."""
+        if not doc.lineage:
+            return ""
+        since = self.now - timedelta(days=7)
+        twin = self.session.exec(
+            select(ChangeRow.id)
+            .join(DocumentRow, col(ChangeRow.document_id) == DocumentRow.id)
+            .where(DocumentRow.lineage == doc.lineage,
+                   DocumentRow.jurisdiction == doc.jurisdiction,
+                   DocumentRow.source_id != doc.source_id,
+                   ChangeRow.event == event,
+                   col(ChangeRow.detected_at) >= since)
+        ).first()
+        return f"mirror:{twin}" if twin is not None else ""
 
     def _version(self, doc: DocumentRow) -> None:
         self.session.add(VersionRow(document_id=doc.id or 0, seen_at=self.now, record=doc.record,

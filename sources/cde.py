@@ -33,8 +33,8 @@ else the list's ``nowstate``; consultations say ``征求意见``. Fields:
 reads the ~650 records in about 14 requests instead of 65, while staying a
 modest size that a server is unlikely to cap or flag. If the server caps it
 anyway, nothing is lost: the adapter follows the envelope's ``pages``. When
-``max_pages`` stops a list early, the last run's records of that list that
-were not reached are carried over, never reported as removed.
+``max_pages`` stops a list early the listing is marked incomplete, so the
+records not reached are not reported as removed.
 
 Errors: an envelope ``code`` other than 200 is a ``ParseError`` (``Blocked``
 for 401/403 or refusal words); no ``data.records`` list, or no records at all
@@ -285,19 +285,17 @@ class CdeGuidelines(Adapter):
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
         s = self.settings
         found: dict[str, Record] = {}
+        complete = True
         for listing in s.lists:
-            rows, complete = self._read_list(fetcher, listing)
+            rows, whole = self._read_list(fetcher, listing)
+            complete = complete and whole
             for record in list_records(rows, listing, self.base_url):
                 found[record.key] = _merge_lists(found.get(record.key), record)
-            if not complete:  # capped by max_pages: older entries were not read
-                for key, old in known.items():
-                    if key not in found and listing in old.fields.get("list", "").split(","):
-                        found[key] = old
         if not found and not (s.search_title or s.zyfl1):
             raise LayoutChanged("the CDE lists returned no records at all", url=self.base_url)
         if s.details:
             found = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
-        return Listing(records=list(found.values()))
+        return Listing(records=list(found.values()), complete=complete)
 
     def _read_list(self, fetcher: Fetcher, listing: str) -> tuple[list[dict[str, Any]], bool]:
         s = self.settings

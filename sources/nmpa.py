@@ -23,7 +23,8 @@ None.
 20 a page, and a check every few hours only needs the newest ~60. Records of
 the last healthy run that scrolled past the pages read (dated on or before
 the oldest item read) are carried over unchanged, so they are never reported
-as removed; a newer record that vanished is.
+as removed, while a newer record that vanished still is. (Marking the listing
+incomplete instead would hide every removal, since this window always cuts.)
 
 Pages may be GBK or UTF-8: the fetcher decodes by header and ``<meta charset>``.
 Bot protection: a plain client gets Ruishu's HTTP 412 page (``$_ts.cd``),

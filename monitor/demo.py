@@ -1,0 +1,241 @@
+"""`regwatch demo`: the whole product offline, on bundled replicas.
+
+Starts local replicas of CDE, NMPA, FDA (guidance catalogue, CBER page,
+Federal Register) and EMA on 127.0.0.1, points a real configuration and a
+real SQLite store at them, and walks through a scripted fortnight: a silent
+baseline, a new CGT draft at CDE, an NMPA consultation, noise-only edits, an
+FDA draft finalised, an EMA guideline revised, a blocked day, withdrawals, a
+removal and a comment-deadline reminder. Alerts go through apprise to a local
+webhook inbox and are printed as they arrived.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from monitor.config import loads
+from monitor.dispatch import Dispatcher
+from monitor.history import ChangeFilter, list_changes
+from monitor.pipeline import Pipeline
+from monitor.replica.cde import CdeReplica
+from monitor.replica.ema import EmaReplica
+from monitor.replica.fda import FdaReplica
+from monitor.replica.federal_register import FederalRegisterReplica
+from monitor.replica.inbox import Inbox
+from monitor.replica.nmpa import NmpaReplica
+from monitor.replica.server import ReplicaServer, Router
+from monitor.store import Store
+
+START = date(2026, 11, 2)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.combine(START, time(1, 0), UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, days: int) -> None:
+        self.now += timedelta(days=days)
+
+
+def demo_config(base: str, db: Path) -> str:
+    return f"""
+[store]
+url = "sqlite:///{db}"
+
+[http]
+user_agent = "regwatch-demo/0.1 (+mailto:demo@example.com)"
+delay = 0
+retries = 0
+timeout = 10
+
+[health]
+alert_after = 2
+
+[[source]]
+name = "cde"
+kind = "cde"
+base_url = "{base}/cde"
+
+[[source]]
+name = "nmpa"
+kind = "nmpa"
+base_url = "{base}/nmpa"
+
+[[source]]
+name = "fda-guidance"
+kind = "fda-guidance"
+base_url = "{base}/fda"
+
+[[source]]
+name = "fda-cber-cgt"
+kind = "fda-cber-cgt"
+base_url = "{base}/fda"
+
+[[source]]
+name = "federal-register"
+kind = "federal-register"
+base_url = "{base}/fr"
+
+[[source]]
+name = "ema"
+kind = "ema-documents"
+base_url = "{base}/ema"
+
+[[notify]]
+name = "cgt-team"
+urls = ["json://{base.removeprefix('http://')}/inbox/cgt-team"]
+match = {{ relevant = true }}
+
+[[notify]]
+name = "ops"
+urls = ["json://{base.removeprefix('http://')}/inbox/ops"]
+match = {{ kinds = ["health", "recovered"] }}
+"""
+
+
+def _slug_of(fda: FdaReplica, title: str) -> str:
+    return next(slug for slug, doc in fda.docs.items() if doc.title == title)
+
+
+def _ema_id(ema: EmaReplica, name: str) -> str:
+    return next(i for i, doc in ema.docs.items() if doc.name == name)
+
+
+def run_demo(keep: str | None = None, console: Console | None = None) -> dict[str, int]:
+    """Run the walk-through; returns counts of change events (for tests)."""
+    out = console or Console(highlight=False)
+    clock = Clock()
+    cde, nmpa = CdeReplica(), NmpaReplica()
+    fda = FdaReplica(today=START)
+    fr = FederalRegisterReplica(today=START)
+    ema = EmaReplica(today=START)
+    inbox = Inbox()
+    workdir = Path(tempfile.mkdtemp(prefix="regwatch-demo-"))
+    db = workdir / "demo.db"
+    app = Router({"/cde": cde, "/nmpa": nmpa, "/fda": fda, "/fr": fr, "/ema": ema,
+                  "/inbox": inbox})
+    try:
+        with ReplicaServer(app) as server:
+            config = loads(demo_config(server.url, db), path="demo.toml")
+            store = Store(config.store.url)
+            pipeline = Pipeline(config, store, now=clock)
+            dispatcher = Dispatcher(config, store, now=clock)
+            reminders = _reminders()
+
+            def day(title: str, script: Callable[[], None] | None = None) -> None:
+                if script:
+                    script()
+                out.rule(f"[bold]{clock.now:%a %d %b %Y}[/bold] — {title}")
+                for result in pipeline.check_all():
+                    if result.outcome != "unchanged":
+                        out.print(f"  check {result.line()}", markup=False)
+                if reminders:
+                    reminders(config, store, clock.now)
+                dispatcher.run_once()
+                _print_inbox(out, inbox)
+                clock.advance(1)
+
+            out.print("[bold]regwatch demo[/bold]: local replicas of CDE, NMPA, FDA, the "
+                      f"Federal Register and EMA at {server.url}; store {db}")
+            day("first run: a silent baseline (no per-document alerts)")
+            potency = _slug_of(fda, "Potency Assurance for Cellular and Gene Therapy Products")
+            gmc = _ema_id(ema, "Guideline on quality, non-clinical and clinical aspects of "
+                               "medicinal products containing genetically modified cells")
+            hcbmp = _ema_id(ema, "Guideline on human cell-based medicinal products")
+            car_t = next(g.id for g in cde.guidelines.values() if "CAR-T" in g.title
+                         and g.nowstate == "颁布")
+
+            def new_drafts() -> None:
+                cde.add_opinion("体内基因编辑产品药学研究与评价技术指导原则",
+                                clock.now.strftime("%Y%m%d"))
+                nmpa.add_article("zhqyj", "关于公开征求《人源干细胞产品非临床研究技术指导原则"
+                                 "（征求意见稿）》意见的通知", clock.now.date().isoformat())
+                cde.touch(), nmpa.touch(), fda.noise(), ema.refresh()
+
+            day("a CGT draft at CDE and an NMPA consultation; noise-only edits everywhere",
+                new_drafts)
+
+            def fda_day() -> None:
+                fda.today = fr.today = clock.now.date()
+                fda.finalise(potency, keep_slug=True)
+                title = "Considerations for In Vivo Gene Editing Products; Draft Guidance for Industry"
+                fda.add_guidance(title.split(";")[0], cgt_label="Draft Guidance for Industry",
+                                 comment_days=60)
+                fr.announce(title.split(";")[0], comment_days=60)
+
+            day("FDA finalises a draft, issues a new one (also noticed in the Federal Register)",
+                fda_day)
+
+            def ema_day() -> None:
+                ema.today = clock.now.date()
+                ema.revise(gmc, line="Section 4.2: vector copy number limits revised.")
+                ema.add_document("Concept paper on the revision of the guideline on "
+                                 "allogeneic CAR-T cell products", consultation_days=60)
+
+            day("EMA revises an ATMP guideline and opens a consultation", ema_day)
+
+            def blocked() -> None:
+                cde.mode = nmpa.mode = "blocked"
+
+            day("CDE and NMPA block the robot (a JS challenge): health, not removals", blocked)
+            day("still blocked: one health alert after 2 failed checks")
+
+            def recovered() -> None:
+                cde.mode = nmpa.mode = "ok"
+                cde.withdraw(car_t)
+                ema.withdraw(hcbmp)
+
+            day("the sites are back; CDE repeals (废止) a guideline, EMA withdraws one", recovered)
+
+            def delisted() -> None:
+                fda.withdraw(_slug_of(fda, "Safety Testing of Human Allogeneic Cells Expanded "
+                                           "for Use in Cell-Based Medical Products"))
+
+            day("FDA delists a guidance: missing once is not removed…", delisted)
+            day("…missing twice in healthy runs is")
+            clock.advance(17)
+            day("three weeks later: comment-deadline reminders")
+            counts: dict[str, int] = {}
+            for row in list_changes(store, ChangeFilter(limit=10_000)):
+                counts[row["event"]] = counts.get(row["event"], 0) + 1
+            out.rule("[bold]history[/bold]")
+            out.print("changes by event: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            if keep:
+                store.close()
+                shutil.copy(db, keep)
+                out.print(f"kept the database at {keep}: try `regwatch changes -c …` with "
+                          f'[store] url = "sqlite:///{Path(keep).resolve()}"', markup=False)
+            else:
+                out.print("run `regwatch demo --keep demo.db` to keep the database and explore "
+                          "it with `regwatch changes`, `show` and `diff`")
+            store.close()
+            return counts
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _reminders() -> Callable[..., object] | None:
+    try:
+        from monitor.reminders import queue_reminders
+    except ImportError:
+        return None
+    return queue_reminders
+
+
+def _print_inbox(out: Console, inbox: Inbox) -> None:
+    for message in inbox.take():
+        title = str(message.get("title", "")).strip()
+        body = str(message.get("message", message.get("body", ""))).strip()
+        out.print(f"  [bold cyan]alert[/bold cyan] {title}", highlight=False)
+        for line in body.splitlines()[:6]:
+            if line.strip():
+                out.print(f"    {line}", markup=False)
