@@ -35,21 +35,25 @@ class _Scan:
     hits: list[Hit]
     traps: list[tuple[Negative, Hit, bool]]   # negative, where it matched, removed something
 
-    def cues(self, lex: Lexicon) -> list[Cue]:
-        """The cues found, plus those their combinations imply (mapping.toml)."""
-        seen: dict[int, Cue] = {}
-        for hit in self.hits:
-            seen.setdefault(hit.owner, lex.cues[hit.owner])
-        ids = {c.id for c in seen.values()}
-        for implied, groups in lex.combinations:
-            if all(group & ids for group in groups):
-                seen.setdefault(implied, lex.cues[implied])
-        return list(seen.values())
+
+def _cues(lex: Lexicon, owners: Iterable[int]) -> list[Cue]:
+    """The cues of these hit owners, plus those their combinations imply."""
+    found = {owner: lex.cues[owner] for owner in owners}
+    ids = {c.id for c in found.values()}
+    for implied, groups in lex.combinations:
+        if all(group & ids for group in groups):
+            found.setdefault(implied, lex.cues[implied])
+    return list(found.values())
 
 
-def _scan(lex: Lexicon, text: str, inherited: Iterable[Negative] = ()) -> _Scan:
+def _scan(lex: Lexicon, text: str, inherited: Iterable[Negative] = (),
+          always_traps: bool = False) -> _Scan:
+    """Cue hits minus what the traps remove. Without a cue hit the traps are
+    looked for only when asked (they could remove nothing)."""
     hits = list(lex.cue_matcher.hits(text))
     traps: list[tuple[Negative, Hit, bool]] = []
+    if not hits and not always_traps:
+        return _Scan(hits, traps)
     doc_scope: dict[int, Hit] = {}
     for found in lex.negative_matcher.hits(text):
         negative = lex.negatives[found.owner]
@@ -125,16 +129,16 @@ def _words(original: str, spans: Iterable[tuple[int, int]]) -> list[str]:
 
 def _body(lex: Lexicon, text: str, inherited: list[Negative]
           ) -> tuple[list[Cue], int, list[tuple[int, int]]]:
-    """Cues that recur in the body, their strong-hit total, and where they are."""
+    """The cues that recur in the body, its number of strong hits, and where
+    each recurring cue first occurs."""
     scan = _scan(lex, normalise(text[: lex.body.max_chars]), inherited)
     counts = Counter(h.owner for h in scan.hits)
     strong = sum(n for owner, n in counts.items() if lex.cues[owner].strong)
-    owners = [o for o, n in counts.items() if n >= lex.body.min_cue_hits]
     first: dict[int, tuple[int, int]] = {}
     for hit in scan.hits:
-        if hit.owner in owners:
+        if counts[hit.owner] >= lex.body.min_cue_hits:
             first.setdefault(hit.owner, (hit.start, hit.end))
-    return [lex.cues[o] for o in owners], strong, list(first.values())
+    return _cues(lex, first), strong, list(first.values())
 
 
 def classify(title: str, *, text: str | None = None, status: str | None = None,
@@ -151,8 +155,8 @@ def classify(title: str, *, text: str | None = None, status: str | None = None,
     lex = lexicon()
     title = title or ""
     norm = normalise(title)
-    scan = _scan(lex, norm)
-    cues = scan.cues(lex)
+    scan = _scan(lex, norm, always_traps=bool(text))
+    cues = _cues(lex, (h.owner for h in scan.hits))
     relevant = any(c.strong for c in cues)
     evidence_spans = [(h.start, h.end) for h in sorted(
         scan.hits, key=lambda h: (lex.cues[h.owner].order, h.pattern, h.start))]
@@ -170,7 +174,7 @@ def classify(title: str, *, text: str | None = None, status: str | None = None,
         if from_body:
             relevant, class_cues = True, body_cues
     cn, eu, us = _classes(lex, class_cues, norm) if relevant else ((), (), ())
-    trap_spans = [(h.start, h.end) for n, h, removed in scan.traps if removed or not relevant]
+    trap_spans = [(h.start, h.end) for _, h, removed in scan.traps if removed]
     status_value, status_span = _status(lex, norm, status)
     type_value, type_span = _doc_type(lex, norm, doc_type)
     extra = [s for s in (type_span, status_span) if s is not None]

@@ -12,11 +12,11 @@ search, and there tries only the patterns that can start with that character.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cached_property
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, NamedTuple
 
 _FLAGS = re.IGNORECASE
 _SPACES = frozenset(" \t\n\r\f\v")
@@ -26,8 +26,7 @@ _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 _NO_ALNUM_BEFORE = "(?<![A-Za-z0-9])"
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One match: whose (its owner's index), which of its patterns, where."""
 
     owner: int
@@ -144,28 +143,41 @@ class Matcher:
 
     def __init__(self, entries: Sequence[tuple[int, Sequence[str]]]) -> None:
         self._labels: dict[str, tuple[int, int]] = {}
-        labelled: list[tuple[str, str, frozenset[str] | None]] = []
+        self._labelled: list[tuple[str, str, frozenset[str] | None]] = []
         for owner, patterns in entries:
             for number, pattern in enumerate(patterns):
                 name = f"g{owner}_{number}"
                 self._labels[name] = (owner, number)
                 pattern = word_start(pattern)
-                labelled.append((name, pattern, first_chars(pattern)))
-        anywhere = [(n, p) for n, p, first in labelled if first is None]
-        starts = sorted({c for _, _, first in labelled if first for c in first})
-        self._by_char: dict[str, re.Pattern[str]] = {}
-        for char in starts:
-            chosen = [f"(?P<{n}>{p})" for n, p, first in labelled if first is None or char in first]
-            self._by_char[char] = re.compile("|".join(chosen), _FLAGS)
-        self._anywhere = re.compile("|".join(f"(?P<{n}>{p})" for n, p in anywhere) or r"(?!)",
-                                    _FLAGS)
-        self._trigger = _trigger([first for _, _, first in labelled], bool(anywhere))
-        self.alternation = re.compile(
-            "|".join(f"(?P<{n}>{p})" for n, p, _ in labelled) or r"(?!)", _FLAGS)
+                self._labelled.append((name, pattern, first_chars(pattern)))
+        firsts = [first for _, _, first in self._labelled]
+        self._trigger = _trigger(firsts, any(first is None for first in firsts))
+        # per start character, the match method of the alternation of the
+        # patterns that can start with it; compiled on first use
+        self._by_char: dict[str, Callable[[str, int], re.Match[str] | None]] = {}
+
+    def _compile(self, chosen: Iterable[tuple[str, str, frozenset[str] | None]]
+                 ) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?P<{n}>{p})" for n, p, _ in chosen) or r"(?!)", _FLAGS)
+
+    def _matcher_for(self, char: str) -> Callable[[str, int], re.Match[str] | None]:
+        match = self._compile(item for item in self._labelled
+                              if item[2] is None or char in item[2]).match
+        self._by_char[char] = match
+        return match
+
+    @cached_property
+    def alternation(self) -> re.Pattern[str]:
+        """The plain alternation of every pattern (what :meth:`hits` is equal to)."""
+        return self._compile(self._labelled)
+
+    def label(self, group: str) -> tuple[int, int]:
+        """(owner, pattern number) of a group name of :attr:`alternation`."""
+        return self._labels[group]
 
     def hits(self, text: str) -> Iterator[Hit]:
         """Leftmost-first, non-overlapping hits, as ``self.alternation.finditer``."""
-        labels, by_char, anywhere = self._labels, self._by_char, self._anywhere
+        labels, by_char = self._labels, self._by_char
         search = self._trigger.search
         pos, end = 0, len(text)
         while pos < end:
@@ -173,7 +185,9 @@ class Matcher:
             if found is None:
                 return
             at = found.start()
-            m = by_char.get(text[at], anywhere).match(text, at)
+            char = text[at]
+            match = by_char.get(char) or self._matcher_for(char)
+            m = match(text, at)
             if m is None or m.end() == at:
                 pos = at + 1
                 continue

@@ -1,0 +1,72 @@
+"""How long classifying 10,000 titles takes.
+
+    .venv/bin/python bench/bench_classify.py [N]
+
+The titles are the labelled dev and extra sets, repeated and varied the way
+real lists vary them (status words, notice wrappers, full-width characters,
+English suffixes, numbering), so no two consecutive titles are the same
+string. The lexicon is loaded (and timed) separately first.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from monitor.classify import classify_many  # noqa: E402
+from monitor.classify._lexicon import lexicon  # noqa: E402
+
+SOURCES = [ROOT.parent / "shared" / "data" / "classify-dev.jsonl",
+           ROOT / "tests" / "data" / "classify-extra.jsonl"]
+
+
+def base_titles() -> list[str]:
+    titles = []
+    for path in SOURCES:
+        if path.exists():
+            titles += [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()
+                       if line.strip()]
+    return titles
+
+
+def full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def varied(titles: list[str], n: int) -> Iterator[str]:
+    variants = [
+        lambda t, i: t,
+        lambda t, i: f"{t}（征求意见稿）" if not t.isascii() else f"{t}; Draft Guidance for Industry",
+        lambda t, i: f"关于发布《{t}》的通告（2026年第{i % 90 + 1}号）" if not t.isascii()
+        else f"{t} - draft: consultation open",
+        lambda t, i: full_width(t),
+        lambda t, i: f"{t} ({i})",
+        lambda t, i: f"Withdrawn: {t}" if t.isascii() else f"关于废止《{t}》的公告",
+    ]
+    for i in range(n):
+        yield variants[i % len(variants)](titles[i % len(titles)], i)
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    start = time.perf_counter()
+    lexicon()
+    loaded = time.perf_counter() - start
+    titles = list(varied(base_titles(), n))
+    start = time.perf_counter()
+    results = classify_many(titles)
+    elapsed = time.perf_counter() - start
+    relevant = sum(r.relevant for r in results)
+    print(f"lexicon load: {loaded:.3f} s")
+    print(f"classified {n} titles in {elapsed:.3f} s "
+          f"({elapsed / n * 1e6:.1f} µs per title; {relevant} relevant)")
+
+
+if __name__ == "__main__":
+    main()
