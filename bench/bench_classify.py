@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.classify import classify_many  # noqa: E402
-from monitor.classify._lexicon import lexicon  # noqa: E402
+from monitor.classify import classify_many
+from monitor.classify._lexicon import lexicon
 
 SOURCES = [ROOT.parent / "shared" / "data" / "classify-dev.jsonl",
            ROOT / "tests" / "data" / "classify-extra.jsonl"]
@@ -39,18 +39,28 @@ def full_width(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
+def vary(title: str, i: int) -> str:
+    """The i-th variant of a title: as is, draft, notice wrapper, full-width,
+    numbered, withdrawn."""
+    chinese = not title.isascii()
+    kind = i % 6
+    if kind == 1:
+        return f"{title}（征求意见稿）" if chinese else f"{title}; Draft Guidance for Industry"
+    if kind == 2:
+        return (f"关于发布《{title}》的通告（2026年第{i % 90 + 1}号）" if chinese
+                else f"{title} - draft: consultation open")
+    if kind == 3:
+        return full_width(title)
+    if kind == 4:
+        return f"{title} ({i})"
+    if kind == 5:
+        return f"关于废止《{title}》的公告" if chinese else f"Withdrawn: {title}"
+    return title
+
+
 def varied(titles: list[str], n: int) -> Iterator[str]:
-    variants = [
-        lambda t, i: t,
-        lambda t, i: f"{t}（征求意见稿）" if not t.isascii() else f"{t}; Draft Guidance for Industry",
-        lambda t, i: f"关于发布《{t}》的通告（2026年第{i % 90 + 1}号）" if not t.isascii()
-        else f"{t} - draft: consultation open",
-        lambda t, i: full_width(t),
-        lambda t, i: f"{t} ({i})",
-        lambda t, i: f"Withdrawn: {t}" if t.isascii() else f"关于废止《{t}》的公告",
-    ]
     for i in range(n):
-        yield variants[i % len(variants)](titles[i % len(titles)], i)
+        yield vary(titles[i % len(titles)], i)
 
 
 def main() -> None:

@@ -77,9 +77,7 @@ def alert_to_json(alert: Alert) -> str:
     data: dict[str, Any] = {}
     for name in Alert.__dataclass_fields__:
         value = getattr(alert, name)
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, date):
+        if isinstance(value, date):   # datetimes too
             value = value.isoformat()
         elif isinstance(value, tuple):
             value = list(value)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.errors import RegwatchError
@@ -38,7 +39,7 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RegwatchError as exc:
-            err.print(f"[red]error:[/red] {exc.message}", markup=True, highlight=False)
+            err.print(f"[red]error:[/red] {escape(exc.message)}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
             raise

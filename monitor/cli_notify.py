@@ -7,6 +7,7 @@ import uuid
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from sqlmodel import col, select
 
 
@@ -102,7 +103,8 @@ def register(app: typer.Typer) -> None:
         table = Table()
         for column in ("id", "route", "status", "attempts", "title", "last error"):
             table.add_column(column)
-        for d in data:
-            table.add_row(str(d["id"]), d["route"], d["status"], str(d["attempts"]),
-                          d["title"][:60], d["last_error"][:80])
+        for d in data:  # Text: a title or an error with "[...]" is not Rich markup
+            table.add_row(*(Text(value) for value in (
+                str(d["id"]), d["route"], d["status"], str(d["attempts"]), d["title"][:60],
+                d["last_error"][:80])))
         out.print(table)

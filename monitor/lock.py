@@ -70,8 +70,7 @@ def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL, or None for an in-memory database."""
     parsed = make_url(url)
     database = parsed.database or ""
-    if database.startswith("file:"):
-        database = database[len("file:"):]
+    database = database.removeprefix("file:")
     if not database or database == ":memory:" or parsed.query.get("mode") == "memory":
         return None
     return Path(database).expanduser()

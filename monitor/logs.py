@@ -15,7 +15,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("source", "outcome", "records", "changes", "seconds"):
+        for key in ("source", "outcome", "records", "changes", "alerts", "seconds"):
             if hasattr(record, key):
                 data[key] = getattr(record, key)
         if record.exc_info:

@@ -26,6 +26,7 @@ from monitor.alerts import alert_from_change, enqueue
 from monitor.attachments import collect_attachments
 from monitor.classify import classify
 from monitor.config import Config
+from monitor.errors import StoreError
 from monitor.lineage import stem
 from monitor.recording import RecordingFetcher
 from monitor.store import Store
@@ -118,7 +119,10 @@ class Pipeline:
         result = self._check(settings)
         result.seconds = time.monotonic() - started
         result.cpu_ms = (time.process_time() - cpu) * 1000
-        log.info("%s", result.line())
+        log.info("%s", result.line(), extra={
+            "source": result.source, "outcome": result.outcome, "records": result.records,
+            "changes": result.changes, "alerts": result.alerts, "seconds": round(result.seconds, 3),
+        })
         return result
 
     def _check(self, settings: SourceSettings) -> CheckResult:
@@ -141,6 +145,8 @@ class Pipeline:
         except SourceError as exc:
             outcome = "blocked" if isinstance(exc, Blocked) else "failed"
             return self._store_failure(settings, source, outcome, str(exc), fetcher, started_at)
+        except StoreError:  # the database, not the source: the caller reports it
+            raise
         except Exception as exc:  # an adapter bug must not stop the other sources
             log.exception("internal error checking %s", settings.name)
             return self._store_failure(settings, source, "failed",

@@ -2,8 +2,9 @@
 
 ``[delivery] reminders = [7, 1]`` asks for a reminder a week before a
 comment deadline and one the day before. Each reminder is a delivery with
-purpose ``reminder:<document id>:<N>``, queued at most once per route, so
-running ``queue_reminders`` every few minutes is safe.
+purpose ``reminder:<document id>:<N>:<deadline>``, queued at most once per
+route, so running ``queue_reminders`` every few minutes is safe; a deadline
+the regulator extends gets its reminders again for the new date.
 
 Which reminder is due: the one for the smallest N with ``days left <= N``.
 A service that was down on the exact day still sends it once when it comes
@@ -88,8 +89,8 @@ def queue_reminders(config: Config, store: Store, now: datetime | None = None) -
                 continue
             alert = reminder_alert(doc, source, due=due, days_left=days_left, now=moment,
                                    regulator=regulators.get(source.name))
-            queued += len(enqueue(session, alert, config.routes,
-                                  purpose=f"reminder:{doc.id}:{due}", now=moment))
+            queued += len(enqueue(session, alert, config.routes, now=moment,
+                                  purpose=f"reminder:{doc.id}:{due}:{deadline.isoformat()}"))
     return queued
 
 

@@ -369,6 +369,34 @@ def test_killed_mid_batch_loses_nothing_and_repeats_at_most_the_one_in_flight(
           f"before the kill, {len(repeated)} repeated")
 
 
+def test_killed_between_the_urls_of_a_route_does_not_repeat_the_url_that_worked(
+    tmp_path: Path,
+) -> None:
+    with WebhookReceiver() as fast, WebhookReceiver() as slow:
+        config = make_config(tmp_path, route_toml("pair", [fast.json_url("/a"),
+                                                           slow.json_url("/b")]), write=True)
+        store = Store(config.store.url)
+        queue(store, config, [draft_alert(n) for n in range(3)], datetime.now(UTC))
+        slow.mode, slow.hang_seconds = "hang", 0.3
+        child = subprocess.Popen(
+            [sys.executable, "-c", DISPATCH_ONCE, str(tmp_path / "regwatch.toml")],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            slow.wait_for(2, timeout=30)       # kill-1 reached /a, and /b is answering slowly
+            os.kill(child.pid, signal.SIGKILL)
+        finally:
+            child.wait(timeout=10)
+        assert titles_posted(fast.posts) == Counter({"kill-0": 1, "kill-1": 1})
+        in_flight = next(r for r in deliveries(store) if r.status == "sending")
+        assert json.loads(in_flight.done) == [0]          # /a was recorded before /b began
+        slow.mode = "ok"
+        dispatcher = Dispatcher(config, store)
+        dispatcher.recover()
+        assert dispatcher.run_once().sent == 2
+        assert titles_posted(fast.posts) == Counter({"kill-0": 1, "kill-1": 1, "kill-2": 1})
+        assert titles_posted(slow.posts) == Counter({"kill-0": 1, "kill-1": 2, "kill-2": 1})
+
+
 def test_a_sending_row_of_a_live_dispatcher_is_not_taken_over(
     hook: WebhookReceiver, tmp_path: Path,
 ) -> None:

@@ -156,6 +156,8 @@ def test_application_log_sees_only_what_it_asked_for(hook: WebhookReceiver) -> N
     handlers must still get only WARNING and up, and no secrets."""
     collect = _Collect()
     root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)   # the app's configured level (other tests may change it)
     root.addHandler(collect)
     try:
         assert logging.getLogger("apprise").getEffectiveLevel() == logging.WARNING
@@ -164,6 +166,7 @@ def test_application_log_sees_only_what_it_asked_for(hook: WebhookReceiver) -> N
                                DRAFT)
     finally:
         root.removeHandler(collect)
+        root.setLevel(level)
     assert not result.ok and "Response Details" in (result.error or "")  # a DEBUG line
     seen = [r for r in collect.records if r.name == "apprise"]
     assert seen and all(r.levelno >= logging.WARNING for r in seen)

@@ -113,13 +113,12 @@ match = {{ relevant = true, kinds = ["draft", "reminder"] }}
             arrived.append((day, hook.posts[len(arrived)]))
         day += timedelta(days=1)
     titles = [(when, post.json["title"]) for when, post in arrived]
+    head = "[NMPA 国家药品监督管理局]"
     assert titles == [
-        (date(2026, 11, 20), f"[NMPA 国家药品监督管理局] New draft open for comment until "
-                             f"2026-12-20 (30 days left) — {CONSULTATION}"),
-        (date(2026, 12, 13), f"[NMPA 国家药品监督管理局] Comment deadline in 7 days (2026-12-20) — "
-                             f"{CONSULTATION}"),
-        (date(2026, 12, 19), f"[NMPA 国家药品监督管理局] Comment deadline in 1 day (2026-12-20) — "
-                             f"{CONSULTATION}"),
+        (date(2026, 11, 20),
+         f"{head} New draft open for comment until 2026-12-20 (30 days left) — {CONSULTATION}"),
+        (date(2026, 12, 13), f"{head} Comment deadline in 7 days (2026-12-20) — {CONSULTATION}"),
+        (date(2026, 12, 19), f"{head} Comment deadline in 1 day (2026-12-20) — {CONSULTATION}"),
     ]
     message = arrived[1][1].json["message"]
     assert doc.url in message and "Cell therapy 细胞治疗" in message
@@ -166,7 +165,8 @@ def queued(store: Store) -> list[tuple[str, str, int]]:
     out = []
     for row in rows:
         alert = json.loads(row.alert)
-        assert row.purpose == f"reminder:{alert['id'].split('-')[1]}:{alert['id'].split('-')[2]}"
+        _, doc_id, days = alert["id"].split("-")
+        assert row.purpose == f"reminder:{doc_id}:{days}:{alert['comment_deadline']}"
         out.append((row.route, alert["title"].split()[0], alert["days_left"]))
     return out
 
@@ -243,7 +243,7 @@ urls = ["{hook.json_url('/r')}"]
         queue_reminders(config, store, moment)
         Dispatcher(config, store, now=lambda m=moment: m).run_once()  # type: ignore[misc]
     with store.session() as session:
-        purposes = [row.purpose.rsplit(":", 1)[1] for row in session.exec(select(DeliveryRow))]
+        purposes = [row.purpose.split(":")[2] for row in session.exec(select(DeliveryRow))]
     assert [int(p) for p in purposes] == [n for n, _ in expected]
     posts = hook.posts
     assert len(posts) == len(expected)
@@ -262,3 +262,25 @@ def test_custom_thresholds_and_the_service_time_zone(tmp_path: Path) -> None:
     assert queue_reminders(config, store, datetime(2026, 12, 27, 16, 30, tzinfo=UTC)) == 2
     assert queue_reminders(config, store, datetime(2026, 12, 30, 16, 30, tzinfo=UTC)) == 0
     assert Counter(queued(store)) == Counter({("cgt", "doc", 3): 1, ("all", "doc", 3): 1})
+
+
+def test_an_extended_deadline_is_reminded_again(tmp_path: Path) -> None:
+    config = make_config(tmp_path, ROUTES)
+    store = Store(config.store.url)
+    doc = add_doc(store, add_source(store, "cde-like"), "doc")
+    for offset in (-7, -6):
+        assert queue_reminders(config, store, at(DEADLINE + timedelta(days=offset))) == (
+            2 if offset == -7 else 0)
+    extended = DEADLINE + timedelta(days=14)      # the regulator extends the comment period
+    with store.session(write=True) as session:
+        row = session.get(DocumentRow, doc)
+        assert row is not None
+        row.comment_deadline = extended
+        session.add(row)
+    day, total = DEADLINE - timedelta(days=5), 0
+    while day <= extended:
+        total += queue_reminders(config, store, at(day))
+        day += timedelta(days=1)
+    assert total == 4
+    assert Counter(queued(store)) == Counter({
+        ("cgt", "doc", 7): 2, ("all", "doc", 7): 2, ("cgt", "doc", 1): 1, ("all", "doc", 1): 1})

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from monitor.classify._lexicon import Cue, Lexicon, Negative, lexicon, normalise
 from monitor.classify._matcher import Hit
 from monitor.classify._result import (
-    CN, DISCIPLINES, DOC_TYPES, EU, MODALITIES, US, Classification, in_order,
+    CN,
+    DISCIPLINES,
+    DOC_TYPES,
+    EU,
+    MODALITIES,
+    US,
+    Classification,
+    in_order,
 )
 
 

@@ -5,8 +5,9 @@ One big alternation ``(?P<a>…)|(?P<b>…)|…`` is correct but slow in Python'
 :class:`Matcher` gives the same leftmost-first, non-overlapping matches
 (``finditer`` of the whole alternation, earlier alternatives winning at a
 position) in a fraction of the time: it works out which characters each
-pattern can start with, jumps to candidate positions with one character-class
-search, and there tries only the patterns that can start with that character.
+pattern can start with (two characters deep), jumps to candidate positions
+with one search, and there tries only the patterns that can start with that
+character.
 """
 
 from __future__ import annotations
@@ -55,72 +56,108 @@ def _class_chars(items: list[tuple[Any, Any]]) -> set[str] | None:
     return out
 
 
-def _first_of_item(op: Any, av: Any) -> tuple[set[str] | None, bool]:
-    """(characters the item can start with or None for "any", can it match empty)."""
+_MAX_PREFIXES = 4096
+_MAX_DEPTH = 200
+
+
+def _prefixes(items: list[tuple[Any, Any]], k: int, depth: int = 0) -> set[str] | None:
+    """The strings of up to ``k`` characters that a match of ``items`` can start
+    with (shorter ones where a match can end sooner), both cases; None when
+    that cannot be worked out. Look-arounds are skipped (a superset is safe)."""
+    if k == 0 or not items:
+        return {""}
+    if depth > _MAX_DEPTH:
+        return None
+    (op, av), rest = items[0], items[1:]
+    chars: set[str] | None = None
     if op is C.LITERAL:
-        return {chr(av)}, False
-    if op is C.IN:
-        return _class_chars(av), False
+        chars = {chr(av)}
+    elif op is C.IN:
+        chars = _class_chars(av)
+        if chars is None:
+            return None
+    if chars is not None:
+        tails = _prefixes(rest, k - 1, depth + 1)
+        if tails is None or len(chars) * len(tails) > _MAX_PREFIXES:
+            return None
+        return {c + t for c in _cased(chars) for t in tails}
+    options: list[list[tuple[Any, Any]]]
     if op is C.SUBPATTERN:
-        return _first_of(av[3])
-    if op is C.ATOMIC_GROUP:
-        return _first_of(av)
-    if op is C.BRANCH:
-        chars: set[str] = set()
-        empty = False
-        for branch in av[1]:
-            found, nullable = _first_of(branch)
-            if found is None:
-                return None, False
-            chars |= found
-            empty = empty or nullable
-        return chars, empty
-    if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
-        found, nullable = _first_of(av[2])
-        return found, av[0] == 0 or nullable
-    if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
-        return set(), True
-    return None, False
-
-
-def _first_of(items: Any) -> tuple[set[str] | None, bool]:
-    chars: set[str] = set()
-    for op, av in items:
-        found, nullable = _first_of_item(op, av)
+        options = [list(av[3]) + rest]
+    elif op is C.ATOMIC_GROUP:
+        options = [list(av) + rest]
+    elif op is C.BRANCH:
+        options = [list(branch) + rest for branch in av[1]]
+    elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+        low, high, item = av
+        options = [rest] if low == 0 else []
+        if high != 0:
+            again = (op, (max(low - 1, 0), high if high is C.MAXREPEAT else high - 1, item))
+            options.append(list(item) + [again] + rest)
+    elif op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+        options = [rest]
+    else:
+        return None
+    out: set[str] = set()
+    for option in options:
+        found = _prefixes(option, k, depth + 1)
         if found is None:
-            return None, False
-        chars |= found
-        if not nullable:
-            return chars, False
-    return chars, True
+            return None
+        out |= found
+        if len(out) > _MAX_PREFIXES:
+            return None
+    return out
+
+
+def starts(pattern: str) -> frozenset[str] | None:
+    """The one- or two-character starts of a match of ``pattern`` (one
+    character where a match can be that short), or None when a match could
+    start anywhere or be empty."""
+    found = _prefixes(list(_parser.parse(pattern, _FLAGS)), 2)
+    if found is None or "" in found:
+        return None
+    return frozenset(found)
 
 
 def first_chars(pattern: str) -> frozenset[str] | None:
     """The characters a match of ``pattern`` can start with (both cases), or
     None when it could start anywhere (or match the empty string)."""
-    found, nullable = _first_of(_parser.parse(pattern, _FLAGS))
-    if found is None or nullable:
-        return None
-    return frozenset(_cased(found))
+    found = starts(pattern)
+    return None if found is None else frozenset(s[0] for s in found)
 
 
-def _trigger(firsts: list[frozenset[str] | None], anywhere: bool) -> re.Pattern[str]:
-    """A search for the positions where some pattern can start. Patterns that
-    start with an ASCII letter or digit start a word (see :func:`word_start`),
-    so their characters count only where no letter or digit precedes."""
-    if anywhere:
+def _trigger(all_starts: list[frozenset[str] | None]) -> re.Pattern[str]:
+    """A search for the positions where some pattern can start: its first
+    character followed by a possible second one. Patterns that start with an
+    ASCII letter or digit start a word (see :func:`word_start`), so those count
+    only where no letter or digit precedes."""
+    if any(found is None for found in all_starts):
         return re.compile(r"(?s:.)")
-    at_word: set[str] = set()
-    inside: set[str] = set()
-    for first in firsts:
-        assert first is not None
-        (at_word if first <= _ALNUM else inside).update(first)
-    at_word -= inside
+    seconds: dict[str, set[str] | None] = {}
+    word_only: dict[str, bool] = {}
+    for found in all_starts:
+        assert found is not None
+        at_word = all(s[0] in _ALNUM for s in found)
+        for s in found:
+            word_only[s[0]] = word_only.get(s[0], True) and at_word
+            known = seconds.setdefault(s[0], set())
+            if known is not None:
+                if len(s) == 1:
+                    seconds[s[0]] = None
+                else:
+                    known.add(s[1])
+    # one literal-led alternative per character: re then skips to candidate
+    # characters with its prefix charset and tries only the alternative of
+    # the character found there
     parts = []
-    if inside:
-        parts.append("[" + "".join(re.escape(c) for c in sorted(inside)) + "]")
-    if at_word:
-        parts.append("(?<![A-Za-z0-9])[" + "".join(re.escape(c) for c in sorted(at_word)) + "]")
+    for char in sorted(seconds):
+        part = re.escape(char)
+        if word_only[char]:
+            part += "(?<![A-Za-z0-9].)"
+        after = seconds[char]
+        if after is not None:
+            part += "(?=[" + "".join(re.escape(c) for c in sorted(after)) + "])"
+        parts.append(part)
     return re.compile("|".join(parts) or r"(?!)")
 
 
@@ -144,14 +181,16 @@ class Matcher:
     def __init__(self, entries: Sequence[tuple[int, Sequence[str]]]) -> None:
         self._labels: dict[str, tuple[int, int]] = {}
         self._labelled: list[tuple[str, str, frozenset[str] | None]] = []
+        self._firsts: list[frozenset[str] | None] = []
         for owner, patterns in entries:
             for number, pattern in enumerate(patterns):
                 name = f"g{owner}_{number}"
                 self._labels[name] = (owner, number)
                 pattern = word_start(pattern)
-                self._labelled.append((name, pattern, first_chars(pattern)))
-        firsts = [first for _, _, first in self._labelled]
-        self._trigger = _trigger(firsts, any(first is None for first in firsts))
+                found = starts(pattern)
+                self._labelled.append((name, pattern, found))
+                self._firsts.append(None if found is None else frozenset(s[0] for s in found))
+        self._trigger = _trigger([found for _, _, found in self._labelled])
         # per start character, the match method of the alternation of the
         # patterns that can start with it; compiled on first use
         self._by_char: dict[str, Callable[[str, int], re.Match[str] | None]] = {}
@@ -161,8 +200,9 @@ class Matcher:
         return re.compile("|".join(f"(?P<{n}>{p})" for n, p, _ in chosen) or r"(?!)", _FLAGS)
 
     def _matcher_for(self, char: str) -> Callable[[str, int], re.Match[str] | None]:
-        match = self._compile(item for item in self._labelled
-                              if item[2] is None or char in item[2]).match
+        match = self._compile(item for item, first in zip(self._labelled, self._firsts,
+                                                          strict=True)
+                              if first is None or char in first).match
         self._by_char[char] = match
         return match
 

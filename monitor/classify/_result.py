@@ -76,13 +76,14 @@ class Classification:
     def from_dict(cls, data: Mapping[str, Any]) -> Classification:
         """Read back what :meth:`as_dict` wrote (``text`` is ignored).
 
-        Raises ValueError for a value outside the vocabularies or a wrong type.
+        Raises ValueError for a value outside the vocabularies, TypeError for a
+        value of the wrong type.
         """
         lists: dict[str, tuple[str, ...]] = {}
         for name, vocabulary in LIST_FIELDS.items():
             raw = data.get(name, ())
             if isinstance(raw, str) or not all(isinstance(v, str) for v in raw):
-                raise ValueError(f"classification field {name!r} must be a list of strings")
+                raise TypeError(f"classification field {name!r} must be a list of strings")
             unknown = [v for v in raw if v not in vocabulary]
             if unknown:
                 raise ValueError(f"classification field {name!r}: unknown value(s) {unknown}")
@@ -92,12 +93,12 @@ class Classification:
         status = data.get("status", "unknown")
         evidence = data.get("evidence", ())
         if not isinstance(relevant, bool):
-            raise ValueError("classification field 'relevant' must be true or false")
+            raise TypeError("classification field 'relevant' must be true or false")
         if doc_type not in DOC_TYPES:
             raise ValueError(f"classification field 'doc_type': unknown value {doc_type!r}")
         if status not in STATUSES:
             raise ValueError(f"classification field 'status': unknown value {status!r}")
         if isinstance(evidence, str) or not all(isinstance(v, str) for v in evidence):
-            raise ValueError("classification field 'evidence' must be a list of strings")
+            raise TypeError("classification field 'evidence' must be a list of strings")
         return cls(relevant=relevant, doc_type=doc_type, status=status,
                    evidence=tuple(evidence), **lists)
