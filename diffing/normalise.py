@@ -194,7 +194,10 @@ def normalise_text(text: str, ignore: Sequence[str] = ()) -> str:
 
 
 def _one_line(text: str, patterns: Sequence[str]) -> str:
-    return normalise_text(text, patterns).replace("\n", " ")
+    text = normalise_text(text, patterns)
+    if "\n" in text:  # a title broken over lines: "细胞\n治疗" is "细胞治疗"
+        text = _CJK_SPACE.sub("", text.replace("\n", " "))
+    return text
 
 
 def clean_url(url: str) -> str:

@@ -74,14 +74,19 @@ def _common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
 Opcode = tuple[str, int, int, int, int]
 
 
-def _opcodes(a: list[str], b: list[str]) -> list[Opcode]:
+def _opcodes(a: list[str], b: list[str], *, autojunk: bool) -> list[Opcode]:
     """``SequenceMatcher`` opcodes, with the common head and tail matched
-    first (cheap, and it keeps the matcher's work to the changed middle)."""
+    first (cheap, and it keeps the matcher's work to the changed middle).
+
+    Lines and sentences are matched with ``autojunk``: a line repeated all
+    over a document (a table border) cannot anchor a match, which keeps the
+    matcher from going quadratic. Tokens are matched without it (spaces and
+    "的" are everywhere, and must still match), under ``TOKEN_CAP``.
+    """
     head, tail = _common_ends(a, b)
     codes: list[Opcode] = [("equal", 0, head, 0, head)] if head else []
-    matcher = SequenceMatcher(
-        None, a[head : len(a) - tail], b[head : len(b) - tail], autojunk=False
-    )
+    a_mid, b_mid = a[head : len(a) - tail], b[head : len(b) - tail]
+    matcher = SequenceMatcher(None, a_mid, b_mid, autojunk=autojunk)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         codes.append((tag, i1 + head, i2 + head, j1 + head, j2 + head))
     if tail:
@@ -89,10 +94,12 @@ def _opcodes(a: list[str], b: list[str]) -> list[Opcode]:
     return codes
 
 
-def _match(a: list[str], b: list[str], raw: list[Op]) -> Iterator[tuple[str, str]]:
+def _match(
+    a: list[str], b: list[str], raw: list[Op], *, autojunk: bool
+) -> Iterator[tuple[str, str]]:
     """Diff two unit lists: equal, deleted and inserted runs go straight to
     ``raw``; replaced runs are yielded as (old text, new text)."""
-    for tag, i1, i2, j1, j2 in _opcodes(a, b):
+    for tag, i1, i2, j1, j2 in _opcodes(a, b, autojunk=autojunk):
         old, new = "".join(a[i1:i2]), "".join(b[j1:j2])
         if tag == "replace":
             yield old, new
@@ -113,7 +120,7 @@ def _match_lines(old: str, new: str, raw: list[Op]) -> Iterator[tuple[str, str]]
             return ""
         return "\n".join(lines[start:stop]) + ("\n" if stop < len(lines) else "")
 
-    for tag, i1, i2, j1, j2 in _opcodes(a, b):
+    for tag, i1, i2, j1, j2 in _opcodes(a, b, autojunk=True):
         a_text, b_text = text(a, i1, i2), text(b, j1, j2)
         if tag == "replace":
             yield a_text, b_text
@@ -133,7 +140,7 @@ def _token_diff(old: str, new: str, raw: list[Op]) -> bool:
     head, tail = _common_ends(a, b)
     if (len(a) - head - tail) * (len(b) - head - tail) > TOKEN_CAP:
         return False
-    for a_text, b_text in _match(a, b, raw):
+    for a_text, b_text in _match(a, b, raw, autojunk=False):
         raw.append(Op("delete", a_text))
         raw.append(Op("insert", b_text))
     return True
@@ -142,7 +149,7 @@ def _token_diff(old: str, new: str, raw: list[Op]) -> bool:
 def _block_diff(old: str, new: str, raw: list[Op]) -> None:
     if _token_diff(old, new, raw):
         return
-    for a_text, b_text in _match(_sentences(old), _sentences(new), raw):
+    for a_text, b_text in _match(_sentences(old), _sentences(new), raw, autojunk=True):
         if not _token_diff(a_text, b_text, raw):
             raw.append(Op("delete", a_text))
             raw.append(Op("insert", b_text))

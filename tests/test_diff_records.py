@@ -189,12 +189,15 @@ def test_returned_record_can_also_be_changed() -> None:
 def test_remove_after_is_respected(remove_after: int, runs_until_removed: int) -> None:
     previous = by_key([rec("a"), rec("b")])
     missing: dict[str, int] = {}
-    for run in range(1, 5):
+    runs = 0
+    while runs < 5:
+        runs += 1
         result = diff(previous, [rec("a")], missing=missing, remove_after=remove_after)
         if result.removed:
             break
+        assert result.missing == {"b": runs}
         missing = result.missing
-    assert run == runs_until_removed
+    assert runs == runs_until_removed
 
 
 def test_remove_after_below_one_is_refused() -> None:
@@ -216,7 +219,7 @@ def test_noise_only_edits_are_not_changes() -> None:
     )
     new = replace(
         old,
-        title="  关于发布《基因治疗产品药学研究指导原则》的通告\u3000（２０２６年第13号）\n",
+        title="  关于发布《基因治疗产品\n药学研究指导原则》的通告\u3000（２０２６年第13号）\n",
         url=f"{CDE}/news/view.jsp;jsessionid=BBB222?id=5&t=1799999999&MmEwMD=4xyz",
         status=" 颁布 ",
         attachments=(Attachment(f"{CDE}/a2", "附件2 "), Attachment(f"{CDE}/a1", "附件1")),
@@ -364,5 +367,7 @@ def test_noisy_shuffled_copy_has_no_changes(records: list[Record], rng: random.R
     assert not result.has_changes, result.changed
     assert all(
         fingerprint(a) == fingerprint(b)
-        for a, b in zip(sorted(records, key=lambda r: r.key), sorted(noisy, key=lambda r: r.key))
+        for a, b in zip(
+            sorted(records, key=lambda r: r.key), sorted(noisy, key=lambda r: r.key), strict=True
+        )
     )

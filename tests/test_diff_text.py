@@ -195,6 +195,29 @@ def test_100kb_texts_diff_completely() -> None:
     assert new_text(single_line) == new.replace("\n", "")
 
 
+def test_repeated_lines_do_not_blow_up_and_edits_stay_apart() -> None:
+    # A long table: every other line is the same border. Matching lines
+    # naively is quadratic here; each edited row must still be its own change.
+    rng = random.Random(5)
+    rows = []
+    for _ in range(4000):
+        rows += ["|---|---|", f"| row {rng.randrange(10**6)} | {rng.randrange(10**6)} |"]
+    new_rows = rows[:]
+    edited = rng.sample(range(1, len(rows), 2), 40)
+    for index in edited:
+        new_rows[index] = f"| row {index} | changed |"
+    old, new = "\n".join(rows), "\n".join(new_rows)
+    result = diff(old, new)
+    assert old_text(result) == old and new_text(result) == new
+    groups = [
+        i
+        for i, op in enumerate(result.ops)
+        if op.tag != "equal" and result.ops[i - 1].tag == "equal"
+    ]
+    assert len(groups) == len(edited)
+    assert all("|---|" not in op.text for op in result.ops if op.tag != "equal")
+
+
 # -- normalisation --------------------------------------------------------------
 
 NOISY_PAIRS = [

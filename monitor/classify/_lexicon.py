@@ -270,7 +270,8 @@ def _read_combinations(data: Mapping[str, Any], where: str, cues: Sequence[Cue]
         groups = tuple(frozenset(group) for group in entry.get("all_of", ()))
         unknown = ({entry.get("cue")} | set().union(*groups)) - set(index)
         if unknown or not groups:
-            raise LexiconError(f"{where}: [[combination]] with unknown cue ids {sorted(map(str, unknown))}")
+            raise LexiconError(f"{where}: [[combination]] with unknown cue ids "
+                               f"{sorted(map(str, unknown))}")
         out.append((index[entry["cue"]], groups))
     return tuple(out)
 

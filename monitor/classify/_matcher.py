@@ -93,7 +93,7 @@ def _prefixes(items: list[tuple[Any, Any]], k: int, depth: int = 0) -> set[str] 
         options = [rest] if low == 0 else []
         if high != 0:
             again = (op, (max(low - 1, 0), high if high is C.MAXREPEAT else high - 1, item))
-            options.append(list(item) + [again] + rest)
+            options.append([*item, again, *rest])
     elif op in (C.ASSERT, C.ASSERT_NOT, C.AT):
         options = [rest]
     else:
