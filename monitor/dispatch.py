@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlmodel import col, select, update
 
@@ -142,17 +142,21 @@ class Dispatcher:
             batches.setdefault((row.route, row.done or "[]"), []).append(row)
         for (name, _), rows in batches.items():
             route = self.routes.get(name)
-            if route is None or not route.digest:
+            if route is None:
                 if self._claim(rows, None):
                     self._finish(rows, ok=False, done=set(), result=result, final=True,
-                                 error=f"route {name!r} is no longer configured for digests")
+                                 error=f"route {name!r} is no longer configured")
                 continue
-            schedule = parse_digest(route.digest)
-            oldest = min(aware(row.created_at) for row in rows)
-            if schedule.next_after(oldest) > now:
-                continue
+            # A route switched from digest to immediate sends what it had collected now.
+            zone: tzinfo = UTC
+            if route.digest:
+                schedule = parse_digest(route.digest)
+                oldest = min(aware(row.created_at) for row in rows)
+                if schedule.next_after(oldest) > now:
+                    continue
+                zone = schedule.tz
             alerts = [alert_from_json(row.alert) for row in rows]
-            title = f"regwatch digest {now.astimezone(schedule.tz):%Y-%m-%d}"
+            title = f"regwatch digest {now.astimezone(zone):%Y-%m-%d}"
             self._deliver(route, rows, _digest_renderer(alerts, title, route), result)
 
     # -- sending -----------------------------------------------------------------
@@ -186,7 +190,7 @@ class Dispatcher:
             try:
                 if fmt not in messages:
                     messages[fmt] = render(fmt)
-            except Exception as exc:  # noqa: BLE001 - a template bug is this delivery's failure
+            except Exception as exc:  # a template bug is this delivery's failure, not a crash
                 errors.append(f"cannot render the message: {type(exc).__name__}: {exc}")
                 continue
             outcome = send_message(url, messages[fmt], timeout=SEND_TIMEOUT)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -498,6 +499,33 @@ def test_digest_waits_for_its_time_and_sends_one_message_grouped_by_regulator(
         dispatcher.run_once()
         assert len(posts_to(hook, "/digest")) == 2
         assert posts_to(hook, "/digest")[1].json["title"] == "regwatch digest 2026-11-27 — 1 alert"
+
+
+def test_a_digest_retry_does_not_mix_alerts_one_url_already_has(tmp_path: Path) -> None:
+    with WebhookReceiver() as good, WebhookReceiver() as bad:
+        config = make_config(tmp_path, route_toml(
+            "daily", [good.json_url("/d"), bad.json_url("/d")], "",
+            "mode = 'digest'\ndigest = 'daily 09:00 UTC'"), delivery="backoff = 30")
+        store = Store(config.store.url)
+        clock = Clock(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+        dispatcher = Dispatcher(config, store, now=clock)
+        queue(store, config, [draft_alert(1), draft_alert(2)], clock.t)
+        bad.mode = "fail"
+        clock.t = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+        assert dispatcher.run_once().retrying == 2
+        clock.advance(seconds=10)
+        queue(store, config, [draft_alert(3)], clock.t)      # arrives after the digest went out
+        bad.mode = "ok"
+        clock.advance(minutes=1)
+        assert dispatcher.run_once().sent == 2               # 1 and 2 reach the second URL
+        clock.t = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+        assert dispatcher.run_once().sent == 1               # 3 goes to both next morning
+
+        def digests(hook: WebhookReceiver) -> list[list[str]]:
+            return [sorted(re.findall(r"第(\d)号", p.json["message"])) for p in hook.posts]
+
+        assert digests(good) == [["1", "2"], ["3"]]
+        assert digests(bad) == [["1", "2"], ["1", "2"], ["3"]]   # a failure, then two digests
 
 
 # -- 6. source health ------------------------------------------------------------------------
