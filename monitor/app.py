@@ -23,11 +23,23 @@ def open_context(path: str) -> Context:
     return Context(config=config, store=store)
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the moment (test runners swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def setup_logging(verbose: bool = False, fmt: str = "text") -> None:
     """Readable one-line logs on stderr, or JSON lines for log collectors."""
     from monitor.logs import JsonFormatter
 
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = _CurrentStderr()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

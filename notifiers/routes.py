@@ -14,7 +14,8 @@ every filter that is given must accept the alert (AND); a list accepts any
 of its values (OR); an empty list or ``None`` accepts everything.
 
 Source-level alerts are opt-in: ``health``, ``recovered``, ``baseline`` and
-``test`` alerts match only a route whose ``kinds`` names them, and for them
+``test`` alerts match only a route whose ``kinds`` names them (``health``
+also brings the ``recovered`` that ends a failure), and for them
 only ``kinds``, ``sources`` and ``jurisdictions`` apply (they have no
 classification).
 """
@@ -97,7 +98,10 @@ class Match(BaseModel):
     def matches(self, alert: Alert) -> bool:
         """True when this filter accepts ``alert``."""
         if alert.kind in OPT_IN_KINDS:
-            if alert.kind not in self.kinds:
+            # "health" means the whole story of a failing source: failing and recovered
+            if alert.kind not in self.kinds and not (
+                alert.change_kind == "health" and "health" in self.kinds
+            ):
                 return False
         elif self.kinds and alert.kind not in self.kinds and alert.change_kind not in self.kinds:
             return False

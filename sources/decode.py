@@ -126,18 +126,23 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
 def json_encoding(body: bytes, content_type: str | None) -> str:
     """The encoding of a JSON body without decoding all of it (files can be 100 MB).
 
-    A BOM, else the HTTP charset, else UTF-8 when the first 64 KB are valid
-    UTF-8, else GB18030 (some Chinese APIs answer in GBK).
+    A BOM, else UTF-8 when the first 64 KB are valid UTF-8 with non-ASCII
+    text in them (RFC 8259: JSON is UTF-8; a server that labels UTF-8 JSON
+    ``charset=gbk`` would otherwise turn every title into mojibake), else the
+    HTTP charset, else UTF-8 when valid, else GB18030 (some Chinese APIs
+    answer in GBK).
     """
     for bom, encoding in _BOMS:
         if body.startswith(bom):
             return encoding
-    declared = charset_from_content_type(content_type)
-    if declared:
-        return declared
+    head = body[:65536]
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        decoder.decode(body[:65536], final=len(body) <= 65536)
+        decoder.decode(head, final=len(body) <= 65536)
+        valid_utf8 = True
     except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
+        valid_utf8 = False
+    declared = charset_from_content_type(content_type)
+    if declared and not (valid_utf8 and not head.isascii()):
+        return declared
+    return "utf-8" if valid_utf8 else "gb18030"

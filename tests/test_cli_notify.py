@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,7 +155,6 @@ def test_deliveries_show_status_and_reasons_and_retry_sends_the_failed(
     queue(path, [cart_draft(1), cart_draft(2)])
     hook.mode = "fail"
     smtp.mode = "reject"
-    import time
 
     for _ in range(2):                # max_attempts = 2
         result = invoke("check", "--config", str(path))
@@ -185,3 +185,13 @@ def test_deliveries_show_status_and_reasons_and_retry_sends_the_failed(
     result = invoke("notify", "retry", "--config", str(path))
     assert "requeued 0" in result.stdout
     assert len(hook.posts) == 6 and len(smtp.mails) == 2          # nothing twice
+
+
+def test_the_deliveries_table_prints_brackets_as_text(
+    smtp: SmtpReceiver, hook: WebhookReceiver, tmp_path: Path,
+) -> None:
+    path = write_config(tmp_path, smtp, hook)
+    queue(path, [Alert(id="b", kind="added", source="s", regulator="CDE", jurisdiction="CN",
+                       title="[bold]试行[/bold]")])
+    result = invoke("deliveries", "--config", str(path))
+    assert result.exit_code == 0 and "[bold]试行[/bold]" in result.stdout

@@ -187,7 +187,7 @@ def _wrong_encoding(inner: Response, body: bytes, is_json: bool) -> Response:
     and meta); JSON labelled with a charset while the bytes stay UTF-8 (RFC 8259)."""
     if is_json or not inner.content_type.startswith("text/html"):
         return Response(status=inner.status, body=body, headers=inner.headers,
-                        content_type=inner.content_type.split(";")[0] + "; charset=utf-8")
+                        content_type=inner.content_type.split(";")[0] + "; charset=gbk")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

@@ -278,3 +278,16 @@ def test_privacy_urls_mask_secrets() -> None:
                    "abcdefghijklmnop0123456789", "SEC00secret00value", "accesstoken123456"):
         assert secret not in joined
     assert "alice" in shown[0] and "smtp.example.com" in shown[0]
+
+
+def test_a_health_route_also_hears_the_recovery() -> None:
+    from notifiers.types import Alert as _Alert
+
+    route = Route(name="ops", urls=["json://127.0.0.1:9/ops"], match={"kinds": ["health"]})
+    failing = _Alert(id="1", kind="health", change_kind="health", source="cde", regulator="CDE",
+                     jurisdiction="CN", title="cde is failing")
+    back = _Alert(id="2", kind="recovered", change_kind="health", source="cde", regulator="CDE",
+                  jurisdiction="CN", title="cde works again")
+    draft = _Alert(id="3", kind="draft", change_kind="added", source="cde", regulator="CDE",
+                   jurisdiction="CN", title="x", relevant=True)
+    assert [route.match.matches(a) for a in (failing, back, draft)] == [True, True, False]

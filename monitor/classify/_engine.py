@@ -55,11 +55,12 @@ def _cues(lex: Lexicon, owners: Iterable[int]) -> list[Cue]:
 
 def _scan(lex: Lexicon, text: str, inherited: Iterable[Negative] = (),
           always_traps: bool = False) -> _Scan:
-    """Cue hits minus what the traps remove. Without a cue hit the traps are
-    looked for only when asked (they could remove nothing)."""
+    """Cue hits minus what the traps remove. When no hit is one a trap could
+    remove, the traps are looked for only when asked (they would change
+    nothing)."""
     hits = list(lex.cue_matcher.hits(text))
     traps: list[tuple[Negative, Hit, bool]] = []
-    if not hits and not always_traps:
+    if not always_traps and not any(h.owner in lex.removable for h in hits):
         return _Scan(hits, traps)
     doc_scope: dict[int, Hit] = {}
     for found in lex.negative_matcher.hits(text):

@@ -100,6 +100,7 @@ class Lexicon:
     cue_matcher: Matcher
     negatives: tuple[Negative, ...]
     negative_matcher: Matcher
+    removable: frozenset[int]   # the cues some negative can remove (by order)
     title_status: RuleSet
     metadata_status: RuleSet
     default_status: str
@@ -303,6 +304,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
     return Lexicon(
         cues=cues, cue_matcher=cue_matcher,
         negatives=negatives, negative_matcher=negative_matcher,
+        removable=frozenset(c.order for c in cues if any(n.removes(c) for n in negatives)),
         title_status=_ordered_rules(reader, "status.toml", "title", "status", STATUSES),
         metadata_status=_ordered_rules(reader, "status.toml", "metadata", "status", STATUSES),
         default_status=str(status_data.get("default", {}).get("status", "final")),

@@ -75,7 +75,7 @@ def _prefixes(items: list[tuple[Any, Any]], k: int, depth: int = 0) -> set[str] 
     elif op is C.IN:
         chars = _class_chars(av)
         if chars is None:
-            return None
+            return {""}  # any character: nothing more is known from here
     if chars is not None:
         tails = _prefixes(rest, k - 1, depth + 1)
         if tails is None or len(chars) * len(tails) > _MAX_PREFIXES:
@@ -97,7 +97,7 @@ def _prefixes(items: list[tuple[Any, Any]], k: int, depth: int = 0) -> set[str] 
     elif op in (C.ASSERT, C.ASSERT_NOT, C.AT):
         options = [rest]
     else:
-        return None
+        return {""}  # any character, a back-reference...: nothing more is known
     out: set[str] = set()
     for option in options:
         found = _prefixes(option, k, depth + 1)
@@ -109,14 +109,19 @@ def _prefixes(items: list[tuple[Any, Any]], k: int, depth: int = 0) -> set[str] 
     return out
 
 
+_DEPTH = 3  # characters of each pattern's start the trigger looks at
+
+
 def starts(pattern: str) -> frozenset[str] | None:
-    """The one- or two-character starts of a match of ``pattern`` (one
-    character where a match can be that short), or None when a match could
-    start anywhere or be empty."""
-    found = _prefixes(list(_parser.parse(pattern, _FLAGS)), 2)
-    if found is None or "" in found:
-        return None
-    return frozenset(found)
+    """The starts (up to ``_DEPTH`` characters) of a match of ``pattern``;
+    shorter where a match can be that short or nothing more is known. None when
+    a match could start with any character or be empty."""
+    items = list(_parser.parse(pattern, _FLAGS))
+    for depth in range(_DEPTH, 0, -1):  # too many long starts: look less deep
+        found = _prefixes(items, depth)
+        if found is not None:
+            return None if "" in found else frozenset(found)
+    return None
 
 
 def first_chars(pattern: str) -> frozenset[str] | None:
@@ -128,35 +133,35 @@ def first_chars(pattern: str) -> frozenset[str] | None:
 
 def _trigger(all_starts: list[frozenset[str] | None]) -> re.Pattern[str]:
     """A search for the positions where some pattern can start: its first
-    character followed by a possible second one. Patterns that start with an
+    character followed by what can follow it. Patterns that start with an
     ASCII letter or digit start a word (see :func:`word_start`), so those count
     only where no letter or digit precedes."""
     if any(found is None for found in all_starts):
         return re.compile(r"(?s:.)")
-    seconds: dict[str, set[str] | None] = {}
+    follow: dict[str, set[str] | None] = {}
     word_only: dict[str, bool] = {}
     for found in all_starts:
         assert found is not None
         at_word = all(s[0] in _ALNUM for s in found)
         for s in found:
             word_only[s[0]] = word_only.get(s[0], True) and at_word
-            known = seconds.setdefault(s[0], set())
+            known = follow.setdefault(s[0], set())
             if known is not None:
                 if len(s) == 1:
-                    seconds[s[0]] = None
+                    follow[s[0]] = None
                 else:
-                    known.add(s[1])
+                    known.add(s[1:])
     # one literal-led alternative per character: re then skips to candidate
     # characters with its prefix charset and tries only the alternative of
     # the character found there
     parts = []
-    for char in sorted(seconds):
+    for char in sorted(follow):
         part = re.escape(char)
         if word_only[char]:
             part += "(?<![A-Za-z0-9].)"
-        after = seconds[char]
+        after = follow[char]
         if after is not None:
-            part += "(?=[" + "".join(re.escape(c) for c in sorted(after)) + "])"
+            part += "(?=" + "|".join(re.escape(a) for a in sorted(after)) + ")"
         parts.append(part)
     return re.compile("|".join(parts) or r"(?!)")
 

@@ -130,7 +130,7 @@ class DeliveryRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     route: str = Field(index=True)
-    purpose: str                  # "change:<id>", "reminder:<doc>:<days>", "test:<uuid>": at most once
+    purpose: str                  # "change:<id>", "reminder:<doc>:<days>:<deadline>", "test:…": at most once
     change_id: int | None = Field(default=None, foreign_key="change.id")
     alert: str = "{}"             # the Alert as JSON, frozen when the delivery was queued
     mode: str = "immediate"       # immediate / digest
