@@ -203,3 +203,37 @@ def test_an_unchanged_run_adds_one_run_row_and_no_blob(
     manifest = db.execute("select snapshot_hash from run order by id desc limit 2").fetchall()
     assert manifest[0] == manifest[1] and manifest[0][0]
     assert json.loads(store.blob_text(manifest[0][0]) or "[]")[0]["status"] == 200
+
+
+def test_one_broken_source_never_stops_the_others(tmp_path: Path) -> None:
+    good, bad = ListSite(items=list(SEED)), ListSite(items=list(SEED), mode="challenge")
+    from monitor.replica.server import Router
+
+    with ReplicaServer(Router({"/good": good, "/bad": bad})) as server:
+        text = f"""
+[store]
+url = "sqlite:///{tmp_path / 'two.db'}"
+[http]
+delay = 0
+retries = 0
+[[source]]
+name = "bad"
+kind = "html-list"
+url = "{server.url}/bad/list/index.html"
+item = ".list ul li"
+[[source]]
+name = "broken-selector"
+kind = "html-list"
+url = "{server.url}/good/list/index.html"
+item = "table.nothing tr"
+[[source]]
+name = "good"
+kind = "html-list"
+url = "{server.url}/good/list/index.html"
+item = ".list ul li"
+"""
+        config = loads(text)
+        results = Pipeline(config, Store(config.store.url)).check_all()
+    assert [(r.source, r.outcome) for r in results] == [
+        ("bad", "blocked"), ("broken-selector", "failed"), ("good", "baseline")]
+    assert results[2].records == 5
