@@ -106,7 +106,7 @@ class DocumentWriter:
             return None
         event, detail = self._added_event(doc, cls)
         change = change_row(self.source, self.run, doc, "added", event, self.now, cls, deadline)
-        change.detail = detail or self._mirror(doc, event)
+        change.detail = self._mirror(doc, event) or detail
         if text_hash:
             change.excerpt = self._text(text_hash)[:300]
         return change
@@ -199,9 +199,10 @@ class DocumentWriter:
         return change
 
     def _mirror(self, doc: DocumentRow, event: str) -> str:
-        """``mirror:<change id>`` when another source announced the same event for
-        the same document (same lineage and jurisdiction) in the last week: the
-        change is stored, but people are not told twice."""
+        """``mirror:<change id>`` when another record (another source, or another
+        list of the same site, like CDE's 发布通告 beside 国内指导原则) announced
+        the same event for the same document (same lineage and jurisdiction) in
+        the last week: the change is stored, but people are not told twice."""
         if not doc.lineage:
             return ""
         since = self.now - timedelta(days=7)
@@ -210,7 +211,7 @@ class DocumentWriter:
             .join(DocumentRow, col(ChangeRow.document_id) == DocumentRow.id)
             .where(DocumentRow.lineage == doc.lineage,
                    DocumentRow.jurisdiction == doc.jurisdiction,
-                   DocumentRow.source_id != doc.source_id,
+                   DocumentRow.id != doc.id,
                    ChangeRow.event == event,
                    col(ChangeRow.detected_at) >= since)
         ).first()

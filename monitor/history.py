@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from diffing import text as text_diff
@@ -34,6 +34,7 @@ class ChangeFilter:
     search: str | None = None
     relevant: bool | None = None
     limit: int = 100
+    before: int | None = None   # only changes listed after this change id (the next page)
 
 
 def change_dict(change: ChangeRow, source: SourceRow) -> dict[str, Any]:
@@ -82,6 +83,11 @@ def list_changes(store: Store, flt: ChangeFilter) -> list[dict[str, Any]]:
         pattern = f"%{flt.search}%"
         query = query.where(or_(col(ChangeRow.title).like(pattern),
                                 col(ChangeRow.excerpt).like(pattern)))
+    if flt.before is not None:
+        anchor = select(ChangeRow.detected_at).where(ChangeRow.id == flt.before).scalar_subquery()
+        query = query.where(or_(col(ChangeRow.detected_at) < anchor,
+                                and_(col(ChangeRow.detected_at) == anchor,
+                                     col(ChangeRow.id) < flt.before)))
     query = query.order_by(col(ChangeRow.detected_at).desc(), col(ChangeRow.id).desc())
     query = query.limit(flt.limit)
     with store.session() as session:

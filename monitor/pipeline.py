@@ -300,16 +300,19 @@ class Pipeline:
         outcome = record_diff.diff(previous, current, missing=missing, ignore_fields=(),
                                   ignore=settings.ignore)
         changes: list[ChangeRow] = []
+
+        def keep(change: ChangeRow | None) -> None:
+            if change is not None:  # flushed now, so the next record can see it (mirrors)
+                session.add(change)
+                session.flush()
+                changes.append(change)
+
         for record in outcome.added:
-            change = writer.add(record, silent=baseline)
-            if change is not None:
-                changes.append(change)
+            keep(writer.add(record, silent=baseline))
         for item in outcome.changed:
-            change = writer.change(documents[item.new.key], item)
-            if change is not None:
-                changes.append(change)
+            keep(writer.change(documents[item.new.key], item))
         for record in outcome.removed:
-            changes.append(writer.remove(documents[record.key]))
+            keep(writer.remove(documents[record.key]))
         for key, count in outcome.missing.items():
             documents[key].missing_runs = count
             session.add(documents[key])

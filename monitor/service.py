@@ -344,9 +344,11 @@ def run_service(config_path: str, *, stop_event: threading.Event | None = None,
 
     In a process (``regwatch run``), logs follow ``[service] log_format`` and
     abandoned jobs end with the process. In-process (tests), pass a
-    ``threading.Event`` and set it to stop."""
+    ``threading.Event`` and set it to stop. ``REGWATCH_STOP_GRACE`` (seconds)
+    overrides ``grace``: keep it below the supervisor's stop timeout."""
     in_process = stop_event is not None
     stop = stop_event or threading.Event()
+    grace = float(os.environ.get("REGWATCH_STOP_GRACE", grace))
     reload_wanted = threading.Event()
     service = Service(config_path, grace=grace)
     if not in_process:

@@ -129,6 +129,7 @@ class FaultySite:
         self.fault: Fault | None = None
         self.hits = 0
         self.injected: Counter[str] = Counter()
+        self.flips = 0
         self.lock = threading.Lock()
 
     def set(self, fault: Fault | None) -> None:
@@ -176,22 +177,28 @@ class FaultySite:
                             content_type=inner.content_type,
                             body=body + pad if is_json else body.replace(b"</body>", pad + b"</body>"))
         if kind == "encoding":
-            return _wrong_encoding(inner, body, is_json)
+            self.flips += 1
+            return _wrong_encoding(inner, body, is_json, flip=self.flips % 2 == 0)
         if kind == "malformed":
             return _malformed(inner, body, is_json)
         raise AssertionError(kind)
 
 
-def _wrong_encoding(inner: Response, body: bytes, is_json: bool) -> Response:
-    """Same content, lying labels: HTML re-encoded to GB18030 but labelled UTF-8 (header
-    and meta); JSON labelled with a charset while the bytes stay UTF-8 (RFC 8259)."""
+def _wrong_encoding(inner: Response, body: bytes, is_json: bool, flip: bool) -> Response:
+    """Same content, lying labels. JSON: UTF-8 bytes labelled ``charset=gbk``. HTML:
+    re-encoded to GB18030 but labelled UTF-8 (header and meta), or (``flip``) UTF-8
+    bytes labelled GBK in the header."""
+    base = inner.content_type.split(";")[0]
     if is_json or not inner.content_type.startswith("text/html"):
         return Response(status=inner.status, body=body, headers=inner.headers,
-                        content_type=inner.content_type.split(";")[0] + "; charset=gbk")
+                        content_type=base + "; charset=gbk")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return inner   # already not UTF-8 (a GBK column): serve as it is
+    if flip:
+        return Response(status=inner.status, body=body, headers=inner.headers,
+                        content_type="text/html; charset=gbk")
     return Response(status=inner.status, body=text.encode("gb18030"), headers=inner.headers,
                     content_type="text/html; charset=utf-8")
 
@@ -238,33 +245,34 @@ def _list_site() -> ListSite:
 
 
 def list_actions(count: int) -> list[Action]:
-    """Add, add a draft, retitle, remove: each touches a record once."""
+    """Add, add a draft, retitle the add, remove it: each touches a record once. Each
+    step notes the alert it should cause in ``ids["log"]`` (the hand oracle)."""
     actions: list[Action] = []
     for n in range(count):
-        step = n % 4
-        if step == 0:
-            def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
+        def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
+            log = ids.setdefault("log", [])
+            step = n % 4
+            if step == 0:
                 item = Item(f"20261{n:012d}", f"关于发布细胞治疗产品研究技术指导原则的通告（第{n}批）",
                             "2026-11-01")
                 site.items.insert(0, item)
-                ids[f"added{n}"] = item
-        elif step == 1:
-            def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
-                site.items.insert(0, Item(f"20262{n:012d}",
-                                          f"基因治疗产品非临床研究技术指导原则（征求意见稿）第{n}号",
-                                          "2026-11-02"))
-        elif step == 2:
-            def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
-                old = ids.pop(f"added{n - 2}", None)
-                if old is not None:
-                    index = next(i for i, it in enumerate(site.items) if it.path == old.path)
-                    site.items[index] = Item(old.path, old.title + "（修订）", old.date)
-                    ids[f"edited{n}"] = site.items[index]
-        else:
-            def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
-                victim = ids.pop(f"edited{n - 1}", None)
-                if victim is not None:
-                    site.items[:] = [it for it in site.items if it.path != victim.path]
+                ids["added"] = item
+                log.append(("added", item.title))
+            elif step == 1:
+                item = Item(f"20262{n:012d}", f"基因治疗产品非临床研究技术指导原则（征求意见稿）第{n}号",
+                            "2026-11-02")
+                site.items.insert(0, item)
+                log.append(("draft", item.title))
+            elif step == 2:
+                old = ids.pop("added")
+                index = next(i for i, it in enumerate(site.items) if it.path == old.path)
+                site.items[index] = Item(old.path, old.title + "（修订）", old.date)
+                ids["edited"] = site.items[index]
+                log.append(("changed", site.items[index].title))
+            else:
+                victim = ids.pop("edited")
+                site.items[:] = [it for it in site.items if it.path != victim.path]
+                log.append(("removed", victim.title))
         actions.append(act)
     return actions
 
@@ -555,6 +563,7 @@ class Report:
     received: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     expected_health: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     received_health: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    scripted: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     duplicate_ids: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
     sink_failures: int = 0
@@ -671,6 +680,8 @@ class Campaign:
                 for fault in timeline.plan.values():
                     report.faults[fault.label] += 1
                 report.requests_faulted += timeline.faulty.injected
+                report.scripted += Counter((timeline.site.name, kind, title)
+                                           for kind, title in timeline.ids.get("log", []))
                 report.expected_health += Counter(
                     (timeline.site.name, kind, title)
                     for kind, title in expected_health(timeline.site.name, timeline.outcomes))
@@ -739,3 +750,67 @@ def assert_report(report: Report) -> None:
         f"health alerts: expected {dict(report.expected_health)}, "
         f"received {dict(report.received_health)}")
     assert report.duplicate_ids == []
+
+
+# -- the tests ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def quiet_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that gives up (timeouts, oversize) makes http.server print a traceback."""
+    from socketserver import BaseServer
+
+    monkeypatch.setattr(BaseServer, "handle_error", lambda self, request, address: None)
+
+
+def test_the_fault_plan_covers_every_fault_and_keeps_a_clean_baseline_and_tail() -> None:
+    plans = [plan_faults(random.Random(_seed_of(s.name, 2026)), 26) for s in all_sites()]
+    kinds = {f.label for plan in plans for f in plan.values()}
+    assert kinds == {*FAULTS, *(f"{k} (transient)" for k in TRANSPORT)}
+    for plan in plans:
+        assert 0 not in plan and not any(c >= 26 - 4 for c in plan)
+        runs = "".join("x" if c in plan else "." for c in range(26))
+        assert "xxxx" not in runs  # at most 3 bad checks in a row, then a clean one
+
+
+def test_health_alerts_follow_the_outcomes() -> None:
+    outcomes = ["healthy", "failed", "healthy", "failed", "blocked", "failed", "healthy"]
+    assert expected_health("s", outcomes) == [("health", "s is blocked"),
+                                              ("recovered", "s works again")]
+
+
+def test_every_site_under_every_fault_alerts_exactly_the_real_changes(
+    tmp_path: Path, quiet_servers: None
+) -> None:
+    """The default-run campaign: six sources (a list site and the CDE, NMPA, FDA, EMA and
+    Federal Register replicas), 26 cycles each, all fault kinds, the sink failing now
+    and then."""
+    report = Campaign(tmp_path, all_sites(), cycles=26).run()
+    print(report.summary())
+    assert_report(report)
+    assert set(report.faults) == {*FAULTS, *(f"{k} (transient)" for k in TRANSPORT)}
+    assert sum(report.expected.values()) >= 40   # the script really changed things
+    assert report.sink_failures > 0              # and the sink really failed at times
+
+
+def test_the_list_site_alerts_match_its_script(tmp_path: Path, quiet_servers: None) -> None:
+    """A hand oracle besides the control run: the alert each scripted step calls for, once."""
+    report = Campaign(tmp_path, all_sites()[:1], cycles=22, seed=7).run()
+    assert_report(report)
+    assert report.received == report.scripted
+    kinds = Counter(kind for _, kind, _ in report.scripted.elements())
+    assert min(kinds["added"], kinds["draft"], kinds["changed"], kinds["removed"]) >= 1
+    assert sum(report.faults.values()) >= 5
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_long_fault_campaign(tmp_path: Path, quiet_servers: None) -> None:
+    """The campaign the README quotes: ``REGWATCH_FAULT_CYCLES`` cycles per source (150)."""
+    cycles = int(os.environ.get("REGWATCH_FAULT_CYCLES", "150"))
+    report = Campaign(tmp_path, all_sites(), cycles=cycles, seed=1).run()
+    print(report.summary())
+    (tmp_path / "report.txt").write_text(report.summary(), encoding="utf-8")
+    assert_report(report)
+    for fault in report.faults:
+        assert fault in {*FAULTS, *(f"{k} (transient)" for k in TRANSPORT)}

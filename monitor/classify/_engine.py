@@ -117,7 +117,7 @@ def _doc_type(lex: Lexicon, norm: str, metadata: str | None
               ) -> tuple[str, tuple[int, int] | None]:
     if metadata and metadata.strip():
         word = metadata.strip().lower()
-        if word in DOC_TYPES:
+        if word in DOC_TYPES and word != lex.default_doc_type:
             return word, None
         found = lex.doc_types.first(normalise(metadata))
         if found:

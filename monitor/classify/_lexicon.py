@@ -301,6 +301,11 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
     status_data = reader.load("status.toml")
     doc_data = reader.load("doc_types.toml")
     body = mapping_data.get("body", {})
+    defaults = (status_data.get("default", {}), doc_data.get("default", {}))
+    if ({defaults[0].get("status", "final"), defaults[0].get("empty", "unknown")} - set(STATUSES)
+            or defaults[1].get("doc_type", "other") not in DOC_TYPES):
+        raise LexiconError(f"{directory}: a [default] in status.toml or doc_types.toml is not "
+                           "a vocabulary value")
     return Lexicon(
         cues=cues, cue_matcher=cue_matcher,
         negatives=negatives, negative_matcher=negative_matcher,
