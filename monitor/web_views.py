@@ -1,0 +1,239 @@
+"""What the web pages show: reading the store and rendering the templates
+in ``monitor/templates/web`` (Jinja2, autoescaped). See ``monitor.web``."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+from sqlmodel import col, select
+
+from monitor.alerts import REGULATORS
+from monitor.errors import NotFound
+from monitor.history import ChangeFilter, change_dict, diff_versions, document_versions, get_change
+from monitor.history import list_changes as query_changes
+from monitor.store import Store
+from monitor.store.db import utcnow
+from monitor.store.models import ChangeRow, SourceRow
+from notifiers.labels import label, vocabulary
+
+TEMPLATES = Path(__file__).with_name("templates") / "web"
+KINDS = ("added", "changed", "removed", "page_changed", "health")
+EVENTS = ("added", "draft", "changed", "finalised", "withdrawn", "removed", "page_changed",
+          "health", "recovered")
+ATMP_SCOPES = ("cn", "eu", "us", "modalities")
+_MARKS = re.compile(r"\[-(.*?)-\]|\{\+(.*?)\+\}")
+ATOM = "http://www.w3.org/2005/Atom"
+TAG = "tag:regwatch,2026:"     # Atom ids: tag:regwatch,2026:change/12
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+@cache
+def atmp_keys() -> frozenset[str]:
+    """Every class and modality key the ``atmp`` filter accepts (labels.toml)."""
+    return frozenset(key for scope in ATMP_SCOPES for key in vocabulary(scope))
+
+
+def marked_diff(text: str) -> Markup:
+    """A stored unified diff as HTML: escaped first, then ``[-…-]`` → ``<del>``,
+    ``{+…+}`` → ``<ins>`` and ``@@`` lines marked (for a ``<pre>``)."""
+    lines = []
+    for line in str(escape(text)).split("\n"):
+        if line.startswith("@@"):
+            lines.append(f'<span class="hunk">{line}</span>')
+            continue
+        lines.append(_MARKS.sub(lambda m: f"<del>{m.group(1)}</del>" if m.group(1) is not None
+                                else f"<ins>{m.group(2)}</ins>", line))
+    return Markup("\n".join(lines))
+
+
+def days_left(deadline: str | date | None, today: date | None = None) -> int | None:
+    """Days from today (UTC) to a comment deadline; negative once it passed."""
+    if not deadline:
+        return None
+    day = deadline if isinstance(deadline, date) else date.fromisoformat(deadline)
+    return (day - (today or utcnow().date())).days
+
+
+def moment(value: str | datetime | None) -> str:
+    """``2026-11-25 08:00 UTC`` for a stored time (stored times are UTC)."""
+    if not value:
+        return ""
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    when = when.astimezone(UTC) if when.tzinfo else when
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def safe_link(url: str | None) -> str | None:
+    """The URL when it is http(s), else None (never a ``javascript:`` link)."""
+    return url if url and re.match(r"https?://", url, re.IGNORECASE) else None
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    env.globals.update(label=label, days_left=days_left, moment=moment, link=safe_link,
+                       vocabulary=vocabulary, kinds=KINDS, events=EVENTS)
+    env.filters["diffmarks"] = marked_diff
+    return env
+
+
+class Views:
+    """The pages, each a function of the store and the request's values."""
+
+    def __init__(self, store: Store, *, title: str = "regwatch") -> None:
+        self.store = store
+        self.title = title
+        self.env = _environment()
+
+    def render(self, template: str, **context: Any) -> str:
+        return self.env.get_template(template).render(site=self.title, **context)
+
+    def regulators(self) -> dict[str, tuple[str, SourceRow]]:
+        """Source name → (regulator label, row)."""
+        with self.store.session() as session:
+            rows = session.exec(select(SourceRow).order_by(col(SourceRow.name))).all()
+        return {row.name: (REGULATORS.get(row.kind) or row.name, row) for row in rows}
+
+    # -- pages -----------------------------------------------------------------
+
+    def index(self, flt: ChangeFilter, query: dict[str, str], *, root: str) -> str:
+        rows = query_changes(self.store, replace(flt, limit=flt.limit + 1))
+        more = len(rows) > flt.limit
+        rows = rows[: flt.limit]
+        paging = dict(query, limit=str(flt.limit)) if flt.limit != 50 else dict(query)
+        return self.render("index.html.j2", root=root, rows=rows, query=query, flt=flt,
+                           sources=self.regulators(),
+                           next_query=dict(paging, before=str(rows[-1]["id"]))
+                           if more and rows else None,
+                           first_query=paging if flt.before else None)
+
+    def change(self, change_id: int, *, root: str) -> str:
+        data = get_change(self.store, change_id)
+        doc, versions = None, []
+        if data["document_id"] is not None:
+            try:
+                doc, versions = document_versions(self.store, data["document_id"])
+            except NotFound:
+                doc = None
+        record = json.loads(doc.record or "{}") if doc is not None else {}
+        mirror = data["detail"][len("mirror:"):] if data["detail"].startswith("mirror:") else None
+        return self.render("change.html.j2", root=root, c=data, cls=data["classification"],
+                           doc=doc, record=record, versions=versions,
+                           regulator=self.regulators().get(data["source"], ("", None))[0],
+                           mirror=mirror if mirror and mirror.isdigit() else None)
+
+    def document(self, doc_id: int, v1: int | None, v2: int | None, *, full: bool,
+                 root: str) -> str:
+        doc, versions = document_versions(self.store, doc_id)
+        diff_html, note = None, ""
+        try:
+            result = diff_versions(self.store, doc_id, v1, v2)
+            diff_html = Markup(result.html(context=None if full else 3))
+            changed = result.changed
+        except NotFound as exc:
+            if v1 is not None:
+                raise
+            note, changed = exc.message, False
+        titles = [json.loads(v.record or "{}").get("title", "") for v in versions]
+        with self.store.session() as session:
+            pairs = session.exec(
+                select(ChangeRow, SourceRow).join(SourceRow,
+                                                  col(ChangeRow.source_id) == SourceRow.id)
+                .where(ChangeRow.document_id == doc_id)
+                .order_by(col(ChangeRow.detected_at).desc(), col(ChangeRow.id).desc())
+            ).all()
+            changes = [change_dict(change, source) for change, source in pairs]
+            source = session.get(SourceRow, doc.source_id)
+        return self.render("document.html.j2", root=root, doc=doc,
+                           versions=list(zip(versions, titles, strict=True)),
+                           cls=json.loads(doc.classification or "{}"),
+                           record=json.loads(doc.record or "{}"), changes=changes,
+                           source=source.name if source else "", v1=v1, v2=v2, full=full,
+                           diff_html=diff_html, changed=changed, note=note)
+
+    def sources(self, *, root: str) -> str:
+        return self.render("sources.html.j2", root=root, sources=self.regulators())
+
+    def error(self, status: int, reason: str, message: str, *, root: str) -> str:
+        return self.render("error.html.j2", root=root, status=status, reason=reason,
+                           message=message)
+
+    def feed(self, flt: ChangeFilter, query: dict[str, str], *, base: str,
+             self_url: str) -> bytes:
+        rows = query_changes(self.store, flt)
+        regulators = self.regulators()
+        entry = self.env.get_template("feed_entry.html.j2")
+
+        def content(row: dict[str, Any]) -> str:
+            return entry.render(c=row, base=base.rstrip("/"),
+                                regulator=regulators.get(row["source"], ("", None))[0])
+
+        title = self.title + (" — " + ", ".join(f"{k}={v}" for k, v in query.items())
+                              if query else " — changes")
+        return atom_feed(rows, title=title, base=base, self_url=self_url, query=query,
+                         content=content)
+
+
+# -- Atom -------------------------------------------------------------------------
+
+
+def atom_feed(rows: list[dict[str, Any]], *, title: str, base: str, self_url: str,
+              query: dict[str, str], content: Callable[[dict[str, Any]], str]) -> bytes:
+    """An Atom 1.0 feed of change dicts (``list_changes`` rows), newest first.
+
+    Entry ids are tag URIs (``tag:regwatch,2026:change/<id>``), the title is
+    ``[event] title``, the link the regulator's page (the change page when
+    there is none), and the content ``content(row)`` as HTML."""
+    base = base.rstrip("/")
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    filters = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
+    _text(feed, "id", TAG + "changes" + (f"?{filters}" if filters else ""))
+    _text(feed, "title", title)
+    _text(feed, "updated", _rfc3339(rows[0]["detected_at"]) if rows
+          else utcnow().isoformat(timespec="seconds"))
+    _text(ET.SubElement(feed, f"{{{ATOM}}}author"), "name", "regwatch")
+    _text(feed, "generator", "regwatch")
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=self_url,
+                  type="application/atom+xml")
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=base + "/", type="text/html")
+    for row in rows:
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        page = f"{base}/changes/{row['id']}"
+        _text(entry, "id", f"{TAG}change/{row['id']}")
+        _text(entry, "title", f"[{row['event']}] {row['title']}")
+        _text(entry, "updated", _rfc3339(row["detected_at"]))
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate",
+                      href=safe_link(row["url"]) or page)
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="related", href=page, type="text/html")
+        for scope in ("cn", "eu"):
+            for key in row[scope]:
+                ET.SubElement(entry, f"{{{ATOM}}}category", term=f"{scope}:{key}",
+                              label=_clean(label(scope, key)))
+        _text(entry, "content", content(row), type="html")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True, default_namespace=ATOM)
+
+
+def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
+    node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+    node.text = _clean(text)
+    return node
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def _rfc3339(value: str) -> str:
+    when = datetime.fromisoformat(value)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat(timespec="seconds")
