@@ -1,0 +1,560 @@
+"""`regwatch run`: jobs and triggers, the lock, signals, /healthz, logs, retention.
+
+In-process tests use ``monitor.service.Service``; the signal, lock and log tests
+run the real ``regwatch run`` command in a subprocess against local sites.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import loads
+from monitor.errors import ServiceLocked
+from monitor.replica.server import ReplicaServer, Request, Response
+from monitor.scheduler import DigestTrigger, build_jobs, first_run, source_trigger, sync_jobs
+from monitor.service import Service
+from tests.receivers import free_port
+from tests.sites import Item, ListSite
+from tests.test_faults import Sink, integrity, service_config, sink_routes, write_templates
+
+REGWATCH = str(Path(sys.executable).with_name("regwatch"))
+
+
+def list_source(url: str, name: str = "list", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "kind": "html-list", "url": f"{url}/list/index.html",
+            "jurisdiction": "CN", "item": ".list ul li", "title": "a", "link": "a@href",
+            "date": "span", **extra}
+
+
+def seed_items(n: int = 5) -> list[Item]:
+    return [Item(f"2026060{i}0900000{i:02d}", f"国家药监局公告（2026年第{i}号）", "2026-06-01")
+            for i in range(1, n + 1)]
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[ListSite, ReplicaServer]]:
+    replica = ListSite(items=seed_items())
+    with ReplicaServer(replica) as server:
+        yield replica, server
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[Sink]:
+    with Sink() as receiver:
+        yield receiver
+
+
+def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+# -- triggers and jobs -----------------------------------------------------------------------------
+
+CONFIG = """
+[service]
+timezone = "Asia/Shanghai"
+jitter = 0.2
+[[source]]
+name = "every"
+kind = "html-list"
+url = "http://127.0.0.1:9/list"
+item = "li"
+title = "a"
+every = "6h"
+[[source]]
+name = "cron"
+kind = "html-list"
+url = "http://127.0.0.1:9/list"
+item = "li"
+title = "a"
+cron = "0 8,20 * * *"
+[[source]]
+name = "off"
+kind = "html-list"
+url = "http://127.0.0.1:9/list"
+item = "li"
+title = "a"
+enabled = false
+[[notify]]
+name = "morning"
+urls = ["json://127.0.0.1:9/x"]
+mode = "digest"
+digest = "daily 09:00 Europe/Amsterdam"
+"""
+
+
+def test_interval_trigger_waits_the_interval_plus_up_to_jitter() -> None:
+    config = loads(CONFIG)
+    trigger = source_trigger(config.sources[0], config)
+    assert isinstance(trigger, IntervalTrigger)
+    start = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
+    delays = [(trigger.get_next_fire_time(start, start) - start).total_seconds()
+              for _ in range(300)]
+    assert min(delays) >= 6 * 3600
+    assert max(delays) <= 6 * 3600 * 1.2
+    assert max(delays) - min(delays) > 3600   # really spread, not a constant
+
+
+def test_cron_fires_at_the_configured_time_zone() -> None:
+    config = loads(CONFIG)
+    trigger = source_trigger(config.sources[1], config)
+    assert isinstance(trigger, CronTrigger)
+    now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)            # 09:00 in Shanghai
+    fire = trigger.get_next_fire_time(None, now)
+    assert fire.astimezone(ZoneInfo("Asia/Shanghai")).hour == 20
+    assert fire.astimezone(UTC) == datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def test_after_downtime_an_overdue_source_runs_once_at_start() -> None:
+    config = loads(CONFIG)
+    every, cron = config.sources[0], config.sources[1]
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    assert first_run(every, config, None, now) == now                      # never checked
+    assert first_run(every, config, now - timedelta(days=3), now) == now   # 12 runs missed: one
+    resumed = first_run(every, config, now - timedelta(hours=1), now)
+    assert resumed is not None
+    assert timedelta(hours=5) <= resumed - now <= timedelta(hours=5 + 1.2)
+    # cron 08:00/20:00 Shanghai = 00:00/12:00 UTC
+    assert first_run(cron, config, datetime(2026, 11, 24, 23, 0, tzinfo=UTC), now) == now
+    assert first_run(cron, config, datetime(2026, 11, 25, 9, 0, tzinfo=UTC), now) is None
+
+
+def test_jobs_are_one_instance_at_a_time_and_coalesced() -> None:
+    config = loads(CONFIG)
+    specs = build_jobs(config, now=datetime(2026, 11, 25, tzinfo=UTC))
+    assert [s.id for s in specs] == ["source:every", "source:cron", "dispatch", "digest:morning",
+                                     "reminders", "retention"]
+    scheduler = BackgroundScheduler(timezone=UTC)
+    calls: dict[str, Any] = {k: (lambda *a: None) for k in
+                             ("source", "dispatch", "digest", "reminders", "retention")}
+    sync_jobs(scheduler, {}, specs, calls)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {s.id for s in specs}
+    assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
+    assert jobs["source:every"].executor == "checks" and jobs["dispatch"].executor == "default"
+    assert jobs["source:every"].misfire_grace_time == 6 * 3600
+
+    # a reload that changes one source and drops another
+    changed = loads(CONFIG.replace('every = "6h"', 'every = "1h"').replace(
+        'cron = "0 8,20 * * *"', 'cron = "0 8,20 * * *"\nenabled = false'))
+    new = build_jobs(changed, now=datetime(2026, 11, 25, tzinfo=UTC))
+    before = {s.id: s for s in specs}
+    added, removed, rescheduled = sync_jobs(scheduler, before, new, calls)
+    assert (added, removed, rescheduled) == ([], ["source:cron"], ["source:every"])
+    assert scheduler.get_job("source:cron") is None
+    assert "1:00:00" in str(scheduler.get_job("source:every").trigger)
+
+
+def test_digest_job_fires_at_digest_times_across_dst() -> None:
+    config = loads(CONFIG)
+    trigger = DigestTrigger(config.routes[0])
+    before_dst = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+    first = trigger.get_next_fire_time(None, before_dst)
+    second = trigger.get_next_fire_time(first, first)
+    local = ZoneInfo("Europe/Amsterdam")
+    assert first.astimezone(local).hour == 9 and second.astimezone(local).hour == 9
+    assert second - first == timedelta(hours=23)   # the night the clocks go forward
+
+
+# -- the service in-process ----------------------------------------------------------------------------
+
+
+def make_service(tmp_path: Path, sources: list[dict[str, Any]], sink: Sink | None = None,
+                 *, extra: str = "", every: str = "0.2s") -> Service:
+    routes = sink_routes(sink, write_templates(tmp_path / "tpl")) if sink else []
+    path = tmp_path / "regwatch.toml"
+    path.write_text(service_config(f"sqlite:///{tmp_path / 'regwatch.db'}", sources, routes,
+                                   every=every, extra=extra), encoding="utf-8")
+    return Service(str(path), grace=5)
+
+
+class Concurrency:
+    """A site app that counts requests in flight and answers slowly."""
+
+    def __init__(self, app: Any, delay: float) -> None:
+        self.app, self.delay = app, delay
+        self.now = self.peak = self.total = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Request) -> Response:
+        with self.lock:
+            self.now += 1
+            self.total += 1
+            self.peak = max(self.peak, self.now)
+        time.sleep(self.delay)
+        try:
+            return self.app(request)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def test_a_slow_check_never_overlaps_and_missed_runs_are_coalesced(tmp_path: Path) -> None:
+    slow = Concurrency(ListSite(items=seed_items()), delay=0.5)
+    with ReplicaServer(slow) as server:
+        service = make_service(tmp_path, [list_source(server.url)], every="0.1s")
+        checks: list[str] = []
+        service.add_listener(lambda result: checks.append(result.outcome))
+        service.start()
+        try:
+            time.sleep(2.6)
+        finally:
+            service.stop()
+    # 26 interval ticks passed; a check takes 0.5 s: about 5 checks, one at a time
+    assert slow.peak == 1
+    assert 3 <= len(checks) <= 6
+    assert checks[0] == "baseline"
+
+
+def test_alerts_go_out_right_after_the_check_that_found_them(
+    tmp_path: Path, site: tuple[ListSite, ReplicaServer], sink: Sink
+) -> None:
+    replica, server = site
+    service = make_service(tmp_path, [list_source(server.url)], sink,
+                           extra='[delivery]\nevery = "1h"'.replace("[delivery]\n", ""))
+    service.config.delivery = service.config.delivery.model_copy(update={"every": "1h"})
+    results: list[Any] = []
+    service.add_listener(results.append)
+    service.start()
+    try:
+        wait_for(lambda: len(results) >= 1, 10, "the baseline")
+        new = Item("20261101090000009", "嵌合抗原受体T细胞治疗产品药学研究技术指导原则（征求意见稿）",
+                   "2026-11-01")
+        replica.items.insert(0, new)
+        found = time.monotonic()
+        wait_for(lambda: sink.delivered("/changes"), 10, "the alert")
+        assert time.monotonic() - found < 3     # not an hour: the check kicked the dispatcher
+        assert sink.delivered("/changes")[0].title == new.title
+    finally:
+        service.stop()
+
+
+def test_a_second_service_on_the_same_database_is_refused(
+    tmp_path: Path, site: tuple[ListSite, ReplicaServer]
+) -> None:
+    _, server = site
+    first = make_service(tmp_path, [list_source(server.url)])
+    first.start()
+    try:
+        second = make_service(tmp_path, [list_source(server.url)])
+        with pytest.raises(ServiceLocked) as caught:
+            second.start()
+        message = caught.value.message
+        assert f"held by pid {os.getpid()} on host " in message and " since 20" in message
+        assert str(tmp_path / "regwatch.db") in message
+    finally:
+        assert first.stop()
+    third = make_service(tmp_path, [list_source(server.url)])
+    third.start()       # released on stop
+    assert third.stop()
+
+
+def test_the_lock_of_a_killed_service_does_not_block_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'regwatch.db'}"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from monitor.lock import service_lock; "
+         f"service_lock({url!r}).acquire(); print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == b"locked"
+        from monitor.lock import service_lock
+
+        with pytest.raises(ServiceLocked, match=f"held by pid {holder.pid} "):
+            service_lock(url).acquire()
+        holder.kill()
+        holder.wait(10)
+        lock = service_lock(url)
+        lock.acquire()
+        lock.release()
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_healthz_shows_jobs_and_sources_and_503_when_the_scheduler_is_dead(
+    tmp_path: Path, site: tuple[ListSite, ReplicaServer]
+) -> None:
+    replica, server = site
+    service = make_service(tmp_path, [list_source(server.url)])
+    results: list[Any] = []
+    service.add_listener(results.append)
+    service.start()
+    try:
+        assert service.health_url and service.health_url.startswith("http://127.0.0.1:")
+        wait_for(lambda: len(results) >= 1, 10, "a check")
+        status, body = get_json(service.health_url)
+        assert status == 200 and body["status"] == "ok"
+        assert body["scheduler"]["running"] is True
+        ids = {job["id"] for job in body["scheduler"]["jobs"]}
+        assert {"source:list", "dispatch", "reminders", "retention"} <= ids
+        assert all(job["next_run"] for job in body["scheduler"]["jobs"])
+        [source] = body["sources"]
+        assert source["name"] == "list" and source["last_outcome"] in ("baseline", "unchanged")
+        assert source["records"] == 5 and source["consecutive_failures"] == 0
+        replica.mode = "error"
+        wait_for(lambda: get_json(service.health_url or "")[1]["sources"][0]
+                 ["consecutive_failures"] >= 2, 10, "failures to show")
+        status, body = get_json(service.health_url)
+        assert status == 200 and "503" in body["sources"][0]["last_error"]
+        service.scheduler.shutdown(wait=False)      # the scheduler dies
+        status, body = get_json(service.health_url)
+        assert status == 503 and body["status"] == "failing"
+        assert "the scheduler is not running" in body["problems"]
+    finally:
+        service.stop()
+
+
+def test_reminders_job_queues_through_the_reminders_module(
+    tmp_path: Path, site: tuple[ListSite, ReplicaServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    _, server = site
+    calls: list[tuple[Any, Any, datetime]] = []
+    fake = types.ModuleType("monitor.reminders")
+
+    def queue_reminders(config: Any, store: Any, now: datetime) -> int:
+        calls.append((config, store, now))
+        return 0
+
+    fake.queue_reminders = queue_reminders  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "monitor.reminders", fake)
+    service = make_service(tmp_path, [list_source(server.url)])
+    service.start()
+    try:
+        service.scheduler.modify_job("reminders", next_run_time=datetime.now(UTC))
+        wait_for(lambda: calls, 5, "the reminders job")
+    finally:
+        service.stop()
+    config, store, now = calls[0]
+    assert config is service.config and store is service.store and now.tzinfo is not None
+
+
+def test_stop_abandons_a_hung_check_after_the_grace_period(tmp_path: Path) -> None:
+    slow = Concurrency(ListSite(items=seed_items()), delay=1.5)
+    with ReplicaServer(slow) as server:
+        service = make_service(tmp_path, [list_source(server.url)])
+        service.start()
+        wait_for(lambda: slow.now == 1, 5, "a check in flight")
+        started = time.monotonic()
+        assert service.stop(grace=0.2) is False
+        assert time.monotonic() - started < 1.0
+        time.sleep(1.6)       # let the abandoned check end before the server goes
+
+
+# -- the real command in a subprocess ----------------------------------------------------------------------
+
+
+class ServiceProcess:
+    """``regwatch run -c CONFIG`` in a subprocess, its stderr in a file."""
+
+    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+        self.config, self.log = config, log
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServiceProcess:
+        with self.log.open("ab") as err:
+            self.proc = subprocess.Popen([REGWATCH, "run", "-c", str(self.config)],
+                                         stdout=subprocess.DEVNULL, stderr=err, env=self.env,
+                                         cwd=self.config.parent)
+        return self
+
+    def wait_healthy(self, url: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the service exited ({self.proc.returncode}):\n{self.text()}")
+            try:
+                status, body = get_json(url)
+                if status in (200, 503):
+                    return body
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"no /healthz after {timeout}s:\n{self.text()}")
+
+    def send(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+
+
+def write_config(tmp_path: Path, sources: list[dict[str, Any]], port: int, *,
+                 sink: Sink | None = None, extra: str = "", every: str = "0.3s") -> Path:
+    routes = sink_routes(sink, write_templates(tmp_path / "tpl")) if sink else []
+    path = tmp_path / "regwatch.toml"
+    path.write_text(service_config(f"sqlite:///{tmp_path / 'regwatch.db'}", sources, routes,
+                                   listen=f"127.0.0.1:{port}", every=every, extra=extra),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def process(tmp_path: Path) -> Iterator[list[ServiceProcess]]:
+    started: list[ServiceProcess] = []
+    yield started
+    for proc in started:
+        proc.kill()
+
+
+def test_regwatch_run_refuses_a_second_start_and_says_who_holds_the_lock(
+    tmp_path: Path, site: tuple[ListSite, ReplicaServer], process: list[ServiceProcess]
+) -> None:
+    _, server = site
+    port = free_port()
+    config = write_config(tmp_path, [list_source(server.url)], port)
+    first = ServiceProcess(config, tmp_path / "first.log").start()
+    process.append(first)
+    first.wait_healthy(f"http://127.0.0.1:{port}/healthz")
+    second = subprocess.run([REGWATCH, "run", "-c", str(config)], capture_output=True,
+                            timeout=30, cwd=tmp_path)
+    assert second.returncode == 3
+    assert first.proc is not None
+    assert f"held by pid {first.proc.pid} on host".encode() in second.stderr
+    first.send(signal.SIGTERM)
+    assert first.wait() == 0
+
+
+def test_sighup_reloads_and_a_broken_file_keeps_the_running_config(
+    tmp_path: Path, site: tuple[ListSite, ReplicaServer], process: list[ServiceProcess]
+) -> None:
+    _, server = site
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    config = write_config(tmp_path, [list_source(server.url)], port)
+    service = ServiceProcess(config, tmp_path / "service.log").start()
+    process.append(service)
+    body = service.wait_healthy(url)
+    assert "source:list" in {job["id"] for job in body["scheduler"]["jobs"]}
+
+    config = write_config(tmp_path, [list_source(server.url, "other", every="1h")], port)
+    service.send(signal.SIGHUP)
+    wait_for(lambda: "source:other" in {j["id"] for j in get_json(url)[1]["scheduler"]["jobs"]},
+             10, "the reload")
+    jobs = {j["id"] for j in get_json(url)[1]["scheduler"]["jobs"]}
+    assert "source:list" not in jobs
+
+    config.write_text(config.read_text(encoding="utf-8") + "\n[[source]]\nname = 'x'\n",
+                      encoding="utf-8")
+    service.send(signal.SIGHUP)
+    wait_for(lambda: "configuration not reloaded" in service.text(), 10, "the error line")
+    line = next(l for l in service.text().splitlines() if "configuration not reloaded" in l)
+    assert "regwatch.toml" in line and "kind" in line          # file and what is wrong
+    assert "source:other" in {j["id"] for j in get_json(url)[1]["scheduler"]["jobs"]}
+    service.send(signal.SIGTERM)
+    assert service.wait() == 0
+
+
+def test_sigterm_lets_the_running_check_finish_and_exits_0(
+    tmp_path: Path, process: list[ServiceProcess]
+) -> None:
+    slow = Concurrency(ListSite(items=seed_items()), delay=1.0)
+    with ReplicaServer(slow) as server:
+        port = free_port()
+        config = write_config(tmp_path, [list_source(server.url)], port)
+        service = ServiceProcess(config, tmp_path / "service.log").start()
+        process.append(service)
+        service.wait_healthy(f"http://127.0.0.1:{port}/healthz")
+        wait_for(lambda: slow.now == 1, 10, "a check in flight")
+        service.send(signal.SIGTERM)
+        assert service.wait(15) == 0
+    log = service.text()
+    assert "regwatch service stopped" in log and "abandoned" not in log
+    assert "list: baseline, 5 records" in log or "list: unchanged, 5 records" in log
+    assert integrity(tmp_path / "regwatch.db") == "ok"
+
+
+def test_sigterm_abandons_a_hung_check_after_the_grace_period_and_it_is_redone(
+    tmp_path: Path, process: list[ServiceProcess]
+) -> None:
+    slow = Concurrency(ListSite(items=seed_items()), delay=20)
+    with ReplicaServer(slow) as server:
+        port = free_port()
+        config = write_config(tmp_path, [list_source(server.url)], port,
+                              extra="[http]\n".replace("[http]\n", ""))
+        text = config.read_text(encoding="utf-8").replace("timeout = 0.6", "timeout = 60")
+        config.write_text(text, encoding="utf-8")
+        service = ServiceProcess(config, tmp_path / "service.log",
+                                 env={"REGWATCH_STOP_GRACE": "0.5"}).start()
+        process.append(service)
+        service.wait_healthy(f"http://127.0.0.1:{port}/healthz")
+        wait_for(lambda: slow.now == 1, 10, "a check in flight")
+        started = time.monotonic()
+        service.send(signal.SIGTERM)
+        assert service.wait(15) == 0
+        assert time.monotonic() - started < 5
+        assert "abandoned" in service.text()
+        assert integrity(tmp_path / "regwatch.db") == "ok"
+        slow.delay = 0
+        again = ServiceProcess(config, tmp_path / "again.log").start()
+        process.append(again)
+        wait_for(lambda: "list: baseline, 5 records" in again.text(), 30, "the redone check")
+        again.send(signal.SIGTERM)
+        assert again.wait(15) == 0
+
+
+def test_json_logs_give_one_object_per_line_and_one_per_check(
+    tmp_path: Path, site: tuple[ListSite, ReplicaServer], process: list[ServiceProcess]
+) -> None:
+    _, server = site
+    port = free_port()
+    config = write_config(tmp_path, [list_source(server.url)], port,
+                          extra='log_format = "json"')
+    service = ServiceProcess(config, tmp_path / "service.log").start()
+    process.append(service)
+    service.wait_healthy(f"http://127.0.0.1:{port}/healthz")
+    wait_for(lambda: service.text().count('"outcome"') >= 2, 15, "two checks")
+    service.send(signal.SIGTERM)
+    assert service.wait() == 0
+    lines = [json.loads(line) for line in service.text().splitlines() if line.strip()]
+    checks = [line for line in lines if line.get("outcome")]
+    assert checks[0]["source"] == "list" and checks[0]["outcome"] == "baseline"
+    assert checks[0]["records"] == 5 and checks[0]["changes"] == 0
+    assert isinstance(checks[0]["seconds"], float) and checks[0]["level"] == "info"
+    assert checks[0]["message"].startswith("list: baseline, 5 records")
+    assert any("service started" in line["message"] for line in lines)
