@@ -156,11 +156,12 @@ def sources(config: str = ConfigOption,
         out.print(health)
 
 
-from monitor import cli_history, cli_notify, cli_service  # noqa: E402
+from monitor import cli_history, cli_notify, cli_service, cli_web  # noqa: E402
 
 cli_history.register(app)
 cli_notify.register(app)
 cli_service.register(app)
+cli_web.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -64,6 +64,7 @@ class DocumentWriter:
         self.session, self.store, self.settings = session, store, settings
         self.adapter, self.source, self.run = adapter, source, run
         self.fetcher, self.now = fetcher, now
+        self._checked = False
 
     # -- attachments -----------------------------------------------------------
 
@@ -72,6 +73,7 @@ class DocumentWriter:
         """Download attachments of CGT-relevant records; return (hashes, text hash)."""
         if not (self.settings.attachments and cls.relevant and record.attachments):
             return previous, None
+        self._checked = True
         found = collect_attachments(self.session, self.fetcher, record,
                                     base_url=self.adapter.base_url or record.url,
                                     previous=previous)
@@ -87,6 +89,7 @@ class DocumentWriter:
 
     def add(self, record: Record, *, silent: bool) -> ChangeRow | None:
         cls = classify_record(record)
+        self._checked = False
         hashes, text_hash = self._texts(record, cls, {})
         if text_hash:
             cls = classify_record(record, self._text(text_hash))
@@ -98,6 +101,7 @@ class DocumentWriter:
             lineage=stem(record.title), status=cls.status, comment_deadline=deadline,
             text_hash=text_hash, attachments=json.dumps(hashes, sort_keys=True),
             classification=json.dumps(cls.as_dict(), ensure_ascii=False), relevant=cls.relevant,
+            attachments_checked_at=self.now if self._checked else None,
         )
         self.session.add(doc)
         self.session.flush()
@@ -146,7 +150,10 @@ class DocumentWriter:
         old_status = doc.status
         cls = classify_record(record)
         previous = json.loads(doc.attachments or "{}")
+        self._checked = False
         hashes, text_hash = self._texts(record, cls, previous)
+        if self._checked:
+            doc.attachments_checked_at = self.now
         text_changed = bool(text_hash) and text_hash != doc.text_hash and bool(doc.text_hash)
         old_text_hash = doc.text_hash
         if text_hash:
@@ -176,14 +183,41 @@ class DocumentWriter:
         change.detail = self._mirror(doc, event)
         change.fields_changed = json.dumps([n for n in names if n not in TOUCH_FIELDS])
         if text_changed:
-            diff = text_diff.diff(self._text(old_text_hash), self._text(text_hash))
-            change.diff_hash = Store.put_blob(self.session, diff.unified().encode("utf-8"))
-            change.excerpt = diff.excerpt(300)
+            self._text_diff(change, old_text_hash, text_hash)
         else:
             change.excerpt = "; ".join(
                 f"{f.name}: {f.old or '∅'} → {f.new or '∅'}" for f in item.fields
                 if f.name not in TOUCH_FIELDS
             )[:300]
+        return change
+
+    def _text_diff(self, change: ChangeRow, old_hash: str | None, new_hash: str | None) -> None:
+        diff = text_diff.diff(self._text(old_hash), self._text(new_hash))
+        change.diff_hash = Store.put_blob(self.session, diff.unified().encode("utf-8"))
+        change.excerpt = diff.excerpt(300)
+
+    # -- re-reading attachments ------------------------------------------------
+
+    def recheck(self, doc: DocumentRow) -> ChangeRow | None:
+        """Re-read an unchanged CGT document's attachments: a file revised at the
+        same URL (the list entry unchanged) is a revision too."""
+        record = Record.from_dict(json.loads(doc.record))
+        cls = Classification.from_dict(json.loads(doc.classification))
+        hashes, text_hash = self._texts(record, cls, json.loads(doc.attachments or "{}"))
+        doc.attachments_checked_at = self.now
+        self.session.add(doc)
+        if not text_hash or text_hash == doc.text_hash:
+            return None
+        old_hash, doc.text_hash = doc.text_hash, text_hash
+        doc.attachments = json.dumps(hashes, sort_keys=True)
+        self._version(doc)
+        if not old_hash:
+            return None
+        change = change_row(self.source, self.run, doc, "changed", "changed", self.now, cls,
+                            doc.comment_deadline)
+        change.fields_changed = json.dumps(["attachment text"])
+        self._text_diff(change, old_hash, text_hash)
+        change.detail = self._mirror(doc, "changed")
         return change
 
     # -- removed ---------------------------------------------------------------

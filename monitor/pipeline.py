@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
@@ -313,6 +313,9 @@ class Pipeline:
             keep(writer.change(documents[item.new.key], item))
         for record in outcome.removed:
             keep(writer.remove(documents[record.key]))
+        touched = {r.key for r in outcome.added} | {c.key for c in outcome.changed}
+        for doc in _due_for_recheck(settings, documents, touched, now):
+            keep(writer.recheck(doc))
         for key, count in outcome.missing.items():
             documents[key].missing_runs = count
             session.add(documents[key])
@@ -325,6 +328,21 @@ class Pipeline:
                 doc.last_seen = now
                 session.add(doc)
         return changes
+
+
+def _due_for_recheck(settings: SourceSettings, documents: dict[str, DocumentRow],
+                     touched: set[str], now: datetime) -> list[DocumentRow]:
+    """CGT documents whose attachments were last read ``recheck_days`` ago or
+    more, oldest first, at most ``recheck_per_run`` (politeness)."""
+    if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
+        return []
+    cutoff = now - timedelta(days=settings.recheck_days)
+    due = [doc for key, doc in documents.items()
+           if key not in touched and key != PAGE_KEY and doc.relevant
+           and doc.attachments not in ("", "{}")
+           and doc.attachments_checked_at is not None and doc.attachments_checked_at <= cutoff]
+    due.sort(key=lambda doc: (doc.attachments_checked_at or now, doc.id or 0))
+    return due[: settings.recheck_per_run]
 
 
 def _active_documents(session: Session, source: SourceRow) -> dict[str, DocumentRow]:

@@ -30,7 +30,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -189,7 +189,7 @@ class WebApp:
         except StoreError as exc:
             log.warning("web: %s", exc.message)
             response = self.error(503, f"the database cannot be read: {exc.message}", path)
-        except Exception as exc:  # noqa: BLE001 - a page never shows a traceback
+        except Exception as exc:  # a page never shows a traceback
             log.exception("web: %s %s failed", method, path)
             response = self.error(500, f"internal error ({type(exc).__name__}); "
                                        "the log has the details", path)
@@ -250,7 +250,7 @@ class WebApp:
         try:
             page = self.views.error(status, REASONS.get(status, "Error"), message,
                                     root="")
-        except Exception:  # noqa: BLE001 - the error page must not fail in turn
+        except Exception:  # the error page must not fail in turn
             log.exception("web: rendering the error page failed")
             return Response(status, message.encode("utf-8"), "text/plain; charset=utf-8")
         return Response(status, page.encode("utf-8"))
@@ -259,11 +259,6 @@ class WebApp:
 def make_app(store: Store, *, title: str = "regwatch") -> WSGIApplication:
     """The read-only web UI and feeds over ``store`` as a WSGI application."""
     return WebApp(store, title=title)
-
-
-def with_next_page(flt: ChangeFilter) -> ChangeFilter:
-    """The same filter asking for one more row (to know whether a next page exists)."""
-    return replace(flt, limit=flt.limit + 1)
 
 
 # -- HTTP details ---------------------------------------------------------------

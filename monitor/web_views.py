@@ -23,7 +23,7 @@ from monitor.history import ChangeFilter, change_dict, diff_versions, document_v
 from monitor.history import list_changes as query_changes
 from monitor.store import Store
 from monitor.store.db import utcnow
-from monitor.store.models import ChangeRow, SourceRow
+from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow
 from notifiers.labels import label, vocabulary
 
 TEMPLATES = Path(__file__).with_name("templates") / "web"
@@ -41,6 +41,22 @@ _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def atmp_keys() -> frozenset[str]:
     """Every class and modality key the ``atmp`` filter accepts (labels.toml)."""
     return frozenset(key for scope in ATMP_SCOPES for key in vocabulary(scope))
+
+
+GROUPS = {"cn": "China classes 中国分类", "eu": "EU ATMP classes 欧盟分类",
+          "us": "FDA product areas 美国分类", "modalities": "Modalities 产品类型"}
+
+
+@cache
+def atmp_options() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The ``atmp`` filter's choices, grouped, each key once, bilingual."""
+    seen: set[str] = set()
+    groups = []
+    for scope in ATMP_SCOPES:
+        options = [(key, label(scope, key)) for key in vocabulary(scope) if key not in seen]
+        seen.update(key for key, _ in options)
+        groups.append((GROUPS[scope], options))
+    return groups
 
 
 def marked_diff(text: str) -> Markup:
@@ -83,7 +99,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.globals.update(label=label, days_left=days_left, moment=moment, link=safe_link,
-                       vocabulary=vocabulary, kinds=KINDS, events=EVENTS)
+                       atmp_options=atmp_options, kinds=KINDS, events=EVENTS)
     env.filters["diffmarks"] = marked_diff
     return env
 
@@ -120,7 +136,8 @@ class Views:
 
     def change(self, change_id: int, *, root: str) -> str:
         data = get_change(self.store, change_id)
-        doc, versions = None, []
+        doc: DocumentRow | None = None
+        versions: list[VersionRow] = []
         if data["document_id"] is not None:
             try:
                 doc, versions = document_versions(self.store, data["document_id"])
@@ -196,36 +213,37 @@ def atom_feed(rows: list[dict[str, Any]], *, title: str, base: str, self_url: st
     ``[event] title``, the link the regulator's page (the change page when
     there is none), and the content ``content(row)`` as HTML."""
     base = base.rstrip("/")
-    feed = ET.Element(f"{{{ATOM}}}feed")
+    feed = ET.Element("feed", xmlns=ATOM)   # plain names under a default namespace
     filters = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
     _text(feed, "id", TAG + "changes" + (f"?{filters}" if filters else ""))
     _text(feed, "title", title)
     _text(feed, "updated", _rfc3339(rows[0]["detected_at"]) if rows
           else utcnow().isoformat(timespec="seconds"))
-    _text(ET.SubElement(feed, f"{{{ATOM}}}author"), "name", "regwatch")
+    _text(ET.SubElement(feed, "author"), "name", "regwatch")
     _text(feed, "generator", "regwatch")
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=self_url,
+    ET.SubElement(feed, "link", rel="self", href=self_url,
                   type="application/atom+xml")
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=base + "/", type="text/html")
+    ET.SubElement(feed, "link", rel="alternate", href=base + "/", type="text/html")
     for row in rows:
-        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        entry = ET.SubElement(feed, "entry")
         page = f"{base}/changes/{row['id']}"
         _text(entry, "id", f"{TAG}change/{row['id']}")
         _text(entry, "title", f"[{row['event']}] {row['title']}")
         _text(entry, "updated", _rfc3339(row["detected_at"]))
-        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate",
+        ET.SubElement(entry, "link", rel="alternate",
                       href=safe_link(row["url"]) or page)
-        ET.SubElement(entry, f"{{{ATOM}}}link", rel="related", href=page, type="text/html")
+        ET.SubElement(entry, "link", rel="related", href=page, type="text/html")
         for scope in ("cn", "eu"):
             for key in row[scope]:
-                ET.SubElement(entry, f"{{{ATOM}}}category", term=f"{scope}:{key}",
+                ET.SubElement(entry, "category", term=f"{scope}:{key}",
                               label=_clean(label(scope, key)))
         _text(entry, "content", content(row), type="html")
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True, default_namespace=ATOM)
+    data: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
-    node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+    node = ET.SubElement(parent, tag, attrs)
     node.text = _clean(text)
     return node
 

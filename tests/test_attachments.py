@@ -106,3 +106,46 @@ base_url = "{server.url}/ema"
     shown = get_change(store, change["id"])
     assert "{+" in (shown["diff"] or "")
     assert "potency assay" in diff_versions(store, change["document_id"]).unified()
+
+
+def test_a_file_revised_at_the_same_url_is_found_by_the_weekly_reread(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.replica.cde import CdeReplica
+
+    cde = CdeReplica()
+    target = next(g for g in cde.guidelines.values()
+                  if "CAR-T" in g.title and g.files and g.nowstate == "颁布")
+    clock = {"now": datetime(2026, 11, 2, 8, tzinfo=UTC)}
+    with ReplicaServer(Router({"/cde": cde})) as server:
+        config = loads(f"""
+[store]
+url = "sqlite:///{tmp_path / 'r.db'}"
+[http]
+delay = 0
+retries = 0
+[[source]]
+name = "cde"
+kind = "cde"
+base_url = "{server.url}/cde"
+lists = ["domestic"]
+recheck_days = 7
+""")
+        store = Store(config.store.url)
+        pipeline = Pipeline(config, store, now=lambda: clock["now"])
+        pipeline.check(config.sources[0])
+        cde.revise_attachment(target.id)            # same URL, new bytes, list unchanged
+        clock["now"] += timedelta(days=1)
+        assert pipeline.check(config.sources[0]).changes == 0     # not due yet
+        downloads = len([r for r in server.requests if "downloadAtt" in r.path])
+        clock["now"] += timedelta(days=7)
+        results, reread = [], []
+        for _ in range(4):                        # at most recheck_per_run = 5 files a run
+            results.append(pipeline.check(config.sources[0]))
+            now_downloads = len([r for r in server.requests if "downloadAtt" in r.path])
+            reread.append(now_downloads - downloads)
+            downloads = now_downloads
+    assert all(n <= 5 for n in reread) and sum(reread) >= 10
+    assert sum(r.changes for r in results) == 1
+    change = list_changes(store, ChangeFilter(limit=1))[0]
+    assert change["title"] == target.title and change["fields_changed"] == ["attachment text"]

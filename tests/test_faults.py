@@ -503,15 +503,17 @@ def toml_value(value: Any) -> str:
 
 
 def service_config(db_url: str, sources: list[dict[str, Any]], routes: list[dict[str, Any]],
-                   *, every: str = "0.2s", listen: str = "127.0.0.1:0",
-                   extra: str = "") -> str:
+                   *, every: str = "0.2s", listen: str = "127.0.0.1:0", extra: str = "",
+                   timeout: float = TIMEOUT, delivery_every: str = "0.5s") -> str:
+    """A regwatch.toml for tests; ``extra`` lines go into the [service] table."""
     lines = [
         "[store]", f"url = {toml_value(db_url)}",
         "[http]", 'user_agent = "regwatch-test/0.1 (+mailto:test@example.com)"',
-        f"timeout = {TIMEOUT}", "delay = 0", "retries = 2", "backoff = 0.05", "max_wait = 5",
+        f"timeout = {timeout}", "delay = 0", "retries = 2", "backoff = 0.05", "max_wait = 5",
         f"max_bytes = {MAX_BYTES}",
         "[health]", f"alert_after = {ALERT_AFTER}",
-        "[delivery]", 'every = "0.5s"', "backoff = 0.2", "max_backoff = 1.0",
+        "[delivery]", f"every = {toml_value(delivery_every)}", "backoff = 0.2",
+        "max_backoff = 1.0",
         "max_attempts = 50",
         "[service]", f"listen = {toml_value(listen)}", "jitter = 0.1",
         extra,

@@ -33,7 +33,14 @@ from monitor.scheduler import DigestTrigger, build_jobs, first_run, source_trigg
 from monitor.service import Service
 from tests.receivers import free_port
 from tests.sites import Item, ListSite
-from tests.test_faults import Sink, integrity, service_config, sink_routes, write_templates
+from tests.test_faults import (  # noqa: F401  quiet_servers is a fixture
+    Sink,
+    integrity,
+    quiet_servers,
+    service_config,
+    sink_routes,
+    write_templates,
+)
 
 REGWATCH = str(Path(sys.executable).with_name("regwatch"))
 
@@ -47,6 +54,11 @@ def list_source(url: str, name: str = "list", **extra: Any) -> dict[str, Any]:
 def seed_items(n: int = 5) -> list[Item]:
     return [Item(f"2026060{i}0900000{i:02d}", f"国家药监局公告（2026年第{i}号）", "2026-06-01")
             for i in range(1, n + 1)]
+
+
+@pytest.fixture(autouse=True)
+def _quiet(quiet_servers: None) -> None:
+    """No tracebacks from local servers whose client gave up."""
 
 
 @pytest.fixture
@@ -155,6 +167,7 @@ def test_jobs_are_one_instance_at_a_time_and_coalesced() -> None:
     assert [s.id for s in specs] == ["source:every", "source:cron", "dispatch", "digest:morning",
                                      "reminders", "retention"]
     scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.start(paused=True)
     calls: dict[str, Any] = {k: (lambda *a: None) for k in
                              ("source", "dispatch", "digest", "reminders", "retention")}
     sync_jobs(scheduler, {}, specs, calls)
@@ -173,28 +186,29 @@ def test_jobs_are_one_instance_at_a_time_and_coalesced() -> None:
     assert (added, removed, rescheduled) == ([], ["source:cron"], ["source:every"])
     assert scheduler.get_job("source:cron") is None
     assert "1:00:00" in str(scheduler.get_job("source:every").trigger)
+    scheduler.shutdown(wait=False)
 
 
 def test_digest_job_fires_at_digest_times_across_dst() -> None:
     config = loads(CONFIG)
     trigger = DigestTrigger(config.routes[0])
-    before_dst = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+    before_dst = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)   # DST starts 29 March
     first = trigger.get_next_fire_time(None, before_dst)
     second = trigger.get_next_fire_time(first, first)
     local = ZoneInfo("Europe/Amsterdam")
     assert first.astimezone(local).hour == 9 and second.astimezone(local).hour == 9
-    assert second - first == timedelta(hours=23)   # the night the clocks go forward
+    assert second.astimezone(UTC) - first.astimezone(UTC) == timedelta(hours=23)
 
 
 # -- the service in-process ----------------------------------------------------------------------------
 
 
 def make_service(tmp_path: Path, sources: list[dict[str, Any]], sink: Sink | None = None,
-                 *, extra: str = "", every: str = "0.2s") -> Service:
+                 **options: Any) -> Service:
     routes = sink_routes(sink, write_templates(tmp_path / "tpl")) if sink else []
     path = tmp_path / "regwatch.toml"
     path.write_text(service_config(f"sqlite:///{tmp_path / 'regwatch.db'}", sources, routes,
-                                   every=every, extra=extra), encoding="utf-8")
+                                   **options), encoding="utf-8")
     return Service(str(path), grace=5)
 
 
@@ -240,9 +254,7 @@ def test_alerts_go_out_right_after_the_check_that_found_them(
     tmp_path: Path, site: tuple[ListSite, ReplicaServer], sink: Sink
 ) -> None:
     replica, server = site
-    service = make_service(tmp_path, [list_source(server.url)], sink,
-                           extra='[delivery]\nevery = "1h"'.replace("[delivery]\n", ""))
-    service.config.delivery = service.config.delivery.model_copy(update={"every": "1h"})
+    service = make_service(tmp_path, [list_source(server.url)], sink, delivery_every="1h")
     results: list[Any] = []
     service.add_listener(results.append)
     service.start()
@@ -301,6 +313,8 @@ def test_the_lock_of_a_killed_service_does_not_block_a_restart(tmp_path: Path) -
     finally:
         holder.kill()
         holder.wait(10)
+        if holder.stdout is not None:
+            holder.stdout.close()
 
 
 def test_healthz_shows_jobs_and_sources_and_503_when_the_scheduler_is_dead(
@@ -425,11 +439,11 @@ class ServiceProcess:
 
 
 def write_config(tmp_path: Path, sources: list[dict[str, Any]], port: int, *,
-                 sink: Sink | None = None, extra: str = "", every: str = "0.3s") -> Path:
+                 sink: Sink | None = None, every: str = "0.3s", **options: Any) -> Path:
     routes = sink_routes(sink, write_templates(tmp_path / "tpl")) if sink else []
     path = tmp_path / "regwatch.toml"
     path.write_text(service_config(f"sqlite:///{tmp_path / 'regwatch.db'}", sources, routes,
-                                   listen=f"127.0.0.1:{port}", every=every, extra=extra),
+                                   listen=f"127.0.0.1:{port}", every=every, **options),
                     encoding="utf-8")
     return path
 
@@ -496,7 +510,7 @@ def test_sigterm_lets_the_running_check_finish_and_exits_0(
     slow = Concurrency(ListSite(items=seed_items()), delay=1.0)
     with ReplicaServer(slow) as server:
         port = free_port()
-        config = write_config(tmp_path, [list_source(server.url)], port)
+        config = write_config(tmp_path, [list_source(server.url)], port, timeout=10)
         service = ServiceProcess(config, tmp_path / "service.log").start()
         process.append(service)
         service.wait_healthy(f"http://127.0.0.1:{port}/healthz")
@@ -515,10 +529,7 @@ def test_sigterm_abandons_a_hung_check_after_the_grace_period_and_it_is_redone(
     slow = Concurrency(ListSite(items=seed_items()), delay=20)
     with ReplicaServer(slow) as server:
         port = free_port()
-        config = write_config(tmp_path, [list_source(server.url)], port,
-                              extra="[http]\n".replace("[http]\n", ""))
-        text = config.read_text(encoding="utf-8").replace("timeout = 0.6", "timeout = 60")
-        config.write_text(text, encoding="utf-8")
+        config = write_config(tmp_path, [list_source(server.url)], port, timeout=60)
         service = ServiceProcess(config, tmp_path / "service.log",
                                  env={"REGWATCH_STOP_GRACE": "0.5"}).start()
         process.append(service)
@@ -558,3 +569,63 @@ def test_json_logs_give_one_object_per_line_and_one_per_check(
     assert isinstance(checks[0]["seconds"], float) and checks[0]["level"] == "info"
     assert checks[0]["message"].startswith("list: baseline, 5 records")
     assert any("service started" in line["message"] for line in lines)
+
+
+# -- retention ---------------------------------------------------------------------------------------
+
+
+def test_retention_drops_old_snapshots_and_never_the_history(
+    tmp_path: Path, site: tuple[ListSite, ReplicaServer]
+) -> None:
+    import sqlite3
+
+    from monitor.pipeline import Pipeline
+    from monitor.retention import prune_snapshots
+    from monitor.store import Store
+
+    replica, server = site
+    db = tmp_path / "regwatch.db"
+    config = loads(service_config(f"sqlite:///{db}", [list_source(server.url)], []))
+    store = Store(config.store.url)
+    start = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    clock = [start]
+    pipeline = Pipeline(config, store, now=lambda: clock[0])
+    first_state = list(replica.items)
+    for day in range(10):
+        clock[0] = start + timedelta(days=day)
+        if day == 8:
+            replica.items = list(first_state)        # the page looks as on day 0 again
+        elif day:
+            replica.items.insert(0, Item(f"202601{day:02d}090000000", f"细胞治疗通告 第{day}号",
+                                         f"2026-01-{day + 1:02d}"))
+        pipeline.check(config.sources[0])
+    sql = sqlite3.connect(db)
+
+    def counts() -> dict[str, int]:
+        return {t: sql.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("run", "change", "version", "document", "delivery", "blob")}
+
+    before = counts()
+    snapshots = dict(sql.execute("SELECT id, snapshot_hash FROM run ORDER BY id").fetchall())
+    assert len(set(snapshots.values())) == 9        # day 8 = day 0
+    result = prune_snapshots(store, keep_days=3, keep_versions=2, now=start + timedelta(days=10))
+    after = counts()
+    assert {t: after[t] for t in after if t != "blob"} == {t: before[t] for t in before
+                                                           if t != "blob"}
+    # kept: runs of the last 3 days (days 7, 8, 9) and the 2 newest snapshots (days 9, 8),
+    # which day 0 shares; dropped: days 1-6
+    left = dict(sql.execute("SELECT id, snapshot_hash FROM run ORDER BY id").fetchall())
+    dropped = sorted(run for run, digest in left.items() if digest is None)
+    assert dropped == sorted(snapshots)[1:7] and result.runs_pruned == 6
+    assert result.blobs_deleted >= 6 and after["blob"] == before["blob"] - result.blobs_deleted
+    # everything still referenced resolves
+    with store.session() as session:
+        for digest in {d for d in left.values() if d}:
+            manifest = json.loads(store.get_blob(session, digest) or b"[]")
+            assert all(store.get_blob(session, e["hash"]) is not None for e in manifest)
+        for (digest,) in sql.execute("SELECT text_hash FROM version WHERE text_hash IS NOT NULL"):
+            assert store.get_blob(session, digest) is not None
+    again = prune_snapshots(store, keep_days=3, keep_versions=2, now=start + timedelta(days=10))
+    assert (again.runs_pruned, again.blobs_deleted) == (0, 0)
+    sql.close()
+    store.close()

@@ -80,6 +80,7 @@ class DocumentRow(SQLModel, table=True):
     comment_deadline: date | None = None
     text_hash: str | None = None
     attachments: str = "{}"      # attachment url -> blob hash
+    attachments_checked_at: datetime | None = None
     classification: str = "{}"
     relevant: bool = False
 
