@@ -5,7 +5,7 @@ One big alternation ``(?P<a>…)|(?P<b>…)|…`` is correct but slow in Python'
 :class:`Matcher` gives the same leftmost-first, non-overlapping matches
 (``finditer`` of the whole alternation, earlier alternatives winning at a
 position) in a fraction of the time: it works out which characters each
-pattern can start with (two characters deep), jumps to candidate positions
+pattern can start with (three characters deep), jumps to candidate positions
 with one search, and there tries only the patterns that can start with that
 character.
 """
