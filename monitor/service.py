@@ -94,10 +94,14 @@ class Service:
         self._lock.acquire()
         try:
             self.store = Store(config.store.url)
-            recovered = Dispatcher(config, self.store).recover()
         except BaseException:
             self._lock.release()
             raise
+        unwritable = ""
+        try:
+            recovered = Dispatcher(config, self.store).recover()
+        except StoreError as exc:   # readable but not writable: run, and say so
+            recovered, unwritable = 0, exc.message
         if recovered:
             log.info("%d deliveries interrupted by the last stop will be retried", recovered)
         self.pipeline = Pipeline(config, self.store)
@@ -123,6 +127,8 @@ class Service:
         log.info("regwatch service started (pid %d): %d sources, store %s, health %s",
                  os.getpid(), len([s for s in config.sources if s.enabled]),
                  self.store.safe_url, self.health_url or "off")
+        if unwritable:
+            self.store_health.failed(unwritable, config.routes)
 
     def stop(self, grace: float | None = None) -> bool:
         """Stop starting jobs, wait up to ``grace`` seconds for running ones.
@@ -306,8 +312,8 @@ class Service:
             while True:
                 self._dispatch_wanted.clear()
                 result = self.dispatcher.run_once()
-                self.store_health.ok(self.config.routes)
                 if result.sent or result.failed or result.retrying:
+                    self.store_health.ok(self.config.routes)   # only a real write says so
                     log.info("deliveries: %d sent, %d failed for good, %d to retry",
                              result.sent, result.failed, result.retrying)
                 if not self._dispatch_wanted.is_set() or self._stopping.is_set():

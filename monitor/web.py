@@ -42,13 +42,12 @@ from wsgiref.util import application_uri, request_uri
 from monitor.errors import NotFound, StoreError
 from monitor.history import ChangeFilter, get_change, list_changes
 from monitor.store import Store
-from monitor.web_views import EVENTS, KINDS, Views, atmp_keys
+from monitor.web_views import EVENTS, KINDS, PAGE_LIMIT, Views, atmp_keys
 
 log = logging.getLogger("regwatch.web")
 
 DEFAULT_LISTEN = "127.0.0.1:8471"
 MAX_LIMIT = 1000
-PAGE_LIMIT = 50          # rows per HTML page and per feed
 JSON_LIMIT = 100         # as `regwatch changes --json`
 FILTERS = ("since", "jurisdiction", "atmp", "kind", "source", "search", "relevant")
 _AGE = {"h": 3600, "d": 86400, "w": 7 * 86400}

@@ -27,6 +27,7 @@ from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow
 from notifiers.labels import label, vocabulary
 
 TEMPLATES = Path(__file__).with_name("templates") / "web"
+PAGE_LIMIT = 50          # rows per HTML page and per feed
 KINDS = ("added", "changed", "removed", "page_changed", "health")
 EVENTS = ("added", "draft", "changed", "finalised", "withdrawn", "removed", "page_changed",
           "health", "recovered")
@@ -127,7 +128,7 @@ class Views:
         rows = query_changes(self.store, replace(flt, limit=flt.limit + 1))
         more = len(rows) > flt.limit
         rows = rows[: flt.limit]
-        paging = dict(query, limit=str(flt.limit)) if flt.limit != 50 else dict(query)
+        paging = dict(query, limit=str(flt.limit)) if flt.limit != PAGE_LIMIT else dict(query)
         return self.render("index.html.j2", root=root, rows=rows, query=query, flt=flt,
                            sources=self.regulators(),
                            next_query=dict(paging, before=str(rows[-1]["id"]))

@@ -123,7 +123,7 @@ class Script:
     steps: int
     applied: int = 0
     ids: dict[str, Any] = field(default_factory=dict)
-    runs_at_step: int = -10
+    runs_at_step: int = -1   # the first step waits for the baseline
 
     def advance(self, db: Path) -> None:
         runs = healthy_runs(db, self.name)
@@ -145,7 +145,7 @@ class KillReport:
     expected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     received: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     duplicates: Counter[str] = field(default_factory=Counter)
-    allowed: set[str] = field(default_factory=set)
+    allowed: Counter[str] = field(default_factory=Counter)   # id -> kills that caught it
     scripted: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     restarts: int = 0
     seconds: float = 0.0
@@ -156,8 +156,9 @@ class KillReport:
                 f"integrity_check ok {self.integrity.count('ok')}/{len(self.integrity)}; "
                 f"alerts expected {sum(self.expected.values())}, received "
                 f"{sum(self.received.values())} distinct; sent twice: "
-                f"{sum(n - 1 for n in self.duplicates.values())} (each caught mid-delivery: "
-                f"{len(self.allowed)} possible); {self.seconds:.0f}s")
+                f"{sum(n - 1 for n in self.duplicates.values())} (kills that caught an alert "
+                f"already received but not yet marked sent: {sum(self.allowed.values())}); "
+                f"{self.seconds:.0f}s")
 
 
 def run_kills(tmp_path: Path, kills: int, steps: int, seed: int) -> KillReport:
@@ -212,7 +213,7 @@ def run_kills(tmp_path: Path, kills: int, steps: int, seed: int) -> KillReport:
             report.kills[mode] += 1
             report.integrity.append(integrity(db))
             delivered = {got.id for got in sink.delivered()}
-            report.allowed |= sending_ids(db) & delivered
+            report.allowed.update(sending_ids(db) & delivered)
         # the last start: let the scripts finish and the outbox drain, then stop cleanly
         current = ServiceProcess(config, tmp_path / "service.log").start()
         report.restarts += 1
@@ -291,8 +292,8 @@ def assert_kill_report(report: KillReport) -> None:
     received_list = {k: v for k, v in report.received.items() if k[0] == "list-site"}
     assert received_list == scripted
     # sent twice only when the kill caught the delivery after the receiver took it
-    assert set(report.duplicates) <= report.allowed, report.summary()
-    assert all(n == 2 for n in report.duplicates.values())
+    for alert_id, count in report.duplicates.items():
+        assert count - 1 <= report.allowed[alert_id], report.summary()
 
 
 @pytest.fixture

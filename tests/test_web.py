@@ -4,7 +4,6 @@ checks."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -215,7 +214,9 @@ def test_pages_follow_each_other_without_gaps(world: World) -> None:
     everything = [c["id"] for c in list_changes(world.store, ChangeFilter())]
     seen: list[int] = []
     url = world.base + "/?limit=2"
-    while url:
+    for _ in range(10):   # 5 changes, 2 a page: 3 pages; more means "older" never ends
+        if not url:
+            break
         response = httpx.get(url, timeout=10)
         page_rows = rows(response)
         assert 0 < len(page_rows) <= 2
@@ -364,7 +365,7 @@ def test_titles_are_escaped_everywhere(world: World) -> None:
     for path in ("/", f"/changes/{change['id']}", f"/documents/{change['document_id']}"):
         body = get(world, path).text
         assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
-    feed = lxml.etree.fromstring(get(world, "/feed.atom", kind="added").content)
+    feed = lxml.etree.fromstring(get(world, "/feed.atom", search="alert(1)").content)
     assert [e.findtext(f"{ATOM}title") for e in feed.findall(f"{ATOM}entry")] == \
         [f"[added] {SCRIPT}"]
     assert "script-src" not in get(world, "/").headers["content-security-policy"]
@@ -389,10 +390,16 @@ def test_the_app_is_valid_wsgi_and_honours_its_mount_point(world: World) -> None
                                      ("POST", "/", "405"), ("GET", "/changes.json", "200"),
                                      ("GET", "/feed.atom", "200"), ("GET", "/x", "404")]:
             environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path,
-                                       "SCRIPT_NAME": "/regwatch"}
+                                       "SCRIPT_NAME": "/regwatch", "QUERY_STRING": ""}
             setup_testing_defaults(environ)
             seen: list[str] = []
-            result = app(environ, lambda s, h, e=None: seen.append(s) or (lambda b: None))
+
+            def start_response(state: str, headers: list[tuple[str, str]], exc_info: Any = None,
+                               seen: list[str] = seen) -> Any:
+                seen.append(state)
+                return lambda data: None
+
+            result = app(environ, start_response)
             body = b"".join(result)
             result.close()  # type: ignore[attr-defined]
             assert seen[0].startswith(status)
@@ -411,22 +418,23 @@ def test_the_app_is_valid_wsgi_and_honours_its_mount_point(world: World) -> None
 def test_regwatch_web_serves_until_sigterm(world: World, tmp_path: Path) -> None:
     config = tmp_path / "web.toml"
     config.write_text(f'[store]\nurl = "{world.url}"\n', encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from monitor.cli import app; app()", "web", "-c", str(config), "--listen",
-         "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=Path(__file__).resolve().parents[1], env={**os.environ, "COLUMNS": "200"})
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+", line)
-        assert url, line + (process.stderr.read() if process.poll() is not None else "")
-        assert CAR_T in httpx.get(url.group(0) + "/", timeout=10).text
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    with subprocess.Popen(
+        [sys.executable, "-c", "from monitor.cli import app; app()", "web", "-c", str(config),
+         "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=Path(__file__).resolve().parents[1], env={**os.environ, "COLUMNS": "200"},
+    ) as process:
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            line = process.stdout.readline()
+            url = re.search(r"http://127\.0\.0\.1:\d+", line)
+            assert url, line + (process.stderr.read() if process.poll() is not None else "")
+            assert CAR_T in httpx.get(url.group(0) + "/", timeout=10).text
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def test_regwatch_web_without_a_database_is_one_line(tmp_path: Path) -> None:
@@ -434,6 +442,4 @@ def test_regwatch_web_without_a_database_is_one_line(tmp_path: Path) -> None:
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "none.db"}"\n', encoding="utf-8")
     result = CliRunner().invoke(cli_app, ["web", "-c", str(config)])
     assert result.exit_code == 3 and "no database" in result.output
-    assert not (tmp_path / "none.db").exists()
-    body = json.dumps(result.output)
-    assert "Traceback" not in body
+    assert not (tmp_path / "none.db").exists() and "Traceback" not in result.output
