@@ -135,7 +135,7 @@ class DocumentWriter:
                 if doc.comment_deadline and not twin.comment_deadline:
                     twin.comment_deadline = doc.comment_deadline
                     self.session.add(twin)
-                return "draft" if cls.status == "draft" else "added", f"mirror:{twin.id}"
+                return "draft" if cls.status == "draft" else "added", f"mirror:document:{twin.id}"
         if cls.status == "draft":
             return "draft", ""
         if cls.status == "withdrawn":
