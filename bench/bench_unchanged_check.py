@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.config import loads  # noqa: E402
-from monitor.pipeline import Pipeline  # noqa: E402
-from monitor.replica.server import ReplicaServer, Router  # noqa: E402
-from monitor.store import Store  # noqa: E402
-from tests.sites import Item, ListSite  # noqa: E402
+from monitor.config import loads
+from monitor.pipeline import Pipeline
+from monitor.replica.server import ReplicaServer, Router
+from monitor.store import Store
+from tests.sites import Item, ListSite
 
 
 def db_size(path: Path) -> int:

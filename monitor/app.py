@@ -23,10 +23,10 @@ def open_context(path: str) -> Context:
     return Context(config=config, store=store)
 
 
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
     """Writes to whatever ``sys.stderr`` is at the moment (test runners swap it)."""
 
-    @property  # type: ignore[override]
+    @property  # type: ignore[override,unused-ignore]
     def stream(self) -> object:
         return sys.stderr
 

@@ -22,7 +22,8 @@ def _since(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise RegwatchError(f"--since {value!r}: use a date (2026-11-01) or an age (7d, 12h, 2w)")
+        raise RegwatchError(
+            f"--since {value!r}: use a date (2026-11-01) or an age (7d, 12h, 2w)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -64,7 +64,8 @@ class ServiceSettings(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)")
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from None
         return value
 
 
@@ -205,7 +206,8 @@ def _load_sources(items: Any, path: str, locator: _Locator) -> list[SourceSettin
                 re.compile(pattern)
             except re.error as exc:
                 raise ConfigError(f"bad regular expression {pattern!r}: {exc}", path=path,
-                                  key=f"{where}.ignore", line=locator.key_after(start, "ignore"))
+                                  key=f"{where}.ignore",
+                                  line=locator.key_after(start, "ignore")) from None
         if settings.name in seen:
             raise ConfigError(f"two sources are named {settings.name!r}", path=path,
                               key=f"{where}.name", line=start, fix="names must be unique")

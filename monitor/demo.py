@@ -159,7 +159,10 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
                                 clock.now.strftime("%Y%m%d"))
                 nmpa.add_article("zhqyj", "关于公开征求《人源干细胞产品非临床研究技术指导原则"
                                  "（征求意见稿）》意见的通知", clock.now.date().isoformat())
-                cde.touch(), nmpa.touch(), fda.noise(), ema.refresh()
+                cde.touch()
+                nmpa.touch()
+                fda.noise()
+                ema.refresh()
 
             day("a CGT draft at CDE and an NMPA consultation; noise-only edits everywhere",
                 new_drafts)

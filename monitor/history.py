@@ -74,7 +74,7 @@ def list_changes(store: Store, flt: ChangeFilter) -> list[dict[str, Any]]:
                                 col(ChangeRow.us).like(pattern),
                                 col(ChangeRow.modalities).like(pattern)))
     if flt.kind:
-        query = query.where(or_(ChangeRow.kind == flt.kind, ChangeRow.event == flt.kind))
+        query = query.where(or_(col(ChangeRow.kind) == flt.kind, col(ChangeRow.event) == flt.kind))
     if flt.source:
         query = query.where(SourceRow.name == flt.source)
     if flt.relevant is not None:
@@ -122,7 +122,7 @@ def document_versions(store: Store, doc_id: int) -> tuple[DocumentRow, list[Vers
 def diff_versions(store: Store, doc_id: int, v1: int | None = None,
                   v2: int | None = None) -> text_diff.TextDiff:
     """Text diff between two versions (default: the last two with distinct text)."""
-    doc, versions = document_versions(store, doc_id)
+    _doc, versions = document_versions(store, doc_id)
     by_id = {v.id: v for v in versions}
     if v1 is not None or v2 is not None:
         if v1 not in by_id or v2 not in by_id:

@@ -23,15 +23,13 @@ from diffing import text as text_diff
 from diffing.normalise import normalise_text
 from monitor import health
 from monitor.alerts import alert_from_change, enqueue
-from monitor.attachments import collect_attachments
 from monitor.classify import classify
 from monitor.config import Config
+from monitor.documents import DocumentWriter, change_row
 from monitor.errors import StoreError
-from monitor.lineage import stem
 from monitor.recording import RecordingFetcher
 from monitor.store import Store
 from monitor.store.db import utcnow
-from monitor.documents import DocumentWriter, change_row
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
 from sources.errors import Blocked, LayoutChanged, SourceError
 from sources.fetchers import make_fetcher

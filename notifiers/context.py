@@ -75,7 +75,7 @@ def safe_link(url: str) -> str:
 def diff_lines(excerpt: str) -> list[str]:
     lines = [line.rstrip()[:MAX_DIFF_LINE] for line in excerpt.strip("\n").splitlines()]
     if len(lines) > MAX_DIFF_LINES:
-        lines = lines[:MAX_DIFF_LINES] + ["…"]
+        lines = [*lines[:MAX_DIFF_LINES], "…"]
     return [line for line in lines if line.strip()]
 
 

@@ -360,7 +360,7 @@ class CdeGuidelines(Adapter):
 def _merge_lists(first: Record | None, second: Record) -> Record:
     if first is None:
         return second
-    lists = first.fields["list"].split(",") + [second.fields["list"]]
+    lists = [*first.fields["list"].split(","), second.fields["list"]]
     return replace(first, fields={**first.fields, "list": ",".join(dict.fromkeys(lists))})
 
 

@@ -71,7 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
     # client's delayed ACK stall every keep-alive response by ~40 ms.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
     def _serve(self) -> None:
@@ -79,7 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        host = self.headers.get("Host") or "%s:%s" % self.server.server_address[:2]
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         request = Request(
             method=self.command,
             path=split.path,

@@ -1,0 +1,330 @@
+"""Parsers fuzzed with hypothesis: random bytes and mutated replica pages.
+
+Every parse function of every adapter in ``sources/`` (and ``sources.decode``,
+``sources.blocks``, ``sources.documents``, dates and deadlines) gets random
+input and real replica pages with bytes cut, inserted, replaced and
+repeated. Allowed outcomes: a valid result, or a ``SourceError`` subclass —
+never another exception (which the pipeline would log as an internal error).
+A last group runs whole adapters (``collect``) through the real HTTP fetcher
+over an in-memory transport whose answers are mutated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.replica.server import Request
+from sources import blocks, decode, documents, msdoc
+from sources import cde, ema, fda, federal_register, html_list, json_list, nmpa, page, rss
+from sources.dates import parse_date
+from sources.deadlines import extract_deadline
+from sources.errors import SourceError
+from sources.http import HttpFetcher, HttpSettings
+from sources.registry import adapter_for
+from sources.types import Listing, Record
+
+FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+BASE = "http://replica.test"
+
+
+def survives(call: Callable[[], Any]) -> Any:
+    """Run ``call``; a SourceError is a fine answer, anything else escapes."""
+    try:
+        return call()
+    except SourceError:
+        return None
+
+
+# -- mutations -------------------------------------------------------------------------------------
+
+
+@st.composite
+def mutated(draw: st.DrawFn, original: bytes) -> bytes:
+    """``original`` with a few edits: cut, insert, overwrite, repeat, truncate."""
+    data = bytearray(original)
+    for _ in range(draw(st.integers(1, 4))):
+        if not data:
+            break
+        at = draw(st.integers(0, len(data) - 1))
+        size = draw(st.integers(1, min(400, len(data) - at)))
+        edit = draw(st.sampled_from(["cut", "insert", "overwrite", "repeat", "truncate", "swap"]))
+        if edit == "cut":
+            del data[at:at + size]
+        elif edit == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=64))
+        elif edit == "overwrite":
+            chunk = draw(st.binary(min_size=1, max_size=size))
+            data[at:at + len(chunk)] = chunk
+        elif edit == "repeat":
+            data[at:at] = data[at:at + size]
+        elif edit == "truncate":
+            del data[at:]
+        else:
+            a, b = draw(st.sampled_from([(b"<", b">"), (b"{", b"["), (b'"', b"'"), (b",", b":"),
+                                         (b"</li>", b""), (b"</a>", b"<a>")]))
+            data[:] = bytes(data).replace(a, b, draw(st.integers(1, 3)))
+    return bytes(data)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner,
+                                                                 max_size=6),
+    max_leaves=30,
+)
+
+
+# -- real replica pages ----------------------------------------------------------------------------------
+
+
+def _serve(app: Any, method: str, path: str, query: dict[str, str] | None = None,
+           form: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> bytes:
+    from urllib.parse import urlencode
+
+    body = urlencode(form or {}).encode()
+    request = Request(method=method, path=path, query=dict(query or {}),
+                      headers={"Referer": f"{BASE}/zdyz/index",
+                               "Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+                      body=body, base=BASE, raw_query=urlencode(query or {}))
+    return app(request).payload()
+
+
+@cache
+def pages() -> dict[str, bytes]:
+    """A few real pages of each replica, as their sites serve them."""
+    from monitor.replica.cde import LIST_IDS, CdeReplica
+    from monitor.replica.ema import DOCUMENTS_JSON, EmaReplica
+    from monitor.replica.fda import CBER_CGT, GUIDANCE_JSON, FdaReplica
+    from monitor.replica.federal_register import API, FederalRegisterReplica
+    from monitor.replica.nmpa import NmpaReplica
+
+    out: dict[str, bytes] = {}
+    c = CdeReplica()
+    out["cde-api"] = _serve(c, "POST", "/zdyz/getDomesticGuideList",
+                            form={"pageNum": "1", "pageSize": "10"},
+                            headers={"Referer": f"{BASE}/zdyz/listpage/{LIST_IDS['domestic']}"})
+    first = next(iter(c.guidelines.values()))
+    out["cde-detail"] = _serve(c, "GET", "/zdyz/domesticinfopage", query={"zdyzIdCODE": first.id})
+    opinion = next(iter(c.opinions.values()))
+    out["cde-notice"] = _serve(c, "GET", f"/main/news/viewInfoCommon/{opinion.id}")
+    n = NmpaReplica(gbk=["ggtg"])
+    out["nmpa-column"] = _serve(n, "GET", "/xxgk/ggtg/index.html")
+    out["nmpa-column-utf8"] = _serve(n, "GET", "/yaopin/ypfgwj/index.html")
+    article = next(iter(n.articles.values()))
+    out["nmpa-article"] = _serve(n, "GET", article.path)
+    f = FdaReplica(size=30)
+    out["fda-json"] = _serve(f, "GET", GUIDANCE_JSON)
+    out["fda-cber"] = _serve(f, "GET", CBER_CGT)
+    e = EmaReplica(size=80)
+    out["ema-json"] = _serve(e, "GET", DOCUMENTS_JSON)
+    out["ema-rss"] = _serve(e, "GET", "/en/scientific-guidelines.xml")
+    doc = next(iter(e.docs.values()))
+    out["ema-pdf"] = e.pdf(doc)
+    r = FederalRegisterReplica(size=20)
+    out["fr-json"] = _serve(r, "GET", API, query={"per_page": "20"})
+    return out
+
+
+def text(data: bytes) -> str:
+    return decode.decode_html(data, None)[0]
+
+
+# -- each parse function on random bytes and on mutated pages ----------------------------------------------
+
+HTML_LIST = html_list.HtmlListSettings(name="x", kind="html-list", url=BASE + "/list",
+                                       item=".list ul li", title="a", link="a@href",
+                                       date="span")
+JSON_LIST = json_list.JsonListSettings(name="x", kind="json-list", url=BASE + "/api",
+                                       records="data.records", title="title", link="url",
+                                       date="issueDate", pages_path="data.pages",
+                                       page_param="pageNum")
+PAGE = page.PageSettings(name="x", kind="page", url=BASE + "/page", region="div.container")
+
+# name -> (page key, parser of bytes)
+PARSERS: dict[str, tuple[str, Callable[[bytes], Any]]] = {
+    "cde.parse_list_page": ("cde-api", lambda b: cde.parse_list_page(
+        _json_or_text(b), BASE + "/zdyz/getDomesticGuideList")),
+    "cde.parse_detail": ("cde-detail", lambda b: cde.parse_detail(text(b), BASE + "/d", BASE)),
+    "cde.parse_notice": ("cde-notice", lambda b: cde.parse_notice(text(b), BASE + "/n", BASE,
+                                                                  "2026-11-01")),
+    "nmpa.parse_column_page": ("nmpa-column", lambda b: nmpa.parse_column_page(
+        text(b), BASE + "/xxgk/ggtg/index.html", BASE, "/xxgk/ggtg/")),
+    "nmpa.parse_article": ("nmpa-article", lambda b: nmpa.parse_article(
+        text(b), BASE + "/xxgk/ggtg/a.html", "2026-11-01")),
+    "fda.parse_guidance_json": ("fda-json", lambda b: fda.parse_guidance_json(b, BASE)),
+    "fda.parse_cber_cgt_page": ("fda-cber", lambda b: fda.parse_cber_cgt_page(b, BASE)),
+    "ema.parse_documents_json": ("ema-json", lambda b: ema.parse_documents_json(b, BASE)),
+    "federal_register.parse_notice_page": ("fr-json",
+                                           lambda b: federal_register.parse_notice_page(b)),
+    "html_list.parse_list": ("nmpa-column-utf8", lambda b: html_list.parse_list(
+        text(b), BASE + "/list", HTML_LIST)),
+    "json_list.parse_records": ("cde-api", lambda b: json_list.parse_records(
+        _json_or_text(b), BASE + "/api", JSON_LIST)),
+    "json_list.total_pages": ("cde-api", lambda b: json_list.total_pages(_json_or_text(b),
+                                                                        JSON_LIST)),
+    "rss.parse_feed": ("ema-rss", lambda b: rss.parse_feed(b, BASE + "/feed.xml")),
+    "page.page_text": ("nmpa-article", lambda b: page.page_text(text(b), PAGE, BASE)),
+    "documents.extract_text": ("ema-pdf", lambda b: documents.extract_text(b,
+                                                                           filename="x.pdf")),
+    "msdoc.doc_text": ("ema-pdf", lambda b: msdoc.doc_text(b)),
+}
+
+
+def _json_or_text(data: bytes) -> Any:
+    try:
+        return json.loads(data.decode("utf-8", errors="replace"))
+    except ValueError:
+        return data.decode("utf-8", errors="replace")
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
+@FUZZ
+@given(data=st.data())
+def test_parsers_survive_random_bytes(name: str, data: st.DataObject) -> None:
+    _, parser = PARSERS[name]
+    survives(lambda: parser(data.draw(st.binary(max_size=3000))))
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
+@FUZZ
+@given(data=st.data())
+def test_parsers_survive_mutated_replica_pages(name: str, data: st.DataObject) -> None:
+    key, parser = PARSERS[name]
+    survives(lambda: parser(data.draw(mutated(pages()[key]))))
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
+def test_the_unmutated_pages_parse(name: str) -> None:
+    """The fuzzed pages are real: each parser reads its page (so mutations start from
+    something that works)."""
+    key, parser = PARSERS[name]
+    if name == "msdoc.doc_text":
+        pytest.skip("no legacy .doc page among the replicas; fuzzed from a PDF")
+    result = parser(pages()[key])
+    assert result is not None
+
+
+@FUZZ
+@given(payload=json_values)
+def test_json_parsers_survive_any_json_shape(payload: Any) -> None:
+    survives(lambda: cde.parse_list_page(payload, BASE))
+    survives(lambda: json_list.parse_records(payload, BASE, JSON_LIST))
+    survives(lambda: json_list.total_pages(payload, JSON_LIST))
+    raw = json.dumps(payload).encode()
+    survives(lambda: fda.parse_guidance_json(raw, BASE))
+    survives(lambda: ema.parse_documents_json(raw, BASE))
+    survives(lambda: federal_register.parse_notice_page(raw))
+
+
+@FUZZ
+@given(body=st.binary(max_size=4000), content_type=st.one_of(
+    st.none(), st.sampled_from(["text/html", "text/html; charset=gbk", "text/html; charset=utf-8",
+                                "application/json; charset=iso-8859-1", "text/html; charset=bogus",
+                                "text/html; charset="]), st.text(max_size=40)))
+def test_decoding_never_raises(body: bytes, content_type: str | None) -> None:
+    text_out, encoding = decode.decode_html(body, content_type)
+    assert isinstance(text_out, str) and encoding
+    assert body.decode(decode.json_encoding(body, content_type), errors="replace") is not None
+    decode.sniff_declared(body)
+    decode.charset_from_content_type(content_type)
+
+
+@FUZZ
+@given(status=st.integers(100, 599), body=st.binary(max_size=3000),
+       headers=st.dictionaries(st.sampled_from(["Content-Type", "Location", "Set-Cookie",
+                                                "Server", "content-type"]),
+                               st.text(max_size=60), max_size=4),
+       expect=st.sampled_from(["html", "json", "xml", "bytes"]))
+def test_block_detection_never_raises(status: int, body: bytes, headers: dict[str, str],
+                                      expect: Any) -> None:
+    reason = blocks.detect_block(status, headers, body, BASE + "/x", expect)
+    assert reason is None or isinstance(reason, str)
+
+
+@FUZZ
+@given(data=st.data(), kind=st.sampled_from(["x.pdf", "x.docx", "x.doc", "x.html", "x.txt", ""]))
+def test_documents_survive_random_and_mutated_files(data: st.DataObject, kind: str) -> None:
+    body = data.draw(st.one_of(st.binary(max_size=3000), mutated(pages()["ema-pdf"])))
+    documents.sniff_kind(body, kind)
+    result = survives(lambda: documents.extract_text(body, filename=kind))
+    assert result is None or isinstance(result, str)
+
+
+@FUZZ
+@given(words=st.text(max_size=200), day=st.dates())
+def test_dates_and_deadlines_survive_any_text(words: str, day: date) -> None:
+    value = parse_date(words)
+    assert value is None or len(value) == 10
+    found = extract_deadline(words, day)
+    assert found is None or isinstance(found, date)
+
+
+# -- whole adapters over a mutating transport --------------------------------------------------------------
+
+
+def _replicas() -> dict[str, tuple[Any, dict[str, Any]]]:
+    from monitor.replica.cde import CdeReplica
+    from monitor.replica.ema import EmaReplica
+    from monitor.replica.fda import FdaReplica
+    from monitor.replica.federal_register import FederalRegisterReplica
+    from monitor.replica.nmpa import NmpaReplica
+
+    out = {}
+    for replica in (CdeReplica(), NmpaReplica(gbk=["ggtg"]), FdaReplica(size=40),
+                    EmaReplica(size=120), FederalRegisterReplica(size=30)):
+        out[replica.kind or type(replica).__name__] = (replica, replica.source_settings(BASE))
+    return out
+
+
+REPLICAS = _replicas()
+
+
+class MutatingTransport(httpx.BaseTransport):
+    """Answers from a replica app; the ``victim``-th response gets mutated."""
+
+    def __init__(self, app: Any, data: st.DataObject, victim: int) -> None:
+        self.app, self.data, self.victim, self.count = app, data, victim, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        query = {k: v for k, v in url.params.items()}
+        answer = self.app(Request(method=request.method, path=url.path, query=query,
+                                  headers=dict(request.headers), body=request.read(),
+                                  base=BASE, raw_query=url.query.decode()))
+        body = answer.payload()
+        if self.count == self.victim:
+            body = self.data.draw(mutated(body)) if body else body
+        self.count += 1
+        headers = {"Content-Type": answer.content_type, **answer.headers}
+        return httpx.Response(answer.status, headers=headers, content=body)
+
+
+@pytest.mark.parametrize("kind", sorted(REPLICAS))
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_adapters_survive_a_mutated_answer(kind: str, data: st.DataObject) -> None:
+    replica, table = REPLICAS[kind]
+    adapter_type = adapter_for(table["kind"])
+    adapter = adapter_type(adapter_type.Settings.model_validate(table))
+    victim = data.draw(st.integers(0, 6))
+    fetcher = HttpFetcher(HttpSettings(delay=0, retries=0, timeout=5),
+                          transport=MutatingTransport(replica, data, victim))
+    try:
+        listing = survives(lambda: adapter.collect(fetcher, {}))
+    finally:
+        fetcher.close()
+    if listing is not None:
+        assert isinstance(listing, Listing)
+        assert all(isinstance(r, Record) and r.key for r in listing.records)
