@@ -42,7 +42,8 @@ def rows(path: Path) -> dict[str, int]:
 
 
 def main(runs: int = 20) -> None:
-    site = ListSite(items=[Item(f"2026{n:010d}", f"关于发布第{n}号药品技术指导原则的通告", "2026-06-01")
+    title = "关于发布第{}号药品技术指导原则的通告"
+    site = ListSite(items=[Item(f"2026{n:010d}", title.format(n), "2026-06-01")
                            for n in range(200)])
     mounts = {"/nmpa": site}
     extra = ""
@@ -87,7 +88,8 @@ date = "span"
                 cpu.append(result.cpu_ms)
                 assert result.outcome == "unchanged", result
             after_size, after_rows = db_size(db), rows(db)
-            added = {t: after_rows[t] - before_rows[t] for t in after_rows if after_rows[t] != before_rows[t]}
+            added = {t: after_rows[t] - before_rows[t] for t in after_rows
+                     if after_rows[t] != before_rows[t]}
             print(f"{source.name}: {baseline.records} records; unchanged check: "
                   f"CPU {statistics.median(cpu):.1f} ms median (min {min(cpu):.1f}), "
                   f"wall {statistics.median(wall):.1f} ms; "

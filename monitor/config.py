@@ -93,7 +93,8 @@ class Config:
             if route.name == name:
                 return route
         known = ", ".join(r.name for r in self.routes) or "none configured"
-        raise ConfigError(f"no [[notify]] route named {name!r} (configured: {known})", path=self.path)
+        raise ConfigError(f"no [[notify]] route named {name!r} (configured: {known})",
+                          path=self.path)
 
 
 def parse_duration(text: str) -> float:
@@ -105,7 +106,8 @@ def parse_duration(text: str) -> float:
     return number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
 
 
-def load(path: str | os.PathLike[str] = DEFAULT_PATH, env: Mapping[str, str] | None = None) -> Config:
+def load(path: str | os.PathLike[str] = DEFAULT_PATH,
+         env: Mapping[str, str] | None = None) -> Config:
     """Read, expand and validate a configuration file."""
     file = Path(path)
     shown = str(file)
@@ -151,7 +153,8 @@ def loads(text: str, *, path: str = "<config>", env: Mapping[str, str] | None = 
         value = raw.get(name, {})
         if not isinstance(value, dict):
             raise ConfigError(f"[{name}] must be a table", path=path, key=name)
-        setattr(config, name, _validate(model, value, path, f"[{name}]", locator.table(name), locator))
+        setattr(config, name,
+                _validate(model, value, path, f"[{name}]", locator.table(name), locator))
     config.sources = _load_sources(raw.get("source", []), path, locator)
     config.routes = _load_routes(raw.get("notify", []), path, locator)
     for route in config.routes:

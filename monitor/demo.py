@@ -170,7 +170,8 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
             def fda_day() -> None:
                 fda.today = fr.today = clock.now.date()
                 fda.finalise(potency, keep_slug=True)
-                title = "Considerations for In Vivo Gene Editing Products; Draft Guidance for Industry"
+                title = ("Considerations for In Vivo Gene Editing Products; "
+                         "Draft Guidance for Industry")
                 fda.add_guidance(title.split(";")[0], cgt_label="Draft Guidance for Industry",
                                  comment_days=60)
                 fr.announce(title.split(";")[0], comment_days=60)
@@ -211,7 +212,8 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
             for row in list_changes(store, ChangeFilter(limit=10_000)):
                 counts[row["event"]] = counts.get(row["event"], 0) + 1
             out.rule("[bold]history[/bold]")
-            out.print("changes by event: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            by_event = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            out.print(f"changes by event: {by_event}")
             if keep:
                 store.close()
                 shutil.copy(db, keep)

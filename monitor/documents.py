@@ -97,7 +97,8 @@ class DocumentWriter:
         doc = DocumentRow(
             source_id=self.source.id or 0, key=record.key, title=record.title, url=record.url,
             jurisdiction=self.source.jurisdiction, first_seen=self.now, last_seen=self.now,
-            record=json.dumps(record.as_dict(), ensure_ascii=False), fingerprint=fingerprint(record),
+            record=json.dumps(record.as_dict(), ensure_ascii=False),
+            fingerprint=fingerprint(record),
             lineage=stem(record.title), status=cls.status, comment_deadline=deadline,
             text_hash=text_hash, attachments=json.dumps(hashes, sort_keys=True),
             classification=json.dumps(cls.as_dict(), ensure_ascii=False), relevant=cls.relevant,
@@ -128,7 +129,8 @@ class DocumentWriter:
             drafts = [k for k in kin if k.status == "draft"]
             if cls.status == "final" and drafts:
                 doc.linked_to = drafts[-1].id
-                return "finalised", f"finalises the draft first seen {drafts[-1].first_seen:%Y-%m-%d}"
+                seen = f"{drafts[-1].first_seen:%Y-%m-%d}"
+                return "finalised", f"finalises the draft first seen {seen}"
             same = [k for k in kin if k.status == cls.status and k.source_id != doc.source_id]
             if same:
                 twin = same[0]

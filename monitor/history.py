@@ -54,7 +54,8 @@ def change_dict(change: ChangeRow, source: SourceRow) -> dict[str, Any]:
         "modalities": list(split_list(change.modalities)),
         "doc_type": change.doc_type,
         "status": change.status,
-        "comment_deadline": change.comment_deadline.isoformat() if change.comment_deadline else None,
+        "comment_deadline": (change.comment_deadline.isoformat()
+                             if change.comment_deadline else None),
         "fields_changed": json.loads(change.fields_changed or "[]"),
         "excerpt": change.excerpt,
         "detail": change.detail,

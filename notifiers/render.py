@@ -53,7 +53,11 @@ __all__ = [
 
 BUNDLED = Path(__file__).with_name("templates")
 EXTENSIONS: dict[str, str] = {"text": "txt", "markdown": "md", "html": "html"}
-TEMPLATE_NAMES = (*tuple(f"{kind}.{ext}.j2" for kind in ("alert", "digest") for ext in EXTENSIONS.values()), "alert_title.txt.j2", "digest_title.txt.j2")
+TEMPLATE_NAMES = (
+    *(f"{kind}.{ext}.j2" for kind in ("alert", "digest") for ext in EXTENSIONS.values()),
+    "alert_title.txt.j2",
+    "digest_title.txt.j2",
+)
 MAX_TITLE = 200
 
 

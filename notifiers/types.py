@@ -38,7 +38,7 @@ class Alert:
     title: str
     url: str = ""
     detected_at: datetime | None = None
-    change_kind: str = ""             # the stored change kind: added/changed/removed/page_changed/health
+    change_kind: str = ""             # stored kind: added/changed/removed/page_changed/health
     status: str = "unknown"           # draft / final / withdrawn / unknown
     relevant: bool | None = None
     cn: tuple[str, ...] = ()

@@ -33,7 +33,7 @@ class SourceSettings(BaseModel):
     regulator: str | None = None
     enabled: bool = True
     attachments: bool = True
-    recheck_days: float = Field(default=7.0, ge=0.0)   # re-read CGT attachments this often (0: never)
+    recheck_days: float = Field(default=7.0, ge=0.0)   # re-read CGT attachments (0: never)
     recheck_per_run: int = Field(default=5, ge=0)
     ignore: list[str] = Field(default_factory=list)
     collapse_ratio: float = Field(default=0.5, ge=0.0, le=1.0)

@@ -131,7 +131,8 @@ class DeliveryRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     route: str = Field(index=True)
-    purpose: str                  # "change:<id>", "reminder:<doc>:<days>:<deadline>", "test:…": at most once
+    # at most once per route: "change:<id>", "reminder:<doc>:<days>:<deadline>", "test:…"
+    purpose: str
     change_id: int | None = Field(default=None, foreign_key="change.id")
     alert: str = "{}"             # the Alert as JSON, frozen when the delivery was queued
     mode: str = "immediate"       # immediate / digest
