@@ -113,6 +113,10 @@ def _ema_id(ema: EmaReplica, name: str) -> str:
 def run_demo(keep: str | None = None, console: Console | None = None) -> dict[str, int]:
     """Run the walk-through; returns counts of change events (for tests)."""
     out = console or Console(highlight=False)
+    import logging
+
+    for name in ("regwatch", "apprise"):             # the demo prints its own lines
+        logging.getLogger(name).setLevel(logging.WARNING)
     clock = Clock()
     cde, nmpa = CdeReplica(), NmpaReplica()
     fda = FdaReplica(today=START)

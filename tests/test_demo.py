@@ -1,0 +1,22 @@
+"""`regwatch demo` runs the whole product offline and shows what a user gets."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from monitor.demo import run_demo
+
+
+def test_the_demo_walks_through_every_kind_of_event() -> None:
+    buffer = io.StringIO()
+    counts = run_demo(console=Console(file=buffer, width=120))
+    text = buffer.getvalue()
+    assert counts == {"changed": 1, "draft": 6, "finalised": 2, "health": 2, "recovered": 2,
+                      "removed": 1, "withdrawn": 2}
+    # alerts arrived through apprise at the local inbox, bilingual and with deadlines
+    assert text.count("alert ") >= 12
+    assert "New draft open for comment until" in text and "基因治疗" in text
+    assert "Comment deadline in" in text and "Removed from the list" in text
+    assert "blocked" in text and "Recovered" in text
