@@ -53,6 +53,7 @@ class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     timezone: str = "UTC"
     listen: str = "127.0.0.1:8470"
+    web: str = Field(default="off", description='the read-only web UI: "127.0.0.1:8471" or "off"')
     log_format: Literal["text", "json"] = "text"
     jitter: float = Field(default=0.1, ge=0, le=0.5, description="fraction of the interval")
     keep_days: int = Field(default=180, ge=1, description="raw snapshots kept this long")

@@ -115,7 +115,8 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
     out = console or Console(highlight=False)
     import logging
 
-    for name in ("regwatch", "apprise"):             # the demo prints its own lines
+    quiet = {name: logging.getLogger(name).level for name in ("regwatch", "apprise")}
+    for name in quiet:                                 # the demo prints its own lines
         logging.getLogger(name).setLevel(logging.WARNING)
     clock = Clock()
     cde, nmpa = CdeReplica(), NmpaReplica()
@@ -230,6 +231,8 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
             return counts
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        for name, level in quiet.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def _reminders() -> Callable[..., object] | None:

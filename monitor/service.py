@@ -30,9 +30,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIServer
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -69,6 +70,7 @@ class Service:
         self.listeners: list[Listener] = []
         self.started_at: datetime | None = None
         self.health_server: HealthServer | None = None
+        self.web_server: WSGIServer | None = None
         self._lock: ServiceLock | None = None
         self._specs: dict[str, JobSpec] = {}
         self._stopping = threading.Event()
@@ -85,18 +87,22 @@ class Service:
 
     def start(self) -> None:
         """Lock the database, open it, recover the outbox, start jobs and /healthz."""
-        from monitor.dispatch import Dispatcher
-        from monitor.pipeline import Pipeline
-
         config = self.config
         listen = _listen(config)
         self._lock = service_lock(config.store.url)
         self._lock.acquire()
         try:
-            self.store = Store(config.store.url)
+            self._start(listen)
         except BaseException:
-            self._lock.release()
+            self.stop(grace=0)
             raise
+
+    def _start(self, listen: tuple[str, int] | None) -> None:
+        from monitor.dispatch import Dispatcher
+        from monitor.pipeline import Pipeline
+
+        config = self.config
+        self.store = Store(config.store.url)
         unwritable = ""
         try:
             recovered = Dispatcher(config, self.store).recover()
@@ -120,10 +126,19 @@ class Service:
             try:
                 self.health_server = HealthServer(*listen, snapshot=self.health).start()
             except OSError as exc:
-                self.stop(grace=0)
                 raise RegwatchError(f"cannot listen on {config.service.listen} for /healthz: "
                                     f"{exc.strerror}; set [service] listen to a free "
                                     "HOST:PORT or \"off\"") from None
+        if config.service.web != "off":
+            from monitor.web import parse_listen as web_listen
+            from monitor.web import serve_web
+
+            try:
+                web_listen(config.service.web)
+                self.web_server, _ = serve_web(self.store, config.service.web)
+            except (OSError, ValueError) as exc:
+                raise RegwatchError(f"cannot serve the web UI on {config.service.web}: {exc}; "
+                                    'set [service] web to a free HOST:PORT or "off"') from None
         log.info("regwatch service started (pid %d): %d sources, store %s, health %s",
                  os.getpid(), len([s for s in config.sources if s.enabled]),
                  self.store.safe_url, self.health_url or "off")
@@ -146,6 +161,10 @@ class Service:
         if self.health_server is not None:
             self.health_server.stop()
             self.health_server = None
+        if self.web_server is not None:
+            self.web_server.shutdown()
+            self.web_server.server_close()
+            self.web_server = None
         if left:
             log.warning("stopping with %d jobs still running (%s): abandoned; their work was "
                         "not committed and is redone at the next start", len(left),
@@ -248,8 +267,6 @@ class Service:
         return datetime.now(zone_of(self.config))
 
     def _last_runs(self) -> dict[str, datetime]:
-        from datetime import UTC
-
         with self.store.session() as session:
             rows = session.exec(select(SourceRow.name, SourceRow.last_run_at)).all()
         return {name: (at if at.tzinfo else at.replace(tzinfo=UTC))
@@ -360,9 +377,10 @@ def run_service(config_path: str, *, stop_event: threading.Event | None = None,
     if not in_process:
         _setup_logging(service.config)
     restore = _install_signals(stop, reload_wanted)
-    finished = True
+    finished, started = True, False
     try:
         service.start()
+        started = True
         while not stop.wait(0.2):
             if reload_wanted.is_set():
                 reload_wanted.clear()
@@ -375,7 +393,7 @@ def run_service(config_path: str, *, stop_event: threading.Event | None = None,
                                     "supervisor restarts the service")
         log.info("stopping: waiting up to %.0fs for running jobs", service.grace)
     finally:
-        if getattr(service, "scheduler", None) is not None:
+        if started:
             finished = service.stop()
         restore()
     if not finished and not in_process:

@@ -138,7 +138,10 @@ def _record(entry: Mapping[str, Any], base: str) -> Record | None:
         text = " ".join(str(value or "").split())
         if text:
             fields[name] = text
-    file_name = urlsplit(url).path.rsplit("/", 1)[-1] or "document"
+    try:
+        file_name = urlsplit(url).path.rsplit("/", 1)[-1] or "document"
+    except ValueError:  # a malformed URL ("http://[…"): skip this entry, not the file
+        return None
     return Record(
         key=key,
         title=title,

@@ -129,12 +129,15 @@ class HttpFetcher:
         conditional: bool = False,
     ) -> Fetched:
         """GET ``url``; see the module docstring for what can be raised."""
-        request = self._client.build_request(
-            "GET",
-            url,
-            params=dict(params) if params else None,
-            headers=self._headers(expect, headers),
-        )
+        try:
+            request = self._client.build_request(
+                "GET",
+                url,
+                params=dict(params) if params else None,
+                headers=self._headers(expect, headers),
+            )
+        except httpx.InvalidURL as exc:  # a broken link on a page is a fetch error
+            raise FetchError(f"not a valid URL: {exc}", url=url) from None
         key = str(request.url)
         if conditional:
             self._add_validators(request, key)
@@ -158,7 +161,10 @@ class HttpFetcher:
             content = urlencode(list(data.items())).encode("utf-8")
             if not any(k.lower() == "content-type" for k in merged):
                 merged["Content-Type"] = "application/x-www-form-urlencoded; charset=UTF-8"
-        request = self._client.build_request("POST", url, content=content, headers=merged)
+        try:
+            request = self._client.build_request("POST", url, content=content, headers=merged)
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"not a valid URL: {exc}", url=url) from None
         return self._fetch(request, expect)
 
     def close(self) -> None:

@@ -90,7 +90,12 @@ def _parse_xml(body: bytes, encoding: str | None) -> etree._Element | None:
 
 def _local(element: etree._Element) -> str:
     tag = element.tag
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    if not isinstance(tag, str):
+        return ""
+    try:
+        return str(etree.QName(tag).localname)
+    except ValueError:  # a tag lxml kept but cannot name ("http:"): not one we read
+        return ""
 
 
 def _children(parent: etree._Element, *names: str) -> Iterator[etree._Element]:

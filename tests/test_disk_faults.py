@@ -31,11 +31,11 @@ from monitor.replica.server import ReplicaServer
 from monitor.service import Service
 from tests.receivers import free_port
 from tests.sites import Item, ListSite
-from tests.test_faults import (  # noqa: F401  quiet_servers is a fixture
+from tests.test_faults import (
     Sink,
     integrity,
-    quiet_servers,
     service_config,
+    silence_server_errors,
     sink_routes,
     write_templates,
 )
@@ -47,8 +47,9 @@ NEW = Item("20261120090000001", "嵌合抗原受体T细胞治疗产品临床试�
 
 
 @pytest.fixture(autouse=True)
-def _quiet(quiet_servers: None) -> None:
+def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     """No tracebacks from local servers whose client gave up."""
+    silence_server_errors(monkeypatch)
 
 
 @pytest.fixture

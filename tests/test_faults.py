@@ -33,7 +33,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,14 +99,14 @@ class Sink(WebhookReceiver):
 
 def _parse(post: Posted) -> Received:
     data = post.json or {}
-    kind, source, title = (str(data.get("title", "")).split("|", 2) + ["", ""])[:3]
+    kind, source, title = ([*str(data.get("title", "")).split("|", 2), "", ""])[:3]
     return Received(kind=kind, source=source, title=title, id=str(data.get("message", "")).strip())
 
 
 # -- fault injection -----------------------------------------------------------
 
 TRANSPORT = ("timeout", "reset", "5xx", "429", "truncate")
-FAULTS = TRANSPORT + ("challenge", "oversize", "encoding", "malformed", "empty")
+FAULTS = (*TRANSPORT, "challenge", "oversize", "encoding", "malformed", "empty")
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,8 @@ class FaultySite:
             if fault is not None and (active or fault.kind == "empty"):
                 self.injected[fault.kind] += 1
         if not active or fault is None:
-            return self.site(request)
+            answer: Response = self.site(request)
+            return answer
         return self._inject(fault.kind, request)
 
     def _inject(self, kind: str, request: Request) -> Response:
@@ -165,7 +166,7 @@ class FaultySite:
                 return self.site.blocked_response(request)
             return Response(status=202, body=CHALLENGE,
                             headers={"Set-Cookie": "FSSBBIl1UgzbN7N80S=abc; path=/"})
-        inner = self.site(request)
+        inner: Response = self.site(request)
         if kind == "truncate":
             inner.fault = "truncate"
             return inner
@@ -365,7 +366,7 @@ def _replica_sites() -> list[Site]:
             out.append(act)
         return out
 
-    failed = {k: "failed" for k in TRANSPORT + ("oversize", "empty")}
+    failed = {k: "failed" for k in (*TRANSPORT, "oversize", "empty")}
     return [
         Site("cde-replica", CdeReplica, lambda s, b: s.source_settings(b), cde_actions(400),
              {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"}),
@@ -386,7 +387,7 @@ def _replica_sites() -> list[Site]:
 
 def all_sites() -> list[Site]:
     list_site = Site("list-site", _list_site, _list_settings, list_actions(400),
-                     {**{k: "failed" for k in TRANSPORT + ("oversize", "empty")},
+                     {**{k: "failed" for k in (*TRANSPORT, "oversize", "empty")},
                       "challenge": "blocked", "encoding": "healthy", "malformed": "healthy"})
     return [list_site, *_replica_sites()]
 
@@ -610,13 +611,13 @@ def outbox_empty(db: Path | str) -> bool:
         finally:
             engine.dispose()
         return count == 0
-    connection = sqlite3.connect(db, timeout=10)
+    sql = sqlite3.connect(db, timeout=10)
     try:
-        row = connection.execute(
+        row = sql.execute(
             "SELECT count(*) FROM delivery WHERE status IN ('pending', 'sending')").fetchone()
         return int(row[0]) == 0
     finally:
-        connection.close()
+        sql.close()
 
 
 def queued_alerts(db: Path, route: str) -> Counter[tuple[str, str, str]]:
@@ -773,12 +774,16 @@ def assert_report(report: Report) -> None:
 # -- the tests ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def quiet_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+def silence_server_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     """A client that gives up (timeouts, oversize) makes http.server print a traceback."""
     from socketserver import BaseServer
 
     monkeypatch.setattr(BaseServer, "handle_error", lambda self, request, address: None)
+
+
+@pytest.fixture
+def quiet_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    silence_server_errors(monkeypatch)
 
 
 def test_the_fault_plan_covers_every_fault_and_keeps_a_clean_baseline_and_tail() -> None:

@@ -40,6 +40,7 @@ from tests.test_faults import (
     outbox_empty,
     queued_alerts,
     service_config,
+    silence_server_errors,
     sink_routes,
     write_templates,
 )
@@ -60,7 +61,8 @@ class Guarded:
         try:
             time.sleep(self.delay)
             with self.lock:
-                return self.app(request)
+                answer: Response = self.app(request)
+                return answer
         finally:
             self.in_flight -= 1
 
@@ -161,12 +163,19 @@ class KillReport:
                 f"{self.seconds:.0f}s")
 
 
-def run_kills(tmp_path: Path, kills: int, steps: int, seed: int) -> KillReport:
+MODES = ("random", "mid-check", "mid-delivery")
+
+
+def run_kills(tmp_path: Path, kills: int, steps: int, seed: int, *, sink_delay: float = 0.15,
+              modes: tuple[str, ...] = MODES) -> KillReport:
+    """``kills`` kill -9 in turn of each of ``modes``; the sink takes ``sink_delay`` s
+    per alert (a slow receiver widens the window in which a kill causes a resend)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     report = KillReport()
     started = time.monotonic()
     sites = {s.name: s for s in all_sites() if s.name in ("list-site", "cde-replica")}
-    sink = SlowSink(delay=0.15).start()
+    sink = SlowSink(delay=sink_delay).start()
     servers: list[ReplicaServer] = []
     scripts: list[Script] = []
     sources = []
@@ -193,15 +202,15 @@ def run_kills(tmp_path: Path, kills: int, steps: int, seed: int) -> KillReport:
 
     driver = threading.Thread(target=drive, daemon=True)
     driver.start()
+    guards = [s.guard for s in scripts]
     current: ServiceProcess | None = None
     try:
         for number in range(kills):
             current = ServiceProcess(config, tmp_path / "service.log").start()
             report.restarts += 1
-            mode = ("random", "mid-check", "mid-delivery")[number % 3]
+            mode = modes[number % len(modes)]
             time.sleep(rng.uniform(0.3, 1.5))
             if mode == "mid-check":
-                guards = [s.guard for s in scripts]
                 _until(lambda: any(g.in_flight for g in guards), 10)
             elif mode == "mid-delivery":
                 if not _until(lambda: sink.in_flight > 0, 6):
@@ -297,11 +306,9 @@ def assert_kill_report(report: KillReport) -> None:
 
 
 @pytest.fixture
-def quiet(quiet_servers: None) -> None:
-    return None
-
-
-from tests.test_faults import quiet_servers  # noqa: E402,F401  (fixture)
+def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No tracebacks from local servers whose client gave up."""
+    silence_server_errors(monkeypatch)
 
 
 def test_kill_9_loses_nothing_and_keeps_the_database_sound(tmp_path: Path, quiet: None) -> None:
@@ -320,6 +327,11 @@ def test_kill_9_campaign(tmp_path: Path, quiet: None) -> None:
     report = run_kills(tmp_path, kills=kills, steps=max(10, kills // 2), seed=1)
     print(report.summary())
     assert_kill_report(report)
+    # the everyday case: a receiver that answers at once, kills at any moment
+    quick = run_kills(tmp_path / "quick", kills=kills // 2, steps=max(10, kills // 4), seed=2,
+                      sink_delay=0.0, modes=("random", "mid-check"))
+    print("fast receiver:", quick.summary())
+    assert_kill_report(quick)
 
 
 def test_health_endpoint_is_back_after_a_kill(tmp_path: Path, quiet: None) -> None:

@@ -22,13 +22,13 @@ from monitor.errors import ServiceLocked
 from monitor.replica.server import ReplicaServer
 from monitor.service import Service
 from tests.sites import Item, ListSite
-from tests.test_faults import (  # noqa: F401  quiet_servers is a fixture
+from tests.test_faults import (
     Campaign,
     Sink,
     all_sites,
     assert_report,
-    quiet_servers,
     service_config,
+    silence_server_errors,
     sink_routes,
     write_templates,
 )
@@ -155,14 +155,16 @@ def test_retention_on_postgres(pg_url: str, site: tuple[ListSite, ReplicaServer]
         pipeline.check(config.sources[0])
     blobs = store.blob_count()
     result = prune_snapshots(store, keep_days=2, keep_versions=1, now=start + timedelta(days=6))
-    assert result.runs_pruned == 3 and result.blobs_deleted == 6
-    assert store.blob_count() == blobs - 6
+    # newest snapshot (day 5) and runs since day 4 kept; days 0-3 go: 4 manifests + 4 pages
+    assert result.runs_pruned == 4 and result.blobs_deleted == 8
+    assert store.blob_count() == blobs - 8
     store.close()
 
 
 def test_the_service_survives_faults_on_postgres(pg_url: str, tmp_path: Path,
-                                                 quiet_servers: None) -> None:
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The fault campaign, shortened, with the service's store on PostgreSQL."""
+    silence_server_errors(monkeypatch)
     sites = [s for s in all_sites() if s.name in ("list-site", "cde-replica", "fda-guidance")]
     report = Campaign(tmp_path, sites, cycles=20, seed=3, store_url=pg_url).run()
     print(report.summary())

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -33,11 +34,11 @@ from monitor.scheduler import DigestTrigger, build_jobs, first_run, source_trigg
 from monitor.service import Service
 from tests.receivers import free_port
 from tests.sites import Item, ListSite
-from tests.test_faults import (  # noqa: F401  quiet_servers is a fixture
+from tests.test_faults import (
     Sink,
     integrity,
-    quiet_servers,
     service_config,
+    silence_server_errors,
     sink_routes,
     write_templates,
 )
@@ -57,8 +58,9 @@ def seed_items(n: int = 5) -> list[Item]:
 
 
 @pytest.fixture(autouse=True)
-def _quiet(quiet_servers: None) -> None:
+def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     """No tracebacks from local servers whose client gave up."""
+    silence_server_errors(monkeypatch)
 
 
 @pytest.fixture
@@ -194,7 +196,9 @@ def test_digest_job_fires_at_digest_times_across_dst() -> None:
     trigger = DigestTrigger(config.routes[0])
     before_dst = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)   # DST starts 29 March
     first = trigger.get_next_fire_time(None, before_dst)
+    assert first is not None
     second = trigger.get_next_fire_time(first, first)
+    assert second is not None
     local = ZoneInfo("Europe/Amsterdam")
     assert first.astimezone(local).hour == 9 and second.astimezone(local).hour == 9
     assert second.astimezone(UTC) - first.astimezone(UTC) == timedelta(hours=23)
@@ -227,7 +231,8 @@ class Concurrency:
             self.peak = max(self.peak, self.now)
         time.sleep(self.delay)
         try:
-            return self.app(request)
+            answer: Response = self.app(request)
+            return answer
         finally:
             with self.lock:
                 self.now -= 1
@@ -497,7 +502,7 @@ def test_sighup_reloads_and_a_broken_file_keeps_the_running_config(
                       encoding="utf-8")
     service.send(signal.SIGHUP)
     wait_for(lambda: "configuration not reloaded" in service.text(), 10, "the error line")
-    line = next(l for l in service.text().splitlines() if "configuration not reloaded" in l)
+    line = next(x for x in service.text().splitlines() if "configuration not reloaded" in x)
     assert "regwatch.toml" in line and "kind" in line          # file and what is wrong
     assert "source:other" in {j["id"] for j in get_json(url)[1]["scheduler"]["jobs"]}
     service.send(signal.SIGTERM)
@@ -633,3 +638,25 @@ def test_retention_drops_old_snapshots_and_never_the_history(
     assert (again.runs_pruned, again.blobs_deleted) == (0, 0)
     sql.close()
     store.close()
+
+
+def test_the_service_serves_the_read_only_web_ui_when_asked(
+    tmp_path: Path, site: tuple[ListSite, ReplicaServer]
+) -> None:
+    from monitor.web import server_url
+
+    _, server = site
+    service = make_service(tmp_path, [list_source(server.url)], extra='web = "127.0.0.1:0"')
+    results: list[Any] = []
+    service.add_listener(results.append)
+    service.start()
+    try:
+        wait_for(lambda: len(results) >= 1, 10, "a check")
+        assert service.web_server is not None
+        base = server_url(service.web_server)
+        page = httpx.get(f"{base}/sources", timeout=5)
+        assert page.status_code == 200 and "list" in page.text
+        assert httpx.get(f"{base}/changes.json", timeout=5).json() == []
+    finally:
+        service.stop()
+    assert service.web_server is None
