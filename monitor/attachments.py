@@ -8,8 +8,9 @@ keeps its last known hash: a flaky download is not a revision.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -17,7 +18,7 @@ from sqlmodel import Session
 from monitor.store import Store
 from sources.documents import extract_text
 from sources.errors import SourceError
-from sources.types import Fetcher, Record
+from sources.types import Fetched, Fetcher, Record
 
 log = logging.getLogger("regwatch.attachments")
 
@@ -27,6 +28,41 @@ class AttachmentTexts:
     hashes: dict[str, str] = field(default_factory=dict)    # url -> blob hash of the raw file
     text: str = ""
     errors: list[str] = field(default_factory=list)
+
+
+MAX_FILES = 6
+
+
+class PrefetchedFetcher:
+    """Serves attachment downloads made before the write transaction opened, so
+    no network I/O happens while the database's write lock is held. A URL not
+    prefetched falls through to the real fetcher."""
+
+    def __init__(self, inner: Fetcher, urls: Iterable[str]) -> None:
+        self.inner = inner
+        self.cache: dict[str, Fetched | SourceError] = {}
+        for url in dict.fromkeys(urls):
+            try:
+                self.cache[url] = inner.get(url, expect="bytes")
+            except SourceError as exc:
+                self.cache[url] = exc
+
+    def get(self, url: str, **kwargs: Any) -> Fetched:
+        found = self.cache.get(url)
+        if isinstance(found, SourceError):
+            raise found
+        if found is not None:
+            return found
+        return self.inner.get(url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Fetched:
+        return self.inner.post(url, **kwargs)
+
+
+def attachment_urls(record: Record, base_url: str) -> list[str]:
+    """The attachments of ``record`` regwatch downloads: on the source's host, at most
+    ``MAX_FILES``."""
+    return [a.url for a in record.attachments[:MAX_FILES] if same_host(a.url, base_url)]
 
 
 def same_host(url: str, base: str) -> bool:
@@ -41,14 +77,14 @@ def collect_attachments(
     *,
     base_url: str,
     previous: Mapping[str, str],
-    max_files: int = 6,
 ) -> AttachmentTexts:
     """Download ``record``'s attachments (on ``base_url``'s host), store the raw
     bytes as blobs and return their hashes and the joined text."""
     result = AttachmentTexts()
     parts: list[str] = []
-    for attachment in record.attachments[:max_files]:
-        if not same_host(attachment.url, base_url):
+    wanted = set(attachment_urls(record, base_url))
+    for attachment in record.attachments:
+        if attachment.url not in wanted:
             continue
         try:
             fetched = fetcher.get(attachment.url, expect="bytes")

@@ -14,11 +14,10 @@ from monitor.alerts import join_list
 from monitor.attachments import collect_attachments
 from monitor.classify import Classification, classify
 from monitor.lineage import stem
-from monitor.recording import RecordingFetcher
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
 from sources.registry import Adapter, SourceSettings
-from sources.types import Record
+from sources.types import Fetcher, Record
 
 # Fields whose change alone is not worth an alert, but is worth re-reading the
 # attachments for: the site says it edited the record (FDA `changed`, EMA
@@ -60,7 +59,7 @@ class DocumentWriter:
 
     def __init__(self, session: Session, store: Store, settings: SourceSettings,
                  adapter: Adapter, source: SourceRow, run: RunRow,
-                 fetcher: RecordingFetcher, now: datetime) -> None:
+                 fetcher: Fetcher, now: datetime) -> None:
         self.session, self.store, self.settings = session, store, settings
         self.adapter, self.source, self.run = adapter, source, run
         self.fetcher, self.now = fetcher, now

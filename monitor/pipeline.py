@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,9 +23,10 @@ from diffing import text as text_diff
 from diffing.normalise import normalise_text
 from monitor import health
 from monitor.alerts import alert_from_change, enqueue
+from monitor.attachments import PrefetchedFetcher, attachment_urls
 from monitor.classify import classify
 from monitor.config import Config
-from monitor.documents import DocumentWriter, change_row
+from monitor.documents import DocumentWriter, change_row, classify_record
 from monitor.errors import StoreError
 from monitor.recording import RecordingFetcher
 from monitor.store import Store
@@ -135,11 +136,17 @@ class Pipeline:
         fetcher = RecordingFetcher(self.fetcher_factory(settings, validators))
         try:
             listing = adapter.collect(fetcher, known)
+            diff: record_diff.RecordDiff | None = None
+            files: Fetcher = fetcher
             if listing.page_text is None and not listing.not_modified:
                 self._check_collapse(source, settings, listing)
+                diff = _diff(settings, documents, listing)
+                # downloads happen here, before the write lock is taken
+                files = PrefetchedFetcher(fetcher, _attachment_plan(
+                    settings, adapter, documents, diff, self.now()))
             with self.store.session(write=True) as session:
                 return self._store_listing(session, settings, adapter, source, documents,
-                                           listing, fetcher, started_at)
+                                           listing, diff, fetcher, files, started_at)
         except SourceError as exc:
             outcome = "blocked" if isinstance(exc, Blocked) else "failed"
             return self._store_failure(settings, source, outcome, str(exc), fetcher, started_at)
@@ -204,7 +211,8 @@ class Pipeline:
 
     def _store_listing(self, session: Session, settings: SourceSettings, adapter: Adapter,
                        source: SourceRow, documents: dict[str, DocumentRow], listing: Listing,
-                       fetcher: RecordingFetcher, started_at: datetime) -> CheckResult:
+                       outcome: record_diff.RecordDiff | None, fetcher: RecordingFetcher,
+                       files: Fetcher, started_at: datetime) -> CheckResult:
         source = session.get(SourceRow, source.id) or source
         now = self.now()
         run = RunRow(source_id=source.id or 0, started_at=started_at, finished_at=now,
@@ -221,8 +229,10 @@ class Pipeline:
                                  baseline, now)
             run.record_count = 1
         else:
+            assert outcome is not None
             changes = self._records(session, settings, adapter, source, run, documents,
-                                    listing.records, fetcher, baseline, now, listing.complete)
+                                    outcome, {r.key for r in listing.records}, files,
+                                    baseline, now)
             run.record_count = len({r.key for r in listing.records})
             source.last_record_count = run.record_count
         if not listing.not_modified:
@@ -284,19 +294,9 @@ class Pipeline:
 
     def _records(self, session: Session, settings: SourceSettings, adapter: Adapter,
                  source: SourceRow, run: RunRow, documents: dict[str, DocumentRow],
-                 records: Sequence[Record], fetcher: RecordingFetcher, baseline: bool,
-                 now: datetime, complete: bool = True) -> list[ChangeRow]:
-        writer = DocumentWriter(session, self.store, settings, adapter, source, run, fetcher, now)
-        current = list(records)  # compared normalised by the diff, stored as published
-        previous = {key: Record.from_dict(json.loads(doc.record))
-                    for key, doc in documents.items() if doc.key != PAGE_KEY}
-        missing = {key: doc.missing_runs for key, doc in documents.items() if doc.missing_runs}
-        if not complete:
-            # a partial listing (a page cap, a recent window) cannot prove an absence
-            seen_keys = {r.key for r in current}
-            previous = {key: record for key, record in previous.items() if key in seen_keys}
-        outcome = record_diff.diff(previous, current, missing=missing, ignore_fields=(),
-                                  ignore=settings.ignore)
+                 outcome: record_diff.RecordDiff, seen: set[str], files: Fetcher,
+                 baseline: bool, now: datetime) -> list[ChangeRow]:
+        writer = DocumentWriter(session, self.store, settings, adapter, source, run, files, now)
         changes: list[ChangeRow] = []
 
         def keep(change: ChangeRow | None) -> None:
@@ -320,12 +320,45 @@ class Pipeline:
         for key in outcome.returned:
             documents[key].missing_runs = 0
             session.add(documents[key])
-        seen = {r.key for r in current}
         for key, doc in documents.items():
             if key in seen:
                 doc.last_seen = now
                 session.add(doc)
         return changes
+
+
+def _diff(settings: SourceSettings, documents: dict[str, DocumentRow],
+          listing: Listing) -> record_diff.RecordDiff:
+    """The record diff of this run against the active documents (pure)."""
+    current = listing.records   # compared normalised by the diff, stored as published
+    previous = {key: Record.from_dict(json.loads(doc.record))
+                for key, doc in documents.items() if doc.key != PAGE_KEY}
+    missing = {key: doc.missing_runs for key, doc in documents.items() if doc.missing_runs}
+    if not listing.complete:
+        # a partial listing (a page cap, a recent window) cannot prove an absence
+        seen_keys = {r.key for r in current}
+        previous = {key: record for key, record in previous.items() if key in seen_keys}
+    return record_diff.diff(previous, current, missing=missing, ignore_fields=(),
+                            ignore=settings.ignore)
+
+
+def _attachment_plan(settings: SourceSettings, adapter: Adapter,
+                     documents: dict[str, DocumentRow], outcome: record_diff.RecordDiff,
+                     now: datetime) -> list[str]:
+    """The attachment URLs this run will read: CGT-relevant new or changed records,
+    and documents due for their periodic re-read (the same rules DocumentWriter uses)."""
+    if not settings.attachments:
+        return []
+    base = adapter.base_url
+    urls: list[str] = []
+    for record in [*outcome.added, *(c.new for c in outcome.changed)]:
+        if record.attachments and classify_record(record).relevant:
+            urls += attachment_urls(record, base or record.url)
+    touched = {r.key for r in outcome.added} | {c.key for c in outcome.changed}
+    for doc in _due_for_recheck(settings, documents, touched, now):
+        record = Record.from_dict(json.loads(doc.record))
+        urls += attachment_urls(record, base or record.url)
+    return urls
 
 
 def _due_for_recheck(settings: SourceSettings, documents: dict[str, DocumentRow],
