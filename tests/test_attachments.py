@@ -149,3 +149,39 @@ recheck_days = 7
     assert sum(r.changes for r in results) == 1
     change = list_changes(store, ChangeFilter(limit=1))[0]
     assert change["title"] == target.title and change["fields_changed"] == ["attachment text"]
+
+
+def test_no_download_happens_while_the_database_write_lock_is_held(tmp_path: Path) -> None:
+    from monitor.replica.cde import CdeReplica
+    from sources.http import HttpFetcher, HttpSettings
+
+    cde = CdeReplica()
+    under_lock: list[str] = []
+    fetched: list[str] = []
+
+    class Watching(HttpFetcher):
+        def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def, override]
+            fetched.append(url)
+            if store.write_lock._is_owned():  # type: ignore[attr-defined]
+                under_lock.append(url)
+            return super().get(url, **kwargs)
+
+    with ReplicaServer(Router({"/cde": cde})) as server:
+        config = loads(f"""
+[store]
+url = "sqlite:///{tmp_path / 'w.db'}"
+[http]
+delay = 0
+retries = 0
+[[source]]
+name = "cde"
+kind = "cde"
+base_url = "{server.url}/cde"
+lists = ["domestic"]
+""")
+        store = Store(config.store.url)
+        pipeline = Pipeline(config, store, fetcher_factory=lambda s, v: Watching(
+            HttpSettings(delay=0, retries=0), validators=v))
+        assert pipeline.check(config.sources[0]).outcome == "baseline"
+    assert any("downloadAtt" in url for url in fetched)
+    assert under_lock == []
