@@ -89,17 +89,24 @@ def check(config: str = ConfigOption,
     Exit code 0 when every check was healthy, 6 when some source failed or was blocked.
     """
     from monitor.app import open_context
+    from monitor.lock import service_lock
     from monitor.pipeline import Pipeline
 
     ctx = open_context(config)
     for name in source or []:
         ctx.config.source(name)
-    results = Pipeline(ctx.config, ctx.store).check_all(source or None)
-    sent = None
-    if deliver:
-        from monitor.dispatch import Dispatcher
+    # a running service checks on its schedule; two checkers of one source would race
+    lock = service_lock(ctx.config.store.url)
+    lock.acquire()
+    try:
+        results = Pipeline(ctx.config, ctx.store).check_all(source or None)
+        sent = None
+        if deliver:
+            from monitor.dispatch import Dispatcher
 
-        sent = Dispatcher(ctx.config, ctx.store).run_once()
+            sent = Dispatcher(ctx.config, ctx.store).run_once()
+    finally:
+        lock.release()
     for result in results:
         if as_json:
             out.print(json.dumps({"source": result.source, "outcome": result.outcome,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -169,3 +170,18 @@ def test_classify_prints_one_json_object_per_line() -> None:
     assert [line["relevant"] for line in lines] == [True, False]
     assert list(lines[0]) == ["text", "relevant", "modalities", "cn", "eu", "us", "doc_type",
                               "status", "disciplines", "evidence"]
+
+
+def test_check_refuses_while_a_service_holds_the_database(tmp_path: Path) -> None:
+    from monitor.lock import service_lock
+
+    config = write_config(tmp_path, "http://127.0.0.1:9")
+    lock = service_lock(f"sqlite:///{tmp_path / 'regwatch.db'}")
+    lock.acquire()
+    try:
+        result = runner.invoke(app, ["check", "-c", str(config)])
+    finally:
+        lock.release()
+    assert result.exit_code == 3
+    assert f"held by pid {os.getpid()}" in result.output
+    assert runner.invoke(app, ["check", "-c", str(config)]).exit_code == 6   # free again
