@@ -65,14 +65,21 @@ def register(app: typer.Typer) -> None:
                 writer.writerow({k: ("|".join(v) if isinstance(v, list) else v)
                                  for k, v in row.items()})
             return
+        cells = [(str(row["id"]), row["detected_at"][:16].replace("T", " "), row["source"],
+                  row["event"], row["title"], ",".join(row["cn"]), ",".join(row["eu"]),
+                  row["comment_deadline"] or "") for row in rows]
+        if not out.is_terminal:   # piped: one tab-separated line per change, nothing cut
+            for line in cells:
+                out.print("\t".join(line), markup=False)
+            return
         table = Table(show_lines=False)
-        for column in ("id", "detected", "source", "event", "title", "CN", "EU", "deadline"):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(str(row["id"]), row["detected_at"][:16].replace("T", " "),
-                          row["source"], row["event"], row["title"][:70],
-                          ",".join(row["cn"]), ",".join(row["eu"]),
-                          row["comment_deadline"] or "")
+        for column in ("id", "detected", "source", "event"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("title", ratio=1, overflow="fold")
+        for column in ("CN", "EU", "deadline"):
+            table.add_column(column, no_wrap=True)
+        for line in cells:
+            table.add_row(*line, style=None)
         out.print(table)
         if not rows:
             out.print("no changes match")

@@ -97,6 +97,9 @@ def test_check_changes_show_and_diff_work_on_a_real_store(
                                               "gtmp"]).stdout)
     assert [r["id"] for r in relevant] == [draft["id"]]
 
+    plain = runner.invoke(app, ["changes", "-c", config]).stdout.splitlines()
+    assert [line.split("\t")[3] for line in plain] == [r["event"] for r in rows]
+
     table = runner.invoke(app, ["changes", "-c", config, "--csv"])
     parsed = list(csv.DictReader(io.StringIO(table.stdout)))
     assert len(parsed) == 2 and set(parsed[0]) == set(CHANGE_FIELDS)
