@@ -69,8 +69,7 @@ def register(app: typer.Typer) -> None:
                   row["event"], row["title"], ",".join(row["cn"]), ",".join(row["eu"]),
                   row["comment_deadline"] or "") for row in rows]
         if not out.is_terminal:   # piped: one tab-separated line per change, nothing cut
-            for line in cells:
-                out.print("\t".join(line), markup=False)
+            sys.stdout.write("".join("\t".join(line) + "\n" for line in cells))
             return
         table = Table(show_lines=False)
         for column in ("id", "detected", "source", "event"):
