@@ -22,7 +22,7 @@ from diffing import records as record_diff
 from diffing import text as text_diff
 from diffing.normalise import normalise_text
 from monitor import health
-from monitor.alerts import alert_from_change, enqueue
+from monitor.alerts import alert_from_change, enqueue, regulator_of
 from monitor.attachments import PrefetchedFetcher, attachment_urls
 from monitor.classify import classify
 from monitor.config import Config
@@ -32,6 +32,7 @@ from monitor.recording import RecordingFetcher
 from monitor.store import Store
 from monitor.store.db import utcnow
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
+from notifiers.types import Alert
 from sources.errors import Blocked, LayoutChanged, SourceError
 from sources.fetchers import make_fetcher
 from sources.http import HostGate
@@ -246,10 +247,31 @@ class Pipeline:
         for change in changes:
             result.alerts += self._enqueue(session, change, source, settings)
             result.events.append(change.event)
+        if baseline:
+            result.alerts += self._baseline_summary(session, source, settings, run)
         source.validators = json.dumps(getattr(fetcher.inner, "validators", {}) or {},
                                        sort_keys=True)
         session.add(source)
         return result
+
+    def _baseline_summary(self, session: Session, source: SourceRow, settings: SourceSettings,
+                          run: RunRow) -> int:
+        """The silent baseline's one summary line, for routes that ask for ``baseline``."""
+        relevant = session.exec(
+            select(DocumentRow.id).where(DocumentRow.source_id == source.id,
+                                         DocumentRow.relevant == True)  # noqa: E712
+        ).all()
+        alert = Alert(
+            id=f"baseline-{source.id}", kind="baseline", source=source.name,
+            regulator=regulator_of(source, settings.regulator), jurisdiction=source.jurisdiction,
+            title=f"{source.name}: watching {run.record_count or 0} documents",
+            url=source.url, detected_at=self.now(),
+            detail=f"first check stored {run.record_count or 0} documents as a baseline "
+                   f"({len(relevant)} about cell and gene therapy); from now on you hear "
+                   "about what changes",
+        )
+        return len(enqueue(session, alert, self.config.routes, purpose=f"baseline:{source.id}",
+                           now=self.now()))
 
     def _enqueue(self, session: Session, change: ChangeRow, source: SourceRow,
                  settings: SourceSettings) -> int:

@@ -20,8 +20,12 @@ from tests.sites import Item, ListSite
 
 
 def make_config(tmp_path: Path, base: str, **health: int) -> Config:
+    return loads(make_config_text(tmp_path, base, **health))
+
+
+def make_config_text(tmp_path: Path, base: str, **health: int) -> str:
     alert_after = health.get("alert_after", 3)
-    return loads(f"""
+    return (f"""
 [store]
 url = "sqlite:///{tmp_path / 'regwatch.db'}"
 
@@ -237,3 +241,32 @@ item = ".list ul li"
     assert [(r.source, r.outcome) for r in results] == [
         ("bad", "blocked"), ("broken-selector", "failed"), ("good", "baseline")]
     assert results[2].records == 5
+
+
+def test_the_baseline_sends_one_summary_line_only_to_routes_that_ask(
+    site: tuple[ListSite, ReplicaServer], tmp_path: Path
+) -> None:
+    from monitor.dispatch import Dispatcher
+    from tests.receivers import WebhookReceiver
+
+    _, server = site
+    with WebhookReceiver() as hook:
+        config = loads(make_config_text(tmp_path, server.url) + f"""
+[[notify]]
+name = "everything"
+urls = ["{hook.json_url('/all')}"]
+
+[[notify]]
+name = "summaries"
+urls = ["{hook.json_url('/baseline')}"]
+match = {{ kinds = ["baseline"] }}
+""")
+        store = Store(config.store.url)
+        assert Pipeline(config, store).check(config.sources[0]).alerts == 1
+        Dispatcher(config, store).run_once()
+        hook.wait_for(1)
+        posts = [(p.path, p.json) for p in hook.posts]
+    assert [path for path, _ in posts] == ["/baseline"]
+    text = posts[0][1]["title"] + "\n" + posts[0][1]["message"]
+    assert "nmpa-like" in text and "stored 5 documents" in text
+    assert "2 about cell and gene therapy" in text
