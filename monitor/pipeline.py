@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -280,7 +281,9 @@ class Pipeline:
             session.flush()
         if change.detail.startswith("mirror:"):
             return 0
-        alert = alert_from_change(change, source, regulator=settings.regulator, now=self.now())
+        # "N days left" counts calendar days where the team is, like the reminders do
+        local_now = self.now().astimezone(ZoneInfo(self.config.service.timezone))
+        alert = alert_from_change(change, source, regulator=settings.regulator, now=local_now)
         return len(enqueue(session, alert, self.config.routes, purpose=f"change:{change.id}",
                            change_id=change.id, now=self.now()))
 
