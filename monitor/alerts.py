@@ -70,6 +70,7 @@ def alert_from_change(change: ChangeRow, source: SourceRow, *, regulator: str | 
         comment_deadline=deadline,
         days_left=(deadline - today).days if deadline else None,
         detail=change.detail,
+        failures=source.consecutive_failures if change.event == "health" else 0,
     )
 
 

@@ -21,9 +21,9 @@ def record_failure(session: Session, source: SourceRow, run: RunRow, error: str,
     what = "blocked" if outcome == "blocked" else "failing"
     return ChangeRow(
         source_id=source.id or 0, run_id=run.id, kind="health", event="health",
-        detected_at=now, title=f"{source.name} is {what}",
-        url=source.url, jurisdiction=source.jurisdiction,
-        detail=f"{source.consecutive_failures} checks in a row: {error}"[:2000],
+        detected_at=now,
+        title=f"{source.name} is {what}",
+        url=source.url, jurisdiction=source.jurisdiction, detail=error[:2000],
     )
 
 
