@@ -143,7 +143,6 @@ def sources(config: str = ConfigOption,
     table.add_column("kind")
     table.add_column("what it reads")
     table.add_column("settings (beyond name, kind, url, base_url, every, cron, fetch…)")
-    common = set(kinds()["html-list"].Settings.model_fields) if "html-list" in kinds() else set()
     from sources.registry import SourceSettings
 
     common = set(SourceSettings.model_fields)

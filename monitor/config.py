@@ -129,7 +129,7 @@ def loads(text: str, *, path: str = "<config>", env: Mapping[str, str] | None = 
     except tomllib.TOMLDecodeError as exc:
         line = _line_of_toml_error(str(exc))
         raise ConfigError(f"not valid TOML: {exc}", path=path, line=line) from None
-    raw = _expand(raw, os.environ if env is None else env, path, text)
+    raw = _expand(raw, os.environ if env is None else env, path)
     locator = _Locator(text)
     known = {"store", "http", "browser", "health", "delivery", "service", "source", "notify"}
     for key in raw:
@@ -255,7 +255,7 @@ def _validate(model: type[BaseModel], value: dict[str, Any], path: str, where: s
                           line=line, fix=fix) from None
 
 
-def _expand(value: Any, env: Mapping[str, str], path: str, text: str) -> Any:
+def _expand(value: Any, env: Mapping[str, str], path: str) -> Any:
     if isinstance(value, str):
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -265,9 +265,9 @@ def _expand(value: Any, env: Mapping[str, str], path: str, text: str) -> Any:
             return env[name]
         return _ENV.sub(replace, value)
     if isinstance(value, list):
-        return [_expand(v, env, path, text) for v in value]
+        return [_expand(v, env, path) for v in value]
     if isinstance(value, dict):
-        return {k: _expand(v, env, path, text) for k, v in value.items()}
+        return {k: _expand(v, env, path) for k, v in value.items()}
     return value
 
 

@@ -63,16 +63,15 @@ class DocumentWriter:
         self.session, self.store, self.settings = session, store, settings
         self.adapter, self.source, self.run = adapter, source, run
         self.fetcher, self.now = fetcher, now
-        self._checked = False
 
     # -- attachments -----------------------------------------------------------
 
     def _texts(self, record: Record, cls: Classification,
-               previous: dict[str, str]) -> tuple[dict[str, str], str | None]:
-        """Download attachments of CGT-relevant records; return (hashes, text hash)."""
+               previous: dict[str, str]) -> tuple[dict[str, str], str | None] | None:
+        """Read the attachments of a CGT-relevant record: (hashes, text hash), or
+        None when this record's attachments are not read at all."""
         if not (self.settings.attachments and cls.relevant and record.attachments):
-            return previous, None
-        self._checked = True
+            return None
         found = collect_attachments(self.session, self.fetcher, record,
                                     base_url=self.adapter.base_url or record.url,
                                     previous=previous)
@@ -88,8 +87,8 @@ class DocumentWriter:
 
     def add(self, record: Record, *, silent: bool) -> ChangeRow | None:
         cls = classify_record(record)
-        self._checked = False
-        hashes, text_hash = self._texts(record, cls, {})
+        read = self._texts(record, cls, {})
+        hashes, text_hash = read or ({}, None)
         if text_hash:
             cls = classify_record(record, self._text(text_hash))
         deadline = deadline_of(record)
@@ -101,7 +100,7 @@ class DocumentWriter:
             lineage=stem(record.title), status=cls.status, comment_deadline=deadline,
             text_hash=text_hash, attachments=json.dumps(hashes, sort_keys=True),
             classification=json.dumps(cls.as_dict(), ensure_ascii=False), relevant=cls.relevant,
-            attachments_checked_at=self.now if self._checked else None,
+            attachments_checked_at=self.now if read else None,
         )
         self.session.add(doc)
         self.session.flush()
@@ -151,9 +150,9 @@ class DocumentWriter:
         old_status = doc.status
         cls = classify_record(record)
         previous = json.loads(doc.attachments or "{}")
-        self._checked = False
-        hashes, text_hash = self._texts(record, cls, previous)
-        if self._checked:
+        read = self._texts(record, cls, previous)
+        hashes, text_hash = read or (previous, None)
+        if read:
             doc.attachments_checked_at = self.now
         text_changed = bool(text_hash) and text_hash != doc.text_hash and bool(doc.text_hash)
         old_text_hash = doc.text_hash
@@ -204,7 +203,8 @@ class DocumentWriter:
         same URL (the list entry unchanged) is a revision too."""
         record = Record.from_dict(json.loads(doc.record))
         cls = Classification.from_dict(json.loads(doc.classification))
-        hashes, text_hash = self._texts(record, cls, json.loads(doc.attachments or "{}"))
+        previous = json.loads(doc.attachments or "{}")
+        hashes, text_hash = self._texts(record, cls, previous) or (previous, None)
         doc.attachments_checked_at = self.now
         self.session.add(doc)
         if not text_hash or text_hash == doc.text_hash:

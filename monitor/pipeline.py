@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -142,7 +142,7 @@ class Pipeline:
             files: Fetcher = fetcher
             if listing.page_text is None and not listing.not_modified:
                 self._check_collapse(source, settings, listing)
-                diff = _diff(settings, documents, listing)
+                diff = _diff(settings, documents, known, listing)
                 # downloads happen here, before the write lock is taken
                 files = PrefetchedFetcher(fetcher, _attachment_plan(
                     settings, adapter, documents, diff, self.now()))
@@ -353,11 +353,10 @@ class Pipeline:
 
 
 def _diff(settings: SourceSettings, documents: dict[str, DocumentRow],
-          listing: Listing) -> record_diff.RecordDiff:
-    """The record diff of this run against the active documents (pure)."""
+          known: Mapping[str, Record], listing: Listing) -> record_diff.RecordDiff:
+    """The record diff of this run against the active documents' records (pure)."""
     current = listing.records   # compared normalised by the diff, stored as published
-    previous = {key: Record.from_dict(json.loads(doc.record))
-                for key, doc in documents.items() if doc.key != PAGE_KEY}
+    previous = dict(known)
     missing = {key: doc.missing_runs for key, doc in documents.items() if doc.missing_runs}
     if not listing.complete:
         # a partial listing (a page cap, a recent window) cannot prove an absence

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, func, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
@@ -120,7 +120,7 @@ class Store:
 
     def blob_count(self) -> int:
         with self.session() as session:
-            return len(session.exec(select(BlobRow.hash)).all())
+            return session.exec(select(func.count()).select_from(BlobRow)).one()
 
     def close(self) -> None:
         self.engine.dispose()
