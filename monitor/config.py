@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.errors import ConfigError
+from monitor.store.db import URL_KEY, url_problem
 from notifiers.routes import Route
 from sources.browser import BrowserSettings
 from sources.http import HttpSettings
@@ -156,6 +157,10 @@ def loads(text: str, *, path: str = "<config>", env: Mapping[str, str] | None = 
             raise ConfigError(f"[{name}] must be a table", path=path, key=name)
         setattr(config, name,
                 _validate(model, value, path, f"[{name}]", locator.table(name), locator))
+    problem = url_problem(config.store.url)
+    if problem is not None:
+        raise ConfigError(problem[0], path=path, key=URL_KEY, fix=problem[1],
+                          line=locator.key_after(locator.table("store"), "url"))
     config.sources = _load_sources(raw.get("source", []), path, locator)
     config.routes = _load_routes(raw.get("notify", []), path, locator)
     for route in config.routes:

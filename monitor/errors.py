@@ -36,10 +36,10 @@ class ConfigError(RegwatchError):
         line: int | None = None,
         fix: str | None = None,
     ) -> None:
-        where = path or "<config>"
+        where = path or ("<config>" if line else "")
         if line:
             where = f"{where}:{line}"
-        text = f"{where}: {key + ': ' if key else ''}{message}"
+        text = f"{where + ': ' if where else ''}{key + ': ' if key else ''}{message}"
         if fix:
             text = f"{text} — {fix}"
         super().__init__(text)

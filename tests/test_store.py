@@ -4,6 +4,8 @@ SQLite runs in WAL mode, and a bad URL is a clear StoreError."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,10 +13,11 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine
 
-from monitor.errors import StoreError
+from monitor.errors import ConfigError, StoreError
 from monitor.store import Store
 from monitor.store.db import MIGRATIONS
 
+ROOT = Path(__file__).resolve().parents[1]
 
 def test_an_old_database_is_upgraded_without_losing_history(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
@@ -67,6 +70,86 @@ def test_a_database_that_cannot_be_opened_is_a_store_error(tmp_path: Path) -> No
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StoreError, match="cannot open the database"):
         Store(f"sqlite:///{tmp_path / 'dir.db'}")
+
+
+def test_an_unreachable_postgresql_server_is_a_store_error_without_the_password() -> None:
+    pytest.importorskip("psycopg", reason="needs the [postgres] extra (psycopg)")
     with pytest.raises(StoreError) as error:
         Store("postgresql+psycopg://regwatch:s3cret@127.0.0.1:1/none")
     assert "s3cret" not in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("mysql://regwatch:s3cret@127.0.0.1/regwatch", "mysql:// is not a database regwatch supports"),
+    ("postgresql+asyncpg://h/db", "postgresql+asyncpg:// is not a database regwatch supports"),
+    ("oracle+nosuchdriver://h/db", "is not a database regwatch supports"),
+    ("not a url", "not a database URL"),
+])
+def test_an_unsupported_store_url_is_a_config_error_naming_the_key(url: str, says: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        Store(url)
+    assert error.value.exit_code == 2
+    assert error.value.message.startswith("[store] url: ")
+    assert says in error.value.message and "use sqlite:///" in error.value.message
+    assert "s3cret" not in error.value.message
+
+
+# Run the real CLI in a fresh interpreter in which ``import psycopg`` fails, as
+# on an install without the [postgres] extra.
+_WITHOUT_PSYCOPG = """
+import sys
+
+class NoPsycopg:
+    def find_spec(self, name, path=None, target=None):
+        if name == "psycopg" or name.startswith("psycopg."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NoPsycopg())
+sys.modules.pop("psycopg", None)
+from monitor.cli import app
+sys.argv = ["regwatch", *sys.argv[1:]]
+app()
+"""
+
+
+def regwatch_without_psycopg(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", _WITHOUT_PSYCOPG, *args], capture_output=True,
+                          text=True, timeout=60, cwd=ROOT)
+
+
+def write_store_config(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "regwatch.toml"
+    path.write_text(f'[http]\ndelay = 0\n\n[store]\nurl = "{url}"\n', encoding="utf-8")
+    return path
+
+
+def test_a_postgresql_url_without_psycopg_names_the_key_and_the_fix(tmp_path: Path) -> None:
+    config = write_store_config(tmp_path, "postgresql+psycopg://regwatch:s3cret@127.0.0.1:1/none")
+    for args in (["check"], ["changes"], ["run"]):
+        result = regwatch_without_psycopg(*args, "--config", str(config))
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert f"{config}:5: [store] url: PostgreSQL needs the psycopg driver" in lines[0]
+        assert "pip install 'regwatch[postgres]'" in lines[0]
+        assert "internal error" not in result.stderr and "s3cret" not in result.stderr
+
+
+def test_the_psycopg_blocker_really_blocks() -> None:
+    """The harness above would prove nothing if psycopg were importable in it."""
+    probe = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_PSYCOPG.split("from monitor.cli")[0]
+         + "import psycopg\n"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert probe.returncode != 0 and "No module named 'psycopg'" in probe.stderr
+
+
+def test_a_mysql_url_is_a_config_error_at_the_command_line(tmp_path: Path) -> None:
+    config = write_store_config(tmp_path, "mysql://regwatch:s3cret@127.0.0.1/regwatch")
+    result = subprocess.run([sys.executable, "-m", "monitor.cli", "check", "--config",
+                             str(config)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"error: {config}:5: [store] url: mysql:// is not a database regwatch supports "
+        "— use sqlite:///regwatch.db or postgresql+psycopg://user:pass@host/db")

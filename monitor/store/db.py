@@ -16,10 +16,50 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
 
-from monitor.errors import StoreError
+from monitor.errors import ConfigError, StoreError
 from monitor.store.models import BlobRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+URL_KEY = "[store] url"
+URL_FIX = "use sqlite:///regwatch.db or postgresql+psycopg://user:pass@host/db"
+_SUPPORTED = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
+
+
+def url_problem(url: str) -> tuple[str, str] | None:
+    """Why regwatch cannot use the store ``url``, and the fix; ``None`` when it can.
+
+    Only SQLite and PostgreSQL through psycopg are supported (the migrations and
+    the service lock are written for those two), and the driver must be
+    installed. Checked before anything connects, so a wrong URL is a
+    configuration error, not a crash. The URL itself is never echoed: it may
+    hold a password.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "not a database URL", URL_FIX
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        return f"{parsed.drivername}:// is not a database regwatch supports", URL_FIX
+    if (dialect.name, dialect.driver) not in _SUPPORTED:
+        return f"{parsed.drivername}:// is not a database regwatch supports", URL_FIX
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        return (f"PostgreSQL needs the {exc.name or dialect.driver} driver, which is not installed",
+                "pip install 'regwatch[postgres]', or use sqlite:///regwatch.db")
+    return None
+
+
+def check_url(url: str) -> None:
+    """Raise ``ConfigError`` naming ``[store] url`` when ``url`` cannot be used."""
+    problem = url_problem(url)
+    if problem is not None:
+        raise ConfigError(problem[0], key=URL_KEY, fix=problem[1])
 
 
 def utcnow() -> datetime:
@@ -38,6 +78,7 @@ class Store:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        check_url(url)
         try:
             self.engine = _make_engine(url)
             if migrate:
@@ -150,6 +191,6 @@ def _make_engine(url: str) -> Engine:
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OperationalError) and exc.orig is not None:
-        return str(exc.orig)
+        return " ".join(str(exc.orig).split())[:300]    # one line: psycopg adds a hint line
     text = str(exc).splitlines()[0]
     return text[:300]
