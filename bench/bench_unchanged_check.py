@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.config import loads
 from monitor.pipeline import Pipeline
-from monitor.replica.server import ReplicaServer, Router
+from monitor.replica.server import App, ReplicaServer, Router
 from monitor.store import Store
 from tests.sites import Item, ListSite
 
@@ -45,10 +45,10 @@ def main(runs: int = 20) -> None:
     title = "关于发布第{}号药品技术指导原则的通告"
     site = ListSite(items=[Item(f"2026{n:010d}", title.format(n), "2026-06-01")
                            for n in range(200)])
-    mounts = {"/nmpa": site}
+    mounts: dict[str, App] = {"/nmpa": site}
     extra = ""
     try:
-        from monitor.replica.fda import FdaReplica  # type: ignore[attr-defined]
+        from monitor.replica.fda import FdaReplica
 
         mounts["/fda"] = FdaReplica()
         extra = """

@@ -160,7 +160,7 @@ def test_no_download_happens_while_the_database_write_lock_is_held(tmp_path: Pat
     fetched: list[str] = []
 
     class Watching(HttpFetcher):
-        def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def, override]
+        def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
             fetched.append(url)
             if store.write_lock._is_owned():  # type: ignore[attr-defined]
                 under_lock.append(url)

@@ -577,7 +577,7 @@ def test_arbitrary_json_gives_records_or_layout_changed(payload: Any) -> None:
 
 
 def test_json_missing_path_and_empty_list(fetcher: HttpFetcher) -> None:
-    with pytest.raises(LayoutChanged, match="data.records"):
+    with pytest.raises(LayoutChanged, match=r"data\.records"):
         parse_records({"code": 200, "data": {"list": []}}, "https://x", cde_settings("http://x"))
     bodies = {"/empty.json": "[]", "/html.json": "<!DOCTYPE html><html><body>Sorry</body></html>"}
 

@@ -283,7 +283,7 @@ def test_privacy_urls_mask_secrets() -> None:
 def test_a_health_route_also_hears_the_recovery() -> None:
     from notifiers.types import Alert as _Alert
 
-    route = Route(name="ops", urls=["json://127.0.0.1:9/ops"], match={"kinds": ["health"]})
+    route = Route(name="ops", urls=["json://127.0.0.1:9/ops"], match=Match(kinds=["health"]))
     failing = _Alert(id="1", kind="health", change_kind="health", source="cde", regulator="CDE",
                      jurisdiction="CN", title="cde is failing")
     back = _Alert(id="2", kind="recovered", change_kind="health", source="cde", regulator="CDE",

@@ -1,0 +1,1 @@
+"""regwatch tests (a package, so mypy and pytest agree on module names)."""
