@@ -207,6 +207,10 @@ def run_kills(tmp_path: Path, kills: int, steps: int, seed: int, *, sink_delay: 
     try:
         for number in range(kills):
             current = ServiceProcess(config, tmp_path / "service.log").start()
+            # /healthz answers once the database is open and migrated: a kill before that
+            # would leave nothing for the checks below to read (on a busy machine the
+            # schema can take seconds to appear)
+            current.wait_healthy(f"http://127.0.0.1:{port}/healthz", timeout=60)
             report.restarts += 1
             mode = modes[number % len(modes)]
             time.sleep(rng.uniform(0.3, 1.5))
