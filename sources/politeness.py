@@ -61,7 +61,10 @@ class HostGate:
     Build it from the ``[http]`` settings, ``HostGate(settings)``, or with
     explicit numbers, ``HostGate(per_host=1, delay=0.5)`` (keywords win).
     Use ``with gate.slot(host): ...`` around one request. ``clock`` is
-    ``time.monotonic`` unless a test gives another.
+    ``time.monotonic`` unless a test gives another; a test that gives a clock
+    also gives ``sleep``, which waits out a delay on that clock (called
+    without the gate's lock held, so other threads may use the gate meanwhile).
+    Without ``sleep`` the gate waits on its condition, in real time.
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class HostGate:
         per_host: int | None = None,
         delay: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         if per_host is None:
             per_host = settings.per_host if settings is not None else 1
@@ -83,6 +87,7 @@ class HostGate:
         self.per_host = per_host
         self.delay = delay
         self._clock = clock
+        self._sleep = sleep
         self._cond = threading.Condition()
         self._in_flight: dict[str, int] = {}
         self._next_start: dict[str, float] = {}
@@ -97,7 +102,14 @@ class HostGate:
                 ready_at = self._next_start.get(host, now)
                 if not busy and now >= ready_at:
                     break
-                self._cond.wait(timeout=None if busy else ready_at - now)
+                if busy or self._sleep is None:
+                    self._cond.wait(timeout=None if busy else ready_at - now)
+                    continue
+                self._cond.release()
+                try:
+                    self._sleep(ready_at - now)
+                finally:
+                    self._cond.acquire()
             self._in_flight[host] = self._in_flight.get(host, 0) + 1
             self._next_start[host] = now + self.delay
         try:
@@ -116,8 +128,3 @@ class HostGate:
             if until > self._next_start.get(host, 0.0):
                 self._next_start[host] = until
             self._cond.notify_all()
-
-    def wait_time(self, host: str) -> float:
-        """Seconds until a request to ``host`` could start, ignoring busy slots."""
-        with self._cond:
-            return max(0.0, self._next_start.get(host, 0.0) - self._clock())
