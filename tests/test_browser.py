@@ -37,6 +37,7 @@ from sources.errors import Blocked, BrowserUnavailable, FetchError, TooLarge
 from sources.fetchers import AutoFetcher, make_fetcher
 from sources.http import HttpFetcher, HttpSettings
 from sources.politeness import HostGate, host_of
+from tests.helpers.clock import FakeClock
 
 CHROMIUM = browser_available(BrowserSettings())
 needs_chromium = pytest.mark.skipif(
@@ -216,16 +217,13 @@ def test_plain_http_fetcher_is_blocked(
 def test_browser_gets_the_page_behind_the_challenge(style: str) -> None:
     challenge = JsCookieChallenge(site, style, secret="s")  # type: ignore[arg-type]
     with ReplicaServer(challenge) as server, BrowserFetcher(HTTP, FAST) as fetcher:
-        started = time.monotonic()
         fetched = fetcher.get(server.url + LIST_PAGE)
-        seconds = time.monotonic() - started
     assert fetched.status == 200 and TITLE in fetched.text
     assert fetched.url == server.url + LIST_PAGE
     # The first visit met the challenge, the reload passed it with the script's cookie.
     assert [passed for _, path, passed in challenge.log if path == LIST_PAGE] == [False, True]
     agent = server.requests[-1].header("User-Agent") or ""
     assert agent.endswith(HTTP.user_agent) and "Chrome/" in agent
-    assert seconds < 10
 
 
 @pytest.mark.browser
@@ -318,7 +316,7 @@ def test_a_captcha_gives_up_with_blocked() -> None:
         seconds = time.monotonic() - started
     assert "still a bot challenge after 3 s" in str(caught.value)
     assert "CAPTCHA" in str(caught.value) and caught.value.status == 202
-    assert 3 <= seconds < 20  # the timeout counts from the first request, not the launch
+    assert seconds >= 3  # it waited its timeout (a busy machine only makes this longer)
     assert len([r for r in server.requests if r.path == LIST_PAGE]) >= 2  # it did wait
 
 
@@ -335,10 +333,9 @@ def test_a_hanging_api_call_times_out() -> None:
         BrowserFetcher(HTTP, BrowserSettings(timeout=1.5)) as fetcher,
     ):
         fetcher.get(server.url + LIST_PAGE)
-        started = time.monotonic()
+        # the server would answer after 5 s: the error proves the 1.5 s timeout cut it short
         with pytest.raises(FetchError, match=r"timed out after 1\.5 s"):
             fetcher.post(server.url + "/zdyz/getDomesticGuideList", data={"pageNum": "1"})
-        assert time.monotonic() - started < 4
 
 
 @pytest.mark.browser
@@ -403,19 +400,21 @@ def test_browser_requests_wait_for_the_host_gate() -> None:
 @needs_chromium
 def test_delay_between_browser_visits() -> None:
     stamps: list[float] = []
+    clock = FakeClock()
+    gate = HostGate(per_host=1, delay=1.0, clock=clock, sleep=clock.sleep)
 
     def timed(request: Request) -> Response:
-        stamps.append(time.monotonic())
+        stamps.append(clock())
         return site(request)
 
     with (
         ReplicaServer(timed) as server,
-        BrowserFetcher(HTTP, FAST, politeness=HostGate(per_host=1, delay=1.0)) as fetcher,
+        BrowserFetcher(HTTP, FAST, politeness=gate) as fetcher,
     ):
         fetcher.get(server.url + "/")  # warm: the first navigation of a new browser is slower
         fetcher.get(server.url + LIST_PAGE)
         fetcher.get(server.url + "/zdyz/index")
     assert len(stamps) == 3
-    # The gate spaces request starts on our side; the server sees them within a few ms.
+    # The gate spaces request starts on its (fake) clock: a visit waits out the delay.
     gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
-    assert min(gaps[1:]) >= 0.9, gaps
+    assert gaps == pytest.approx([1.0, 1.0]) and clock.sleeps == pytest.approx([1.0, 1.0])
