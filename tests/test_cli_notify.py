@@ -75,6 +75,22 @@ urls = ['{hook.json_url("/alerts", auth=f"bot:{TOKEN}")}']
     return path
 
 
+def wait_until_retries_are_due(db: Path, timeout: float = 30) -> None:
+    """Until no pending delivery has its next attempt in the future (stored as naive UTC)."""
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(db) as connection:
+            (latest,) = connection.execute(
+                "SELECT max(next_attempt_at) FROM delivery WHERE status = 'pending'").fetchone()
+        now = datetime.now(UTC).replace(tzinfo=None)
+        if latest is None or datetime.fromisoformat(latest) <= now:
+            return
+        assert time.monotonic() < deadline, f"a retry is still not due at {now}: {latest}"
+        time.sleep(0.005)
+
+
 def invoke(*args: str) -> Result:
     result = runner.invoke(app, list(args))
     everything = result.output + result.stderr
@@ -158,7 +174,7 @@ def test_deliveries_show_status_and_reasons_and_retry_sends_the_failed(
 
     for _ in range(2):                # max_attempts = 2
         result = invoke("check", "--config", str(path))
-        time.sleep(0.05)              # past the 0.01 s back-off
+        wait_until_retries_are_due(tmp_path / "regwatch.db")    # the 0.01 s back-off
     assert "4 failed" in result.stdout
     failed = deliveries(path, "--status", "failed")
     assert len(failed) == 4 and {r["attempts"] for r in failed} == {2}
