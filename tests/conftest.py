@@ -1,5 +1,5 @@
-"""Shared test hygiene: a test that configures logging (the CLI does) must not
-change what later tests see."""
+"""Shared fixtures: the alert receivers (``smtp``, ``hook``), and test hygiene (a
+test that configures logging, as the CLI does, must not change what later tests see)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+
+from tests.receivers import SMTP_PASSWORD, SmtpReceiver, WebhookReceiver
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +22,17 @@ def _restore_logging() -> Iterator[None]:
     root.setLevel(level)
     for name, old in levels.items():
         logging.getLogger(name).setLevel(old)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that takes ``alice`` / ``SMTP_PASSWORD``."""
+    with SmtpReceiver(credentials={"alice": SMTP_PASSWORD}) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def hook() -> Iterator[WebhookReceiver]:
+    """A real webhook receiver on 127.0.0.1."""
+    with WebhookReceiver() as receiver:
+        yield receiver

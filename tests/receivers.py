@@ -34,6 +34,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from monitor.replica.server import ReplicaServer, Request, Response
 
+SMTP_PASSWORD = "Sm7p-pa55word-x9"   # the password of the ``smtp`` fixture's alice
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -23,9 +23,9 @@ from monitor.cli import app
 from monitor.config import load
 from monitor.store import Store
 from notifiers.types import Alert
-from tests.receivers import SmtpReceiver, WebhookReceiver
+from tests.receivers import SMTP_PASSWORD, SmtpReceiver, WebhookReceiver
 
-PASSWORD = "cli-Sm7p-pa55"
+PASSWORD = SMTP_PASSWORD            # the smtp fixture's
 TOKEN = "cli-hook-t0ken-77"
 runner = CliRunner()
 
@@ -38,18 +38,6 @@ def keep_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver(credentials={"alice": PASSWORD}) as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
 
 
 def write_config(tmp_path: Path, smtp: SmtpReceiver, hook: WebhookReceiver) -> Path:

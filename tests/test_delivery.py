@@ -33,11 +33,11 @@ from monitor.store import Store
 from monitor.store.models import ChangeRow, DeliveryRow
 from notifiers import labels
 from notifiers.types import Alert
-from tests.receivers import Posted, SmtpReceiver, WebhookReceiver
+from tests.receivers import SMTP_PASSWORD, Posted, SmtpReceiver, WebhookReceiver
 from tests.sites import Item, ListSite
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "Sm7p-pa55word-x9"
+PASSWORD = SMTP_PASSWORD            # the smtp fixture's
 TOKEN = "hook-t0ken-4c3b2a"
 
 CART = Item("20261101090000009",
@@ -127,18 +127,6 @@ def site() -> Iterator[tuple[ListSite, ReplicaServer]]:
     replica = ListSite(items=list(SEED))
     with ReplicaServer(replica) as server:
         yield replica, server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver(credentials={"alice": PASSWORD}) as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
 
 
 def deliveries(store: Store) -> list[DeliveryRow]:

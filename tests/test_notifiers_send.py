@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import apprise
-import pytest
 
 from notifiers import (
     Alert,
@@ -22,9 +20,9 @@ from notifiers import (
     send_to,
 )
 from notifiers.services import instantiate
-from tests.receivers import SmtpReceiver, WebhookReceiver
+from tests.receivers import SMTP_PASSWORD, SmtpReceiver, WebhookReceiver
 
-PASSWORD = "Sm7p-pa55word"
+PASSWORD = SMTP_PASSWORD            # the smtp fixture's
 TOKEN = "hook-t0ken-9f8e7d"
 TITLE = "嵌合抗原受体T细胞(CAR-T)治疗产品药学研究技术指导原则（征求意见稿）"
 LINK = "https://www.cde.org.cn/main/news/viewInfoCommon/7c8b5f"
@@ -36,18 +34,6 @@ DRAFT = Alert(
     us=("cellular_gene_therapy",), modalities=("car_t",), doc_type="guideline",
     comment_deadline=date(2026, 12, 31),
 )
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver(credentials={"alice": PASSWORD}) as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
 
 
 def test_email_arrives_with_subject_body_link_and_classes(smtp: SmtpReceiver) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -58,12 +57,6 @@ reminders = {reminders}
 def at(day: date, hour: int = 9) -> datetime:
     """``hour`` o'clock in Shanghai on ``day``, as aware UTC."""
     return datetime.combine(day, time(hour), tzinfo=SHANGHAI).astimezone(UTC)
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
 
 
 def test_due_reminder_picks_the_nearest_threshold() -> None:
