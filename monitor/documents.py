@@ -46,6 +46,7 @@ class CheckContext:
     run: RunRow
     now: datetime
     baseline: bool
+    hosts: frozenset[str] = frozenset()   # the source's own site (``monitor.identity``)
 
 
 def change_row(source: SourceRow, run: RunRow, doc: DocumentRow, kind: str, event: str,

@@ -6,7 +6,9 @@ relative to the source: ``http://www.nmpa.gov.cn/xxgk/a.html`` and
 ``https://nmpa.gov.cn/xxgk/a.html`` are both ``/xxgk/a.html`` for a source on
 that site. A link to another site keeps its host but loses its scheme
 (``//other.example/a``), so an http→https switch there is no change either.
-Keys that are not URLs (an FDA slug, an EMA id) are kept as they are.
+Keys that are not URLs (an FDA slug, an EMA id) are kept as they are; a
+Drupal feed GUID (``2552 at https://www.ema.europa.eu``) loses its site part
+the same way.
 
 Databases written before this rule hold absolute keys; the pipeline maps
 stored keys through ``relative_key`` when it loads them, so they keep
@@ -15,8 +17,12 @@ matching (and renames them in place).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
+
+# Drupal feeds (EMA's) give ``<guid>2552 at https://www.ema.europa.eu</guid>``
+_DRUPAL_GUID = re.compile(r"^(?P<id>\S+) at (?P<url>https?://\S+)$")
 
 
 def host_of(url: str) -> str:
@@ -36,6 +42,9 @@ def site_hosts(urls: Iterable[str | None]) -> frozenset[str]:
 
 def relative_key(key: str, hosts: frozenset[str]) -> str:
     """``key`` without scheme, and without host when the host is the source's own."""
+    drupal = _DRUPAL_GUID.match(key)
+    if drupal:
+        return f"{drupal['id']} at {relative_key(drupal['url'], hosts)}"
     if not key.startswith(("http://", "https://")):
         return key
     try:

@@ -51,6 +51,7 @@ from sources.types import Fetcher, Listing, Record
 
 log = logging.getLogger("regwatch.check")
 
+MAX_HOSTS = 16     # host names remembered per source (a site moves rarely)
 REMOVE_AFTER = 2   # healthy runs in a row a record must be missing to be "removed"
 FetcherFactory = Callable[[SourceSettings, dict[str, dict[str, str]]], Fetcher]
 
@@ -149,15 +150,15 @@ class Pipeline:
 
         def hosts() -> frozenset[str]:
             return site_hosts([settings.url, adapter.base_url, previous_url, source.moved_to,
-                               *(f.url for f in fetcher.responses)])
+                               *(f.url for f in fetcher.responses)]) | set(source.hosts.split())
 
         known = KnownRecords(lambda: self._load(source, hosts()), hosts)
         try:
             listing = adapter.collect(fetcher, known)
+            own = hosts()
             ctx = CheckContext(settings=settings, adapter=adapter, source=source,
                                run=RunRow(source_id=source.id or 0, started_at=started_at),
-                               now=self.now(), baseline=source.healthy_runs == 0)
-            own = hosts()
+                               now=self.now(), baseline=source.healthy_runs == 0, hosts=own)
 
             def canonical(url: str) -> str:
                 return relative_key(url, own)
@@ -174,7 +175,9 @@ class Pipeline:
             if listing.page_text is not None:
                 documents = known.documents()
             elif listing.not_modified or (digest and digest == source.listing_hash
-                                          and not ctx.baseline):
+                                          and own <= set(source.hosts.split())):
+                # the last healthy run's listing (a new host name takes the full path
+                # once, so stored records get their new URLs)
                 documents, plan = self._same_listing_plan(settings, source, adapter.base_url,
                                                           ctx.now)
             else:
@@ -334,6 +337,7 @@ class Pipeline:
         if ctx.baseline:
             result.alerts += self._baseline_summary(session, source, settings, run)
         source.validators = json.dumps(fetcher.validators or {}, sort_keys=True)
+        source.hosts = " ".join(sorted(ctx.hosts)[:MAX_HOSTS])
         session.add(source)
         return result
 

@@ -33,6 +33,7 @@ class SourceRow(SQLModel, table=True):
     validators: str = "{}"
     listing_hash: str = ""        # digest of the last healthy run's normalised listing
     moved_to: str = ""            # where the list now answers from, once said
+    hosts: str = ""               # host names the source's site has had (space-separated)
 
 
 class RunRow(SQLModel, table=True):

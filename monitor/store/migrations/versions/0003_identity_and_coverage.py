@@ -3,6 +3,8 @@
 - ``source.listing_hash``: the last healthy run's normalised listing digest
   (an unchanged listing skips the diff);
 - ``source.moved_to``: where a moved list now answers from, said once;
+- ``source.hosts``: the host names the source's site has had, so keys and
+  URLs stored under an old host keep matching;
 - ``run.item_errors``: how many items kept without their detail page;
 - ``change.mirror_of``: the document whose change already told people,
   replacing the ``detail = "mirror:<change id>"`` / ``"mirror:document:<id>"``
@@ -27,6 +29,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("listing_hash", sqlmodel.sql.sqltypes.AutoString(),
                                       nullable=False, server_default=""))
         batch_op.add_column(sa.Column("moved_to", sqlmodel.sql.sqltypes.AutoString(),
+                                      nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("hosts", sqlmodel.sql.sqltypes.AutoString(),
                                       nullable=False, server_default=""))
     with op.batch_alter_table("run", schema=None) as batch_op:
         batch_op.add_column(sa.Column("item_errors", sa.Integer(), nullable=False,
@@ -60,5 +64,6 @@ def downgrade() -> None:
     with op.batch_alter_table("run", schema=None) as batch_op:
         batch_op.drop_column("item_errors")
     with op.batch_alter_table("source", schema=None) as batch_op:
+        batch_op.drop_column("hosts")
         batch_op.drop_column("moved_to")
         batch_op.drop_column("listing_hash")
