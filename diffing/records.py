@@ -11,7 +11,9 @@ it with the records of the last healthy run and says, by key:
   healthy runs; still an active document;
 - **removed**: a key absent for ``remove_after`` consecutive healthy runs
   (two by default): one bad page never "deletes" a document;
-- **returned**: a key that was missing and is back (not an "added").
+- **returned**: a key that was missing and is back (not an "added");
+- **refreshed**: a known record whose text differs only by noise or by the
+  scheme/host of its URLs (``canonical``): no change, but worth storing.
 
 The diff is order independent, and noise (whitespace, full-width brackets,
 session ids in URLs, attachment order) never counts as a change: records are
@@ -30,8 +32,8 @@ from a real one; the pipeline turns it into a health event, never removals.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from diffing.normalise import fingerprint, normalise_attachment, normalise_record
 from sources.types import Attachment, Record
@@ -98,6 +100,7 @@ class RecordDiff:
     returned: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     unchanged: int = 0
+    refreshed: list[Record] = field(default_factory=list)
 
     @property
     def has_changes(self) -> bool:
@@ -132,22 +135,33 @@ def _attachment_changes(
     return added, removed
 
 
+def _canonical(record: Record, canonical: Callable[[str], str] | None) -> Record:
+    if canonical is None:
+        return record
+    return replace(record, url=canonical(record.url), attachments=tuple(
+        Attachment(url=canonical(a.url), name=a.name) for a in record.attachments))
+
+
 def compare(
     old: Record,
     new: Record,
     *,
     ignore: Sequence[str] = (),
     ignore_fields: Collection[str] = ("updated",),
+    canonical: Callable[[str], str] | None = None,
 ) -> RecordChange | None:
     """Compare two versions of one record; None when they are the same after
     normalisation (changes in ``ignore_fields`` alone do not count).
 
     Records are compared normalised; the ``FieldChange`` values show the
-    original text with whitespace collapsed.
+    original text with whitespace collapsed. ``canonical`` maps URLs to the
+    form compared (the pipeline drops the scheme and the source's own host,
+    so a site moving to https changes no record).
     """
     if old == new:
         return None
-    a, b = normalise_record(old, ignore), normalise_record(new, ignore)
+    a = normalise_record(_canonical(old, canonical), ignore)
+    b = normalise_record(_canonical(new, canonical), ignore)
     changes: list[FieldChange] = []
     for name in ("title", "url", "date", "status"):
         if getattr(a, name) != getattr(b, name) and not _ignored(name, ignore_fields):
@@ -209,6 +223,7 @@ def diff(
     remove_after: int = 2,
     ignore_fields: Collection[str] = ("updated",),
     ignore: Sequence[str] = (),
+    canonical: Callable[[str], str] | None = None,
 ) -> RecordDiff:
     """Diff the records of a healthy run against the active records of the last.
 
@@ -218,7 +233,8 @@ def diff(
     ``missing`` with its new count, or to ``removed`` once that count reaches
     ``remove_after``. ``ignore`` holds extra noise regexes (the source's
     ``ignore`` setting); ``ignore_fields`` field names whose changes do not
-    count (``"updated"`` means ``fields.updated``).
+    count (``"updated"`` means ``fields.updated``); ``canonical`` as for
+    ``compare``.
 
     Call this only for healthy runs: check ``collapsed`` first.
     """
@@ -235,9 +251,12 @@ def diff(
             continue
         if was_missing.get(key, 0) > 0:
             result.returned.append(key)
-        change = compare(old, record, ignore=ignore, ignore_fields=ignore_fields)
+        change = compare(old, record, ignore=ignore, ignore_fields=ignore_fields,
+                         canonical=canonical)
         if change is None:
             result.unchanged += 1
+            if old != record:
+                result.refreshed.append(record)
         else:
             result.changed.append(change)
     for key in sorted(previous.keys() - by_key.keys()):

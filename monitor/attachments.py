@@ -2,61 +2,39 @@
 
 Only files on the source's own host are followed (a regulator page can link
 anywhere); the fetcher's byte cap applies. A file that fails to download
-keeps its last known hash: a flaky download is not a revision.
+keeps its last known hash: a flaky download is not a revision. Reading
+happens before the run's write transaction (``monitor.plan``): no network
+I/O and no text extraction while the database's write lock is held.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
-from sqlmodel import Session
-
-from monitor.store import Store
+from monitor.store.db import blob_hash
 from sources.documents import extract_text
 from sources.errors import SourceError
-from sources.types import Fetched, Fetcher, Record
+from sources.types import Fetcher, Record
 
 log = logging.getLogger("regwatch.attachments")
 
 
 @dataclass
 class AttachmentTexts:
+    """What reading one record's attachments gave, before anything is stored:
+    raw bodies to store as blobs, the hashes by URL (a failed download keeps
+    its last known hash) and the joined text."""
+
     hashes: dict[str, str] = field(default_factory=dict)    # url -> blob hash of the raw file
+    bodies: dict[str, bytes] = field(default_factory=dict)  # blob hash -> raw file
     text: str = ""
     errors: list[str] = field(default_factory=list)
 
 
 MAX_FILES = 6
-
-
-class PrefetchedFetcher:
-    """Serves attachment downloads made before the write transaction opened, so
-    no network I/O happens while the database's write lock is held. A URL not
-    prefetched falls through to the real fetcher."""
-
-    def __init__(self, inner: Fetcher, urls: Iterable[str]) -> None:
-        self.inner = inner
-        self.cache: dict[str, Fetched | SourceError] = {}
-        for url in dict.fromkeys(urls):
-            try:
-                self.cache[url] = inner.get(url, expect="bytes")
-            except SourceError as exc:
-                self.cache[url] = exc
-
-    def get(self, url: str, **kwargs: Any) -> Fetched:
-        found = self.cache.get(url)
-        if isinstance(found, SourceError):
-            raise found
-        if found is not None:
-            return found
-        return self.inner.get(url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> Fetched:
-        return self.inner.post(url, **kwargs)
 
 
 def attachment_urls(record: Record, base_url: str) -> list[str]:
@@ -70,16 +48,15 @@ def same_host(url: str, base: str) -> bool:
     return bool(host) and host == urlsplit(base).hostname
 
 
-def collect_attachments(
-    session: Session,
+def read_attachments(
     fetcher: Fetcher,
     record: Record,
     *,
     base_url: str,
     previous: Mapping[str, str],
 ) -> AttachmentTexts:
-    """Download ``record``'s attachments (on ``base_url``'s host), store the raw
-    bytes as blobs and return their hashes and the joined text."""
+    """Download ``record``'s attachments (on ``base_url``'s host) and extract their
+    text. No database access: this runs before the write transaction opens."""
     result = AttachmentTexts()
     parts: list[str] = []
     wanted = set(attachment_urls(record, base_url))
@@ -94,8 +71,9 @@ def collect_attachments(
             if attachment.url in previous:
                 result.hashes[attachment.url] = previous[attachment.url]
             continue
-        digest = Store.put_blob(session, body)
+        digest = blob_hash(body)
         result.hashes[attachment.url] = digest
+        result.bodies[digest] = body
         try:
             text = extract_text(body, filename=attachment.name or attachment.url,
                                 content_type=fetched.headers.get("content-type"))

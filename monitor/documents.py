@@ -1,8 +1,15 @@
-"""Writing documents, versions and changes for one healthy run of a source."""
+"""Writing documents, versions and changes for one healthy run of a source.
+
+The writer only writes: what to read, which classification and which event
+come from the run's plan (``monitor.plan``), made before the write
+transaction opened. Nothing here fetches or classifies.
+"""
 
 from __future__ import annotations
 
 import json
+import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -11,18 +18,35 @@ from diffing import text as text_diff
 from diffing.normalise import fingerprint
 from diffing.records import RecordChange
 from monitor.alerts import join_list
-from monitor.attachments import collect_attachments
-from monitor.classify import Classification, classify
+from monitor.attachments import AttachmentTexts
+from monitor.classify import Classification
 from monitor.lineage import stem
+from monitor.plan import Plan
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
 from sources.registry import Adapter, SourceSettings
-from sources.types import Fetcher, Record
+from sources.types import Record
 
 # Fields whose change alone is not worth an alert, but is worth re-reading the
 # attachments for: the site says it edited the record (FDA `changed`, EMA
 # `last_updated_date`); an alert follows only if the text really changed.
 TOUCH_FIELDS = {"fields.updated"}
+# Fields that name one document: two records agreeing on one are the same
+# document; two disagreeing are two documents, whatever their titles say.
+IDENTITY_FIELDS = ("doc_number", "reference_number", "docket")
+
+
+@dataclass
+class CheckContext:
+    """What every step of one check of one source needs."""
+
+    settings: SourceSettings
+    adapter: Adapter
+    source: SourceRow
+    run: RunRow
+    now: datetime
+    baseline: bool
+    hosts: frozenset[str] = frozenset()   # the source's own site (``monitor.identity``)
 
 
 def change_row(source: SourceRow, run: RunRow, doc: DocumentRow, kind: str, event: str,
@@ -48,49 +72,46 @@ def deadline_of(record: Record) -> date | None:
         return None
 
 
-def classify_record(record: Record, text: str | None = None) -> Classification:
-    return classify(record.title, text=text or None, status=record.status,
-                    doc_type=record.fields.get("doc_type"))
-
-
 class DocumentWriter:
-    """Turns the record diff of one run into rows. Every method runs inside the
-    run's transaction."""
+    """Writes the plan of one run as rows. Every method runs inside the run's
+    transaction; none fetches or classifies."""
 
-    def __init__(self, session: Session, store: Store, settings: SourceSettings,
-                 adapter: Adapter, source: SourceRow, run: RunRow,
-                 fetcher: Fetcher, now: datetime) -> None:
-        self.session, self.store, self.settings = session, store, settings
-        self.adapter, self.source, self.run = adapter, source, run
-        self.fetcher, self.now = fetcher, now
+    def __init__(self, session: Session, store: Store, ctx: CheckContext, plan: Plan) -> None:
+        self.session, self.store, self.ctx, self.plan = session, store, ctx, plan
+        self.source, self.run, self.now = ctx.source, ctx.run, ctx.now
 
     # -- attachments -----------------------------------------------------------
 
-    def _texts(self, record: Record, cls: Classification,
-               previous: dict[str, str]) -> tuple[dict[str, str], str | None] | None:
-        """Read the attachments of a CGT-relevant record: (hashes, text hash), or
-        None when this record's attachments are not read at all."""
-        if not (self.settings.attachments and cls.relevant and record.attachments):
+    def _stored(self, key: str) -> tuple[AttachmentTexts, str | None] | None:
+        """Store what the plan read for ``key``: (what was read, text hash), or
+        None when this record's attachments were not read at all."""
+        found = self.plan.files.get(key)
+        if found is None:
             return None
-        found = collect_attachments(self.session, self.fetcher, record,
-                                    base_url=self.adapter.base_url or record.url,
-                                    previous=previous)
+        for body in found.bodies.values():
+            Store.put_blob(self.session, body)
         text_hash = (Store.put_blob(self.session, found.text.encode("utf-8"))
                      if found.text else None)
-        return found.hashes, text_hash
+        return found, text_hash
 
     def _text(self, digest: str | None) -> str:
         data = self.store.get_blob(self.session, digest)
         return data.decode("utf-8") if data else ""
 
+    def _classification(self, key: str, doc: DocumentRow | None = None) -> Classification:
+        cls = self.plan.classes.get(key)
+        if cls is not None:
+            return cls
+        assert doc is not None, f"no classification planned for {key!r}"
+        return Classification.from_dict(json.loads(doc.classification))
+
     # -- added -----------------------------------------------------------------
 
-    def add(self, record: Record, *, silent: bool) -> ChangeRow | None:
-        cls = classify_record(record)
-        read = self._texts(record, cls, {})
-        hashes, text_hash = read or ({}, None)
-        if text_hash:
-            cls = classify_record(record, self._text(text_hash))
+    def add(self, record: Record) -> ChangeRow | None:
+        cls = self._classification(record.key)
+        read = self._stored(record.key)
+        hashes = read[0].hashes if read else {}
+        text_hash = read[1] if read else None
         deadline = deadline_of(record)
         doc = DocumentRow(
             source_id=self.source.id or 0, key=record.key, title=record.title, url=record.url,
@@ -105,18 +126,21 @@ class DocumentWriter:
         self.session.add(doc)
         self.session.flush()
         self._version(doc)
-        if silent:
+        if self.ctx.baseline:
             return None
-        event, detail = self._added_event(doc, cls)
+        event, detail, twin = self._added_event(doc, cls)
         change = change_row(self.source, self.run, doc, "added", event, self.now, cls, deadline)
-        change.detail = self._mirror(doc, event) or detail
+        change.detail = detail
+        change.mirror_of = self._mirror(doc, event) or twin
         if text_hash:
             change.excerpt = self._text(text_hash)[:300]
         return change
 
-    def _added_event(self, doc: DocumentRow, cls: Classification) -> tuple[str, str]:
-        """finalised (a draft's final version appeared), a mirror of a document
-        another source already announced, or plain added / draft / withdrawn."""
+    def _added_event(self, doc: DocumentRow,
+                     cls: Classification) -> tuple[str, str, int | None]:
+        """(event, detail, twin document): finalised (a draft's final version
+        appeared), a mirror of a document another source already holds, or plain
+        added / draft / withdrawn."""
         if doc.lineage:
             kin = self.session.exec(
                 select(DocumentRow).where(DocumentRow.lineage == doc.lineage,
@@ -128,19 +152,20 @@ class DocumentWriter:
             if cls.status == "final" and drafts:
                 doc.linked_to = drafts[-1].id
                 seen = f"{drafts[-1].first_seen:%Y-%m-%d}"
-                return "finalised", f"finalises the draft first seen {seen}"
-            same = [k for k in kin if k.status == cls.status and k.source_id != doc.source_id]
+                return "finalised", f"finalises the draft first seen {seen}", None
+            same = [k for k in kin if k.status == cls.status and k.source_id != doc.source_id
+                    and self._may_be_same(doc, k)]
             if same:
                 twin = same[0]
                 if doc.comment_deadline and not twin.comment_deadline:
                     twin.comment_deadline = doc.comment_deadline
                     self.session.add(twin)
-                return "draft" if cls.status == "draft" else "added", f"mirror:document:{twin.id}"
+                return ("draft" if cls.status == "draft" else "added"), "", twin.id
         if cls.status == "draft":
-            return "draft", ""
+            return "draft", "", None
         if cls.status == "withdrawn":
-            return "withdrawn", ""
-        return "added", ""
+            return "withdrawn", "", None
+        return "added", "", None
 
     # -- changed ---------------------------------------------------------------
 
@@ -148,24 +173,23 @@ class DocumentWriter:
         record = item.new
         names = [f.name for f in item.fields]
         old_status = doc.status
-        cls = classify_record(record)
+        cls = self._classification(record.key, doc)
         previous = json.loads(doc.attachments or "{}")
-        read = self._texts(record, cls, previous)
-        hashes, text_hash = read or (previous, None)
+        read = self._stored(record.key)
+        hashes = read[0].hashes if read else previous
+        text_hash = read[1] if read else None
         if read:
             doc.attachments_checked_at = self.now
         text_changed = bool(text_hash) and text_hash != doc.text_hash and bool(doc.text_hash)
         old_text_hash = doc.text_hash
         if text_hash:
-            cls = classify_record(record, self._text(text_hash))
             doc.text_hash = text_hash
-        doc.title, doc.url, doc.status = record.title, record.url, cls.status
-        doc.record = json.dumps(record.as_dict(), ensure_ascii=False)
-        doc.fingerprint, doc.lineage = fingerprint(record), stem(record.title)
+        self._store_record(doc, record)
+        doc.status = cls.status
         doc.attachments = json.dumps(hashes, sort_keys=True)
         doc.comment_deadline = deadline_of(record) or doc.comment_deadline
         doc.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
-        doc.relevant, doc.last_seen = cls.relevant, self.now
+        doc.relevant = cls.relevant
         self.session.add(doc)
         self._version(doc)
         if set(names) <= TOUCH_FIELDS and not text_changed:
@@ -180,7 +204,7 @@ class DocumentWriter:
             event = "changed"
         change = change_row(self.source, self.run, doc, "changed", event, self.now, cls,
                             doc.comment_deadline)
-        change.detail = self._mirror(doc, event)
+        change.mirror_of = self._mirror(doc, event)
         change.fields_changed = json.dumps([n for n in names if n not in TOUCH_FIELDS])
         if text_changed:
             self._text_diff(change, old_text_hash, text_hash)
@@ -191,6 +215,18 @@ class DocumentWriter:
             )[:300]
         return change
 
+    def refresh(self, doc: DocumentRow, record: Record) -> None:
+        """Store a record that changed only by noise or by its site's new
+        scheme/host: no version, no change."""
+        self._store_record(doc, record)
+        self.session.add(doc)
+
+    def _store_record(self, doc: DocumentRow, record: Record) -> None:
+        doc.title, doc.url = record.title, record.url
+        doc.record = json.dumps(record.as_dict(), ensure_ascii=False)
+        doc.fingerprint, doc.lineage = fingerprint(record), stem(record.title)
+        doc.last_seen = self.now
+
     def _text_diff(self, change: ChangeRow, old_hash: str | None, new_hash: str | None) -> None:
         diff = text_diff.diff(self._text(old_hash), self._text(new_hash))
         change.diff_hash = Store.put_blob(self.session, diff.unified().encode("utf-8"))
@@ -199,12 +235,13 @@ class DocumentWriter:
     # -- re-reading attachments ------------------------------------------------
 
     def recheck(self, doc: DocumentRow) -> ChangeRow | None:
-        """Re-read an unchanged CGT document's attachments: a file revised at the
-        same URL (the list entry unchanged) is a revision too."""
-        record = Record.from_dict(json.loads(doc.record))
+        """Store the re-read of an unchanged CGT document's attachments: a file
+        revised at the same URL (the list entry unchanged) is a revision too."""
         cls = Classification.from_dict(json.loads(doc.classification))
         previous = json.loads(doc.attachments or "{}")
-        hashes, text_hash = self._texts(record, cls, previous) or (previous, None)
+        read = self._stored(doc.key)
+        hashes = read[0].hashes if read else previous
+        text_hash = read[1] if read else None
         doc.attachments_checked_at = self.now
         self.session.add(doc)
         if not text_hash or text_hash == doc.text_hash:
@@ -218,7 +255,7 @@ class DocumentWriter:
                             doc.comment_deadline)
         change.fields_changed = json.dumps(["attachment text"])
         self._text_diff(change, old_hash, text_hash)
-        change.detail = self._mirror(doc, "changed")
+        change.mirror_of = self._mirror(doc, "changed")
         return change
 
     # -- removed ---------------------------------------------------------------
@@ -230,28 +267,85 @@ class DocumentWriter:
             if doc.classification not in ("", "{}") else None
         change = change_row(self.source, self.run, doc, "removed", "removed", self.now, cls,
                             doc.comment_deadline)
-        change.detail = self._mirror(doc, "removed")
+        change.mirror_of = self._mirror(doc, "removed")
         return change
 
-    def _mirror(self, doc: DocumentRow, event: str) -> str:
-        """``mirror:<change id>`` when another record (another source, or another
-        list of the same site, like CDE's 发布通告 beside 国内指导原则) announced
-        the same event for the same document (same lineage and jurisdiction) in
-        the last week: the change is stored, but people are not told twice."""
+    # -- mirrors ---------------------------------------------------------------
+
+    def _mirror(self, doc: DocumentRow, event: str) -> int | None:
+        """The document whose change already told people about this one, or None.
+
+        Another record (another source, or another list of the same site, like
+        CDE's 发布通告 beside 国内指导原则) announced the same event in the last
+        week for the same document: same lineage and jurisdiction, and, within
+        one source, positive evidence that it is one document (the same page or
+        file, or the same document number). Two documents of one source with
+        the same title are two alerts; a change is the original of at most one
+        mirror per source.
+        """
         if not doc.lineage:
-            return ""
+            return None
         since = self.now - timedelta(days=7)
-        twin = self.session.exec(
-            select(ChangeRow.id)
+        rows = self.session.exec(
+            select(ChangeRow, DocumentRow)
             .join(DocumentRow, col(ChangeRow.document_id) == DocumentRow.id)
             .where(DocumentRow.lineage == doc.lineage,
                    DocumentRow.jurisdiction == doc.jurisdiction,
                    DocumentRow.id != doc.id,
                    ChangeRow.event == event,
+                   col(ChangeRow.mirror_of).is_(None),
                    col(ChangeRow.detected_at) >= since)
-        ).first()
-        return f"mirror:{twin}" if twin is not None else ""
+            .order_by(col(ChangeRow.id))
+        ).all()
+        for _change, twin in rows:
+            if twin.source_id == doc.source_id and not self._same_document(doc, twin):
+                continue
+            if not self._may_be_same(doc, twin):
+                continue
+            taken = self.session.exec(
+                select(ChangeRow.id).where(ChangeRow.mirror_of == twin.id,
+                                           ChangeRow.source_id == doc.source_id,
+                                           ChangeRow.event == event,
+                                           col(ChangeRow.detected_at) >= since)
+            ).first()
+            if taken is None:
+                return twin.id
+        return None
+
+    @staticmethod
+    def _identity(doc: DocumentRow) -> tuple[dict[str, str], set[str]]:
+        record = json.loads(doc.record or "{}")
+        fields = {k: str(v).strip() for k, v in (record.get("fields") or {}).items()
+                  if k in IDENTITY_FIELDS and str(v).strip()}
+        files = {str(a.get("url", "")).split("://", 1)[-1] for a in record.get("attachments", [])}
+        files |= set(json.loads(doc.attachments or "{}").values())
+        return fields, {f for f in files if f}
+
+    def _may_be_same(self, doc: DocumentRow, twin: DocumentRow) -> bool:
+        """False when an identity field (document number, docket) disagrees."""
+        mine, _ = self._identity(doc)
+        theirs, _ = self._identity(twin)
+        return all(theirs[k] == v for k, v in mine.items() if k in theirs)
+
+    def _same_document(self, doc: DocumentRow, twin: DocumentRow) -> bool:
+        """Positive evidence that two records of one source are one document: the
+        same page, file or document number, or one record announcing the other
+        (``关于发布《X》的通告`` beside ``X``: equal stems, different titles). Two
+        records with the same title are two documents."""
+        if _bare(doc.title) != _bare(twin.title):
+            return True
+        if doc.url and doc.url.split("://", 1)[-1] == twin.url.split("://", 1)[-1]:
+            return True
+        mine, my_files = self._identity(doc)
+        theirs, their_files = self._identity(twin)
+        if any(theirs.get(k) == v for k, v in mine.items()):
+            return True
+        return bool(my_files & their_files)
 
     def _version(self, doc: DocumentRow) -> None:
         self.session.add(VersionRow(document_id=doc.id or 0, seen_at=self.now, record=doc.record,
                                     attachments=doc.attachments, text_hash=doc.text_hash))
+
+
+def _bare(title: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", title).split()).lower()

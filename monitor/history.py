@@ -21,7 +21,8 @@ from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow
 
 CHANGE_FIELDS = ("id", "detected_at", "source", "kind", "event", "title", "url", "jurisdiction",
                  "relevant", "cn", "eu", "us", "modalities", "doc_type", "status",
-                 "comment_deadline", "fields_changed", "excerpt", "detail", "document_id")
+                 "comment_deadline", "fields_changed", "excerpt", "detail", "document_id",
+                 "mirror_of")
 
 
 @dataclass
@@ -60,6 +61,7 @@ def change_dict(change: ChangeRow, source: SourceRow) -> dict[str, Any]:
         "excerpt": change.excerpt,
         "detail": change.detail,
         "document_id": change.document_id,
+        "mirror_of": change.mirror_of,   # the document already announced: not alerted
     }
 
 

@@ -10,25 +10,34 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from diffing import records as record_diff
 from diffing import text as text_diff
 from diffing.normalise import normalise_text
 from monitor import health
 from monitor.alerts import alert_from_change, enqueue, regulator_of
-from monitor.attachments import PrefetchedFetcher, attachment_urls
 from monitor.classify import classify
 from monitor.config import Config
-from monitor.documents import DocumentWriter, change_row, classify_record
+from monitor.documents import CheckContext, DocumentWriter, change_row
 from monitor.errors import StoreError
+from monitor.identity import relative_key, site_hosts
+from monitor.plan import (
+    PAGE_KEY,
+    Plan,
+    add_rechecks,
+    classify_plan,
+    listing_hash,
+    make_plan,
+    read_files,
+)
 from monitor.recording import RecordingFetcher
 from monitor.store import Store
 from monitor.store.db import utcnow
@@ -42,7 +51,8 @@ from sources.types import Fetcher, Listing, Record
 
 log = logging.getLogger("regwatch.check")
 
-PAGE_KEY = "page"
+MAX_HOSTS = 16     # host names remembered per source (a site moves rarely)
+REMOVE_AFTER = 2   # healthy runs in a row a record must be missing to be "removed"
 FetcherFactory = Callable[[SourceSettings, dict[str, dict[str, str]]], Fetcher]
 
 
@@ -56,6 +66,7 @@ class CheckResult:
     changes: int = 0
     alerts: int = 0
     error: str = ""
+    item_errors: int = 0
     seconds: float = 0.0
     cpu_ms: float = 0.0
     events: list[str] = field(default_factory=list)
@@ -68,6 +79,8 @@ class CheckResult:
             parts.append(f"{self.changes} changes")
         if self.alerts:
             parts.append(f"{self.alerts} alerts queued")
+        if self.item_errors:
+            parts.append(f"{self.item_errors} items without details")
         if self.error:
             parts.append(self.error)
         parts.append(f"{self.seconds:.1f}s")
@@ -127,28 +140,58 @@ class Pipeline:
         return result
 
     def _check(self, settings: SourceSettings) -> CheckResult:
+        """fetch → (same listing? count absences) → plan → read → classify → write."""
         adapter = adapter_for(settings.kind)(settings)
         started_at = self.now()
         with self.store.session(write=True) as session:
-            source = self._source_row(session, settings, adapter)
+            source, previous_url = self._source_row(session, settings, adapter)
             validators = json.loads(source.validators or "{}")
-            documents = _active_documents(session, source)
-        known = {doc.key: Record.from_dict(json.loads(doc.record)) for doc in documents.values()
-                 if doc.key != PAGE_KEY}
         fetcher = RecordingFetcher(self.fetcher_factory(settings, validators))
+
+        def hosts() -> frozenset[str]:
+            return site_hosts([settings.url, adapter.base_url, previous_url, source.moved_to,
+                               *(f.url for f in fetcher.responses)]) | set(source.hosts.split())
+
+        known = KnownRecords(lambda: self._load(source, hosts()), hosts)
         try:
             listing = adapter.collect(fetcher, known)
-            diff: record_diff.RecordDiff | None = None
-            files: Fetcher = fetcher
+            own = hosts()
+            ctx = CheckContext(settings=settings, adapter=adapter, source=source,
+                               run=RunRow(source_id=source.id or 0, started_at=started_at),
+                               now=self.now(), baseline=source.healthy_runs == 0, hosts=own)
+
+            def canonical(url: str) -> str:
+                return relative_key(url, own)
+
+            plan: Plan | None = None
+            documents: dict[str, DocumentRow] = {}
+            digest = ""
+            if listing.page_text is None:
+                listing.records = [r if canonical(r.key) == r.key else
+                                   replace(r, key=canonical(r.key)) for r in listing.records]
             if listing.page_text is None and not listing.not_modified:
                 self._check_collapse(source, settings, listing)
-                diff = _diff(settings, documents, known, listing)
-                # downloads happen here, before the write lock is taken
-                files = PrefetchedFetcher(fetcher, _attachment_plan(
-                    settings, adapter, documents, diff, self.now()))
+                digest = listing_hash(listing, canonical, settings.ignore)
+            if listing.page_text is not None:
+                documents = known.documents()
+            elif listing.not_modified or (digest and digest == source.listing_hash
+                                          and own <= set(source.hosts.split())):
+                # the last healthy run's listing (a new host name takes the full path
+                # once, so stored records get their new URLs)
+                documents, plan = self._same_listing_plan(settings, source, adapter.base_url,
+                                                          ctx.now)
+            else:
+                documents = known.documents()
+                plan = make_plan(settings, adapter.base_url, documents, known.records(),
+                                 listing, ctx.now, canonical)
+            if plan is not None:
+                # downloads and text extraction happen here, before the write lock is taken
+                read_files(plan, fetcher, adapter.base_url,
+                           {r.key: r for r in listing.records}, documents)
+                classify_plan(plan)
             with self.store.session(write=True) as session:
-                return self._store_listing(session, settings, adapter, source, documents,
-                                           listing, diff, fetcher, files, started_at)
+                return self._store_listing(session, ctx, documents, listing, plan, digest,
+                                           fetcher)
         except SourceError as exc:
             outcome = "blocked" if isinstance(exc, Blocked) else "failed"
             return self._store_failure(settings, source, outcome, str(exc), fetcher, started_at)
@@ -160,22 +203,59 @@ class Pipeline:
                                        f"internal error: {type(exc).__name__}: {exc}",
                                        fetcher, started_at)
         finally:
-            close = getattr(fetcher.inner, "close", None)
-            if callable(close):
-                close()
+            fetcher.close()
+
+    def _load(self, source: SourceRow, hosts: frozenset[str]) -> dict[str, DocumentRow]:
+        """The active documents by key, stored keys mapped to keys relative to the
+        source (databases from before that rule keep matching)."""
+        with self.store.session() as session:
+            rows = _active_documents(session, source)
+        documents: dict[str, DocumentRow] = {}
+        for key, doc in sorted(rows.items(), key=lambda item: item[1].id or 0):
+            relative = relative_key(key, hosts)
+            if relative in documents:
+                relative = key   # two stored keys meet: keep the older one's
+            if relative != key:
+                doc.key = relative   # renamed in place when the run is written
+            documents[relative] = doc
+        return documents
+
+    def _same_listing_plan(self, settings: SourceSettings, source: SourceRow, base_url: str,
+                           now: datetime) -> tuple[dict[str, DocumentRow], Plan]:
+        """The plan of a run whose listing is the last healthy run's (a 304, or the
+        same digest): no diff, no document load; records missing last time are
+        still missing, and count."""
+        with self.store.session() as session:
+            missing = session.exec(
+                select(DocumentRow).where(DocumentRow.source_id == source.id,
+                                          DocumentRow.state != "removed",
+                                          col(DocumentRow.missing_runs) > 0)).all()
+            due = _due_rows(session, settings, source, now)
+        documents = {doc.key: doc for doc in [*missing, *due]}
+        diff = record_diff.RecordDiff()
+        for doc in missing:
+            if doc.missing_runs + 1 >= REMOVE_AFTER:
+                diff.removed.append(Record.from_dict(json.loads(doc.record)))
+            else:
+                diff.missing[doc.key] = doc.missing_runs + 1
+        plan = Plan(diff=diff)
+        add_rechecks(plan, settings, base_url, due, set(), now)
+        return documents, plan
 
     def _source_row(self, session: Session, settings: SourceSettings,
-                    adapter: Adapter) -> SourceRow:
+                    adapter: Adapter) -> tuple[SourceRow, str]:
+        """The source's row, updated from the configuration, and the URL it had."""
         row = session.exec(select(SourceRow).where(SourceRow.name == settings.name)).first()
         if row is None:
             row = SourceRow(name=settings.name, kind=settings.kind)
+        previous_url = row.url
         row.kind = settings.kind
         row.url = settings.url or adapter.base_url
         row.jurisdiction = settings.jurisdiction or adapter.jurisdiction
         row.schedule = settings.cron or settings.every or ""
         session.add(row)
         session.flush()
-        return row
+        return row, previous_url
 
     def _check_collapse(self, source: SourceRow, settings: SourceSettings,
                         listing: Listing) -> None:
@@ -211,49 +291,77 @@ class Pipeline:
 
     # -- success ---------------------------------------------------------------
 
-    def _store_listing(self, session: Session, settings: SourceSettings, adapter: Adapter,
-                       source: SourceRow, documents: dict[str, DocumentRow], listing: Listing,
-                       outcome: record_diff.RecordDiff | None, fetcher: RecordingFetcher,
-                       files: Fetcher, started_at: datetime) -> CheckResult:
-        source = session.get(SourceRow, source.id) or source
-        now = self.now()
-        run = RunRow(source_id=source.id or 0, started_at=started_at, finished_at=now,
-                     http_status=fetcher.last_status)
+    def _store_listing(self, session: Session, ctx: CheckContext,
+                       documents: dict[str, DocumentRow], listing: Listing, plan: Plan | None,
+                       digest: str, fetcher: RecordingFetcher) -> CheckResult:
+        settings = ctx.settings
+        source = ctx.source = session.get(SourceRow, ctx.source.id) or ctx.source
+        now = ctx.now
+        run = ctx.run
+        run.finished_at, run.http_status = now, fetcher.last_status
+        run.item_errors = len(listing.item_errors)
         session.add(run)
         session.flush()
         run.snapshot_hash = _snapshot(session, fetcher)
-        baseline = source.healthy_runs == 0
         changes: list[ChangeRow] = []
-        if listing.not_modified:
-            run.outcome, run.record_count = "unchanged", source.last_record_count
-        elif listing.page_text is not None:
-            changes = self._page(session, settings, source, run, documents, listing.page_text,
-                                 baseline, now)
+        if listing.page_text is not None:
+            changes = self._page(session, ctx, documents, listing.page_text)
             run.record_count = 1
         else:
-            assert outcome is not None
-            changes = self._records(session, settings, adapter, source, run, documents,
-                                    outcome, {r.key for r in listing.records}, files,
-                                    baseline, now)
-            run.record_count = len({r.key for r in listing.records})
-            source.last_record_count = run.record_count
-        if not listing.not_modified:
-            run.outcome = "baseline" if baseline else ("changed" if changes else "unchanged")
+            assert plan is not None
+            changes = self._records(session, ctx, documents, plan,
+                                    {r.key for r in listing.records})
+            if listing.not_modified or digest == source.listing_hash:
+                run.record_count = source.last_record_count
+            else:
+                run.record_count = len({r.key for r in listing.records})
+                source.last_record_count = run.record_count
+                source.listing_hash = digest
+        moved = self._moved(ctx, fetcher)
+        if moved is not None:
+            changes.append(moved)
+        run.outcome = "baseline" if ctx.baseline else (
+            "changed" if any(c.kind != "health" for c in changes) else "unchanged")
         run.changes = len(changes)
         result = CheckResult(source=settings.name, outcome=run.outcome,
-                             records=run.record_count, changes=len(changes))
+                             records=run.record_count, changes=len(changes),
+                             item_errors=run.item_errors)
+        for error in listing.item_errors:
+            log.warning("%s: item kept without its details: %s", settings.name, error)
         recovered = health.record_success(session, source, run, now=now)
         if recovered is not None:
             changes.append(recovered)
         for change in changes:
             result.alerts += self._enqueue(session, change, source, settings)
             result.events.append(change.event)
-        if baseline:
+        if ctx.baseline:
             result.alerts += self._baseline_summary(session, source, settings, run)
-        source.validators = json.dumps(getattr(fetcher.inner, "validators", {}) or {},
-                                       sort_keys=True)
+        source.validators = json.dumps(fetcher.validators or {}, sort_keys=True)
+        source.hosts = " ".join(sorted(ctx.hosts)[:MAX_HOSTS])
         session.add(source)
         return result
+
+    def _moved(self, ctx: CheckContext, fetcher: RecordingFetcher) -> ChangeRow | None:
+        """One notice when the list answers from another scheme or host than
+        configured ("the list moved to …"); said again only if it moves again."""
+        configured = ctx.settings.url or ctx.adapter.base_url
+        if not fetcher.responses or not configured:
+            return None
+        answered, asked = _origin(fetcher.responses[0].url), _origin(configured)
+        source = ctx.source
+        if answered == asked or not answered:
+            source.moved_to = ""
+            return None
+        if source.moved_to == answered:
+            return None
+        source.moved_to = answered
+        return ChangeRow(
+            source_id=source.id or 0, run_id=ctx.run.id, kind="health", event="health",
+            detected_at=ctx.now, title=f"{source.name}: the list moved to {answered}",
+            url=fetcher.responses[0].url, jurisdiction=source.jurisdiction,
+            detail=f"{asked} now answers from {answered}; documents keep their identity "
+                   f"(set url to {fetcher.responses[0].url} to silence this)",
+        )
 
     def _baseline_summary(self, session: Session, source: SourceRow, settings: SourceSettings,
                           run: RunRow) -> int:
@@ -279,7 +387,7 @@ class Pipeline:
         if change.id is None:
             session.add(change)
             session.flush()
-        if change.detail.startswith("mirror:"):
+        if change.mirror_of is not None:
             return 0
         # "N days left" counts calendar days where the team is, like the reminders do
         local_now = self.now().astimezone(ZoneInfo(self.config.service.timezone))
@@ -287,9 +395,9 @@ class Pipeline:
         return len(enqueue(session, alert, self.config.routes, purpose=f"change:{change.id}",
                            change_id=change.id, now=self.now()))
 
-    def _page(self, session: Session, settings: SourceSettings, source: SourceRow, run: RunRow,
-              documents: dict[str, DocumentRow], page_text: str, baseline: bool,
-              now: datetime) -> list[ChangeRow]:
+    def _page(self, session: Session, ctx: CheckContext, documents: dict[str, DocumentRow],
+              page_text: str) -> list[ChangeRow]:
+        settings, source, run, now = ctx.settings, ctx.source, ctx.run, ctx.now
         text = normalise_text(page_text, settings.ignore)
         digest = Store.put_blob(session, text.encode("utf-8"))
         doc = documents.get(PAGE_KEY)
@@ -317,12 +425,11 @@ class Pipeline:
         change.excerpt = diff.excerpt(300)
         return [change]
 
-    def _records(self, session: Session, settings: SourceSettings, adapter: Adapter,
-                 source: SourceRow, run: RunRow, documents: dict[str, DocumentRow],
-                 outcome: record_diff.RecordDiff, seen: set[str], files: Fetcher,
-                 baseline: bool, now: datetime) -> list[ChangeRow]:
-        writer = DocumentWriter(session, self.store, settings, adapter, source, run, files, now)
+    def _records(self, session: Session, ctx: CheckContext, documents: dict[str, DocumentRow],
+                 plan: Plan, seen: set[str]) -> list[ChangeRow]:
+        writer = DocumentWriter(session, self.store, ctx, plan)
         changes: list[ChangeRow] = []
+        outcome = plan.diff
 
         def keep(change: ChangeRow | None) -> None:
             if change is not None:  # flushed now, so the next record can see it (mirrors)
@@ -330,74 +437,84 @@ class Pipeline:
                 session.flush()
                 changes.append(change)
 
+        for doc in documents.values():
+            session.add(doc)   # keys renamed on load are written with the run
         for record in outcome.added:
-            keep(writer.add(record, silent=baseline))
+            keep(writer.add(record))
         for item in outcome.changed:
             keep(writer.change(documents[item.new.key], item))
+        for record in outcome.refreshed:
+            writer.refresh(documents[record.key], record)
         for record in outcome.removed:
             keep(writer.remove(documents[record.key]))
-        touched = {r.key for r in outcome.added} | {c.key for c in outcome.changed}
-        for doc in _due_for_recheck(settings, documents, touched, now):
+        for doc in plan.rechecks:
             keep(writer.recheck(doc))
         for key, count in outcome.missing.items():
             documents[key].missing_runs = count
-            session.add(documents[key])
-        for key in outcome.returned:
-            documents[key].missing_runs = 0
-            session.add(documents[key])
+        for key in [*outcome.returned, *plan.out_of_view]:
+            documents[key].missing_runs = 0   # back, or no longer listed here: not missing
         for key, doc in documents.items():
             if key in seen:
-                doc.last_seen = now
-                session.add(doc)
+                doc.last_seen = ctx.now
         return changes
 
 
-def _diff(settings: SourceSettings, documents: dict[str, DocumentRow],
-          known: Mapping[str, Record], listing: Listing) -> record_diff.RecordDiff:
-    """The record diff of this run against the active documents' records (pure)."""
-    current = listing.records   # compared normalised by the diff, stored as published
-    previous = dict(known)
-    missing = {key: doc.missing_runs for key, doc in documents.items() if doc.missing_runs}
-    if not listing.complete:
-        # a partial listing (a page cap, a recent window) cannot prove an absence
-        seen_keys = {r.key for r in current}
-        previous = {key: record for key, record in previous.items() if key in seen_keys}
-    return record_diff.diff(previous, current, missing=missing, ignore_fields=(),
-                            ignore=settings.ignore)
+class KnownRecords(Mapping[str, Record]):
+    """The last healthy run's records by key, for adapters that reuse details.
+
+    Loaded on first use, so a run that needs nothing from the database (a
+    304, an unchanged listing) never loads its documents. Lookups take the
+    adapter's own key (absolute URLs too) and map it relative to the source.
+    """
+
+    def __init__(self, load: Callable[[], dict[str, DocumentRow]],
+                 hosts: Callable[[], frozenset[str]]) -> None:
+        self._load, self._hosts = load, hosts
+        self._documents: dict[str, DocumentRow] | None = None
+        self._records: dict[str, Record] | None = None
+
+    def documents(self) -> dict[str, DocumentRow]:
+        if self._documents is None:
+            self._documents = self._load()
+        return self._documents
+
+    def records(self) -> dict[str, Record]:
+        if self._records is None:
+            self._records = {key: Record.from_dict(json.loads(doc.record))
+                             for key, doc in self.documents().items() if key != PAGE_KEY}
+        return self._records
+
+    def __getitem__(self, key: str) -> Record:
+        records = self.records()
+        if key in records:
+            return records[key]
+        return records[relative_key(key, self._hosts())]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.records())
+
+    def __len__(self) -> int:
+        return len(self.records())
 
 
-def _attachment_plan(settings: SourceSettings, adapter: Adapter,
-                     documents: dict[str, DocumentRow], outcome: record_diff.RecordDiff,
-                     now: datetime) -> list[str]:
-    """The attachment URLs this run will read: CGT-relevant new or changed records,
-    and documents due for their periodic re-read (the same rules DocumentWriter uses)."""
-    if not settings.attachments:
-        return []
-    base = adapter.base_url
-    urls: list[str] = []
-    for record in [*outcome.added, *(c.new for c in outcome.changed)]:
-        if record.attachments and classify_record(record).relevant:
-            urls += attachment_urls(record, base or record.url)
-    touched = {r.key for r in outcome.added} | {c.key for c in outcome.changed}
-    for doc in _due_for_recheck(settings, documents, touched, now):
-        record = Record.from_dict(json.loads(doc.record))
-        urls += attachment_urls(record, base or record.url)
-    return urls
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def _due_for_recheck(settings: SourceSettings, documents: dict[str, DocumentRow],
-                     touched: set[str], now: datetime) -> list[DocumentRow]:
-    """CGT documents whose attachments were last read ``recheck_days`` ago or
-    more, oldest first, at most ``recheck_per_run`` (politeness)."""
+def _due_rows(session: Session, settings: SourceSettings, source: SourceRow,
+              now: datetime) -> list[DocumentRow]:
+    """Documents that may be due for a re-read, by SQL (``due_for_recheck`` picks)."""
     if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
         return []
     cutoff = now - timedelta(days=settings.recheck_days)
-    due = [doc for key, doc in documents.items()
-           if key not in touched and key != PAGE_KEY and doc.relevant
-           and doc.attachments not in ("", "{}")
-           and doc.attachments_checked_at is not None and doc.attachments_checked_at <= cutoff]
-    due.sort(key=lambda doc: (doc.attachments_checked_at or now, doc.id or 0))
-    return due[: settings.recheck_per_run]
+    return list(session.exec(
+        select(DocumentRow).where(DocumentRow.source_id == source.id,
+                                  DocumentRow.state != "removed",
+                                  DocumentRow.relevant == True,  # noqa: E712
+                                  col(DocumentRow.attachments_checked_at) <= cutoff)
+        .order_by(col(DocumentRow.attachments_checked_at), col(DocumentRow.id))
+        .limit(settings.recheck_per_run * 4)).all())
 
 
 def _active_documents(session: Session, source: SourceRow) -> dict[str, DocumentRow]:

@@ -42,5 +42,12 @@ class RecordingFetcher:
         return fetched
 
     @property
+    def validators(self) -> dict[str, dict[str, str]]:
+        return self.inner.validators
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @property
     def last_status(self) -> int | None:
         return self.responses[-1].status if self.responses else None

@@ -145,11 +145,10 @@ class Views:
             except NotFound:
                 doc = None
         record = json.loads(doc.record or "{}") if doc is not None else {}
-        mirror = data["detail"][len("mirror:"):] if data["detail"].startswith("mirror:") else None
         return self.render("change.html.j2", root=root, c=data, cls=data["classification"],
                            doc=doc, record=record, versions=versions,
                            regulator=self.regulators().get(data["source"], ("", None))[0],
-                           mirror=mirror if mirror and mirror.isdigit() else None)
+                           mirror=data["mirror_of"])
 
     def document(self, doc_id: int, v1: int | None, v2: int | None, *, full: bool,
                  root: str) -> str:

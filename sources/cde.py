@@ -69,7 +69,7 @@ from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
 from sources.generic import target_url
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import clean_text, make_soup, node_text
-from sources.types import Attachment, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, Listing, Record
 
 __all__ = [
     "CdeGuidelines",
@@ -295,7 +295,8 @@ class CdeGuidelines(Adapter):
             raise LayoutChanged("the CDE lists returned no records at all", url=self.base_url)
         if s.details:
             found = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
-        return Listing(records=list(found.values()), complete=complete)
+        return Listing(records=list(found.values()),
+                       coverage=Coverage.COMPLETE if complete else Coverage.NEWEST)
 
     def _read_list(self, fetcher: Fetcher, listing: str) -> tuple[list[dict[str, Any]], bool]:
         s = self.settings

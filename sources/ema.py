@@ -45,7 +45,7 @@ from pydantic import Field
 from sources.dates import parse_date
 from sources.errors import LayoutChanged, ParseError
 from sources.registry import Adapter, SourceSettings, register
-from sources.types import Attachment, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, Listing, Record
 
 __all__ = [
     "DOCUMENTS_JSON_PATH",
@@ -239,4 +239,4 @@ class EmaDocuments(Adapter):
                 self.settings.name,
                 result.skipped,
             )
-        return Listing(records=result.records)
+        return Listing(records=result.records, coverage=Coverage.COMPLETE)

@@ -51,7 +51,7 @@ from pydantic import Field
 from sources.dates import parse_date
 from sources.errors import LayoutChanged, ParseError
 from sources.registry import Adapter, SourceSettings, register
-from sources.types import Attachment, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, Listing, Record
 
 __all__ = [
     "CBER_CGT_PATH",
@@ -291,7 +291,7 @@ class FdaGuidance(Adapter):
         if self.settings.centers:
             wanted = _wanted_centers(self.settings.centers)
             records = [r for r in records if _center_matches(r, wanted)]
-        return Listing(records=records)
+        return Listing(records=records, coverage=Coverage.COMPLETE)
 
 
 def _center_matches(record: Record, wanted: list[str]) -> bool:
@@ -397,4 +397,5 @@ class FdaCberCgt(Adapter):
         fetched = fetcher.get(self.base_url + CBER_CGT_PATH, expect="html", conditional=True)
         if fetched.not_modified:
             return Listing.unchanged()
-        return Listing(records=parse_cber_cgt_page(fetched.text, self.base_url))
+        return Listing(records=parse_cber_cgt_page(fetched.text, self.base_url),
+                       coverage=Coverage.COMPLETE)

@@ -44,7 +44,7 @@ from pydantic import Field
 from sources.dates import parse_date
 from sources.errors import LayoutChanged, ParseError
 from sources.registry import Adapter, SourceSettings, register
-from sources.types import Attachment, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, Listing, Record
 
 __all__ = [
     "API_PATH",
@@ -249,4 +249,6 @@ class FederalRegister(Adapter):
                 )
                 break
             page_no += 1
-        return Listing(records=list(records.values()))
+        # a rolling window: notices dated before `since` leave it, they are not removed
+        return Listing(records=list(records.values()), coverage=Coverage.WINDOW,
+                       since=since.isoformat())

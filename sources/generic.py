@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -23,9 +24,13 @@ from pydantic import Field, field_validator, model_validator
 from sources.dates import format_pattern
 from sources.registry import SourceSettings
 from sources.selectors import canonical_url
-from sources.types import Record
+from sources.types import Coverage, Record
 
-__all__ = ["GenericSettings", "KeyRule", "ListSettings", "target_url", "unique"]
+__all__ = ["GenericSettings", "KeyRule", "ListSettings", "ListingCoverage", "coverage",
+           "target_url", "unique"]
+
+# How much of the source one check shows (``sources.types.Coverage``).
+ListingCoverage = Literal["complete", "window", "newest"]
 
 
 class GenericSettings(SourceSettings):
@@ -59,6 +64,11 @@ class ListSettings(GenericSettings):
     date_format: list[str] = Field(default_factory=list)
     allow_empty: bool = False
     max_pages: int = Field(default=10, ge=1, le=1000)
+    # "complete": the whole list (a page cap that cuts it makes it "newest");
+    # "window": a date-limited query; "newest": the newest N items or pages.
+    # Outside "complete", a record older than the oldest one listed that is no
+    # longer listed is out of view, never "removed".
+    listing: ListingCoverage = "complete"
 
     @field_validator("key")
     @classmethod
@@ -134,6 +144,14 @@ class KeyRule:
                 groups = match.groupdict()
                 chosen = groups.get("key") or (match.group(1) if match.re.groups else match[0])
         return (chosen or "").strip() or canonical or title
+
+
+def coverage(setting: ListingCoverage, *, cut: bool) -> Coverage:
+    """The listing's coverage: the configured one, "newest" when a page cap cut
+    a list configured as complete."""
+    if setting == "complete" and cut:
+        return Coverage.NEWEST
+    return Coverage(setting)
 
 
 def unique(records: Iterable[Record]) -> list[Record]:

@@ -30,7 +30,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sources.dates import parse_date
 from sources.errors import FetchError, LayoutChanged
-from sources.generic import KeyRule, ListSettings, target_url, unique
+from sources.generic import KeyRule, ListSettings, coverage, target_url, unique
 from sources.registry import Adapter, register
 from sources.selectors import (
     Spec,
@@ -183,7 +183,8 @@ class HtmlList(Adapter):
     """Any HTML list of documents, configured with CSS selectors (no code).
 
     Keys: url, item (required), title, link, date, date_format, status,
-    fields, files, key, next, pages, first_page, max_pages, allow_empty.
+    fields, files, key, next, pages, first_page, max_pages, allow_empty,
+    listing ("complete", "window" or "newest": see ListSettings).
     """
 
     kind = "html-list"
@@ -222,7 +223,7 @@ class HtmlList(Adapter):
         else:
             # max_pages read and no end seen: older documents are out of view, not removed
             complete = not s.paginated or self._next_url(page, s.max_pages + 1, first) is None
-        return Listing(records=unique(records), complete=complete)
+        return Listing(records=unique(records), coverage=coverage(s.listing, cut=not complete))
 
     def _next_url(self, page: ListPage, number: int, first: str) -> str | None:
         s = self.settings

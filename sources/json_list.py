@@ -40,7 +40,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sources.dates import parse_date
 from sources.errors import FetchError, LayoutChanged, ParseError
-from sources.generic import KeyRule, ListSettings, target_url, unique
+from sources.generic import KeyRule, ListSettings, coverage, target_url, unique
 from sources.registry import Adapter, register
 from sources.selectors import absolute_url, canonical_url, fragment_attr, fragment_text, parse_spec
 from sources.types import Attachment, Fetched, Fetcher, Listing, Record
@@ -229,7 +229,8 @@ class JsonList(Adapter):
 
     Keys: url, method, params, form, headers, records, key, title, link,
     link_template, date, date_format, status, fields, files, page_param,
-    first_page, pages_path, max_pages, allow_empty.
+    first_page, pages_path, max_pages, allow_empty, listing ("complete",
+    "window" or "newest": see ListSettings).
     """
 
     kind = "json-list"
@@ -267,7 +268,7 @@ class JsonList(Adapter):
         else:
             # max_pages read and the list did not end: the rest is out of view, not removed
             complete = not s.paginated
-        return Listing(records=unique(records), complete=complete)
+        return Listing(records=unique(records), coverage=coverage(s.listing, cut=not complete))
 
     def _fetch(self, fetcher: Fetcher, number: int | None) -> Fetched:
         s = self.settings

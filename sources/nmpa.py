@@ -51,7 +51,7 @@ from sources.deadlines import extract_deadline
 from sources.errors import Blocked, FetchError, LayoutChanged
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import absolute_url, clean_text, make_soup, node_text
-from sources.types import Attachment, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, Listing, Record
 
 __all__ = [
     "COLUMN_PATHS",
@@ -194,7 +194,8 @@ class NmpaColumns(Adapter):
                 _carry_over(found, known, column, records)
         if self.settings.details:
             found = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
-        return Listing(records=list(found.values()))
+        # complete: records that scrolled past the pages read are carried over (above)
+        return Listing(records=list(found.values()), coverage=Coverage.COMPLETE)
 
     def _read_column(self, fetcher: Fetcher, column: str) -> tuple[list[Record], bool]:
         records: list[Record] = []

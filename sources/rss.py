@@ -25,10 +25,10 @@ from lxml import etree
 
 from sources.dates import parse_date
 from sources.errors import Blocked, LayoutChanged, ParseError
-from sources.generic import GenericSettings, target_url, unique
+from sources.generic import GenericSettings, ListingCoverage, target_url, unique
 from sources.registry import Adapter, register
 from sources.selectors import absolute_url, canonical_url, clean_text, fragment_text
-from sources.types import Attachment, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, Listing, Record
 
 __all__ = ["Rss", "RssSettings", "parse_feed"]
 
@@ -40,7 +40,13 @@ _DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx")
 
 
 class RssSettings(GenericSettings):
-    """Settings of ``rss``: just ``url`` (and the keys every source takes)."""
+    """Settings of ``rss``: ``url``, and ``listing`` (default ``"newest"``: a feed
+    keeps only its newest N items, so an item that drops off the end is "no
+    longer listed here", never "removed"; an item newer than the oldest one
+    still listed that vanished is). ``listing = "complete"`` for a feed that
+    lists every document; ``"window"`` for one limited to recent dates."""
+
+    listing: ListingCoverage = "newest"
 
 
 def parse_feed(body: bytes, url: str, encoding: str | None = None) -> list[Record]:
@@ -216,4 +222,5 @@ class Rss(Adapter):
         )
         if fetched.not_modified:
             return Listing.unchanged()
-        return Listing(records=parse_feed(fetched.body, fetched.url, fetched.encoding))
+        return Listing(records=parse_feed(fetched.body, fetched.url, fetched.encoding),
+                       coverage=Coverage(s.listing))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 Expect = Literal["html", "json", "xml", "bytes"]
@@ -72,22 +73,63 @@ class Record:
         )
 
 
-@dataclass
+class Coverage(StrEnum):
+    """How much of a source's documents one listing shows.
+
+    - ``COMPLETE``: the whole catalogue. A record absent from it is missing,
+      and removed after two healthy runs in a row.
+    - ``WINDOW``: a date window (``Listing.since`` onwards, e.g. the Federal
+      Register's last N days). A record dated before the window's start is
+      "no longer listed here", never "removed"; one inside it that vanished is.
+    - ``NEWEST``: the newest N items or pages (a feed of 20 items, a list
+      read up to ``max_pages``). A record older than the oldest one listed is
+      out of view, never "removed"; a newer one that vanished is.
+    """
+
+    COMPLETE = "complete"
+    WINDOW = "window"
+    NEWEST = "newest"
+
+
+@dataclass(kw_only=True)
 class Listing:
     """What one check of a source produced.
 
     ``records`` for list-like sources; ``page_text`` for whole-page sources
     (``page`` kind), which have no records. ``not_modified`` is True when the
-    server answered 304 to a conditional GET: nothing to parse, nothing changed.
-    ``complete`` is False when the adapter read only part of the list (it
-    stopped at ``max_pages``, or reads only a recent window): records absent
-    from a partial listing are out of view, not removed.
+    server answered 304 to a conditional GET: the same listing as the last
+    healthy run (records missing from it stay missing, and count).
+
+    ``coverage`` must be given for every record listing (see ``Coverage``);
+    ``since`` is the first ISO date of a ``WINDOW`` (None: the oldest record
+    listed marks it). ``complete=True/False`` is accepted for older adapters
+    and means ``COMPLETE`` / ``NEWEST``.
+
+    ``item_errors`` names the items the adapter kept from the list without
+    what their detail page should have given (one line each, the page and
+    why): a broken item degrades only that item, the run stays healthy.
     """
 
     records: list[Record] = field(default_factory=list)
     page_text: str | None = None
     not_modified: bool = False
-    complete: bool = True
+    coverage: Coverage | None = None
+    since: str | None = None
+    item_errors: list[str] = field(default_factory=list)
+    complete: InitVar[bool | None] = None
+
+    def __post_init__(self, complete: bool | None) -> None:
+        if self.coverage is None and complete is not None:
+            self.coverage = Coverage.COMPLETE if complete else Coverage.NEWEST
+        if self.coverage is not None:
+            self.coverage = Coverage(self.coverage)
+        elif self.page_text is None and not self.not_modified:
+            raise TypeError("a Listing of records needs coverage= (Coverage.COMPLETE, "
+                            "WINDOW or NEWEST): say how much of the source it shows")
+
+    @property
+    def is_complete(self) -> bool:
+        return self.coverage in (None, Coverage.COMPLETE)
 
     @classmethod
     def unchanged(cls) -> Listing:
@@ -120,6 +162,9 @@ class Fetcher(Protocol):
     """What an adapter is given to read a site. Implemented by ``sources.http``
     (plain HTTP) and ``sources.browser`` (Chromium).
 
+    ``validators`` and ``close()`` are part of the contract: the pipeline
+    persists the first and always calls the second.
+
     Both raise ``sources.errors.FetchError`` / ``Blocked`` / ``TooLarge``; a
     response with ``expect="json"`` that is not JSON raises ``Blocked``.
     ``conditional=True`` sends stored ETag / Last-Modified validators and may
@@ -144,3 +189,12 @@ class Fetcher(Protocol):
         headers: Mapping[str, str] | None = None,
         expect: Expect = "json",
     ) -> Fetched: ...
+
+    @property
+    def validators(self) -> dict[str, dict[str, str]]:
+        """URL -> ``{"etag", "last_modified"}`` to persist after a run ({} if unused)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (and a browser); safe to call twice."""
+        ...

@@ -31,6 +31,9 @@ class SourceRow(SQLModel, table=True):
     healthy_runs: int = 0
     last_record_count: int = 0
     validators: str = "{}"
+    listing_hash: str = ""        # digest of the last healthy run's normalised listing
+    moved_to: str = ""            # where the list now answers from, once said
+    hosts: str = ""               # host names the source's site has had (space-separated)
 
 
 class RunRow(SQLModel, table=True):
@@ -46,6 +49,7 @@ class RunRow(SQLModel, table=True):
     changes: int = 0
     error: str = ""
     snapshot_hash: str | None = None
+    item_errors: int = 0          # items kept without what their detail page should give
 
 
 class BlobRow(SQLModel, table=True):
@@ -114,6 +118,8 @@ class ChangeRow(SQLModel, table=True):
     diff_hash: str | None = None
     excerpt: str = ""
     detail: str = ""
+    # the document whose change already told people: this one is stored, not alerted
+    mirror_of: int | None = Field(default=None, foreign_key="document.id")
     classification: str = "{}"
     relevant: bool = False
     cn: str = ""

@@ -1,0 +1,153 @@
+"""One check as a straight line: plan → read → classify, then the writer writes.
+
+``make_plan`` is pure: from the active documents and this run's listing it
+computes the record diff (absence counted per coverage), which records are
+out of view, and which attachments to read. ``read_files`` does the network
+and text extraction for that plan, before any write transaction opens.
+``classify_plan`` is the one classification stage: each new or changed
+record (and each re-read document) gets its classification once, with its
+attachment text when there is one. ``monitor.documents.DocumentWriter``
+then only writes what the plan says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from diffing import records as record_diff
+from diffing.normalise import fingerprint
+from monitor.attachments import AttachmentTexts, attachment_urls, read_attachments
+from monitor.classify import Classification, classify
+from monitor.store.models import DocumentRow
+from sources.registry import SourceSettings
+from sources.types import Attachment, Coverage, Fetcher, Listing, Record
+
+PAGE_KEY = "page"
+
+
+@dataclass
+class Plan:
+    """What one healthy run of a record source will write."""
+
+    diff: record_diff.RecordDiff
+    out_of_view: list[str] = field(default_factory=list)   # keys no longer listed here
+    reads: dict[str, list[str]] = field(default_factory=dict)  # key -> attachment URLs
+    rechecks: list[DocumentRow] = field(default_factory=list)
+    files: dict[str, AttachmentTexts] = field(default_factory=dict)   # key -> what was read
+    classes: dict[str, Classification] = field(default_factory=dict)  # key -> final
+
+
+def classify_record(record: Record, text: str | None = None) -> Classification:
+    return classify(record.title, text=text or None, status=record.status,
+                    doc_type=record.fields.get("doc_type"))
+
+
+def canonical_record(record: Record, canonical: Callable[[str], str]) -> Record:
+    """``record`` with its URLs relative to the source (for comparison only)."""
+    return replace(record, url=canonical(record.url), attachments=tuple(
+        Attachment(url=canonical(a.url), name=a.name) for a in record.attachments))
+
+
+def listing_hash(listing: Listing, canonical: Callable[[str], str],
+                 ignore: list[str]) -> str:
+    """A digest of the normalised listing: equal digests mean the same records,
+    so the run can skip the diff and the document load."""
+    digest = hashlib.sha256(f"{listing.coverage}|{listing.since}".encode())
+    for record in sorted(listing.records, key=lambda r: r.key):
+        print_ = fingerprint(canonical_record(record, canonical), ignore=ignore,
+                             ignore_fields=())
+        digest.update(f"{record.key}\t{print_}\n".encode())
+    return digest.hexdigest()
+
+
+def in_view(record: Record, listing: Listing, oldest: str | None) -> bool:
+    """Whether an absent record is still inside what ``listing`` shows."""
+    if listing.coverage in (None, Coverage.COMPLETE):
+        return True
+    if not record.date:
+        return False   # undated: a window cannot say whether it still covers it
+    if listing.since:
+        return record.date >= listing.since
+    return oldest is not None and record.date > oldest
+
+
+def make_plan(settings: SourceSettings, base_url: str, documents: Mapping[str, DocumentRow],
+              known: Mapping[str, Record], listing: Listing, now: datetime,
+              canonical: Callable[[str], str]) -> Plan:
+    """The record diff of this run against the active documents, and what to read (pure)."""
+    dates = [r.date for r in listing.records if r.date]
+    oldest = min(dates) if dates else None
+    seen = {r.key for r in listing.records}
+    previous: dict[str, Record] = {}
+    out_of_view: list[str] = []
+    for key, record in known.items():
+        if key in seen or in_view(record, listing, oldest):
+            previous[key] = record
+        else:
+            out_of_view.append(key)
+    missing = {key: doc.missing_runs for key, doc in documents.items()
+               if doc.missing_runs and key in previous}
+    diff = record_diff.diff(previous, listing.records, missing=missing, ignore_fields=(),
+                            ignore=settings.ignore, canonical=canonical)
+    plan = Plan(diff=diff, out_of_view=sorted(out_of_view))
+    for record in [*diff.added, *(c.new for c in diff.changed)]:
+        cls = classify_record(record)
+        plan.classes[record.key] = cls
+        if settings.attachments and cls.relevant and record.attachments:
+            plan.reads[record.key] = attachment_urls(record, base_url or record.url)
+    touched = {r.key for r in diff.added} | {c.key for c in diff.changed}
+    add_rechecks(plan, settings, base_url, documents.values(), touched, now)
+    return plan
+
+
+def add_rechecks(plan: Plan, settings: SourceSettings, base_url: str,
+                 documents: Iterable[DocumentRow], touched: set[str], now: datetime) -> None:
+    """Plan the periodic re-read of documents due for it (see ``due_for_recheck``)."""
+    plan.rechecks = due_for_recheck(settings, documents, touched, now)
+    for doc in plan.rechecks:
+        record = Record.from_dict(json.loads(doc.record))
+        plan.reads[doc.key] = attachment_urls(record, base_url or record.url)
+
+
+def read_files(plan: Plan, fetcher: Fetcher, base_url: str,
+               records: Mapping[str, Record], documents: Mapping[str, DocumentRow]) -> None:
+    """Download and extract the attachments the plan names (network, no database)."""
+    for key in plan.reads:
+        record = records.get(key)
+        doc = documents.get(key)
+        if record is None and doc is not None:
+            record = Record.from_dict(json.loads(doc.record))
+        if record is None:
+            continue
+        previous = json.loads(doc.attachments or "{}") if doc is not None else {}
+        plan.files[key] = read_attachments(fetcher, record, base_url=base_url or record.url,
+                                           previous=previous)
+
+
+def classify_plan(plan: Plan) -> None:
+    """The classification stage: once per record, with its attachment text if read."""
+    changed = {c.key: c.new for c in plan.diff.changed}
+    added = {r.key: r for r in plan.diff.added}
+    for key, found in plan.files.items():
+        record = added.get(key) or changed.get(key)
+        if record is not None and found.text:
+            plan.classes[key] = classify_record(record, found.text)
+
+
+def due_for_recheck(settings: SourceSettings, documents: Iterable[DocumentRow], touched: set[str],
+                    now: datetime) -> list[DocumentRow]:
+    """CGT documents whose attachments were last read ``recheck_days`` ago or
+    more, oldest first, at most ``recheck_per_run`` (politeness)."""
+    if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
+        return []
+    cutoff = now - timedelta(days=settings.recheck_days)
+    due = [doc for doc in documents
+           if doc.key not in touched and doc.key != PAGE_KEY and doc.relevant
+           and doc.attachments not in ("", "{}")
+           and doc.attachments_checked_at is not None and doc.attachments_checked_at <= cutoff]
+    due.sort(key=lambda doc: (doc.attachments_checked_at or now, doc.id or 0))
+    return due[: settings.recheck_per_run]

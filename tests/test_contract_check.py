@@ -1,0 +1,146 @@
+"""The change engine's contract, for every built-in adapter, through the real
+HTTP fetcher, the real pipeline and a real SQLite file (issue 9):
+
+- every listing says how much of the source it shows (``Listing.coverage``);
+- a removal behind 304 is reported after the second healthy miss;
+- a record that leaves the adapter's window is never "removed";
+- a move of the source to another host name gives no add/remove/change.
+
+The generic adapters get the same checks in ``tests/test_check_path.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.config import Config, loads
+from monitor.history import ChangeFilter, list_changes
+from monitor.pipeline import Pipeline
+from monitor.replica.base import SiteReplica
+from monitor.replica.server import ReplicaServer
+from monitor.store import Store
+from sources.types import Coverage
+from tests.sites import Conditional
+from tests.test_contract import CASES, IDS, Case, _toml, collect
+
+
+def _drop_ema(replica: Any, key: str) -> None:
+    del replica.docs[key.split(" at ")[0]]
+    replica._edited()
+
+
+REMOVE: dict[str, Callable[[Any, str], None]] = {
+    "cde": lambda r, key: r.remove(key.split(":")[-1]),   # "opinion:<id>"
+    "nmpa": lambda r, key: r.remove(key),
+    "fda-guidance": lambda r, key: r.withdraw(key),
+    "fda-cber-cgt": lambda r, key: r.withdraw(key),
+    "federal-register": lambda r, key: r.notices.pop(key),
+    "ema-documents": _drop_ema,
+    "rss": _drop_ema,
+}
+
+
+@pytest.fixture(params=CASES, ids=IDS)
+def conditional_site(request: pytest.FixtureRequest
+                     ) -> Iterator[tuple[Case, SiteReplica, Conditional, ReplicaServer]]:
+    case: Case = request.param
+    replica = case.make()
+    app = Conditional(replica)
+    with ReplicaServer(app) as server:
+        yield case, replica, app, server
+
+
+def _config(tmp_path: Path, raw: dict[str, Any]) -> Config:
+    lines = "\n".join(f"{k} = {_toml(v)}" for k, v in raw.items())
+    return loads(f'[store]\nurl = "sqlite:///{tmp_path / "c.db"}"\n[http]\ndelay = 0\n'
+                 f"retries = 0\n[[source]]\n{lines}\nattachments = false\n")
+
+
+def _events(store: Store) -> list[str]:
+    return sorted(c["event"] for c in list_changes(store, ChangeFilter(limit=10_000))
+                  if c["kind"] != "health")
+
+
+def test_every_listing_declares_its_coverage(
+    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer]
+) -> None:
+    case, replica, _app, server = conditional_site
+    listing = collect(case, replica, server.url)
+    assert isinstance(listing.coverage, Coverage)
+    assert case.kind in REMOVE, "give the new adapter a removal hook here"
+
+
+def test_a_removal_behind_304_is_reported_after_the_second_healthy_miss(
+    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer], tmp_path: Path
+) -> None:
+    case, replica, _app, server = conditional_site
+    config = _config(tmp_path, case.settings(replica, server.url))
+    store = Store(config.store.url)
+    pipeline = Pipeline(config, store)
+    source = config.sources[0]
+    first = collect(case, replica, server.url)
+    # the newest record: inside every window, so its absence is a real one
+    gone = max(first.records, key=lambda r: (r.date or "", r.key))
+    assert pipeline.check(source).outcome == "baseline"
+    REMOVE[case.kind](replica, gone.key)
+    outcomes = [pipeline.check(source).outcome for _ in range(3)]
+    assert "failed" not in outcomes and "blocked" not in outcomes
+    removed = [c for c in list_changes(store, ChangeFilter(limit=10_000))
+               if c["event"] == "removed"]
+    assert len(removed) == 1 and removed[0]["title"] == gone.title
+    assert outcomes == ["unchanged", "changed", "unchanged"]
+    assert _events(store) == ["removed"]
+
+
+def test_a_move_to_another_host_name_is_no_change(
+    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer], tmp_path: Path
+) -> None:
+    case, replica, _app, server = conditional_site
+    store_config = _config(tmp_path, case.settings(replica, server.url))
+    store = Store(store_config.store.url)
+    assert Pipeline(store_config, store).check(store_config.sources[0]).outcome == "baseline"
+    moved = _config(tmp_path, case.settings(replica, server.url.replace("127.0.0.1",
+                                                                        "localhost")))
+    pipeline = Pipeline(moved, store)
+    outcomes = [pipeline.check(moved.sources[0]).outcome for _ in range(3)]
+    assert outcomes == ["unchanged"] * 3
+    assert _events(store) == []
+
+
+WINDOW_CASES = [case for case in CASES if case.kind in ("federal-register", "rss")]
+
+
+@pytest.mark.parametrize("case", WINDOW_CASES, ids=[c.kind for c in WINDOW_CASES])
+def test_a_record_leaving_the_window_is_never_removed(case: Case, tmp_path: Path) -> None:
+    replica = case.make()
+    with ReplicaServer(replica) as server:
+        raw = case.settings(replica, server.url)
+        config = _config(tmp_path, raw)
+        store = Store(config.store.url)
+        first = collect(case, replica, server.url)
+        assert first.coverage in (Coverage.WINDOW, Coverage.NEWEST)
+        oldest = min(first.records, key=lambda r: (r.date or "", r.key))
+        assert Pipeline(config, store).check(config.sources[0]).outcome == "baseline"
+        if case.kind == "federal-register":
+            # the window moves on: a shorter `days` is the same as weeks passing
+            assert oldest.date is not None
+            newest = max(r.date or "" for r in first.records)
+            raw = {**raw, "days": max(1, _days_since(oldest.date) - 1)}
+            assert newest > oldest.date
+        else:
+            REMOVE[case.kind](replica, oldest.key)   # the feed's oldest item drops off
+        narrowed = _config(tmp_path, raw)
+        pipeline = Pipeline(narrowed, store)
+        for _ in range(3):
+            assert pipeline.check(narrowed.sources[0]).outcome in ("unchanged", "changed")
+        assert "removed" not in _events(store)
+
+
+def _days_since(iso: str) -> int:
+    from datetime import date
+
+    return (date.today() - date.fromisoformat(iso)).days
