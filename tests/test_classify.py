@@ -121,6 +121,9 @@ def test_taxonomy_example_exactly() -> None:
         "eu": ["gtmp"], "us": ["cellular_gene_therapy"], "doc_type": "guideline",
         "status": "final", "disciplines": ["clinical"],
         "evidence": ["CAR-T", "嵌合抗原受体T细胞", "指导原则"],
+        # added by issue 15 (TAXONOMY.md: new fields only added, at the end)
+        "jp": ["human_cell_processed"], "scope": "cgt",
+        "evidence_where": ["title", "title", "title"],
     }
 
 
@@ -266,7 +269,7 @@ def test_as_dict_shape_and_round_trip() -> None:
     result = classify("Human Gene Therapy for Hemophilia; Draft Guidance for Industry")
     data = result.as_dict("t")
     assert list(data) == ["text", "relevant", "modalities", "cn", "eu", "us", "doc_type",
-                          "status", "disciplines", "evidence"]
+                          "status", "disciplines", "evidence", "jp", "scope", "evidence_where"]
     assert "text" not in result.as_dict()
     assert Classification.from_dict(json.loads(json.dumps(data))) == result
 

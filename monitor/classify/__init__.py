@@ -3,7 +3,7 @@
 ``classify(title, text=..., status=..., doc_type=...)`` says whether a title
 concerns cell and gene therapy, which modalities it names, its China / EU / US
 classes, its document type, status and disciplines, and the words that decided
-it. The rules and bilingual lexicons live in ``monitor/lexicon/*.toml``; this
+it, Japan's class, its scope (CGT, horizontal or none). The rules and bilingual lexicons live in ``monitor/lexicon/*.toml``; this
 package reads them once per process.
 """
 
@@ -17,7 +17,9 @@ from monitor.classify._result import (
     DISCIPLINES,
     DOC_TYPES,
     EU,
+    JP,
     MODALITIES,
+    SCOPES,
     STATUSES,
     US,
     Classification,
@@ -28,7 +30,9 @@ __all__ = [
     "DISCIPLINES",
     "DOC_TYPES",
     "EU",
+    "JP",
     "MODALITIES",
+    "SCOPES",
     "STATUSES",
     "US",
     "Classification",

@@ -19,7 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from monitor.classify._matcher import Matcher, RuleSet, word_start
-from monitor.classify._result import CN, DOC_TYPES, EU, LIST_FIELDS, MODALITIES, STATUSES, US
+from monitor.classify._result import (
+    CN,
+    DOC_TYPES,
+    EU,
+    JP,
+    LIST_FIELDS,
+    MODALITIES,
+    SCOPES,
+    STATUSES,
+    US,
+)
+from monitor.classify._script import script_table
 from monitor.errors import RegwatchError
 
 
@@ -46,7 +57,11 @@ def _fold_table() -> dict[int, str]:
     return table
 
 
-_FOLD = _fold_table()
+# traditional Chinese and Japanese kanji to simplified (one character for one,
+# from OpenCC): patterns and texts are folded alike, so 細胞治療, 细胞治疗 and
+# 細胞治療 (ja) meet; the evidence is cut from the text as written
+_SCRIPT = script_table()
+_FOLD = {**_SCRIPT, **_fold_table()}
 
 
 def normalise(text: str) -> str:
@@ -68,6 +83,7 @@ class Cue:
     eu: tuple[str, ...]
     us: tuple[str, ...]
     fallback: bool
+    jp: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,6 +124,7 @@ class Lexicon:
     doc_types: RuleSet
     default_doc_type: str
     disciplines: RuleSet
+    scope: RuleSet              # "none" (not for CGT) before "horizontal"
     tep_aim: re.Pattern[str]
     combinations: tuple[tuple[int, tuple[frozenset[str], ...]], ...]
     body: BodySettings
@@ -137,7 +154,7 @@ class _Reader:
             raise LexiconError(f"{where}: 'patterns' must be a non-empty list of strings")
         out = []
         for pattern in raw:
-            expanded = self._expand(where, pattern)
+            expanded = self._expand(where, pattern).translate(_SCRIPT)
             try:
                 compiled = re.compile(expanded, _FLAGS)
             except re.error as exc:
@@ -176,8 +193,57 @@ def _classes(where: str, entry: Mapping[str, Any], field: str,
     return tuple(values)
 
 
-_CUE_KEYS = {"id", "modality", "strength", "domain", "covers", "cn", "eu", "us", "fallback",
-             "priority", "patterns"}
+_CUE_KEYS = {"id", "modality", "strength", "domain", "covers", "cn", "eu", "us", "jp",
+             "fallback", "priority", "patterns"}
+_CLASS_FIELDS = (("cn", CN), ("eu", EU), ("us", US), ("jp", JP))
+
+
+_PRODUCT_KEYS = {"brand", "inn", "names", "modality", "jurisdictions", "source"}
+
+
+def _product_cues(reader: _Reader) -> list[tuple[str, dict[str, Any]]]:
+    """products.toml: approved CGT products (brand, INN, names in other
+    scripts), one strong cue per modality whose patterns are the names."""
+    name = "products.toml"
+    if not (reader.directory / name).exists():
+        return []
+    data = reader.load(name)
+    names: dict[str, list[str]] = {}
+    for index, entry in enumerate(data.get("product", [])):
+        where = f"{reader.directory / name}: [[product]] #{index + 1}"
+        unknown = set(entry) - _PRODUCT_KEYS
+        if unknown or entry.get("modality") not in MODALITIES or not entry.get("source"):
+            raise LexiconError(f"{where}: needs a known 'modality' and a 'source'; "
+                               f"unknown keys {sorted(unknown)}")
+        words = [entry.get("brand"), entry.get("inn"), *entry.get("names", ())]
+        names.setdefault(entry["modality"], []).extend(
+            _word(str(w)) for w in words if w)
+    covers = data.get("covers", [])
+    return [(name, {"id": f"product_{modality}", "modality": modality, "strength": "strong",
+                    "domain": "product", "covers": covers,
+                    "priority": int(data.get("priority", 0)),
+                    "patterns": sorted(set(patterns), key=lambda p: (-len(p), p))})
+            for modality, patterns in names.items()]
+
+
+def _word(name: str) -> str:
+    """A product name as a pattern: literal, whole word at ASCII edges, any
+    space or hyphen between its parts."""
+    parts = [re.escape(part) for part in re.split(r"[\s-]+", name.strip()) if part]
+    body = r"[\s-]*".join(parts)
+    head = tail = ""
+    if name[:1].isascii() and name[:1].isalnum():
+        head = r"\b"
+    elif _KATAKANA.match(name[:1]):
+        head = rf"(?<!{_KATAKANA.pattern})"  # not inside a longer katakana word
+    if name[-1:].isascii() and name[-1:].isalnum():
+        tail = r"\b"
+    elif _KATAKANA.match(name[-1:]):
+        tail = rf"(?!{_KATAKANA.pattern})"
+    return head + body + tail
+
+
+_KATAKANA = re.compile("[\u30a1-\u30fa\u30fc]")
 
 
 def _read_cues(reader: _Reader, files: Sequence[str],
@@ -187,6 +253,7 @@ def _read_cues(reader: _Reader, files: Sequence[str],
     for name in files:
         data = reader.load(name)
         raw.extend((name, entry) for entry in data.get("cue", []))
+    raw.extend(_product_cues(reader))
     # higher priority first; file order otherwise (sorted() is stable)
     raw = sorted(raw, key=lambda item: -int(item[1].get("priority", 0)))
     cues: list[Cue] = []
@@ -203,7 +270,7 @@ def _read_cues(reader: _Reader, files: Sequence[str],
             raise LexiconError(f"{where}: 'strength' must be \"strong\" or \"weak\"")
         default = mapping.get(modality or "", {})
         classes = {field: _classes(where, entry, field, vocab)
-                   for field, vocab in (("cn", CN), ("eu", EU), ("us", US))}
+                   for field, vocab in _CLASS_FIELDS}
         cues.append(Cue(
             id=entry["id"], order=order, modality=modality,
             strong=entry["strength"] == "strong", domain=str(entry.get("domain", entry["id"])),
@@ -212,6 +279,7 @@ def _read_cues(reader: _Reader, files: Sequence[str],
             eu=classes["eu"] if classes["eu"] is not None else default.get("eu", ()),
             us=classes["us"] if classes["us"] is not None else default.get("us", ()),
             fallback=bool(entry.get("fallback", False)),
+            jp=classes["jp"] if classes["jp"] is not None else default.get("jp", ()),
         ))
         entries.append((order, reader.patterns(where, entry.get("patterns"))))
     ids = [c.id for c in cues]
@@ -252,7 +320,7 @@ def _ordered_rules(reader: _Reader, file: str, table: str, key: str,
 
 
 def _read_labels(data: Mapping[str, Any], where: str) -> dict[str, dict[str, tuple[str, str]]]:
-    vocabularies = dict(LIST_FIELDS, doc_type=DOC_TYPES, status=STATUSES)
+    vocabularies = dict(LIST_FIELDS, doc_type=DOC_TYPES, status=STATUSES, scope=SCOPES)
     labels: dict[str, dict[str, tuple[str, str]]] = {}
     for field, vocabulary in vocabularies.items():
         table = data.get("labels", {}).get(field, {})
@@ -292,7 +360,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         if modality not in MODALITIES:
             raise LexiconError(f"{where}: unknown modality {modality!r}")
         mapping[modality] = {field: _classes(f"{where}: {modality}", entry, field, vocab) or ()
-                             for field, vocab in (("cn", CN), ("eu", EU), ("us", US))}
+                             for field, vocab in _CLASS_FIELDS}
     if set(mapping) != set(MODALITIES):
         raise LexiconError(f"{where}: no mapping for {sorted(set(MODALITIES) - set(mapping))}")
     cue_files = sorted(p.name for p in directory.glob("cues_*.toml"))
@@ -318,6 +386,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         default_doc_type=str(doc_data.get("default", {}).get("doc_type", "other")),
         disciplines=_ordered_rules(reader, "disciplines.toml", "discipline", "discipline",
                                    LIST_FIELDS["disciplines"]),
+        scope=_ordered_rules(reader, "scope.toml", "scope", "scope", ("none", "horizontal")),
         tep_aim=reader.alternation(f"{where}: [eu_tep_aim]",
                                    mapping_data.get("eu_tep_aim", {}).get("patterns")),
         combinations=_read_combinations(mapping_data, where, cues),
