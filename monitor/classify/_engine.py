@@ -63,7 +63,7 @@ def _scan(lex: Lexicon, text: str, inherited: Iterable[Negative] = (),
     """Cue hits minus what the traps remove. When no hit is one a trap could
     remove, the traps are looked for only when asked (they would change
     nothing)."""
-    hits = list(lex.cue_matcher.hits(text))
+    hits = lex.cue_hits(text)
     traps: list[tuple[Negative, Hit, bool]] = []
     if not always_traps and not any(h.owner in lex.removable for h in hits):
         return _Scan(hits, traps)

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from monitor.classify._matcher import Matcher, RuleSet, word_start
+from monitor.classify._matcher import Hit, Matcher, RuleSet, word_start
 from monitor.classify._result import (
     CN,
     DOC_TYPES,
@@ -114,6 +114,10 @@ class Lexicon:
 
     cues: tuple[Cue, ...]
     cue_matcher: Matcher
+    # cues of files with a [gate] (cues_inn.toml): word-ending patterns that
+    # could start at any letter, matched apart, and only in a text the gate finds
+    stem_matcher: Matcher
+    stem_gate: re.Pattern[str]
     negatives: tuple[Negative, ...]
     negative_matcher: Matcher
     removable: frozenset[int]   # the cues some negative can remove (by order)
@@ -129,6 +133,19 @@ class Lexicon:
     combinations: tuple[tuple[int, tuple[frozenset[str], ...]], ...]
     body: BodySettings
     labels: Mapping[str, Mapping[str, tuple[str, str]]]
+
+    def cue_hits(self, text: str) -> list[Hit]:
+        """Leftmost-first, non-overlapping cue hits of both matchers."""
+        hits = list(self.cue_matcher.hits(text))
+        if not self.stem_gate.search(text):
+            return hits
+        merged: list[Hit] = []
+        end = -1
+        for hit in sorted([*hits, *self.stem_matcher.hits(text)], key=lambda h: h.start):
+            if hit.start >= end:
+                merged.append(hit)
+                end = hit.end
+        return merged
 
 
 class _Reader:
@@ -248,16 +265,26 @@ _KATAKANA = re.compile("[\u30a1-\u30fa\u30fc]")
 
 def _read_cues(reader: _Reader, files: Sequence[str],
                mapping: Mapping[str, Mapping[str, tuple[str, ...]]]
-               ) -> tuple[tuple[Cue, ...], Matcher]:
+               ) -> tuple[tuple[Cue, ...], Matcher, Matcher, re.Pattern[str]]:
     raw: list[tuple[str, dict[str, Any]]] = []
+    gated: set[str] = set()
+    gates: list[str] = []
     for name in files:
         data = reader.load(name)
         raw.extend((name, entry) for entry in data.get("cue", []))
+        if "gate" in data:
+            gated.add(name)
+            # word endings: not anchored at a word start like cue patterns
+            where = f"{reader.directory / name}: [gate]"
+            raw_gates = data["gate"].get("patterns")
+            reader.patterns(where, raw_gates)  # checks them
+            gates.extend(reader._expand(where, str(p)).translate(_SCRIPT) for p in raw_gates)
     raw.extend(_product_cues(reader))
     # higher priority first; file order otherwise (sorted() is stable)
     raw = sorted(raw, key=lambda item: -int(item[1].get("priority", 0)))
     cues: list[Cue] = []
     entries: list[tuple[int, tuple[str, ...]]] = []
+    stem_entries: list[tuple[int, tuple[str, ...]]] = []
     for order, (name, entry) in enumerate(raw):
         where = f"{reader.directory / name}: cue {entry.get('id', '?')!r}"
         unknown = set(entry) - _CUE_KEYS
@@ -281,11 +308,13 @@ def _read_cues(reader: _Reader, files: Sequence[str],
             fallback=bool(entry.get("fallback", False)),
             jp=classes["jp"] if classes["jp"] is not None else default.get("jp", ()),
         ))
-        entries.append((order, reader.patterns(where, entry.get("patterns"))))
+        (stem_entries if name in gated else entries).append(
+            (order, reader.patterns(where, entry.get("patterns"))))
     ids = [c.id for c in cues]
     if len(set(ids)) != len(ids):
         raise LexiconError(f"{reader.directory}: duplicate cue ids")
-    return tuple(cues), Matcher(entries)
+    gate = re.compile("|".join(gates) or r"(?!)", _FLAGS)
+    return tuple(cues), Matcher(entries), Matcher(stem_entries), gate
 
 
 def _read_negatives(reader: _Reader, cue_ids: set[str]) -> tuple[tuple[Negative, ...], Matcher]:
@@ -364,7 +393,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
     if set(mapping) != set(MODALITIES):
         raise LexiconError(f"{where}: no mapping for {sorted(set(MODALITIES) - set(mapping))}")
     cue_files = sorted(p.name for p in directory.glob("cues_*.toml"))
-    cues, cue_matcher = _read_cues(reader, cue_files, mapping)
+    cues, cue_matcher, stem_matcher, stem_gate = _read_cues(reader, cue_files, mapping)
     negatives, negative_matcher = _read_negatives(reader, {c.id for c in cues})
     status_data = reader.load("status.toml")
     doc_data = reader.load("doc_types.toml")
@@ -375,7 +404,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         raise LexiconError(f"{directory}: a [default] in status.toml or doc_types.toml is not "
                            "a vocabulary value")
     return Lexicon(
-        cues=cues, cue_matcher=cue_matcher,
+        cues=cues, cue_matcher=cue_matcher, stem_matcher=stem_matcher, stem_gate=stem_gate,
         negatives=negatives, negative_matcher=negative_matcher,
         removable=frozenset(c.order for c in cues if any(n.removes(c) for n in negatives)),
         title_status=_ordered_rules(reader, "status.toml", "title", "status", STATUSES),
