@@ -22,9 +22,34 @@ from monitor.store.models import ChangeRow, SourceRow
 from notifiers.routes import Match, Route, routes_for
 from notifiers.types import Alert
 from tests.sites import Item, ListSite
-from tests.test_cli import write_config
 
 runner = CliRunner()
+
+
+def write_config(tmp_path: Path, base: str, extra: str = "") -> Path:
+    """A config with one html-list source on the replica at ``base``."""
+    path = tmp_path / "regwatch.toml"
+    path.write_text(f"""
+[store]
+url = "sqlite:///{tmp_path / 'regwatch.db'}"
+
+[http]
+delay = 0
+retries = 0
+timeout = 2
+
+[[source]]
+name = "list"
+kind = "html-list"
+url = "{base}/list/index.html"
+jurisdiction = "CN"
+item = ".list ul li"
+date = "span"
+every = "6h"
+{extra}""", encoding="utf-8")
+    return path
+
+
 JP_CAR_T = "イエスカルタ点滴静注(アキシカブタゲン シロルユーセル)の承認について"
 REGISTRATION = "关于发布《药品注册管理办法》的公告"
 FOOD = "保健食品注册与备案管理办法"
