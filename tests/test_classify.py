@@ -634,6 +634,8 @@ def test_scope(title: str, scope: str) -> None:
     result = classify(title)
     assert result.scope == scope
     assert (scope == "cgt") is result.relevant
+    if scope == "horizontal":  # the words that made it horizontal are evidence
+        assert result.evidence and all(word in title for word in result.evidence)
 
 
 def test_attachment_text_decides_an_ambiguous_title_and_says_where() -> None:

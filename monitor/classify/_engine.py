@@ -196,16 +196,17 @@ def classify(title: str, *, text: str | None = None, status: str | None = None,
     status_value, status_span = _status(lex, norm, status)
     type_value, type_span = _doc_type(lex, norm, doc_type)
     extra = [s for s in (type_span, status_span) if s is not None]
+    scope, scope_span = "cgt", None
+    if not relevant:
+        found = lex.scope.first(norm)
+        scope, scope_span = found if found else ("none", None)
+    if scope_span is not None and scope == "horizontal":
+        extra.append(scope_span)
     evidence = _words(title, [*evidence_spans, *sorted(trap_spans), *extra])
     in_title = len(evidence)
     evidence += [w for w in body_words if w not in evidence]
     where = ("title",) * in_title + ("text",) * (len(evidence) - in_title)
     disciplines = lex.disciplines.every(norm)
-    if relevant:
-        scope = "cgt"
-    else:
-        found = lex.scope.first(norm)
-        scope = found[0] if found else "none"
     return Classification(
         relevant=relevant,
         modalities=in_order(tags, MODALITIES),
