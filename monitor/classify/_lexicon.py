@@ -57,16 +57,18 @@ def _fold_table() -> dict[int, str]:
     return table
 
 
-# traditional Chinese and Japanese kanji to simplified (one character for one,
-# from OpenCC): patterns and texts are folded alike, so 細胞治療, 细胞治疗 and
-# 細胞治療 (ja) meet; the evidence is cut from the text as written
-_SCRIPT = script_table()
-_FOLD = {**_SCRIPT, **_fold_table()}
+@lru_cache(maxsize=1)
+def _fold() -> dict[int, str]:
+    """Width and punctuation folding plus traditional Chinese / Japanese kanji
+    to simplified (one character for one, from OpenCC): patterns and texts are
+    folded alike, so 細胞治療, 细胞治疗 and 細胞治療 (ja) meet; the evidence is cut
+    from the text as written. Built on first use, not at import."""
+    return {**script_table(), **_fold_table()}
 
 
 def normalise(text: str) -> str:
     """The text as the patterns see it (same length, same offsets)."""
-    return text.translate(_FOLD)
+    return text.translate(_fold())
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ class _Reader:
             raise LexiconError(f"{where}: 'patterns' must be a non-empty list of strings")
         out = []
         for pattern in raw:
-            expanded = self._expand(where, pattern).translate(_SCRIPT)
+            expanded = self._expand(where, pattern).translate(script_table())
             try:
                 compiled = re.compile(expanded, _FLAGS)
             except re.error as exc:
@@ -278,7 +280,7 @@ def _read_cues(reader: _Reader, files: Sequence[str],
             where = f"{reader.directory / name}: [gate]"
             raw_gates = data["gate"].get("patterns")
             reader.patterns(where, raw_gates)  # checks them
-            gates.extend(reader._expand(where, str(p)).translate(_SCRIPT) for p in raw_gates)
+            gates.extend(reader._expand(where, str(p)).translate(script_table()) for p in raw_gates)
     raw.extend(_product_cues(reader))
     # higher priority first; file order otherwise (sorted() is stable)
     raw = sorted(raw, key=lambda item: -int(item[1].get("priority", 0)))

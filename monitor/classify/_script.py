@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import opencc
-
 # CJK Unified Ideographs, Extension A, and the compatibility ideographs
 _RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
 
@@ -24,6 +22,8 @@ _RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
 @lru_cache(maxsize=1)
 def script_table() -> dict[int, str]:
     """``str.translate`` table: traditional / Japanese form -> simplified."""
+    import opencc  # only when a lexicon is first used, not at import
+
     chars = "".join(chr(cp) for start, end in _RANGES for cp in range(start, end))
     japanese = opencc.OpenCC("jp2t.json").convert("\n".join(chars)).split("\n")
     simplified = opencc.OpenCC("t2s.json").convert("\n".join(japanese)).split("\n")
