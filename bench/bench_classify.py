@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_classify.py [N]
 
-The titles are the labelled dev and extra sets, repeated and varied the way
+The titles are the labelled dev, extra and fresh (Japanese, traditional
+Chinese, product labels) sets, repeated and varied the way
 real lists vary them (status words, notice wrappers, full-width characters,
 English suffixes, numbering), so no two consecutive titles are the same
 string. The lexicon is loaded (and timed) separately first.
@@ -23,7 +24,8 @@ from monitor.classify import classify_many  # noqa: E402
 from monitor.classify._lexicon import lexicon  # noqa: E402
 
 SOURCES = [ROOT.parent / "shared" / "data" / "classify-dev.jsonl",
-           ROOT / "tests" / "data" / "classify-extra.jsonl"]
+           ROOT / "tests" / "data" / "classify-extra.jsonl",
+           ROOT / "tests" / "data" / "classify-fresh-2026-12.jsonl"]
 
 
 def base_titles() -> list[str]:

@@ -61,6 +61,9 @@ def alert_from_change(change: ChangeRow, source: SourceRow, *, regulator: str | 
         cn=split_list(change.cn),
         eu=split_list(change.eu),
         us=split_list(change.us),
+        jp=tuple(classification.get("jp", ())),
+        scope=str(classification.get("scope", "cgt" if change.relevant else "none"))
+        if classification else "",
         modalities=split_list(change.modalities),
         doc_type=change.doc_type,
         disciplines=tuple(classification.get("disciplines", ())),

@@ -75,7 +75,9 @@ def list_changes(store: Store, flt: ChangeFilter) -> list[dict[str, Any]]:
         pattern = f"%,{flt.atmp},%"
         query = query.where(or_(col(ChangeRow.cn).like(pattern), col(ChangeRow.eu).like(pattern),
                                 col(ChangeRow.us).like(pattern),
-                                col(ChangeRow.modalities).like(pattern)))
+                                col(ChangeRow.modalities).like(pattern),
+                                # Japan's class lives in the stored classification only
+                                col(ChangeRow.classification).like(f'%"jp": [%"{flt.atmp}"%]%')))
     if flt.kind:
         query = query.where(or_(col(ChangeRow.kind) == flt.kind, col(ChangeRow.event) == flt.kind))
     if flt.source:

@@ -31,7 +31,7 @@ PAGE_LIMIT = 50          # rows per HTML page and per feed
 KINDS = ("added", "changed", "removed", "page_changed", "health")
 EVENTS = ("added", "draft", "changed", "finalised", "withdrawn", "removed", "page_changed",
           "health", "recovered")
-ATMP_SCOPES = ("cn", "eu", "us", "modalities")
+ATMP_SCOPES = ("cn", "eu", "us", "jp", "modalities")
 _MARKS = re.compile(r"\[-(.*?)-\]|\{\+(.*?)\+\}")
 ATOM = "http://www.w3.org/2005/Atom"
 TAG = "tag:regwatch,2026:"     # Atom ids: tag:regwatch,2026:change/12
@@ -45,7 +45,8 @@ def atmp_keys() -> frozenset[str]:
 
 
 GROUPS = {"cn": "China classes 中国分类", "eu": "EU ATMP classes 欧盟分类",
-          "us": "FDA product areas 美国分类", "modalities": "Modalities 产品类型"}
+          "us": "FDA product areas 美国分类", "jp": "Japan classes 日本分类",
+          "modalities": "Modalities 产品类型"}
 
 
 @cache

@@ -18,7 +18,7 @@ from notifiers.types import Alert
 LABELS_FILE = Path(__file__).with_name("labels.toml")
 
 # Where an alert's class lists live, in the order they are shown.
-CLASS_SCOPES = ("cn", "eu", "us")
+CLASS_SCOPES = ("cn", "eu", "us", "jp")
 
 
 @cache

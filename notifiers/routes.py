@@ -6,6 +6,11 @@ One ``[[notify]]`` table of the configuration is one ``Route``::
     name = "cgt-china"
     urls = ["mailto://…", "wecombot://…"]
     match = { relevant = true, jurisdictions = ["CN"], atmp = ["cell_therapy"] }
+
+``scope = ["cgt", "horizontal"]`` also takes the rules for all medicines or
+all biologics (药品注册管理办法, GMP annexes, ICH guidelines) that are not CGT
+documents themselves; ``atmp`` accepts Japan's classes (``human_cell_processed``,
+``animal_cell_processed``) as well as China's, the EU's and the US's.
     mode = "digest"
     digest = "daily 09:00 Asia/Shanghai"
 
@@ -39,6 +44,7 @@ __all__ = ["DigestSchedule", "Match", "Route", "parse_digest", "routes_for"]
 # Alerts about a source rather than a document: sent only where asked for.
 OPT_IN_KINDS = frozenset({"health", "recovered", "baseline", "test"})
 STATUSES = ("draft", "final", "withdrawn", "unknown")
+SCOPES = ("cgt", "horizontal", "none")
 
 
 def _check_known(values: list[str], known: Sequence[str] | set[str], what: str) -> list[str]:
@@ -64,6 +70,7 @@ class Match(BaseModel):
     doc_types: list[str] = Field(default_factory=list)
     statuses: list[str] = Field(default_factory=list)
     kinds: list[str] = Field(default_factory=list)
+    scope: list[str] = Field(default_factory=list)
 
     @field_validator("jurisdictions")
     @classmethod
@@ -90,6 +97,11 @@ class Match(BaseModel):
     def _statuses(cls, values: list[str]) -> list[str]:
         return _check_known(values, STATUSES, "status")
 
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, values: list[str]) -> list[str]:
+        return _check_known(values, SCOPES, "scope")
+
     @field_validator("kinds")
     @classmethod
     def _kinds(cls, values: list[str]) -> list[str]:
@@ -113,7 +125,9 @@ class Match(BaseModel):
             return True
         if self.relevant is not None and alert.relevant is not self.relevant:
             return False
-        if self.atmp and not set(self.atmp) & {*alert.cn, *alert.eu, *alert.us}:
+        if self.scope and alert.scope not in self.scope:
+            return False
+        if self.atmp and not set(self.atmp) & {*alert.cn, *alert.eu, *alert.us, *alert.jp}:
             return False
         if self.modalities and not set(self.modalities) & set(alert.modalities):
             return False

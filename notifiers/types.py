@@ -44,6 +44,8 @@ class Alert:
     cn: tuple[str, ...] = ()
     eu: tuple[str, ...] = ()
     us: tuple[str, ...] = ()
+    jp: tuple[str, ...] = ()          # Japan's PMD Act class (再生医療等製品)
+    scope: str = ""                   # cgt / horizontal / none ("" = not classified)
     modalities: tuple[str, ...] = ()
     doc_type: str = ""
     disciplines: tuple[str, ...] = ()

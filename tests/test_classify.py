@@ -19,7 +19,9 @@ from monitor.classify import (
     DISCIPLINES,
     DOC_TYPES,
     EU,
+    JP,
     MODALITIES,
+    SCOPES,
     STATUSES,
     US,
     Classification,
@@ -38,6 +40,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DEV = ROOT.parent / "shared" / "data" / "classify-dev.jsonl"
 DEV = ROOT / "tests" / "data" / "classify-dev.jsonl"
 EXTRA = ROOT / "tests" / "data" / "classify-extra.jsonl"
+# The generalisation sample of 2026-12 (issue 16): labelled before the rules that
+# now pass it were written; scores before -> after are in bench/score-fresh-*.txt.
+# It is a test now, so it no longer measures generalisation: the next sample must
+# be new titles again.
+FRESH = ROOT / "tests" / "data" / "classify-fresh-2026-12.jsonl"
 LEXICON = ROOT / "monitor" / "lexicon"
 
 
@@ -49,11 +56,13 @@ def labelled(path: Path) -> list[dict[str, Any]]:
 
 DEV_ROWS = labelled(DEV)
 EXTRA_ROWS = labelled(EXTRA)
+FRESH_ROWS = labelled(FRESH)
+NOT_LABELS = {"text", "source"}
 
 
 def mismatches(row: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     got = classify(row["text"]).as_dict(row["text"])
-    return {k: (v, got[k]) for k, v in row.items() if k != "text" and got[k] != v}
+    return {k: (v, got[k]) for k, v in row.items() if k not in NOT_LABELS and got[k] != v}
 
 
 # ---------------------------------------------------------------------------
@@ -68,6 +77,38 @@ def test_dev_set(row: dict[str, Any]) -> None:
 @pytest.mark.parametrize("row", EXTRA_ROWS, ids=[r["text"][:40] for r in EXTRA_ROWS])
 def test_extra_set(row: dict[str, Any]) -> None:
     assert mismatches(row) == {}
+
+
+# Fresh-sample lines the classifier still gets wrong, kept as labelled (the
+# labels are the truth): a fix makes its line fail here until it is removed.
+FRESH_MISSES = {
+    # stem cells for corneal epithelium: a TEP by its aim, which the title does not say
+    "Holoclar: ex vivo expanded autologous human corneal epithelial cells containing stem cells":
+        {"eu"},
+    # "blood" narrows a horizontal title to blood products, but this one is for all biologics
+    "Guidance for Industry Preparation of the Quality Information for Drug Submissions in the "
+    "CTD Format: Biotherapeutic and Blood Products [2024-04-29]": {"scope"},
+    # the blood-components trap silences "cellular therapy products" in the same title
+    "Australian code of good manufacturing practice for human blood and blood components, "
+    "human tissues and human cellular therapy products": {"relevant", "cn", "jp", "scope"},
+}
+
+
+@pytest.mark.parametrize("row", FRESH_ROWS, ids=[r["text"][:40] for r in FRESH_ROWS])
+def test_fresh_set(row: dict[str, Any]) -> None:
+    assert set(mismatches(row)) == FRESH_MISSES.get(row["text"], set())
+
+
+def test_fresh_set_is_apart_and_sourced() -> None:
+    assert len(FRESH_ROWS) >= 150
+    texts = [r["text"] for r in FRESH_ROWS]
+    assert len(set(texts)) == len(texts)
+    assert not set(texts) & {r["text"] for r in DEV_ROWS + EXTRA_ROWS}
+    assert all(r.get("source") for r in FRESH_ROWS)
+    assert set(FRESH_MISSES) <= set(texts)
+    japanese = sum(bool(re.search(r"[\u3040-\u30ff]", t)) for t in texts)
+    traditional = sum(bool(re.search("[醫療製劑產療細]", t)) for t in texts)
+    assert japanese >= 20 and traditional >= 10
 
 
 def test_dev_copy_is_current() -> None:
@@ -88,8 +129,8 @@ def test_labelled_sets_are_there_and_balanced() -> None:
 
 
 def test_labels_use_the_vocabularies() -> None:
-    for row in DEV_ROWS + EXTRA_ROWS:
-        Classification.from_dict({k: v for k, v in row.items() if k != "text"})
+    for row in DEV_ROWS + EXTRA_ROWS + FRESH_ROWS:
+        Classification.from_dict({k: v for k, v in row.items() if k not in NOT_LABELS})
 
 
 def accuracy(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -98,7 +139,7 @@ def accuracy(rows: list[dict[str, Any]]) -> dict[str, float]:
     for row in rows:
         got = classify(row["text"]).as_dict()
         for key, want in row.items():
-            if key != "text":
+            if key not in NOT_LABELS:
                 total[key] += 1
                 right[key] += got[key] == want
     return {k: right[k] / total[k] for k in total}
@@ -107,7 +148,7 @@ def accuracy(rows: list[dict[str, Any]]) -> dict[str, float]:
 def test_per_field_accuracy_report(capsys: pytest.CaptureFixture[str]) -> None:
     """Prints the per-field accuracy (pytest -s shows it); the per-line tests
     above are the real check."""
-    for name, rows in (("dev", DEV_ROWS), ("extra", EXTRA_ROWS)):
+    for name, rows in (("dev", DEV_ROWS), ("extra", EXTRA_ROWS), ("fresh", FRESH_ROWS)):
         scores = accuracy(rows)
         with capsys.disabled():
             print(f"\n{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(scores.items())))
@@ -121,6 +162,9 @@ def test_taxonomy_example_exactly() -> None:
         "eu": ["gtmp"], "us": ["cellular_gene_therapy"], "doc_type": "guideline",
         "status": "final", "disciplines": ["clinical"],
         "evidence": ["CAR-T", "嵌合抗原受体T细胞", "指导原则"],
+        # added by issue 15 (TAXONOMY.md: new fields only added, at the end)
+        "jp": ["human_cell_processed"], "scope": "cgt",
+        "evidence_where": ["title", "title", "title"],
     }
 
 
@@ -266,7 +310,7 @@ def test_as_dict_shape_and_round_trip() -> None:
     result = classify("Human Gene Therapy for Hemophilia; Draft Guidance for Industry")
     data = result.as_dict("t")
     assert list(data) == ["text", "relevant", "modalities", "cn", "eu", "us", "doc_type",
-                          "status", "disciplines", "evidence"]
+                          "status", "disciplines", "evidence", "jp", "scope", "evidence_where"]
     assert "text" not in result.as_dict()
     assert Classification.from_dict(json.loads(json.dumps(data))) == result
 
@@ -297,7 +341,7 @@ def test_classify_many_is_classify_in_order() -> None:
 
 @pytest.mark.parametrize(("field", "values"), [
     ("cn", CN), ("eu", EU), ("us", US), ("modalities", MODALITIES), ("doc_type", DOC_TYPES),
-    ("status", STATUSES), ("disciplines", DISCIPLINES),
+    ("status", STATUSES), ("disciplines", DISCIPLINES), ("jp", JP), ("scope", SCOPES),
 ])
 def test_every_vocabulary_value_has_labels(field: str, values: tuple[str, ...]) -> None:
     for value in values:
@@ -394,12 +438,12 @@ def plain_hits(matcher: Any, text: str) -> list[tuple[int, int, int, int]]:
 
 def matchers() -> list[Any]:
     lex = lexicon()
-    return [lex.cue_matcher, lex.negative_matcher, lex.title_status.matcher,
-            lex.doc_types.matcher, lex.disciplines.matcher]
+    return [lex.cue_matcher, lex.stem_matcher, lex.negative_matcher, lex.title_status.matcher,
+            lex.doc_types.matcher, lex.disciplines.matcher, lex.scope.matcher]
 
 
 def test_matcher_equals_the_plain_alternation_on_the_labelled_titles() -> None:
-    for row in DEV_ROWS + EXTRA_ROWS:
+    for row in DEV_ROWS + EXTRA_ROWS + FRESH_ROWS:
         text = normalise(row["text"])
         for matcher in matchers():
             assert [tuple(h) for h in matcher.hits(text)] == plain_hits(matcher, text)
@@ -458,3 +502,174 @@ def test_a_lexicon_change_changes_the_result(tmp_path: Path) -> None:
     lex = load_lexicon(directory)
     hits = list(lex.cue_matcher.hits("细菌疗法"))
     assert hits and lex.cues[hits[0].owner].id == "phage"
+
+
+# ---------------------------------------------------------------------------
+# issue 16: concepts that carry to names nobody listed
+
+
+@pytest.mark.parametrize(("title", "modality", "cn", "eu", "jp"), [
+    # made-up INNs on the WHO schemes: no list knows them
+    ("ZORVELTA (zorpocabtagene autoleucel) suspension for intravenous infusion",
+     "car_t", ["cell_therapy"], ["gtmp"], ["human_cell_processed"]),
+    ("FENTRIVA (fendamiglogene autotemcel)", "gene_modified_cells",
+     ["cell_therapy"], ["gtmp"], ["human_cell_processed"]),
+    ("Quelvantis (fordadistrogene movaparvovec-abcd) for Duchenne muscular dystrophy",
+     "aav", ["gene_therapy"], ["gtmp"], ["gene_therapy"]),
+    ("NOVIRA (lodaragene pelodenovec) intravesical", "adenoviral",
+     ["gene_therapy"], ["gtmp"], ["gene_therapy"]),
+    ("Rinostem (parvomestrocel) for knee osteoarthritis", "",
+     ["cell_therapy"], ["sctmp"], ["human_cell_processed"]),
+    ("ホゲホゲ点滴静注(ラミカブタゲン オートルユーセル)", "car_t",
+     ["cell_therapy"], ["gtmp"], ["human_cell_processed"]),
+    ("ソラテック注(フルセムノゲン バラパルボベク)", "aav",
+     ["gene_therapy"], ["gtmp"], ["gene_therapy"]),
+])
+def test_inn_stems_carry_to_unlisted_products(title: str, modality: str, cn: list[str],
+                                              eu: list[str], jp: list[str]) -> None:
+    result = classify(title)
+    assert result.relevant and list(result.cn) == cn and list(result.eu) == eu
+    assert list(result.jp) == jp and result.scope == "cgt"
+    if modality:
+        assert modality in result.modalities
+    assert all(word in title for word in result.evidence)
+
+
+@pytest.mark.parametrize("title", [
+    "How to cancel a parcel order", "Excel templates for submissions", "Marcel Proust lecture",
+    "Oncogene expression in tumours", "Transgene copy number in crops",
+    "カプセル剤の溶出試験", "ハイジャック防止",
+])
+def test_stem_lookalikes_are_not_cgt(title: str) -> None:
+    assert not classify(title).relevant
+
+
+def test_brand_names_from_the_product_list() -> None:
+    kymriah = classify("KYMRIAH (tisagenlecleucel) suspension for intravenous infusion")
+    assert kymriah.modalities == ("car_t",) and kymriah.eu == ("gtmp",)
+    assert kymriah.evidence == ("tisagenlecleucel", "KYMRIAH")
+    assert classify("MACI implant").eu == ("tep",)
+    assert classify("Kymriah: EPAR - Product information").relevant
+    assert classify("源瑞达获批上市").cn == ("cell_therapy",)
+
+
+def test_traditional_and_japanese_kanji_fold_and_the_evidence_stays_as_written() -> None:
+    for title, want in [("細胞治療產品查驗登記審查基準", "細胞治療"),
+                        ("基因治療製劑臨床試驗基準", "基因治療"),
+                        ("遺伝子治療用製品等の品質及び安全性の確保について", "遺伝子治療用製品")]:
+        result = classify(title)
+        assert result.relevant and want in result.evidence, (title, result.evidence)
+        assert all(word in title for word in result.evidence)
+    assert classify("細胞治療產品").as_dict() | {"evidence": []} == \
+        classify("细胞治疗产品").as_dict() | {"evidence": []}
+
+
+fold_alphabet = st.sampled_from(list("細胞治療產品醫製劑遺伝子ヒト加工再生医療等基因细胞治疗 ()（）"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=fold_alphabet, max_size=40))
+def test_folding_keeps_offsets(text: str) -> None:
+    assert len(normalise(text)) == len(text)
+    for word in classify(text).evidence:
+        assert word in text
+
+
+@pytest.mark.parametrize(("title", "eu"), [
+    ("Bioengineered skin substitutes for chronic wounds", ["tep"]),
+    ("Scaffolds to regenerate articular cartilage", ["tep"]),
+    ("可降解支架修复软骨缺损的临床试验", ["tep"]),
+])
+def test_engineered_tissue_in_plain_words(title: str, eu: list[str]) -> None:
+    result = classify(title)
+    assert result.relevant and list(result.eu) == eu and "tissue_engineered" in result.modalities
+
+
+@pytest.mark.parametrize("title", ["Bone graft substitutes: 510(k) submissions",
+                                   "Synthetic scaffolds for dental implants"])
+def test_a_scaffold_or_graft_alone_is_not_engineered_tissue(title: str) -> None:
+    assert not classify(title).relevant
+
+
+# ---------------------------------------------------------------------------
+# issue 15: Japan's class, scope, attachment text
+
+
+@pytest.mark.parametrize(("title", "jp"), [
+    ("キムリア点滴静注(チサゲンレクルユーセル)", ["human_cell_processed"]),
+    ("コラテジェン筋注用4mg(ベペルミノゲン ペルプラスミド)", ["gene_therapy"]),
+    ("動物細胞加工製品の品質確保について", ["animal_cell_processed"]),
+    ("ヒト細胞加工製品の品質及び安全性の確保", ["human_cell_processed"]),
+    ("再生医療等製品の製造販売承認申請について", list(JP)),
+    ("Conditional and time-limited approval of regenerative medical products", list(JP)),
+    ("Porcine islet xenotransplantation", ["animal_cell_processed"]),
+    ("Guideline on exosome-based products", []),
+])
+def test_japan_class(title: str, jp: list[str]) -> None:
+    result = classify(title)
+    assert result.relevant and list(result.jp) == jp
+
+
+def test_safety_act_titles_are_cgt_without_a_product_class() -> None:
+    for title in ("特定細胞加工物の製造の許可等に関する申請手続について",
+                  "再生医療等の安全性の確保等に関する法律施行規則の一部を改正する省令",
+                  "Act on the Safety of Regenerative Medicine: enforcement rules"):
+        result = classify(title)
+        assert result.relevant and result.scope == "cgt" and result.jp == (), title
+
+
+@pytest.mark.parametrize(("title", "scope"), [
+    ("关于发布《药品注册管理办法》的公告", "horizontal"),
+    ("药品生产质量管理规范（2010年修订）无菌药品附录修订稿", "horizontal"),
+    ("ICH Q9(R1) Quality Risk Management", "horizontal"),
+    ("Reform of the EU pharmaceutical legislation", "horizontal"),
+    ("医薬品、医療機器等の品質、有効性及び安全性の確保等に関する法律等の一部を改正する法律", "horizontal"),
+    ("疫苗生产质量管理规范附录", "none"),
+    ("Good manufacturing practice for blood establishments", "none"),
+    ("保健食品注册与备案管理办法", "none"),
+    ("Bioequivalence studies", "none"),
+    ("CAR-T细胞治疗产品药学变更研究技术指导原则", "cgt"),
+])
+def test_scope(title: str, scope: str) -> None:
+    result = classify(title)
+    assert result.scope == scope
+    assert (scope == "cgt") is result.relevant
+    if scope == "horizontal":  # the words that made it horizontal are evidence
+        assert result.evidence and all(word in title for word in result.evidence)
+
+
+def test_attachment_text_decides_an_ambiguous_title_and_says_where() -> None:
+    body = ("本文件适用于重组腺相关病毒（AAV）载体产品。AAV载体的空壳率、AAV载体滴度、"
+            "腺相关病毒衣壳蛋白……AAV基因治疗产品应开展长期随访。")
+    result = classify("关于发布3项技术指导原则的通告", text=body)
+    assert result.relevant and result.cn == ("gene_therapy",) and "aav" in result.modalities
+    assert len(result.evidence_where) == len(result.evidence)
+    pairs = list(zip(result.evidence, result.evidence_where, strict=True))
+    assert any(where == "text" for _, where in pairs)
+    for word, where in pairs:
+        assert word in (body if where == "text" else "关于发布3项技术指导原则的通告")
+    bare = classify("关于发布3项技术指导原则的通告")
+    assert not bare.relevant and set(bare.evidence_where) <= {"title"}
+
+
+def test_old_stored_rows_read_back_with_a_scope() -> None:
+    old = {"relevant": True, "cn": ["cell_therapy"], "evidence": ["CAR-T"]}
+    assert Classification.from_dict(old).scope == "cgt"
+    assert Classification.from_dict({"relevant": False}).scope == "none"
+    with pytest.raises(ValueError, match="scope"):
+        Classification.from_dict({"relevant": False, "scope": "all"})
+    with pytest.raises(ValueError, match="jp"):
+        Classification.from_dict({"relevant": True, "jp": ["ips"]})
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ('modality = "car_t"\njurisdictions = ["US", "EU", "JP"]',
+     'modality = "car-t"\njurisdictions = ["US", "EU", "JP"]', "modality"),
+    ('source = "FDA, Humanitarian', 'sauce = "FDA, Humanitarian', "source"),
+])
+def test_a_broken_product_list_is_reported_with_its_file(
+        tmp_path: Path, old: str, new: str, message: str) -> None:
+    directory = broken_copy(tmp_path, "products.toml", old, new)
+    with pytest.raises(LexiconError, match=message) as caught:
+        load_lexicon(directory)
+    assert "products.toml" in str(caught.value)

@@ -172,7 +172,7 @@ def test_classify_prints_one_json_object_per_line() -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["relevant"] for line in lines] == [True, False]
     assert list(lines[0]) == ["text", "relevant", "modalities", "cn", "eu", "us", "doc_type",
-                              "status", "disciplines", "evidence"]
+                              "status", "disciplines", "evidence", "jp", "scope", "evidence_where"]
 
 
 def test_check_refuses_while_a_service_holds_the_database(tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
 """Classifying regulator documents by ATMP class (TAXONOMY.md).
 
 ``classify(title, text=..., status=..., doc_type=...)`` says whether a title
-concerns cell and gene therapy, which modalities it names, its China / EU / US
-classes, its document type, status and disciplines, and the words that decided
-it. The rules and bilingual lexicons live in ``monitor/lexicon/*.toml``; this
-package reads them once per process.
+concerns cell and gene therapy, which modalities it names, its China / EU / US /
+Japan classes, its scope (CGT, horizontal or none), its document type, status
+and disciplines, and the words that decided it (and whether each was in the
+title or the text). The rules and bilingual lexicons live in
+``monitor/lexicon/*.toml``; this package reads them once per process.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from monitor.classify._result import (
     DISCIPLINES,
     DOC_TYPES,
     EU,
+    JP,
     MODALITIES,
+    SCOPES,
     STATUSES,
     US,
     Classification,
@@ -28,7 +31,9 @@ __all__ = [
     "DISCIPLINES",
     "DOC_TYPES",
     "EU",
+    "JP",
     "MODALITIES",
+    "SCOPES",
     "STATUSES",
     "US",
     "Classification",

@@ -13,6 +13,10 @@ lexicon's hits into a :class:`Classification`.
    a title without CGT words and without traps, and only with repeated words.
 5. Status and document type: the source's metadata when recognised, else the
    title's words, else the defaults.
+6. Scope: "cgt" when relevant; else "horizontal" when the title names a rule
+   for all medicines or all biologics (scope.toml) and nothing that narrows it
+   to products that are not CGT (vaccines, blood, generics, food...); else
+   "none".
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from monitor.classify._result import (
     DISCIPLINES,
     DOC_TYPES,
     EU,
+    JP,
     MODALITIES,
     US,
     Classification,
@@ -58,7 +63,7 @@ def _scan(lex: Lexicon, text: str, inherited: Iterable[Negative] = (),
     """Cue hits minus what the traps remove. When no hit is one a trap could
     remove, the traps are looked for only when asked (they would change
     nothing)."""
-    hits = list(lex.cue_matcher.hits(text))
+    hits = lex.cue_hits(text)
     traps: list[tuple[Negative, Hit, bool]] = []
     if not always_traps and not any(h.owner in lex.removable for h in hits):
         return _Scan(hits, traps)
@@ -86,20 +91,23 @@ def _scan(lex: Lexicon, text: str, inherited: Iterable[Negative] = (),
     return _Scan(hits, traps)
 
 
-def _classes(lex: Lexicon, cues: list[Cue], title: str
-             ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+_Classes = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _classes(lex: Lexicon, cues: list[Cue], title: str) -> _Classes:
     def covered(cue: Cue) -> bool:
         return any(other.id != cue.id and cue.domain in other.covers for other in cues)
 
     main = [c for c in cues if not c.fallback and not covered(c)]
-    if not any(c.cn or c.eu or c.us for c in main):
+    if not any(c.cn or c.eu or c.us or c.jp for c in main):
         main = [c for c in cues if c.fallback]
     cn = {v for c in main for v in c.cn}
     eu = {v for c in main for v in c.eu}
     us = {v for c in main for v in c.us}
+    jp = {v for c in main for v in c.jp}
     if "sctmp" in eu and lex.tep_aim.search(title):
         eu = (eu - {"sctmp"}) | {"tep"}
-    return in_order(cn, CN), in_order(eu, EU), in_order(us, US)
+    return in_order(cn, CN), in_order(eu, EU), in_order(us, US), in_order(jp, JP)
 
 
 def _status(lex: Lexicon, norm: str, metadata: str | None) -> tuple[str, tuple[int, int] | None]:
@@ -158,7 +166,9 @@ def classify(title: str, *, text: str | None = None, status: str | None = None,
     ``[body] max_chars`` characters, with repeated words). ``status`` and
     ``doc_type`` are the source's own metadata (FDA "Draft", EMA "Adopted",
     CDE "颁布" / "征求意见"; EMA "scientific-guideline"): recognised, they win
-    over the title's words.
+    over the title's words. ``text`` is typically the first pages of an
+    attachment; the words it contributed are marked "text" in
+    ``evidence_where``.
     """
     lex = lexicon()
     title = title or ""
@@ -181,13 +191,21 @@ def classify(title: str, *, text: str | None = None, status: str | None = None,
             body_words = _words(text, spans)[: lex.body.max_evidence]
         if from_body:
             relevant, class_cues = True, body_cues
-    cn, eu, us = _classes(lex, class_cues, norm) if relevant else ((), (), ())
+    cn, eu, us, jp = _classes(lex, class_cues, norm) if relevant else ((), (), (), ())
     trap_spans = [(h.start, h.end) for _, h, removed in scan.traps if removed]
     status_value, status_span = _status(lex, norm, status)
     type_value, type_span = _doc_type(lex, norm, doc_type)
     extra = [s for s in (type_span, status_span) if s is not None]
+    scope, scope_span = "cgt", None
+    if not relevant:
+        found = lex.scope.first(norm)
+        scope, scope_span = found if found else ("none", None)
+    if scope_span is not None and scope == "horizontal":
+        extra.append(scope_span)
     evidence = _words(title, [*evidence_spans, *sorted(trap_spans), *extra])
+    in_title = len(evidence)
     evidence += [w for w in body_words if w not in evidence]
+    where = ("title",) * in_title + ("text",) * (len(evidence) - in_title)
     disciplines = lex.disciplines.every(norm)
     return Classification(
         relevant=relevant,
@@ -197,6 +215,9 @@ def classify(title: str, *, text: str | None = None, status: str | None = None,
         status=status_value,
         disciplines=in_order(disciplines, DISCIPLINES),
         evidence=tuple(evidence),
+        jp=jp,
+        scope=scope,
+        evidence_where=where,
     )
 
 

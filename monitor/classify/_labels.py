@@ -9,7 +9,8 @@ from monitor.classify._lexicon import lexicon
 
 # where a bare value is looked up first: "gene_therapy" is the China class,
 # "other" the China class, "xenotransplantation" the US class
-_SEARCH_ORDER = ("cn", "eu", "us", "modalities", "doc_type", "status", "disciplines")
+_SEARCH_ORDER = ("cn", "eu", "us", "jp", "modalities", "doc_type", "status", "disciplines",
+                 "scope")
 
 
 def _pair(value: str, field: str | None) -> tuple[str, str] | None:
@@ -24,8 +25,8 @@ def _pair(value: str, field: str | None) -> tuple[str, str] | None:
 def label_en(value: str, *, field: str | None = None) -> str:
     """English label of a vocabulary value ("cell_therapy" -> "Cell therapy").
 
-    ``field`` ("cn", "eu", "us", "modalities", "doc_type", "status",
-    "disciplines") picks the table when a value exists in several; an unknown
+    ``field`` ("cn", "eu", "us", "jp", "modalities", "doc_type", "status",
+    "disciplines", "scope") picks the table when a value exists in several; an unknown
     value comes back unchanged.
     """
     pair = _pair(value, field)

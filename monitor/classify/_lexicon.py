@@ -18,8 +18,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from monitor.classify._matcher import Matcher, RuleSet, word_start
-from monitor.classify._result import CN, DOC_TYPES, EU, LIST_FIELDS, MODALITIES, STATUSES, US
+from monitor.classify._matcher import Hit, Matcher, RuleSet, word_start
+from monitor.classify._result import (
+    CN,
+    DOC_TYPES,
+    EU,
+    JP,
+    LIST_FIELDS,
+    MODALITIES,
+    SCOPES,
+    STATUSES,
+    US,
+)
+from monitor.classify._script import script_table
 from monitor.errors import RegwatchError
 
 
@@ -46,12 +57,18 @@ def _fold_table() -> dict[int, str]:
     return table
 
 
-_FOLD = _fold_table()
+@lru_cache(maxsize=1)
+def _fold() -> dict[int, str]:
+    """Width and punctuation folding plus traditional Chinese / Japanese kanji
+    to simplified (one character for one, from OpenCC): patterns and texts are
+    folded alike, so 細胞治療, 细胞治疗 and 細胞治療 (ja) meet; the evidence is cut
+    from the text as written. Built on first use, not at import."""
+    return {**script_table(), **_fold_table()}
 
 
 def normalise(text: str) -> str:
     """The text as the patterns see it (same length, same offsets)."""
-    return text.translate(_FOLD)
+    return text.translate(_fold())
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,7 @@ class Cue:
     eu: tuple[str, ...]
     us: tuple[str, ...]
     fallback: bool
+    jp: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +116,10 @@ class Lexicon:
 
     cues: tuple[Cue, ...]
     cue_matcher: Matcher
+    # cues of files with a [gate] (cues_inn.toml): word-ending patterns that
+    # could start at any letter, matched apart, and only in a text the gate finds
+    stem_matcher: Matcher
+    stem_gate: re.Pattern[str]
     negatives: tuple[Negative, ...]
     negative_matcher: Matcher
     removable: frozenset[int]   # the cues some negative can remove (by order)
@@ -108,10 +130,24 @@ class Lexicon:
     doc_types: RuleSet
     default_doc_type: str
     disciplines: RuleSet
+    scope: RuleSet              # "none" (not for CGT) before "horizontal"
     tep_aim: re.Pattern[str]
     combinations: tuple[tuple[int, tuple[frozenset[str], ...]], ...]
     body: BodySettings
     labels: Mapping[str, Mapping[str, tuple[str, str]]]
+
+    def cue_hits(self, text: str) -> list[Hit]:
+        """Leftmost-first, non-overlapping cue hits of both matchers."""
+        hits = list(self.cue_matcher.hits(text))
+        if not self.stem_gate.search(text):
+            return hits
+        merged: list[Hit] = []
+        end = -1
+        for hit in sorted([*hits, *self.stem_matcher.hits(text)], key=lambda h: h.start):
+            if hit.start >= end:
+                merged.append(hit)
+                end = hit.end
+        return merged
 
 
 class _Reader:
@@ -137,7 +173,7 @@ class _Reader:
             raise LexiconError(f"{where}: 'patterns' must be a non-empty list of strings")
         out = []
         for pattern in raw:
-            expanded = self._expand(where, pattern)
+            expanded = self._expand(where, pattern).translate(script_table())
             try:
                 compiled = re.compile(expanded, _FLAGS)
             except re.error as exc:
@@ -176,21 +212,81 @@ def _classes(where: str, entry: Mapping[str, Any], field: str,
     return tuple(values)
 
 
-_CUE_KEYS = {"id", "modality", "strength", "domain", "covers", "cn", "eu", "us", "fallback",
-             "priority", "patterns"}
+_CUE_KEYS = {"id", "modality", "strength", "domain", "covers", "cn", "eu", "us", "jp",
+             "fallback", "priority", "patterns"}
+_CLASS_FIELDS = (("cn", CN), ("eu", EU), ("us", US), ("jp", JP))
+
+
+_PRODUCT_KEYS = {"brand", "inn", "names", "modality", "jurisdictions", "source"}
+
+
+def _product_cues(reader: _Reader) -> list[tuple[str, dict[str, Any]]]:
+    """products.toml: approved CGT products (brand, INN, names in other
+    scripts), one strong cue per modality whose patterns are the names."""
+    name = "products.toml"
+    if not (reader.directory / name).exists():
+        return []
+    data = reader.load(name)
+    names: dict[str, list[str]] = {}
+    for index, entry in enumerate(data.get("product", [])):
+        where = f"{reader.directory / name}: [[product]] #{index + 1}"
+        unknown = set(entry) - _PRODUCT_KEYS
+        if unknown or entry.get("modality") not in MODALITIES or not entry.get("source"):
+            raise LexiconError(f"{where}: needs a known 'modality' and a 'source'; "
+                               f"unknown keys {sorted(unknown)}")
+        words = [entry.get("brand"), entry.get("inn"), *entry.get("names", ())]
+        names.setdefault(entry["modality"], []).extend(
+            _word(str(w)) for w in words if w)
+    covers = data.get("covers", [])
+    return [(name, {"id": f"product_{modality}", "modality": modality, "strength": "strong",
+                    "domain": "product", "covers": covers,
+                    "priority": int(data.get("priority", 0)),
+                    "patterns": sorted(set(patterns), key=lambda p: (-len(p), p))})
+            for modality, patterns in names.items()]
+
+
+def _word(name: str) -> str:
+    """A product name as a pattern: literal, whole word at ASCII edges, any
+    space or hyphen between its parts."""
+    parts = [re.escape(part) for part in re.split(r"[\s-]+", name.strip()) if part]
+    body = r"[\s-]*".join(parts)
+    head = tail = ""
+    if name[:1].isascii() and name[:1].isalnum():
+        head = r"\b"
+    elif _KATAKANA.match(name[:1]):
+        head = rf"(?<!{_KATAKANA.pattern})"  # not inside a longer katakana word
+    if name[-1:].isascii() and name[-1:].isalnum():
+        tail = r"\b"
+    elif _KATAKANA.match(name[-1:]):
+        tail = rf"(?!{_KATAKANA.pattern})"
+    return head + body + tail
+
+
+_KATAKANA = re.compile("[\u30a1-\u30fa\u30fc]")
 
 
 def _read_cues(reader: _Reader, files: Sequence[str],
                mapping: Mapping[str, Mapping[str, tuple[str, ...]]]
-               ) -> tuple[tuple[Cue, ...], Matcher]:
+               ) -> tuple[tuple[Cue, ...], Matcher, Matcher, re.Pattern[str]]:
     raw: list[tuple[str, dict[str, Any]]] = []
+    gated: set[str] = set()
+    gates: list[str] = []
     for name in files:
         data = reader.load(name)
         raw.extend((name, entry) for entry in data.get("cue", []))
+        if "gate" in data:
+            gated.add(name)
+            # word endings: not anchored at a word start like cue patterns
+            where = f"{reader.directory / name}: [gate]"
+            raw_gates = data["gate"].get("patterns")
+            reader.patterns(where, raw_gates)  # checks them
+            gates.extend(reader._expand(where, str(p)).translate(script_table()) for p in raw_gates)
+    raw.extend(_product_cues(reader))
     # higher priority first; file order otherwise (sorted() is stable)
     raw = sorted(raw, key=lambda item: -int(item[1].get("priority", 0)))
     cues: list[Cue] = []
     entries: list[tuple[int, tuple[str, ...]]] = []
+    stem_entries: list[tuple[int, tuple[str, ...]]] = []
     for order, (name, entry) in enumerate(raw):
         where = f"{reader.directory / name}: cue {entry.get('id', '?')!r}"
         unknown = set(entry) - _CUE_KEYS
@@ -203,7 +299,7 @@ def _read_cues(reader: _Reader, files: Sequence[str],
             raise LexiconError(f"{where}: 'strength' must be \"strong\" or \"weak\"")
         default = mapping.get(modality or "", {})
         classes = {field: _classes(where, entry, field, vocab)
-                   for field, vocab in (("cn", CN), ("eu", EU), ("us", US))}
+                   for field, vocab in _CLASS_FIELDS}
         cues.append(Cue(
             id=entry["id"], order=order, modality=modality,
             strong=entry["strength"] == "strong", domain=str(entry.get("domain", entry["id"])),
@@ -212,12 +308,15 @@ def _read_cues(reader: _Reader, files: Sequence[str],
             eu=classes["eu"] if classes["eu"] is not None else default.get("eu", ()),
             us=classes["us"] if classes["us"] is not None else default.get("us", ()),
             fallback=bool(entry.get("fallback", False)),
+            jp=classes["jp"] if classes["jp"] is not None else default.get("jp", ()),
         ))
-        entries.append((order, reader.patterns(where, entry.get("patterns"))))
+        (stem_entries if name in gated else entries).append(
+            (order, reader.patterns(where, entry.get("patterns"))))
     ids = [c.id for c in cues]
     if len(set(ids)) != len(ids):
         raise LexiconError(f"{reader.directory}: duplicate cue ids")
-    return tuple(cues), Matcher(entries)
+    gate = re.compile("|".join(gates) or r"(?!)", _FLAGS)
+    return tuple(cues), Matcher(entries), Matcher(stem_entries), gate
 
 
 def _read_negatives(reader: _Reader, cue_ids: set[str]) -> tuple[tuple[Negative, ...], Matcher]:
@@ -252,7 +351,7 @@ def _ordered_rules(reader: _Reader, file: str, table: str, key: str,
 
 
 def _read_labels(data: Mapping[str, Any], where: str) -> dict[str, dict[str, tuple[str, str]]]:
-    vocabularies = dict(LIST_FIELDS, doc_type=DOC_TYPES, status=STATUSES)
+    vocabularies = dict(LIST_FIELDS, doc_type=DOC_TYPES, status=STATUSES, scope=SCOPES)
     labels: dict[str, dict[str, tuple[str, str]]] = {}
     for field, vocabulary in vocabularies.items():
         table = data.get("labels", {}).get(field, {})
@@ -292,11 +391,11 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         if modality not in MODALITIES:
             raise LexiconError(f"{where}: unknown modality {modality!r}")
         mapping[modality] = {field: _classes(f"{where}: {modality}", entry, field, vocab) or ()
-                             for field, vocab in (("cn", CN), ("eu", EU), ("us", US))}
+                             for field, vocab in _CLASS_FIELDS}
     if set(mapping) != set(MODALITIES):
         raise LexiconError(f"{where}: no mapping for {sorted(set(MODALITIES) - set(mapping))}")
     cue_files = sorted(p.name for p in directory.glob("cues_*.toml"))
-    cues, cue_matcher = _read_cues(reader, cue_files, mapping)
+    cues, cue_matcher, stem_matcher, stem_gate = _read_cues(reader, cue_files, mapping)
     negatives, negative_matcher = _read_negatives(reader, {c.id for c in cues})
     status_data = reader.load("status.toml")
     doc_data = reader.load("doc_types.toml")
@@ -307,7 +406,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         raise LexiconError(f"{directory}: a [default] in status.toml or doc_types.toml is not "
                            "a vocabulary value")
     return Lexicon(
-        cues=cues, cue_matcher=cue_matcher,
+        cues=cues, cue_matcher=cue_matcher, stem_matcher=stem_matcher, stem_gate=stem_gate,
         negatives=negatives, negative_matcher=negative_matcher,
         removable=frozenset(c.order for c in cues if any(n.removes(c) for n in negatives)),
         title_status=_ordered_rules(reader, "status.toml", "title", "status", STATUSES),
@@ -318,6 +417,7 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         default_doc_type=str(doc_data.get("default", {}).get("doc_type", "other")),
         disciplines=_ordered_rules(reader, "disciplines.toml", "discipline", "discipline",
                                    LIST_FIELDS["disciplines"]),
+        scope=_ordered_rules(reader, "scope.toml", "scope", "scope", ("none", "horizontal")),
         tep_aim=reader.alternation(f"{where}: [eu_tep_aim]",
                                    mapping_data.get("eu_tep_aim", {}).get("patterns")),
         combinations=_read_combinations(mapping_data, where, cues),

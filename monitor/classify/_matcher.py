@@ -197,17 +197,23 @@ class Matcher:
                 self._firsts.append(None if found is None else frozenset(s[0] for s in found))
         self._trigger = _trigger([found for _, _, found in self._labelled])
         # per start character, the match method of the alternation of the
-        # patterns that can start with it; compiled on first use
+        # patterns that can start with it; compiled on first use, and shared by
+        # the characters that start the same patterns (a katakana or letter
+        # class gives many such characters)
         self._by_char: dict[str, Callable[[str, int], re.Match[str] | None]] = {}
+        self._by_set: dict[tuple[int, ...], Callable[[str, int], re.Match[str] | None]] = {}
 
     def _compile(self, chosen: Iterable[tuple[str, str, frozenset[str] | None]]
                  ) -> re.Pattern[str]:
         return re.compile("|".join(f"(?P<{n}>{p})" for n, p, _ in chosen) or r"(?!)", _FLAGS)
 
     def _matcher_for(self, char: str) -> Callable[[str, int], re.Match[str] | None]:
-        match = self._compile(item for item, first in zip(self._labelled, self._firsts,
-                                                          strict=True)
-                              if first is None or char in first).match
+        chosen = tuple(i for i, first in enumerate(self._firsts)
+                       if first is None or char in first)
+        match = self._by_set.get(chosen)
+        if match is None:
+            match = self._compile(self._labelled[i] for i in chosen).match
+            self._by_set[chosen] = match
         self._by_char[char] = match
         return match
 

@@ -10,6 +10,13 @@ from typing import Any
 CN = ("cell_therapy", "gene_therapy", "other")
 EU = ("gtmp", "sctmp", "tep", "combined", "atmp")
 US = ("cellular_therapy", "gene_therapy", "cellular_gene_therapy", "tissue", "xenotransplantation")
+# Japan's PMD Act classes of 再生医療等製品 (regenerative medical products)
+JP = ("human_cell_processed", "animal_cell_processed", "gene_therapy")
+# cgt: about CGT / ATMP; horizontal: applies to all medicines or all biologics
+# (so to CGT too); none: neither
+SCOPES = ("cgt", "horizontal", "none")
+# where an evidence word was found
+WHERE = ("title", "text")
 MODALITIES = (
     "car_t", "car_nk", "tcr_t", "gene_modified_cells", "immune_cells", "stem_cells",
     "aav", "lentiviral", "retroviral", "adenoviral", "plasmid", "gene_editing", "oncolytic",
@@ -26,6 +33,7 @@ LIST_FIELDS: dict[str, tuple[str, ...]] = {
     "cn": CN,
     "eu": EU,
     "us": US,
+    "jp": JP,
     "disciplines": DISCIPLINES,
 }
 
@@ -41,8 +49,11 @@ class Classification:
 
     ``relevant`` says whether it concerns cell / gene therapy (ATMP) products;
     ``cn``, ``eu`` and ``us`` are the legal classes in China, the EU and the US,
-    derived from the ``modalities``; ``evidence`` holds the words of the text
-    that decided it, as they appear there.
+    derived from the ``modalities``, and ``jp`` Japan's PMD Act class;
+    ``scope`` says whether it is about CGT, applies to all medicines or
+    biologics ("horizontal") or neither; ``evidence`` holds the words that
+    decided it, as they appear, and ``evidence_where`` (same length) says
+    whether each was found in the title or in the document's text.
     """
 
     relevant: bool
@@ -54,6 +65,9 @@ class Classification:
     status: str = "unknown"
     disciplines: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
+    jp: tuple[str, ...] = ()
+    scope: str = "none"
+    evidence_where: tuple[str, ...] = ()
 
     def as_dict(self, text: str | None = None) -> dict[str, Any]:
         """The TAXONOMY.md JSON object. ``text`` (the classified input) comes
@@ -69,6 +83,9 @@ class Classification:
             "status": self.status,
             "disciplines": list(self.disciplines),
             "evidence": list(self.evidence),
+            "jp": list(self.jp),
+            "scope": self.scope,
+            "evidence_where": list(self.evidence_where),
         })
         return out
 
@@ -100,5 +117,12 @@ class Classification:
             raise ValueError(f"classification field 'status': unknown value {status!r}")
         if isinstance(evidence, str) or not all(isinstance(v, str) for v in evidence):
             raise TypeError("classification field 'evidence' must be a list of strings")
+        # rows stored before scope existed: relevant ones are about CGT
+        scope = data.get("scope", "cgt" if relevant else "none")
+        if scope not in SCOPES:
+            raise ValueError(f"classification field 'scope': unknown value {scope!r}")
+        where = data.get("evidence_where", ())
+        if isinstance(where, str) or any(w not in WHERE for w in where):
+            raise ValueError(f"classification field 'evidence_where' must list values of {WHERE}")
         return cls(relevant=relevant, doc_type=doc_type, status=status,
-                   evidence=tuple(evidence), **lists)
+                   evidence=tuple(evidence), scope=scope, evidence_where=tuple(where), **lists)
