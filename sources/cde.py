@@ -93,6 +93,8 @@ LIST_PAGES: dict[str, str] = {
 NOTICES_CLASSID = "2853510d929253719601db17b8a9fd81"
 DEFAULT_BASE = "https://www.cde.org.cn"
 _NEWS_ID = re.compile(r"viewInfoCommon/([0-9a-fA-F]{32})")
+_ZDYZ_LINK = re.compile(r"domesticinfopage\?(?:[^#]*&)?zdyzIdCODE=([0-9a-zA-Z]+)")
+_DOC_NUMBER = re.compile(r"[（(]\s*(\d{4}\s*年\s*第\s*\d+\s*号)\s*[）)]")
 _FILE_LINK = re.compile(
     r"downloadAtt|/att/download|\.(?:pdf|docx?|xlsx?|zip|rar|wps)(?:$|\?)", re.IGNORECASE
 )
@@ -155,7 +157,8 @@ def parse_list_page(payload: Any, url: str) -> ListPage:
 
 
 def list_records(rows: Iterable[dict[str, Any]], listing: str, base_url: str) -> list[Record]:
-    """Records for the rows of one list (no detail-page fields yet)."""
+    """Records for the rows of one list (no detail-page fields yet). A row is
+    never dropped for lack of an id: see ``_guideline_record``."""
     records = []
     for row in rows:
         title = clean_text(str(row.get("title") or ""))
@@ -163,23 +166,42 @@ def list_records(rows: Iterable[dict[str, Any]], listing: str, base_url: str) ->
             continue
         day = parse_date(str(row.get("issueDate") or ""))
         state = clean_text(str(row.get("nowstate") or ""))
-        fclass = clean_text(str(row.get("fclass") or ""))
-        fields = {"list": listing}
         if listing == "opinions":
             record = _opinion_record(row, title, day, state, base_url)
-            if record is None:
-                continue
-            records.append(record)
+            if record is not None:
+                records.append(record)
             continue
-        key = clean_text(str(row.get("zdyzIdCODE") or ""))
-        if not key:
-            continue
-        fields.update(
-            {k: v for k, v in (("nowstate", state), ("fclass", fclass), ("category", fclass)) if v}
-        )
-        url = f"{base_url}/zdyz/domesticinfopage?zdyzIdCODE={key}"
-        records.append(Record(key, title, url, day, state or None, (), fields))
+        records.append(_guideline_record(row, listing, title, day, state, base_url))
     return records
+
+
+def _guideline_record(
+    row: dict[str, Any], listing: str, title: str, day: str | None, state: str, base_url: str
+) -> Record:
+    """The key is ``zdyzIdCODE`` (from the row, else from a ``domesticinfopage``
+    link); a row known only by a news page (``externalLinks`` to
+    ``viewInfoCommon/<id>``, as 发布通告 rows are read by public scrapers) is
+    ``notice:<id>``; a row with neither is ``row:<date>:<title>`` and links to
+    its list page, so it is still watched."""
+    fclass = clean_text(str(row.get("fclass") or ""))
+    link = str(row.get("externalLinks") or "").strip()
+    news, coded = _NEWS_ID.search(link), _ZDYZ_LINK.search(link)
+    key = clean_text(str(row.get("zdyzIdCODE") or "")) or (coded.group(1) if coded else "")
+    news_url = f"{base_url}/main/news/viewInfoCommon/{news.group(1).lower()}" if news else ""
+    if key:
+        url = news_url or f"{base_url}/zdyz/domesticinfopage?zdyzIdCODE={key}"
+    elif news:
+        key, url = f"notice:{news.group(1).lower()}", news_url
+    elif link:
+        url = _site_url(base_url, base_url + "/", link)
+        key = f"notice:{url}"
+    else:
+        key, url = f"row:{day or ''}:{title}", base_url + LIST_PAGES[listing]
+    fields = {"list": listing}
+    fields.update(
+        {k: v for k, v in (("nowstate", state), ("fclass", fclass), ("category", fclass)) if v}
+    )
+    return Record(key, title, url, day, state or None, (), fields)
 
 
 def _opinion_record(
@@ -224,19 +246,32 @@ def parse_detail(html: str, page_url: str, base_url: str) -> Detail:
     return Detail(cells.get("版本状态") or None, fields, links)
 
 
-def parse_notice(html: str, page_url: str, base_url: str, published: str | None) -> Detail:
-    """A 征求意见 notice page: its attachments and the comment deadline."""
+def parse_notice(
+    html: str, page_url: str, base_url: str, published: str | None, *, deadline: bool = True
+) -> Detail:
+    """A news page (``/main/news/viewInfoCommon/<id>``): a 征求意见 notice, a
+    发布通告 or a guideline published as news. The text sits in
+    ``div.news_detail_box`` or ``.new_detail_content`` (both are seen on the
+    real site); attachments in either, or in ``.relatedNews`` beside them.
+    ``deadline`` reads the comment deadline (for consultations)."""
     soup = make_soup(html)
-    box = soup.select_one("div.news_detail_box")
-    if box is None:
-        raise LayoutChanged("the CDE notice page has no div.news_detail_box", url=page_url)
+    boxes = [b for b in (soup.select_one("div.news_detail_box"),
+                         soup.select_one(".new_detail_content")) if b is not None]
+    if not boxes:
+        raise LayoutChanged(
+            "the CDE news page has neither div.news_detail_box nor .new_detail_content",
+            url=page_url,
+        )
     stamp = soup.select_one("div.news_detail_date")
     day = published or (parse_date(node_text(stamp)) if stamp else None)
     fields: dict[str, str] = {}
-    deadline = extract_deadline(box.get_text("\n"), date.fromisoformat(day) if day else None)
-    if deadline:
-        fields["comment_deadline"] = deadline.isoformat()
-    return Detail(None, fields, _file_links(box.find_all("a", href=True), page_url, base_url))
+    text = "\n".join(box.get_text("\n") for box in boxes)
+    found = extract_deadline(text, date.fromisoformat(day) if day else None) if deadline else None
+    if found:
+        fields["comment_deadline"] = found.isoformat()
+    holders = [*boxes, *soup.select(".relatedNews")]
+    anchors = [a for holder in holders for a in holder.find_all("a", href=True)]
+    return Detail(None, fields, _file_links(anchors, page_url, base_url))
 
 
 def _file_links(anchors: Iterable[Any], page_url: str, base_url: str) -> tuple[Attachment, ...]:
@@ -293,9 +328,18 @@ class CdeGuidelines(Adapter):
                 found[record.key] = _merge_lists(found.get(record.key), record)
         if not found and not (s.search_title or s.zyfl1):
             raise LayoutChanged("the CDE lists returned no records at all", url=self.base_url)
+        errors = 0
         if s.details:
-            found = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
-        return Listing(records=list(found.values()), complete=complete)
+            outcomes = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
+            found = {k: record for k, (record, _) in outcomes.items()}
+            read = [ok for _, ok in outcomes.values() if ok is not None]
+            errors = read.count(False)
+            if errors and errors == len(read) > 1:
+                raise LayoutChanged(
+                    f"none of the {errors} CDE detail pages read could be parsed or fetched",
+                    url=self.base_url,
+                )
+        return Listing(records=list(found.values()), complete=complete, item_errors=errors)
 
     def _read_list(self, fetcher: Fetcher, listing: str) -> tuple[list[dict[str, Any]], bool]:
         s = self.settings
@@ -336,25 +380,44 @@ class CdeGuidelines(Adapter):
             form.update({"isFbtg": "1", "classid": NOTICES_CLASSID})
         return form
 
-    def _with_detail(self, fetcher: Fetcher, record: Record, old: Record | None) -> Record:
+    def _with_detail(
+        self, fetcher: Fetcher, record: Record, old: Record | None
+    ) -> tuple[Record, bool | None]:
+        """The record with its detail page's fields, and whether the page was read
+        (True), failed (False: HTTP error or an odd page, the list entry and the
+        last known details are kept) or not needed (None). A block or a network
+        error fails the run."""
         if old is not None and _same_listing(record, old) and _has_detail(old):
-            return _reuse(record, old)
-        if not record.url.startswith(self.base_url + "/"):
-            return record  # a consultation hosted elsewhere (e.g. NMPA): not ours to parse
+            return _reuse(record, old), None
+        if not record.url.startswith(self.base_url + "/") or record.key.startswith("row:"):
+            return record, None  # hosted elsewhere (e.g. NMPA), or no page of its own
         first_list = record.fields["list"].split(",")[0]
         referer = self.base_url + LIST_PAGES[first_list]
+        kept = _reuse(record, old) if old is not None and _has_detail(old) else record
         try:
             fetched = fetcher.get(record.url, headers={"Referer": referer}, expect="html")
+            if _NEWS_ID.search(record.url):
+                opinion = record.key.startswith("opinion:")
+                detail = parse_notice(
+                    fetched.text, fetched.url, self.base_url, record.date, deadline=opinion
+                )
+                number = _DOC_NUMBER.search(record.title)
+                if number and not opinion:
+                    detail.fields.setdefault("doc_number", re.sub(r"\s", "", number.group(1)))
+            else:
+                detail = parse_detail(fetched.text, fetched.url, self.base_url)
         except Blocked:
             raise
         except FetchError as exc:  # one broken page must not fail the whole list
+            if exc.status is None:
+                raise  # the network, not the page: the whole run is in doubt
             log.warning("%s: detail page not read (%s); keeping the list entry", record.key, exc)
-            return _reuse(record, old) if old is not None and _has_detail(old) else record
-        if record.key.startswith("opinion:"):
-            detail = parse_notice(fetched.text, fetched.url, self.base_url, record.date)
-        else:
-            detail = parse_detail(fetched.text, fetched.url, self.base_url)
-        return _apply(record, detail)
+            return kept, False
+        except ParseError as exc:  # one odd page: the same
+            log.warning("%s: detail page not understood (%s); keeping the list entry",
+                        record.key, exc)
+            return kept, False
+        return _apply(record, detail), True
 
 
 def _merge_lists(first: Record | None, second: Record) -> Record:

@@ -81,13 +81,17 @@ class Listing:
     server answered 304 to a conditional GET: nothing to parse, nothing changed.
     ``complete`` is False when the adapter read only part of the list (it
     stopped at ``max_pages``, or reads only a recent window): records absent
-    from a partial listing are out of view, not removed.
+    from a partial listing are out of view, not removed. ``item_errors``
+    counts the records whose own page (detail, notice, article) could not be
+    read or parsed: they are kept with what the list gave, and the source
+    stays healthy.
     """
 
     records: list[Record] = field(default_factory=list)
     page_text: str | None = None
     not_modified: bool = False
     complete: bool = True
+    item_errors: int = 0
 
     @classmethod
     def unchanged(cls) -> Listing:
