@@ -11,17 +11,37 @@ What it reads (``base_url`` defaults to https://www.cde.org.cn):
 - For new records, and for records whose list entry changed (title, date,
   ``nowstate``, ``fclass``), the detail page ``/zdyz/domesticinfopage`` (文号,
   版本状态, 适用范围, 专业分类, attachments ``/zdyz/downloadAtt?idCODE=…``);
-  for consultations the notice page ``/main/news/viewInfoCommon/<id>``
-  (attachments and the comment deadline). Unchanged records reuse what the
+  for consultations, 发布通告 and guidelines listed by a news page, the news
+  page ``/main/news/viewInfoCommon/<id>`` (text in ``div.news_detail_box`` or
+  ``.new_detail_content``, attachments there or in ``.relatedNews`` beside it;
+  the comment deadline for consultations). Unchanged records reuse what the
   last healthy run found (``known``), so a quiet run costs only the list
   requests; a record whose last detail read found nothing (no file, 文号 or
-  适用范围) is read again. A detail page that fails (404, 5xx) keeps the
-  list entry (and the last known details) instead of failing the run; a
-  block fails it. Consultations linked to another site are listed, not
-  crawled. ``details = false`` skips detail pages altogether.
+  适用范围) is read again. A detail page that fails (HTTP 404, 5xx) or is odd
+  (no table, no news box) keeps the list entry (and the last known details)
+  instead of failing the run, and is counted in ``Listing.item_errors``; a
+  block or a network error (no HTTP answer) fails it, and so does every
+  detail page of a run failing (more than one read): that is the site, not
+  one page. Consultations linked to another site are listed, not crawled.
+  ``details = false`` skips detail pages altogether.
 
-Records: a guideline's key is its ``zdyzIdCODE``; 国内指导原则 and 发布通告
-share one id space, so a record listed in both is one record (``fields["list"]
+Public evidence (RSSHub, ``lib/routes/cde/zdyz.ts``): 发布通告 is read with
+the same form as here (``isFbtg: 1``, ``classid: 2853510d…``), each row's link
+is ``item.externalLinks`` (not ``zdyzIdCODE``) and the page's content is
+``$('.new_detail_content').html() + $('.relatedNews').html()``;
+``lib/routes/cde/index.ts`` reads news pages whose ``div.news_detail_box``
+holds ``div.news_detail_title`` and ``div.news_detail_date``. Other scrapers
+(find_string "zdyzIdCODE") key 国内指导原则 by ``zdyzIdCODE`` and link
+``/zdyz/domesticinfopage?zdyzIdCODE=…`` with ``/zdyz/downloadAtt?idCODE=…``
+files, as here.
+
+Records: a guideline's key is its ``zdyzIdCODE`` (from the row, else from a
+``domesticinfopage`` link in ``externalLinks``); a 发布通告 row known only by
+its news page is ``notice:<32 hex>``; a row with neither is still kept, as
+``row:<date>:<title>`` linking to its list page (a row is never dropped, so a
+list cannot come back empty because the rows changed shape). When a row has
+both an id and a news-page link, the news page is the record's page.
+国内指导原则 and 发布通告 share one id space, so a record listed in both is one record (``fields["list"]
 = "domestic,notices"``) and its key does not change if it moves between
 lists. A consultation's key is ``opinion:<32 hex>`` from its ``externalLinks``
 (news ids are another id space). ``status`` is 版本状态 from the detail page,
@@ -32,9 +52,10 @@ else the list's ``nowstate``; consultations say ``征求意见``. Fields:
 ``page_size`` defaults to 50: the site's own pages ask for 10-15 rows, so 50
 reads the ~650 records in about 14 requests instead of 65, while staying a
 modest size that a server is unlikely to cap or flag. If the server caps it
-anyway, nothing is lost: the adapter follows the envelope's ``pages``. When
-``max_pages`` stops a list early the listing is marked incomplete, so the
-records not reached are not reported as removed.
+anyway, nothing is lost: the adapter follows the envelope's ``pages``. Completeness: a **complete catalogue** — every page of every list is read,
+so an absent record is a removal; only when ``max_pages`` stops a list early
+is the listing marked incomplete, so the records not reached are not
+reported as removed.
 
 Errors: an envelope ``code`` other than 200 is a ``ParseError`` (``Blocked``
 for 401/403 or refusal words); no ``data.records`` list, or no records at all
@@ -45,7 +66,9 @@ reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``).
 
 Unverified (coded defensively): what ``nowstate`` says for drafts and
 withdrawn documents (``废止`` is assumed; ``征求意见`` in a title or state means
-a draft); whether 发布通告 records open on the same detail page; the format
+a draft); whether 发布通告 rows also carry ``zdyzIdCODE`` (both shapes are
+read; the replica serves the news-only shape by default, the worst case);
+that 发布通告 文号 is the ``（YYYY年第N号）`` at the end of the title; the format
 of the notice page's attachment links (any link to ``/att/download``,
 ``downloadAtt`` or a PDF/DOC(X)/XLS(X)/ZIP file counts); ``externalLinks``
 being absolute or root-relative (both accepted; other hosts kept as they are).
