@@ -41,8 +41,8 @@ its news page is ``notice:<32 hex>``; a row with neither is still kept, as
 ``row:<date>:<title>`` linking to its list page (a row is never dropped, so a
 list cannot come back empty because the rows changed shape). When a row has
 both an id and a news-page link, the news page is the record's page.
-国内指导原则 and 发布通告 share one id space, so a record listed in both is one record (``fields["list"]
-= "domestic,notices"``) and its key does not change if it moves between
+国内指导原则 and 发布通告 share one id space, so a record listed in both is one
+record (``fields["list"] = "domestic,notices"``) and its key does not change if it moves between
 lists. A consultation's key is ``opinion:<32 hex>`` from its ``externalLinks``
 (news ids are another id space). ``status`` is 版本状态 from the detail page,
 else the list's ``nowstate``; consultations say ``征求意见``. Fields:
@@ -52,7 +52,9 @@ else the list's ``nowstate``; consultations say ``征求意见``. Fields:
 ``page_size`` defaults to 50: the site's own pages ask for 10-15 rows, so 50
 reads the ~650 records in about 14 requests instead of 65, while staying a
 modest size that a server is unlikely to cap or flag. If the server caps it
-anyway, nothing is lost: the adapter follows the envelope's ``pages``. Completeness: a **complete catalogue** — every page of every list is read,
+anyway, nothing is lost: the adapter follows the envelope's ``pages``.
+
+Completeness: a **complete catalogue** — every page of every list is read,
 so an absent record is a removal; only when ``max_pages`` stops a list early
 is the listing marked incomplete, so the records not reached are not
 reported as removed.
