@@ -192,11 +192,9 @@ def list_records(rows: Iterable[dict[str, Any]], listing: str, base_url: str) ->
         day = parse_date(str(row.get("issueDate") or ""))
         state = clean_text(str(row.get("nowstate") or ""))
         if listing == "opinions":
-            record = _opinion_record(row, title, day, state, base_url)
-            if record is not None:
-                records.append(record)
-            continue
-        records.append(_guideline_record(row, listing, title, day, state, base_url))
+            records.append(_opinion_record(row, title, day, state, base_url))
+        else:
+            records.append(_guideline_record(row, listing, title, day, state, base_url))
     return records
 
 
@@ -231,7 +229,7 @@ def _guideline_record(
 
 def _opinion_record(
     row: dict[str, Any], title: str, day: str | None, state: str, base_url: str
-) -> Record | None:
+) -> Record:
     link = str(row.get("externalLinks") or "").strip()
     match = _NEWS_ID.search(link)
     if match:
@@ -240,8 +238,8 @@ def _opinion_record(
     elif link:
         url = _site_url(base_url, base_url + "/", link)
         key = f"opinion:{url}"
-    else:
-        return None
+    else:  # no link at all: still listed, never dropped
+        key, url = f"row:{day or ''}:{title}", base_url + LIST_PAGES["opinions"]
     fields = {"list": "opinions"}
     if state:
         fields["nowstate"] = state

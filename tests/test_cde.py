@@ -522,6 +522,10 @@ def test_rows_without_id_or_link_are_kept(site: Site) -> None:
     assert records[0].key == "row:2026-01-05:关于发布《某指导原则》的通告（2026年第1号）"
     assert records[0].url == f"http://x/zdyz/listpage/{LIST_IDS['notices']}"
     assert len({r.key for r in records}) == 2
+    (opinion,) = list_records([{"title": "关于公开征求意见的通知", "issueDate": "20260301"}],
+                              "opinions", "http://x")
+    assert opinion.key == "row:2026-03-01:关于公开征求意见的通知"
+    assert opinion.status == "征求意见"
 
 
 def test_an_odd_detail_page_degrades_only_its_record(site: Site) -> None:
