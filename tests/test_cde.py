@@ -11,14 +11,19 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pypdf
 import pytest
 from pydantic import ValidationError
 
+from monitor.config import loads
+from monitor.history import ChangeFilter, list_changes
+from monitor.pipeline import Pipeline
 from monitor.replica.cde import LIST_IDS, CdeReplica, Guideline
 from monitor.replica.server import App, ReplicaServer, Request, Response, Router
+from monitor.store import Store
 from sources.cde import (
     CdeGuidelines,
     list_records,
@@ -611,3 +616,35 @@ def test_every_detail_page_failing_is_a_layout_change(site: Site) -> None:
         replica.break_detail(guideline.id)
     with pytest.raises(LayoutChanged, match="none of the"):
         site.collect(lists=["domestic"])
+
+
+def test_an_odd_page_through_the_pipeline_keeps_the_source_healthy(tmp_path: Path) -> None:
+    """Before: the whole CDE check failed (LayoutChanged) while one detail page
+    lacked its table, so no change of any CDE document was seen. After: the run is
+    healthy and a new guideline published meanwhile is alerted."""
+    replica = CdeReplica()
+    with ReplicaServer(replica) as server:
+        config = loads(f"""
+[store]
+url = "sqlite:///{tmp_path / 'c.db'}"
+[http]
+delay = 0
+retries = 0
+[[source]]
+name = "cde"
+kind = "cde"
+base_url = "{server.url}"
+lists = ["domestic"]
+attachments = false
+""")
+        store = Store(config.store.url)
+        pipeline = Pipeline(config, store)
+        assert pipeline.check(config.sources[0]).outcome == "baseline"
+        odd = replica.add_guideline("基因治疗产品长期随访临床研究技术指导原则", "20261125")
+        replica.break_detail(odd.id)
+        fresh = replica.add_guideline("CAR-T细胞治疗产品药学变更研究技术指导原则", "20261126")
+        result = pipeline.check(config.sources[0])
+    assert result.outcome == "changed", result.error
+    added = {c["title"] for c in list_changes(store, ChangeFilter(limit=50))
+             if c["event"] in ("added", "draft")}
+    assert added == {odd.title, fresh.title}

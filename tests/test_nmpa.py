@@ -7,13 +7,18 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import docx
 import pytest
 from pydantic import ValidationError
 
+from monitor.config import loads
+from monitor.history import ChangeFilter, list_changes
+from monitor.pipeline import Pipeline
 from monitor.replica.nmpa import COLUMNS, NmpaReplica
 from monitor.replica.server import App, ReplicaServer, Request, Response
+from monitor.store import Store
 from sources.errors import Blocked, FetchError, LayoutChanged
 from sources.http import HttpFetcher, HttpSettings
 from sources.nmpa import NmpaColumns, parse_article, parse_column_page
@@ -350,3 +355,33 @@ def test_a_broken_article_is_counted_and_kept(site: Site) -> None:
     listing = site.collect(columns=["/xxgk/ggtg/"])
     assert listing.item_errors == 1
     assert {r.key: r for r in listing.records}[broken].attachments == ()
+
+
+def test_a_moved_column_through_the_pipeline_is_health_not_changes(tmp_path: Path) -> None:
+    """Baseline, then the column redirects home: every run fails with "moved" and
+    no document is added or removed (before: the home page's list was parsed as
+    the column and gave 7 false alerts — 5 "added", 2 "draft")."""
+    replica = NmpaReplica()
+    with ReplicaServer(replica) as server:
+        config = loads(f"""
+[store]
+url = "sqlite:///{tmp_path / 'n.db'}"
+[http]
+delay = 0
+retries = 0
+[[source]]
+name = "nmpa"
+kind = "nmpa"
+base_url = "{server.url}"
+columns = ["ggtg"]
+attachments = false
+""")
+        store = Store(config.store.url)
+        pipeline = Pipeline(config, store)
+        assert pipeline.check(config.sources[0]).outcome == "baseline"
+        replica.move_column("ggtg")
+        results = [pipeline.check(config.sources[0]) for _ in range(3)]
+    assert [r.outcome for r in results] == ["failed"] * 3
+    assert all("moved" in r.error and "home page" in r.error for r in results)
+    events = [c["event"] for c in list_changes(store, ChangeFilter(limit=200))]
+    assert set(events) <= {"health"}
