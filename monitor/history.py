@@ -55,8 +55,10 @@ def change_dict(change: ChangeRow, source: SourceRow) -> dict[str, Any]:
         "modalities": list(split_list(change.modalities)),
         "doc_type": change.doc_type,
         "status": change.status,
+        # a comment period belongs to a draft: a final document's old one is not shown
         "comment_deadline": (change.comment_deadline.isoformat()
-                             if change.comment_deadline else None),
+                             if change.comment_deadline and change.status != "final"
+                             else None),
         "fields_changed": json.loads(change.fields_changed or "[]"),
         "excerpt": change.excerpt,
         "detail": change.detail,

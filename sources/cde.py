@@ -11,18 +11,38 @@ What it reads (``base_url`` defaults to https://www.cde.org.cn):
 - For new records, and for records whose list entry changed (title, date,
   ``nowstate``, ``fclass``), the detail page ``/zdyz/domesticinfopage`` (文号,
   版本状态, 适用范围, 专业分类, attachments ``/zdyz/downloadAtt?idCODE=…``);
-  for consultations the notice page ``/main/news/viewInfoCommon/<id>``
-  (attachments and the comment deadline). Unchanged records reuse what the
+  for consultations, 发布通告 and guidelines listed by a news page, the news
+  page ``/main/news/viewInfoCommon/<id>`` (text in ``div.news_detail_box`` or
+  ``.new_detail_content``, attachments there or in ``.relatedNews`` beside it;
+  the comment deadline for consultations). Unchanged records reuse what the
   last healthy run found (``known``), so a quiet run costs only the list
   requests; a record whose last detail read found nothing (no file, 文号 or
-  适用范围) is read again. A detail page that fails (404, 5xx) keeps the
-  list entry (and the last known details) instead of failing the run; a
-  block fails it. Consultations linked to another site are listed, not
-  crawled. ``details = false`` skips detail pages altogether.
+  适用范围) is read again. A detail page that fails (HTTP 404, 5xx) or is odd
+  (no table, no news box) keeps the list entry (and the last known details)
+  instead of failing the run, and is counted in ``Listing.item_errors``; a
+  block or a network error (no HTTP answer) fails it, and so does every
+  detail page of a run failing (more than one read): that is the site, not
+  one page. Consultations linked to another site are listed, not crawled.
+  ``details = false`` skips detail pages altogether.
 
-Records: a guideline's key is its ``zdyzIdCODE``; 国内指导原则 and 发布通告
-share one id space, so a record listed in both is one record (``fields["list"]
-= "domestic,notices"``) and its key does not change if it moves between
+Public evidence (RSSHub, ``lib/routes/cde/zdyz.ts``): 发布通告 is read with
+the same form as here (``isFbtg: 1``, ``classid: 2853510d…``), each row's link
+is ``item.externalLinks`` (not ``zdyzIdCODE``) and the page's content is
+``$('.new_detail_content').html() + $('.relatedNews').html()``;
+``lib/routes/cde/index.ts`` reads news pages whose ``div.news_detail_box``
+holds ``div.news_detail_title`` and ``div.news_detail_date``. Other scrapers
+(find_string "zdyzIdCODE") key 国内指导原则 by ``zdyzIdCODE`` and link
+``/zdyz/domesticinfopage?zdyzIdCODE=…`` with ``/zdyz/downloadAtt?idCODE=…``
+files, as here.
+
+Records: a guideline's key is its ``zdyzIdCODE`` (from the row, else from a
+``domesticinfopage`` link in ``externalLinks``); a 发布通告 row known only by
+its news page is ``notice:<32 hex>``; a row with neither is still kept, as
+``row:<date>:<title>`` linking to its list page (a row is never dropped, so a
+list cannot come back empty because the rows changed shape). When a row has
+both an id and a news-page link, the news page is the record's page.
+国内指导原则 and 发布通告 share one id space, so a record listed in both is one
+record (``fields["list"] = "domestic,notices"``) and its key does not change if it moves between
 lists. A consultation's key is ``opinion:<32 hex>`` from its ``externalLinks``
 (news ids are another id space). ``status`` is 版本状态 from the detail page,
 else the list's ``nowstate``; consultations say ``征求意见``. Fields:
@@ -32,9 +52,12 @@ else the list's ``nowstate``; consultations say ``征求意见``. Fields:
 ``page_size`` defaults to 50: the site's own pages ask for 10-15 rows, so 50
 reads the ~650 records in about 14 requests instead of 65, while staying a
 modest size that a server is unlikely to cap or flag. If the server caps it
-anyway, nothing is lost: the adapter follows the envelope's ``pages``. When
-``max_pages`` stops a list early the listing is marked incomplete, so the
-records not reached are not reported as removed.
+anyway, nothing is lost: the adapter follows the envelope's ``pages``.
+
+Completeness: a **complete catalogue** — every page of every list is read,
+so an absent record is a removal; only when ``max_pages`` stops a list early
+is the listing marked incomplete, so the records not reached are not
+reported as removed.
 
 Errors: an envelope ``code`` other than 200 is a ``ParseError`` (``Blocked``
 for 401/403 or refusal words); no ``data.records`` list, or no records at all
@@ -45,7 +68,9 @@ reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``).
 
 Unverified (coded defensively): what ``nowstate`` says for drafts and
 withdrawn documents (``废止`` is assumed; ``征求意见`` in a title or state means
-a draft); whether 发布通告 records open on the same detail page; the format
+a draft); whether 发布通告 rows also carry ``zdyzIdCODE`` (both shapes are
+read; the replica serves the news-only shape by default, the worst case);
+that 发布通告 文号 is the ``（YYYY年第N号）`` at the end of the title; the format
 of the notice page's attachment links (any link to ``/att/download``,
 ``downloadAtt`` or a PDF/DOC(X)/XLS(X)/ZIP file counts); ``externalLinks``
 being absolute or root-relative (both accepted; other hosts kept as they are).
@@ -93,6 +118,8 @@ LIST_PAGES: dict[str, str] = {
 NOTICES_CLASSID = "2853510d929253719601db17b8a9fd81"
 DEFAULT_BASE = "https://www.cde.org.cn"
 _NEWS_ID = re.compile(r"viewInfoCommon/([0-9a-fA-F]{32})")
+_ZDYZ_LINK = re.compile(r"domesticinfopage\?(?:[^#]*&)?zdyzIdCODE=([0-9a-zA-Z]+)")
+_DOC_NUMBER = re.compile(r"[（(]\s*(\d{4}\s*年\s*第\s*\d+\s*号)\s*[）)]")
 _FILE_LINK = re.compile(
     r"downloadAtt|/att/download|\.(?:pdf|docx?|xlsx?|zip|rar|wps)(?:$|\?)", re.IGNORECASE
 )
@@ -155,7 +182,8 @@ def parse_list_page(payload: Any, url: str) -> ListPage:
 
 
 def list_records(rows: Iterable[dict[str, Any]], listing: str, base_url: str) -> list[Record]:
-    """Records for the rows of one list (no detail-page fields yet)."""
+    """Records for the rows of one list (no detail-page fields yet). A row is
+    never dropped for lack of an id: see ``_guideline_record``."""
     records = []
     for row in rows:
         title = clean_text(str(row.get("title") or ""))
@@ -163,28 +191,45 @@ def list_records(rows: Iterable[dict[str, Any]], listing: str, base_url: str) ->
             continue
         day = parse_date(str(row.get("issueDate") or ""))
         state = clean_text(str(row.get("nowstate") or ""))
-        fclass = clean_text(str(row.get("fclass") or ""))
-        fields = {"list": listing}
         if listing == "opinions":
-            record = _opinion_record(row, title, day, state, base_url)
-            if record is None:
-                continue
-            records.append(record)
-            continue
-        key = clean_text(str(row.get("zdyzIdCODE") or ""))
-        if not key:
-            continue
-        fields.update(
-            {k: v for k, v in (("nowstate", state), ("fclass", fclass), ("category", fclass)) if v}
-        )
-        url = f"{base_url}/zdyz/domesticinfopage?zdyzIdCODE={key}"
-        records.append(Record(key, title, url, day, state or None, (), fields))
+            records.append(_opinion_record(row, title, day, state, base_url))
+        else:
+            records.append(_guideline_record(row, listing, title, day, state, base_url))
     return records
+
+
+def _guideline_record(
+    row: dict[str, Any], listing: str, title: str, day: str | None, state: str, base_url: str
+) -> Record:
+    """The key is ``zdyzIdCODE`` (from the row, else from a ``domesticinfopage``
+    link); a row known only by a news page (``externalLinks`` to
+    ``viewInfoCommon/<id>``, as 发布通告 rows are read by public scrapers) is
+    ``notice:<id>``; a row with neither is ``row:<date>:<title>`` and links to
+    its list page, so it is still watched."""
+    fclass = clean_text(str(row.get("fclass") or ""))
+    link = str(row.get("externalLinks") or "").strip()
+    news, coded = _NEWS_ID.search(link), _ZDYZ_LINK.search(link)
+    key = clean_text(str(row.get("zdyzIdCODE") or "")) or (coded.group(1) if coded else "")
+    news_url = f"{base_url}/main/news/viewInfoCommon/{news.group(1).lower()}" if news else ""
+    if key:
+        url = news_url or f"{base_url}/zdyz/domesticinfopage?zdyzIdCODE={key}"
+    elif news:
+        key, url = f"notice:{news.group(1).lower()}", news_url
+    elif link:
+        url = _site_url(base_url, base_url + "/", link)
+        key = f"notice:{url}"
+    else:
+        key, url = f"row:{day or ''}:{title}", base_url + LIST_PAGES[listing]
+    fields = {"list": listing}
+    fields.update(
+        {k: v for k, v in (("nowstate", state), ("fclass", fclass), ("category", fclass)) if v}
+    )
+    return Record(key, title, url, day, state or None, (), fields)
 
 
 def _opinion_record(
     row: dict[str, Any], title: str, day: str | None, state: str, base_url: str
-) -> Record | None:
+) -> Record:
     link = str(row.get("externalLinks") or "").strip()
     match = _NEWS_ID.search(link)
     if match:
@@ -193,8 +238,8 @@ def _opinion_record(
     elif link:
         url = _site_url(base_url, base_url + "/", link)
         key = f"opinion:{url}"
-    else:
-        return None
+    else:  # no link at all: still listed, never dropped
+        key, url = f"row:{day or ''}:{title}", base_url + LIST_PAGES["opinions"]
     fields = {"list": "opinions"}
     if state:
         fields["nowstate"] = state
@@ -224,19 +269,32 @@ def parse_detail(html: str, page_url: str, base_url: str) -> Detail:
     return Detail(cells.get("版本状态") or None, fields, links)
 
 
-def parse_notice(html: str, page_url: str, base_url: str, published: str | None) -> Detail:
-    """A 征求意见 notice page: its attachments and the comment deadline."""
+def parse_notice(
+    html: str, page_url: str, base_url: str, published: str | None, *, deadline: bool = True
+) -> Detail:
+    """A news page (``/main/news/viewInfoCommon/<id>``): a 征求意见 notice, a
+    发布通告 or a guideline published as news. The text sits in
+    ``div.news_detail_box`` or ``.new_detail_content`` (both are seen on the
+    real site); attachments in either, or in ``.relatedNews`` beside them.
+    ``deadline`` reads the comment deadline (for consultations)."""
     soup = make_soup(html)
-    box = soup.select_one("div.news_detail_box")
-    if box is None:
-        raise LayoutChanged("the CDE notice page has no div.news_detail_box", url=page_url)
+    boxes = [b for b in (soup.select_one("div.news_detail_box"),
+                         soup.select_one(".new_detail_content")) if b is not None]
+    if not boxes:
+        raise LayoutChanged(
+            "the CDE news page has neither div.news_detail_box nor .new_detail_content",
+            url=page_url,
+        )
     stamp = soup.select_one("div.news_detail_date")
     day = published or (parse_date(node_text(stamp)) if stamp else None)
     fields: dict[str, str] = {}
-    deadline = extract_deadline(box.get_text("\n"), date.fromisoformat(day) if day else None)
-    if deadline:
-        fields["comment_deadline"] = deadline.isoformat()
-    return Detail(None, fields, _file_links(box.find_all("a", href=True), page_url, base_url))
+    text = "\n".join(box.get_text("\n") for box in boxes)
+    found = extract_deadline(text, date.fromisoformat(day) if day else None) if deadline else None
+    if found:
+        fields["comment_deadline"] = found.isoformat()
+    holders = [*boxes, *soup.select(".relatedNews")]
+    anchors = [a for holder in holders for a in holder.find_all("a", href=True)]
+    return Detail(None, fields, _file_links(anchors, page_url, base_url))
 
 
 def _file_links(anchors: Iterable[Any], page_url: str, base_url: str) -> tuple[Attachment, ...]:
@@ -293,10 +351,21 @@ class CdeGuidelines(Adapter):
                 found[record.key] = _merge_lists(found.get(record.key), record)
         if not found and not (s.search_title or s.zyfl1):
             raise LayoutChanged("the CDE lists returned no records at all", url=self.base_url)
+        failed: list[str] = []
         if s.details:
-            found = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
+            outcomes = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
+            found = {k: record for k, (record, _) in outcomes.items()}
+            read = [ok for _, ok in outcomes.values() if ok is not None]
+            failed = [f"{r.url}: its page could not be read"
+                      for r, ok in outcomes.values() if ok is False]
+            if failed and len(failed) == len(read) > 1:
+                raise LayoutChanged(
+                    f"none of the {len(failed)} CDE detail pages read could be parsed or fetched",
+                    url=self.base_url,
+                )
         return Listing(records=list(found.values()),
-                       coverage=Coverage.COMPLETE if complete else Coverage.NEWEST)
+                       coverage=Coverage.COMPLETE if complete else Coverage.NEWEST,
+                       item_errors=failed)
 
     def _read_list(self, fetcher: Fetcher, listing: str) -> tuple[list[dict[str, Any]], bool]:
         s = self.settings
@@ -337,25 +406,44 @@ class CdeGuidelines(Adapter):
             form.update({"isFbtg": "1", "classid": NOTICES_CLASSID})
         return form
 
-    def _with_detail(self, fetcher: Fetcher, record: Record, old: Record | None) -> Record:
+    def _with_detail(
+        self, fetcher: Fetcher, record: Record, old: Record | None
+    ) -> tuple[Record, bool | None]:
+        """The record with its detail page's fields, and whether the page was read
+        (True), failed (False: HTTP error or an odd page, the list entry and the
+        last known details are kept) or not needed (None). A block or a network
+        error fails the run."""
         if old is not None and _same_listing(record, old) and _has_detail(old):
-            return _reuse(record, old)
-        if not record.url.startswith(self.base_url + "/"):
-            return record  # a consultation hosted elsewhere (e.g. NMPA): not ours to parse
+            return _reuse(record, old), None
+        if not record.url.startswith(self.base_url + "/") or record.key.startswith("row:"):
+            return record, None  # hosted elsewhere (e.g. NMPA), or no page of its own
         first_list = record.fields["list"].split(",")[0]
         referer = self.base_url + LIST_PAGES[first_list]
+        kept = _reuse(record, old) if old is not None and _has_detail(old) else record
         try:
             fetched = fetcher.get(record.url, headers={"Referer": referer}, expect="html")
+            if _NEWS_ID.search(record.url):
+                opinion = record.key.startswith("opinion:")
+                detail = parse_notice(
+                    fetched.text, fetched.url, self.base_url, record.date, deadline=opinion
+                )
+                number = _DOC_NUMBER.search(record.title)
+                if number and not opinion:
+                    detail.fields.setdefault("doc_number", re.sub(r"\s", "", number.group(1)))
+            else:
+                detail = parse_detail(fetched.text, fetched.url, self.base_url)
         except Blocked:
             raise
         except FetchError as exc:  # one broken page must not fail the whole list
+            if exc.status is None:
+                raise  # the network, not the page: the whole run is in doubt
             log.warning("%s: detail page not read (%s); keeping the list entry", record.key, exc)
-            return _reuse(record, old) if old is not None and _has_detail(old) else record
-        if record.key.startswith("opinion:"):
-            detail = parse_notice(fetched.text, fetched.url, self.base_url, record.date)
-        else:
-            detail = parse_detail(fetched.text, fetched.url, self.base_url)
-        return _apply(record, detail)
+            return kept, False
+        except ParseError as exc:  # one odd page: the same
+            log.warning("%s: detail page not understood (%s); keeping the list entry",
+                        record.key, exc)
+            return kept, False
+        return _apply(record, detail), True
 
 
 def _merge_lists(first: Record | None, second: Record) -> Record:

@@ -8,6 +8,15 @@ datetimes (``2026-06-25T08:00:00Z``: the date as written, no time-zone
 shift), RSS/RFC 822 dates (``Thu, 25 Jun 2026 08:00:00 +0000``) and English
 prose (``June 25, 2026``, ``25 June 2026``, ``June 2013``).
 
+Japanese dates (PMDA, MHLW): ``2014年8月12日``, the western year with the era
+year beside it (``2014年(平成26年)8月12日``, full-width brackets too), and
+era dates alone (``令和6年3月29日``, ``平成26年8月12日``, ``令和元年5月1日``:
+元年 is year 1) for 明治, 大正, 昭和, 平成 and 令和. An era date outside its era
+(``平成32年``, ``令和元年4月1日``) is impossible and comes back as None.
+Full-width digits (``令和６年３月２９日``) are read like ASCII ones. The
+abbreviated forms (``R6.3.29``, ``H26.8.12``) and kanji numerals (``六年``)
+are not read.
+
 Placeholders that sites put where they have no date (``01/01/1900``,
 ``0000-00-00``, the Unix epoch) come back as None, as do impossible dates.
 
@@ -51,7 +60,22 @@ _PLACEHOLDERS = {"1970-01-01"}
 
 # Each pattern yields named groups y, m (digits or month name) and optionally d.
 _YMD = re.compile(r"(?<!\d)(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?!\d)")
-_CJK = re.compile(r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*日)?")
+_CJK = re.compile(
+    r"(?P<y>\d{4})\s*年\s*(?:[(\[【〔][^()\[\]【】〔〕]{0,12}[)\]】〕]\s*)?"
+    r"(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*日)?"
+)
+# Japanese eras: name -> (first day, last day); the era year n is start.year + n - 1
+_ERAS: dict[str, tuple[date, date]] = {
+    "明治": (date(1868, 1, 25), date(1912, 7, 29)),
+    "大正": (date(1912, 7, 30), date(1926, 12, 24)),
+    "昭和": (date(1926, 12, 25), date(1989, 1, 7)),
+    "平成": (date(1989, 1, 8), date(2019, 4, 30)),
+    "令和": (date(2019, 5, 1), date(9999, 12, 31)),
+}
+_ERA = re.compile(
+    r"(?P<era>明治|大正|昭和|平成|令和)\s*(?P<n>元|\d{1,2})\s*年\s*"
+    r"(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*日)?"
+)
 _COMPACT = re.compile(r"(?<!\d)(?P<y>(?:19|20|21)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)")
 _NUMERIC = re.compile(
     r"(?<![\d/.-])(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4})(?!\d)"
@@ -160,9 +184,20 @@ def _builtin_patterns(
             day, month = b, a
         return _from_groups(m.group("y"), str(month), str(day))
 
+    def era(m: re.Match[str]) -> str | None:
+        first, last = _ERAS[m.group("era")]
+        n = 1 if m.group("n") == "元" else int(m.group("n"))
+        found = _from_groups(str(first.year + n - 1), m.group("m"), m.groupdict().get("d"))
+        if found is None or not first.isoformat()[:7] <= found[:7] <= last.isoformat():
+            return None
+        if m.group("d") and not first.isoformat() <= found <= last.isoformat():
+            return None
+        return found
+
     return [
         (_YMD, ymd),
         (_CJK, ymd),
+        (_ERA, era),
         (_NUMERIC, numeric),
         (_DAY_MONTH, ymd),
         (_MONTH_DAY, ymd),

@@ -5,9 +5,16 @@
 ``scientific-guideline``), refreshed about 06:00 and 18:00 Amsterdam time and
 served with ``Last-Modified``. One conditional GET a run: a 304 means
 nothing changed. The file is parsed once and only documents of the
-configured ``types`` are kept (concept papers, reflection papers and
-questions-and-answers documents are filed by EMA under
-``scientific-guideline`` too). ``types = []`` keeps every document.
+configured ``types`` are kept: by default ``scientific-guideline`` (concept
+papers and reflection papers are filed there too) and ``medicine-qa``, where
+EMA now files questions-and-answers documents. ``types = []`` keeps every
+document. Public evidence for ``medicine-qa`` as a type of this file: other
+projects that read it group ``"medicine-qa"`` with ``scientific-guideline`` and
+``regulatory-procedural-guideline`` as the core regulatory types (find_string
+"medicine-qa"); how many CGT Q&As sit there is unverified.
+
+Completeness: a **complete catalogue** (the whole export in one file), so an
+absent record is a removal.
 
 Each record: ``key`` = EMA's document id, ``title`` = name, ``url`` and the
 one attachment = ``document_url`` (a PDF; drafts have a ``draft-`` slug),
@@ -59,7 +66,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DOCUMENTS_JSON_PATH = "/en/documents/report/documents-output-json-report_en.json"
-DEFAULT_TYPES = ("scientific-guideline",)
+DEFAULT_TYPES = ("scientific-guideline", "medicine-qa")
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
@@ -217,7 +224,7 @@ class EmaDocumentsSettings(SourceSettings):
 class EmaDocuments(Adapter):
     """EMA documents (scientific guidelines by default) from EMA's JSON data file.
 
-    Settings: ``types`` (default ``["scientific-guideline"]``; add e.g.
+    Settings: ``types`` (default ``["scientific-guideline", "medicine-qa"]``; add e.g.
     ``"regulatory-procedural-guideline"`` or ``"other"``). See the
     ``sources.ema`` module docstring for the record fields.
     """

@@ -7,6 +7,16 @@ Two adapters:
     (``/files/api/datatables/static/search-for-guidance.json``, ~2,800
     records). One conditional GET a run: a 304 means nothing changed. Every
     value in the file is an HTML fragment; they are unescaped and stripped.
+    ``fields["doc_type"]`` comes from the title and
+    ``field_communication_type`` (``qa`` for a Q&A title, else ``guideline``
+    for any guidance kind), so a catalogue record is typed like its
+    ``fda-cber-cgt`` twin. A ``Final`` entry's ``field_comment_close_date`` is
+    the old draft's and is dropped (no ``comment_deadline``). ``topics`` are
+    split on commas, as the file writes them (public evidence: a scraper's
+    copy of a real entry has ``"topics-product": "Egg/Egg Product, Retail Food
+    Protection"`` and ``"field_communication_type": "Small Entity Compliance
+    Guide"``). Completeness: a **complete catalogue** (every record in one
+    file), so an absent record is a removal.
     The record key is the slug of the landing page
     (``/regulatory-information/search-fda-guidance-documents/<slug>``);
     records without a link are skipped and counted in a log warning.
@@ -25,6 +35,7 @@ Two adapters:
     the link, so a record matches its ``fda-guidance`` twin. The page gives
     only a month: ``date`` stays None and ``fields["month"]`` holds
     ``YYYY-MM`` (a made-up first-of-month day would read as a real date).
+    Completeness: a **complete catalogue** (CBER's whole curated list).
     The exact markup is unverified: the parser looks for list items inside
     the page's main region whose link text carries a guidance label, or
     which carry a ``M/YYYY`` month, and ignores navigation.
@@ -60,6 +71,7 @@ __all__ = [
     "FdaGuidance",
     "FdaGuidanceSettings",
     "GuidanceParse",
+    "catalogue_doc_type",
     "fragment_href",
     "fragment_list",
     "fragment_text",
@@ -189,14 +201,18 @@ def _guidance_record(entry: Mapping[str, Any], base: str) -> Record | None:
         if value:
             fields[name] = value
 
+    status = fragment_text(entry.get("field_final_guidance_1")) or None
     put("docket", fragment_text(entry.get("field_docket_number")))
-    put("comment_deadline", parse_date(fragment_text(entry.get("field_comment_close_date"))))
+    if (status or "").lower() != "final":  # a final guidance's old close date is history
+        put("comment_deadline", parse_date(fragment_text(entry.get("field_comment_close_date"))))
     put("open_comment", fragment_text(entry.get("open-comment")))
     put("office", "; ".join(fragment_list(entry.get("field_issuing_office_taxonomy"))))
     put("center", "; ".join(fragment_list(entry.get("field_center"))))
     put("product", "; ".join(fragment_list(entry.get("field_regulated_product_field"))))
-    put("topics", "; ".join(fragment_list(entry.get("topics-product"))))
-    put("communication_type", fragment_text(entry.get("field_communication_type")))
+    put("topics", "; ".join(_topics(entry.get("topics-product"))))
+    kind = fragment_text(entry.get("field_communication_type"))
+    put("communication_type", kind)
+    put("doc_type", catalogue_doc_type(title, kind))
     changed = str(entry.get("changed") or "")
     stamp = _DATETIME_ATTR.search(changed)
     put("updated", stamp.group(1) if stamp else fragment_text(changed))
@@ -207,7 +223,6 @@ def _guidance_record(entry: Mapping[str, Any], base: str) -> Record | None:
     if media_href:
         name = fragment_text(media) or "PDF"
         attachments = (Attachment(url=_absolute(base, media_href), name=name),)
-    status = fragment_text(entry.get("field_final_guidance_1")) or None
     return Record(
         key=key,
         title=title,
@@ -217,6 +232,31 @@ def _guidance_record(entry: Mapping[str, Any], base: str) -> Record | None:
         attachments=attachments,
         fields=fields,
     )
+
+
+_QA_TITLE = re.compile(
+    r"\bquestions?\s*(?:and|&)\s*answers?\b|\bQ\s*&\s*As?\b|\bfrequently\s+asked\s+questions\b",
+    re.IGNORECASE,
+)
+_GUIDANCE_KIND = re.compile(r"guidance|compliance\s+guide", re.IGNORECASE)
+
+
+def catalogue_doc_type(title: str, communication_type: str) -> str:
+    """The document type of a catalogue entry, from its title and its
+    ``field_communication_type``: ``qa`` for a Q&A title, ``guideline`` for
+    every guidance kind (or none: the file is FDA's guidance catalogue), else
+    the site's own word, which the classifier reads."""
+    if _QA_TITLE.search(title):
+        return "qa"
+    if not communication_type or _GUIDANCE_KIND.search(communication_type):
+        return "guideline"
+    return communication_type
+
+
+def _topics(value: object) -> list[str]:
+    """Topics are comma-separated (``"Egg/Egg Product, Retail Food Protection"``);
+    ``<br>``-separated ones are read too."""
+    return [t.strip() for part in fragment_list(value) for t in part.split(",") if t.strip()]
 
 
 def parse_guidance_json(body: bytes | str, base: str) -> GuidanceParse:

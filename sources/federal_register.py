@@ -23,6 +23,19 @@ without its "; … Guidance …; Availability" tail, to link the notice to the
 FDA guidance record), ``doc_type`` (the label, e.g. "Draft Guidance for
 Industry"), ``abstract`` (first 500 characters), ``agencies``.
 
+Comment-period extensions: FDA publishes "<Title>; <label>; Availability;
+Extension of Comment Period" (and "…; Reopening of the Comment Period")
+notices with the new ``comments_close_on`` on the same docket (public
+evidence: 83 FR 3739, 83 FR 50109, 81 FR 65653 on thefederalregister.org /
+regulations.justia.com; 83 FR 54113 "…; Reopening of Comment Period"). Such a
+notice moves the deadline of the notice it extends (matched by docket, else
+by guidance title) and is folded into it; see ``_fold_extensions``. Whether
+the API's ``comments_close_on`` of the extension carries the new date is
+unverified (assumed; it does on the notice pages).
+
+Completeness: a **date window** (the last ``days`` days): a notice that
+leaves the window is out of view, not withdrawn.
+
 An answer without ``results`` while ``count`` says there are some raises
 ``LayoutChanged``; zero notices in the window is a legitimate empty answer.
 The API allows about 5 requests a second.
@@ -34,7 +47,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -78,7 +91,9 @@ ABSTRACT_CHARS = 500
 
 _AVAILABILITY = re.compile(
     r"^(?P<title>.+?)\s*;\s*(?P<label>(?:[\w-]+\s+){0,4}?Guidances?\b[^;]*?)\s*;\s*"
-    r"(?:Notice\s+of\s+)?Availability\.?\s*$",
+    r"(?:Notice\s+of\s+)?Availability\.?"
+    r"(?:\s*;\s*(?P<extension>(?:Extension|Reopening)\s+of\s+(?:the\s+)?Comment\s+Period)\.?)?"
+    r"\s*$",
     re.IGNORECASE,
 )
 _DOCKET_PREFIX = re.compile(r"^\s*(?:Docket\s+(?:No\.?|Number)\s*)", re.IGNORECASE)
@@ -133,6 +148,9 @@ def _notice(entry: Mapping[str, Any], availability_only: bool) -> Record | None:
     status: str | None = None
     if split:
         fields["guidance_title"], fields["doc_type"] = split
+        extension = _AVAILABILITY.match(" ".join(title.split()))
+        if extension and extension.group("extension"):
+            fields["extension"] = extension.group("extension")
         status = "Draft" if re.search(r"\bdraft\b", split[1], re.IGNORECASE) else "Final"
     dockets = [_DOCKET_PREFIX.sub("", str(d)).strip() for d in entry.get("docket_ids") or [] if d]
     if dockets:
@@ -250,5 +268,39 @@ class FederalRegister(Adapter):
                 break
             page_no += 1
         # a rolling window: notices dated before `since` leave it, they are not removed
-        return Listing(records=list(records.values()), coverage=Coverage.WINDOW,
-                       since=since.isoformat())
+        return Listing(records=_fold_extensions(list(records.values())),
+                       coverage=Coverage.WINDOW, since=since.isoformat())
+
+
+def _fold_extensions(records: list[Record]) -> list[Record]:
+    """An "…; Availability; Extension of Comment Period" (or "Reopening of the
+    Comment Period") notice moves the deadline of the availability notice it
+    extends — matched by docket, else by guidance title — and is folded into
+    it (``fields["deadline_extended_by"]`` = its document number), so the
+    user sees one document whose deadline changed, not a second document.
+    An extension whose original is not in the window stays a record of its own,
+    carrying the new deadline."""
+    originals = [r for r in records if "extension" not in r.fields]
+    kept: list[Record] = []
+    for notice in sorted(records, key=lambda r: r.date or ""):  # oldest first: last word wins
+        if "extension" not in notice.fields:
+            continue
+        target = next((o for o in originals if _same_guidance(o, notice)), None)
+        if target is None:
+            kept.append(notice)
+            continue
+        fields = dict(target.fields)
+        if "comment_deadline" in notice.fields:
+            fields["comment_deadline"] = notice.fields["comment_deadline"]
+        fields["deadline_extended_by"] = notice.key
+        moved = replace(target, fields=fields)
+        originals = [moved if o.key == target.key else o for o in originals]
+    return [*originals, *kept]
+
+
+def _same_guidance(original: Record, extension: Record) -> bool:
+    docket = original.fields.get("docket")
+    if docket and extension.fields.get("docket"):
+        return docket == extension.fields["docket"]
+    title = original.fields.get("guidance_title")
+    return bool(title) and title == extension.fields.get("guidance_title")

@@ -26,11 +26,29 @@ the oldest item read) are carried over unchanged, so they are never reported
 as removed, while a newer record that vanished still is. (Marking the listing
 incomplete instead would hide every removal, since this window always cuts.)
 
+A list page that leads elsewhere — a redirect to the site root (the 2025–26
+redesign is reported to answer old list paths with ``302 → /``) or to a page
+of another column — is a ``LayoutChanged`` health event ("the column moved"),
+never parsed as the column: the home page has lists too. A redirect that
+keeps the path (http→https, another host name) is not a move.
+
+Completeness: a **window of the newest pages** (``max_pages``) — records of
+the last healthy run older than the oldest item read are carried over (see
+above), so the listing is reported complete for the records it can see.
+
+Public evidence: RSSHub's ``/gov/nmpa/:path+`` route (PRs DIYgod/RSSHub#10108,
+#10146, #12801) reads the same column paths (``xxgk/ggtg``, ``yaopin/ypfgwj``…)
+and waits for the ``.list`` selector; issues #10822, #11262, #13898 show the
+site's anti-bot layer (a browser is needed). Scrapers of article pages
+(find_string on nmpa.gov.cn pages) show ``<meta name="PubDate">`` and
+``ColumnName`` metas as read here.
+
 Pages may be GBK or UTF-8: the fetcher decodes by header and ``<meta charset>``.
 Bot protection: a plain client gets Ruishu's HTTP 412 page (``$_ts.cd``),
 reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``).
 
-Unverified (coded defensively): that page 2 is ``index_1.html`` (the pattern
+Unverified (coded defensively): the ``302 → /`` of a moved column (from the
+issue report, not from public evidence); that page 2 is ``index_1.html`` (the pattern
 of the sister sites); the attachment link format; list titles being cut short
 (the ``title`` attribute is preferred when longer than the link text).
 """
@@ -192,10 +210,15 @@ class NmpaColumns(Adapter):
                     found[record.key] = replace(old, fields={**old.fields, "column": merged})
             if not complete:
                 _carry_over(found, known, column, records)
+        failed: list[str] = []
         if self.settings.details:
-            found = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
+            outcomes = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
+            found = {k: record for k, (record, _) in outcomes.items()}
+            failed = [f"{r.url}: its page could not be read"
+                      for r, ok in outcomes.values() if not ok]
         # complete: records that scrolled past the pages read are carried over (above)
-        return Listing(records=list(found.values()), coverage=Coverage.COMPLETE)
+        return Listing(records=list(found.values()), coverage=Coverage.COMPLETE,
+                       item_errors=failed)
 
     def _read_column(self, fetcher: Fetcher, column: str) -> tuple[list[Record], bool]:
         records: list[Record] = []
@@ -208,6 +231,7 @@ class NmpaColumns(Adapter):
                 if number > 0 and exc.status == 404 and not isinstance(exc, Blocked):
                     return records, True  # the normal end of a column
                 raise
+            _check_landing(url, fetched.url, self.base_url, column)
             page = parse_column_page(fetched.text, fetched.url, self.base_url, column)
             if number == 0 and not page.records:
                 raise LayoutChanged("the NMPA column lists no items", url=url)
@@ -216,26 +240,54 @@ class NmpaColumns(Adapter):
                 return records, True
         return records, False
 
-    def _with_detail(self, fetcher: Fetcher, record: Record, old: Record | None) -> Record:
+    def _with_detail(
+        self, fetcher: Fetcher, record: Record, old: Record | None
+    ) -> tuple[Record, bool]:
+        """The record with its article's fields, and False when the article page
+        failed with an HTTP error (the list entry and last known fields are kept,
+        counted in ``item_errors``). A block or a network error fails the run."""
         if (
             old is not None
             and (old.title, old.date) == (record.title, record.date)
             and "published" in old.fields
         ):
-            return _apply(record, dict(old.fields), old.attachments)
+            return _apply(record, dict(old.fields), old.attachments), True
         if _FILE.search(urlsplit(record.url).path + "?"):  # the item is the file itself
-            return replace(record, attachments=(Attachment(record.url, record.title),))
+            return replace(record, attachments=(Attachment(record.url, record.title),)), True
         if urlsplit(record.url).netloc != urlsplit(self.base_url).netloc:
-            return record  # another site (e.g. www.gov.cn): not ours to crawl
+            return record, True  # another site (e.g. www.gov.cn): not ours to crawl
         try:
             fetched = fetcher.get(record.url, expect="html")
         except Blocked:
             raise
         except FetchError as exc:  # one broken article must not fail the column
+            if exc.status is None:
+                raise  # the network, not the page
             log.warning("%s: article not read (%s); keeping the list entry", record.key, exc)
-            return _apply(record, dict(old.fields), old.attachments) if old else record
+            return (_apply(record, dict(old.fields), old.attachments) if old else record), False
         fields, attachments = parse_article(fetched.text, fetched.url, record.date)
-        return _apply(record, fields, attachments)
+        return _apply(record, fields, attachments), True
+
+
+def _check_landing(asked: str, landed: str, base_url: str, column: str) -> None:
+    """A list page that led elsewhere (a redirect to the site root or to another
+    column) is the list having moved: ``LayoutChanged``, never parsed as the
+    column. Only the path counts, so an http→https or host move is not a move."""
+    if landed == asked:
+        return
+    prefix = urlsplit(base_url).path.rstrip("/")
+    path = urlsplit(landed).path
+    if path.startswith(prefix + column):
+        return
+    where = path[len(prefix) :] if path.startswith(prefix + "/") else path
+    where = where or "/"
+    home = where in ("/", "/index.html", "/index.htm")
+    raise LayoutChanged(
+        f"the NMPA column {column} moved: its list page now leads to "
+        f"{'the site home page' if home else where}",
+        url=asked,
+        hint=f"find the column's new address on the site and update `columns` (led to {landed})",
+    )
 
 
 def _apply(record: Record, fields: dict[str, str], attachments: tuple[Attachment, ...]) -> Record:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -167,11 +168,27 @@ def select_values(node: Tag, spec: Spec | str) -> list[str]:
     return [value for value in values if value]
 
 
+_CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def _join(texts: Iterable[str]) -> str:
+    """Text nodes joined by one space, or by nothing between two CJK characters."""
+    out = ""
+    for text in texts:
+        if out and text and not (_CJK.match(out[-1]) and _CJK.match(text[0])):
+            out += " "
+        out += text
+    return out
+
+
 def fragment_text(value: str) -> str:
     """Plain text of a value that may be an HTML fragment (FDA's JSON style).
 
     Entities are unescaped, tags stripped, ``<br>`` becomes ``"; "`` (FDA joins
-    several offices with ``<br><br>``), all other whitespace collapsed.
+    several offices with ``<br><br>``), all other whitespace collapsed. A tag
+    between two CJK characters adds no space (``《<em>药品</em>注册管理办法》``, a
+    search highlight, reads as one word); elsewhere text on both sides of a tag
+    is separated by one space.
     """
     if "<" not in value and "&" not in value:
         return clean_text(value)
@@ -180,7 +197,7 @@ def fragment_text(value: str) -> str:
         return clean_text(html.unescape(_TAG.sub(" ", value)))
     for br in root.iter("br"):
         br.tail = _BR + (br.tail or "")
-    parts = (clean_text(part) for part in " ".join(root.itertext()).split(_BR))
+    parts = (clean_text(part) for part in _join(root.itertext()).split(_BR))
     return "; ".join(part for part in parts if part)
 
 

@@ -11,14 +11,19 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pypdf
 import pytest
 from pydantic import ValidationError
 
-from monitor.replica.cde import LIST_IDS, CdeReplica
+from monitor.config import loads
+from monitor.history import ChangeFilter, list_changes
+from monitor.pipeline import Pipeline
+from monitor.replica.cde import LIST_IDS, CdeReplica, Guideline
 from monitor.replica.server import App, ReplicaServer, Request, Response, Router
+from monitor.store import Store
 from sources.cde import (
     CdeGuidelines,
     list_records,
@@ -100,6 +105,11 @@ def _get(replica: CdeReplica, path: str, query: dict[str, str] | None = None) ->
     response = replica(Request("GET", path, query or {}, {}, b"", base="http://x"))
     assert response.status == 200
     return response.payload().decode("utf-8")
+
+
+def _key_of(guideline: Guideline) -> str:
+    """The record key of a replica guideline (发布通告 rows are news pages)."""
+    return f"notice:{guideline.news_id}" if guideline.news_id else guideline.id
 
 
 def _by_list(replica: CdeReplica, listing: str) -> int:
@@ -248,14 +258,18 @@ def test_records_are_complete_and_stable(site: Site) -> None:
     assert len({r.key for r in first.records}) == len(first.records)
     by_key = {r.key: r for r in first.records}
     for guideline in site.replica.guidelines.values():
-        record = by_key[guideline.id]
+        record = by_key[_key_of(guideline)]
         assert record.title == guideline.title
         assert (
             record.date == f"{guideline.issue_date[:4]}-{guideline.issue_date[4:6]}-"
             f"{guideline.issue_date[6:]}"
         )
-        assert record.url.startswith(site.server.url + "/zdyz/domesticinfopage?")
-        assert record.status == guideline.version_state
+        if guideline.news_id:  # a 发布通告 row: a news page, status as listed
+            assert record.url == f"{site.server.url}/main/news/viewInfoCommon/{guideline.news_id}"
+            assert record.status == guideline.nowstate
+        else:
+            assert record.url.startswith(site.server.url + "/zdyz/domesticinfopage?")
+            assert record.status == guideline.version_state
         assert record.fields["doc_number"] == guideline.doc_number
         assert len(record.attachments) == len(guideline.files)
         assert all(
@@ -369,9 +383,9 @@ def test_a_server_side_page_size_cap_loses_nothing(site: Site) -> None:
 
 def test_max_pages_marks_the_listing_incomplete(site: Site) -> None:
     full = site.collect(lists=["domestic"], details=False)
-    assert full.complete
+    assert full.is_complete
     capped = site.collect(lists=["domestic"], details=False, page_size=10, max_pages=2)
-    assert not capped.complete
+    assert not capped.is_complete
     assert [r.key for r in capped.records] == [r.key for r in full.records][:20]
     assert (
         sum(1 for r in site.requests if r.path in API)
@@ -472,3 +486,165 @@ def test_registered_as_a_chinese_source() -> None:
     assert cls is CdeGuidelines
     assert cls.jurisdiction == "CN" and cls.default_base_url == "https://www.cde.org.cn"
     assert CdeGuidelines(cls.Settings(name="c", kind="cde")).base_url == "https://www.cde.org.cn"
+
+
+# --- issue 9, items 5 and 6: odd pages degrade one record; 发布通告 as news pages -----
+
+
+def _notices(replica: CdeReplica) -> list[Guideline]:
+    return [g for g in replica.guidelines.values() if g.listing == "notices"]
+
+
+@pytest.mark.parametrize("shape", ["news", "both", "zdyz"])
+def test_notice_rows_of_every_shape_are_all_read(site: Site, shape: str) -> None:
+    replica = CdeReplica(notice_rows=shape)
+    site.replica = replica
+    site.serve(replica)
+    listing = site.collect(lists=["notices"])
+    notices = _notices(replica)
+    assert len(listing.records) == len(notices) > 0
+    by_title = {r.title: r for r in listing.records}
+    for notice in notices:
+        record = by_title[notice.title]
+        expected_key = f"notice:{notice.news_id}" if shape == "news" else notice.id
+        assert record.key == expected_key
+        assert len(record.attachments) == len(notice.files)
+        assert record.fields["doc_number"] == notice.doc_number
+        if shape == "zdyz":
+            assert "/zdyz/domesticinfopage?" in record.url
+        else:
+            assert "/main/news/viewInfoCommon/" in record.url
+    assert len(listing.item_errors) == 0
+
+
+def test_rows_without_id_or_link_are_kept(site: Site) -> None:
+    rows = [
+        {"title": "关于发布《某指导原则》的通告（2026年第1号）", "issueDate": "20260105"},
+        {"title": "没有标题以外任何字段的行"},
+    ]
+    records = list_records(rows, "notices", "http://x")
+    assert [r.title for r in records] == [row["title"] for row in rows]
+    assert records[0].key == "row:2026-01-05:关于发布《某指导原则》的通告（2026年第1号）"
+    assert records[0].url == f"http://x/zdyz/listpage/{LIST_IDS['notices']}"
+    assert len({r.key for r in records}) == 2
+    (opinion,) = list_records([{"title": "关于公开征求意见的通知", "issueDate": "20260301"}],
+                              "opinions", "http://x")
+    assert opinion.key == "row:2026-03-01:关于公开征求意见的通知"
+    assert opinion.status == "征求意见"
+
+
+def test_an_odd_detail_page_degrades_only_its_record(site: Site) -> None:
+    replica = site.replica
+    domestic = [g for g in replica.guidelines.values() if g.listing == "domestic" and g.files]
+    odd = domestic[0]
+    replica.break_detail(odd.id)
+    listing = site.collect()
+    by_key = {r.key: r for r in listing.records}
+    assert len(listing.item_errors) == 1
+    assert len(listing.records) == len(replica.guidelines) + len(replica.opinions)
+    kept = by_key[odd.id]
+    assert kept.title == odd.title and kept.attachments == ()
+    assert kept.status == odd.nowstate and kept.fields["fclass"] == odd.fclass
+    assert all(by_key[g.id].attachments for g in domestic[1:])
+    # the next run reads the odd page again (it found nothing), and only that one
+    replica.guidelines[odd.id].page = "table"
+    mark = len(site.server.requests)
+    healed = site.collect({r.key: r for r in listing.records})
+    assert len(healed.item_errors) == 0
+    assert {r.key: r for r in healed.records}[odd.id].attachments
+    details = [r for r in site.server.requests[mark:] if r.path not in API]
+    assert [r.query.get("zdyzIdCODE") for r in details] == [odd.id]
+
+
+def test_an_odd_page_keeps_what_the_last_run_knew(site: Site) -> None:
+    replica = site.replica
+    target = next(g for g in replica.guidelines.values() if g.listing == "domestic" and g.files)
+    first = {r.key: r for r in site.collect().records}
+    replica.edit_title(target.id, target.title + "（修订版）")
+    replica.break_detail(target.id)
+    listing = site.collect(first)
+    record = {r.key: r for r in listing.records}[target.id]
+    assert len(listing.item_errors) == 1
+    assert record.title.endswith("（修订版）")
+    assert record.attachments == first[target.id].attachments
+    assert record.fields["doc_number"] == first[target.id].fields["doc_number"]
+
+
+def test_a_guideline_published_as_a_news_page_is_read(site: Site) -> None:
+    replica = site.replica
+    target = next(g for g in replica.guidelines.values() if g.listing == "domestic" and g.files)
+    news_id = replica.publish_as_news(target.id)
+    listing = site.collect(lists=["domestic"])
+    record = {r.key: r for r in listing.records}[target.id]
+    assert record.url == f"{site.server.url}/main/news/viewInfoCommon/{news_id}"
+    assert [a.name for a in record.attachments] == [f.name for f in target.files]
+    assert len(listing.item_errors) == 0
+    page = _get(replica, f"/main/news/viewInfoCommon/{news_id}")
+    assert 'class="new_detail_content"' in page and 'class="relatedNews"' in page
+    assert "<table" not in _get(replica, "/zdyz/domesticinfopage", {"zdyzIdCODE": target.id})
+
+
+def test_notice_attachments_beside_the_box_are_found(site: Site) -> None:
+    opinion = site.replica.add_opinion("溶瘤病毒产品药学研究技术指导原则", "20261120")
+    opinion.related = True
+    page = _get(site.replica, f"/main/news/viewInfoCommon/{opinion.id}")
+    assert "relatedNews" in page
+    detail = parse_notice(page, "http://x/main/news/viewInfoCommon/x", "http://x", "2026-11-20")
+    assert len(detail.attachments) == 3 and "comment_deadline" in detail.fields
+    record = {r.key: r for r in site.collect(lists=["opinions"]).records}[f"opinion:{opinion.id}"]
+    assert len(record.attachments) == 3
+
+
+def test_a_network_error_on_a_detail_page_fails_the_run(site: Site) -> None:
+    replica = site.replica
+    broken = next(iter(replica.guidelines))
+
+    def app(request: Request) -> Response:
+        if request.query.get("zdyzIdCODE") == broken:
+            return Response(fault="reset")
+        return replica(request)
+
+    site.serve(app)
+    with pytest.raises(FetchError) as caught:
+        site.collect(lists=["domestic"])
+    assert caught.value.status is None and not isinstance(caught.value, Blocked)
+
+
+def test_every_detail_page_failing_is_a_layout_change(site: Site) -> None:
+    replica = site.replica
+    for guideline in replica.guidelines.values():
+        replica.break_detail(guideline.id)
+    with pytest.raises(LayoutChanged, match="none of the"):
+        site.collect(lists=["domestic"])
+
+
+def test_an_odd_page_through_the_pipeline_keeps_the_source_healthy(tmp_path: Path) -> None:
+    """Before: the whole CDE check failed (LayoutChanged) while one detail page
+    lacked its table, so no change of any CDE document was seen. After: the run is
+    healthy and a new guideline published meanwhile is alerted."""
+    replica = CdeReplica()
+    with ReplicaServer(replica) as server:
+        config = loads(f"""
+[store]
+url = "sqlite:///{tmp_path / 'c.db'}"
+[http]
+delay = 0
+retries = 0
+[[source]]
+name = "cde"
+kind = "cde"
+base_url = "{server.url}"
+lists = ["domestic"]
+attachments = false
+""")
+        store = Store(config.store.url)
+        pipeline = Pipeline(config, store)
+        assert pipeline.check(config.sources[0]).outcome == "baseline"
+        odd = replica.add_guideline("基因治疗产品长期随访临床研究技术指导原则", "20261125")
+        replica.break_detail(odd.id)
+        fresh = replica.add_guideline("CAR-T细胞治疗产品药学变更研究技术指导原则", "20261126")
+        result = pipeline.check(config.sources[0])
+    assert result.outcome == "changed", result.error
+    added = {c["title"] for c in list_changes(store, ChangeFilter(limit=50))
+             if c["event"] in ("added", "draft")}
+    assert added == {odd.title, fresh.title}

@@ -26,6 +26,19 @@ MONTHS = [
     "December",
 ]
 
+_FULL_WIDTH = str.maketrans("0123456789()", "０１２３４５６７８９（）")
+
+
+def wareki(d: date) -> str:
+    """The Japanese era date of ``d`` (元年 for year 1), as PMDA and MHLW write it."""
+    for name, start in (("令和", date(2019, 5, 1)), ("平成", date(1989, 1, 8)),
+                        ("昭和", date(1926, 12, 25))):
+        if d >= start:
+            n = d.year - start.year + 1
+            return f"{name}{'元' if n == 1 else n}年{d.month}月{d.day}日"
+    raise ValueError(d)
+
+
 # Each writer renders a date the way one site does; parse_date must read it back.
 WRITERS: dict[str, Callable[[date], str]] = {
     "iso": lambda d: d.isoformat(),
@@ -40,6 +53,15 @@ WRITERS: dict[str, Callable[[date], str]] = {
     "rfc 822 (RSS)": lambda d: d.strftime("%a, %d %b %Y 08:30:00 +0000"),
     "english prose": lambda d: f"{MONTHS[d.month - 1]} {d.day}, {d.year}",
     "day month year": lambda d: f"{d.day} {MONTHS[d.month - 1]} {d.year}",
+    "japanese era (PMDA)": wareki,
+    "japanese western + era (PMDA)": lambda d: (
+        f"について({d.year}年({wareki(d).split('年')[0]}年){d.month}月{d.day}日 "
+        f"薬食発0812第30号)[112 KB]"
+    ),
+    "japanese era full-width": lambda d: wareki(d).translate(_FULL_WIDTH),
+    "japanese western + era full-width": lambda d: (
+        f"{d.year}年({wareki(d).split('年')[0]}年){d.month}月{d.day}日".translate(_FULL_WIDTH)
+    ),
     "full-width": lambda d: f"（{d.year}－{d.month:02d}－{d.day:02d}）".translate(
         str.maketrans("0123456789", "０１２３４５６７８９")
     ),
@@ -122,6 +144,34 @@ def test_told_formats_win_and_strptime_formats_work() -> None:
 def test_format_needs_year_and_month() -> None:
     with pytest.raises(ValueError, match="YYYY"):
         format_pattern("DD/MM")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("令和元年5月1日", "2019-05-01"),
+        ("令和元年4月30日", None),  # still 平成
+        ("平成31年4月30日", "2019-04-30"),
+        ("平成32年1月1日", None),  # 平成 ended in its 31st year
+        ("昭和64年1月7日", "1989-01-07"),
+        ("昭和64年1月8日", None),
+        ("平成元年1月8日", "1989-01-08"),
+        ("令和6年3月", "2024-03-01"),
+        ("2014年（平成26年）8月12日", "2014-08-12"),
+        ("【令和６年３月２９日】事務連絡", "2024-03-29"),
+    ],
+)
+def test_japanese_era_bounds(text: str, expected: str | None) -> None:
+    assert parse_date(text) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(day=st.dates(min_value=date(1927, 1, 1), max_value=date(2099, 12, 31)))
+def test_era_and_western_year_agree(day: date) -> None:
+    era = wareki(day)
+    assert parse_date(era) == parse_date(f"{day.year}年{day.month}月{day.day}日") == (
+        day.isoformat()
+    )
 
 
 @settings(max_examples=300, deadline=None)

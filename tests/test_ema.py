@@ -38,9 +38,11 @@ def small() -> EmaReplica:
 # --- parsing ------------------------------------------------------------------------------
 
 
-def test_default_keeps_scientific_guidelines_only(small: EmaReplica) -> None:
+def test_default_keeps_scientific_guidelines_and_medicine_qas(small: EmaReplica) -> None:
     raw = json.loads(small.json_bytes(BASE))
-    wanted = {d["id"] for d in raw["data"] if d["type"] == "scientific-guideline"}
+    kinds = ("scientific-guideline", "medicine-qa")
+    wanted = {d["id"] for d in raw["data"] if d["type"] in kinds}
+    assert any(d["type"] == "medicine-qa" for d in raw["data"])
     result = parse_documents_json(small.json_bytes(BASE), BASE)
     assert result.total == len(raw["data"]) == raw["meta"]["total_records"]
     assert set(by_key(result.records)) == wanted and 0 < len(wanted) < result.total
@@ -51,8 +53,8 @@ def test_default_keeps_scientific_guidelines_only(small: EmaReplica) -> None:
         assert record.url == small.document_url(entry, BASE)
         assert record.attachments[0].url == record.url
         assert record.attachments[0].name == record.url.rsplit("/", 1)[1]
-        assert record.status == entry.status
-        assert record.fields["doc_type"] == "scientific-guideline"
+        assert record.status == (entry.status or None)
+        assert record.fields["doc_type"] == entry.type in kinds
 
 
 @pytest.mark.parametrize("types", [["minutes", "agenda"], ["regulatory-procedural-guideline"], []])

@@ -8,18 +8,26 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pypdf import PdfReader
 
+from monitor.config import loads
+from monitor.plan import classify_record
+from monitor.history import ChangeFilter, list_changes
+from monitor.pipeline import Pipeline
 from monitor.replica.fda import APOLOGY, CBER_CGT, GUIDANCE_JSON, LANDING, FdaReplica
 from monitor.replica.server import ReplicaServer, Request, Response, Router
+from monitor.store import Store
 from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
 from sources.fda import (
     FdaCberCgt,
     FdaGuidance,
+    catalogue_doc_type,
     fragment_text,
     parse_cber_cgt_page,
     parse_guidance_json,
@@ -352,3 +360,96 @@ def test_landing_page_and_pdf_are_served(site: Site) -> None:
     assert f"/media/{doc.media_id}/download" in page.text
     pdf = site.fetcher.get(f"{site.base}/media/{doc.media_id}/download", expect="bytes")
     assert doc.title.split()[0] in PdfReader(io.BytesIO(pdf.body)).pages[0].extract_text()
+
+
+# --- issue 9, item 8: doc types, final deadlines, topics -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "kind", "expected"),
+    [
+        ("Human Gene Therapy Products Incorporating Human Genome Editing", "Guidance Document",
+         "guideline"),
+        ("Safe Handling Statements on Labeling of Shell Eggs", "Small Entity Compliance Guide",
+         "guideline"),
+        ("Regulation of Human Cells, Tissues, and Cellular and Tissue-Based Products (HCT/Ps) "
+         "- Small Entity Compliance Guide", "", "guideline"),
+        ("Questions and Answers on Biosimilar Development and the BPCI Act", "Guidance Document",
+         "qa"),
+        ("Annual Report on Something", "Report", "Report"),
+    ],
+)
+def test_catalogue_doc_type(title: str, kind: str, expected: str) -> None:
+    assert catalogue_doc_type(title, kind) == expected
+
+
+def test_catalogue_records_are_typed_like_their_cber_twins() -> None:
+    replica = FdaReplica(size=200)
+    catalogue = by_key(parse_guidance_json(replica.json_bytes(), BASE).records)
+    cber = parse_cber_cgt_page(replica.cber_page(), BASE)
+    assert cber
+    for record in cber:
+        twin = catalogue[record.key]
+        assert twin.fields["doc_type"] in ("guideline", "qa")
+        assert classify_record(twin).doc_type == classify_record(record).doc_type or (
+            twin.fields["doc_type"] == "qa"
+        )
+
+
+def test_a_final_guidance_drops_the_old_close_date() -> None:
+    replica = FdaReplica(size=60)
+    slug = replica.add_guidance("Potency Assurance for Cellular and Gene Therapy Products",
+                                cgt_label="Draft Guidance for Industry", comment_days=90)
+    draft = by_key(parse_guidance_json(replica.json_bytes(), BASE).records)[slug]
+    assert draft.fields["comment_deadline"]
+    replica.finalise(slug, keep_slug=True)
+    entry = next(e for e in json.loads(replica.json_bytes()) if slug in e["title"])
+    assert entry["field_final_guidance_1"] == "Final" and entry["field_comment_close_date"]
+    final = by_key(parse_guidance_json(replica.json_bytes(), BASE).records)[slug]
+    assert final.status == "Final" and "comment_deadline" not in final.fields
+
+
+def test_topics_are_comma_separated() -> None:
+    replica = FdaReplica(size=60)
+    slug = replica.add_guidance("Some Gene Therapy Guidance",
+                                topics=("Biologics", "Cellular & Gene Therapy", "Rare Diseases"))
+    entry = next(e for e in json.loads(replica.json_bytes()) if slug in e["title"])
+    assert entry["topics-product"] == "Biologics, Cellular &amp; Gene Therapy, Rare Diseases"
+    record = by_key(parse_guidance_json(replica.json_bytes(), BASE).records)[slug]
+    assert record.fields["topics"] == "Biologics; Cellular & Gene Therapy; Rare Diseases"
+    old_style = [{**entry, "topics-product": "Biologics<br>Rare Diseases"}]
+    (parsed,) = parse_guidance_json(json.dumps(old_style), BASE).records
+    assert parsed.fields["topics"] == "Biologics; Rare Diseases"
+
+
+def test_no_closed_deadline_is_shown_for_a_finalised_guidance(tmp_path: Path) -> None:
+    """Through the pipeline: the draft's change shows its deadline, the final's does
+    not, nor does the document (the old date is not 'closed' on a final document)."""
+    replica = FdaReplica(size=80, today=date(2026, 11, 2))
+    with ReplicaServer(Router({"/fda": replica})) as server:
+        config = loads(f"""
+[store]
+url = "sqlite:///{tmp_path / 'rw.db'}"
+[http]
+delay = 0
+retries = 0
+[[source]]
+name = "fda"
+kind = "fda-guidance"
+base_url = "{server.url}/fda"
+""")
+        store = Store(config.store.url)
+        pipeline = Pipeline(config, store)
+        pipeline.check_all()
+        slug = replica.add_guidance("Considerations for Allogeneic CAR T Cell Products",
+                                    cgt_label="Draft Guidance for Industry", comment_days=30)
+        pipeline.check_all()
+        replica.today = date(2026, 12, 20)  # the comment period is over
+        replica.finalise(slug, keep_slug=True)
+        pipeline.check_all()
+    changes = {c["event"]: c for c in list_changes(store, ChangeFilter(limit=100))
+               if c["url"].endswith(slug)}
+    assert changes["draft"]["comment_deadline"] and changes["draft"]["doc_type"] == "guideline"
+    assert changes["finalised"]["status"] == "final"
+    assert changes["finalised"]["comment_deadline"] is None
+    assert changes["finalised"]["doc_type"] == "guideline"

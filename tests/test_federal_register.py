@@ -146,7 +146,9 @@ def expected_keys(replica: FederalRegisterReplica, since: date) -> set[str]:
     return {
         n.document_number for n in replica.notices.values()
         if n.publication_date >= since and n.type == "Notice"
-        and "food-and-drug-administration" in n.agencies and n.title.endswith("; Availability")
+        and "food-and-drug-administration" in n.agencies
+        and n.title.endswith(("; Availability", "; Extension of Comment Period",
+                              "; Reopening of the Comment Period"))
     }
 
 
@@ -218,3 +220,53 @@ def test_blocked_and_empty(site: Site) -> None:
     site.replica.mode = "empty"
     with pytest.raises(LayoutChanged):
         site.collect()
+
+
+# --- issue 9, item 8: comment-period extensions move the deadline --------------------
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Select Updates for Recommendations for CLIA Waiver Applications; Draft Guidance for "
+        "Industry and Food and Drug Administration Staff; Availability; Extension of Comment Period",
+        "Sucralfate; Revised Draft Guidance for Industry; Availability; "
+        "Reopening of the Comment Period",
+    ],
+)
+def test_extension_titles_are_availability_notices(title: str) -> None:
+    split = split_availability(title)
+    assert split is not None and "Guidance for Industry" in split[1]
+    assert not split[0].endswith("Availability")
+
+
+@pytest.mark.parametrize("reopening", [False, True])
+def test_an_extension_moves_the_deadline_of_its_notice(site: Site, reopening: bool) -> None:
+    replica = site.replica
+    title = "Potency Assurance for Cellular and Gene Therapy Products"
+    original = replica.announce(title, docket="FDA-2026-D-0042", comment_days=60,
+                                published=replica.today - timedelta(days=40))
+    before = {r.key: r for r in site.collect().records}[original]
+    new_close = replica.today + timedelta(days=80)
+    extension = replica.extend_comment_period(original, new_close, reopening=reopening)
+    listing = site.collect()
+    by_key = {r.key: r for r in listing.records}
+    assert extension not in by_key  # folded into the notice it extends: one document
+    moved = by_key[original]
+    assert moved.fields["comment_deadline"] == new_close.isoformat()
+    assert moved.fields["comment_deadline"] != before.fields["comment_deadline"]
+    assert moved.fields["deadline_extended_by"] == extension
+    assert moved.title == before.title and moved.status == "Draft"
+    assert len(listing.records) == len(expected_keys(replica, replica.today - timedelta(120))) - 1
+
+
+def test_an_extension_whose_notice_left_the_window_stays_a_record(site: Site) -> None:
+    replica = site.replica
+    original = replica.announce("Human Gene Therapy for Rare Diseases", docket="FDA-2026-D-0077",
+                                published=replica.today - timedelta(days=200))
+    new_close = replica.today + timedelta(days=30)
+    extension = replica.extend_comment_period(original, new_close)
+    by_key = {r.key: r for r in site.collect().records}
+    assert original not in by_key
+    assert by_key[extension].fields["comment_deadline"] == new_close.isoformat()
+    assert by_key[extension].fields["extension"] == "Extension of Comment Period"

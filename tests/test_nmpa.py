@@ -7,13 +7,18 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import docx
 import pytest
 from pydantic import ValidationError
 
+from monitor.config import loads
+from monitor.history import ChangeFilter, list_changes
+from monitor.pipeline import Pipeline
 from monitor.replica.nmpa import COLUMNS, NmpaReplica
 from monitor.replica.server import App, ReplicaServer, Request, Response
+from monitor.store import Store
 from sources.errors import Blocked, FetchError, LayoutChanged
 from sources.http import HttpFetcher, HttpSettings
 from sources.nmpa import NmpaColumns, parse_article, parse_column_page
@@ -290,3 +295,93 @@ def test_registered_as_a_chinese_source() -> None:
     cls = adapter_for("nmpa")
     assert cls is NmpaColumns
     assert cls.jurisdiction == "CN" and cls.default_base_url == "https://www.nmpa.gov.cn"
+
+
+# --- issue 9, item 7: a column that moved is a health event, never parsed ---------
+
+
+@pytest.mark.parametrize("to", ["/", "/index.html", "/yaopin/ypzhcjd/index.html"])
+def test_a_column_that_redirects_away_is_a_layout_change(site: Site, to: str) -> None:
+    site.replica.move_column("/xxgk/ggtg/", to)
+    home = _page(site.replica, "/")
+    assert 'class="list"' in home and "<li>" in home  # the home page has lists too
+    with pytest.raises(LayoutChanged, match="moved") as caught:
+        site.collect(columns=["/xxgk/ggtg/"])
+    expected = "the site home page" if to != "/yaopin/ypzhcjd/index.html" else to
+    assert expected in str(caught.value)
+    articles = [r for r in site.requests if r.path.endswith(".html") and "index" not in r.path]
+    assert articles == []  # nothing parsed from where it landed
+
+
+def test_a_later_page_that_redirects_away_is_a_layout_change(site: Site) -> None:
+    replica = site.replica
+    real = replica.__call__
+
+    def app(request: Request) -> Response:
+        if request.path == "/xxgk/ggtg/index_1.html":
+            return Response(status=302, headers={"Location": request.base + "/"})
+        return real(request)
+
+    site.mount.app = app
+    with pytest.raises(LayoutChanged, match="home page"):
+        site.collect(columns=["/xxgk/ggtg/"], details=False)
+
+
+def test_a_redirect_within_the_column_is_followed(site: Site) -> None:
+    replica = site.replica
+    real = replica.__call__
+
+    def app(request: Request) -> Response:
+        if request.path == "/xxgk/ggtg/index.html" and "moved" not in request.query:
+            return Response(status=301, headers={"Location": request.base + "/xxgk/ggtg/"})
+        return real(request)
+
+    site.mount.app = app
+    listing = site.collect(columns=["/xxgk/ggtg/"], details=False)
+    assert len(listing.records) == min(len(replica.in_column("/xxgk/ggtg/")), 60)
+
+
+def test_a_broken_article_is_counted_and_kept(site: Site) -> None:
+    replica = site.replica
+    broken = replica.in_column("/xxgk/ggtg/")[0].path
+    real = replica.__call__
+
+    def app(request: Request) -> Response:
+        if request.path == broken:
+            return Response(status=500, body="error")
+        return real(request)
+
+    site.mount.app = app
+    listing = site.collect(columns=["/xxgk/ggtg/"])
+    assert len(listing.item_errors) == 1
+    assert {r.key: r for r in listing.records}[broken].attachments == ()
+
+
+def test_a_moved_column_through_the_pipeline_is_health_not_changes(tmp_path: Path) -> None:
+    """Baseline, then the column redirects home: every run fails with "moved" and
+    no document is added or removed (before: the home page's list was parsed as
+    the column and gave 7 false alerts — 5 "added", 2 "draft")."""
+    replica = NmpaReplica()
+    with ReplicaServer(replica) as server:
+        config = loads(f"""
+[store]
+url = "sqlite:///{tmp_path / 'n.db'}"
+[http]
+delay = 0
+retries = 0
+[[source]]
+name = "nmpa"
+kind = "nmpa"
+base_url = "{server.url}"
+columns = ["ggtg"]
+attachments = false
+""")
+        store = Store(config.store.url)
+        pipeline = Pipeline(config, store)
+        assert pipeline.check(config.sources[0]).outcome == "baseline"
+        replica.move_column("ggtg")
+        results = [pipeline.check(config.sources[0]) for _ in range(3)]
+    assert [r.outcome for r in results] == ["failed"] * 3
+    assert all("moved" in r.error and "home page" in r.error for r in results)
+    events = [c["event"] for c in list_changes(store, ChangeFilter(limit=200))]
+    assert set(events) <= {"health"}

@@ -15,7 +15,22 @@ Served paths (the real site's):
 - ``GET /zdyz/downloadAtt?idCODE=<hex>``: the PDF / DOCX bytes;
 - ``GET /main/news/viewInfoCommon/<id>``: a 征求意见 notice (``div.news_detail_title``,
   ``div.news_detail_date``, ``div.news_detail_box``) with its comment window and
-  attachments at ``/main/att/download/<hex>`` (that path is unverified).
+  attachments at ``/main/att/download/<hex>`` (that path is unverified); with
+  ``Opinion.related`` the attachments sit in ``.relatedNews`` beside the box.
+  发布通告 and guidelines published as news (``Guideline.news_id``) are news
+  pages too, their text in ``.new_detail_content`` and their files in
+  ``.relatedNews``: that is what RSSHub's ``lib/routes/cde/zdyz.ts`` reads
+  (``link: item.externalLinks``, ``$('.new_detail_content').html() +
+  $('.relatedNews').html()``), and ``lib/routes/cde/index.ts`` shows news pages
+  whose ``div.news_detail_box`` holds the title and date.
+
+发布通告 rows come in the shape ``notice_rows`` names: ``"news"`` (default, the
+worst case and what public scrapers see: ``externalLinks`` to the news page, no
+``zdyzIdCODE``), ``"both"`` (both fields) or ``"zdyz"`` (``zdyzIdCODE`` only).
+Whether real 发布通告 rows also carry ``zdyzIdCODE`` is unverified.
+A guideline with ``page = "bare"`` answers its ``domesticinfopage`` with the
+site's frame but no table (an odd page); ``news_id`` lists the guideline with
+an ``externalLinks`` to its news page and leaves ``domesticinfopage`` bare.
 
 Replica strictness that is not documented for the real site: the API answers
 405 to GET, 415 to a body that is not a form, and the 403 block page
@@ -74,15 +89,21 @@ class Guideline:
     doc_number: str = ""
     version_state: str = "现行"
     files: list[File] = field(default_factory=list)
+    news_id: str = ""  # published as a news page: externalLinks to viewInfoCommon/<news_id>
+    page: str = "table"  # or "bare": domesticinfopage has no table
 
-    def as_json(self) -> dict[str, Any]:
-        return {
+    def as_json(self, base: str, shape: str = "zdyz") -> dict[str, Any]:
+        row: dict[str, Any] = {
             "issueDate": self.issue_date,
             "nowstate": self.nowstate,
             "fclass": self.fclass,
             "title": self.title,
-            "zdyzIdCODE": self.id,
         }
+        if self.news_id and shape != "zdyz":
+            row["externalLinks"] = f"{base}/main/news/viewInfoCommon/{self.news_id}"
+        if not self.news_id or shape != "news":
+            row["zdyzIdCODE"] = self.id
+        return row
 
 
 @dataclass
@@ -95,6 +116,7 @@ class Opinion:
     window: str
     files: list[File] = field(default_factory=list)
     link: str = ""  # an externalLinks elsewhere (another site) instead of the news page
+    related: bool = False  # attachments in .relatedNews beside the box, not inside it
 
     @property
     def title(self) -> str:
@@ -130,8 +152,11 @@ class CdeReplica(SiteReplica):
 
     kind = "cde"
 
-    def __init__(self, *, seeded: bool = True, max_page_size: int | None = None) -> None:
+    def __init__(
+        self, *, seeded: bool = True, max_page_size: int | None = None, notice_rows: str = "news"
+    ) -> None:
         self.guidelines: dict[str, Guideline] = {}
+        self.notice_rows = notice_rows  # "news", "both" or "zdyz" (see the module docstring)
         self.opinions: dict[str, Opinion] = {}
         self.max_page_size = max_page_size  # a server-side cap on pageSize, if set
         self.visits = 10_000
@@ -199,6 +224,7 @@ class CdeReplica(SiteReplica):
             doc_number or f"{issue_date[:4]}年第1号",
             "现行",
             files,
+            news_id=hex_id("news", gid) if listing == "notices" else "",
         )
         self.guidelines[gid] = record
         return record
@@ -222,6 +248,17 @@ class CdeReplica(SiteReplica):
         opinion = Opinion(oid, name, issue_date, window, files, link)
         self.opinions[oid] = opinion
         return opinion
+
+    def break_detail(self, record_id: str) -> None:
+        """Make a guideline's detail page odd: the frame answers, the table is gone."""
+        self.guidelines[record_id].page = "bare"
+
+    def publish_as_news(self, record_id: str) -> str:
+        """List a guideline by a news page (``externalLinks``), as some real rows
+        are; its ``domesticinfopage`` has no table. Returns the news id."""
+        record = self.guidelines[record_id]
+        record.news_id, record.page = hex_id("news", record_id), "bare"
+        return record.news_id
 
     def revise_attachment(self, record_id: str, index: int = 0) -> File:
         """Replace the bytes of one attachment (same URL, new content)."""
@@ -279,6 +316,9 @@ class CdeReplica(SiteReplica):
         match = re.fullmatch(r"/main/news/viewInfoCommon/([0-9a-f]{32})", path)
         if match and match.group(1) in self.opinions:
             return self._news(self.opinions[match.group(1)])
+        news = {g.news_id: g for g in self.guidelines.values() if g.news_id}
+        if match and match.group(1) in news:
+            return self._guideline_news(news[match.group(1)])
         if path == "/zdyz/downloadAtt":
             return self._download(request.query.get("idCODE", ""), self.guidelines.values())
         match = re.fullmatch(r"/main/att/download/([0-9a-f]{32})", path)
@@ -325,7 +365,9 @@ class CdeReplica(SiteReplica):
         chosen = [g for g in self.guidelines.values() if g.listing == wanted]
         chosen = [g for g in chosen if form.get("zyfl1", "") in g.fclass]
         chosen = [g for g in chosen if form.get("zyfl2", "") in g.zyfl]
-        return self._envelope([g.as_json() for g in self._filtered(chosen, form)], form)
+        shape = self.notice_rows if wanted == "notices" else "both"
+        rows = [g.as_json(request.base, shape) for g in self._filtered(chosen, form)]
+        return self._envelope(rows, form)
 
     @staticmethod
     def _filtered(records: list[Any], form: dict[str, str]) -> list[Any]:
@@ -393,6 +435,8 @@ class CdeReplica(SiteReplica):
         )
 
     def _detail(self, g: Guideline) -> Response:
+        if g.page == "bare":
+            return self._html(g.title, '<div class="detailWrapper"><p>暂无数据</p></div>')
         links = "".join(
             f'<p><a href="/zdyz/downloadAtt?idCODE={f.id}" target="_blank">'
             f'<span class="fileLink">{f.name}</span></a></p>'
@@ -419,6 +463,9 @@ class CdeReplica(SiteReplica):
     def _news(self, o: Opinion) -> Response:
         date = iso(o.issue_date)
         links = "".join(f'<p><a href="/main/att/download/{f.id}">{f.name}</a></p>' for f in o.files)
+        related = ""
+        if o.related:
+            related, links = f'<div class="relatedNews"><p>相关附件</p>{links}</div>', ""
         box = (
             f"<p>为进一步规范相关产品的研发与评价，我中心组织起草了《{o.name}（征求意见稿）》。"
             "我们诚挚地欢迎社会各界对征求意见稿提出宝贵意见和建议，并请及时反馈给我们，谢谢。</p>"
@@ -432,7 +479,28 @@ class CdeReplica(SiteReplica):
             (
                 f'<div class="news_detail"><div class="news_detail_title">{o.title}</div>'
                 f'<div class="news_detail_date">发布日期：{date}</div>'
-                f'<div class="news_detail_box">{box}</div></div>'
+                f'<div class="news_detail_box">{box}</div>{related}</div>'
+            ),
+        )
+
+    def _guideline_news(self, g: Guideline) -> Response:
+        """A guideline or 发布通告 published as a news page (RSSHub's selectors)."""
+        date = iso(g.issue_date)
+        links = "".join(
+            f'<p><a href="/zdyz/downloadAtt?idCODE={f.id}">{f.name}</a></p>' for f in g.files
+        )
+        text = (
+            f"<p>为{g.title.split('《')[-1].split('》')[0]}相关工作提供技术指导，"
+            "经国家药品监督管理局审查同意，现予发布，自发布之日起施行。</p>"
+            f"<p>特此通告。</p><p>国家药品监督管理局药品审评中心</p><p>{cn_date(date)}</p>"
+        )
+        return self._html(
+            g.title,
+            (
+                f'<div class="news_detail"><div class="news_detail_title">{g.title}</div>'
+                f'<div class="news_detail_date">发布日期：{date}</div>'
+                f'<div class="new_detail_content">{text}</div>'
+                f'<div class="relatedNews"><p>附件：</p>{links}</div></div>'
             ),
         )
 

@@ -61,6 +61,17 @@ FEEDS = {
 }
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SCI = "scientific-guideline"
+QA = "medicine-qa"  # where EMA files questions-and-answers documents
+# Q&A documents of type medicine-qa, modelled on EMA's (titles and dates unverified)
+EMA_QA: list[tuple[str, str, str]] = [
+    ("Questions and answers on the use of out-of-specification batches of authorised "
+     "cell/tissue-based advanced therapy medicinal products", "2019-05-20",
+     "EMA/CAT/224390/2019"),
+    ("Questions and answers: comparability considerations for advanced therapy medicinal "
+     "products (ATMP)", "2024-03-28", "EMA/CAT/499821/2019"),
+    ("Questions and answers on biosimilar medicines (similar biological medicinal products)",
+     "2012-09-27", "EMA/837805/2011"),
+]
 
 
 @dataclass
@@ -166,6 +177,8 @@ class EmaReplica(SiteReplica):
                 kind, name = next(others)
                 ref = f"EMA/{committee}/{number}/{day.year}" if rng.random() < 0.5 else ""
                 self._put(name, kind, "", day, ref)
+        for name, issued, ref in EMA_QA:  # after the filler: the seeded stream stays the same
+            self._put(name, QA, "", date.fromisoformat(issued), ref)
 
     # -- timeline ---------------------------------------------------------------------
 

@@ -6,7 +6,10 @@ Serves, as SOURCES.md describes them:
   as a JSON array of HTML-fragment values (escaped titles, ``MM/DD/YYYY``
   dates with the odd ``01/01/1900`` placeholder, ``open-comment`` padded with
   spaces, offices joined by ``<br><br>``, the PDF link often empty,
-  ``changed`` as a ``<time datetime=…>``), with ``ETag`` and
+  ``changed`` as a ``<time datetime=…>``, topics comma-separated in
+  ``topics-product`` and ``term_node_tid`` as a public scraper's copy of a real
+  entry shows — ``"topics-product": "Egg/Egg Product, Retail Food Protection"``,
+  ``"field_communication_type": "Small Entity Compliance Guide"``), with ``ETag`` and
   ``Last-Modified``, answering 304 to a matching conditional GET;
 - ``/vaccines-blood-biologics/biologics-guidances/cellular-gene-therapy-guidances``
   — CBER's list, newest first. The markup is modelled on FDA's Drupal pages
@@ -21,7 +24,8 @@ Blocked mode answers as Akamai does: ``302`` to
 
 Timeline (each edit moves a clock one hour on): ``add_guidance``,
 ``finalise`` (FDA usually keeps the landing page and flips Draft to Final —
-``keep_slug=True``; sometimes a new page appears and the draft's disappears
+``keep_slug=True``, and the entry keeps the draft's ``field_comment_close_date``:
+the worst case, unverified; sometimes a new page appears and the draft's disappears
 — ``keep_slug=False``, modelled with Drupal's ``-0`` suffix when the title is
 unchanged), ``revise`` (``changed`` moves, new PDF bytes at the same media
 URL), ``withdraw`` (the record leaves the list, as FDA drops withdrawn
@@ -205,7 +209,7 @@ class FdaReplica(SiteReplica):
         final_title = title or draft.title.replace("Draft ", "")
         if keep_slug:
             draft.title, draft.status, draft.issued = final_title, "Final", us_date(self.today)
-            draft.changed, draft.comment_close = stamp, None
+            draft.changed = stamp  # the draft's comment close date stays (worst case)
             draft.pdf_version += 1
             draft.media_id, draft.cgt_label, draft.note = self._media(), label, note
             return slug
@@ -282,7 +286,8 @@ class FdaReplica(SiteReplica):
 
     def entry(self, doc: Guidance) -> dict[str, Any]:
         pad = " " * doc.padding
-        open_comment = "Yes" if doc.comment_close and doc.comment_close >= self.today else "No"
+        open_comment = ("Yes" if doc.status == "Draft" and doc.comment_close
+                        and doc.comment_close >= self.today else "No")
         media = ""
         if doc.pdf_in_list:
             media = (f'<a href="/media/{doc.media_id}/download">PDF ({doc.pdf_kb:.2f} KB)'
@@ -304,7 +309,8 @@ class FdaReplica(SiteReplica):
             "field_communication_type": "Guidance Document",
             "field_center": CENTERS[doc.center],
             "field_regulated_product_field": esc(doc.product),
-            "topics-product": "<br>".join(esc(t) for t in doc.topics),
+            "term_node_tid": ", ".join(esc(t) for t in doc.topics),
+            "topics-product": ", ".join(esc(t) for t in doc.topics),
             "changed": (f'<time datetime="{stamp.isoformat(timespec="seconds")}">'
                         f'{stamp.strftime("%Y-%m-%d %H:%M")}</time>\n'),
         }

@@ -18,7 +18,13 @@ that mention guidance, other agencies' notices and FDA proposed rules.
 unverified). The notice pages and PDFs (on govinfo.gov in reality) are
 served by this replica under ``/documents/…`` and ``/content/pkg/…``.
 
-Timeline: ``announce`` (a new availability notice), ``add_notice`` (any).
+Timeline: ``announce`` (a new availability notice), ``extend_comment_period``
+(a new notice "<Title>; <label>; Availability; Extension of Comment Period" —
+or "; Reopening of the Comment Period" — on the same docket, with the new
+``comments_close_on``, as FDA publishes them: e.g. 83 FR 3739 and 83 FR 50109,
+"… Draft Guidance for Industry and Food and Drug Administration Staff;
+Availability; Extension of Comment Period", ACTION "Notice of availability;
+extension of comment period"), ``add_notice`` (any).
 Modes: blocked (403 "Access Denied"; unverified for this host), error (503),
 empty (200 with ``count`` but no ``results``).
 """
@@ -129,6 +135,27 @@ class FederalRegisterReplica(SiteReplica):
                       f"\u201c{guidance_title}.\u201d "
                       f"The {kind} provides recommendations to sponsors and other interested "
                       f"parties. " + "It describes the Agency's current thinking. " * 12).strip(),
+        ))
+
+    def extend_comment_period(
+        self, document_number: str, new_close: date, *, reopening: bool = False,
+        published: date | None = None,
+    ) -> str:
+        """Publish the extension (or reopening) of a notice's comment period."""
+        original = self.notices[document_number]
+        day = published or self.today
+        tail = "Reopening of the Comment Period" if reopening else "Extension of Comment Period"
+        old = original.publication_date
+        return self.add_notice(Notice(
+            document_number=self._number(day), title=f"{original.title}; {tail}",
+            type="Notice", publication_date=day, agencies=list(original.agencies),
+            docket_ids=list(original.docket_ids), comments_close_on=new_close,
+            dates=f"FDA is extending the comment period. Submit comments by {_long(new_close)}.",
+            abstract=(f"The Food and Drug Administration (FDA or the Agency) is extending the "
+                      f"comment period for the notice of availability that appeared in the "
+                      f"Federal Register of {_long(old)}. The Agency is taking this action in "
+                      f"response to a request for an extension to allow interested persons "
+                      f"additional time to submit comments on the guidance."),
         ))
 
     def _seed(self, size: int) -> None:

@@ -10,6 +10,13 @@ page; a page past the end is a 404). An item is ``.list ul li`` holding
 page-relative ``./P0….pdf`` / ``.docx`` links (the attachment naming is
 unverified). Pages end with a visitor counter that moves on every request.
 
+``move_column(column, to="/")`` makes a column answer its list pages with
+``302`` to ``to`` (the site root by default, as the 2025–26 redesign is
+reported to do for old list paths; unverified), and ``/`` serves a home page
+that has ``.list ul`` lists of its own (the newest articles of every column),
+so a robot that follows the redirect and parses what it finds gets plausible,
+wrong records: the worst case.
+
 ``gbk`` names columns served GBK-encoded (``<meta charset=gb2312>``, no charset
 in the HTTP header), with their articles, as older Chinese government pages
 are. ``mode = "blocked"`` answers everything with Ruishu's HTTP 412 page.
@@ -71,6 +78,7 @@ class NmpaReplica(SiteReplica):
         self.articles: dict[str, Article] = {}
         self.gbk = {COLUMNS.get(c, c) for c in gbk}
         self.per_page = per_page
+        self.moved: dict[str, str] = {}  # column -> where its list pages redirect
         self.visits = 52_000
         if seeded:
             self._seed()
@@ -151,6 +159,10 @@ class NmpaReplica(SiteReplica):
     def remove(self, path: str) -> None:
         self.articles.pop(path, None)
 
+    def move_column(self, column: str, to: str = "/") -> None:
+        """The column's list pages answer ``302 → to`` from now on."""
+        self.moved[COLUMNS.get(column, column)] = to
+
     def touch(self) -> None:
         """A noise-only edit: the visitor counters move, nothing else."""
         self.visits += 911
@@ -182,7 +194,12 @@ class NmpaReplica(SiteReplica):
         path = request.path
         if path.endswith("/") and path in COLUMNS.values():
             path += "index.html"
+        if path in ("/", "/index.html"):
+            return self._home()
         match = _PAGE.fullmatch(path)
+        if match and match.group("column") in self.moved:
+            target = self.moved[match.group("column")]
+            return Response(status=302, body="", headers={"Location": request.base + target})
         if match and match.group("column") in COLUMNS.values():
             return self._column(match.group("column"), int(match.group("n") or 0))
         if path in self.articles:
@@ -217,6 +234,17 @@ class NmpaReplica(SiteReplica):
         if self.mode == "empty":
             body = '<div class="lmlist"><p>栏目改版中，敬请期待。</p></div>'
         return self._page(_column_name(column), body, column)
+
+    def _home(self) -> Response:
+        """The home page: a list of the newest articles of every column."""
+        newest = sorted(self.articles.values(), key=lambda a: (a.stamp, a.path), reverse=True)
+        lis = "".join(
+            f'<li><a href="{a.path.lstrip("/")}" target="_blank">{a.title}</a>'
+            f"<span>({a.date})</span></li>\n"
+            for a in newest[:10]
+        )
+        body = f'<div class="list"><ul>\n{lis}</ul></div>'
+        return self._page("国家药品监督管理局", body, "/")
 
     def _page(self, title: str, body: str, column: str, head: str = "") -> Response:
         charset = "gb2312" if column in self.gbk else "utf-8"
