@@ -31,20 +31,17 @@ from typing import Any
 import pytest
 
 from monitor.replica.server import ReplicaServer, Request, Response
-from tests.receivers import free_port
-from tests.test_faults import (
-    HEALTHY,
-    Sink,
-    all_sites,
+from tests.helpers.campaign import (
     integrity,
     outbox_empty,
     queued_alerts,
     service_config,
     silence_server_errors,
     sink_routes,
-    write_templates,
 )
-from tests.test_service import ServiceProcess, get_json, wait_for
+from tests.helpers.faults import HEALTHY, Sink, all_sites, write_templates
+from tests.helpers.service import ServiceProcess, get_json, wait_for
+from tests.receivers import free_port
 
 
 class Guarded:
