@@ -312,7 +312,10 @@ def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     silence_server_errors(monkeypatch)
 
 
+@pytest.mark.timeout(900)   # seven starts of `regwatch run`: minutes on a busy machine
 def test_kill_9_loses_nothing_and_keeps_the_database_sound(tmp_path: Path, quiet: None) -> None:
+    """Six kills (two of each mode) over ten script steps per site. Its waits are on
+    conditions, each with its own limit, so the test's timeout is only a backstop."""
     report = run_kills(tmp_path, kills=6, steps=10, seed=9)
     print(report.summary())
     assert_kill_report(report)

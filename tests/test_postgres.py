@@ -8,6 +8,7 @@ gets a fresh database of its own on that server.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import uuid
 from collections.abc import Iterator
@@ -40,6 +41,10 @@ pytestmark = [
         not PG_URL,
         reason="REGWATCH_TEST_PG_URL is not set: `source .ci/start-postgres.sh` installs and "
                "starts a local PostgreSQL and sets it (CI does)",
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("psycopg") is None,
+        reason="psycopg is not installed: pip install -e '.[postgres]'",
     ),
 ]
 
