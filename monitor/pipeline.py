@@ -23,7 +23,7 @@ from diffing import records as record_diff
 from diffing import text as text_diff
 from diffing.normalise import normalise_text
 from monitor import health
-from monitor.alerts import alert_from_change, enqueue, regulator_of
+from monitor.alerts import alert_from_change, alert_to_json, enqueue, regulator_of
 from monitor.classify import classify
 from monitor.config import Config
 from monitor.documents import CheckContext, DocumentWriter, change_row
@@ -41,7 +41,15 @@ from monitor.plan import (
 from monitor.recording import RecordingFetcher
 from monitor.store import Store
 from monitor.store.db import utcnow
-from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
+from monitor.store.models import (
+    ChangeRow,
+    DeliveryRow,
+    DocumentRow,
+    RunRow,
+    SourceRow,
+    VersionRow,
+)
+from notifiers.routes import routes_for
 from notifiers.types import Alert
 from sources.errors import Blocked, LayoutChanged, SourceError
 from sources.fetchers import make_fetcher
@@ -331,9 +339,8 @@ class Pipeline:
         recovered = health.record_success(session, source, run, now=now)
         if recovered is not None:
             changes.append(recovered)
-        for change in changes:
-            result.alerts += self._enqueue(session, change, source, settings)
-            result.events.append(change.event)
+        result.alerts += self._enqueue_all(session, changes, source, settings)
+        result.events += [change.event for change in changes]
         if ctx.baseline:
             result.alerts += self._baseline_summary(session, source, settings, run)
         source.validators = json.dumps(fetcher.validators or {}, sort_keys=True)
@@ -382,6 +389,46 @@ class Pipeline:
         return len(enqueue(session, alert, self.config.routes, purpose=f"baseline:{source.id}",
                            now=self.now()))
 
+    def _enqueue_all(self, session: Session, changes: list[ChangeRow], source: SourceRow,
+                     settings: SourceSettings) -> int:
+        """Queue the run's alerts in bulk: one query for deliveries already queued,
+        one insert. Mirrors are stored, not alerted."""
+        fresh = [c for c in changes if c.id is None]
+        if fresh:
+            session.add_all(fresh)
+            session.flush()
+        local_now = self.now().astimezone(ZoneInfo(self.config.service.timezone))
+        wanted: list[tuple[str, int, Alert]] = []
+        for change in changes:
+            if change.mirror_of is not None or change.id is None:
+                continue
+            # "N days left" counts calendar days where the team is, like the reminders do
+            alert = alert_from_change(change, source, regulator=settings.regulator,
+                                      now=local_now)
+            wanted.append((f"change:{change.id}", change.id, alert))
+        if not wanted:
+            return 0
+        purposes = [purpose for purpose, _, _ in wanted]
+        taken: set[tuple[str, str]] = set()
+        for start in range(0, len(purposes), 500):
+            taken |= {(route, purpose) for route, purpose in session.exec(
+                select(DeliveryRow.route, DeliveryRow.purpose)
+                .where(col(DeliveryRow.route).in_([r.name for r in self.config.routes]),
+                       col(DeliveryRow.purpose).in_(purposes[start:start + 500])))}
+        rows: list[DeliveryRow] = []
+        now = self.now()
+        for purpose, change_id, alert in wanted:
+            payload = alert_to_json(alert)
+            for route in routes_for(alert, self.config.routes):
+                if (route.name, purpose) in taken:
+                    continue
+                rows.append(DeliveryRow(route=route.name, purpose=purpose, change_id=change_id,
+                                        alert=payload, mode=route.mode, status="pending",
+                                        next_attempt_at=now, created_at=now))
+        session.add_all(rows)
+        session.flush()
+        return len(rows)
+
     def _enqueue(self, session: Session, change: ChangeRow, source: SourceRow,
                  settings: SourceSettings) -> int:
         if change.id is None:
@@ -427,20 +474,15 @@ class Pipeline:
 
     def _records(self, session: Session, ctx: CheckContext, documents: dict[str, DocumentRow],
                  plan: Plan, seen: set[str]) -> list[ChangeRow]:
-        writer = DocumentWriter(session, self.store, ctx, plan)
-        changes: list[ChangeRow] = []
-        outcome = plan.diff
-
-        def keep(change: ChangeRow | None) -> None:
-            if change is not None:  # flushed now, so the next record can see it (mirrors)
-                session.add(change)
-                session.flush()
-                changes.append(change)
-
         for doc in documents.values():
             session.add(doc)   # keys renamed on load are written with the run
-        for record in outcome.added:
-            keep(writer.add(record))
+        writer = DocumentWriter(session, self.store, ctx, plan, documents)
+        outcome = plan.diff
+        changes: list[ChangeRow] = writer.add_all(outcome.added)
+
+        def keep(change: ChangeRow | None) -> None:
+            if change is not None:
+                changes.append(change)
         for item in outcome.changed:
             keep(writer.change(documents[item.new.key], item))
         for record in outcome.refreshed:
@@ -456,6 +498,8 @@ class Pipeline:
         for key, doc in documents.items():
             if key in seen:
                 doc.last_seen = ctx.now
+        session.add_all(changes)
+        session.flush()   # one insert for the run's changes
         return changes
 
 
