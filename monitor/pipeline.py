@@ -415,16 +415,27 @@ class Pipeline:
                 select(DeliveryRow.route, DeliveryRow.purpose)
                 .where(col(DeliveryRow.route).in_([r.name for r in self.config.routes]),
                        col(DeliveryRow.purpose).in_(purposes[start:start + 500])))}
-        rows: list[DeliveryRow] = []
         now = self.now()
-        for purpose, change_id, alert in wanted:
-            payload = alert_to_json(alert)
-            for route in routes_for(alert, self.config.routes):
-                if (route.name, purpose) in taken:
-                    continue
-                rows.append(DeliveryRow(route=route.name, purpose=purpose, change_id=change_id,
-                                        alert=payload, mode=route.mode, status="pending",
-                                        next_attempt_at=now, created_at=now))
+        by_route: dict[str, list[tuple[str, int, Alert]]] = {}
+        for item in wanted:
+            for route in routes_for(item[2], self.config.routes):
+                if (route.name, item[0]) not in taken:
+                    by_route.setdefault(route.name, []).append(item)
+        rows: list[DeliveryRow] = []
+        over = self.config.delivery.summary_over
+        for route in self.config.routes:
+            items = by_route.get(route.name, [])
+            if over and len(items) > over:
+                run_id = changes[0].run_id
+                summary = _summary(source, settings, [alert for _, _, alert in items], now)
+                rows.append(DeliveryRow(route=route.name, purpose=f"summary:{run_id}",
+                                        alert=alert_to_json(summary), mode=route.mode,
+                                        status="pending", next_attempt_at=now, created_at=now))
+                continue
+            rows += [DeliveryRow(route=route.name, purpose=purpose, change_id=change_id,
+                                 alert=alert_to_json(alert), mode=route.mode, status="pending",
+                                 next_attempt_at=now, created_at=now)
+                     for purpose, change_id, alert in items]
         session.add_all(rows)
         session.flush()
         return len(rows)
@@ -539,6 +550,25 @@ class KnownRecords(Mapping[str, Record]):
 
     def __len__(self) -> int:
         return len(self.records())
+
+
+def _summary(source: SourceRow, settings: SourceSettings, alerts: list[Alert],
+             now: datetime) -> Alert:
+    """One alert standing for many of one check ("137 new documents at …, 12 about CGT")."""
+    added = sum(1 for a in alerts if a.change_kind == "added")
+    cgt = sum(1 for a in alerts if a.relevant)
+    what = (f"{len(alerts)} new documents" if added == len(alerts)
+            else f"{len(alerts)} changes ({added} new documents)")
+    shown = "\n".join(f"- {a.title}" for a in alerts[:10])
+    more = len(alerts) - 10
+    return Alert(
+        id=f"summary-{source.id}-{alerts[0].id}", kind=alerts[0].kind, source=source.name,
+        regulator=regulator_of(source, settings.regulator), jurisdiction=source.jurisdiction,
+        title=f"{what} at {source.name}, {cgt} about CGT", url=source.url, detected_at=now,
+        change_kind=alerts[0].change_kind, relevant=cgt > 0,
+        detail=shown + (f"\n… and {more} more: `regwatch changes` lists them all"
+                        if more > 0 else ""),
+    )
 
 
 def _origin(url: str) -> str:
