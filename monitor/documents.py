@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from diffing import text as text_diff
@@ -153,10 +154,13 @@ class DocumentWriter:
         """New documents, in bulk: one insert of the documents, one of their
         versions; the changes (none on a baseline) are returned unflushed."""
         docs = [self._new_document(record) for record in records]
+        if not docs:
+            return []
         self.session.add_all(docs)
         self.session.flush()
-        for doc in docs:
-            self._version(doc)
+        self.session.execute(insert(VersionRow), [
+            {"document_id": doc.id, "seen_at": self.now, "record": doc.record,
+             "attachments": doc.attachments, "text_hash": doc.text_hash} for doc in docs])
         if self.ctx.baseline:
             return []
         changes = []

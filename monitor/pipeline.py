@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from diffing import records as record_diff
@@ -421,23 +422,20 @@ class Pipeline:
             for route in routes_for(item[2], self.config.routes):
                 if (route.name, item[0]) not in taken:
                     by_route.setdefault(route.name, []).append(item)
-        rows: list[DeliveryRow] = []
+        rows: list[dict[str, object]] = []
         over = self.config.delivery.summary_over
         for route in self.config.routes:
             items = by_route.get(route.name, [])
             if over and len(items) > over:
                 run_id = changes[0].run_id
                 summary = _summary(source, settings, [alert for _, _, alert in items], now)
-                rows.append(DeliveryRow(route=route.name, purpose=f"summary:{run_id}",
-                                        alert=alert_to_json(summary), mode=route.mode,
-                                        status="pending", next_attempt_at=now, created_at=now))
+                rows.append(_delivery(route.name, f"summary:{run_id}", None,
+                                      alert_to_json(summary), route.mode, now))
                 continue
-            rows += [DeliveryRow(route=route.name, purpose=purpose, change_id=change_id,
-                                 alert=alert_to_json(alert), mode=route.mode, status="pending",
-                                 next_attempt_at=now, created_at=now)
-                     for purpose, change_id, alert in items]
-        session.add_all(rows)
-        session.flush()
+            rows += [_delivery(route.name, purpose, change_id, alert_to_json(alert), route.mode,
+                               now) for purpose, change_id, alert in items]
+        if rows:
+            session.execute(insert(DeliveryRow), rows)   # one insert, no ORM objects
         return len(rows)
 
     def _enqueue(self, session: Session, change: ChangeRow, source: SourceRow,
@@ -550,6 +548,13 @@ class KnownRecords(Mapping[str, Record]):
 
     def __len__(self) -> int:
         return len(self.records())
+
+
+def _delivery(route: str, purpose: str, change_id: int | None, alert: str, mode: str,
+              now: datetime) -> dict[str, object]:
+    return {"route": route, "purpose": purpose, "change_id": change_id, "alert": alert,
+            "mode": mode, "status": "pending", "attempts": 0, "done": "[]",
+            "next_attempt_at": now, "last_error": "", "created_at": now, "sent_at": None}
 
 
 def _summary(source: SourceRow, settings: SourceSettings, alerts: list[Alert],
