@@ -4,7 +4,8 @@ HTTP fetcher, the real pipeline and a real SQLite file (issue 9):
 - every listing says how much of the source it shows (``Listing.coverage``);
 - a removal behind 304 is reported after the second healthy miss;
 - a record that leaves the adapter's window is never "removed";
-- a move of the source to another host name gives no add/remove/change.
+- a move of the source to another host name gives no add/remove/change;
+- two documents with one title are two alerts (never one "mirror").
 
 The generic adapters get the same checks in ``tests/test_check_path.py``.
 """
@@ -21,6 +22,7 @@ from monitor.config import Config, loads
 from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline import Pipeline
 from monitor.replica.base import SiteReplica
+from monitor.replica.ema import EmaDocument
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from sources.types import Coverage
@@ -144,3 +146,64 @@ def _days_since(iso: str) -> int:
     from datetime import date
 
     return (date.today() - date.fromisoformat(iso)).days
+
+
+def _fda_twice(replica: Any, title: str, **kwargs: Any) -> None:
+    for suffix in ("", "-reissued"):   # one title, two documents (two slugs)
+        slug = replica.add_guidance(title, **kwargs)
+        doc = replica.docs.pop(slug)
+        doc.slug = slug + suffix
+        replica.docs[doc.slug] = doc
+
+
+def _cde_twice(replica: Any, title: str) -> None:
+    for suffix in ("a", "b"):   # the replica's ids hash the title: give each its own
+        record = replica.add_guideline(title, "20261120", listing="domestic")
+        del replica.guidelines[record.id]
+        record.id += suffix
+        for file in record.files:   # and its own files and 文号: sharing one is one document
+            file.id += suffix
+        record.doc_number = f"2026年第{90 + len(suffix + record.id) % 7 + ord(suffix)}号"
+        replica.guidelines[record.id] = record
+
+
+class _DuplicateAlias(EmaDocument):
+    """Drupal gives a second page with one title the alias ``<slug>-0``."""
+
+    @property
+    def slug(self) -> str:
+        return EmaDocument.slug.fget(self) + "-0"  # type: ignore[attr-defined,no-any-return]
+
+
+def _ema_twice(replica: Any, title: str) -> None:
+    replica.add_document(title)
+    replica.docs[replica.add_document(title)].__class__ = _DuplicateAlias
+
+
+SAME_TITLE: dict[str, Callable[[Any, str], object]] = {
+    "cde": _cde_twice,
+    "nmpa": lambda r, t: [r.add_article("ggtg", t, day) for day in ("2026-11-25", "2026-11-26")],
+    "fda-guidance": lambda r, t: _fda_twice(r, t),
+    "fda-cber-cgt": lambda r, t: _fda_twice(r, t, cgt_label="Guidance for Industry"),
+    "federal-register": lambda r, t: [r.announce(t) for _ in "ab"],
+    "ema-documents": _ema_twice,
+    "rss": _ema_twice,
+}
+
+
+def test_two_documents_with_one_title_are_two_alerts(
+    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer], tmp_path: Path
+) -> None:
+    case, replica, _app, server = conditional_site
+    config = _config(tmp_path, case.settings(replica, server.url))
+    store = Store(config.store.url)
+    pipeline = Pipeline(config, store)
+    assert pipeline.check(config.sources[0]).outcome == "baseline"
+    title = ("细胞治疗产品说明书撰写指导原则" if case.kind in ("cde", "nmpa")
+             else "Labeling for Cellular Therapy Products")
+    SAME_TITLE[case.kind](replica, title)
+    getattr(replica, "_edited", lambda: None)()
+    pipeline.check(config.sources[0])
+    new = [c for c in list_changes(store, ChangeFilter(limit=10_000))
+           if c["kind"] == "added" and title in c["title"]]
+    assert len(new) == 2 and all(c["mirror_of"] is None for c in new)
