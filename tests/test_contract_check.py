@@ -5,7 +5,8 @@ HTTP fetcher, the real pipeline and a real SQLite file (issue 9):
 - a removal behind 304 is reported after the second healthy miss;
 - a record that leaves the adapter's window is never "removed";
 - a move of the source to another host name gives no add/remove/change;
-- two documents with one title are two alerts (never one "mirror").
+- two documents with one title are two alerts (never one "mirror");
+- one broken detail page leaves the source healthy, the item kept.
 
 The generic adapters get the same checks in ``tests/test_check_path.py``.
 """
@@ -23,7 +24,7 @@ from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline import Pipeline
 from monitor.replica.base import SiteReplica
 from monitor.replica.ema import EmaDocument
-from monitor.replica.server import ReplicaServer
+from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
 from sources.types import Coverage
 from tests.sites import Conditional
@@ -207,3 +208,33 @@ def test_two_documents_with_one_title_are_two_alerts(
     new = [c for c in list_changes(store, ChangeFilter(limit=10_000))
            if c["kind"] == "added" and title in c["title"]]
     assert len(new) == 2 and all(c["mirror_of"] is None for c in new)
+
+
+# adapters that read a detail page per record, and how to recognise one
+DETAIL_PAGES = {"cde": "/zdyz/domesticinfopage", "nmpa": "/xxgk/"}
+
+
+@pytest.mark.parametrize("kind", sorted(DETAIL_PAGES))
+def test_one_broken_detail_page_leaves_the_source_healthy(kind: str, tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.kind == kind)
+    replica = case.make()
+    broken: list[str] = []
+
+    def app(request: Request) -> Response:
+        path = request.path
+        is_detail = DETAIL_PAGES[kind] in path and not path.endswith(("/", "index.html")) \
+            and "index_" not in path
+        if is_detail and (not broken or broken[0] == path):
+            broken[:1] = [path]
+            return Response(status=500, body="<html>Internal Server Error</html>")
+        return replica(request)
+
+    with ReplicaServer(app) as server:
+        raw = {**case.settings(replica, server.url)}
+        config = _config(tmp_path, raw)
+        store = Store(config.store.url)
+        result = Pipeline(config, store).check(config.sources[0])
+        every = collect(case, replica, server.url)
+    assert broken, "no detail page was read"
+    assert result.outcome == "baseline", result.error
+    assert result.records == len(every.records)   # the broken item is kept from the list
