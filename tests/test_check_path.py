@@ -28,7 +28,8 @@ from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline import Pipeline
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
-from sources.registry import Adapter, register
+from sources import registry
+from sources.registry import Adapter, kinds
 from sources.types import Coverage, Fetcher, Listing, Record
 from tests.sites import Conditional
 
@@ -284,7 +285,6 @@ def test_one_document_announced_by_two_sources_is_one_alert(
 # -- 5. one broken item -------------------------------------------------------------
 
 
-@register
 class HalfBroken(Adapter):
     """Test adapter: the list from ``url``, one item's detail page unreadable."""
 
@@ -298,9 +298,12 @@ class HalfBroken(Adapter):
 
 
 def test_one_broken_detail_page_leaves_the_source_healthy(
-    site: tuple[Site, Conditional, ReplicaServer], tmp_path: Path
+    site: tuple[Site, Conditional, ReplicaServer], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _app, _conditional, server = site
+    kinds()   # the built-ins first, then this test's adapter, for this test only
+    monkeypatch.setitem(registry._REGISTRY, HalfBroken.kind, HalfBroken)
     cfg = config(tmp_path, f'name = "half"\nkind = "test-half-broken"\n'
                            f'url = "{server.url}/list/index.html"\n')
     store = Store(cfg.store.url)

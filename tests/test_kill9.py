@@ -108,6 +108,8 @@ def sending_ids(db: Path) -> set[str]:
     connection = sqlite3.connect(db)
     try:
         rows = connection.execute("SELECT alert FROM delivery WHERE status = 'sending'").fetchall()
+    except sqlite3.Error:   # killed before its first migration finished: nothing sent yet
+        return set()
     finally:
         connection.close()
     return {json.loads(text)["id"] for (text,) in rows}
