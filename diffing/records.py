@@ -38,8 +38,6 @@ from dataclasses import dataclass, field, replace
 from diffing.normalise import fingerprint, normalise_attachment, normalise_record
 from sources.types import Attachment, Record
 
-RECORD_FIELDS = ("title", "url", "date", "status", "attachments")
-
 
 @dataclass(frozen=True)
 class FieldChange:

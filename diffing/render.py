@@ -7,9 +7,8 @@ closed and reopened on each line, so every line reads on its own.
 
 ``render_change_text`` / ``render_change_html`` show a ``RecordChange`` as
 one line per changed field (``title: old → new``) with attachments added
-and removed; ``render_record_text`` and ``summarise`` give one-line views of
-a record and of a whole ``RecordDiff``. ``excerpt`` is the short plain-text
-view of a text diff that goes into an alert.
+and removed; ``summarise`` gives a one-line view of a whole ``RecordDiff``.
+``excerpt`` is the short plain-text view of a text diff that goes into an alert.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from collections.abc import Sequence
 from html import escape
 
 from diffing.records import FieldChange, RecordChange, RecordDiff
-from sources.types import Attachment, Record
+from sources.types import Attachment
 
 PLAIN_MARKS: dict[str, tuple[str, str]] = {"delete": ("[-", "-]"), "insert": ("{+", "+}")}
 HTML_TAGS: dict[str, str] = {"delete": "del", "insert": "ins"}
@@ -190,15 +189,6 @@ def render_change_html(change: RecordChange) -> str:
     """A ``RecordChange`` as a small HTML table, one changed field a row."""
     rows = "\n".join(_field_row_html(item, change) for item in change.fields)
     return f'<table class="regwatch-change">\n{rows}\n</table>'
-
-
-def render_record_text(record: Record) -> str:
-    """One line for a record: ``title · date · status · url``."""
-    parts = [shorten(record.title.strip(), None) or record.key]
-    parts += [p for p in (record.date, record.status) if p]
-    if record.url:
-        parts.append(record.url)
-    return " · ".join(parts)
 
 
 def summarise(result: RecordDiff) -> str:

@@ -48,6 +48,9 @@ class DeliverySettings(BaseModel):
     max_backoff: float = Field(default=6 * 3600.0, gt=0)
     reminders: list[int] = Field(default_factory=lambda: [7, 1])
     every: str = "1m"
+    summary_over: int = Field(default=20, ge=0, description=(
+        "a check with more alerts than this for one route sends that route one summary "
+        "alert instead (0: never summarise)"))
 
 
 class ServiceSettings(BaseModel):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from diffing import text as text_diff
@@ -72,13 +74,54 @@ def deadline_of(record: Record) -> date | None:
         return None
 
 
+class LineageIndex:
+    """The documents and recent changes that share a lineage with this run's
+    records, read in two queries when the writer starts, then kept up to date
+    in memory: finalisation links and mirrors cost no query per record."""
+
+    def __init__(self, session: Session, lineages: set[str], now: datetime) -> None:
+        self.docs: dict[str, list[DocumentRow]] = {}
+        self.changes: dict[str, list[tuple[ChangeRow, DocumentRow]]] = {}
+        self.since = now - timedelta(days=7)
+        wanted = sorted(x for x in lineages if x)
+        for start in range(0, len(wanted), 500):   # SQLite's bound-variable limit
+            chunk = wanted[start:start + 500]
+            for doc in session.exec(select(DocumentRow).where(
+                    col(DocumentRow.lineage).in_(chunk), DocumentRow.state != "removed")):
+                self.docs.setdefault(doc.lineage, []).append(doc)
+            for change, doc in session.exec(
+                select(ChangeRow, DocumentRow)
+                .join(DocumentRow, col(ChangeRow.document_id) == DocumentRow.id)
+                .where(col(DocumentRow.lineage).in_(chunk),
+                       col(ChangeRow.detected_at) >= self.since)
+                .order_by(col(ChangeRow.id))
+            ):
+                self.changes.setdefault(doc.lineage, []).append((change, doc))
+
+    def add_document(self, doc: DocumentRow) -> None:
+        if doc.lineage:
+            self.docs.setdefault(doc.lineage, []).append(doc)
+
+    def add_change(self, change: ChangeRow, doc: DocumentRow) -> None:
+        if doc.lineage:
+            self.changes.setdefault(doc.lineage, []).append((change, doc))
+
+
 class DocumentWriter:
     """Writes the plan of one run as rows. Every method runs inside the run's
     transaction; none fetches or classifies."""
 
-    def __init__(self, session: Session, store: Store, ctx: CheckContext, plan: Plan) -> None:
+    def __init__(self, session: Session, store: Store, ctx: CheckContext, plan: Plan,
+                 documents: Mapping[str, DocumentRow]) -> None:
         self.session, self.store, self.ctx, self.plan = session, store, ctx, plan
         self.source, self.run, self.now = ctx.source, ctx.run, ctx.now
+        diff = plan.diff
+        lineages = {stem(r.title) for r in diff.added}
+        lineages |= {stem(c.new.title) for c in diff.changed}
+        lineages |= {documents[c.key].lineage for c in diff.changed if c.key in documents}
+        lineages |= {documents[r.key].lineage for r in diff.removed if r.key in documents}
+        lineages |= {doc.lineage for doc in plan.rechecks}
+        self.index = LineageIndex(session, lineages, ctx.now)
 
     # -- attachments -----------------------------------------------------------
 
@@ -107,34 +150,49 @@ class DocumentWriter:
 
     # -- added -----------------------------------------------------------------
 
-    def add(self, record: Record) -> ChangeRow | None:
+    def add_all(self, records: list[Record]) -> list[ChangeRow]:
+        """New documents, in bulk: one insert of the documents, one of their
+        versions; the changes (none on a baseline) are returned unflushed."""
+        docs = [self._new_document(record) for record in records]
+        if not docs:
+            return []
+        self.session.add_all(docs)
+        self.session.flush()
+        self.session.execute(insert(VersionRow), [
+            {"document_id": doc.id, "seen_at": self.now, "record": doc.record,
+             "attachments": doc.attachments, "text_hash": doc.text_hash} for doc in docs])
+        if self.ctx.baseline:
+            return []
+        changes = []
+        for record, doc in zip(records, docs, strict=True):
+            cls = self._classification(record.key)
+            event, detail, twin = self._added_event(doc, cls)
+            change = change_row(self.source, self.run, doc, "added", event, self.now, cls,
+                                doc.comment_deadline)
+            change.detail = detail
+            change.mirror_of = self._mirror(doc, event) or twin
+            read = self.plan.files.get(record.key)
+            if read is not None and read.text:
+                change.excerpt = read.text[:300]
+            self.index.add_change(change, doc)
+            changes.append(change)
+        return changes
+
+    def _new_document(self, record: Record) -> DocumentRow:
         cls = self._classification(record.key)
         read = self._stored(record.key)
         hashes = read[0].hashes if read else {}
         text_hash = read[1] if read else None
-        deadline = deadline_of(record)
-        doc = DocumentRow(
+        return DocumentRow(
             source_id=self.source.id or 0, key=record.key, title=record.title, url=record.url,
             jurisdiction=self.source.jurisdiction, first_seen=self.now, last_seen=self.now,
             record=json.dumps(record.as_dict(), ensure_ascii=False),
             fingerprint=fingerprint(record),
-            lineage=stem(record.title), status=cls.status, comment_deadline=deadline,
+            lineage=stem(record.title), status=cls.status, comment_deadline=deadline_of(record),
             text_hash=text_hash, attachments=json.dumps(hashes, sort_keys=True),
             classification=json.dumps(cls.as_dict(), ensure_ascii=False), relevant=cls.relevant,
             attachments_checked_at=self.now if read else None,
         )
-        self.session.add(doc)
-        self.session.flush()
-        self._version(doc)
-        if self.ctx.baseline:
-            return None
-        event, detail, twin = self._added_event(doc, cls)
-        change = change_row(self.source, self.run, doc, "added", event, self.now, cls, deadline)
-        change.detail = detail
-        change.mirror_of = self._mirror(doc, event) or twin
-        if text_hash:
-            change.excerpt = self._text(text_hash)[:300]
-        return change
 
     def _added_event(self, doc: DocumentRow,
                      cls: Classification) -> tuple[str, str, int | None]:
@@ -142,12 +200,10 @@ class DocumentWriter:
         appeared), a mirror of a document another source already holds, or plain
         added / draft / withdrawn."""
         if doc.lineage:
-            kin = self.session.exec(
-                select(DocumentRow).where(DocumentRow.lineage == doc.lineage,
-                                          DocumentRow.jurisdiction == doc.jurisdiction,
-                                          DocumentRow.id != doc.id,
-                                          DocumentRow.state != "removed")
-            ).all()
+            kin = [k for k in self.index.docs.get(doc.lineage, [])
+                   if k.jurisdiction == doc.jurisdiction and k is not doc and k.id != doc.id
+                   and k.state != "removed"]
+            self.index.add_document(doc)
             drafts = [k for k in kin if k.status == "draft"]
             if cls.status == "final" and drafts:
                 doc.linked_to = drafts[-1].id
@@ -205,6 +261,7 @@ class DocumentWriter:
         change = change_row(self.source, self.run, doc, "changed", event, self.now, cls,
                             doc.comment_deadline)
         change.mirror_of = self._mirror(doc, event)
+        self.index.add_change(change, doc)
         change.fields_changed = json.dumps([n for n in names if n not in TOUCH_FIELDS])
         if text_changed:
             self._text_diff(change, old_text_hash, text_hash)
@@ -256,6 +313,7 @@ class DocumentWriter:
         change.fields_changed = json.dumps(["attachment text"])
         self._text_diff(change, old_hash, text_hash)
         change.mirror_of = self._mirror(doc, "changed")
+        self.index.add_change(change, doc)
         return change
 
     # -- removed ---------------------------------------------------------------
@@ -268,6 +326,7 @@ class DocumentWriter:
         change = change_row(self.source, self.run, doc, "removed", "removed", self.now, cls,
                             doc.comment_deadline)
         change.mirror_of = self._mirror(doc, "removed")
+        self.index.add_change(change, doc)
         return change
 
     # -- mirrors ---------------------------------------------------------------
@@ -285,30 +344,18 @@ class DocumentWriter:
         """
         if not doc.lineage:
             return None
-        since = self.now - timedelta(days=7)
-        rows = self.session.exec(
-            select(ChangeRow, DocumentRow)
-            .join(DocumentRow, col(ChangeRow.document_id) == DocumentRow.id)
-            .where(DocumentRow.lineage == doc.lineage,
-                   DocumentRow.jurisdiction == doc.jurisdiction,
-                   DocumentRow.id != doc.id,
-                   ChangeRow.event == event,
-                   col(ChangeRow.mirror_of).is_(None),
-                   col(ChangeRow.detected_at) >= since)
-            .order_by(col(ChangeRow.id))
-        ).all()
-        for _change, twin in rows:
+        recent = [(c, d) for c, d in self.index.changes.get(doc.lineage, [])
+                  if d.jurisdiction == doc.jurisdiction and d.id != doc.id]
+        for change, twin in recent:
+            if change.event != event or change.mirror_of is not None:
+                continue
             if twin.source_id == doc.source_id and not self._same_document(doc, twin):
                 continue
             if not self._may_be_same(doc, twin):
                 continue
-            taken = self.session.exec(
-                select(ChangeRow.id).where(ChangeRow.mirror_of == twin.id,
-                                           ChangeRow.source_id == doc.source_id,
-                                           ChangeRow.event == event,
-                                           col(ChangeRow.detected_at) >= since)
-            ).first()
-            if taken is None:
+            taken = any(c.mirror_of == twin.id and c.source_id == doc.source_id
+                        and c.event == event for c, _ in recent)
+            if not taken:
                 return twin.id
         return None
 

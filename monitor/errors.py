@@ -6,8 +6,9 @@ The tree::
     ├── ConfigError             the configuration file is wrong (names file, key, fix)   exit 2
     ├── StoreError              the database cannot be opened, migrated or written     exit 3
     │   └── ServiceLocked       another service already holds this database           exit 3
-    ├── NotFound                a change, document or route id that does not exist     exit 4
-    └── DeliveryError           an alert could not be handed to a notification service exit 5
+    └── NotFound                a change, document or route id that does not exist     exit 4
+
+``regwatch notify test`` exits 5 when the notification service refused its alert.
 
 Source failures are ``sources.errors.SourceError`` (fetch, blocked, parse):
 they are recorded as source health, not raised to the user.
@@ -57,6 +58,3 @@ class ServiceLocked(StoreError):
 class NotFound(RegwatchError):
     exit_code = 4
 
-
-class DeliveryError(RegwatchError):
-    exit_code = 5

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
@@ -116,20 +116,17 @@ class Listing:
     coverage: Coverage | None = None
     since: str | None = None
     item_errors: list[str] = field(default_factory=list)
-    complete: InitVar[bool | None] = None
+    complete: bool | None = None   # read back: coverage is COMPLETE (set on creation)
 
-    def __post_init__(self, complete: bool | None) -> None:
-        if self.coverage is None and complete is not None:
-            self.coverage = Coverage.COMPLETE if complete else Coverage.NEWEST
+    def __post_init__(self) -> None:
+        if self.coverage is None and self.complete is not None:
+            self.coverage = Coverage.COMPLETE if self.complete else Coverage.NEWEST
         if self.coverage is not None:
             self.coverage = Coverage(self.coverage)
         elif self.page_text is None and not self.not_modified:
             raise TypeError("a Listing of records needs coverage= (Coverage.COMPLETE, "
                             "WINDOW or NEWEST): say how much of the source it shows")
-
-    @property
-    def is_complete(self) -> bool:
-        return self.coverage in (None, Coverage.COMPLETE)
+        self.complete = self.coverage in (None, Coverage.COMPLETE)
 
     @classmethod
     def unchanged(cls) -> Listing:

@@ -28,7 +28,8 @@ from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline import Pipeline
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
-from sources.registry import Adapter, register
+from sources import registry
+from sources.registry import Adapter, kinds
 from sources.types import Coverage, Fetcher, Listing, Record
 from tests.sites import Conditional
 
@@ -82,9 +83,11 @@ SEED = [Doc("a1", "细胞治疗产品临床试验技术指导原则", "2026-06-0
 HTML = 'kind = "html-list"\nitem = ".list li"\ntitle = "a"\nlink = "a@href"\ndate = "span"\n'
 
 
-def config(tmp_path: Path, *sources: str) -> Config:
+def config(tmp_path: Path, *sources: str, delivery: str = "") -> Config:
     tables = "".join(f"\n[[source]]\n{s}" for s in sources)
     return loads(f"""
+[delivery]
+{delivery}
 [store]
 url = "sqlite:///{tmp_path / 'regwatch.db'}"
 [http]
@@ -282,7 +285,6 @@ def test_one_document_announced_by_two_sources_is_one_alert(
 # -- 5. one broken item -------------------------------------------------------------
 
 
-@register
 class HalfBroken(Adapter):
     """Test adapter: the list from ``url``, one item's detail page unreadable."""
 
@@ -296,9 +298,12 @@ class HalfBroken(Adapter):
 
 
 def test_one_broken_detail_page_leaves_the_source_healthy(
-    site: tuple[Site, Conditional, ReplicaServer], tmp_path: Path
+    site: tuple[Site, Conditional, ReplicaServer], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _app, _conditional, server = site
+    kinds()   # the built-ins first, then this test's adapter, for this test only
+    monkeypatch.setitem(registry._REGISTRY, HalfBroken.kind, HalfBroken)
     cfg = config(tmp_path, f'name = "half"\nkind = "test-half-broken"\n'
                            f'url = "{server.url}/list/index.html"\n')
     store = Store(cfg.store.url)
@@ -308,3 +313,29 @@ def test_one_broken_detail_page_leaves_the_source_healthy(
     with sqlite3.connect(tmp_path / "regwatch.db") as db:
         assert db.execute("select item_errors, outcome from run").fetchall() == [(1, "baseline")]
         assert db.execute("select consecutive_failures from source").fetchall() == [(0,)]
+
+
+# -- large changes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("summary_over, expected", [(20, 1), (0, 25), (30, 25)])
+def test_a_large_change_is_one_summary_alert_per_route(
+    site: tuple[Site, Conditional, ReplicaServer], tmp_path: Path, summary_over: int,
+    expected: int
+) -> None:
+    app, _conditional, server = site
+    cfg = config(tmp_path, html_source(server.url), delivery=f"summary_over = {summary_over}")
+    store = Store(cfg.store.url)
+    pipeline = Pipeline(cfg, store)
+    pipeline.check(cfg.sources[0])
+    app.per_page = 100
+    app.docs += [Doc(f"b{n}", f"细胞治疗产品第{n}号指导原则" if n < 12 else f"公告第{n}号",
+                     f"2026-08-{n + 1:02d}") for n in range(25)]
+    result = pipeline.check(cfg.sources[0])
+    assert (result.changes, result.alerts) == (25, expected)
+    with sqlite3.connect(tmp_path / "regwatch.db") as db:
+        alerts = [json.loads(a) for (a,) in db.execute("select alert from delivery")]
+    assert len(alerts) == expected
+    if expected == 1:
+        assert alerts[0]["title"] == "25 new documents at list, 12 about CGT"
+        assert "… and 15 more" in alerts[0]["detail"]

@@ -4,7 +4,9 @@ HTTP fetcher, the real pipeline and a real SQLite file (issue 9):
 - every listing says how much of the source it shows (``Listing.coverage``);
 - a removal behind 304 is reported after the second healthy miss;
 - a record that leaves the adapter's window is never "removed";
-- a move of the source to another host name gives no add/remove/change.
+- a move of the source to another host name gives no add/remove/change;
+- two documents with one title are two alerts (never one "mirror");
+- one broken detail page leaves the source healthy, the item kept.
 
 The generic adapters get the same checks in ``tests/test_check_path.py``.
 """
@@ -21,7 +23,8 @@ from monitor.config import Config, loads
 from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline import Pipeline
 from monitor.replica.base import SiteReplica
-from monitor.replica.server import ReplicaServer
+from monitor.replica.ema import EmaDocument
+from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
 from sources.types import Coverage
 from tests.sites import Conditional
@@ -144,3 +147,94 @@ def _days_since(iso: str) -> int:
     from datetime import date
 
     return (date.today() - date.fromisoformat(iso)).days
+
+
+def _fda_twice(replica: Any, title: str, **kwargs: Any) -> None:
+    for suffix in ("", "-reissued"):   # one title, two documents (two slugs)
+        slug = replica.add_guidance(title, **kwargs)
+        doc = replica.docs.pop(slug)
+        doc.slug = slug + suffix
+        replica.docs[doc.slug] = doc
+
+
+def _cde_twice(replica: Any, title: str) -> None:
+    for suffix in ("a", "b"):   # the replica's ids hash the title: give each its own
+        record = replica.add_guideline(title, "20261120", listing="domestic")
+        del replica.guidelines[record.id]
+        record.id += suffix
+        for file in record.files:   # and its own files and 文号: sharing one is one document
+            file.id += suffix
+        record.doc_number = f"2026年第{90 + len(suffix + record.id) % 7 + ord(suffix)}号"
+        replica.guidelines[record.id] = record
+
+
+class _DuplicateAlias(EmaDocument):
+    """Drupal gives a second page with one title the alias ``<slug>-0``."""
+
+    @property
+    def slug(self) -> str:
+        return EmaDocument.slug.fget(self) + "-0"  # type: ignore[attr-defined,no-any-return]
+
+
+def _ema_twice(replica: Any, title: str) -> None:
+    replica.add_document(title)
+    replica.docs[replica.add_document(title)].__class__ = _DuplicateAlias
+
+
+SAME_TITLE: dict[str, Callable[[Any, str], object]] = {
+    "cde": _cde_twice,
+    "nmpa": lambda r, t: [r.add_article("ggtg", t, day) for day in ("2026-11-25", "2026-11-26")],
+    "fda-guidance": lambda r, t: _fda_twice(r, t),
+    "fda-cber-cgt": lambda r, t: _fda_twice(r, t, cgt_label="Guidance for Industry"),
+    "federal-register": lambda r, t: [r.announce(t) for _ in "ab"],
+    "ema-documents": _ema_twice,
+    "rss": _ema_twice,
+}
+
+
+def test_two_documents_with_one_title_are_two_alerts(
+    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer], tmp_path: Path
+) -> None:
+    case, replica, _app, server = conditional_site
+    config = _config(tmp_path, case.settings(replica, server.url))
+    store = Store(config.store.url)
+    pipeline = Pipeline(config, store)
+    assert pipeline.check(config.sources[0]).outcome == "baseline"
+    title = ("细胞治疗产品说明书撰写指导原则" if case.kind in ("cde", "nmpa")
+             else "Labeling for Cellular Therapy Products")
+    SAME_TITLE[case.kind](replica, title)
+    getattr(replica, "_edited", lambda: None)()
+    pipeline.check(config.sources[0])
+    new = [c for c in list_changes(store, ChangeFilter(limit=10_000))
+           if c["kind"] == "added" and title in c["title"]]
+    assert len(new) == 2 and all(c["mirror_of"] is None for c in new)
+
+
+# adapters that read a detail page per record, and how to recognise one
+DETAIL_PAGES = {"cde": "/zdyz/domesticinfopage", "nmpa": "/xxgk/"}
+
+
+@pytest.mark.parametrize("kind", sorted(DETAIL_PAGES))
+def test_one_broken_detail_page_leaves_the_source_healthy(kind: str, tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.kind == kind)
+    replica = case.make()
+    broken: list[str] = []
+
+    def app(request: Request) -> Response:
+        path = request.path
+        is_detail = DETAIL_PAGES[kind] in path and not path.endswith(("/", "index.html")) \
+            and "index_" not in path
+        if is_detail and (not broken or broken[0] == path):
+            broken[:1] = [path]
+            return Response(status=500, body="<html>Internal Server Error</html>")
+        return replica(request)
+
+    with ReplicaServer(app) as server:
+        raw = {**case.settings(replica, server.url)}
+        config = _config(tmp_path, raw)
+        store = Store(config.store.url)
+        result = Pipeline(config, store).check(config.sources[0])
+        every = collect(case, replica, server.url)
+    assert broken, "no detail page was read"
+    assert result.outcome == "baseline", result.error
+    assert result.records == len(every.records)   # the broken item is kept from the list

@@ -29,17 +29,11 @@ import pytest
 
 from monitor.replica.server import ReplicaServer
 from monitor.service import Service
+from tests.helpers.campaign import integrity, service_config, silence_server_errors, sink_routes
+from tests.helpers.faults import Sink, write_templates
+from tests.helpers.service import REGWATCH, get_json, list_source, seed_items, wait_for
 from tests.receivers import free_port
 from tests.sites import Item, ListSite
-from tests.test_faults import (
-    Sink,
-    integrity,
-    service_config,
-    silence_server_errors,
-    sink_routes,
-    write_templates,
-)
-from tests.test_service import REGWATCH, get_json, list_source, seed_items, wait_for
 
 STORE_DOWN = ("health", "regwatch", "the database cannot be written")
 STORE_UP = ("recovered", "regwatch", "the database can be written again")

@@ -31,20 +31,17 @@ from typing import Any
 import pytest
 
 from monitor.replica.server import ReplicaServer, Request, Response
-from tests.receivers import free_port
-from tests.test_faults import (
-    HEALTHY,
-    Sink,
-    all_sites,
+from tests.helpers.campaign import (
     integrity,
     outbox_empty,
     queued_alerts,
     service_config,
     silence_server_errors,
     sink_routes,
-    write_templates,
 )
-from tests.test_service import ServiceProcess, get_json, wait_for
+from tests.helpers.faults import HEALTHY, Sink, all_sites, write_templates
+from tests.helpers.service import ServiceProcess, get_json, wait_for
+from tests.receivers import free_port
 
 
 class Guarded:
@@ -108,6 +105,8 @@ def sending_ids(db: Path) -> set[str]:
     connection = sqlite3.connect(db)
     try:
         rows = connection.execute("SELECT alert FROM delivery WHERE status = 'sending'").fetchall()
+    except sqlite3.Error:   # killed before its first migration finished: nothing sent yet
+        return set()
     finally:
         connection.close()
     return {json.loads(text)["id"] for (text,) in rows}
@@ -315,7 +314,10 @@ def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     silence_server_errors(monkeypatch)
 
 
+@pytest.mark.timeout(900)   # seven starts of `regwatch run`: minutes on a busy machine
 def test_kill_9_loses_nothing_and_keeps_the_database_sound(tmp_path: Path, quiet: None) -> None:
+    """Six kills (two of each mode) over ten script steps per site. Its waits are on
+    conditions, each with its own limit, so the test's timeout is only a backstop."""
     report = run_kills(tmp_path, kills=6, steps=10, seed=9)
     print(report.summary())
     assert_kill_report(report)

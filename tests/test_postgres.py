@@ -8,6 +8,7 @@ gets a fresh database of its own on that server.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,18 +22,16 @@ from monitor.config import loads
 from monitor.errors import ServiceLocked
 from monitor.replica.server import ReplicaServer
 from monitor.service import Service
-from tests.sites import Item, ListSite
-from tests.test_faults import (
+from tests.helpers.campaign import (
     Campaign,
-    Sink,
-    all_sites,
     assert_report,
     service_config,
     silence_server_errors,
     sink_routes,
-    write_templates,
 )
-from tests.test_service import list_source, seed_items, wait_for
+from tests.helpers.faults import Sink, all_sites, write_templates
+from tests.helpers.service import list_source, seed_items, wait_for
+from tests.sites import Item, ListSite
 
 PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 
@@ -42,6 +41,10 @@ pytestmark = [
         not PG_URL,
         reason="REGWATCH_TEST_PG_URL is not set: `source .ci/start-postgres.sh` installs and "
                "starts a local PostgreSQL and sets it (CI does)",
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("psycopg") is None,
+        reason="psycopg is not installed: pip install -e '.[postgres]'",
     ),
 ]
 
