@@ -383,9 +383,9 @@ def test_a_server_side_page_size_cap_loses_nothing(site: Site) -> None:
 
 def test_max_pages_marks_the_listing_incomplete(site: Site) -> None:
     full = site.collect(lists=["domestic"], details=False)
-    assert full.is_complete
+    assert full.complete
     capped = site.collect(lists=["domestic"], details=False, page_size=10, max_pages=2)
-    assert not capped.is_complete
+    assert not capped.complete
     assert [r.key for r in capped.records] == [r.key for r in full.records][:20]
     assert (
         sum(1 for r in site.requests if r.path in API)
