@@ -1,7 +1,8 @@
 """Downloading a record's attachments and turning them into text.
 
-Only files on the source's own host are followed (a regulator page can link
-anywhere); the fetcher's byte cap applies. A file that fails to download
+Only http(s) files on the source's own site (host and port) are followed, and
+a download that redirected off that site is refused (a regulator page can link
+anywhere); the fetcher's byte cap and deadlines apply. A file that fails to download
 keeps its last known hash: a flaky download is not a revision.
 """
 
@@ -11,13 +12,13 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
 from monitor.store import Store
 from sources.documents import extract_text
-from sources.errors import SourceError
+from sources.errors import FetchError, SourceError
+from sources.netpolicy import same_site
 from sources.types import Fetched, Fetcher, Record
 
 log = logging.getLogger("regwatch.attachments")
@@ -66,8 +67,8 @@ def attachment_urls(record: Record, base_url: str) -> list[str]:
 
 
 def same_host(url: str, base: str) -> bool:
-    host = urlsplit(url).hostname
-    return bool(host) and host == urlsplit(base).hostname
+    """True when ``url`` is http(s) on ``base``'s site: same host and same port."""
+    return same_site(url, base)
 
 
 def collect_attachments(
@@ -89,6 +90,9 @@ def collect_attachments(
         try:
             fetched = fetcher.get(attachment.url, expect="bytes")
             body = fetched.body
+            if not same_site(fetched.url, base_url):
+                raise FetchError(f"the download redirected off the source's site to "
+                                 f"{fetched.url}; not read", url=attachment.url)
         except SourceError as exc:
             result.errors.append(f"{attachment.url}: {exc}")
             if attachment.url in previous:
