@@ -36,8 +36,8 @@ from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, Vers
 from notifiers.types import Alert
 from sources.errors import Blocked, LayoutChanged, SourceError
 from sources.fetchers import make_fetcher
-from sources.netpolicy import NetworkPolicy
 from sources.http import HostGate
+from sources.netpolicy import NetworkPolicy
 from sources.registry import Adapter, SourceSettings, adapter_for
 from sources.types import Fetcher, Listing, Record
 
