@@ -75,6 +75,7 @@ class Service:
         self._specs: dict[str, JobSpec] = {}
         self._stopping = threading.Event()
         self._running: dict[str, float] = {}
+        self.job_deadline: float | None = None   # seconds; None: from [http] check_deadline
         self._running_lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._dispatch_wanted = threading.Event()
@@ -228,6 +229,17 @@ class Service:
         with self._running_lock:
             return sorted(self._running)
 
+    def overdue_jobs(self) -> list[str]:
+        """Jobs running longer than a check may (``job_deadline``, by default
+        ``[http] check_deadline`` plus a minute for parsing and writing): each one
+        is a ``/healthz`` problem."""
+        limit = self.job_deadline or self.config.http.check_deadline + 60
+        now = time.monotonic()
+        with self._running_lock:
+            started = dict(self._running)
+        return [f"job {job} has run for {now - at:.0f} s, past its deadline of {limit:.0f} s"
+                for job, at in sorted(started.items()) if now - at > limit]
+
     def health(self) -> tuple[int, dict[str, Any]]:
         """The ``/healthz`` answer: (HTTP status, JSON body)."""
         from monitor.status import status_of
@@ -248,6 +260,7 @@ class Service:
             sources = [{"name": n, "kind": k, "schedule": s} for n, k, s in names]
         for entry in sources:
             entry["running"] = f"source:{entry['name']}" in running
+        problems.extend(self.overdue_jobs())
         if not alive:
             problems.append("the scheduler is not running")
         if not self.store_health.writable:
