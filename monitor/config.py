@@ -20,12 +20,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.errors import ConfigError
+from notifiers import redact
 from notifiers.routes import Route
 from sources.browser import BrowserSettings
 from sources.http import HttpSettings
 from sources.registry import SourceSettings, adapter_for
 
 DEFAULT_PATH = "regwatch.toml"
+_SECRET_TABLES = frozenset({"store", "source", "notify"})
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 
@@ -129,7 +131,9 @@ def loads(text: str, *, path: str = "<config>", env: Mapping[str, str] | None = 
     except tomllib.TOMLDecodeError as exc:
         line = _line_of_toml_error(str(exc))
         raise ConfigError(f"not valid TOML: {exc}", path=path, line=line) from None
-    raw = _expand(raw, os.environ if env is None else env, path)
+    environ = os.environ if env is None else env
+    raw = {key: _expand(value, environ, path, secret=key in _SECRET_TABLES)
+           for key, value in raw.items()}
     locator = _Locator(text)
     known = {"store", "http", "browser", "health", "delivery", "service", "source", "notify"}
     for key in raw:
@@ -255,19 +259,23 @@ def _validate(model: type[BaseModel], value: dict[str, Any], path: str, where: s
                           line=line, fix=fix) from None
 
 
-def _expand(value: Any, env: Mapping[str, str], path: str) -> Any:
+def _expand(value: Any, env: Mapping[str, str], path: str, *, secret: bool = False) -> Any:
+    """``${NAME}`` -> the environment's value; in the tables of ``_SECRET_TABLES`` the
+    value is registered with ``notifiers.redact`` so no output ever shows it."""
     if isinstance(value, str):
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in env:
                 raise ConfigError(f"environment variable ${{{name}}} is not set", path=path,
                                   fix=f"export {name}=… before starting regwatch")
+            if secret:
+                redact.register(env[name], f"${{{name}}}")
             return env[name]
         return _ENV.sub(replace, value)
     if isinstance(value, list):
-        return [_expand(v, env, path) for v in value]
+        return [_expand(v, env, path, secret=secret) for v in value]
     if isinstance(value, dict):
-        return {k: _expand(v, env, path) for k, v in value.items()}
+        return {k: _expand(v, env, path, secret=secret) for k, v in value.items()}
     return value
 
 

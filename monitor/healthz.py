@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from notifiers.redact import redact_bytes
 from notifiers.render import format_for, render_alert
 from notifiers.routes import Route, routes_for
 from notifiers.send import send_message
@@ -71,7 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, body)
 
     def _send(self, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body, ensure_ascii=False, default=str, indent=1).encode("utf-8")
+        payload = redact_bytes(
+            json.dumps(body, ensure_ascii=False, default=str, indent=1).encode("utf-8"))
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
