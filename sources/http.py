@@ -263,7 +263,7 @@ class HttpFetcher:
             status=last.status,
         )
 
-    def _follow(self, request: httpx.Request, expect: Expect, local: bool) -> Fetched:
+    def _follow(self, request: httpx.Request, expect: Expect, local: bool | str) -> Fetched:
         """One attempt: send, follow redirects by hand (on the site only), check, decode."""
         deadline = min(time.monotonic() + self.settings.deadline, self.check_end)
         for _ in range(MAX_REDIRECTS + 1):
@@ -288,7 +288,7 @@ class HttpFetcher:
             "(connect, headers and body together); abandoned", url=url)
 
     def _send(
-        self, request: httpx.Request, deadline: float, local: bool
+        self, request: httpx.Request, deadline: float, local: bool | str
     ) -> tuple[int, httpx.Headers, bytes, httpx.Request | None]:
         url = str(request.url)
         cap = self.settings.max_bytes

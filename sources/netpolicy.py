@@ -175,10 +175,13 @@ class NetworkPolicy:
         return cls(site=base_url or None, allow_redirects_to=tuple(allow_redirects_to),
                    allow_local=_resolve_local(base_url))
 
-    def local_ok(self, request_url: str | httpx.URL) -> bool:
+    def local_ok(self, request_url: str | httpx.URL) -> bool | str:
+        """May the request for ``request_url`` (and its redirects) reach local
+        addresses: True/False, or the URL whose host decides, resolved only when
+        a connection is really opened."""
         if self.allow_local is not None:
             return self.allow_local
-        return _resolve_local(str(request_url))
+        return str(request_url)
 
     def check_redirect(self, origin: str | httpx.URL, target: str | httpx.URL) -> None:
         """Raise ``RedirectRefused`` unless a redirect from ``origin`` to ``target`` may
@@ -203,8 +206,13 @@ class Scope:
     """The rules of the request in flight: a monotonic deadline and local access."""
 
     deadline: float
-    allow_local: bool
+    allow_local: bool | str   # a URL: local when that URL's host is local
     expired: str = ""
+
+    def local_ok(self) -> bool:
+        if isinstance(self.allow_local, str):
+            self.allow_local = _resolve_local(self.allow_local)
+        return self.allow_local
 
     def left(self, what: str) -> float:
         remaining = self.deadline - time.monotonic()
@@ -218,7 +226,7 @@ _SCOPE: ContextVar[Scope | None] = ContextVar("regwatch_net_scope", default=None
 
 
 @contextmanager
-def scope(deadline: float, *, allow_local: bool) -> Iterator[Scope]:
+def scope(deadline: float, *, allow_local: bool | str) -> Iterator[Scope]:
     """Run the requests of the block under these rules (see the module docstring)."""
     current = Scope(deadline=deadline, allow_local=allow_local)
     token = _SCOPE.set(current)
@@ -260,6 +268,10 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
+def _local_ok(current: Scope | None) -> bool:
+    return current.local_ok() if current is not None else False
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """Resolves, checks the addresses against the policy in scope, then connects."""
 
@@ -268,7 +280,6 @@ class GuardedBackend(httpcore.SyncBackend):
                     socket_options: typing.Iterable[typing.Any] | None = None,
                     ) -> httpcore.NetworkStream:
         current = _SCOPE.get()
-        allow_local = current.allow_local if current is not None else False
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:
@@ -277,7 +288,7 @@ class GuardedBackend(httpcore.SyncBackend):
         for info in infos:
             ip = str(info[4][0])
             kind = address_kind(ip)
-            if kind == "forbidden" or (kind == "local" and not allow_local):
+            if kind == "forbidden" or (kind == "local" and not _local_ok(current)):
                 what = ("a link-local, metadata or reserved address" if kind == "forbidden"
                         else "a loopback or private address, and the source is not local")
                 raise AddressRefused(f"refused to connect to {host}: it resolves to {ip}, {what}",
