@@ -118,7 +118,7 @@ def world(tmp_path: Path) -> Iterator[tuple[KeyedSite, ReplicaServer, WebhookRec
 
 def fetch(url: str) -> str:
     try:
-        with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - a local test server
+        with urllib.request.urlopen(url, timeout=10) as answer:
             return str(answer.read().decode("utf-8", "replace"))
     except urllib.error.HTTPError as exc:
         return str(exc.read().decode("utf-8", "replace"))
