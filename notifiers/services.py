@@ -95,6 +95,26 @@ def privacy_url(url: str) -> str:
     return str(plugin.url(privacy=True))
 
 
+_HEADER_SCHEMES = {"json", "jsons", "xml", "xmls", "form", "forms"}
+_MAIL_SCHEMES = {"mailto", "mailtos"}
+
+
+def with_delivery_key(url: str, key: str) -> str:
+    """``url`` with apprise's ``+Header=value`` parameters that carry ``key``:
+    ``X-Regwatch-Delivery`` and ``Idempotency-Key`` for webhooks, ``X-Regwatch-Delivery``
+    for email; other services take no custom header and get ``url`` unchanged."""
+    found = scheme(url)
+    if found in _HEADER_SCHEMES:
+        extra = f"+X-Regwatch-Delivery={key}&+Idempotency-Key={key}"
+    elif found in _MAIL_SCHEMES:
+        extra = f"+X-Regwatch-Delivery={key}"
+    else:
+        return url
+    base, _, fragment = url.partition("#")
+    joined = f"{base}{'&' if '?' in base else '?'}{extra}"
+    return f"{joined}#{fragment}" if fragment else joined
+
+
 def check_urls(urls: list[str] | tuple[str, ...]) -> list[str]:
     """One error per URL apprise cannot use: ``"urls[1] (foo://…): why"``."""
     errors = []
