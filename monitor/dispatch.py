@@ -193,16 +193,11 @@ class Dispatcher:
 
     def _deliver(self, route: Route, rows: Sequence[DeliveryRow],
                  render: Callable[[str], Message], result: DispatchResult) -> None:
-        if not self._claim(rows, route):
-            return
         limit = self._max_attempts(route)
-        spent = max(row.attempts for row in rows)   # as read before this claim
-        if spent >= limit:
-            self._finish(rows, ok=False, done=set(json.loads(rows[0].done or "[]")),
-                         result=result, final=True,
-                         error=f"gave up: {spent} attempts were spent without an answer "
-                         "(the process stopped while sending), max_attempts is "
-                         f"{limit}")
+        if max(row.attempts for row in rows) >= limit:
+            self._give_up(rows, limit, result)
+            return
+        if not self._claim(rows, route):
             return
         done: set[int] = set(json.loads(rows[0].done or "[]"))
         errors: list[str] = []
@@ -227,6 +222,21 @@ class Dispatcher:
                 errors.append(f"{outcome.url}: {outcome.error}")
         self._finish(rows, ok=len(done) == len(route.urls), error="; ".join(errors),
                      result=result, done=done, max_attempts=self._max_attempts(route))
+
+    def _give_up(self, rows: Sequence[DeliveryRow], limit: int, result: DispatchResult) -> None:
+        """Fail rows whose attempts were all spent by processes that stopped mid-send."""
+        error = (f"gave up after {limit} attempts (max_attempts) that ended without an "
+                 "answer: the process stopped while sending")
+        with self.store.session(write=True) as session:
+            count = session.exec(
+                update(DeliveryRow)
+                .where(col(DeliveryRow.id).in_([row.id for row in rows]),
+                       col(DeliveryRow.status) == "pending")
+                .values(status="failed", last_error=error, next_attempt_at=None)
+            ).rowcount
+        if count:
+            result.failed += int(count)
+            log.warning("deliveries %s to %s: %s", [row.id for row in rows], rows[0].route, error)
 
     def _save_done(self, rows: Sequence[DeliveryRow], done: set[int]) -> None:
         with self.store.session(write=True) as session:
