@@ -50,6 +50,13 @@ class DeliverySettings(BaseModel):
     reminders: list[int] = Field(default_factory=lambda: [7, 1])
     every: str = "1m"
 
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        if parse_duration(value) <= 0:
+            raise ValueError(f"{value!r} is not a positive duration like '30s' or '1m'")
+        return value
+
 
 class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -197,7 +204,8 @@ def _load_sources(items: Any, path: str, locator: _Locator) -> list[SourceSettin
                               key=f"{where} ({settings.name})", line=start)
         if settings.every:
             try:
-                parse_duration(settings.every)
+                if parse_duration(settings.every) <= 0:
+                    raise ValueError(f"{settings.every!r} is not a positive duration like '6h'")
             except ValueError as exc:
                 raise ConfigError(str(exc), path=path, key=f"{where}.every",
                                   line=locator.key_after(start, "every")) from None
