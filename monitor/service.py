@@ -43,10 +43,11 @@ from monitor import config as config_module
 from monitor.config import Config
 from monitor.errors import ConfigError, RegwatchError, StoreError
 from monitor.healthz import HealthServer, StoreHealth, parse_listen
-from monitor.lock import ServiceLock, service_lock
+from monitor.lock import ServiceLock, service_lock, sqlite_path
 from monitor.scheduler import JobSpec, build_jobs, schedule_of, sync_jobs, zone_of
 from monitor.store import Store
 from monitor.store.db import utcnow
+from monitor.store.identity import StoreIdentity
 from monitor.store.models import SourceRow
 
 if TYPE_CHECKING:  # imported lazily at run time: start-up stays light
@@ -76,6 +77,7 @@ class Service:
         self._stopping = threading.Event()
         self._running: dict[str, float] = {}
         self.job_deadline: float | None = None   # seconds; None: from [http] check_deadline
+        self.identity: StoreIdentity | None = None
         self._running_lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._dispatch_wanted = threading.Event()
@@ -104,6 +106,8 @@ class Service:
 
         config = self.config
         self.store = Store(config.store.url)
+        self.identity = StoreIdentity.open(
+            self.store, sqlite_path(config.store.url) if self.store.is_sqlite else None)
         unwritable = ""
         try:
             recovered = Dispatcher(config, self.store).recover()
@@ -300,6 +304,11 @@ class Service:
         """Run one job: skip when stopping; a database error is a store health event;
         any other error is logged and the service goes on."""
         if self._stopping.is_set():
+            return
+        lost = self.identity.lost() if self.identity is not None else ""
+        if lost:   # never write into a database that is not ours any more
+            self.store_health.failed(f"{lost}; the service stopped writing: restart it "
+                                     "once the right database is back", self.config.routes)
             return
         with self._running_lock:
             self._running[job_id] = time.monotonic()
