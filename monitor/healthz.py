@@ -133,6 +133,7 @@ class StoreHealth:
         self.failures = 0
         self.alerts_sent = 0
         self._alerted_at: float | None = None
+        self.frozen = False   # the database was lost: nothing clears the error
         self._lock = threading.Lock()
 
     @property
@@ -161,9 +162,28 @@ class StoreHealth:
                 detail=f"the database cannot be written: {error}", failures=self.failures,
             ), routes)
 
+    def lost(self, error: str, routes: Sequence[Route]) -> None:
+        """The database is not the one the service opened (deleted, replaced): a
+        problem for good (``ok`` no longer clears it), with one alert saying so."""
+        with self._lock:
+            first = not self.frozen
+            self.frozen = True
+            self.error = error
+            self.since = self.since or datetime.now(UTC)
+        if first:
+            log.error("%s", error)
+            self._send(Alert(
+                id=f"store-lost-{int(time.time())}", kind="health", source="regwatch",
+                regulator="regwatch", jurisdiction="", title="the database was lost",
+                detected_at=datetime.now(UTC), change_kind="health", detail=error,
+                failures=self.failures,
+            ), routes)
+
     def ok(self, routes: Sequence[Route]) -> None:
         """A write succeeded: clear the error; say "recovered" if an alert went out."""
         with self._lock:
+            if self.frozen:
+                return
             if not self.error:
                 return
             error, failures = self.error, self.failures

@@ -78,6 +78,7 @@ class Service:
         self._running: dict[str, float] = {}
         self.job_deadline: float | None = None   # seconds; None: from [http] check_deadline
         self.identity: StoreIdentity | None = None
+        self.jobs_skipped = 0   # jobs not run because the database was lost
         self._running_lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._dispatch_wanted = threading.Event()
@@ -307,8 +308,9 @@ class Service:
             return
         lost = self.identity.lost() if self.identity is not None else ""
         if lost:   # never write into a database that is not ours any more
-            self.store_health.failed(f"{lost}; the service stopped writing: restart it "
-                                     "once the right database is back", self.config.routes)
+            self.jobs_skipped += 1
+            self.store_health.lost(f"{lost}; the service stopped writing: restart it "
+                                   "once the right database is back", self.config.routes)
             return
         with self._running_lock:
             self._running[job_id] = time.monotonic()
