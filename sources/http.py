@@ -281,11 +281,12 @@ class HttpFetcher:
     def _overdue(self, url: str) -> DeadlineExceeded:
         if time.monotonic() >= self.check_end:
             return DeadlineExceeded(
-                f"the check ran past its deadline ([http] check_deadline = "
+                f"the check ran past its deadline (http.check_deadline = "
                 f"{self.settings.check_deadline:g} s); abandoned", url=url)
         return DeadlineExceeded(
-            f"the response took longer than [http] deadline = {self.settings.deadline:g} s "
-            "(connect, headers and body together); abandoned", url=url)
+            f"the response took longer than its deadline (http.deadline = "
+            f"{self.settings.deadline:g} s: connect, headers and body together); abandoned",
+            url=url)
 
     def _send(
         self, request: httpx.Request, deadline: float, local: bool | str

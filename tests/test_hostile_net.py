@@ -76,7 +76,7 @@ def trickle() -> Iterator[TrickleServer]:
 def test_a_trickling_body_is_abandoned_at_the_request_deadline(trickle: TrickleServer) -> None:
     with HttpFetcher(SETTINGS) as fetcher, pytest.raises(DeadlineExceeded) as caught:
         fetcher.get(trickle.url + "/list/index.html")
-    assert "deadline = 1 s" in caught.value.message
+    assert "http.deadline = 1 s" in caught.value.message
     assert trickle.wait_abandoned(1)
     assert trickle.connections == 1   # a deadline is not retried
 
@@ -93,7 +93,7 @@ def test_the_check_deadline_bounds_many_requests(trickle: TrickleServer) -> None
     with HttpFetcher(settings) as fetcher:
         with pytest.raises(DeadlineExceeded) as caught:
             fetcher.get(trickle.url + "/a")
-        assert "check_deadline = 1 s" in caught.value.message
+        assert "http.check_deadline = 1 s" in caught.value.message
         with pytest.raises(DeadlineExceeded):   # later requests of the check fail at once
             fetcher.get(trickle.url + "/b")
     assert trickle.connections == 1
