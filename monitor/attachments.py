@@ -1,7 +1,8 @@
 """Downloading a record's attachments and turning them into text.
 
-Only files on the source's own host are followed (a regulator page can link
-anywhere); the fetcher's byte cap applies. A file that fails to download
+Only http(s) files on the source's own site (host and port) are followed, and
+a download that redirected off that site is refused (a regulator page can link
+anywhere); the fetcher's byte cap and deadlines apply. A file that fails to download
 keeps its last known hash: a flaky download is not a revision. Reading
 happens before the run's write transaction (``monitor.plan``): no network
 I/O and no text extraction while the database's write lock is held.
@@ -12,11 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from monitor.store.db import blob_hash
 from sources.documents import extract_text
-from sources.errors import SourceError
+from sources.errors import FetchError, SourceError
+from sources.netpolicy import same_site
 from sources.types import Fetcher, Record
 
 log = logging.getLogger("regwatch.attachments")
@@ -44,8 +45,8 @@ def attachment_urls(record: Record, base_url: str) -> list[str]:
 
 
 def same_host(url: str, base: str) -> bool:
-    host = urlsplit(url).hostname
-    return bool(host) and host == urlsplit(base).hostname
+    """True when ``url`` is http(s) on ``base``'s site: same host and same port."""
+    return same_site(url, base)
 
 
 def read_attachments(
@@ -66,6 +67,9 @@ def read_attachments(
         try:
             fetched = fetcher.get(attachment.url, expect="bytes")
             body = fetched.body
+            if not same_site(fetched.url, base_url):
+                raise FetchError(f"the download redirected off the source's site to "
+                                 f"{fetched.url}; not read", url=attachment.url)
         except SourceError as exc:
             result.errors.append(f"{attachment.url}: {exc}")
             if attachment.url in previous:

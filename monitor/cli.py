@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,11 +19,44 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.errors import RegwatchError
+from notifiers.redact import redact
 
 app = typer.Typer(help="Watch what drug regulators publish about cell and gene therapy.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Redacted:
+    """``sys.stdout``/``sys.stderr`` as they are at the moment (test runners swap them),
+    with every registered secret masked (``notifiers.redact``)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def _stream(self) -> TextIO:
+        stream: TextIO = getattr(sys, self._name)
+        return stream
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redact(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+stdout = _Redacted("stdout")
+out = Console(file=stdout, highlight=False, soft_wrap=True)   # type: ignore[arg-type]
+err = Console(file=_Redacted("stderr"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
 
 ConfigOption = typer.Option("regwatch.toml", "--config", "-c", help="Configuration file.",
                             envvar="REGWATCH_CONFIG")

@@ -28,7 +28,7 @@ def _since(value: str | None) -> datetime | None:
 
 
 def register(app: typer.Typer) -> None:
-    from monitor.cli import ConfigOption, friendly, out
+    from monitor.cli import ConfigOption, friendly, out, stdout
 
     @app.command()
     @friendly
@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
             out.print(json.dumps(rows, ensure_ascii=False, indent=1), markup=False)
             return
         if as_csv:
-            writer = csv.DictWriter(sys.stdout, fieldnames=list(CHANGE_FIELDS))
+            writer = csv.DictWriter(stdout, fieldnames=list(CHANGE_FIELDS))
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: ("|".join(v) if isinstance(v, list) else v)
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
                   row["event"], row["title"], ",".join(row["cn"]), ",".join(row["eu"]),
                   row["comment_deadline"] or "") for row in rows]
         if not out.is_terminal:   # piped: one tab-separated line per change, nothing cut
-            sys.stdout.write("".join("\t".join(line) + "\n" for line in cells))
+            stdout.write("".join("\t".join(line) + "\n" for line in cells))
             return
         table = Table(show_lines=False)
         for column in ("id", "detected", "source", "event"):
@@ -140,4 +140,4 @@ def register(app: typer.Typer) -> None:
         if texts == ["-"]:
             items = [line.rstrip("\n") for line in sys.stdin if line.strip()]
         for text in items:
-            sys.stdout.write(json.dumps(run(text).as_dict(text), ensure_ascii=False) + "\n")
+            stdout.write(json.dumps(run(text).as_dict(text), ensure_ascii=False) + "\n")

@@ -21,12 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor.errors import ConfigError
 from monitor.store.db import URL_KEY, url_problem
+from notifiers import redact
 from notifiers.routes import Route
 from sources.browser import BrowserSettings
 from sources.http import HttpSettings
 from sources.registry import SourceSettings, adapter_for
 
 DEFAULT_PATH = "regwatch.toml"
+_SECRET_TABLES = frozenset({"store", "source", "notify"})
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 
@@ -51,6 +53,13 @@ class DeliverySettings(BaseModel):
     summary_over: int = Field(default=20, ge=0, description=(
         "a check with more alerts than this for one route sends that route one summary "
         "alert instead (0: never summarise)"))
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        if parse_duration(value) <= 0:
+            raise ValueError(f"{value!r} is not a positive duration like '30s' or '1m'")
+        return value
 
 
 class ServiceSettings(BaseModel):
@@ -133,7 +142,9 @@ def loads(text: str, *, path: str = "<config>", env: Mapping[str, str] | None = 
     except tomllib.TOMLDecodeError as exc:
         line = _line_of_toml_error(str(exc))
         raise ConfigError(f"not valid TOML: {exc}", path=path, line=line) from None
-    raw = _expand(raw, os.environ if env is None else env, path)
+    environ = os.environ if env is None else env
+    raw = {key: _expand(value, environ, path, secret=key in _SECRET_TABLES)
+           for key, value in raw.items()}
     locator = _Locator(text)
     known = {"store", "http", "browser", "health", "delivery", "service", "source", "notify"}
     for key in raw:
@@ -201,7 +212,8 @@ def _load_sources(items: Any, path: str, locator: _Locator) -> list[SourceSettin
                               key=f"{where} ({settings.name})", line=start)
         if settings.every:
             try:
-                parse_duration(settings.every)
+                if parse_duration(settings.every) <= 0:
+                    raise ValueError(f"{settings.every!r} is not a positive duration like '6h'")
             except ValueError as exc:
                 raise ConfigError(str(exc), path=path, key=f"{where}.every",
                                   line=locator.key_after(start, "every")) from None
@@ -263,19 +275,23 @@ def _validate(model: type[BaseModel], value: dict[str, Any], path: str, where: s
                           line=line, fix=fix) from None
 
 
-def _expand(value: Any, env: Mapping[str, str], path: str) -> Any:
+def _expand(value: Any, env: Mapping[str, str], path: str, *, secret: bool = False) -> Any:
+    """``${NAME}`` -> the environment's value; in the tables of ``_SECRET_TABLES`` the
+    value is registered with ``notifiers.redact`` so no output ever shows it."""
     if isinstance(value, str):
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in env:
                 raise ConfigError(f"environment variable ${{{name}}} is not set", path=path,
                                   fix=f"export {name}=… before starting regwatch")
+            if secret:
+                redact.register(env[name], f"${{{name}}}")
             return env[name]
         return _ENV.sub(replace, value)
     if isinstance(value, list):
-        return [_expand(v, env, path) for v in value]
+        return [_expand(v, env, path, secret=secret) for v in value]
     if isinstance(value, dict):
-        return {k: _expand(v, env, path) for k, v in value.items()}
+        return {k: _expand(v, env, path, secret=secret) for k, v in value.items()}
     return value
 
 

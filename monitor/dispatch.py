@@ -16,10 +16,23 @@ once for everything else.
 
 Each URL of a route is recorded (``done``) as soon as it succeeded, so a
 retry, or a restart after a crash, never repeats a URL that worked.
+
+**Attempts are counted at the claim**, before anything is sent: a process
+killed mid-send has already spent that attempt, so a crash loop (a service
+killed at every start) resends a message at most ``max_attempts`` times, then
+the row is failed like any other delivery that kept failing.
+
+**An idempotency key** goes with every message to services that take custom
+headers (``json``/``xml``/``form`` webhooks and ``mailto`` email):
+``X-Regwatch-Delivery`` (and ``Idempotency-Key`` for webhooks), the same value
+on every retry of one delivery to one URL, so a receiver can drop the
+duplicate that at-least-once delivery allows. apprise sets email's
+``Message-ID`` itself, so email carries only the ``X-Regwatch-Delivery`` header.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Collection, Sequence
@@ -36,6 +49,7 @@ from monitor.store.models import DeliveryRow
 from notifiers.render import Message, format_for, render_alert, render_digest
 from notifiers.routes import Route, parse_digest
 from notifiers.send import send_message
+from notifiers.services import with_delivery_key
 from notifiers.types import Alert
 
 log = logging.getLogger("regwatch.dispatch")
@@ -169,7 +183,8 @@ class Dispatcher:
             claimed = session.exec(
                 update(DeliveryRow)
                 .where(col(DeliveryRow.id).in_(ids), col(DeliveryRow.status) == "pending")
-                .values(status="sending", next_attempt_at=until)
+                .values(status="sending", next_attempt_at=until,
+                        attempts=col(DeliveryRow.attempts) + 1)
             ).rowcount
             if claimed != len(ids):
                 session.rollback()
@@ -178,6 +193,10 @@ class Dispatcher:
 
     def _deliver(self, route: Route, rows: Sequence[DeliveryRow],
                  render: Callable[[str], Message], result: DispatchResult) -> None:
+        limit = self._max_attempts(route)
+        if max(row.attempts for row in rows) >= limit:
+            self._give_up(rows, limit, result)
+            return
         if not self._claim(rows, route):
             return
         done: set[int] = set(json.loads(rows[0].done or "[]"))
@@ -193,7 +212,8 @@ class Dispatcher:
             except Exception as exc:  # noqa: BLE001  (a template bug fails this delivery, not the run)
                 errors.append(f"cannot render the message: {type(exc).__name__}: {exc}")
                 continue
-            outcome = send_message(url, messages[fmt], timeout=SEND_TIMEOUT)
+            keyed = with_delivery_key(url, delivery_key(rows, index))
+            outcome = send_message(keyed, messages[fmt], timeout=SEND_TIMEOUT)
             if outcome.ok:
                 done.add(index)
                 if len(done) < len(route.urls):
@@ -202,6 +222,21 @@ class Dispatcher:
                 errors.append(f"{outcome.url}: {outcome.error}")
         self._finish(rows, ok=len(done) == len(route.urls), error="; ".join(errors),
                      result=result, done=done, max_attempts=self._max_attempts(route))
+
+    def _give_up(self, rows: Sequence[DeliveryRow], limit: int, result: DispatchResult) -> None:
+        """Fail rows whose attempts were all spent by processes that stopped mid-send."""
+        error = (f"gave up after {limit} attempts (max_attempts) that ended without an "
+                 "answer: the process stopped while sending")
+        with self.store.session(write=True) as session:
+            count = session.exec(
+                update(DeliveryRow)
+                .where(col(DeliveryRow.id).in_([row.id for row in rows]),
+                       col(DeliveryRow.status) == "pending")
+                .values(status="failed", last_error=error, next_attempt_at=None)
+            ).rowcount
+        if count:
+            result.failed += int(count)
+            log.warning("deliveries %s to %s: %s", [row.id for row in rows], rows[0].route, error)
 
     def _save_done(self, rows: Sequence[DeliveryRow], done: set[int]) -> None:
         with self.store.session(write=True) as session:
@@ -224,8 +259,7 @@ class Dispatcher:
                 fresh = session.get(DeliveryRow, row.id)
                 if fresh is None:
                     continue
-                fresh.attempts += 1
-                fresh.done = json.dumps(sorted(done))
+                fresh.done = json.dumps(sorted(done))   # attempts were counted at the claim
                 if ok:
                     fresh.status, fresh.sent_at, fresh.last_error = "sent", now, ""
                     fresh.next_attempt_at = None
@@ -249,6 +283,15 @@ class Dispatcher:
         settings = self.config.delivery
         exponent = min(attempts - 1, 60)
         return timedelta(seconds=min(settings.backoff * 2 ** exponent, settings.max_backoff))
+
+
+def delivery_key(rows: Sequence[DeliveryRow], index: int) -> str:
+    """The idempotency key of sending ``rows`` (one alert, or one digest) to URL
+    number ``index`` of their route: the same on every retry."""
+    ids = ",".join(str(row.id) for row in rows)
+    created = min(aware(row.created_at) for row in rows).isoformat()
+    digest = hashlib.sha256(f"{rows[0].route}|{ids}|{created}|{index}".encode()).hexdigest()
+    return f"rw-{digest[:32]}"
 
 
 def _alert_renderer(alert: Alert, route: Route) -> Callable[[str], Message]:

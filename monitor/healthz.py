@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from notifiers.redact import redact_bytes
 from notifiers.render import format_for, render_alert
 from notifiers.routes import Route, routes_for
 from notifiers.send import send_message
@@ -71,7 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, body)
 
     def _send(self, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body, ensure_ascii=False, default=str, indent=1).encode("utf-8")
+        payload = redact_bytes(
+            json.dumps(body, ensure_ascii=False, default=str, indent=1).encode("utf-8"))
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
@@ -131,6 +133,7 @@ class StoreHealth:
         self.failures = 0
         self.alerts_sent = 0
         self._alerted_at: float | None = None
+        self.frozen = False   # the database was lost: nothing clears the error
         self._lock = threading.Lock()
 
     @property
@@ -159,9 +162,28 @@ class StoreHealth:
                 detail=f"the database cannot be written: {error}", failures=self.failures,
             ), routes)
 
+    def lost(self, error: str, routes: Sequence[Route]) -> None:
+        """The database is not the one the service opened (deleted, replaced): a
+        problem for good (``ok`` no longer clears it), with one alert saying so."""
+        with self._lock:
+            first = not self.frozen
+            self.frozen = True
+            self.error = error
+            self.since = self.since or datetime.now(UTC)
+        if first:
+            log.error("%s", error)
+            self._send(Alert(
+                id=f"store-lost-{int(time.time())}", kind="health", source="regwatch",
+                regulator="regwatch", jurisdiction="", title="the database was lost",
+                detected_at=datetime.now(UTC), change_kind="health", detail=error,
+                failures=self.failures,
+            ), routes)
+
     def ok(self, routes: Sequence[Route]) -> None:
         """A write succeeded: clear the error; say "recovered" if an alert went out."""
         with self._lock:
+            if self.frozen:
+                return
             if not self.error:
                 return
             error, failures = self.error, self.failures

@@ -77,11 +77,22 @@ def sqlite_path(url: str) -> Path | None:
 
 
 class FileLock:
-    """``flock`` on ``<database>.lock``; the file says who holds it."""
+    """``flock`` on ``<database>.lock`` (the file says who holds it) and on the
+    database file itself.
+
+    The lock file sits next to the *canonical* path (symlinks resolved), and
+    the database file's own lock is held on its inode, so a symlink or a hard
+    link to the same database cannot start a second service. (``flock`` and
+    SQLite's POSIX record locks are independent on Linux: SQLite is not
+    disturbed.)
+    """
 
     def __init__(self, database: Path) -> None:
-        self.path = database.with_name(database.name + ".lock")
+        real = database.expanduser().resolve()
+        self.database = real
+        self.path = real.with_name(real.name + ".lock")
         self._fd: int | None = None
+        self._db_fd: int | None = None
 
     @property
     def where(self) -> str:
@@ -103,10 +114,23 @@ class FileLock:
         except OSError as exc:
             os.close(fd)
             raise StoreError(f"cannot lock {self.path}: {exc.strerror}") from None
+        try:
+            db_fd = os.open(self.database, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(db_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(db_fd)
+            info = _read_json(fd)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise _held_by(info or {"pid": "?"}, self.where) from None
+        except OSError as exc:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise StoreError(f"cannot lock {self.database}: {exc.strerror}") from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps(_holder()).encode("utf-8"))
         os.fsync(fd)
-        self._fd = fd
+        self._fd, self._db_fd = fd, db_fd
 
     def release(self) -> None:
         if self._fd is None:
@@ -118,6 +142,9 @@ class FileLock:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None
+        if self._db_fd is not None:
+            os.close(self._db_fd)
+            self._db_fd = None
 
 
 def _read_json(fd: int) -> dict[str, Any]:

@@ -55,6 +55,7 @@ from notifiers.types import Alert
 from sources.errors import Blocked, LayoutChanged, SourceError
 from sources.fetchers import make_fetcher
 from sources.http import HostGate
+from sources.netpolicy import NetworkPolicy
 from sources.registry import Adapter, SourceSettings, adapter_for
 from sources.types import Fetcher, Listing, Record
 
@@ -110,8 +111,10 @@ class Pipeline:
 
     def _default_fetcher(self, settings: SourceSettings,
                          validators: dict[str, dict[str, str]]) -> Fetcher:
+        policy = NetworkPolicy.for_source(adapter_for(settings.kind)(settings).base_url,
+                                          settings.allow_redirects_to)
         return make_fetcher(settings.fetch, self.config.http, self.config.browser,
-                            validators=validators, politeness=self.gate)
+                            validators=validators, politeness=self.gate, policy=policy)
 
     # -- many sources ----------------------------------------------------------
 

@@ -43,10 +43,11 @@ from monitor import config as config_module
 from monitor.config import Config
 from monitor.errors import ConfigError, RegwatchError, StoreError
 from monitor.healthz import HealthServer, StoreHealth, parse_listen
-from monitor.lock import ServiceLock, service_lock
+from monitor.lock import ServiceLock, service_lock, sqlite_path
 from monitor.scheduler import JobSpec, build_jobs, schedule_of, sync_jobs, zone_of
 from monitor.store import Store
 from monitor.store.db import utcnow
+from monitor.store.identity import StoreIdentity
 from monitor.store.models import SourceRow
 
 if TYPE_CHECKING:  # imported lazily at run time: start-up stays light
@@ -75,6 +76,9 @@ class Service:
         self._specs: dict[str, JobSpec] = {}
         self._stopping = threading.Event()
         self._running: dict[str, float] = {}
+        self.job_deadline: float | None = None   # seconds; None: from [http] check_deadline
+        self.identity: StoreIdentity | None = None
+        self.jobs_skipped = 0   # jobs not run because the database was lost
         self._running_lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._dispatch_wanted = threading.Event()
@@ -103,6 +107,8 @@ class Service:
 
         config = self.config
         self.store = Store(config.store.url)
+        self.identity = StoreIdentity.open(
+            self.store, sqlite_path(config.store.url) if self.store.is_sqlite else None)
         unwritable = ""
         try:
             recovered = Dispatcher(config, self.store).recover()
@@ -228,6 +234,17 @@ class Service:
         with self._running_lock:
             return sorted(self._running)
 
+    def overdue_jobs(self) -> list[str]:
+        """Jobs running longer than a check may (``job_deadline``, by default
+        ``[http] check_deadline`` plus a minute for parsing and writing): each one
+        is a ``/healthz`` problem."""
+        limit = self.job_deadline or self.config.http.check_deadline + 60
+        now = time.monotonic()
+        with self._running_lock:
+            started = dict(self._running)
+        return [f"job {job} has run for {now - at:.0f} s, past its deadline of {limit:.0f} s"
+                for job, at in sorted(started.items()) if now - at > limit]
+
     def health(self) -> tuple[int, dict[str, Any]]:
         """The ``/healthz`` answer: (HTTP status, JSON body)."""
         from monitor.status import status_of
@@ -248,6 +265,7 @@ class Service:
             sources = [{"name": n, "kind": k, "schedule": s} for n, k, s in names]
         for entry in sources:
             entry["running"] = f"source:{entry['name']}" in running
+        problems.extend(self.overdue_jobs())
         if not alive:
             problems.append("the scheduler is not running")
         if not self.store_health.writable:
@@ -287,6 +305,12 @@ class Service:
         """Run one job: skip when stopping; a database error is a store health event;
         any other error is logged and the service goes on."""
         if self._stopping.is_set():
+            return
+        lost = self.identity.lost() if self.identity is not None else ""
+        if lost:   # never write into a database that is not ours any more
+            self.jobs_skipped += 1
+            self.store_health.lost(f"{lost}; the service stopped writing: restart it "
+                                   "once the right database is back", self.config.routes)
             return
         with self._running_lock:
             self._running[job_id] = time.monotonic()

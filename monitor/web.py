@@ -43,6 +43,7 @@ from monitor.errors import NotFound, StoreError
 from monitor.history import ChangeFilter, get_change, list_changes
 from monitor.store import Store
 from monitor.web_views import EVENTS, KINDS, PAGE_LIMIT, Views, atmp_keys
+from notifiers.redact import redact_bytes
 
 log = logging.getLogger("regwatch.web")
 
@@ -290,7 +291,7 @@ def _send(response: Response, environ: WSGIEnvironment,
           start_response: StartResponse) -> list[bytes]:
     headers = [("Content-Type", response.content_type), *SECURITY_HEADERS, *response.headers,
                ("Cache-Control", "no-cache")]
-    status, body = response.status, response.body
+    status, body = response.status, redact_bytes(response.body)
     if status == 200:
         etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
         headers.append(("ETag", etag))

@@ -20,6 +20,7 @@ from contextvars import ContextVar
 
 _LOGGER = logging.getLogger("apprise")
 _sink: ContextVar[list[logging.LogRecord] | None] = ContextVar("notifiers_capture", default=None)
+_hide: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("notifiers_hide", default=())
 _lock = threading.Lock()
 _active = 0
 _saved_level = logging.NOTSET
@@ -30,6 +31,16 @@ class _Gate(logging.Filter):
     """Copy records into the active capture; pass on what the app asked for."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        hide = _hide.get()
+        if hide:
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):
+                message = str(record.msg)
+            for secret, shown in hide:
+                if secret:
+                    message = message.replace(secret, shown)
+            record.msg, record.args = message, ()
         sink = _sink.get()
         if sink is not None:
             sink.append(record)
@@ -60,15 +71,20 @@ def _exit() -> None:
 
 
 @contextmanager
-def capture() -> Iterator[list[logging.LogRecord]]:
-    """Collect apprise's log records of this context into the yielded list."""
+def capture(hide: tuple[tuple[str, str], ...] = ()) -> Iterator[list[logging.LogRecord]]:
+    """Collect apprise's log records of this context into the yielded list.
+
+    ``hide``: (text, shown instead) pairs replaced in every record of the block
+    before any log handler sees it (a URL apprise has not parsed yet)."""
     records: list[logging.LogRecord] = []
     token = _sink.set(records)
+    hidden = _hide.set(hide)
     _enter()
     try:
         yield records
     finally:
         _exit()
+        _hide.reset(hidden)
         _sink.reset(token)
 
 

@@ -8,7 +8,13 @@ Templates live in ``notifiers/templates/``::
 
 A route's ``templates = "dir"`` overrides any of them: a file of the same
 name in that directory wins, the bundled one fills the gaps. HTML templates
-are autoescaped; text and Markdown are not. Templates see the values of
+are autoescaped. In text and Markdown templates every value is passed
+through ``neutralise`` (Jinja's ``finalize``): what a regulator's page says
+(a title, an excerpt) must not act as markup in the chat that receives it —
+Slack's ``<!channel>``, ``<!here>``, ``<@user>`` and ``<url|text>`` (which
+apprise's Slack plugin would turn back into live syntax even when escaped as
+``&lt;…&gt;``), Discord's ``@everyone``/``@here``, Markdown links
+``[text](url)`` (Discord, Telegram, Matrix…) and code fences. Templates see the values of
 ``notifiers.context.alert_context`` (and ``digest_context`` for digests).
 """
 
@@ -74,8 +80,34 @@ def _autoescape(name: str | None) -> bool:
     return bool(name) and str(name).endswith(".html.j2")
 
 
+_MENTION = re.compile(r"@(everyone|here|channel)\b", re.IGNORECASE)
+_SLACK_ANGLE = re.compile(r"<(?=\s*[!@#]|\s*(?:https?|mailto):)", re.IGNORECASE)
+_URL_ESCAPES = {"<": "%3C", ">": "%3E", "[": "%5B", "]": "%5D", "|": "%7C", "`": "%60"}
+_MARKDOWN = {"<": "\u2039", ">": "\u203a", "[": "\uff3b", "]": "\uff3d", "`": "\u02cb"}
+
+
+def neutralise(value: Any, fmt: str) -> Any:
+    """``value`` (a string from an alert) made inert for a chat in ``fmt`` (see the
+    module docstring). A URL is percent-encoded where it has markup characters;
+    other text gets look-alike characters (‹ › ［ ］ ˋ) and a zero-width space
+    after ``@`` of a mass mention. Non-strings and HTML pass unchanged."""
+    if not isinstance(value, str) or fmt == "html" or not value:
+        return value
+    if re.match(r"(?i)https?://\S+$", value):
+        return "".join(_URL_ESCAPES.get(ch, ch) for ch in value)
+    text = _MENTION.sub("@\u200b\\1", value)
+    if fmt == "markdown":
+        return "".join(_MARKDOWN.get(ch, ch) for ch in text)
+    return _SLACK_ANGLE.sub("\u2039", text)
+
+
+def _format_of(name: str) -> str:
+    return "html" if name.endswith(".html.j2") else "markdown" if name.endswith(".md.j2") \
+        else "text"
+
+
 @lru_cache(maxsize=32)
-def _environment(templates_dir: str | None) -> jinja2.Environment:
+def _environment(templates_dir: str | None, fmt: str = "text") -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir:
         loaders.append(jinja2.FileSystemLoader(os.fspath(templates_dir)))
@@ -86,12 +118,16 @@ def _environment(templates_dir: str | None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=lambda value: neutralise(value, fmt),
     )
 
 
-def _render(name: str, values: dict[str, Any], templates_dir: str | None) -> str:
+def _render(name: str, values: dict[str, Any], templates_dir: str | None,
+            fmt: str | None = None) -> str:
+    """Render ``name``; values are neutralised for ``fmt`` (default: the template's
+    own format; a title is neutralised for the format of its message)."""
     try:
-        template = _environment(templates_dir).get_template(name)
+        template = _environment(templates_dir, fmt or _format_of(name)).get_template(name)
         return template.render(**values)
     except jinja2.TemplateNotFound:
         raise TemplateError("template not found", template=name) from None
@@ -121,7 +157,8 @@ def render_alert(alert: Alert, *, fmt: str, templates_dir: str | None = None) ->
     """Render one alert as ``fmt`` (text / markdown / html)."""
     form = _check_format(fmt)
     values = alert_context(alert)
-    title = _render("alert_title.txt.j2", values, templates_dir)
+    title = _render("alert_title.txt.j2", values, templates_dir,
+                    "markdown" if form == "markdown" else "text")
     body = _render(f"alert.{EXTENSIONS[form]}.j2", values, templates_dir)
     return Message(title=_title(title), body=_tidy(body), format=form)
 
@@ -132,7 +169,8 @@ def render_digest(
     """Render a digest of ``alerts``, grouped by regulator and then by ATMP class."""
     form = _check_format(fmt)
     values = digest_context(alerts, title)
-    subject = _render("digest_title.txt.j2", values, templates_dir)
+    subject = _render("digest_title.txt.j2", values, templates_dir,
+                      "markdown" if form == "markdown" else "text")
     body = _render(f"digest.{EXTENSIONS[form]}.j2", values, templates_dir)
     return Message(title=_title(subject), body=_tidy(body), format=form)
 

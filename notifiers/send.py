@@ -10,11 +10,12 @@ never raises for a failed delivery.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import apprise
 
 from notifiers._capture import capture, reasons
+from notifiers.redact import redact
 from notifiers.render import Message, fit, format_for, render_alert, render_digest
 from notifiers.routes import Route
 from notifiers.services import check_urls, instantiate, masked, scrub
@@ -62,6 +63,7 @@ def send_to(url: str, message: Message, *, timeout: float = 30) -> SendResult:
             setattr(plugin, attribute, timeout)
     notifier = apprise.Apprise(asset=_asset())
     notifier.add(plugin)
+    message = replace(message, title=redact(message.title), body=redact(message.body))
     error: str | None = None
     with capture() as records:
         try:

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import apprise
 
 from notifiers._capture import capture, reasons
+from notifiers.redact import register_url
 
 SERVICES_FILE = Path(__file__).with_name("services.toml")
 Format = Literal["text", "markdown", "html"]
@@ -49,7 +50,8 @@ def _ensure_plugins() -> None:
 def instantiate(url: str, asset: Any = None) -> tuple[Any | None, str]:
     """apprise's plugin object for ``url`` (or None) and why it failed, secret-free."""
     _ensure_plugins()
-    with capture() as records:
+    tail = url.partition("://")[2]
+    with capture(hide=((url, masked(url)), (tail, "…"))) as records:
         try:
             plugin = apprise.Apprise.instantiate(url, asset=asset, suppress_exceptions=True)
         except Exception as exc:  # noqa: BLE001 - apprise promises not to raise; be safe
@@ -58,7 +60,10 @@ def instantiate(url: str, asset: Any = None) -> tuple[Any | None, str]:
         else:
             records_text = ""
     if plugin is not None:
+        found: Any = plugin
+        register_url(url, str(found.url(privacy=True)))
         return plugin, ""
+    register_url(url, None)
     why = reasons(records) or records_text or "unknown service or missing token"
     why = why.replace(url, masked(url))
     password = _password(url)
@@ -88,6 +93,26 @@ def privacy_url(url: str) -> str:
     if plugin is None:
         return masked(url)
     return str(plugin.url(privacy=True))
+
+
+_HEADER_SCHEMES = {"json", "jsons", "xml", "xmls", "form", "forms"}
+_MAIL_SCHEMES = {"mailto", "mailtos"}
+
+
+def with_delivery_key(url: str, key: str) -> str:
+    """``url`` with apprise's ``+Header=value`` parameters that carry ``key``:
+    ``X-Regwatch-Delivery`` and ``Idempotency-Key`` for webhooks, ``X-Regwatch-Delivery``
+    for email; other services take no custom header and get ``url`` unchanged."""
+    found = scheme(url)
+    if found in _HEADER_SCHEMES:
+        extra = f"+X-Regwatch-Delivery={key}&+Idempotency-Key={key}"
+    elif found in _MAIL_SCHEMES:
+        extra = f"+X-Regwatch-Delivery={key}"
+    else:
+        return url
+    base, _, fragment = url.partition("#")
+    joined = f"{base}{'&' if '?' in base else '?'}{extra}"
+    return f"{joined}#{fragment}" if fragment else joined
 
 
 def check_urls(urls: list[str] | tuple[str, ...]) -> list[str]:

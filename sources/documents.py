@@ -20,6 +20,17 @@ encrypted or unsupported file.
 
 The result has its lines stripped of trailing spaces and no runs of more than
 one blank line; deeper normalisation is the diff's job.
+
+**Bounds** (a hostile site can attach anything): a DOCX (a ZIP) is refused
+before it is read when its members would unpack to more than
+``MAX_UNCOMPRESSED`` bytes, when one large member is compressed more than
+``MAX_RATIO`` times (a decompression bomb), or when it has more than
+``MAX_MEMBERS`` members. PDF, DOC and DOCX files above ``IN_PROCESS_BELOW``
+bytes (or a DOCX unpacking to more than that many times four) are read in a
+worker process limited to ``EXTRACT_SECONDS`` and ``EXTRACT_MEMORY``
+(``sources.sandbox``); small files, the usual case, are read in-process. The
+text kept is cut at ``MAX_TEXT`` characters. Each bound hit is a
+``ParseError`` naming it: one note for that attachment, never a crash.
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ from docx.text.paragraph import Paragraph
 from sources.decode import decode_html
 from sources.errors import ParseError
 from sources.msdoc import doc_text, is_ole
+from sources.sandbox import run_bounded
 
 Kind = Literal["pdf", "docx", "doc", "html", "text", "unknown"]
 
@@ -63,6 +75,13 @@ _CONTENT_TYPES: dict[str, Kind] = {
     "application/xhtml+xml": "html",
     "text/plain": "text",
 }
+MAX_UNCOMPRESSED = 40_000_000     # bytes a DOCX may unpack to
+MAX_RATIO = 100                    # uncompressed / compressed, for members over 1 MB
+MAX_MEMBERS = 2_000
+MAX_TEXT = 2_000_000               # characters of text kept per attachment
+IN_PROCESS_BELOW = 256_000         # bytes: smaller PDF/DOC/DOCX files skip the worker
+EXTRACT_SECONDS = 60.0
+EXTRACT_MEMORY = 1_024 * 2**20     # bytes the worker's address space may grow by
 _WORD_STREAM_NAME = "WordDocument".encode("utf-16-le")
 # pypdf's text is taken when it has this many readable characters a page and
 # this share of readable letters; otherwise pdfminer.six is tried as well.
@@ -116,8 +135,46 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def extract_text(body: bytes, *, filename: str = "", content_type: str | None = None) -> str:
-    """The text of an attachment; ``ParseError`` when it cannot be read."""
+    """The text of an attachment, within the bounds of the module docstring;
+    ``ParseError`` when it cannot be read or goes over a bound."""
     kind = sniff_kind(body, filename, content_type)
+    unpacked = _check_zip(body) if kind == "docx" else 0
+    heavy = kind in ("pdf", "doc", "docx") and (
+        len(body) > IN_PROCESS_BELOW or unpacked > 4 * IN_PROCESS_BELOW)
+    if heavy:
+        what = f"reading {filename or 'the ' + kind.upper() + ' file'}"
+        text = run_bounded(_extract, body, kind, filename, content_type,
+                           seconds=EXTRACT_SECONDS, memory=EXTRACT_MEMORY, what=what)
+    else:
+        text = _extract(body, kind, filename, content_type)
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT] + f"\n[… text cut at {MAX_TEXT:,} characters]"
+    return text
+
+
+def _check_zip(body: bytes) -> int:
+    """Refuse a ZIP that would unpack too big or is a bomb; return its unpacked size."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ParseError(f"corrupt DOCX: {exc}") from None
+    if len(members) > MAX_MEMBERS:
+        raise ParseError(f"DOCX not read: {len(members):,} parts, more than {MAX_MEMBERS:,}")
+    total = sum(member.file_size for member in members)
+    if total > MAX_UNCOMPRESSED:
+        raise ParseError(f"DOCX not read: it unpacks to {total:,} bytes, more than "
+                         f"{MAX_UNCOMPRESSED:,} (a decompression bomb?)")
+    for member in members:
+        if member.file_size > 1_000_000 and member.file_size > MAX_RATIO * max(
+                1, member.compress_size):
+            raise ParseError(f"DOCX not read: {member.filename} is compressed "
+                             f"{member.file_size // max(1, member.compress_size):,} times, "
+                             f"more than {MAX_RATIO} (a decompression bomb?)")
+    return total
+
+
+def _extract(body: bytes, kind: Kind, filename: str, content_type: str | None) -> str:
     if kind == "pdf":
         text = _pdf_text(body)
     elif kind == "docx":

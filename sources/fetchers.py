@@ -25,6 +25,7 @@ from typing import Literal, Protocol, Self
 from sources.browser import INSTALL_HINT, BrowserFetcher, BrowserSettings, browser_available
 from sources.errors import Blocked
 from sources.http import HttpFetcher, HttpSettings
+from sources.netpolicy import NetworkPolicy
 from sources.politeness import HostGate, host_of
 from sources.types import Expect, Fetched, Fetcher
 
@@ -136,19 +137,21 @@ def make_fetcher(
     *,
     validators: dict[str, dict[str, str]] | None = None,
     politeness: HostGate | None = None,
+    policy: NetworkPolicy | None = None,
 ) -> ClosingFetcher:
     """The fetcher for one check of a source; close it when the check is done.
 
     Nothing is launched here: the browser starts on its first request.
+    ``policy``: the source's network policy (``NetworkPolicy.for_source``).
     """
     gate = politeness or HostGate(per_host=http.per_host, delay=http.delay)
     if mode == "http":
-        return HttpFetcher(http, validators=validators, politeness=gate)
+        return HttpFetcher(http, validators=validators, politeness=gate, policy=policy)
     if mode == "browser":
         return BrowserFetcher(http, browser, politeness=gate)
     if mode == "auto":
         return AutoFetcher(
-            HttpFetcher(http, validators=validators, politeness=gate),
+            HttpFetcher(http, validators=validators, politeness=gate, policy=policy),
             BrowserFetcher(http, browser, politeness=gate),
         )
     raise ValueError(f"unknown fetch mode {mode!r}: use 'http', 'browser' or 'auto'")

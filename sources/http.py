@@ -8,6 +8,16 @@ What it does for every request:
   redirect hops go through the gate too.
 - **A descriptive User-Agent**, timeouts, and a streamed download capped at
   ``max_bytes`` (``TooLarge``), counted after decompression.
+- **Deadlines** (``sources.netpolicy``): ``timeout`` bounds each socket
+  operation; ``deadline`` bounds one request as a whole (connect, headers,
+  body, all redirect hops); ``check_deadline`` bounds everything one fetcher
+  (one check) does, waiting for the host gate included. Past either, the
+  request is abandoned (the gate slot released) with ``DeadlineExceeded``,
+  which is not retried.
+- **Network policy** (``sources.netpolicy``): redirects stay on the site
+  of the request or of the source (``allow_redirects_to`` adds more);
+  link-local/metadata/reserved addresses are refused at connect time;
+  loopback/private ones unless the source itself is local.
 - **Conditional GET.** ``conditional=True`` sends ``If-None-Match`` /
   ``If-Modified-Since`` from ``validators`` (URL -> ``{"etag", "last_modified"}``),
   which is updated after each 200; the caller persists it. A 304 comes back
@@ -32,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
@@ -43,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sources.blocks import BROWSER_HINT, detect_block
 from sources.decode import charset_from_content_type, decode_html, json_encoding
 from sources.errors import Blocked, FetchError, TooLarge
+from sources.netpolicy import DeadlineExceeded, NetworkPolicy, guard_transport, scope
 from sources.politeness import HostGate, host_of, retry_after_seconds
 from sources.types import Expect, Fetched
 
@@ -78,6 +90,8 @@ class HttpSettings(BaseModel):
     retries: int = Field(default=3, ge=0)
     backoff: float = Field(default=2.0, ge=0)
     max_wait: float = Field(default=300, ge=0)
+    deadline: float = Field(default=120, gt=0, description="seconds for one whole request")
+    check_deadline: float = Field(default=1800, gt=0, description="seconds for one check")
 
 
 class _Retry(Exception):
@@ -95,7 +109,11 @@ class HttpFetcher:
     ``validators`` maps URL -> ``{"etag": …, "last_modified": …}``; pass the
     stored state in and persist ``fetcher.validators`` after a run.
     ``politeness`` shares a ``HostGate`` between fetchers (default: a gate of
-    this fetcher's own). ``transport`` is the httpx seam for tests.
+    this fetcher's own). ``policy``: the source's ``NetworkPolicy`` (default:
+    redirects stay on the request's site, local addresses only for local
+    URLs). ``transport`` is the httpx seam for tests; the default transport
+    enforces the policy and the deadlines at connect and read time.
+    The check deadline counts from the fetcher's creation: one fetcher per check.
     """
 
     def __init__(
@@ -105,8 +123,11 @@ class HttpFetcher:
         validators: dict[str, dict[str, str]] | None = None,
         politeness: HostGate | None = None,
         transport: httpx.BaseTransport | None = None,
+        policy: NetworkPolicy | None = None,
     ) -> None:
         self.settings = settings
+        self.policy = policy or NetworkPolicy()
+        self.check_end = time.monotonic() + settings.check_deadline
         self.validators: dict[str, dict[str, str]] = validators if validators is not None else {}
         self.gate = politeness or HostGate(settings)
         self._lock = threading.Lock()
@@ -114,7 +135,7 @@ class HttpFetcher:
             headers={"User-Agent": settings.user_agent},
             timeout=httpx.Timeout(settings.timeout),
             follow_redirects=False,  # followed by hand, to catch Akamai's apology redirect
-            transport=transport,
+            transport=transport if transport is not None else guard_transport(),
         )
 
     # -- the Fetcher protocol -------------------------------------------------
@@ -216,9 +237,10 @@ class HttpFetcher:
 
     def _fetch(self, request: httpx.Request, expect: Expect) -> Fetched:
         attempts = self.settings.retries + 1
+        local = self.policy.local_ok(request.url)
         for attempt in range(attempts):
             try:
-                return self._follow(request, expect)
+                return self._follow(request, expect, local)
             except _Retry as retry:
                 last = retry.error
                 if attempt + 1 >= attempts:
@@ -241,26 +263,41 @@ class HttpFetcher:
             status=last.status,
         )
 
-    def _follow(self, request: httpx.Request, expect: Expect) -> Fetched:
-        """One attempt: send, follow redirects by hand, check, decode."""
+    def _follow(self, request: httpx.Request, expect: Expect, local: bool | str) -> Fetched:
+        """One attempt: send, follow redirects by hand (on the site only), check, decode."""
+        deadline = min(time.monotonic() + self.settings.deadline, self.check_end)
         for _ in range(MAX_REDIRECTS + 1):
-            status, headers, body, next_request = self._send(request)
+            status, headers, body, next_request = self._send(request, deadline, local)
             url = str(request.url)
             reason = detect_block(status, headers, body, url, expect)
             if reason:
                 raise Blocked(reason, url=url, status=status, hint=BROWSER_HINT)
             if next_request is None:
                 return self._finish(url, status, headers, body, expect)
+            self.policy.check_redirect(request.url, next_request.url)
             request = next_request
         raise FetchError(f"more than {MAX_REDIRECTS} redirects", url=str(request.url))
 
+    def _overdue(self, url: str) -> DeadlineExceeded:
+        if time.monotonic() >= self.check_end:
+            return DeadlineExceeded(
+                f"the check ran past its deadline (http.check_deadline = "
+                f"{self.settings.check_deadline:g} s); abandoned", url=url)
+        return DeadlineExceeded(
+            f"the response took longer than its deadline (http.deadline = "
+            f"{self.settings.deadline:g} s: connect, headers and body together); abandoned",
+            url=url)
+
     def _send(
-        self, request: httpx.Request
+        self, request: httpx.Request, deadline: float, local: bool | str
     ) -> tuple[int, httpx.Headers, bytes, httpx.Request | None]:
         url = str(request.url)
         cap = self.settings.max_bytes
+        if time.monotonic() >= deadline:
+            raise self._overdue(url)
         try:
-            with self.gate.slot(host_of(request.url)):
+            with (self.gate.slot(host_of(request.url), timeout=deadline - time.monotonic()),
+                  scope(deadline, allow_local=local)):
                 response = self._client.send(request, stream=True)
                 try:
                     declared = response.headers.get("content-length", "")
@@ -281,9 +318,15 @@ class HttpFetcher:
                                 status=response.status_code,
                             )
                         chunks.append(chunk)
+                        if time.monotonic() >= deadline:
+                            raise self._overdue(url)
                 finally:
                     response.close()
+        except TimeoutError:  # no turn at the host gate before the deadline
+            raise self._overdue(url) from None
         except httpx.TimeoutException as exc:
+            if time.monotonic() >= deadline:
+                raise self._overdue(url) from None
             raise _Retry(FetchError(f"timed out ({type(exc).__name__})", url=url)) from exc
         except httpx.RemoteProtocolError as exc:
             raise _Retry(

@@ -93,17 +93,27 @@ class HostGate:
         self._next_start: dict[str, float] = {}
 
     @contextmanager
-    def slot(self, host: str) -> Iterator[None]:
-        """Wait for this host's turn, hold one of its slots for the block."""
+    def slot(self, host: str, *, timeout: float | None = None) -> Iterator[None]:
+        """Wait for this host's turn, hold one of its slots for the block.
+
+        ``timeout``: give up waiting after this many seconds (``TimeoutError``);
+        the slot is always released when the block ends, by an error too.
+        """
         with self._cond:
+            give_up = None if timeout is None else self._clock() + max(0.0, timeout)
             while True:
                 now = self._clock()
                 busy = self._in_flight.get(host, 0) >= self.per_host
                 ready_at = self._next_start.get(host, now)
                 if not busy and now >= ready_at:
                     break
+                if give_up is not None and (now >= give_up or (not busy and ready_at > give_up)):
+                    raise TimeoutError(f"no turn for {host} within {timeout:.1f} s")
                 if busy or self._sleep is None:
-                    self._cond.wait(timeout=None if busy else ready_at - now)
+                    wait = None if busy else ready_at - now
+                    if give_up is not None:
+                        wait = give_up - now if wait is None else min(wait, give_up - now)
+                    self._cond.wait(timeout=wait)
                     continue
                 self._cond.release()
                 try:

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sources.types import Fetcher, Listing, Record
 
@@ -37,6 +37,16 @@ class SourceSettings(BaseModel):
     recheck_per_run: int = Field(default=5, ge=0)
     ignore: list[str] = Field(default_factory=list)
     collapse_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
+    # more sites a redirect may lead to ("host", "host:port" or a URL); see sources.netpolicy
+    allow_redirects_to: list[str] = Field(default_factory=list)
+
+    @field_validator("allow_redirects_to")
+    @classmethod
+    def _sites(cls, value: list[str]) -> list[str]:
+        from sources.netpolicy import NetworkPolicy
+
+        NetworkPolicy(allow_redirects_to=tuple(value))  # raises ValueError naming the entry
+        return value
 
 
 class Adapter(ABC):

@@ -221,15 +221,21 @@ def _fragment(value: str) -> lxml_html.HtmlElement | None:
         return None
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
 def absolute_url(base: str, href: str | None) -> str | None:
-    """``href`` resolved against ``base``; None for empty, ``javascript:`` or ``mailto:`` links."""
+    """``href`` resolved against ``base``: an http(s) URL, or None (empty, ``#``, and every
+    other scheme: ``javascript:``, ``mailto:``, ``data:``...). Control characters are
+    stripped first, the way browsers read a link, so ``\x01javascript:`` is caught."""
     if not href:
         return None
-    href = html.unescape(href.strip())
-    lowered = href.lower()
-    if not href or lowered.startswith(("javascript:", "mailto:", "tel:", "data:")) or href == "#":
+    href = _CONTROLS.sub("", html.unescape(href)).strip()
+    if not href or href == "#":
         return None
-    return urljoin(base, href)
+    joined = urljoin(base, href)
+    if urlsplit(joined).scheme.lower() not in ("http", "https"):
+        return None
+    return joined
 
 
 def canonical_url(url: str, *, keep_fragment: bool = False) -> str:

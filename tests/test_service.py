@@ -585,3 +585,31 @@ def test_the_service_serves_the_read_only_web_ui_when_asked(
     finally:
         service.stop()
     assert service.web_server is None
+
+
+def test_healthz_reports_a_job_stuck_past_its_deadline(
+    tmp_path: Path, site: tuple[ListSite, ReplicaServer]
+) -> None:
+    _, server = site
+    service = make_service(tmp_path, [list_source(server.url)], every="1h")
+    service.job_deadline = 0.2
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(result: Any) -> None:   # holds the check job, as a hung extraction would
+        entered.set()
+        release.wait(30)
+
+    service.add_listener(stuck)
+    service.start()
+    try:
+        assert entered.wait(10)
+        assert service.health_url
+        wait_for(lambda: get_json(service.health_url or "")[0] == 503, 10, "a 503")
+        status, body = get_json(service.health_url)
+        assert status == 503
+        assert any("source:list" in p and "past its deadline" in p for p in body["problems"])
+        release.set()
+        wait_for(lambda: get_json(service.health_url or "")[0] == 200, 10, "ok again")
+    finally:
+        release.set()
+        service.stop()

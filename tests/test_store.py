@@ -19,6 +19,19 @@ from monitor.store.db import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 
+def head_revision() -> str:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from monitor.store.db import MIGRATIONS
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
 def test_an_old_database_is_upgraded_without_losing_history(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
@@ -42,14 +55,14 @@ def test_an_old_database_is_upgraded_without_losing_history(tmp_path: Path) -> N
 
     store = Store(url)                              # upgrades to head on open
     db = sqlite3.connect(tmp_path / "old.db")
-    assert db.execute("select version_num from alembic_version").fetchone()[0] == "0003"
+    assert db.execute("select version_num from alembic_version").fetchone()[0] == head_revision()
     columns = {row[1] for row in db.execute("pragma table_info(document)")}
     assert "attachments_checked_at" in columns
     assert db.execute("select title from document").fetchall() == [("细胞治疗",)]
     assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
     Store(url)                                      # opening again is a no-op
     assert store.tables() == ["alembic_version", "blob", "change", "delivery", "document",
-                              "run", "source", "version"]
+                              "run", "source", "store_identity", "version"]
 
 
 def test_blobs_are_stored_once_and_compressed(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import event, func, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
 
 from monitor.errors import ConfigError, StoreError
@@ -176,7 +176,15 @@ def _make_engine(url: str) -> Engine:
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     else:
         kwargs["pool_pre_ping"] = True
-    engine = create_engine(url, **kwargs)
+    try:
+        engine = create_engine(url, **kwargs)
+    except (ImportError, NoSuchModuleError, ArgumentError) as exc:
+        scheme = url.split(":", 1)[0]
+        raise ConfigError(
+            f"cannot use a {scheme}:// database ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]})", key="[store].url",
+            fix='use "sqlite:///regwatch.db" or "postgresql+psycopg://user@host/db" '
+            "(pip install 'regwatch[postgres]')") from None
     if url.startswith("sqlite"):
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,120 @@
+"""Crafted attachments: a DOCX decompression bomb and a DOCX of very many
+paragraphs are refused or stopped with a clear note, never read unbounded."""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+
+import docx
+import pytest
+
+from sources import documents
+from sources.documents import extract_text
+from sources.errors import ParseError
+from sources.sandbox import Exceeded, run_bounded
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def rebuilt(document_xml_parts: list[bytes]) -> bytes:
+    """A real DOCX (python-docx's template) whose word/document.xml is replaced."""
+    template = io.BytesIO()
+    docx.Document().save(template)
+    out = io.BytesIO()
+    with zipfile.ZipFile(template) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            if item.filename == "word/document.xml":
+                with dst.open("word/document.xml", "w") as member:
+                    for part in document_xml_parts:
+                        member.write(part)
+            else:
+                dst.writestr(item, src.read(item))
+    return out.getvalue()
+
+
+def head() -> bytes:
+    return f'<?xml version="1.0" encoding="UTF-8"?><w:document {W}><w:body>'.encode()
+
+
+TAIL = b"</w:body></w:document>"
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_read() -> None:
+    chunk = b"<w:p><w:r><w:t>a</w:t></w:r></w:p>" * 30_000
+    bomb = rebuilt([head(), *([chunk] * 200), TAIL])   # ~200 MB of XML in a small file
+    assert len(bomb) < 2_000_000
+    with pytest.raises(ParseError, match="decompression bomb"):
+        extract_text(bomb, filename="bomb.docx")
+
+
+def test_a_highly_compressed_member_is_refused_even_under_the_size_cap() -> None:
+    chunk = b"<w:p><w:r><w:t>b</w:t></w:r></w:p>" * 30_000
+    dense = rebuilt([head(), *([chunk] * 20), TAIL])   # ~20 MB, under MAX_UNCOMPRESSED
+    with pytest.raises(ParseError, match=r"compressed .* times"):
+        extract_text(dense, filename="dense.docx")
+
+
+def many_paragraphs(count: int) -> bytes:
+    rng = random.Random(7)
+    words = ["细胞", "基因", "治疗", "产品", "临床", "试验", "therapy", "vector", "dose", "cell"]
+    parts = [head()]
+    for _ in range(count // 1000):
+        parts.append("".join(
+            f"<w:p><w:r><w:t>{' '.join(rng.choice(words) for _ in range(6))} "
+            f"{rng.getrandbits(48):x}</w:t></w:r></w:p>" for _ in range(1000)).encode())
+    parts.append(TAIL)
+    return rebuilt(parts)
+
+
+@pytest.fixture(scope="module")
+def long_docx() -> bytes:
+    return many_paragraphs(150_000)
+
+
+def test_a_many_paragraph_file_is_stopped_at_the_time_bound(
+    long_docx: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(documents, "EXTRACT_SECONDS", 0.5)
+    with pytest.raises(Exceeded, match=r"took longer than 0\.5 s"):
+        extract_text(long_docx, filename="long.docx")
+
+
+def test_a_many_paragraph_file_is_stopped_at_the_memory_bound(
+    long_docx: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(documents, "EXTRACT_MEMORY", 100 * 2**20)
+    monkeypatch.setattr(documents, "EXTRACT_SECONDS", 600.0)
+    with pytest.raises(Exceeded, match="more than 100 MB"):
+        extract_text(long_docx, filename="long.docx")
+
+
+def test_the_text_kept_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_TEXT", 10_000)
+    text = extract_text(many_paragraphs(5_000), filename="long.docx")
+    assert len(text) < 10_100 and text.endswith("[… text cut at 10,000 characters]")
+
+
+def test_a_small_docx_is_read_in_process() -> None:
+    document = docx.Document()
+    document.add_paragraph("免疫细胞治疗产品临床试验技术指导原则")
+    body = io.BytesIO()
+    document.save(body)
+    assert "免疫细胞治疗" in extract_text(body.getvalue(), filename="small.docx")
+
+
+def test_an_error_in_the_worker_comes_back_as_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="ZeroDivisionError"):
+        run_bounded(divmod, 1, 0, seconds=30, memory=1024 * 2**20)
+
+
+def test_an_oversized_member_in_the_central_directory_is_refused() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", head() + TAIL)
+        for n in range(documents.MAX_MEMBERS + 1):
+            archive.writestr(f"word/media/{n}.bin", b"")
+    with pytest.raises(ParseError, match="parts, more than"):
+        extract_text(out.getvalue(), filename="many.docx")
