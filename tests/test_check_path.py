@@ -213,8 +213,13 @@ def test_a_site_answering_from_a_new_address_is_one_notice_and_no_change(
         return Response(status=301, headers={"Location": f"{server.url}{request.path}"})
 
     with ReplicaServer(redirect) as old:
-        # the configured address is now an old one that redirects to the site
-        moved = config(tmp_path, html_source(old.url))
+        # the configured address is now an old one that redirects to the site on
+        # another host:port; the network policy refuses that until the user says so
+        refused = config(tmp_path, html_source(old.url))
+        result = Pipeline(refused, store).check(refused.sources[0])
+        assert result.outcome == "failed" and "allow_redirects_to" in result.error
+        moved = config(tmp_path, html_source(old.url,
+                                             extra=f'allow_redirects_to = ["{server.url}"]\n'))
         pipeline = Pipeline(moved, store)
         results = [pipeline.check(moved.sources[0]) for _ in range(3)]
     assert [r.outcome for r in results] == ["unchanged"] * 3

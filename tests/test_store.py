@@ -103,7 +103,7 @@ def test_an_unsupported_store_url_is_a_config_error_naming_the_key(url: str, say
     with pytest.raises(ConfigError) as error:
         Store(url)
     assert error.value.exit_code == 2
-    assert error.value.message.startswith("[store] url: ")
+    assert error.value.message.startswith("[store].url: ")
     assert says in error.value.message and "use sqlite:///" in error.value.message
     assert "s3cret" not in error.value.message
 
@@ -145,7 +145,7 @@ def test_a_postgresql_url_without_psycopg_names_the_key_and_the_fix(tmp_path: Pa
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr
-        assert f"{config}:5: [store] url: PostgreSQL needs the psycopg driver" in lines[0]
+        assert f"{config}:5: [store].url: PostgreSQL needs the psycopg driver" in lines[0]
         assert "pip install 'regwatch[postgres]'" in lines[0]
         assert "internal error" not in result.stderr and "s3cret" not in result.stderr
 
@@ -164,5 +164,5 @@ def test_a_mysql_url_is_a_config_error_at_the_command_line(tmp_path: Path) -> No
                              str(config)], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == (
-        f"error: {config}:5: [store] url: mysql:// is not a database regwatch supports "
+        f"error: {config}:5: [store].url: mysql:// is not a database regwatch supports "
         "— use sqlite:///regwatch.db or postgresql+psycopg://user:pass@host/db")

@@ -20,7 +20,7 @@ from monitor.errors import ConfigError, StoreError
 from monitor.store.models import BlobRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-URL_KEY = "[store] url"
+URL_KEY = "[store].url"
 URL_FIX = "use sqlite:///regwatch.db or postgresql+psycopg://user:pass@host/db"
 _SUPPORTED = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
 
