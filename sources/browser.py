@@ -1,34 +1,41 @@
 """The browser fetcher: ``BrowserFetcher`` reads a site through the system Chromium.
 
-Some regulator sites (CDE, NMPA: Ruishu/瑞数) answer a plain HTTP client with
-a JavaScript challenge (HTTP 202 / 412). A browser runs the challenge script,
-gets its cookie and the page reloads into the real content. This fetcher does
-exactly what a person's browser does, driven by Playwright:
+Some regulator sites (CDE, NMPA, NHC: Ruishu/瑞数) answer a plain HTTP client
+with a JavaScript challenge (HTTP 202 / 412). A browser runs the challenge
+script, gets its cookie and the page reloads into the real content. This
+fetcher does what a person's browser does, driven by Playwright:
 
 - ``get(expect="html")`` navigates to the page, lets the challenge reload it
   and returns the final page's bytes as the server sent them (not the DOM
   after scripts ran), so adapters parse the same bytes as over plain HTTP.
+- ``pages(...)`` (page-driven reading, issue 11): opens a list page as a
+  person does, lets the page's **own** scripts request the list, and returns
+  what the page received (Playwright response events); the next page comes
+  from clicking the page's own pager. No request the page would not make.
+  CDE and NMPA read their lists this way when they are read by the browser.
 - ``post(...)`` and ``get`` of JSON / XML / files first load the ``Referer``
-  page (or the site's root), then call ``fetch()`` *inside that page*: the
-  site's own scripts add their tokens (CDE's ``MmEwMD``) and cookies apply.
-- One Chromium per fetcher, launched on first use; one browser context for
-  the fetcher's life, so cookies persist between calls of one check.
+  page (or the site's root), then call ``fetch()`` inside that page. Kept for
+  sites that do not sign calls; evidence says Ruishu signs XHR (``MmEwMD``)
+  and nothing shows it signs ``fetch()`` (SOURCES.md, "Evidence checked
+  2026-12"), so Ruishu sites use ``pages`` instead.
+- One Chromium per fetcher, launched on first use with the site's persistent
+  profile (``sources.chromium``): a real window on a virtual display by
+  default, headless only when ``[browser] headless = true``.
 - If the page is still a challenge after ``timeout`` seconds (a CAPTCHA, an
-  IP block) it raises ``Blocked``; it never loops forever. No CAPTCHA
-  solving, no fingerprint spoofing, no stealth plugins.
+  IP block, a refused headless browser) it raises ``Blocked``; it never
+  loops forever. No CAPTCHA solving, no fingerprint spoofing, no stealth
+  plugins, the User-Agent is Chromium's own.
 
-Politeness: every page visit (with the reloads and sub-requests it causes) and
-every in-page call holds one slot of the shared ``HostGate`` for its host, so
-``per_host`` and ``delay`` apply as for plain HTTP. Images, fonts and media
-are not downloaded. The User-Agent is Chromium's own followed by the
-configured ``http.user_agent`` (``… HeadlessChrome/… Safari/537.36
-regwatch/0.1 (+contact)``): pages that read the UA still see a browser, and
-the site's operators see who is calling and how to reach them.
-``conditional`` is accepted but not used: a browser always fetches in full.
+Politeness: every page visit (with the reloads and sub-requests it causes),
+every pager click and every in-page call holds one slot of the shared
+``HostGate`` for its host, so ``per_host`` and ``delay`` apply as for plain
+HTTP. Images, fonts and media are not downloaded. ``conditional`` is
+accepted but not used: a browser always fetches in full.
 
-Chromium is found and started by ``sources.chromium`` (the system package,
-never Playwright's downloads). A fetcher belongs to the thread that first used
-it; the pipeline makes one per check.
+``exchanges`` lists what the fetcher received (URL, status, headers, body),
+for ``regwatch probe`` and for the evidence kept of a failed run;
+``screenshot(path)`` saves the current page. A fetcher belongs to the thread
+that first used it; the pipeline makes one per check.
 """
 
 from __future__ import annotations
@@ -78,6 +85,12 @@ STILL_BLOCKED_HINT = (
     "the site still refuses a real browser (a CAPTCHA or an address block?); regwatch does "
     "not solve CAPTCHAs: check less often, or ask the site for access"
 )
+HEADLESS_HINT = (
+    "the site may refuse a headless browser: set [browser] headless = false (the default; "
+    "a real window, on a virtual display when there is none); `regwatch probe` shows what "
+    "the site answered"
+)
+_KEPT = 8  # exchanges remembered for probe / evidence
 _ACCEPT = {"json": "application/json, text/javascript, */*;q=0.1", "xml": "application/xml, */*"}
 # fetch() may not set these; the browser does.
 _FORBIDDEN = frozenset(
@@ -112,6 +125,7 @@ class BrowserFetcher:
         self._chromium: Chromium | None = None
         self._loaded: str | None = None  # URL of the last good page, for in-page calls
         self._script = resources.files("sources").joinpath("browser_fetch.js").read_text()
+        self.exchanges: list[Fetched] = []  # the last responses received, newest last
 
     # -- the Fetcher protocol -------------------------------------------------
 
@@ -127,7 +141,7 @@ class BrowserFetcher:
         """Load ``url`` as a page (``expect="html"``) or fetch it from inside the site."""
         if params:
             url = str(httpx.URL(url).copy_merge_params(dict(params)))
-        self._ensure()  # BrowserUnavailable when Chromium or Playwright is missing
+        self._ensure(url)  # BrowserUnavailable when Chromium or Playwright is missing
         extra = dict(headers or {})
         referer = _pop(extra, "referer")
         if expect == "html":
@@ -146,7 +160,7 @@ class BrowserFetcher:
         expect: Expect = "json",
     ) -> Fetched:
         """Load the ``Referer`` page (or the site root), then POST the form from inside it."""
-        self._ensure()
+        self._ensure(url)
         extra = dict(headers or {})
         referer = _pop(extra, "referer")
         body = urlencode(list((data or {}).items()))
@@ -174,12 +188,12 @@ class BrowserFetcher:
 
     # -- the browser ------------------------------------------------------------
 
-    def _ensure(self) -> Page:
+    def _ensure(self, url: str) -> Page:
         if self._owner is not None and self._owner != threading.get_ident():
             raise FetchError("a BrowserFetcher was used from a second thread; use one per check")
         if self._chromium is None or not self._chromium.alive():
             self.close()
-            self._chromium = Chromium.start(self.settings, self.http.user_agent)
+            self._chromium = Chromium.start(self.settings, host_of(url))
             self._owner = threading.get_ident()
         assert self._chromium.page is not None
         return self._chromium.page
@@ -204,7 +218,7 @@ class BrowserFetcher:
 
         ``timeout`` counts from the moment the host gate lets the visit start
         (starting Chromium and waiting for the host's turn do not count)."""
-        page = self._ensure()
+        page = self._ensure(url)
         seen: list[PageResponse] = []
 
         def on_response(response: PageResponse) -> None:
@@ -261,16 +275,131 @@ class BrowserFetcher:
                             return raw
                         continue
                     if not _reloads(raw):
+                        self._remember(raw)
                         raise Blocked(reason, url=raw.url, status=raw.status, hint=_hint(raw))
+                    if time.monotonic() >= deadline:
+                        self._remember(raw)
             if time.monotonic() >= deadline:
                 raise Blocked(
                     f"still a bot challenge after {self.settings.timeout:g} s in Chromium: "
                     f"{reason}",
                     url=url,
                     status=seen[-1].status if seen else None,
-                    hint=STILL_BLOCKED_HINT,
+                    hint=self._still_blocked_hint(),
                 )
             page.wait_for_timeout(_POLL)
+
+    def pages(
+        self,
+        url: str,
+        *,
+        match: str | None = None,
+        next_page: str,
+        expect: Expect = "json",
+    ) -> Iterator[Fetched]:
+        """Open ``url`` as a person does and yield what the page received, page by page.
+
+        With ``match`` (a piece of URL, e.g. ``/zdyz/getDomesticGuideList``),
+        each item is the answer to the page's *own* XHR/fetch to a URL
+        containing it; without, each item is the page itself (for lists that
+        are plain HTML). After an item is consumed, the element matched by the
+        CSS selector ``next_page`` (the page's pager) is clicked and the next
+        answer awaited; the generator ends when there is no such element.
+        When an answer is a challenge (the cookie expired mid-list), the list
+        page is opened again and the pager clicked back to where it was, once.
+        """
+        page = self._ensure(url)
+        host = host_of(url)
+        got: list[PageResponse] = []
+
+        def on_response(response: PageResponse) -> None:
+            request = response.request
+            if match is None:
+                wanted = (request.is_navigation_request() and request.frame == page.main_frame
+                          and not 300 <= response.status < 400)
+            else:
+                wanted = match in response.url and request.resource_type in ("xhr", "fetch")
+            if wanted:
+                got.append(response)
+
+        page.on("response", on_response)
+        clicks, retried = 0, False
+        try:
+            with self._errors(url):
+                raw = self._open(page, url, got, match)
+                while True:
+                    if _reloads(raw) and detect_block(raw.status, raw.headers, raw.body,
+                                                      raw.url, expect) and not retried:
+                        retried = True  # the challenge came back: open the list again, once
+                        raw = self._open(page, url, got, match)
+                        for _ in range(clicks):
+                            turned = self._turn(page, next_page, host, got, url, match)
+                            if turned is None:
+                                break
+                            raw = turned
+                        continue
+                    retried = False
+                    yield self._finish(raw, expect)
+                    turned = self._turn(page, next_page, host, got, url, match)
+                    if turned is None:
+                        return
+                    clicks, raw = clicks + 1, turned
+        finally:
+            page.remove_listener("response", on_response)
+
+    def _turn(
+        self, page: Page, selector: str, host: str, got: list[PageResponse], url: str,
+        match: str | None,
+    ) -> _Raw | None:
+        """Click the pager and wait for what it brought, holding the host's slot;
+        None when the page has no such element (the last page)."""
+        target = page.locator(selector)
+        if target.count() == 0 or not target.first.is_visible():
+            return None
+        with self.gate.slot(host):
+            got.clear()
+            target.first.click(timeout=self.settings.timeout * 1000)
+            return self._next_answer(page, got, url, match)
+
+    def _open(self, page: Page, url: str, got: list[PageResponse], match: str | None) -> _Raw:
+        """Visit the list page: the page itself, or the answer to its own list request."""
+        got.clear()
+        raw = self._visit(url, None, {})
+        if match is None:
+            got.clear()
+            return raw
+        return self._next_answer(page, got, url, match)
+
+    def _next_answer(
+        self, page: Page, got: list[PageResponse], url: str, match: str | None
+    ) -> _Raw:
+        if match is None:
+            deadline = time.monotonic() + self.settings.timeout
+            while not got:
+                if time.monotonic() >= deadline:
+                    raise FetchError("the pager click opened no page", url=url)
+                page.wait_for_timeout(_POLL)
+            raw = self._settle(page, got, url, deadline)
+            got.clear()
+            return raw
+        raw = self._answer(page, got, url)
+        got.clear()
+        return raw
+
+    def _answer(self, page: Page, got: list[PageResponse], url: str) -> _Raw:
+        """Wait for the first wanted response of this step and read its body."""
+        deadline = time.monotonic() + self.settings.timeout
+        while not got:
+            if time.monotonic() >= deadline:
+                raise FetchError(
+                    f"the page made no list request within {self.settings.timeout:g} s "
+                    "(its scripts or pager changed?)", url=url)
+            page.wait_for_timeout(_POLL)
+        response = got[0]
+        body = response.body()
+        if response.request.is_navigation_request():
+            page.wait_for_load_state("load", timeout=_ms_left(deadline))
+        return _Raw(response.url, response.status, response.headers, body)
 
     def _in_page(
         self,
@@ -288,7 +417,7 @@ class BrowserFetcher:
         start = referer or _root(url)
         with self._errors(url):
             for attempt in range(2):
-                page = self._ensure()
+                page = self._ensure(url)
                 if attempt or not _same_page(self._loaded, referer, url):
                     self._visit(start, None, {})
                 with self.gate.slot(host_of(url)):
@@ -328,10 +457,29 @@ class BrowserFetcher:
                     break
         return self._finish(raw, expect)
 
+    def _still_blocked_hint(self) -> str:
+        return HEADLESS_HINT if self.settings.headless else STILL_BLOCKED_HINT
+
+    def _remember(self, raw: _Raw) -> Fetched:
+        fetched = Fetched(url=raw.url, status=raw.status, headers=dict(raw.headers),
+                          body=raw.body[: self.http.max_bytes], encoding="utf-8")
+        self.exchanges = [*self.exchanges[-(_KEPT - 1):], fetched]
+        return fetched
+
+    def screenshot(self, path: str) -> bool:
+        """Save a PNG of the current page (False when no page is open)."""
+        if self._chromium is None or self._chromium.page is None:
+            return False
+        with self._errors(path):
+            self._chromium.page.screenshot(path=path, full_page=True)
+        return True
+
     def _finish(self, raw: _Raw, expect: Expect) -> Fetched:
+        self._remember(raw)
         reason = detect_block(raw.status, raw.headers, raw.body, raw.url, expect)
         if reason:
-            raise Blocked(reason, url=raw.url, status=raw.status, hint=_hint(raw))
+            hint = self._still_blocked_hint() if _reloads(raw) else _hint(raw)
+            raise Blocked(reason, url=raw.url, status=raw.status, hint=hint)
         if len(raw.body) > self.http.max_bytes:
             raise TooLarge(
                 f"the response went over max_bytes ({self.http.max_bytes:,} bytes)",
