@@ -169,6 +169,10 @@ class BrowserFetcher:
         extra.setdefault("Accept", _ACCEPT.get(expect, "*/*"))
         return self._in_page(url, "POST", body, extra, referer, expect)
 
+    def page_driver(self, url: str, blocked: Blocked | None = None) -> BrowserFetcher:
+        """Every host is read through the browser: ``sources.pages.page_driver``."""
+        return self
+
     def close(self) -> None:
         """Close the browser (safe to call twice, and before any use)."""
         chromium, self._chromium, self._loaded = self._chromium, None, None

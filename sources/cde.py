@@ -41,7 +41,16 @@ for 401/403 or refusal words); no ``data.records`` list, or no records at all
 in an unfiltered check, is ``LayoutChanged``.
 
 Bot protection: a plain client gets Ruishu's HTTP 202 JavaScript challenge,
-reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``).
+reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``). Read
+through the browser, the lists are page-driven (``sources.pages``): the list
+page is opened, its own jQuery XHR (signed by Ruishu's hook) requests the
+list, the adapter reads that answer and clicks the page's pager
+(``a.layui-laypage-next``) for the next one, so it makes no request the page
+would not make. The page asks for its own page size (10-15 rows), and
+``search_title`` / ``zyfl1`` are then applied to the rows read. Evidence:
+SOURCES.md "Evidence checked 2026-12" (headless Playwright blocked at CDE,
+page-driven XHR worked; RSSHub ``lib/routes/cde``). Unverified: the pager's
+markup on the live site (layui's ``laypage`` default is assumed).
 
 Unverified (coded defensively): what ``nowstate`` says for drafts and
 withdrawn documents (``废止`` is assumed; ``征求意见`` in a title or state means
@@ -67,6 +76,7 @@ from sources.dates import parse_date
 from sources.deadlines import extract_deadline
 from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
 from sources.generic import target_url
+from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import clean_text, make_soup, node_text
 from sources.types import Attachment, Fetcher, Listing, Record
@@ -92,6 +102,7 @@ LIST_PAGES: dict[str, str] = {
 }
 NOTICES_CLASSID = "2853510d929253719601db17b8a9fd81"
 DEFAULT_BASE = "https://www.cde.org.cn"
+NEXT_PAGE = "a.layui-laypage-next:not(.layui-disabled)"  # the list page's own pager
 _NEWS_ID = re.compile(r"viewInfoCommon/([0-9a-fA-F]{32})")
 _FILE_LINK = re.compile(
     r"downloadAtt|/att/download|\.(?:pdf|docx?|xlsx?|zip|rar|wps)(?:$|\?)", re.IGNORECASE
@@ -298,9 +309,43 @@ class CdeGuidelines(Adapter):
         return Listing(records=list(found.values()), complete=complete)
 
     def _read_list(self, fetcher: Fetcher, listing: str) -> tuple[list[dict[str, Any]], bool]:
-        s = self.settings
         endpoint = "/zdyz/getOpinionList" if listing == "opinions" else "/zdyz/getDomesticGuideList"
         url = self.base_url + endpoint
+        driver = page_driver(fetcher, url)
+        if driver is None:
+            try:
+                return self._read_api(plain_part(fetcher), listing, url)
+            except Blocked as exc:
+                driver = page_driver(fetcher, url, exc)  # "auto": on to the browser, or raise
+        assert driver is not None
+        return self._read_in_page(driver, listing, endpoint, url)
+
+    def _read_in_page(
+        self, driver: PageDriver, listing: str, endpoint: str, url: str
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The list as the list page's own script requested it, page by page via its pager."""
+        s = self.settings
+        rows: list[dict[str, Any]] = []
+        answers = driver.pages(self.base_url + LIST_PAGES[listing], match=endpoint,
+                               next_page=NEXT_PAGE)
+        for number, fetched in enumerate(answers, 1):
+            try:
+                payload = fetched.json()
+            except ValueError as exc:
+                raise ParseError(f"the CDE API answer is not JSON: {exc}", url=url) from exc
+            page = parse_list_page(payload, url)
+            rows.extend(page.rows)
+            if not page.rows or number >= page.pages:
+                break
+            if number >= s.max_pages:
+                log.warning("%s: stopped at max_pages=%d of %d pages", url, s.max_pages, page.pages)
+                return _wanted(rows, s, listing), False
+        return _wanted(rows, s, listing), True
+
+    def _read_api(
+        self, fetcher: Fetcher, listing: str, url: str
+    ) -> tuple[list[dict[str, Any]], bool]:
+        s = self.settings
         headers = {
             "Referer": self.base_url + LIST_PAGES[listing],
             "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
@@ -355,6 +400,15 @@ class CdeGuidelines(Adapter):
         else:
             detail = parse_detail(fetched.text, fetched.url, self.base_url)
         return _apply(record, detail)
+
+
+def _wanted(rows: list[dict[str, Any]], s: CdeSettings, listing: str) -> list[dict[str, Any]]:
+    """``search_title`` / ``zyfl1`` applied to rows the page requested unfiltered."""
+    return [
+        r for r in rows
+        if s.search_title in str(r.get("title") or "")
+        and (listing == "opinions" or s.zyfl1 in str(r.get("fclass") or ""))
+    ]
 
 
 def _merge_lists(first: Record | None, second: Record) -> Record:

@@ -28,7 +28,12 @@ incomplete instead would hide every removal, since this window always cuts.)
 
 Pages may be GBK or UTF-8: the fetcher decodes by header and ``<meta charset>``.
 Bot protection: a plain client gets Ruishu's HTTP 412 page (``$_ts.cd``),
-reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``).
+reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``). Read
+through the browser, a column is page-driven (``sources.pages``): its first
+page is opened and the next ones are reached by clicking the pager's
+"下一页" link that the page's ``createPageHTML`` wrote, as a person does
+(SOURCES.md "Evidence checked 2026-12"; RSSHub ``lib/routes/gov/nmpa``).
+Unverified: the live pager's link text (下一页 assumed).
 
 Unverified (coded defensively): that page 2 is ``index_1.html`` (the pattern
 of the sister sites); the attachment link format; list titles being cut short
@@ -49,6 +54,7 @@ from pydantic import Field, field_validator
 from sources.dates import parse_date
 from sources.deadlines import extract_deadline
 from sources.errors import Blocked, FetchError, LayoutChanged
+from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import absolute_url, clean_text, make_soup, node_text
 from sources.types import Attachment, Fetcher, Listing, Record
@@ -74,6 +80,7 @@ COLUMN_PATHS: dict[str, str] = {
 _CONSULTATION_COLUMN = "/xxgk/zhqyj/"
 _NMPA_HOSTS = ("www.nmpa.gov.cn", "nmpa.gov.cn")
 _FILE = re.compile(r"\.(?:pdf|docx?|xlsx?|zip|rar|wps|ofd)(?:$|[?#])", re.IGNORECASE)
+NEXT_PAGE = 'a:text-is("下一页")'  # the pager link createPageHTML writes
 _PAGER = re.compile(r"createPageHTML\(\s*[\"']?(\d+)[\"']?\s*,\s*[\"']?(\d+)")
 
 
@@ -197,6 +204,34 @@ class NmpaColumns(Adapter):
         return Listing(records=list(found.values()))
 
     def _read_column(self, fetcher: Fetcher, column: str) -> tuple[list[Record], bool]:
+        first = f"{self.base_url}{column}index.html"
+        driver = page_driver(fetcher, first)
+        if driver is None:
+            try:
+                return self._read_plain(plain_part(fetcher), column)
+            except Blocked as exc:
+                driver = page_driver(fetcher, first, exc)  # "auto": on to the browser, or raise
+        assert driver is not None
+        return self._read_in_page(driver, column, first)
+
+    def _read_in_page(
+        self, driver: PageDriver, column: str, first: str
+    ) -> tuple[list[Record], bool]:
+        """The column's pages as reached from its first page by the pager's 下一页 link."""
+        records: list[Record] = []
+        pages = driver.pages(first, next_page=NEXT_PAGE, expect="html")
+        for number, fetched in enumerate(pages):
+            page = parse_column_page(fetched.text, fetched.url, self.base_url, column)
+            if number == 0 and not page.records:
+                raise LayoutChanged("the NMPA column lists no items", url=first)
+            records.extend(page.records)
+            if not page.records or (page.pages is not None and number + 1 >= page.pages):
+                return records, True
+            if number + 1 >= self.settings.max_pages:
+                return records, False
+        return records, True
+
+    def _read_plain(self, fetcher: Fetcher, column: str) -> tuple[list[Record], bool]:
         records: list[Record] = []
         for number in range(self.settings.max_pages):
             name = "index.html" if number == 0 else f"index_{number}.html"
