@@ -162,8 +162,9 @@ def sources(config: str = ConfigOption,
         out.print(health)
 
 
-from monitor import cli_history, cli_notify, cli_service, cli_web  # noqa: E402
+from monitor import cli_history, cli_notify, cli_probe, cli_service, cli_web  # noqa: E402
 
+cli_probe.register(app)
 cli_history.register(app)
 cli_notify.register(app)
 cli_service.register(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 
 from sources.errors import Blocked
@@ -67,7 +67,11 @@ class _RecordingDriver:
 
     def pages(
         self, url: str, *, match: str | None = None, next_page: str, expect: Expect = "json"
-    ) -> Iterator[Fetched]:
-        for fetched in self.inner.pages(url, match=match, next_page=next_page, expect=expect):
-            self.responses.append(fetched)
-            yield fetched
+    ) -> Generator[Fetched, None, None]:
+        inner = self.inner.pages(url, match=match, next_page=next_page, expect=expect)
+        try:
+            for fetched in inner:
+                self.responses.append(fetched)
+                yield fetched
+        finally:
+            inner.close()

@@ -43,7 +43,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -64,6 +64,7 @@ from sources.chromium import (
 )
 from sources.decode import charset_from_content_type, decode_html, json_encoding
 from sources.errors import Blocked, FetchError, TooLarge
+from sources.exchanges import ExchangeLog
 from sources.http import HttpSettings
 from sources.politeness import HostGate, host_of
 from sources.types import Expect, Fetched
@@ -90,7 +91,6 @@ HEADLESS_HINT = (
     "a real window, on a virtual display when there is none); `regwatch probe` shows what "
     "the site answered"
 )
-_KEPT = 8  # exchanges remembered for probe / evidence
 _ACCEPT = {"json": "application/json, text/javascript, */*;q=0.1", "xml": "application/xml, */*"}
 # fetch() may not set these; the browser does.
 _FORBIDDEN = frozenset(
@@ -105,6 +105,7 @@ class _Raw:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    method: str = "GET"
 
 
 class BrowserFetcher:
@@ -125,7 +126,7 @@ class BrowserFetcher:
         self._chromium: Chromium | None = None
         self._loaded: str | None = None  # URL of the last good page, for in-page calls
         self._script = resources.files("sources").joinpath("browser_fetch.js").read_text()
-        self.exchanges: list[Fetched] = []  # the last responses received, newest last
+        self.exchanges = ExchangeLog()  # what was received, for probe and evidence
 
     # -- the Fetcher protocol -------------------------------------------------
 
@@ -300,7 +301,7 @@ class BrowserFetcher:
         match: str | None = None,
         next_page: str,
         expect: Expect = "json",
-    ) -> Iterator[Fetched]:
+    ) -> Generator[Fetched, None, None]:
         """Open ``url`` as a person does and yield what the page received, page by page.
 
         With ``match`` (a piece of URL, e.g. ``/zdyz/getDomesticGuideList``),
@@ -349,7 +350,8 @@ class BrowserFetcher:
                         return
                     clicks, raw = clicks + 1, turned
         finally:
-            page.remove_listener("response", on_response)
+            if self._chromium is not None and self._chromium.alive():
+                page.remove_listener("response", on_response)
 
     def _turn(
         self, page: Page, selector: str, host: str, got: list[PageResponse], url: str,
@@ -403,7 +405,7 @@ class BrowserFetcher:
         body = response.body()
         if response.request.is_navigation_request():
             page.wait_for_load_state("load", timeout=_ms_left(deadline))
-        return _Raw(response.url, response.status, response.headers, body)
+        return _Raw(response.url, response.status, response.headers, body, response.request.method)
 
     def _in_page(
         self,
@@ -453,6 +455,7 @@ class BrowserFetcher:
                     status,
                     result["headers"],
                     base64.b64decode(result["body"]),
+                    method,
                 )
                 if not (
                     _reloads(raw)
@@ -464,11 +467,8 @@ class BrowserFetcher:
     def _still_blocked_hint(self) -> str:
         return HEADLESS_HINT if self.settings.headless else STILL_BLOCKED_HINT
 
-    def _remember(self, raw: _Raw) -> Fetched:
-        fetched = Fetched(url=raw.url, status=raw.status, headers=dict(raw.headers),
-                          body=raw.body[: self.http.max_bytes], encoding="utf-8")
-        self.exchanges = [*self.exchanges[-(_KEPT - 1):], fetched]
-        return fetched
+    def _remember(self, raw: _Raw, expect: Expect = "html") -> None:
+        self.exchanges.add(raw.method, raw.url, raw.status, raw.headers, raw.body, expect)
 
     def screenshot(self, path: str) -> bool:
         """Save a PNG of the current page (False when no page is open)."""
@@ -479,7 +479,7 @@ class BrowserFetcher:
         return True
 
     def _finish(self, raw: _Raw, expect: Expect) -> Fetched:
-        self._remember(raw)
+        self._remember(raw, expect)
         reason = detect_block(raw.status, raw.headers, raw.body, raw.url, expect)
         if reason:
             hint = self._still_blocked_hint() if _reloads(raw) else _hint(raw)

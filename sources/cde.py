@@ -65,6 +65,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
@@ -79,7 +80,7 @@ from sources.generic import target_url
 from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import clean_text, make_soup, node_text
-from sources.types import Attachment, Fetcher, Listing, Record
+from sources.types import Attachment, Fetched, Fetcher, Listing, Record
 
 __all__ = [
     "CdeGuidelines",
@@ -324,10 +325,16 @@ class CdeGuidelines(Adapter):
         self, driver: PageDriver, listing: str, endpoint: str, url: str
     ) -> tuple[list[dict[str, Any]], bool]:
         """The list as the list page's own script requested it, page by page via its pager."""
-        s = self.settings
-        rows: list[dict[str, Any]] = []
         answers = driver.pages(self.base_url + LIST_PAGES[listing], match=endpoint,
                                next_page=NEXT_PAGE)
+        with closing(answers):
+            return self._rows_in_page(answers, listing, url)
+
+    def _rows_in_page(
+        self, answers: Iterable[Fetched], listing: str, url: str
+    ) -> tuple[list[dict[str, Any]], bool]:
+        s = self.settings
+        rows: list[dict[str, Any]] = []
         for number, fetched in enumerate(answers, 1):
             try:
                 payload = fetched.json()

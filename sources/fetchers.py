@@ -64,6 +64,7 @@ class AutoFetcher:
         self.http = http
         self.browser = browser
         self.browser_hosts: set[str] = set()
+        self.exchanges = self.browser.exchanges = http.exchanges  # one log, in arrival order
 
     @property
     def validators(self) -> dict[str, dict[str, str]]:

@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import urlsplit
@@ -57,7 +58,7 @@ from sources.errors import Blocked, FetchError, LayoutChanged
 from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import absolute_url, clean_text, make_soup, node_text
-from sources.types import Attachment, Fetcher, Listing, Record
+from sources.types import Attachment, Fetched, Fetcher, Listing, Record
 
 __all__ = [
     "COLUMN_PATHS",
@@ -218,8 +219,13 @@ class NmpaColumns(Adapter):
         self, driver: PageDriver, column: str, first: str
     ) -> tuple[list[Record], bool]:
         """The column's pages as reached from its first page by the pager's 下一页 link."""
+        with closing(driver.pages(first, next_page=NEXT_PAGE, expect="html")) as pages:
+            return self._column_in_page(pages, column, first)
+
+    def _column_in_page(
+        self, pages: Iterable[Fetched], column: str, first: str
+    ) -> tuple[list[Record], bool]:
         records: list[Record] = []
-        pages = driver.pages(first, next_page=NEXT_PAGE, expect="html")
         for number, fetched in enumerate(pages):
             page = parse_column_page(fetched.text, fetched.url, self.base_url, column)
             if number == 0 and not page.records:

@@ -18,7 +18,7 @@ host to the browser and returns it; a plain ``fetch = "http"`` fetcher, or
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Protocol
 
 from sources.errors import Blocked
@@ -37,7 +37,7 @@ class PageDriver(Protocol):
         match: str | None = None,
         next_page: str,
         expect: Expect = "json",
-    ) -> Iterator[Fetched]: ...
+    ) -> Generator[Fetched, None, None]: ...
 
 
 def page_driver(fetcher: object, url: str, blocked: Blocked | None = None) -> PageDriver | None:
