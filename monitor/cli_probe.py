@@ -213,3 +213,42 @@ def _screenshot(fetcher: object) -> bytes | None:
         return path.read_bytes()
 
 
+
+
+def show_source(config: str, name: str, *, as_json: bool, body_file: Path | None) -> None:
+    """`regwatch sources SOURCE`: the source's health and its last failure's evidence."""
+    from monitor.app import open_context
+    from monitor.cli import out
+    from monitor.evidence import describe, evidence_for
+    from monitor.status import status_of
+
+    ctx = open_context(config)
+    item = ctx.config.source(name)
+    status = status_of(ctx.store, [(item.name, item.kind, item.cron or item.every or "")])[0]
+    kept = evidence_for(ctx.store, name)
+    if body_file is not None:
+        if kept is None:
+            from monitor.errors import RegwatchError
+
+            raise RegwatchError(f"source {name!r} has no failed run with evidence yet")
+        body_file.write_bytes(kept.body)
+    if as_json:
+        status["evidence"] = None if kept is None else {
+            "at": kept.at.isoformat(), "method": kept.method, "url": kept.url,
+            "status": kept.status, "headers": kept.headers, "size": kept.size,
+            "truncated": kept.truncated, "verdict": kept.verdict,
+            "excerpt": kept.body[:2000].decode("utf-8", errors="replace")}
+        out.print(json.dumps(status, ensure_ascii=False, default=str), markup=False)
+        return
+    out.print(f"{item.name} ({item.kind}, fetch = {item.fetch}): "
+              f"{status['last_outcome'] or 'never run'}, {status['consecutive_failures']} "
+              f"failures in a row, last ok {status['last_ok_at'] or '-'}", markup=False)
+    if status["last_error"]:
+        out.print(f"last error: {status['last_error']}", markup=False)
+    if kept is None:
+        out.print("no failed run has kept evidence", markup=False)
+        return
+    for line in describe(kept):
+        out.print(line, markup=False)
+    out.print(f"(regwatch sources {name} --evidence FILE writes the whole body; "
+              "regwatch probe shows what the site answers now)", markup=False)
