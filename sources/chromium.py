@@ -78,6 +78,7 @@ LAUNCH_ARGS: tuple[str, ...] = (
 # Not downloaded: a person's browser would, but the fetcher never looks at them.
 _SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
 _XVFB_READY = 10.0  # seconds Xvfb may take to report its display
+_LAUNCH_TIMEOUT = 60.0  # seconds Chromium may take to start (a loaded machine), at least
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ class Chromium:
                 headless=settings.headless,
                 args=launch_args(),
                 env=env,
-                timeout=settings.timeout * 1000,
+                timeout=max(settings.timeout, _LAUNCH_TIMEOUT) * 1000,
                 service_workers="block",
                 accept_downloads=False,
             )
