@@ -40,7 +40,8 @@ it signs ``fetch``):
 - the page's hook signs ``XMLHttpRequest`` only; a script call (the browser's
   ``Sec-Fetch-Dest: empty``) without a valid ``MmEwMD`` gets ``400`` with the
   site's "非法url，被拒绝访问" page — so ``fetch()`` from the page is refused;
-- the script sets its cookie with ``max-age=lifetime``; the token carries
+- the script sets its cookie with ``max-age=lifetime`` (the server's with
+  ``Max-Age``, so both outlive a browser restart); the token carries
   its issue time, and a cookie older than ``lifetime`` seconds (by ``clock``)
   gets the challenge again, as does a cookie after ``max_requests`` admitted
   requests.
@@ -255,6 +256,7 @@ class JsCookieChallenge:
                 "name": ",".join(str(ord(c)) for c in self.spec.script_cookie),
                 "age": f"; max-age={int(self.lifetime)}" if self.strict else "",
             }
+        age = f"; Max-Age={int(self.lifetime)}" if self.strict else ""
         body = _PAGE % {
             "meta": META_ID,
             "token": token,
@@ -267,7 +269,7 @@ class JsCookieChallenge:
             status=self.spec.status,
             body=body,
             headers={
-                "Set-Cookie": f"{self.spec.server_cookie}={token}; Path=/; HttpOnly",
+                "Set-Cookie": f"{self.spec.server_cookie}={token}; Path=/; HttpOnly{age}",
                 "Cache-Control": "no-store",
             },
         )
