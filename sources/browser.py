@@ -43,9 +43,8 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib import resources
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -53,7 +52,8 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from sources.blocks import detect_block, is_ruishu
+from sources.blocks import detect_block
+from sources.browser_pages import _POLL, PageDriven, _header, _ms_left, _Raw, _reloads
 from sources.chromium import (
     INSTALL_HINT,
     LAUNCH_ARGS,
@@ -96,19 +96,9 @@ _ACCEPT = {"json": "application/json, text/javascript, */*;q=0.1", "xml": "appli
 _FORBIDDEN = frozenset(
     {"referer", "user-agent", "cookie", "host", "connection", "content-length", "accept-encoding"}
 )
-_POLL = 50  # ms between looks at a challenge page
 
 
-@dataclass
-class _Raw:
-    url: str
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    method: str = "GET"
-
-
-class BrowserFetcher:
+class BrowserFetcher(PageDriven):
     """Reads sites through headless Chromium; see the module docstring."""
 
     def __init__(
@@ -294,119 +284,6 @@ class BrowserFetcher:
                 )
             page.wait_for_timeout(_POLL)
 
-    def pages(
-        self,
-        url: str,
-        *,
-        match: str | None = None,
-        next_page: str,
-        expect: Expect = "json",
-    ) -> Generator[Fetched, None, None]:
-        """Open ``url`` as a person does and yield what the page received, page by page.
-
-        With ``match`` (a piece of URL, e.g. ``/zdyz/getDomesticGuideList``),
-        each item is the answer to the page's *own* XHR/fetch to a URL
-        containing it; without, each item is the page itself (for lists that
-        are plain HTML). After an item is consumed, the element matched by the
-        CSS selector ``next_page`` (the page's pager) is clicked and the next
-        answer awaited; the generator ends when there is no such element.
-        When an answer is a challenge (the cookie expired mid-list), the list
-        page is opened again and the pager clicked back to where it was, once.
-        """
-        page = self._ensure(url)
-        host = host_of(url)
-        got: list[PageResponse] = []
-
-        def on_response(response: PageResponse) -> None:
-            request = response.request
-            if match is None:
-                wanted = (request.is_navigation_request() and request.frame == page.main_frame
-                          and not 300 <= response.status < 400)
-            else:
-                wanted = match in response.url and request.resource_type in ("xhr", "fetch")
-            if wanted:
-                got.append(response)
-
-        page.on("response", on_response)
-        clicks, retried = 0, False
-        try:
-            with self._errors(url):
-                raw = self._open(page, url, got, match)
-                while True:
-                    if _reloads(raw) and detect_block(raw.status, raw.headers, raw.body,
-                                                      raw.url, expect) and not retried:
-                        retried = True  # the challenge came back: open the list again, once
-                        raw = self._open(page, url, got, match)
-                        for _ in range(clicks):
-                            turned = self._turn(page, next_page, host, got, url, match)
-                            if turned is None:
-                                break
-                            raw = turned
-                        continue
-                    retried = False
-                    yield self._finish(raw, expect)
-                    turned = self._turn(page, next_page, host, got, url, match)
-                    if turned is None:
-                        return
-                    clicks, raw = clicks + 1, turned
-        finally:
-            if self._chromium is not None and self._chromium.alive():
-                page.remove_listener("response", on_response)
-
-    def _turn(
-        self, page: Page, selector: str, host: str, got: list[PageResponse], url: str,
-        match: str | None,
-    ) -> _Raw | None:
-        """Click the pager and wait for what it brought, holding the host's slot;
-        None when the page has no such element (the last page)."""
-        target = page.locator(selector)
-        if target.count() == 0 or not target.first.is_visible():
-            return None
-        with self.gate.slot(host):
-            got.clear()
-            target.first.click(timeout=self.settings.timeout * 1000)
-            return self._next_answer(page, got, url, match)
-
-    def _open(self, page: Page, url: str, got: list[PageResponse], match: str | None) -> _Raw:
-        """Visit the list page: the page itself, or the answer to its own list request."""
-        got.clear()
-        raw = self._visit(url, None, {})
-        if match is None:
-            got.clear()
-            return raw
-        return self._next_answer(page, got, url, match)
-
-    def _next_answer(
-        self, page: Page, got: list[PageResponse], url: str, match: str | None
-    ) -> _Raw:
-        if match is None:
-            deadline = time.monotonic() + self.settings.timeout
-            while not got:
-                if time.monotonic() >= deadline:
-                    raise FetchError("the pager click opened no page", url=url)
-                page.wait_for_timeout(_POLL)
-            raw = self._settle(page, got, url, deadline)
-            got.clear()
-            return raw
-        raw = self._answer(page, got, url)
-        got.clear()
-        return raw
-
-    def _answer(self, page: Page, got: list[PageResponse], url: str) -> _Raw:
-        """Wait for the first wanted response of this step and read its body."""
-        deadline = time.monotonic() + self.settings.timeout
-        while not got:
-            if time.monotonic() >= deadline:
-                raise FetchError(
-                    f"the page made no list request within {self.settings.timeout:g} s "
-                    "(its scripts or pager changed?)", url=url)
-            page.wait_for_timeout(_POLL)
-        response = got[0]
-        body = response.body()
-        if response.request.is_navigation_request():
-            page.wait_for_load_state("load", timeout=_ms_left(deadline))
-        return _Raw(response.url, response.status, response.headers, body, response.request.method)
-
     def _in_page(
         self,
         url: str,
@@ -509,24 +386,8 @@ class BrowserFetcher:
         )
 
 
-def _reloads(raw: _Raw) -> bool:
-    """True for a challenge that may pass by itself once its script ran."""
-    return (
-        raw.status in (202, 412, 503)
-        or is_ruishu(raw.body)
-        or _header(raw.headers, "cf-mitigated").lower() == "challenge"
-    )
-
-
 def _hint(raw: _Raw) -> str:
     return STILL_BLOCKED_HINT if _reloads(raw) else "the site refused the browser"
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return ""
 
 
 def _pop(headers: dict[str, str], name: str) -> str | None:
@@ -548,6 +409,3 @@ def _same_page(loaded: str | None, referer: str | None, url: str) -> bool:
         return loaded == referer
     return _root(loaded) == _root(url)
 
-
-def _ms_left(deadline: float) -> float:
-    return max(1.0, (deadline - time.monotonic()) * 1000)
