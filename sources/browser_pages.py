@@ -146,7 +146,14 @@ class PageDriven:
         with self.gate.slot(host):
             got.clear()
             target.first.click(timeout=self.settings.timeout * 1000)
-            return self._next_answer(page, got, url, match)
+            answer = self._next_answer(page, got, url, match)
+        self._space(host)
+        return answer
+
+    def _space(self, host: str) -> None:
+        """The next request starts ``delay`` after this answer arrived: the page sends its
+        request some time after a click, so spacing starts alone would not be enough."""
+        self.gate.defer(host, self.gate.delay)
 
     def _open(self, page: Page, url: str, got: list[PageResponse], match: str | None) -> _Raw:
         """Visit the list page: the page itself, or the answer to its own list request."""
@@ -154,8 +161,10 @@ class PageDriven:
         raw = self._visit(url, None, {})
         if match is None:
             got.clear()
-            return raw
-        return self._next_answer(page, got, url, match)
+        else:
+            raw = self._next_answer(page, got, url, match)
+        self._space(host_of(url))
+        return raw
 
     def _next_answer(
         self, page: Page, got: list[PageResponse], url: str, match: str | None

@@ -10,6 +10,9 @@ mid-list is renewed by opening the list again, once.
 
 from __future__ import annotations
 
+import itertools
+import time
+
 import httpx
 import pytest
 
@@ -20,6 +23,7 @@ from sources.browser import BrowserFetcher, BrowserSettings, browser_available
 from sources.cde import NEXT_PAGE
 from sources.errors import Blocked
 from sources.http import HttpSettings
+from sources.politeness import HostGate
 
 HTTP = HttpSettings(delay=0, retries=0, timeout=10)
 WINDOW = BrowserSettings(timeout=20)
@@ -133,3 +137,26 @@ def test_a_cookie_expiring_mid_list_is_renewed_by_opening_the_list_again() -> No
     assert answers == list(range(1, -(-len(domestic) // 10) + 1))
     challenged = [path for method, path, passed in gate.log if not passed]
     assert challenged == [LIST, API, LIST]  # first visit, the expired call, the renewal
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_pager_clicks_wait_for_the_host_delay() -> None:
+    """One page at a time per host: each click of the pager waits for the configured delay."""
+    cde = CdeReplica()
+    stamps: list[float] = []
+
+    def timed(request: Request) -> Response:
+        if request.path == API:
+            stamps.append(time.monotonic())
+        return cde(request)
+
+    gate = JsCookieChallenge(timed, "ruishu-202", strict=True)
+    with (
+        ReplicaServer(gate) as server,
+        BrowserFetcher(HTTP, WINDOW, politeness=HostGate(per_host=1, delay=0.8)) as fetcher,
+    ):
+        answers = list(fetcher.pages(server.url + LIST, match=API, next_page=NEXT_PAGE))
+    assert len(stamps) == len(answers) >= 3
+    gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
+    assert min(gaps) >= 0.75, gaps
