@@ -159,11 +159,21 @@ def check(config: str = ConfigOption,
 
 @app.command()
 @friendly
-def sources(config: str = ConfigOption,
-            as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def sources(source: str = typer.Argument(None, help="One source: its health and the "
+                                         "evidence its last failed run kept."),
+            config: str = ConfigOption,
+            as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+            evidence: Path = typer.Option(None, "--evidence", help="With SOURCE: write the "
+                                          "last failing body to this file.")) -> None:
     """Adapter kinds, configured sources and their health."""
     from monitor.status import source_status
     from sources.registry import kinds
+
+    if source:
+        from monitor.cli_probe import show_source
+
+        show_source(config, source, as_json=as_json, body_file=evidence)
+        return
 
     configured = source_status(config) if Path(config).exists() else []
     if as_json:
@@ -195,8 +205,9 @@ def sources(config: str = ConfigOption,
         out.print(health)
 
 
-from monitor import cli_history, cli_notify, cli_service, cli_web  # noqa: E402
+from monitor import cli_history, cli_notify, cli_probe, cli_service, cli_web  # noqa: E402
 
+cli_probe.register(app)
 cli_history.register(app)
 cli_notify.register(app)
 cli_service.register(app)

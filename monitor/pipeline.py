@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from diffing import records as record_diff
 from diffing import text as text_diff
 from diffing.normalise import normalise_text
-from monitor import health
+from monitor import evidence, health
 from monitor.alerts import alert_from_change, alert_to_json, enqueue, regulator_of
 from monitor.classify import classify
 from monitor.config import Config
@@ -292,6 +292,7 @@ class Pipeline:
                          http_status=fetcher.last_status, error=error[:2000])
             session.add(run)
             session.flush()
+            evidence.keep(session, source.id, run.id, fetcher, self.now())
             change = health.record_failure(session, source, run, error, outcome,
                                            alert_after=self.config.health.alert_after,
                                            now=self.now())

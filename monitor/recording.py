@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 
+from sources.errors import Blocked
+from sources.pages import PageDriver
 from sources.types import Expect, Fetched, Fetcher
 
 
@@ -51,3 +53,32 @@ class RecordingFetcher:
     @property
     def last_status(self) -> int | None:
         return self.responses[-1].status if self.responses else None
+
+    # -- page-driven reading (sources.pages) passes through, recorded too --------
+
+    @property
+    def plain(self) -> Fetcher | None:
+        inner: Fetcher | None = getattr(self.inner, "plain", None)
+        return None if inner is None else RecordingFetcher(inner, self.responses)
+
+    def page_driver(self, url: str, blocked: Blocked | None = None) -> PageDriver | None:
+        choose = getattr(self.inner, "page_driver", None)
+        driver: PageDriver | None = choose(url, blocked) if callable(choose) else None
+        return None if driver is None else _RecordingDriver(driver, self.responses)
+
+
+@dataclass
+class _RecordingDriver:
+    inner: PageDriver
+    responses: list[Fetched]
+
+    def pages(
+        self, url: str, *, match: str | None = None, next_page: str, expect: Expect = "json"
+    ) -> Generator[Fetched, None, None]:
+        inner = self.inner.pages(url, match=match, next_page=next_page, expect=expect)
+        try:
+            for fetched in inner:
+                self.responses.append(fetched)
+                yield fetched
+        finally:
+            inner.close()

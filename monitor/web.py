@@ -172,6 +172,7 @@ class WebApp:
             (re.compile(r"/feed\.atom"), self.feed),
             (re.compile(r"/changes\.json"), self.changes_json),
             (re.compile(r"/sources"), self.sources),
+            (re.compile(r"/sources/[^/]+"), self.source),
         ]
 
     def __call__(self, environ: WSGIEnvironment,
@@ -243,6 +244,13 @@ class WebApp:
 
     def sources(self, environ: WSGIEnvironment) -> Response:
         return Response(200, self.views.sources(root=_root(environ)).encode("utf-8"))
+
+    def source(self, environ: WSGIEnvironment) -> Response:
+        """One source: its health and the evidence its last failed run kept."""
+        from urllib.parse import unquote
+
+        name = unquote(_path(environ).rstrip("/").rsplit("/", 1)[1])
+        return Response(200, self.views.source(name, root=_root(environ)).encode("utf-8"))
 
     def error(self, status: int, message: str, path: str) -> Response:
         if path.endswith(".json"):

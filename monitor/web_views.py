@@ -183,6 +183,16 @@ class Views:
     def sources(self, *, root: str) -> str:
         return self.render("sources.html.j2", root=root, sources=self.regulators())
 
+    def source(self, name: str, *, root: str) -> str:
+        from monitor.evidence import describe, evidence_for
+
+        regulator, row = self.regulators().get(name, ("", None))
+        if row is None:
+            raise NotFound(f"no source named {name!r} has run")
+        kept = evidence_for(self.store, name)
+        return self.render("source.html.j2", root=root, name=name, regulator=regulator, s=row,
+                           evidence=describe(kept, excerpt=4000) if kept else None)
+
     def error(self, status: int, reason: str, message: str, *, root: str) -> str:
         return self.render("error.html.j2", root=root, status=status, reason=reason,
                            message=message)

@@ -18,6 +18,8 @@ knows (see SOURCES.md):
 - **403 block pages**: CDE's "请不要使用非法的URL地址访问" and common WAF
   wording. A bare 403 without such wording is left to the caller (an
   ordinary HTTP error).
+- **Refused calls**: HTTP 400 "非法url，被拒绝访问" (Ruishu, a request its
+  script did not sign).
 - **The wrong kind of body**: HTML where JSON or an XML feed was expected.
   A body that is not JSON at all (``expect="json"``) is reported too.
 """
@@ -59,6 +61,8 @@ _BLOCK_PAGE_MARKERS: tuple[bytes, ...] = (
     b"the requested url was rejected",
     b"web application firewall",
 )
+# Ruishu's answer to a call its hook did not sign (SOURCES.md: "非法url，被拒绝访问").
+_REFUSED_CALL = "非法url，被拒绝访问".encode()
 _TAGS = re.compile(
     rb"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE
 )
@@ -129,6 +133,8 @@ def detect_block(
         if "请不要使用非法".encode() in head or "请不要使用非法".encode("gb18030") in head:
             return "blocked by the site (HTTP 403: 请不要使用非法的URL地址访问)"
         return "blocked by the site (HTTP 403 block page)"
+    if status == 400 and _REFUSED_CALL in head:
+        return "the site refused the call (HTTP 400: 非法url，被拒绝访问; an unsigned request)"
     if status >= 400:
         return None
     if is_ruishu(body) and _visible_text_length(body) < 200:

@@ -1,34 +1,41 @@
 """The browser fetcher: ``BrowserFetcher`` reads a site through the system Chromium.
 
-Some regulator sites (CDE, NMPA: Ruishu/瑞数) answer a plain HTTP client with
-a JavaScript challenge (HTTP 202 / 412). A browser runs the challenge script,
-gets its cookie and the page reloads into the real content. This fetcher does
-exactly what a person's browser does, driven by Playwright:
+Some regulator sites (CDE, NMPA, NHC: Ruishu/瑞数) answer a plain HTTP client
+with a JavaScript challenge (HTTP 202 / 412). A browser runs the challenge
+script, gets its cookie and the page reloads into the real content. This
+fetcher does what a person's browser does, driven by Playwright:
 
 - ``get(expect="html")`` navigates to the page, lets the challenge reload it
   and returns the final page's bytes as the server sent them (not the DOM
   after scripts ran), so adapters parse the same bytes as over plain HTTP.
+- ``pages(...)`` (page-driven reading, issue 11): opens a list page as a
+  person does, lets the page's **own** scripts request the list, and returns
+  what the page received (Playwright response events); the next page comes
+  from clicking the page's own pager. No request the page would not make.
+  CDE and NMPA read their lists this way when they are read by the browser.
 - ``post(...)`` and ``get`` of JSON / XML / files first load the ``Referer``
-  page (or the site's root), then call ``fetch()`` *inside that page*: the
-  site's own scripts add their tokens (CDE's ``MmEwMD``) and cookies apply.
-- One Chromium per fetcher, launched on first use; one browser context for
-  the fetcher's life, so cookies persist between calls of one check.
+  page (or the site's root), then call ``fetch()`` inside that page. Kept for
+  sites that do not sign calls; evidence says Ruishu signs XHR (``MmEwMD``)
+  and nothing shows it signs ``fetch()`` (SOURCES.md, "Evidence checked
+  2026-12"), so Ruishu sites use ``pages`` instead.
+- One Chromium per fetcher, launched on first use with the site's persistent
+  profile (``sources.chromium``): a real window on a virtual display by
+  default, headless only when ``[browser] headless = true``.
 - If the page is still a challenge after ``timeout`` seconds (a CAPTCHA, an
-  IP block) it raises ``Blocked``; it never loops forever. No CAPTCHA
-  solving, no fingerprint spoofing, no stealth plugins.
+  IP block, a refused headless browser) it raises ``Blocked``; it never
+  loops forever. No CAPTCHA solving, no fingerprint spoofing, no stealth
+  plugins, the User-Agent is Chromium's own.
 
-Politeness: every page visit (with the reloads and sub-requests it causes) and
-every in-page call holds one slot of the shared ``HostGate`` for its host, so
-``per_host`` and ``delay`` apply as for plain HTTP. Images, fonts and media
-are not downloaded. The User-Agent is Chromium's own followed by the
-configured ``http.user_agent`` (``… HeadlessChrome/… Safari/537.36
-regwatch/0.1 (+contact)``): pages that read the UA still see a browser, and
-the site's operators see who is calling and how to reach them.
-``conditional`` is accepted but not used: a browser always fetches in full.
+Politeness: every page visit (with the reloads and sub-requests it causes),
+every pager click and every in-page call holds one slot of the shared
+``HostGate`` for its host, so ``per_host`` and ``delay`` apply as for plain
+HTTP. Images, fonts and media are not downloaded. ``conditional`` is
+accepted but not used: a browser always fetches in full.
 
-Chromium is found and started by ``sources.chromium`` (the system package,
-never Playwright's downloads). A fetcher belongs to the thread that first used
-it; the pipeline makes one per check.
+``exchanges`` lists what the fetcher received (URL, status, headers, body),
+for ``regwatch probe`` and for the evidence kept of a failed run;
+``screenshot(path)`` saves the current page. A fetcher belongs to the thread
+that first used it; the pipeline makes one per check.
 """
 
 from __future__ import annotations
@@ -38,7 +45,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib import resources
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -46,7 +52,8 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from sources.blocks import detect_block, is_ruishu
+from sources.blocks import detect_block
+from sources.browser_pages import _POLL, PageDriven, _header, _ms_left, _Raw, _reloads
 from sources.chromium import (
     INSTALL_HINT,
     LAUNCH_ARGS,
@@ -57,6 +64,7 @@ from sources.chromium import (
 )
 from sources.decode import charset_from_content_type, decode_html, json_encoding
 from sources.errors import Blocked, FetchError, TooLarge
+from sources.exchanges import ExchangeLog
 from sources.http import HttpSettings
 from sources.politeness import HostGate, host_of
 from sources.types import Expect, Fetched
@@ -78,23 +86,19 @@ STILL_BLOCKED_HINT = (
     "the site still refuses a real browser (a CAPTCHA or an address block?); regwatch does "
     "not solve CAPTCHAs: check less often, or ask the site for access"
 )
+HEADLESS_HINT = (
+    "the site may refuse a headless browser: set [browser] headless = false (the default; "
+    "a real window, on a virtual display when there is none); `regwatch probe` shows what "
+    "the site answered"
+)
 _ACCEPT = {"json": "application/json, text/javascript, */*;q=0.1", "xml": "application/xml, */*"}
 # fetch() may not set these; the browser does.
 _FORBIDDEN = frozenset(
     {"referer", "user-agent", "cookie", "host", "connection", "content-length", "accept-encoding"}
 )
-_POLL = 50  # ms between looks at a challenge page
 
 
-@dataclass
-class _Raw:
-    url: str
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-class BrowserFetcher:
+class BrowserFetcher(PageDriven):
     """Reads sites through headless Chromium; see the module docstring."""
 
     def __init__(
@@ -112,6 +116,7 @@ class BrowserFetcher:
         self._chromium: Chromium | None = None
         self._loaded: str | None = None  # URL of the last good page, for in-page calls
         self._script = resources.files("sources").joinpath("browser_fetch.js").read_text()
+        self.exchanges = ExchangeLog()  # what was received, for probe and evidence
 
     # -- the Fetcher protocol -------------------------------------------------
 
@@ -127,7 +132,7 @@ class BrowserFetcher:
         """Load ``url`` as a page (``expect="html"``) or fetch it from inside the site."""
         if params:
             url = str(httpx.URL(url).copy_merge_params(dict(params)))
-        self._ensure()  # BrowserUnavailable when Chromium or Playwright is missing
+        self._ensure(url)  # BrowserUnavailable when Chromium or Playwright is missing
         extra = dict(headers or {})
         referer = _pop(extra, "referer")
         if expect == "html":
@@ -146,7 +151,7 @@ class BrowserFetcher:
         expect: Expect = "json",
     ) -> Fetched:
         """Load the ``Referer`` page (or the site root), then POST the form from inside it."""
-        self._ensure()
+        self._ensure(url)
         extra = dict(headers or {})
         referer = _pop(extra, "referer")
         body = urlencode(list((data or {}).items()))
@@ -154,6 +159,10 @@ class BrowserFetcher:
             extra["Content-Type"] = "application/x-www-form-urlencoded; charset=UTF-8"
         extra.setdefault("Accept", _ACCEPT.get(expect, "*/*"))
         return self._in_page(url, "POST", body, extra, referer, expect)
+
+    def page_driver(self, url: str, blocked: Blocked | None = None) -> BrowserFetcher:
+        """Every host is read through the browser: ``sources.pages.page_driver``."""
+        return self
 
     def close(self) -> None:
         """Close the browser (safe to call twice, and before any use)."""
@@ -174,12 +183,12 @@ class BrowserFetcher:
 
     # -- the browser ------------------------------------------------------------
 
-    def _ensure(self) -> Page:
+    def _ensure(self, url: str) -> Page:
         if self._owner is not None and self._owner != threading.get_ident():
             raise FetchError("a BrowserFetcher was used from a second thread; use one per check")
         if self._chromium is None or not self._chromium.alive():
             self.close()
-            self._chromium = Chromium.start(self.settings, self.http.user_agent)
+            self._chromium = Chromium.start(self.settings, host_of(url))
             self._owner = threading.get_ident()
         assert self._chromium.page is not None
         return self._chromium.page
@@ -204,7 +213,7 @@ class BrowserFetcher:
 
         ``timeout`` counts from the moment the host gate lets the visit start
         (starting Chromium and waiting for the host's turn do not count)."""
-        page = self._ensure()
+        page = self._ensure(url)
         seen: list[PageResponse] = []
 
         def on_response(response: PageResponse) -> None:
@@ -261,14 +270,17 @@ class BrowserFetcher:
                             return raw
                         continue
                     if not _reloads(raw):
+                        self._remember(raw)
                         raise Blocked(reason, url=raw.url, status=raw.status, hint=_hint(raw))
+                    if time.monotonic() >= deadline:
+                        self._remember(raw)
             if time.monotonic() >= deadline:
                 raise Blocked(
                     f"still a bot challenge after {self.settings.timeout:g} s in Chromium: "
                     f"{reason}",
                     url=url,
                     status=seen[-1].status if seen else None,
-                    hint=STILL_BLOCKED_HINT,
+                    hint=self._still_blocked_hint(),
                 )
             page.wait_for_timeout(_POLL)
 
@@ -288,7 +300,7 @@ class BrowserFetcher:
         start = referer or _root(url)
         with self._errors(url):
             for attempt in range(2):
-                page = self._ensure()
+                page = self._ensure(url)
                 if attempt or not _same_page(self._loaded, referer, url):
                     self._visit(start, None, {})
                 with self.gate.slot(host_of(url)):
@@ -320,6 +332,7 @@ class BrowserFetcher:
                     status,
                     result["headers"],
                     base64.b64decode(result["body"]),
+                    method,
                 )
                 if not (
                     _reloads(raw)
@@ -328,10 +341,26 @@ class BrowserFetcher:
                     break
         return self._finish(raw, expect)
 
+    def _still_blocked_hint(self) -> str:
+        return HEADLESS_HINT if self.settings.headless else STILL_BLOCKED_HINT
+
+    def _remember(self, raw: _Raw, expect: Expect = "html") -> None:
+        self.exchanges.add(raw.method, raw.url, raw.status, raw.headers, raw.body, expect)
+
+    def screenshot(self, path: str) -> bool:
+        """Save a PNG of the current page (False when no page is open)."""
+        if self._chromium is None or self._chromium.page is None:
+            return False
+        with self._errors(path):
+            self._chromium.page.screenshot(path=path, full_page=True)
+        return True
+
     def _finish(self, raw: _Raw, expect: Expect) -> Fetched:
+        self._remember(raw, expect)
         reason = detect_block(raw.status, raw.headers, raw.body, raw.url, expect)
         if reason:
-            raise Blocked(reason, url=raw.url, status=raw.status, hint=_hint(raw))
+            hint = self._still_blocked_hint() if _reloads(raw) else _hint(raw)
+            raise Blocked(reason, url=raw.url, status=raw.status, hint=hint)
         if len(raw.body) > self.http.max_bytes:
             raise TooLarge(
                 f"the response went over max_bytes ({self.http.max_bytes:,} bytes)",
@@ -357,24 +386,8 @@ class BrowserFetcher:
         )
 
 
-def _reloads(raw: _Raw) -> bool:
-    """True for a challenge that may pass by itself once its script ran."""
-    return (
-        raw.status in (202, 412, 503)
-        or is_ruishu(raw.body)
-        or _header(raw.headers, "cf-mitigated").lower() == "challenge"
-    )
-
-
 def _hint(raw: _Raw) -> str:
     return STILL_BLOCKED_HINT if _reloads(raw) else "the site refused the browser"
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return ""
 
 
 def _pop(headers: dict[str, str], name: str) -> str | None:
@@ -396,6 +409,3 @@ def _same_page(loaded: str | None, referer: str | None, url: str) -> bool:
         return loaded == referer
     return _root(loaded) == _root(url)
 
-
-def _ms_left(deadline: float) -> float:
-    return max(1.0, (deadline - time.monotonic()) * 1000)

@@ -64,7 +64,16 @@ for 401/403 or refusal words); no ``data.records`` list, or no records at all
 in an unfiltered check, is ``LayoutChanged``.
 
 Bot protection: a plain client gets Ruishu's HTTP 202 JavaScript challenge,
-reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``).
+reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``). Read
+through the browser, the lists are page-driven (``sources.pages``): the list
+page is opened, its own jQuery XHR (signed by Ruishu's hook) requests the
+list, the adapter reads that answer and clicks the page's pager
+(``a.layui-laypage-next``) for the next one, so it makes no request the page
+would not make. The page asks for its own page size (10-15 rows), and
+``search_title`` / ``zyfl1`` are then applied to the rows read. Evidence:
+SOURCES.md "Evidence checked 2026-12" (headless Playwright blocked at CDE,
+page-driven XHR worked; RSSHub ``lib/routes/cde``). Unverified: the pager's
+markup on the live site (layui's ``laypage`` default is assumed).
 
 Unverified (coded defensively): what ``nowstate`` says for drafts and
 withdrawn documents (``废止`` is assumed; ``征求意见`` in a title or state means
@@ -81,6 +90,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
@@ -92,9 +102,10 @@ from sources.dates import parse_date
 from sources.deadlines import extract_deadline
 from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
 from sources.generic import target_url
+from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import clean_text, make_soup, node_text
-from sources.types import Attachment, Coverage, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetched, Fetcher, Listing, Record
 
 __all__ = [
     "CdeGuidelines",
@@ -117,6 +128,7 @@ LIST_PAGES: dict[str, str] = {
 }
 NOTICES_CLASSID = "2853510d929253719601db17b8a9fd81"
 DEFAULT_BASE = "https://www.cde.org.cn"
+NEXT_PAGE = "a.layui-laypage-next:not(.layui-disabled)"  # the list page's own pager
 _NEWS_ID = re.compile(r"viewInfoCommon/([0-9a-fA-F]{32})")
 _ZDYZ_LINK = re.compile(r"domesticinfopage\?(?:[^#]*&)?zdyzIdCODE=([0-9a-zA-Z]+)")
 _DOC_NUMBER = re.compile(r"[（(]\s*(\d{4}\s*年\s*第\s*\d+\s*号)\s*[）)]")
@@ -368,9 +380,49 @@ class CdeGuidelines(Adapter):
                        item_errors=failed)
 
     def _read_list(self, fetcher: Fetcher, listing: str) -> tuple[list[dict[str, Any]], bool]:
-        s = self.settings
         endpoint = "/zdyz/getOpinionList" if listing == "opinions" else "/zdyz/getDomesticGuideList"
         url = self.base_url + endpoint
+        driver = page_driver(fetcher, url)
+        if driver is None:
+            try:
+                return self._read_api(plain_part(fetcher), listing, url)
+            except Blocked as exc:
+                driver = page_driver(fetcher, url, exc)  # "auto": on to the browser, or raise
+        assert driver is not None
+        return self._read_in_page(driver, listing, endpoint, url)
+
+    def _read_in_page(
+        self, driver: PageDriver, listing: str, endpoint: str, url: str
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The list as the list page's own script requested it, page by page via its pager."""
+        answers = driver.pages(self.base_url + LIST_PAGES[listing], match=endpoint,
+                               next_page=NEXT_PAGE)
+        with closing(answers):
+            return self._rows_in_page(answers, listing, url)
+
+    def _rows_in_page(
+        self, answers: Iterable[Fetched], listing: str, url: str
+    ) -> tuple[list[dict[str, Any]], bool]:
+        s = self.settings
+        rows: list[dict[str, Any]] = []
+        for number, fetched in enumerate(answers, 1):
+            try:
+                payload = fetched.json()
+            except ValueError as exc:
+                raise ParseError(f"the CDE API answer is not JSON: {exc}", url=url) from exc
+            page = parse_list_page(payload, url)
+            rows.extend(page.rows)
+            if not page.rows or number >= page.pages:
+                break
+            if number >= s.max_pages:
+                log.warning("%s: stopped at max_pages=%d of %d pages", url, s.max_pages, page.pages)
+                return _wanted(rows, s, listing), False
+        return _wanted(rows, s, listing), True
+
+    def _read_api(
+        self, fetcher: Fetcher, listing: str, url: str
+    ) -> tuple[list[dict[str, Any]], bool]:
+        s = self.settings
         headers = {
             "Referer": self.base_url + LIST_PAGES[listing],
             "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
@@ -444,6 +496,15 @@ class CdeGuidelines(Adapter):
                         record.key, exc)
             return kept, False
         return _apply(record, detail), True
+
+
+def _wanted(rows: list[dict[str, Any]], s: CdeSettings, listing: str) -> list[dict[str, Any]]:
+    """``search_title`` / ``zyfl1`` applied to rows the page requested unfiltered."""
+    return [
+        r for r in rows
+        if s.search_title in str(r.get("title") or "")
+        and (listing == "opinions" or s.zyfl1 in str(r.get("fclass") or ""))
+    ]
 
 
 def _merge_lists(first: Record | None, second: Record) -> Record:

@@ -65,10 +65,16 @@ class AutoFetcher:
         self.http = http
         self.browser = browser
         self.browser_hosts: set[str] = set()
+        self.exchanges = self.browser.exchanges = http.exchanges  # one log, in arrival order
 
     @property
     def validators(self) -> dict[str, dict[str, str]]:
         return self.http.validators
+
+    @property
+    def plain(self) -> HttpFetcher:
+        """The plain-HTTP half, for page-driven adapters (``sources.pages.plain_part``)."""
+        return self.http
 
     def get(
         self,
@@ -104,6 +110,15 @@ class AutoFetcher:
             except Blocked as exc:
                 self._switch(host, exc)
         return self.browser.post(url, data=data, headers=headers, expect=expect)
+
+    def page_driver(self, url: str, blocked: Blocked | None = None) -> BrowserFetcher | None:
+        """The browser when ``url``'s host is read through it, or is now after ``blocked``."""
+        host = host_of(url)
+        if host not in self.browser_hosts:
+            if blocked is None:
+                return None
+            self._switch(host, blocked)
+        return self.browser
 
     def _switch(self, host: str, blocked: Blocked) -> None:
         """Send ``host`` to the browser from now on, or re-raise when there is none."""

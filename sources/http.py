@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sources.blocks import BROWSER_HINT, detect_block
 from sources.decode import charset_from_content_type, decode_html, json_encoding
 from sources.errors import Blocked, FetchError, TooLarge
+from sources.exchanges import ExchangeLog
 from sources.netpolicy import DeadlineExceeded, NetworkPolicy, guard_transport, scope
 from sources.politeness import HostGate, host_of, retry_after_seconds
 from sources.types import Expect, Fetched
@@ -131,6 +132,7 @@ class HttpFetcher:
         self.validators: dict[str, dict[str, str]] = validators if validators is not None else {}
         self.gate = politeness or HostGate(settings)
         self._lock = threading.Lock()
+        self.exchanges = ExchangeLog()  # what was received, for probe and evidence
         self._client = httpx.Client(
             headers={"User-Agent": settings.user_agent},
             timeout=httpx.Timeout(settings.timeout),
@@ -267,7 +269,7 @@ class HttpFetcher:
         """One attempt: send, follow redirects by hand (on the site only), check, decode."""
         deadline = min(time.monotonic() + self.settings.deadline, self.check_end)
         for _ in range(MAX_REDIRECTS + 1):
-            status, headers, body, next_request = self._send(request, deadline, local)
+            status, headers, body, next_request = self._send(request, deadline, local, expect)
             url = str(request.url)
             reason = detect_block(status, headers, body, url, expect)
             if reason:
@@ -289,7 +291,8 @@ class HttpFetcher:
             url=url)
 
     def _send(
-        self, request: httpx.Request, deadline: float, local: bool | str
+        self, request: httpx.Request, deadline: float, local: bool | str,
+        expect: Expect = "html",
     ) -> tuple[int, httpx.Headers, bytes, httpx.Request | None]:
         url = str(request.url)
         cap = self.settings.max_bytes
@@ -341,8 +344,9 @@ class HttpFetcher:
         except httpx.HTTPError as exc:
             raise FetchError(f"HTTP client error: {exc}", url=url) from exc
         status = response.status_code
+        body = b"".join(chunks)
+        self.exchanges.add(request.method, url, status, response.headers, body, expect)
         if status in RETRY_STATUSES:
-            body = b"".join(chunks)
             if detect_block(status, response.headers, body, url, "html") is None:
                 phrase = response.reason_phrase or ""
                 raise _Retry(
@@ -350,7 +354,7 @@ class HttpFetcher:
                     wait=retry_after_seconds(response.headers.get("retry-after")),
                 )
         next_request = response.next_request if response.is_redirect else None
-        return status, response.headers, b"".join(chunks), next_request
+        return status, response.headers, body, next_request
 
     def _finish(
         self, url: str, status: int, headers: httpx.Headers, body: bytes, expect: Expect

@@ -45,7 +45,12 @@ site's anti-bot layer (a browser is needed). Scrapers of article pages
 
 Pages may be GBK or UTF-8: the fetcher decodes by header and ``<meta charset>``.
 Bot protection: a plain client gets Ruishu's HTTP 412 page (``$_ts.cd``),
-reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``).
+reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``). Read
+through the browser, a column is page-driven (``sources.pages``): its first
+page is opened and the next ones are reached by clicking the pager's
+"下一页" link that the page's ``createPageHTML`` wrote, as a person does
+(SOURCES.md "Evidence checked 2026-12"; RSSHub ``lib/routes/gov/nmpa``).
+Unverified: the live pager's link text (下一页 assumed).
 
 Unverified (coded defensively): the ``302 → /`` of a moved column (from the
 issue report, not from public evidence); that page 2 is ``index_1.html`` (the pattern
@@ -57,7 +62,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import urlsplit
@@ -67,9 +73,10 @@ from pydantic import Field, field_validator
 from sources.dates import parse_date
 from sources.deadlines import extract_deadline
 from sources.errors import Blocked, FetchError, LayoutChanged
+from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import absolute_url, clean_text, make_soup, node_text
-from sources.types import Attachment, Coverage, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetched, Fetcher, Listing, Record
 
 __all__ = [
     "COLUMN_PATHS",
@@ -92,6 +99,7 @@ COLUMN_PATHS: dict[str, str] = {
 _CONSULTATION_COLUMN = "/xxgk/zhqyj/"
 _NMPA_HOSTS = ("www.nmpa.gov.cn", "nmpa.gov.cn")
 _FILE = re.compile(r"\.(?:pdf|docx?|xlsx?|zip|rar|wps|ofd)(?:$|[?#])", re.IGNORECASE)
+NEXT_PAGE = 'a:text-is("下一页")'  # the pager link createPageHTML writes
 _PAGER = re.compile(r"createPageHTML\(\s*[\"']?(\d+)[\"']?\s*,\s*[\"']?(\d+)")
 
 
@@ -221,6 +229,39 @@ class NmpaColumns(Adapter):
                        item_errors=failed)
 
     def _read_column(self, fetcher: Fetcher, column: str) -> tuple[list[Record], bool]:
+        first = f"{self.base_url}{column}index.html"
+        driver = page_driver(fetcher, first)
+        if driver is None:
+            try:
+                return self._read_plain(plain_part(fetcher), column)
+            except Blocked as exc:
+                driver = page_driver(fetcher, first, exc)  # "auto": on to the browser, or raise
+        assert driver is not None
+        return self._read_in_page(driver, column, first)
+
+    def _read_in_page(
+        self, driver: PageDriver, column: str, first: str
+    ) -> tuple[list[Record], bool]:
+        """The column's pages as reached from its first page by the pager's 下一页 link."""
+        with closing(driver.pages(first, next_page=NEXT_PAGE, expect="html")) as pages:
+            return self._column_in_page(pages, column, first)
+
+    def _column_in_page(
+        self, pages: Iterable[Fetched], column: str, first: str
+    ) -> tuple[list[Record], bool]:
+        records: list[Record] = []
+        for number, fetched in enumerate(pages):
+            page = parse_column_page(fetched.text, fetched.url, self.base_url, column)
+            if number == 0 and not page.records:
+                raise LayoutChanged("the NMPA column lists no items", url=first)
+            records.extend(page.records)
+            if not page.records or (page.pages is not None and number + 1 >= page.pages):
+                return records, True
+            if number + 1 >= self.settings.max_pages:
+                return records, False
+        return records, True
+
+    def _read_plain(self, fetcher: Fetcher, column: str) -> tuple[list[Record], bool]:
         records: list[Record] = []
         for number in range(self.settings.max_pages):
             name = "index.html" if number == 0 else f"index_{number}.html"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,9 @@ def hook() -> Iterator[WebhookReceiver]:
     """A real webhook receiver on 127.0.0.1."""
     with WebhookReceiver() as receiver:
         yield receiver
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Browser profiles (cookies) go to the test's own directory, never the user's."""
+    monkeypatch.setenv("REGWATCH_STATE_DIR", str(tmp_path / "state"))

@@ -223,7 +223,8 @@ def test_browser_gets_the_page_behind_the_challenge(style: str) -> None:
     # The first visit met the challenge, the reload passed it with the script's cookie.
     assert [passed for _, path, passed in challenge.log if path == LIST_PAGE] == [False, True]
     agent = server.requests[-1].header("User-Agent") or ""
-    assert agent.endswith(HTTP.user_agent) and "Chrome/" in agent
+    # Chromium's own User-Agent, a real window by default: no "HeadlessChrome", nothing added.
+    assert "Chrome/" in agent and "HeadlessChrome" not in agent and "regwatch" not in agent
 
 
 @pytest.mark.browser

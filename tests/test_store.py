@@ -62,7 +62,7 @@ def test_an_old_database_is_upgraded_without_losing_history(tmp_path: Path) -> N
     assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
     Store(url)                                      # opening again is a no-op
     assert store.tables() == ["alembic_version", "blob", "change", "delivery", "document",
-                              "run", "source", "store_identity", "version"]
+                              "failure_evidence", "run", "source", "store_identity", "version"]
 
 
 def test_blobs_are_stored_once_and_compressed(tmp_path: Path) -> None:

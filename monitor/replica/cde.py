@@ -49,6 +49,7 @@ from urllib.parse import quote
 
 from monitor.replica.base import SiteReplica
 from monitor.replica.data_cn import cn_date, hex_id, iso, make_file, ruishu_page, seed
+from monitor.replica.listpage import cde_list_script
 from monitor.replica.server import Request, Response
 
 LIST_IDS = {
@@ -59,6 +60,17 @@ LIST_IDS = {
 _LIST_NAMES = {"domestic": "国内指导原则", "notices": "发布通告", "opinions": "征求意见"}
 _JSON = "application/json;charset=UTF-8"
 _FORBIDDEN = "<html><body><h3>请不要使用非法的URL地址访问</h3></body></html>"
+
+
+def _page_form(name: str) -> dict[str, str]:
+    """The form the list page's own script posts (10 rows a page, as the site's pages)."""
+    form = {"pageNum": "1", "pageSize": "10", "searchTitle": ""}
+    if name == "opinions":
+        return {**form, "issueDate1": "", "issueDate2": "", "fclass": "征求意见"}
+    form.update({"zyfl1": "", "zyfl2": "", "issueDate1": "", "issueDate2": ""})
+    if name == "notices":
+        form.update({"isFbtg": "1", "classid": LIST_IDS["notices"]})
+    return form
 
 
 @dataclass
@@ -430,8 +442,7 @@ class CdeReplica(SiteReplica):
         return (
             f'<div class="listWrapper" id="{LIST_IDS[name]}"><div class="list_title">'
             f'{_LIST_NAMES[name]}</div><table class="layui-table" id="guideTable"></table>'
-            f'<div id="pageDiv"></div></div><script>var listUrl = getRootPath() + "/{api}";'
-            "$.ajax({url: listUrl, type: 'post', data: {pageNum: 1, pageSize: 10}});</script>"
+            f'<div id="pageDiv"></div></div>{cde_list_script(api, _page_form(name))}'
         )
 
     def _detail(self, g: Guideline) -> Response:

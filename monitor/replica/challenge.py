@@ -27,6 +27,28 @@ and calls the API from inside it does. The wrapped app never sees ``MmEwMD``.
 
 ``solve`` / ``api_token_for`` compute in Python what the scripts compute, so a
 test can check the two agree; ``log`` lists ``(method, path, passed)`` per request.
+
+``strict=True`` models the worst case the public record shows for the real
+sites (SOURCES.md, "Evidence checked 2026-12": plain headless Playwright
+blocked at CDE with 202 and endless navigation; a headed browser, or the
+page's own jQuery XHR, got through; RSSHub's CDE/NMPA routes needing a
+"clean" browser; Ruishu signing XHR with ``MmEwMD`` and nothing showing that
+it signs ``fetch``):
+
+- a User-Agent containing ``HeadlessChrome`` gets the challenge, always: its
+  script reloads and the page never comes (the reported endless navigation);
+- the page's hook signs ``XMLHttpRequest`` only; a script call (the browser's
+  ``Sec-Fetch-Dest: empty``) without a valid ``MmEwMD`` gets ``400`` with the
+  site's "非法url，被拒绝访问" page — so ``fetch()`` from the page is refused;
+- the script sets its cookie with ``max-age=lifetime`` (the server's with
+  ``Max-Age``, so both outlive a browser restart); the token carries
+  its issue time, and a cookie older than ``lifetime`` seconds (by ``clock``)
+  gets the challenge again, as does a cookie after ``max_requests`` admitted
+  requests.
+
+Unverified for the real site (modelled as the worst case): the exact status
+for an unsigned call (400 here; 412 or the challenge are also reported), the
+cookie lifetime and the request budget (unknown; tests choose them).
 """
 
 from __future__ import annotations
@@ -38,6 +60,8 @@ import re
 import secrets
 import string
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import urlsplit
@@ -134,6 +158,10 @@ class JsCookieChallenge:
         *,
         secret: str | None = None,
         api_token: bool = True,
+        strict: bool = False,
+        lifetime: float = 600.0,
+        max_requests: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if style not in _STYLES:
             raise ValueError(f"unknown challenge style {style!r}; one of {sorted(_STYLES)}")
@@ -142,6 +170,11 @@ class JsCookieChallenge:
         self.spec = _STYLES[style]
         self.secret = (secret or secrets.token_hex(16)).encode()
         self.api_token = api_token
+        self.strict = strict
+        self.lifetime = lifetime
+        self.max_requests = max_requests
+        self.clock = clock
+        self.uses: dict[str, int] = {}  # admitted requests per cookie (strict)
         self.log: list[tuple[str, str, bool]] = []
         self._lock = threading.Lock()
         self._padding = _padding(random.Random(style))
@@ -149,7 +182,8 @@ class JsCookieChallenge:
     # -- the token in the meta tag -------------------------------------------------
 
     def new_token(self) -> str:
-        nonce = secrets.token_hex(8)
+        # the first 8 hex digits are the issue time (strict mode checks the lifetime)
+        nonce = f"{int(self.clock()) & 0xFFFFFFFF:08x}" + secrets.token_hex(4)
         return nonce + self._sign(nonce)
 
     def _sign(self, nonce: str) -> str:
@@ -162,14 +196,18 @@ class JsCookieChallenge:
             return False
         if not hmac.compare_digest(token[16:], self._sign(token[:16])):
             return False
-        return proof_ok(token, int(counter, 36))
+        if not proof_ok(token, int(counter, 36)):
+            return False
+        return not self.strict or self.clock() - int(token[:8], 16) <= self.lifetime
 
     # -- serving --------------------------------------------------------------------
 
     def __call__(self, request: Request) -> Response:
         passed, inner = self._admit(request)
         with self._lock:
-            self.log.append((request.method, request.path, passed))
+            self.log.append((request.method, request.path, passed is True))
+        if passed is None:
+            return Response(status=400, body=_REFUSED, headers={"Cache-Control": "no-store"})
         if not passed:
             return self.challenge()
         response = self.app(inner)
@@ -177,8 +215,12 @@ class JsCookieChallenge:
             response = replace(response, body=_inject(response.payload(), self._hook_script()))
         return response
 
-    def _admit(self, request: Request) -> tuple[bool, Request]:
+    def _admit(self, request: Request) -> tuple[bool | None, Request]:
+        """(True, the request without MmEwMD) to pass; False for the challenge;
+        None for the 400 refusal of an unsigned script call (strict)."""
         if self.style == "captcha":
+            return False, request
+        if self.strict and "HeadlessChrome" in (request.header("User-Agent") or ""):
             return False, request
         jar = _cookies(request)
         value = jar.get(self.spec.script_cookie, "")
@@ -187,10 +229,18 @@ class JsCookieChallenge:
         query = dict(request.query)
         token = query.pop(TOKEN_PARAM, None)
         full_path = urlsplit(request.base).path.rstrip("/") + request.path
-        if token is not None and token != api_token_for(value, full_path):
-            return False, request
+        signed = token is not None and token == api_token_for(value, full_path)
+        if token is not None and not signed:
+            return (None if self.strict else False), request
+        if self.strict and not signed and (request.header("Sec-Fetch-Dest") or "") == "empty":
+            return None, request
         if token is None and request.method == "POST" and self.api_token:
-            return False, request
+            return (None if self.strict else False), request
+        if self.strict and self.max_requests is not None:
+            with self._lock:
+                self.uses[value] = used = self.uses.get(value, 0) + 1
+            if used > self.max_requests:
+                return False, request
         return True, replace(request, query=query)
 
     def challenge(self) -> Response:
@@ -204,7 +254,9 @@ class JsCookieChallenge:
                 "meta": META_ID,
                 "bits": 32 - DIFFICULTY_BITS,
                 "name": ",".join(str(ord(c)) for c in self.spec.script_cookie),
+                "age": f"; max-age={int(self.lifetime)}" if self.strict else "",
             }
+        age = f"; Max-Age={int(self.lifetime)}" if self.strict else ""
         body = _PAGE % {
             "meta": META_ID,
             "token": token,
@@ -217,7 +269,7 @@ class JsCookieChallenge:
             status=self.spec.status,
             body=body,
             headers={
-                "Set-Cookie": f"{self.spec.server_cookie}={token}; Path=/; HttpOnly",
+                "Set-Cookie": f"{self.spec.server_cookie}={token}; Path=/; HttpOnly{age}",
                 "Cache-Control": "no-store",
             },
         )
@@ -227,6 +279,7 @@ class JsCookieChallenge:
             "fnv": _FNV_JS,
             "name": self.spec.script_cookie,
             "param": TOKEN_PARAM,
+            "fetch": "" if self.strict else _HOOK_FETCH,
         }
         return f"<script>{script}</script>".encode()
 
@@ -257,7 +310,7 @@ $_ts.cd="%(cd)s";</script>
 _SOLVER_SCRIPT = """(function(_$a,_$b){%(fnv)s\
 var _$m=document.getElementById("%(meta)s").getAttribute("content"),_$n=0;\
 while((_$h(_$m+":"+_$n.toString(36))>>>%(bits)d)!==0){_$n++;}\
-document.cookie=String.fromCharCode(%(name)s)+"="+_$m+"."+_$n.toString(36)+"; path=/";\
+document.cookie=String.fromCharCode(%(name)s)+"="+_$m+"."+_$n.toString(36)+"; path=/%(age)s";\
 _$a[_$b]();})(window.location,"reload");"""
 
 _CAPTCHA_SCRIPT = """(function(){setTimeout(function(){window.location.reload();},1000);})();"""
@@ -265,12 +318,14 @@ _CAPTCHA_SCRIPT = """(function(){setTimeout(function(){window.location.reload();
 _CAPTCHA_HTML = """<div class="verify-wrap"><p>请拖动滑块完成验证</p>\
 <div class="slider"><span class="handle">&gt;&gt;</span></div></div>"""
 
+_REFUSED = "<html><body><h3>非法url，被拒绝访问</h3></body></html>"
+_HOOK_FETCH = """var _$f=window.fetch;window.fetch=function(i,o){if(typeof i==="string"||\
+i instanceof URL)i=_$t(String(i));return _$f.call(this,i,o);};"""
+
 _HOOK_SCRIPT = """(function(){%(fnv)s\
 function _$c(){var m=document.cookie.match(/(?:^|; )%(name)s=([^;]*)/);return m?m[1]:"";}\
 function _$t(u){var a=new URL(u,window.location.href);if(a.origin!==window.location.origin)\
 return a.href;a.searchParams.set("%(param)s",(_$h(_$c()+"|"+a.pathname)>>>0).toString(16)\
-.padStart(8,"0"));return a.href;}\
-var _$f=window.fetch;window.fetch=function(i,o){if(typeof i==="string"||i instanceof URL)\
-i=_$t(String(i));return _$f.call(this,i,o);};\
+.padStart(8,"0"));return a.href;}%(fetch)s\
 var _$o=XMLHttpRequest.prototype.open;XMLHttpRequest.prototype.open=function(m,u){\
 arguments[1]=_$t(u);return _$o.apply(this,arguments);};})();"""

@@ -32,6 +32,7 @@ from typing import Any
 
 from monitor.replica.base import SiteReplica
 from monitor.replica.data_cn import cn_date, hex_id, make_file, ruishu_page, seed
+from monitor.replica.listpage import nmpa_pager_script
 from monitor.replica.server import Request, Response
 
 COLUMNS: dict[str, str] = {
@@ -251,7 +252,7 @@ class NmpaReplica(SiteReplica):
         html = (
             f'<!DOCTYPE html><html><head><meta http-equiv="Content-Type" '
             f'content="text/html; charset={charset}"><title>{title}</title>{head}</head><body>'
-            '<div class="header"><a href="/">国家药品监督管理局</a></div>'
+            f'{nmpa_pager_script()}<div class="header"><a href="/">国家药品监督管理局</a></div>'
             f'<div class="container">{body}</div>'
             f'<div class="footer">访问量：{self.visits}  版权所有：国家药品监督管理局</div>'
             "</body></html>"

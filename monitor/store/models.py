@@ -149,3 +149,22 @@ class DeliveryRow(SQLModel, table=True):
     last_error: str = ""
     created_at: datetime
     sent_at: datetime | None = None
+
+
+class EvidenceRow(SQLModel, table=True):
+    """What the site sent on a source's last failed or blocked run (one row per source,
+    replaced by the next failure): status, headers, the body zlib-compressed and cut
+    at ``monitor.evidence.MAX_BODY`` bytes."""
+
+    __tablename__ = "failure_evidence"
+
+    source_id: int = Field(foreign_key="source.id", primary_key=True)
+    run_id: int | None = None
+    at: datetime
+    method: str = "GET"
+    url: str = ""
+    status: int | None = None
+    headers: str = "{}"           # JSON object
+    size: int = 0                 # the body's length as received
+    truncated: bool = False
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
