@@ -51,7 +51,8 @@ def _child(conn: multiprocessing.connection.Connection, memory: int,
     except Exception as exc:  # noqa: BLE001 - any parser failure is a parse error
         # C libraries (lxml) report a failed allocation as their own error: judge by
         # the peak address space whether the memory bound was the cause.
-        if _peak_address_space() > limit - 32 * 2**20:
+        # (a failed large allocation can leave the peak well below the limit)
+        if _peak_address_space() > limit - min(memory // 2, 256 * 2**20):
             conn.send(("memory", ""))
         elif isinstance(exc, ParseError):
             conn.send(("parse", exc.message))
