@@ -6,6 +6,7 @@ The tree::
     ├── ConfigError             the configuration file is wrong (names file, key, fix)   exit 2
     ├── StoreError              the database cannot be opened, migrated or written     exit 3
     │   └── ServiceLocked       another service already holds this database           exit 3
+    ├── UsageError              a command-line value that is not valid                exit 2
     ├── NotFound                a change, document or route id that does not exist     exit 4
     └── DeliveryError           an alert could not be handed to a notification service exit 5
 
@@ -60,3 +61,9 @@ class NotFound(RegwatchError):
 
 class DeliveryError(RegwatchError):
     exit_code = 5
+
+
+class UsageError(RegwatchError):
+    """A command-line value that cannot be used (names the option and the valid values)."""
+
+    exit_code = 2

@@ -80,10 +80,10 @@ def list_changes(store: Store, flt: ChangeFilter) -> list[dict[str, Any]]:
         query = query.where(SourceRow.name == flt.source)
     if flt.relevant is not None:
         query = query.where(ChangeRow.relevant == flt.relevant)
-    if flt.search:
-        pattern = f"%{flt.search}%"
-        query = query.where(or_(col(ChangeRow.title).like(pattern),
-                                col(ChangeRow.excerpt).like(pattern)))
+    if flt.search:   # the full-text index (monitor.search): %, _ are plain characters
+        from monitor.search import matching_ids
+
+        query = query.where(col(ChangeRow.id).in_(matching_ids(store, flt.search, "change")))
     if flt.before is not None:
         anchor = select(ChangeRow.detected_at).where(ChangeRow.id == flt.before).scalar_subquery()
         query = query.where(or_(col(ChangeRow.detected_at) < anchor,

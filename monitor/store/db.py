@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine, select
 
 from monitor.errors import StoreError
+from monitor.store import search
 from monitor.store.models import BlobRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -45,6 +46,7 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database {self.safe_url}: {_reason(exc)}") from None
         self.write_lock = threading.RLock()
+        search.install_hook()
 
     @property
     def safe_url(self) -> str:
@@ -76,6 +78,7 @@ class Store:
             lock.acquire()
         try:
             with Session(self.engine, expire_on_commit=False) as session:
+                session.info["search_index"] = True   # search.py re-indexes what is written
                 try:
                     yield session
                     if write:
