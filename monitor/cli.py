@@ -8,24 +8,61 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from monitor.errors import RegwatchError
+from monitor.errors import RegwatchError, UsageError
+
+_READABLE = {"<str>": "TEXT", "<int>": "N", "<float>": "NUMBER", "<path>": "PATH",
+             "<list[str]>": "TEXT", "<bool>": ""}
+
+
+def _readable_type(original: Callable[..., str]) -> Callable[..., str]:
+    """Help shows ``--limit N`` and ``--config TEXT`` instead of Typer's
+    ``<int>``, ``<str>``, ``<list[str]>``."""
+
+    @functools.wraps(original)
+    def display_type(self: Any, ctx: click.Context) -> str:
+        shown = original(self, ctx)
+        return _READABLE.get(shown, shown.strip("<>").upper())
+
+    return display_type
+
+
+for _param in (TyperOption, TyperArgument):
+    _param.display_type = _readable_type(_param.display_type)  # type: ignore[method-assign]
+
+
+class _Group(TyperGroup):
+    """Accepts ``-v``/``--verbose`` after the command too (``regwatch check -v``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        head, sep, tail = (args[:args.index("--")], ["--"], args[args.index("--") + 1:]) \
+            if "--" in args else (args, [], [])
+        flags = [a for a in head[1:] if a in ("-v", "--verbose")]
+        if flags and head and not head[0].startswith("-"):
+            head = ["--verbose", head[0], *(a for a in head[1:] if a not in flags)]
+        return super().parse_args(ctx, head + sep + tail)
+
 
 app = typer.Typer(help="Watch what drug regulators publish about cell and gene therapy.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, cls=_Group)
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-ConfigOption = typer.Option("regwatch.toml", "--config", "-c", help="Configuration file.",
+ConfigOption = typer.Option("regwatch.toml", "--config", "-c", metavar="FILE",
+                            help="Configuration file.",
                             envvar="REGWATCH_CONFIG")
 F = TypeVar("F", bound=Callable[..., Any])
 _VERBOSE = {"on": False}
@@ -41,6 +78,10 @@ def friendly(func: F) -> F:
         except RegwatchError as exc:
             err.print(f"[red]error:[/red] {escape(exc.message)}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:   # `regwatch changes --csv | head -1`: the reader left
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
@@ -53,10 +94,29 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs and tracebacks.")
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("regwatch")
+        except PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+            number = "unknown"
+        out.print(f"regwatch {number}", markup=False)
+        raise typer.Exit(0)
+
+
+@app.callback(epilog="Examples:\n\n  regwatch init\n\n  regwatch check\n\n"
+                     "  regwatch changes --since 7d --atmp car_t\n\n"
+                     "  regwatch search 效价 --jurisdiction CN\n\n"
+                     "Every command takes --config FILE (or REGWATCH_CONFIG); -v/--verbose "
+                     "goes before or after the command.")
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs and tracebacks."),
+         _show_version: bool = typer.Option(False, "--version", callback=_version,
+                                            is_eager=True, help="Print the version and exit.")
          ) -> None:
     """regwatch: scheduled checks of regulator pages, diffs, ATMP classes and alerts."""
+    verbose = verbose or _VERBOSE["on"]
     _VERBOSE["on"] = verbose
     from monitor.app import setup_logging
 
@@ -72,8 +132,15 @@ def init(path: Path = typer.Argument(Path("regwatch.toml"), help="Where to write
 
     if path.exists() and not force:
         raise RegwatchError(f"{path} exists; pass --force to overwrite it")
-    path.write_text(starter_config(), encoding="utf-8")
-    out.print(f"wrote {path} — edit the [[notify]] routes, then run `regwatch check`")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist "
+                         "(create it first, or give another path)")
+    try:
+        path.write_text(starter_config(), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    out.print(f"wrote {path} — edit the [[notify]] routes, then run `regwatch check`",
+              markup=False)
 
 
 @app.command()
@@ -94,7 +161,9 @@ def check(config: str = ConfigOption,
 
     ctx = open_context(config)
     for name in source or []:
-        ctx.config.source(name)
+        if not ctx.config.source(name).enabled:
+            raise UsageError(f"source {name!r} is disabled (enabled = false in {config}); "
+                             "set enabled = true to check it")
     # a running service checks on its schedule; two checkers of one source would race
     lock = service_lock(ctx.config.store.url)
     lock.acquire()
