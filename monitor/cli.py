@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from monitor.errors import RegwatchError, UsageError
@@ -32,7 +32,7 @@ def _readable_type(original: Callable[..., str]) -> Callable[..., str]:
     ``<int>``, ``<str>``, ``<list[str]>``."""
 
     @functools.wraps(original)
-    def display_type(self: Any, ctx: click.Context) -> str:
+    def display_type(self: Any, ctx: typer.Context) -> str:
         shown = original(self, ctx)
         return _READABLE.get(shown, shown.strip("<>").upper())
 
@@ -46,7 +46,7 @@ for _param in (TyperOption, TyperArgument):
 class _Group(TyperGroup):
     """Accepts ``-v``/``--verbose`` after the command too (``regwatch check -v``)."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         head, sep, tail = (args[:args.index("--")], ["--"], args[args.index("--") + 1:]) \
             if "--" in args else (args, [], [])
         flags = [a for a in head[1:] if a in ("-v", "--verbose")]
@@ -198,10 +198,24 @@ def check(config: str = ConfigOption,
 def sources(config: str = ConfigOption,
             as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Adapter kinds, configured sources and their health."""
-    from monitor.status import source_status
+    from monitor.cli_values import clean, open_reader, sqlite_path
+    from monitor.config import load
+    from monitor.scheduler import DEFAULT_EVERY
+    from monitor.status import status_of
     from sources.registry import kinds
 
-    configured = source_status(config) if Path(config).exists() else []
+    configured: list[dict[str, Any]] = []
+    if Path(config).exists():
+        settings = load(config).sources
+        names = [(s.name, s.kind, s.cron or f"every {s.every or DEFAULT_EVERY}"
+                  + ("" if s.every else " (default)")) for s in settings]
+        path = sqlite_path(load(config).store.url)
+        if path is None or path.is_file():
+            configured = status_of(open_reader(config).store, names)
+        else:   # no database yet: nothing has run (and nothing is created)
+            configured = status_of_nothing(names)
+        for entry, item in zip(configured, settings, strict=True):
+            entry["enabled"] = item.enabled
     if as_json:
         data = {"kinds": {k: {"summary": a.summary(), "settings": sorted(a.Settings.model_fields)}
                           for k, a in kinds().items()},
@@ -225,15 +239,25 @@ def sources(config: str = ConfigOption,
                        "records", "last error"):
             health.add_column(column)
         for s in configured:
-            health.add_row(s["name"], s["kind"], s["schedule"], s["last_outcome"] or "never run",
-                           s["last_ok_at"] or "-", str(s["consecutive_failures"]),
-                           str(s["records"]), (s["last_error"] or "")[:80])
+            outcome = s["last_outcome"] or "never run"
+            health.add_row(*(Text(clean(v)) for v in (
+                s["name"], s["kind"], s["schedule"] if s["enabled"] else "disabled",
+                outcome, s["last_ok_at"] or "-", str(s["consecutive_failures"]),
+                str(s["records"]), (s["last_error"] or "")[:80])))
         out.print(health)
 
 
-from monitor import cli_history, cli_notify, cli_service, cli_web  # noqa: E402
+def status_of_nothing(names: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """The status rows of sources that never ran."""
+    return [{"name": n, "kind": k, "schedule": sch, "last_outcome": "", "last_run_at": None,
+             "last_ok_at": None, "consecutive_failures": 0, "records": 0, "last_error": ""}
+            for n, k, sch in names]
+
+
+from monitor import cli_history, cli_notify, cli_search, cli_service, cli_web  # noqa: E402
 
 cli_history.register(app)
+cli_search.register(app)
 cli_notify.register(app)
 cli_service.register(app)
 cli_web.register(app)

@@ -171,6 +171,17 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json.dumps(run(text).as_dict(text), ensure_ascii=False) + "\n")
 
 
+def mirror_text(detail: str) -> str:
+    """The stored ``mirror:…`` marks in words."""
+    if detail.startswith("mirror:document:"):
+        return (f"The same document as document {detail.removeprefix('mirror:document:')} "
+                "of another source.")
+    if detail.startswith("mirror:"):
+        return (f"Not alerted: the same document was announced as change "
+                f"{detail.removeprefix('mirror:')} within the week.")
+    return detail
+
+
 def show_text(ctx: Any, change_id: int, data: dict[str, Any]) -> str:
     """``show``: the alert's text (labels a user knows), then the full diff and
     the document's versions."""
@@ -187,6 +198,7 @@ def show_text(ctx: Any, change_id: int, data: dict[str, Any]) -> str:
     for settings in ctx.config.sources:
         if settings.name == source.name:
             regulator = getattr(settings, "regulator", None)
+    change.detail = mirror_text(change.detail)   # a detached copy: nothing is written
     alert = alert_from_change(change, source, regulator=regulator)
     body = render_alert(alert, fmt="text").body.rstrip()
     zone = ctx.config.service.timezone

@@ -221,18 +221,45 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
             out.print(f"changes by event: {by_event}")
             if keep:
                 store.close()
-                shutil.copy(db, keep)
-                out.print(f"kept the database at {keep}: try `regwatch changes -c …` with "
-                          f'[store] url = "sqlite:///{Path(keep).resolve()}"', markup=False)
+                kept, config_file = keep_database(db, Path(keep))
+                out.print(f"kept the database at {kept} and wrote {config_file}: try "
+                          f"`regwatch changes -c {config_file}` or `regwatch search 细胞 -c "
+                          f"{config_file}`", markup=False)
             else:
-                out.print("run `regwatch demo --keep demo.db` to keep the database and explore "
-                          "it with `regwatch changes`, `show` and `diff`")
+                out.print("run `regwatch demo --keep DIR` to keep the database (with a "
+                          "regwatch.toml beside it) and explore it with `regwatch changes`, "
+                          "`search`, `show`, `diff` and `web`", markup=False)
             store.close()
             return counts
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         for name, level in quiet.items():
             logging.getLogger(name).setLevel(level)
+
+
+KEPT_CONFIG = """# written by `regwatch demo --keep`: the demo's history, to explore with
+#   regwatch changes -c {config}      regwatch search 细胞 -c {config}
+#   regwatch show ID -c {config}      regwatch web -c {config}
+# (the demo's sites were local replicas and are gone: no [[source]] to check)
+
+[store]
+url = "sqlite:///{db}"
+"""
+
+
+def keep_database(db: Path, keep: Path) -> tuple[Path, Path]:
+    """Copy the demo database to ``keep`` (a folder, made if needed, or a
+    ``.db`` file path) and write a ``regwatch.toml`` beside it that opens it
+    (an existing regwatch.toml is left alone)."""
+    if keep.suffix != ".db" or keep.is_dir():
+        keep.mkdir(parents=True, exist_ok=True)
+        keep = keep / "demo.db"
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(db, keep)
+    config = keep.parent / "regwatch.toml"
+    if not config.exists():
+        config.write_text(KEPT_CONFIG.format(db=keep.resolve(), config=config), encoding="utf-8")
+    return keep, config
 
 
 def _reminders() -> Callable[..., object] | None:

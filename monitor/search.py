@@ -62,7 +62,7 @@ def _escape_like(term: str) -> str:
 
 def _match_sqlite(term: str, table: str) -> ColumnElement[bool]:
     phrase = '"' + term.replace('"', '""') + '"'
-    matched = (sa.select(sa.literal_column("rowid")).select_from(sa.table(table))
+    matched: sa.Select[Any] = (sa.select(sa.literal_column("rowid")).select_from(sa.table(table))
                .where(sa.literal_column(table).op("MATCH")(sa.bindparam(None, phrase))))
     return entries.c.id.in_(matched)
 
@@ -78,7 +78,7 @@ def _match_pg(term: str, short: bool) -> ColumnElement[bool]:
 
 def match(store: Store, query: str) -> ColumnElement[bool]:
     """A condition on ``search_entry`` that every term of ``query`` meets."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     for term in terms(query):
         short = len(term) < 3
         if short and term.lower() not in grams(term).split():

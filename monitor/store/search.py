@@ -158,7 +158,7 @@ def blob_text(connection: Connection, digest: str | None) -> str:
 
 def document_entry(doc: Any, text: str) -> dict[str, Any]:
     """The index row of a document (a ``DocumentRow`` or a row with its columns)."""
-    body = "\n".join(part for part in (_fields_text(doc.record), text[:MAX_BODY]) if part)
+    body = "\n".join(part for part in (text[:MAX_BODY], _fields_text(doc.record)) if part)
     cls = json.loads(doc.classification or "{}") if doc.classification else {}
     return {"kind": "document", "ref_id": doc.id, "document_id": doc.id,
             "source_id": doc.source_id, "jurisdiction": doc.jurisdiction or "",
@@ -284,8 +284,8 @@ _COLUMNS = {
 
 
 def _batches(connection: Connection, table: str, size: int) -> Iterator[list[Any]]:
-    model = DocumentRow if table == "document" else ChangeRow
-    columns = model.__table__.c  # type: ignore[attr-defined]
+    model: Any = DocumentRow if table == "document" else ChangeRow
+    columns = model.__table__.c
     last = 0
     while True:
         rows = list(connection.execute(
