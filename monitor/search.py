@@ -18,11 +18,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.errors import UsageError
 from monitor.store import Store
-from monitor.store.search import entries, grams
+from monitor.store.search import CJK, entries, grams
 
 SNIPPET = 70            # characters of context on each side of the first hit
 MAX_TERMS = 8
@@ -67,13 +68,20 @@ def _match_sqlite(term: str, table: str) -> ColumnElement[bool]:
     return entries.c.id.in_(matched)
 
 
+def _has_grams(tokens: list[str]) -> ColumnElement[bool]:
+    array = sa.func.string_to_array(entries.c.grams, sa.literal_column("' '"))
+    return array.op("@>")(sa.cast(sa.bindparam(None, tokens), ARRAY(sa.Text)))
+
+
 def _match_pg(term: str, short: bool) -> ColumnElement[bool]:
     if short:
-        return sa.func.string_to_array(entries.c.grams, sa.literal_column("' '")).op("@>")(
-            sa.func.array(sa.select(sa.bindparam(None, term.lower(), type_=sa.Text))
-                          .scalar_subquery()))
+        return _has_grams([term.lower()])
     text = entries.c.title.op("||")(sa.literal_column("' '")).op("||")(entries.c.body)
-    return text.ilike(f"%{_escape_like(term)}%", escape="\\")
+    found = text.ilike(f"%{_escape_like(term)}%", escape="\\")
+    # pg_trgm sees no trigrams in Chinese under a C locale: the character-pair
+    # index narrows the rows first, ILIKE then checks the exact substring
+    pairs = [g for g in grams(" ".join(CJK.findall(term))).split() if len(g) == 2]
+    return sa.and_(_has_grams(pairs), found) if pairs else found
 
 
 def match(store: Store, query: str) -> ColumnElement[bool]:

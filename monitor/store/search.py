@@ -61,10 +61,12 @@ entries = sa.Table(
     sa.Column("body", sa.Text, nullable=False, server_default=""),
     sa.Column("grams", sa.Text, nullable=False, server_default=""),
     sa.UniqueConstraint("kind", "ref_id", name="uq_search_entry_ref"),
+    sa.Index("ix_search_entry_at", "kind", "at"),
+    sa.Index("ix_search_entry_source", "source_id"),
 )
 
 MAX_BODY = 200_000           # characters of attachment text indexed per document
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+")
 _SHORT_WORD = 2
 
@@ -97,8 +99,6 @@ PG_DDL = [
     "CREATE INDEX ix_search_entry_grams ON search_entry USING gin "
     "(string_to_array(grams, ' '))",
 ]
-FILTER_INDEXES = [("ix_search_entry_at", ["kind", "at"]),
-                  ("ix_search_entry_source", ["source_id"])]
 
 
 # -- what is indexed ---------------------------------------------------------------
@@ -110,12 +110,12 @@ def grams(*texts: str) -> str:
     (lower case), space separated and each once."""
     seen: dict[str, None] = {}
     for text in texts:
-        for run in _CJK.findall(text):
+        for run in CJK.findall(text):
             for i, char in enumerate(run):
                 seen[char] = None
                 if i + 1 < len(run):
                     seen[run[i:i + 2]] = None
-        for word in _WORD.findall(_CJK.sub(" ", text)):
+        for word in _WORD.findall(CJK.sub(" ", text)):
             if len(word) <= _SHORT_WORD:
                 seen[word.lower()] = None
     return " ".join(seen)
@@ -243,9 +243,7 @@ def install_hook() -> None:
 
 def create_schema(connection: Connection) -> None:
     """The table, its indexes and the engine's full-text structures."""
-    entries.create(connection)
-    for name, columns in FILTER_INDEXES:
-        sa.Index(name, *(entries.c[c] for c in columns)).create(connection)
+    entries.create(connection)          # with its filter indexes
     if connection.dialect.name == "sqlite":
         for statement in SQLITE_DDL:
             connection.exec_driver_sql(statement)
