@@ -11,13 +11,13 @@ the index itself. (Writes that bypass the ORM, such as a hand-made SQL
 
 The engines do the searching:
 
-* SQLite: two FTS5 tables over ``search_entry`` (external content, kept in
-  step by SQLite triggers on ``search_entry``): ``search_fts`` with the
-  ``trigram`` tokenizer finds any substring of three or more characters,
-  Chinese included (``可比性``, ``long-term follow-up``); ``search_short``
-  holds the Chinese characters and character pairs and the short Latin words
-  of each entry (``grams``), so one- and two-character terms (``效价``,
-  ``EU``) are found through an index too.
+* SQLite: two FTS5 tables. ``search_fts`` (external content over
+  ``search_entry``, kept in step by SQLite triggers) uses the ``trigram``
+  tokenizer and finds any substring of three or more characters, Chinese
+  included (``可比性``, ``long-term follow-up``). ``search_short``
+  (contentless, no positions) holds the Chinese characters and character
+  pairs and the short Latin words of each entry (:func:`grams`), so one- and
+  two-character terms (``效价``, ``EU``) are found through an index too.
 * PostgreSQL: a ``pg_trgm`` GIN index on title and body (``ILIKE``) and a
   GIN index on the ``grams`` array for short terms.
 
@@ -73,22 +73,18 @@ _SHORT_WORD = 2
 SQLITE_DDL = [
     "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, content='search_entry', "
     "content_rowid='id', tokenize='trigram')",
-    "CREATE VIRTUAL TABLE search_short USING fts5(grams, content='search_entry', "
-    "content_rowid='id', tokenize='unicode61')",
+    # contentless and without positions (single-token queries only): small
+    "CREATE VIRTUAL TABLE search_short USING fts5(grams, content='', detail=none, "
+    "tokenize='unicode61')",
     "CREATE TRIGGER search_entry_ai AFTER INSERT ON search_entry BEGIN "
-    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); "
-    "INSERT INTO search_short(rowid, grams) VALUES (new.id, new.grams); END",
+    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
     "CREATE TRIGGER search_entry_ad AFTER DELETE ON search_entry BEGIN "
     "INSERT INTO search_fts(search_fts, rowid, title, body) "
-    "VALUES ('delete', old.id, old.title, old.body); "
-    "INSERT INTO search_short(search_short, rowid, grams) VALUES ('delete', old.id, old.grams); "
-    "END",
+    "VALUES ('delete', old.id, old.title, old.body); END",
     "CREATE TRIGGER search_entry_au AFTER UPDATE ON search_entry BEGIN "
     "INSERT INTO search_fts(search_fts, rowid, title, body) "
     "VALUES ('delete', old.id, old.title, old.body); "
-    "INSERT INTO search_short(search_short, rowid, grams) VALUES ('delete', old.id, old.grams); "
-    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); "
-    "INSERT INTO search_short(rowid, grams) VALUES (new.id, new.grams); END",
+    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
 ]
 SQLITE_DROP = ["DROP TRIGGER IF EXISTS search_entry_au", "DROP TRIGGER IF EXISTS search_entry_ad",
                "DROP TRIGGER IF EXISTS search_entry_ai", "DROP TABLE IF EXISTS search_short",
@@ -184,17 +180,44 @@ def change_entry(change: Any) -> dict[str, Any]:
 
 
 def write_entries(connection: Connection, rows: Iterable[dict[str, Any]]) -> int:
-    """Replace the index rows of these documents/changes (delete, then insert,
-    so the SQLite triggers keep the FTS tables exact)."""
+    """Replace the index rows of these documents/changes. The trigram table
+    follows ``search_entry`` by trigger; on SQLite the contentless
+    ``search_short`` is written here (its grams are not stored twice)."""
     batch = list(rows)
+    sqlite = connection.dialect.name == "sqlite"
     for kind in ("document", "change"):
         ids = [r["ref_id"] for r in batch if r["kind"] == kind]
         for start in range(0, len(ids), 500):
-            connection.execute(entries.delete().where(entries.c.kind == kind,
-                                                      entries.c.ref_id.in_(ids[start:start + 500])))
-    if batch:
-        connection.execute(entries.insert(), batch)
+            chosen = sa.and_(entries.c.kind == kind, entries.c.ref_id.in_(ids[start:start + 500]))
+            if sqlite:
+                old = connection.execute(sa.select(entries.c.id, entries.c.title,
+                                                   entries.c.body).where(chosen)).all()
+                _short(connection, [(r.id, grams(r.title, r.body)) for r in old], delete=True)
+            connection.execute(entries.delete().where(chosen))
+    if not batch:
+        return 0
+    short = {(r["kind"], r["ref_id"]): r["grams"] for r in batch}
+    if sqlite:
+        batch = [dict(r, grams="") for r in batch]
+    connection.execute(entries.insert(), batch)
+    if sqlite:
+        for kind in ("document", "change"):
+            ids = [r["ref_id"] for r in batch if r["kind"] == kind]
+            for start in range(0, len(ids), 500):
+                new = connection.execute(sa.select(entries.c.id, entries.c.ref_id).where(
+                    entries.c.kind == kind, entries.c.ref_id.in_(ids[start:start + 500]))).all()
+                _short(connection, [(r.id, short[(kind, r.ref_id)]) for r in new])
     return len(batch)
+
+
+def _short(connection: Connection, rows: list[tuple[int, str]], *, delete: bool = False) -> None:
+    if not rows:
+        return
+    if delete:
+        connection.exec_driver_sql(
+            "INSERT INTO search_short(search_short, rowid, grams) VALUES ('delete', ?, ?)", rows)
+    else:
+        connection.exec_driver_sql("INSERT INTO search_short(rowid, grams) VALUES (?, ?)", rows)
 
 
 # -- the store-level hook ------------------------------------------------------------
