@@ -159,11 +159,13 @@ def check(config: str = ConfigOption,
     from monitor.lock import service_lock
     from monitor.pipeline import Pipeline
 
-    ctx = open_context(config)
-    for name in source or []:
-        if not ctx.config.source(name).enabled:
+    from monitor.config import load
+
+    for name in source or []:   # before the database is opened (or created)
+        if not load(config).source(name).enabled:
             raise UsageError(f"source {name!r} is disabled (enabled = false in {config}); "
                              "set enabled = true to check it")
+    ctx = open_context(config)
     # a running service checks on its schedule; two checkers of one source would race
     lock = service_lock(ctx.config.store.url)
     lock.acquire()

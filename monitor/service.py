@@ -130,12 +130,13 @@ class Service:
                                     f"{exc.strerror}; set [service] listen to a free "
                                     "HOST:PORT or \"off\"") from None
         if config.service.web != "off":
+            from monitor.web import WebSettings, serve_web
             from monitor.web import parse_listen as web_listen
-            from monitor.web import serve_web
 
             try:
                 web_listen(config.service.web)
-                self.web_server, _ = serve_web(self.store, config.service.web)
+                self.web_server, _ = serve_web(self.store, config.service.web,
+                                               settings=WebSettings.of(config))
             except (OSError, ValueError) as exc:
                 raise RegwatchError(f"cannot serve the web UI on {config.service.web}: {exc}; "
                                     'set [service] web to a free HOST:PORT or "off"') from None
