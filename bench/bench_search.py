@@ -25,7 +25,7 @@ import random
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,7 +94,7 @@ def build(store: Store, count: int, rng: random.Random) -> float:
     return (time.perf_counter() - start) / count
 
 
-def measure(label: str, action: Callable[[], list[object]], repeat: int = 7) -> None:
+def measure(label: str, action: Callable[[], Sequence[object]], repeat: int = 7) -> None:
     best = float("inf")
     hits = 0
     for _ in range(repeat):

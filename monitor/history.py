@@ -179,4 +179,4 @@ def _version_text(store: Store, version: VersionRow) -> str:
     lines += [f"{k}: {v}" for k, v in (record.get("fields") or {}).items()]
     lines += [f"attachment: {a.get('name') or a.get('url')}" for a in record.get("attachments", [])]
     text = store.blob_text(version.text_hash) or ""
-    return "\n".join(lines) + ("\n\n" + text if text else "")
+    return "\n\n".join(part for part in ("\n".join(lines), text) if part)

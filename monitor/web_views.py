@@ -215,7 +215,10 @@ class Views:
                            sources=self.regulators())
 
     def sources(self, *, root: str) -> str:
-        return self.render("sources.html.j2", root=root, sources=self.regulators())
+        from monitor.scheduler import DEFAULT_EVERY
+
+        return self.render("sources.html.j2", root=root, sources=self.regulators(),
+                           default_every=DEFAULT_EVERY)
 
     def error(self, status: int, reason: str, message: str, *, root: str) -> str:
         return self.render("error.html.j2", root=root, status=status, reason=reason,

@@ -144,6 +144,7 @@ def test_search_command_and_its_filters(history: tuple[Path, ListSite]) -> None:
 def test_times_are_in_the_configured_zone_and_labelled(history: tuple[Path, ListSite]) -> None:
     config, _ = history
     code, out, _ = invoke("changes", "-c", str(config))
+    assert code == 0
     stored = rows(config)
     for line, row in zip(out.splitlines(), stored, strict=True):
         cells = line.split("\t")
