@@ -156,10 +156,9 @@ def check(config: str = ConfigOption,
     Exit code 0 when every check was healthy, 6 when some source failed or was blocked.
     """
     from monitor.app import open_context
+    from monitor.config import load
     from monitor.lock import service_lock
     from monitor.pipeline import Pipeline
-
-    from monitor.config import load
 
     for name in source or []:   # before the database is opened (or created)
         if not load(config).source(name).enabled:
