@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -165,6 +166,11 @@ def check(config: str = ConfigOption,
             raise UsageError(f"source {name!r} is disabled (enabled = false in {config}); "
                              "set enabled = true to check it")
     ctx = open_context(config)
+    # each result is printed below: not logged a second time, and no "retrying in" lines
+    quiet = {} if _VERBOSE["on"] else {name: logging.getLogger(name).level
+                                       for name in ("regwatch.check", "sources.http")}
+    for name in quiet:
+        logging.getLogger(name).setLevel(logging.WARNING)
     # a running service checks on its schedule; two checkers of one source would race
     lock = service_lock(ctx.config.store.url)
     lock.acquire()
@@ -177,6 +183,8 @@ def check(config: str = ConfigOption,
             sent = Dispatcher(ctx.config, ctx.store).run_once()
     finally:
         lock.release()
+        for name, level in quiet.items():
+            logging.getLogger(name).setLevel(level)
     for result in results:
         if as_json:
             out.print(json.dumps({"source": result.source, "outcome": result.outcome,

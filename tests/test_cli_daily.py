@@ -319,3 +319,33 @@ def test_demo_keep_writes_a_config_beside_the_database(tmp_path: Path) -> None:
     assert kept == tmp_path / "keep" / "demo.db" and config == tmp_path / "keep" / "regwatch.toml"
     code, out, _ = invoke("changes", "-c", str(config))
     assert (code, out) == (0, "")
+
+
+# -- offline ----------------------------------------------------------------------------------
+
+
+def test_an_unreachable_host_is_given_up_once_and_each_result_printed_once(
+        tmp_path: Path) -> None:
+    closed = "http://127.0.0.1:9"          # nothing listens on the discard port
+    config = write_config(tmp_path, closed, "".join(f"""
+[[source]]
+name = "more-{i}"
+kind = "html-list"
+url = "{closed}/more-{i}/index.html"
+item = "li"
+""" for i in range(3)))
+    text = config.read_text(encoding="utf-8").replace("retries = 0", "retries = 2\nbackoff = 0.01")
+    config.write_text(text, encoding="utf-8")
+    process = subprocess.run([sys.executable, "-m", "monitor.cli", "check", "-c", str(config),
+                              "--no-deliver"], capture_output=True, text=True, cwd=ROOT,
+                             timeout=120)
+    assert process.returncode == 6
+    lines = process.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["list", "more-0", "more-1", "more-2"]
+    assert "network error" in lines[0]
+    assert all(f"skipped: cannot reach 127.0.0.1" in line for line in lines[1:])
+    warnings = [line for line in process.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 1, process.stderr
+    assert warnings[0].endswith("cannot reach 127.0.0.1 (network down?): its 3 other "
+                                "source(s) are skipped this run")
+    assert "retrying" not in process.stderr
