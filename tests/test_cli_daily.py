@@ -343,7 +343,7 @@ item = "li"
     lines = process.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["list", "more-0", "more-1", "more-2"]
     assert "network error" in lines[0]
-    assert all(f"skipped: cannot reach 127.0.0.1" in line for line in lines[1:])
+    assert all("skipped: cannot reach 127.0.0.1" in line for line in lines[1:])
     warnings = [line for line in process.stderr.splitlines() if line.strip()]
     assert len(warnings) == 1, process.stderr
     assert warnings[0].endswith("cannot reach 127.0.0.1 (network down?): its 3 other "
