@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from monitor.config import loads
 from monitor.dispatch import Dispatcher
@@ -139,7 +140,9 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
             def day(title: str, script: Callable[[], None] | None = None) -> None:
                 if script:
                     script()
-                out.rule(f"[bold]{clock.now:%a %d %b %Y}[/bold] — {title}")
+                out.print()        # the whole heading, wrapped, never cut mid-sentence
+                out.print(Text.assemble(("── ", "dim"), (f"{clock.now:%a %d %b %Y}", "bold"),
+                                        f" — {title}"))
                 for result in pipeline.check_all():
                     if result.outcome != "unchanged":
                         out.print(f"  check {result.line()}", markup=False)
@@ -271,10 +274,15 @@ def _reminders() -> Callable[..., object] | None:
 
 
 def _print_inbox(out: Console, inbox: Inbox) -> None:
+    """Each alert: its title (the full first line of the body when the title
+    was shortened), then the body lines that do not repeat it."""
     for message in inbox.take():
-        title = str(message.get("title", "")).strip()
+        title = " ".join(str(message.get("title", "")).split())
         body = str(message.get("message", message.get("body", ""))).strip()
-        out.print(f"  [bold cyan]alert[/bold cyan] {title}", highlight=False)
-        for line in body.splitlines()[:6]:
-            if line.strip():
-                out.print(f"    {line}", markup=False)
+        lines = [" ".join(line.split()) for line in body.splitlines() if line.strip()]
+        if title.endswith("…") and lines and title.split("] ", 1)[-1][:-1] in lines[0]:
+            title = title.split("] ", 1)[0] + "] " + lines[0] if "] " in title else lines[0]
+        out.print(Text.assemble("  ", ("alert", "bold cyan"), " ", title))
+        shown = [line for line in lines if line not in title][:5]
+        for line in shown:
+            out.print(f"    {line}", markup=False)
