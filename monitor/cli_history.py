@@ -199,7 +199,10 @@ def show_text(ctx: Any, change_id: int, data: dict[str, Any]) -> str:
         if settings.name == source.name:
             regulator = getattr(settings, "regulator", None)
     change.detail = mirror_text(change.detail)   # a detached copy: nothing is written
-    alert = alert_from_change(change, source, regulator=regulator)
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo(ctx.config.service.timezone))
+    alert = alert_from_change(change, source, regulator=regulator, now=now)
     body = render_alert(alert, fmt="text").body.rstrip()
     zone = ctx.config.service.timezone
     lines = [f"change {data['id']} · {data['event']} · detected "

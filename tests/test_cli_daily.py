@@ -6,6 +6,7 @@ nothing, CSV for Excel, disabled sources, help, `search`."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -162,6 +163,8 @@ def test_show_reads_like_the_alert_and_numbers_versions(history: tuple[Path, Lis
     assert out.splitlines()[0].startswith(f"change {changed['id']} · changed · detected ")
     assert out.splitlines()[0].endswith(" CST")
     assert "relevant=" not in out and "cn=[" not in out
+    assert re.search(r"^Detected \d{4}-\d\d-\d\d \d\d:\d\d CST · regwatch alert change-", out,
+                     re.MULTILINE), out
     assert f"document {changed['document_id']} · versions v1 v2 · `regwatch diff " in out
     shown = json.loads(invoke("show", str(changed["id"]), "-c", str(config), "--json")[1])
     assert [v["version"] for v in shown["versions"]] == [1, 2]
