@@ -352,3 +352,17 @@ item = "li"
     assert warnings[0].endswith("cannot reach 127.0.0.1 (network down?): its 3 other "
                                 "source(s) are skipped this run")
     assert "retrying" not in process.stderr
+
+
+def test_healthz_times_share_the_configured_zone() -> None:
+    from monitor.service import local_times
+
+    body = {"started_at": "2026-11-25T00:00:00+00:00", "timezone": "Asia/Shanghai",
+            "scheduler": {"jobs": [{"id": "dispatch", "next_run": "2026-11-25T08:01:00+08:00"}]},
+            "sources": [{"name": "x", "last_run_at": "2026-11-25T00:00:00+00:00",
+                         "last_ok_at": None, "last_error": "2026-11-25T00:00:00+00:00"}]}
+    shown = local_times(body, "Asia/Shanghai")
+    assert shown["started_at"] == "2026-11-25T08:00:00+08:00"
+    assert shown["scheduler"]["jobs"][0]["next_run"] == "2026-11-25T08:01:00+08:00"
+    assert shown["sources"][0]["last_run_at"] == "2026-11-25T08:00:00+08:00"
+    assert shown["sources"][0]["last_error"] == "2026-11-25T00:00:00+00:00"   # text stays
