@@ -11,7 +11,6 @@ index of Chinese characters, character pairs and short words.
 
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass
 from datetime import datetime
@@ -109,7 +108,8 @@ def search(store: Store, flt: SearchFilter) -> list[dict[str, Any]]:
     from monitor.store.models import SourceRow
 
     source = SourceRow.__table__  # type: ignore[attr-defined]
-    query = (sa.select(entries, source.c.name.label("source"))
+    # first the ids of the newest hits (narrow rows sort fast), then their text
+    query = (sa.select(entries.c.id)
              .join(source, source.c.id == entries.c.source_id)
              .where(entries.c.kind == flt.kind, match(store, flt.query)))
     if flt.since:
@@ -130,8 +130,14 @@ def search(store: Store, flt: SearchFilter) -> list[dict[str, Any]]:
     query = query.order_by(entries.c.at.desc(), entries.c.ref_id.desc()).limit(flt.limit)
     words = terms(flt.query)
     with store.session() as session:
-        rows = session.connection().execute(query).mappings().all()
-    return [_hit(dict(row), words) for row in rows]
+        connection = session.connection()
+        ids = [row[0] for row in connection.execute(query)]
+        rows = connection.execute(
+            sa.select(entries, source.c.name.label("source"))
+            .join(source, source.c.id == entries.c.source_id)
+            .where(entries.c.id.in_(ids))).mappings().all() if ids else []
+    order = {entry_id: n for n, entry_id in enumerate(ids)}
+    return [_hit(dict(row), words) for row in sorted(rows, key=lambda r: order[r["id"]])]
 
 
 def _hit(row: dict[str, Any], words: list[str]) -> dict[str, Any]:
@@ -147,10 +153,13 @@ def _hit(row: dict[str, Any], words: list[str]) -> dict[str, Any]:
 def snippet(title: str, body: str, words: list[str]) -> str:
     """The stretch of the body around the first hit (one line), or '' when
     only the title matched."""
+    lowered = body.lower()
+    if len(lowered) != len(body):   # a rare character changes length in lower case
+        lowered = body
     for word in words:
-        found = re.search(re.escape(word), body, re.IGNORECASE)
-        if found:
-            start, end = max(0, found.start() - SNIPPET), min(len(body), found.end() + SNIPPET)
+        at = lowered.find(word.lower())
+        if at >= 0:
+            start, end = max(0, at - SNIPPET), min(len(body), at + len(word) + SNIPPET)
             text = " ".join(body[start:end].split())
             return ("…" if start else "") + text + ("…" if end < len(body) else "")
     return ""
