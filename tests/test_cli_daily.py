@@ -366,3 +366,27 @@ def test_healthz_times_share_the_configured_zone() -> None:
     assert shown["scheduler"]["jobs"][0]["next_run"] == "2026-11-25T08:01:00+08:00"
     assert shown["sources"][0]["last_run_at"] == "2026-11-25T08:00:00+08:00"
     assert shown["sources"][0]["last_error"] == "2026-11-25T00:00:00+00:00"   # text stays
+
+
+def test_a_failed_notify_test_is_not_sent_later(tmp_path: Path) -> None:
+    from sqlmodel import select
+
+    from monitor.config import load
+    from monitor.dispatch import Dispatcher
+    from monitor.store.models import DeliveryRow
+
+    config = write_config(tmp_path, "http://127.0.0.1:9", """
+[[notify]]
+name = "hook"
+urls = ["json://127.0.0.1:9/inbox"]
+""")
+    Store(f"sqlite:///{tmp_path / 'regwatch.db'}").close()
+    code, out, _ = invoke("notify", "test", "hook", "-c", str(config))
+    assert code == 5 and "failed:" in out
+    store = Store(f"sqlite:///{tmp_path / 'regwatch.db'}")
+    with store.session() as session:
+        [row] = session.exec(select(DeliveryRow)).all()
+    assert row.status == "failed" and row.next_attempt_at is None
+    result = Dispatcher(load(config), store).run_once()        # the next `check`
+    assert (result.sent, result.failed, result.retrying) == (0, 0, 0)
+    store.close()
