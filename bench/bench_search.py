@@ -135,7 +135,7 @@ def main() -> None:
     measure("common Chinese term (~40%): 细胞", lambda: search(store, SearchFilter(COMMON)))
     measure("three characters + jurisdiction: 效价测 / CN",
             lambda: search(store, SearchFilter("效价测", jurisdiction="CN")))
-    measure("two terms: 效价 potency-free phrase 15 years",
+    measure('two terms: 效价 "15 years"',
             lambda: search(store, SearchFilter('效价 "15 years"')))
     if not args.pg:
         sizes(path)
