@@ -315,6 +315,28 @@ class TextDiff:
         body = '\n<p class="regwatch-gap">…</p>\n'.join(blocks)
         return f'<div class="regwatch-diff">\n{body}\n</div>'
 
+    def side_by_side_html(self, context: int | None = None) -> str:
+        """The diff as a two-column HTML table (old left with ``<del>``, new
+        right with ``<ins>``, line numbers beside), text escaped, in
+        ``<table class="regwatch-sbs">``; ``context`` as for :meth:`html`."""
+        lines = _merged_lines(self.ops)
+        spans = [(0, len(lines) - 1)] if context is None else _hunks(lines, context)
+        rows = []
+        for number, (start, end) in enumerate(spans):
+            if number:
+                rows.append('<tr class="regwatch-gap"><td colspan="4">…</td></tr>')
+            for line in lines[start : end + 1]:
+                old = "".join(mark_html(t, x) for t, x in line.parts if t != "insert")
+                new = "".join(mark_html(t, x) for t, x in line.parts if t != "delete")
+                rows.append(
+                    f'<tr><td class="no">{line.old_no + 1 if line.has_old else ""}</td>'
+                    f'<td class="old">{old if line.has_old else ""}</td>'
+                    f'<td class="no">{line.new_no + 1 if line.has_new else ""}</td>'
+                    f'<td class="new">{new if line.has_new else ""}</td></tr>')
+        body = "\n".join(rows)
+        return (f'<table class="regwatch-sbs"><thead><tr><th></th><th>old 旧</th><th></th>'
+                f"<th>new 新</th></tr></thead>\n<tbody>\n{body}\n</tbody></table>")
+
     def excerpt(self, limit: int = 300) -> str:
         """A short plain-text view of what changed, for an alert: each changed
         passage with a little context, ``[-deleted-]{+inserted+}`` marks,

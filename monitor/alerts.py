@@ -54,7 +54,10 @@ def alert_from_change(change: ChangeRow, source: SourceRow, *, regulator: str | 
         jurisdiction=change.jurisdiction,
         title=change.title,
         url=change.url,
-        detected_at=change.detected_at,
+        # shown where the team is: ``now`` carries the [service] timezone
+        detected_at=(change.detected_at.astimezone(now.tzinfo)
+                     if now is not None and now.tzinfo is not None and change.detected_at.tzinfo
+                     else change.detected_at),
         change_kind=change.kind,
         status=change.status,
         relevant=change.relevant if classification else None,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,12 +19,46 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from monitor.errors import RegwatchError
+from monitor.errors import RegwatchError, UsageError
 from notifiers.redact import redact
 
+_READABLE = {"<str>": "TEXT", "<int>": "N", "<float>": "NUMBER", "<path>": "PATH",
+             "<list[str]>": "TEXT", "<bool>": ""}
+
+
+def _readable_type(original: Callable[..., str]) -> Callable[..., str]:
+    """Help shows ``--limit N`` and ``--config TEXT`` instead of Typer's
+    ``<int>``, ``<str>``, ``<list[str]>``."""
+
+    @functools.wraps(original)
+    def display_type(self: Any, ctx: typer.Context) -> str:
+        shown = original(self, ctx)
+        return _READABLE.get(shown, shown.strip("<>").upper())
+
+    return display_type
+
+
+for _param in (TyperOption, TyperArgument):
+    _param.display_type = _readable_type(_param.display_type)  # type: ignore[method-assign]
+
+
+class _Group(TyperGroup):
+    """Accepts ``-v``/``--verbose`` after the command too (``regwatch check -v``)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        head, sep, tail = (args[:args.index("--")], ["--"], args[args.index("--") + 1:]) \
+            if "--" in args else (args, [], [])
+        flags = [a for a in head[1:] if a in ("-v", "--verbose")]
+        if flags and head and not head[0].startswith("-"):
+            head = ["--verbose", head[0], *(a for a in head[1:] if a not in flags)]
+        return super().parse_args(ctx, head + sep + tail)
+
 app = typer.Typer(help="Watch what drug regulators publish about cell and gene therapy.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, cls=_Group)
 
 
 class _Redacted:
@@ -58,7 +94,8 @@ stdout = _Redacted("stdout")
 out = Console(file=stdout, highlight=False, soft_wrap=True)   # type: ignore[arg-type]
 err = Console(file=_Redacted("stderr"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
 
-ConfigOption = typer.Option("regwatch.toml", "--config", "-c", help="Configuration file.",
+ConfigOption = typer.Option("regwatch.toml", "--config", "-c", metavar="FILE",
+                            help="Configuration file.",
                             envvar="REGWATCH_CONFIG")
 F = TypeVar("F", bound=Callable[..., Any])
 _VERBOSE = {"on": False}
@@ -74,6 +111,10 @@ def friendly(func: F) -> F:
         except RegwatchError as exc:
             err.print(f"[red]error:[/red] {escape(exc.message)}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:   # `regwatch changes --csv | head -1`: the reader left
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
@@ -86,10 +127,29 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs and tracebacks.")
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("regwatch")
+        except PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+            number = "unknown"
+        out.print(f"regwatch {number}", markup=False)
+        raise typer.Exit(0)
+
+
+@app.callback(epilog="Examples:\n\n  regwatch init\n\n  regwatch check\n\n"
+                     "  regwatch changes --since 7d --atmp car_t\n\n"
+                     "  regwatch search 效价 --jurisdiction CN\n\n"
+                     "Every command takes --config FILE (or REGWATCH_CONFIG); -v/--verbose "
+                     "goes before or after the command.")
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs and tracebacks."),
+         _show_version: bool = typer.Option(False, "--version", callback=_version,
+                                            is_eager=True, help="Print the version and exit.")
          ) -> None:
     """regwatch: scheduled checks of regulator pages, diffs, ATMP classes and alerts."""
+    verbose = verbose or _VERBOSE["on"]
     _VERBOSE["on"] = verbose
     from monitor.app import setup_logging
 
@@ -105,8 +165,15 @@ def init(path: Path = typer.Argument(Path("regwatch.toml"), help="Where to write
 
     if path.exists() and not force:
         raise RegwatchError(f"{path} exists; pass --force to overwrite it")
-    path.write_text(starter_config(), encoding="utf-8")
-    out.print(f"wrote {path} — edit the [[notify]] routes, then run `regwatch check`")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist "
+                         "(create it first, or give another path)")
+    try:
+        path.write_text(starter_config(), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    out.print(f"wrote {path} — edit the [[notify]] routes, then run `regwatch check`",
+              markup=False)
 
 
 @app.command()
@@ -122,12 +189,20 @@ def check(config: str = ConfigOption,
     Exit code 0 when every check was healthy, 6 when some source failed or was blocked.
     """
     from monitor.app import open_context
+    from monitor.config import load
     from monitor.lock import service_lock
     from monitor.pipeline import Pipeline
 
+    for name in source or []:   # before the database is opened (or created)
+        if not load(config).source(name).enabled:
+            raise UsageError(f"source {name!r} is disabled (enabled = false in {config}); "
+                             "set enabled = true to check it")
     ctx = open_context(config)
-    for name in source or []:
-        ctx.config.source(name)
+    # each result is printed below: not logged a second time, and no "retrying in" lines
+    quiet = {} if _VERBOSE["on"] else {name: logging.getLogger(name).level
+                                       for name in ("regwatch.check", "sources.http")}
+    for name in quiet:
+        logging.getLogger(name).setLevel(logging.WARNING)
     # a running service checks on its schedule; two checkers of one source would race
     lock = service_lock(ctx.config.store.url)
     lock.acquire()
@@ -140,6 +215,8 @@ def check(config: str = ConfigOption,
             sent = Dispatcher(ctx.config, ctx.store).run_once()
     finally:
         lock.release()
+        for name, level in quiet.items():
+            logging.getLogger(name).setLevel(level)
     for result in results:
         if as_json:
             out.print(json.dumps({"source": result.source, "outcome": result.outcome,
@@ -166,7 +243,10 @@ def sources(source: str = typer.Argument(None, help="One source: its health and 
             evidence: Path = typer.Option(None, "--evidence", help="With SOURCE: write the "
                                           "last failing body to this file.")) -> None:
     """Adapter kinds, configured sources and their health."""
-    from monitor.status import source_status
+    from monitor.cli_values import clean, open_reader, sqlite_path
+    from monitor.config import load
+    from monitor.scheduler import DEFAULT_EVERY
+    from monitor.status import status_of
     from sources.registry import kinds
 
     if source:
@@ -175,7 +255,18 @@ def sources(source: str = typer.Argument(None, help="One source: its health and 
         show_source(config, source, as_json=as_json, body_file=evidence)
         return
 
-    configured = source_status(config) if Path(config).exists() else []
+    configured: list[dict[str, Any]] = []
+    if Path(config).exists():
+        settings = load(config).sources
+        names = [(s.name, s.kind, s.cron or f"every {s.every or DEFAULT_EVERY}"
+                  + ("" if s.every else " (default)")) for s in settings]
+        path = sqlite_path(load(config).store.url)
+        if path is None or path.is_file():
+            configured = status_of(open_reader(config).store, names)
+        else:   # no database yet: nothing has run (and nothing is created)
+            configured = status_of_nothing(names)
+        for entry, item in zip(configured, settings, strict=True):
+            entry["enabled"] = item.enabled
     if as_json:
         data = {"kinds": {k: {"summary": a.summary(), "settings": sorted(a.Settings.model_fields)}
                           for k, a in kinds().items()},
@@ -199,16 +290,33 @@ def sources(source: str = typer.Argument(None, help="One source: its health and 
                        "records", "last error"):
             health.add_column(column)
         for s in configured:
-            health.add_row(s["name"], s["kind"], s["schedule"], s["last_outcome"] or "never run",
-                           s["last_ok_at"] or "-", str(s["consecutive_failures"]),
-                           str(s["records"]), (s["last_error"] or "")[:80])
+            outcome = s["last_outcome"] or "never run"
+            health.add_row(*(Text(clean(v)) for v in (
+                s["name"], s["kind"], s["schedule"] if s["enabled"] else "disabled",
+                outcome, s["last_ok_at"] or "-", str(s["consecutive_failures"]),
+                str(s["records"]), (s["last_error"] or "")[:80])))
         out.print(health)
 
 
-from monitor import cli_history, cli_notify, cli_probe, cli_service, cli_web  # noqa: E402
+def status_of_nothing(names: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """The status rows of sources that never ran."""
+    return [{"name": n, "kind": k, "schedule": sch, "last_outcome": "", "last_run_at": None,
+             "last_ok_at": None, "consecutive_failures": 0, "records": 0, "last_error": ""}
+            for n, k, sch in names]
+
+
+from monitor import (  # noqa: E402
+    cli_history,
+    cli_notify,
+    cli_probe,
+    cli_search,
+    cli_service,
+    cli_web,
+)
 
 cli_probe.register(app)
 cli_history.register(app)
+cli_search.register(app)
 cli_notify.register(app)
 cli_service.register(app)
 cli_web.register(app)

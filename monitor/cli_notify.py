@@ -45,8 +45,13 @@ def register(app: typer.Typer) -> None:
         for url in target.privacy_urls():
             out.print(f"  {url}", markup=False)
         if fresh.status == "sent":
-            out.print(f"sent a test alert through {target.name}")
+            out.print(f"sent a test alert through {target.name}", markup=False)
             return
+        with ctx.store.session(write=True) as session:   # a failed test is never sent later
+            stale = session.get(DeliveryRow, row.id)
+            if stale is not None and stale.status != "sent":
+                stale.status, stale.next_attempt_at = "failed", None
+                session.add(stale)
         out.print(f"failed: {fresh.last_error}", markup=False)
         raise typer.Exit(5)
 
@@ -61,6 +66,8 @@ def register(app: typer.Typer) -> None:
         from monitor.store.models import DeliveryRow
 
         ctx = open_context(config)
+        if route:
+            ctx.config.route(route)   # an unknown route is an error, not "every route"
         with ctx.store.session(write=True) as session:
             query = select(DeliveryRow).where(DeliveryRow.status == "failed")
             if route:
@@ -80,14 +87,15 @@ def register(app: typer.Typer) -> None:
                    limit: int = typer.Option(50, help="At most this many, newest first."),
                    as_json: bool = typer.Option(False, "--json", help="A JSON array.")) -> None:
         """Queued, sent and failed alerts, with the reason of failures."""
-        from monitor.app import open_context
+        from monitor.cli_values import choose, open_reader
         from monitor.store.models import DeliveryRow
 
-        ctx = open_context(config)
+        wanted = choose("--status", status, ("pending", "sending", "sent", "failed"))
+        ctx = open_reader(config)
         with ctx.store.session() as session:
             query = select(DeliveryRow).order_by(col(DeliveryRow.id).desc()).limit(limit)
-            if status:
-                query = query.where(DeliveryRow.status == status)
+            if wanted:
+                query = query.where(DeliveryRow.status == wanted)
             rows = session.exec(query).all()
         data = [{"id": r.id, "route": r.route, "purpose": r.purpose, "change_id": r.change_id,
                  "kind": json.loads(r.alert).get("kind", ""),

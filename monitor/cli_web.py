@@ -10,14 +10,18 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from monitor.cli import ConfigOption, friendly, out
+    from monitor.cli import ConfigOption, err, friendly, out
 
     @app.command()
     @friendly
     def web(config: str = ConfigOption,
             listen: str = typer.Option("127.0.0.1:8471", "--listen", envvar="REGWATCH_WEB_LISTEN",
                                        help="HOST:PORT to serve on (port 0: any free port)."),
-            title: str = typer.Option("regwatch", "--title", help="Name shown on every page.")
+            title: str = typer.Option("regwatch", "--title", metavar="TEXT",
+                                      help="Name shown on every page."),
+            base_url: str = typer.Option("", "--base-url", metavar="URL",
+                                         help="Absolute links in the Atom feed under this "
+                                              "URL (default: links relative to the feed).")
             ) -> None:
         """Browse and search the change history in a browser; Atom feed and JSON.
 
@@ -25,12 +29,28 @@ def register(app: typer.Typer) -> None:
         """
         from monitor import config as config_module
         from monitor.errors import ConfigError, RegwatchError
-        from monitor.web import open_readonly_store, serve_web, server_url
+        from monitor.web import (
+            WebSettings,
+            open_readonly_store,
+            parse_listen,
+            serve_web,
+            server_url,
+        )
 
         settings = config_module.load(config)
+        try:
+            host, _port = parse_listen(listen)
+        except ValueError as exc:
+            raise ConfigError(str(exc), key="--listen") from None
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            err.print(f"warning: the web UI has no authentication; on {host} anyone who can "
+                      "reach this machine can read the history (put it behind a proxy with "
+                      "a login, or listen on 127.0.0.1)", markup=False)
         store = open_readonly_store(settings.store.url)
         try:
-            server, thread = serve_web(store, listen, title=title)
+            server, thread = serve_web(store, listen, title=title,
+                                       settings=WebSettings.of(settings, title=title,
+                                                               base_url=base_url))
         except ValueError as exc:
             raise ConfigError(str(exc), key="--listen") from None
         except OSError as exc:

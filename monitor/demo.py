@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from monitor.config import loads
 from monitor.dispatch import Dispatcher
@@ -139,7 +140,9 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
             def day(title: str, script: Callable[[], None] | None = None) -> None:
                 if script:
                     script()
-                out.rule(f"[bold]{clock.now:%a %d %b %Y}[/bold] — {title}")
+                out.print()        # the whole heading, wrapped, never cut mid-sentence
+                out.print(Text.assemble(("── ", "dim"), (f"{clock.now:%a %d %b %Y}", "bold"),
+                                        f" — {title}"))
                 for result in pipeline.check_all():
                     if result.outcome != "unchanged":
                         out.print(f"  check {result.line()}", markup=False)
@@ -221,18 +224,45 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
             out.print(f"changes by event: {by_event}")
             if keep:
                 store.close()
-                shutil.copy(db, keep)
-                out.print(f"kept the database at {keep}: try `regwatch changes -c …` with "
-                          f'[store] url = "sqlite:///{Path(keep).resolve()}"', markup=False)
+                kept, config_file = keep_database(db, Path(keep))
+                out.print(f"kept the database at {kept} and wrote {config_file}: try "
+                          f"`regwatch changes -c {config_file}` or `regwatch search 细胞 -c "
+                          f"{config_file}`", markup=False)
             else:
-                out.print("run `regwatch demo --keep demo.db` to keep the database and explore "
-                          "it with `regwatch changes`, `show` and `diff`")
+                out.print("run `regwatch demo --keep DIR` to keep the database (with a "
+                          "regwatch.toml beside it) and explore it with `regwatch changes`, "
+                          "`search`, `show`, `diff` and `web`", markup=False)
             store.close()
             return counts
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         for name, level in quiet.items():
             logging.getLogger(name).setLevel(level)
+
+
+KEPT_CONFIG = """# written by `regwatch demo --keep`: the demo's history, to explore with
+#   regwatch changes -c {config}      regwatch search 细胞 -c {config}
+#   regwatch show ID -c {config}      regwatch web -c {config}
+# (the demo's sites were local replicas and are gone: no [[source]] to check)
+
+[store]
+url = "sqlite:///{db}"
+"""
+
+
+def keep_database(db: Path, keep: Path) -> tuple[Path, Path]:
+    """Copy the demo database to ``keep`` (a folder, made if needed, or a
+    ``.db`` file path) and write a ``regwatch.toml`` beside it that opens it
+    (an existing regwatch.toml is left alone)."""
+    if keep.suffix != ".db" or keep.is_dir():
+        keep.mkdir(parents=True, exist_ok=True)
+        keep = keep / "demo.db"
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(db, keep)
+    config = keep.parent / "regwatch.toml"
+    if not config.exists():
+        config.write_text(KEPT_CONFIG.format(db=keep.resolve(), config=config), encoding="utf-8")
+    return keep, config
 
 
 def _reminders() -> Callable[..., object] | None:
@@ -244,10 +274,15 @@ def _reminders() -> Callable[..., object] | None:
 
 
 def _print_inbox(out: Console, inbox: Inbox) -> None:
+    """Each alert: its title (the full first line of the body when the title
+    was shortened), then the body lines that do not repeat it."""
     for message in inbox.take():
-        title = str(message.get("title", "")).strip()
+        title = " ".join(str(message.get("title", "")).split())
         body = str(message.get("message", message.get("body", ""))).strip()
-        out.print(f"  [bold cyan]alert[/bold cyan] {title}", highlight=False)
-        for line in body.splitlines()[:6]:
-            if line.strip():
-                out.print(f"    {line}", markup=False)
+        lines = [" ".join(line.split()) for line in body.splitlines() if line.strip()]
+        if title.endswith("…") and lines and title.split("] ", 1)[-1][:-1] in lines[0]:
+            title = title.split("] ", 1)[0] + "] " + lines[0] if "] " in title else lines[0]
+        out.print(Text.assemble("  ", ("alert", "bold cyan"), " ", title))
+        shown = [line for line in lines if line not in title][:5]
+        for line in shown:
+            out.print(f"    {line}", markup=False)

@@ -6,6 +6,7 @@ The tree::
     ├── ConfigError             the configuration file is wrong (names file, key, fix)   exit 2
     ├── StoreError              the database cannot be opened, migrated or written     exit 3
     │   └── ServiceLocked       another service already holds this database           exit 3
+    ├── UsageError              a command-line value that is not valid                exit 2
     └── NotFound                a change, document or route id that does not exist     exit 4
 
 ``regwatch notify test`` exits 5 when the notification service refused its alert.
@@ -58,3 +59,8 @@ class ServiceLocked(StoreError):
 class NotFound(RegwatchError):
     exit_code = 4
 
+
+class UsageError(RegwatchError):
+    """A command-line value that cannot be used (names the option and the valid values)."""
+
+    exit_code = 2

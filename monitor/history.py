@@ -86,10 +86,10 @@ def list_changes(store: Store, flt: ChangeFilter) -> list[dict[str, Any]]:
         query = query.where(SourceRow.name == flt.source)
     if flt.relevant is not None:
         query = query.where(ChangeRow.relevant == flt.relevant)
-    if flt.search:
-        pattern = f"%{flt.search}%"
-        query = query.where(or_(col(ChangeRow.title).like(pattern),
-                                col(ChangeRow.excerpt).like(pattern)))
+    if flt.search:   # the full-text index (monitor.search): %, _ are plain characters
+        from monitor.search import matching_ids
+
+        query = query.where(col(ChangeRow.id).in_(matching_ids(store, flt.search, "change")))
     if flt.before is not None:
         anchor = select(ChangeRow.detected_at).where(ChangeRow.id == flt.before).scalar_subquery()
         query = query.where(or_(col(ChangeRow.detected_at) < anchor,
@@ -113,6 +113,12 @@ def get_change(store: Store, change_id: int) -> dict[str, Any]:
         data["classification"] = json.loads(change.classification or "{}")
         blob = store.get_blob(session, change.diff_hash)
         data["diff"] = blob.decode("utf-8") if blob else None
+        data["versions"] = []
+        if change.document_id is not None:
+            rows = session.exec(select(VersionRow)
+                                .where(VersionRow.document_id == change.document_id)
+                                .order_by(col(VersionRow.id))).all()
+            data["versions"] = version_list(list(rows))
     return data
 
 
@@ -126,16 +132,32 @@ def document_versions(store: Store, doc_id: int) -> tuple[DocumentRow, list[Vers
         return doc, list(versions)
 
 
-def diff_versions(store: Store, doc_id: int, v1: int | None = None,
-                  v2: int | None = None) -> text_diff.TextDiff:
-    """Text diff between two versions (default: the last two with distinct text)."""
+def resolve_version(doc_id: int, versions: list[VersionRow], token: str | int) -> VersionRow:
+    """A version by its number within the document (``v2`` or ``2``: the
+    second version seen), or by its old global id (still accepted)."""
+    text = str(token).strip().lower()
+    number = text[1:] if text.startswith("v") else text
+    if number.isdigit():
+        n = int(number)
+        if 1 <= n <= len(versions):
+            return versions[n - 1]
+        if not text.startswith("v"):
+            for version in versions:
+                if version.id == n:
+                    return version
+    known = ", ".join(f"v{i}" for i in range(1, len(versions) + 1))
+    raise NotFound(f"document {doc_id} has versions {known}; got {token}")
+
+
+def diff_versions(store: Store, doc_id: int, v1: str | int | None = None,
+                  v2: str | int | None = None) -> text_diff.TextDiff:
+    """Text diff between two versions (``v1``/``v2``: per-document numbers such
+    as ``v1``, ``2``, or global ids; default: the last two with distinct text)."""
     _doc, versions = document_versions(store, doc_id)
-    by_id = {v.id: v for v in versions}
     if v1 is not None or v2 is not None:
-        if v1 not in by_id or v2 not in by_id:
-            known = ", ".join(str(v.id) for v in versions)
-            raise NotFound(f"document {doc_id} has versions {known}; got {v1} and {v2}")
-        old, new = by_id[v1], by_id[v2]
+        if v1 is None or v2 is None:
+            raise NotFound(f"give two versions of document {doc_id} (e.g. v1 v2), or none")
+        old, new = resolve_version(doc_id, versions, v1), resolve_version(doc_id, versions, v2)
     else:
         distinct: list[VersionRow] = []
         for version in versions:
@@ -145,6 +167,12 @@ def diff_versions(store: Store, doc_id: int, v1: int | None = None,
             raise NotFound(f"document {doc_id} has only one version so far")
         old, new = distinct[-2], distinct[-1]
     return text_diff.diff(_version_text(store, old), _version_text(store, new))
+
+
+def version_list(versions: list[VersionRow]) -> list[dict[str, Any]]:
+    """``[{"version": 1, "id": 665, "seen_at": …}, …]``: numbers per document."""
+    return [{"version": n, "id": v.id, "seen_at": v.seen_at.isoformat()}
+            for n, v in enumerate(versions, start=1)]
 
 
 def _content(version: VersionRow) -> tuple[str, str | None]:
@@ -157,4 +185,4 @@ def _version_text(store: Store, version: VersionRow) -> str:
     lines += [f"{k}: {v}" for k, v in (record.get("fields") or {}).items()]
     lines += [f"attachment: {a.get('name') or a.get('url')}" for a in record.get("attachments", [])]
     text = store.blob_text(version.text_hash) or ""
-    return "\n".join(lines) + ("\n\n" + text if text else "")
+    return "\n\n".join(part for part in ("\n".join(lines), text) if part)

@@ -97,6 +97,21 @@ class CheckResult:
         return ", ".join(parts)
 
 
+def unreachable(result: CheckResult) -> bool:
+    """The host did not answer at all (refused, no route, DNS, timed out)."""
+    return result.outcome == "failed" and result.error.startswith(("network error", "timed out"))
+
+
+def give_up_on_host(host: str, rest: list[SourceSettings],
+                    results: dict[str, CheckResult]) -> None:
+    """The host is unreachable: its other sources are not tried again this run."""
+    log.warning("cannot reach %s (network down?): its %d other source(s) are skipped this run",
+                host, len(rest))
+    for source in rest:
+        results[source.name] = CheckResult(source.name, "failed",
+                                           error=f"skipped: cannot reach {host}")
+
+
 class Pipeline:
     """Runs checks for the sources of one configuration against one store."""
 
@@ -129,13 +144,16 @@ class Pipeline:
             by_host.setdefault(host, []).append(source)
         results: dict[str, CheckResult] = {}
 
-        def run_host(group: list[SourceSettings]) -> None:
-            for source in group:
+        def run_host(host: str, group: list[SourceSettings]) -> None:
+            for number, source in enumerate(group):
                 results[source.name] = self.check(source)
+                if unreachable(results[source.name]) and number + 1 < len(group):
+                    give_up_on_host(host, group[number + 1:], results)
+                    return
 
         workers = max(1, min(self.config.http.concurrency, len(by_host)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
-            list(pool.map(run_host, by_host.values()))
+            list(pool.map(run_host, by_host.keys(), by_host.values()))
         return [results[s.name] for s in sources]
 
     # -- one source ------------------------------------------------------------

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIServer
+from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -136,12 +137,13 @@ class Service:
                                     f"{exc.strerror}; set [service] listen to a free "
                                     "HOST:PORT or \"off\"") from None
         if config.service.web != "off":
+            from monitor.web import WebSettings, serve_web
             from monitor.web import parse_listen as web_listen
-            from monitor.web import serve_web
 
             try:
                 web_listen(config.service.web)
-                self.web_server, _ = serve_web(self.store, config.service.web)
+                self.web_server, _ = serve_web(self.store, config.service.web,
+                                               settings=WebSettings.of(config))
             except (OSError, ValueError) as exc:
                 raise RegwatchError(f"cannot serve the web UI on {config.service.web}: {exc}; "
                                     'set [service] web to a free HOST:PORT or "off"') from None
@@ -278,8 +280,9 @@ class Service:
             "scheduler": {"running": alive, "jobs": jobs, "running_jobs": sorted(running)},
             "store": self.store_health.as_dict(),
             "sources": sources,
+            "timezone": self.config.service.timezone,
         }
-        return (503 if problems else 200), body
+        return (503 if problems else 200), local_times(body, self.config.service.timezone)
 
     def _now(self) -> datetime:
         return datetime.now(zone_of(self.config))
@@ -452,3 +455,23 @@ def _install_signals(stop: threading.Event, reload_wanted: threading.Event) -> C
             signal.signal(sig, handler)
 
     return restore
+
+
+_TIME_KEYS = {"started_at", "next_run", "last_run_at", "last_ok_at", "since"}
+
+
+def local_times(value: Any, zone: str, key: str = "") -> Any:
+    """``/healthz`` times all in the configured zone (one offset, not a mix of
+    the scheduler's +08:00 and the store's +00:00)."""
+    if isinstance(value, dict):
+        return {k: local_times(v, zone, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [local_times(v, zone, key) for v in value]
+    if key in _TIME_KEYS and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return moment.astimezone(ZoneInfo(zone)).isoformat()
+    return value

@@ -5,9 +5,14 @@ Pages (GET and HEAD only; anything else answers 405)::
     /                   the latest changes, newest first, with a search box
     /changes/<id>       one change: classification evidence, links, the stored diff
     /changes/<id>.json  the same object as ``regwatch show <id> --json``
-    /documents/<id>     a document's versions; ``?v1=&v2=`` diffs two of them
+    /documents/<id>     a document's versions; ``?v1=2&v2=3`` diffs two of them
+                        (numbers per document, v1 the first seen), ``&view=sbs``
+                        side by side instead of inline
+    /search             full-text search of documents (or ``in=changes``):
+                        ``q`` and the filters below plus ``status``, ``doc_type``
     /feed.atom          an Atom 1.0 feed of the changes, for a feed reader
     /changes.json       the same array as ``regwatch changes --json``
+    /changes.csv        the same rows as CSV with a UTF-8 BOM (opens in Excel)
     /sources            the health of every source in the database
 
 ``/``, ``/feed.atom`` and ``/changes.json`` take the filters of
@@ -16,6 +21,10 @@ a date), ``jurisdiction``, ``atmp``, ``kind``, ``source``, ``search``,
 ``relevant`` (``true``/``false``), ``limit``, and ``before=<change id>`` for the
 next page. A bad value answers 400 with a message saying what is accepted, an
 unknown id 404, a database that cannot be read 503; no page shows a traceback.
+
+Times are shown in the configured ``[service] timezone``, labelled. Links in
+the feed are relative to the feed (or absolute under ``base_url`` when one is
+given): they never follow the request's ``Host`` header.
 
 ``make_app(store)`` is a plain WSGI application. ``serve_web(store, listen)``
 runs it on a threaded ``wsgiref`` server in a daemon thread;
@@ -34,13 +43,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
-from wsgiref.util import application_uri, request_uri
 
-from monitor.errors import NotFound, StoreError
+from monitor.errors import NotFound, StoreError, UsageError
 from monitor.history import ChangeFilter, get_change, list_changes
+from monitor.search import SearchFilter
 from monitor.store import Store
 from monitor.web_views import EVENTS, KINDS, PAGE_LIMIT, Views, atmp_keys
 from notifiers.redact import redact_bytes
@@ -121,10 +130,14 @@ def parse_filter(params: dict[str, str], *, default_limit: int = PAGE_LIMIT) -> 
 
 
 def parse_since(value: str) -> datetime:
-    """``7d`` / ``12h`` / ``2w`` ago, or a date or date-time (UTC unless it says)."""
+    """``7d`` / ``12h`` / ``2w`` ago, or a date or date-time (UTC unless it says);
+    an age beyond a century means "since ever"."""
     text = value.strip()
-    if text[-1:] in _AGE and text[:-1].isdigit() and len(text) < 8:
-        return datetime.now(UTC) - timedelta(seconds=int(text[:-1]) * _AGE[text[-1]])
+    if text[-1:] in _AGE and text[:-1].isdigit() and len(text) < 12:
+        seconds = int(text[:-1]) * _AGE[text[-1]]
+        if seconds > 36_500 * 86400:
+            return datetime(1970, 1, 1, tzinfo=UTC)
+        return datetime.now(UTC) - timedelta(seconds=seconds)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -158,14 +171,36 @@ def _params(environ: WSGIEnvironment) -> dict[str, str]:
 # -- the application ------------------------------------------------------------
 
 
+@dataclass
+class WebSettings:
+    """What the configuration tells the web UI."""
+
+    title: str = "regwatch"
+    timezone: str = "UTC"
+    regulators: dict[str, str] = field(default_factory=dict)   # source name -> label
+    base_url: str = ""          # absolute links in the feed ("" = relative links)
+
+    @classmethod
+    def of(cls, config: Any, *, title: str = "regwatch", base_url: str = "") -> WebSettings:
+        """From a loaded ``Config`` (``None``: the defaults)."""
+        if config is None:
+            return cls(title=title, base_url=base_url)
+        return cls(title=title, timezone=config.service.timezone, base_url=base_url,
+                   regulators={s.name: s.regulator for s in config.sources if s.regulator})
+
+
 class WebApp:
     """The WSGI application of :func:`make_app`."""
 
-    def __init__(self, store: Store, *, title: str = "regwatch") -> None:
+    def __init__(self, store: Store, *, title: str = "regwatch",
+                 settings: WebSettings | None = None) -> None:
         self.store = store
-        self.views = Views(store, title=title)
+        self.settings = settings or WebSettings(title=title)
+        self.views = Views(store, settings=self.settings)
         self.routes: list[tuple[re.Pattern[str], Any]] = [
             (re.compile(r"/"), self.index),
+            (re.compile(r"/search"), self.search),
+            (re.compile(r"/changes\.csv"), self.changes_csv),
             (re.compile(rf"/changes/{_ID}"), self.change),
             (re.compile(rf"/changes/{_ID}\.json"), self.change_json),
             (re.compile(rf"/documents/{_ID}"), self.document),
@@ -187,6 +222,8 @@ class WebApp:
             response = self.error(exc.status, exc.message, path)
         except NotFound as exc:
             response = self.error(404, exc.message, path)
+        except UsageError as exc:
+            response = self.error(400, exc.message, path)
         except StoreError as exc:
             log.warning("web: %s", exc.message)
             response = self.error(503, f"the database cannot be read: {exc.message}", path)
@@ -223,19 +260,39 @@ class WebApp:
 
     def document(self, environ: WSGIEnvironment, doc_id: int) -> Response:
         params = _params(environ)
-        v1 = _number("v1", params["v1"], 1, 10**18) if params.get("v1") else None
-        v2 = _number("v2", params["v2"], 1, 10**18) if params.get("v2") else None
+        v1 = _number("v1", params["v1"].lstrip("v"), 1, 10**18) if params.get("v1") else None
+        v2 = _number("v2", params["v2"].lstrip("v"), 1, 10**18) if params.get("v2") else None
         if (v1 is None) != (v2 is None):
-            raise HTTPError(400, "give both v1 and v2 (two version ids), or neither")
+            raise HTTPError(400, "give both v1 and v2 (two version numbers), or neither")
         full = params.get("full", "").lower() in _TRUE
-        page = self.views.document(doc_id, v1, v2, full=full, root=_root(environ))
+        view = params.get("view", "inline") or "inline"
+        if view not in ("inline", "sbs"):
+            raise HTTPError(400, f"view={view!r}: use inline or sbs (side by side)")
+        page = self.views.document(doc_id, v1, v2, full=full, side_by_side=view == "sbs",
+                                   root=_root(environ))
         return Response(200, page.encode("utf-8"))
+
+    def search(self, environ: WSGIEnvironment) -> Response:
+        params = _params(environ)
+        flt = parse_search(params)
+        page = self.views.search(flt, {k: v for k, v in params.items() if v.strip()},
+                                 root=_root(environ))
+        return Response(200, page.encode("utf-8"))
+
+    def changes_csv(self, environ: WSGIEnvironment) -> Response:
+        rows = list_changes(self.store, parse_filter(_params(environ),
+                                                     default_limit=MAX_LIMIT))
+        return Response(200, changes_csv(rows), "text/csv; charset=utf-8",
+                        [("Content-Disposition", 'attachment; filename="regwatch-changes.csv"')])
 
     def feed(self, environ: WSGIEnvironment) -> Response:
         params = _params(environ)
         flt = parse_filter(params)
-        body = self.views.feed(flt, _query(params), base=application_uri(environ),
-                               self_url=request_uri(environ))
+        root = _root(environ)
+        base = self.settings.base_url.rstrip("/") or root
+        query = _query(params)
+        self_url = f"{base}/feed.atom" + (f"?{urlencode(query)}" if query else "")
+        body = self.views.feed(flt, query, base=base, self_url=self_url)
         return Response(200, body, "application/atom+xml; charset=utf-8")
 
     def changes_json(self, environ: WSGIEnvironment) -> Response:
@@ -264,9 +321,46 @@ class WebApp:
         return Response(status, page.encode("utf-8"))
 
 
-def make_app(store: Store, *, title: str = "regwatch") -> WSGIApplication:
+def make_app(store: Store, *, title: str = "regwatch",
+             settings: WebSettings | None = None) -> WSGIApplication:
     """The read-only web UI and feeds over ``store`` as a WSGI application."""
-    return WebApp(store, title=title)
+    return WebApp(store, title=title, settings=settings)
+
+
+def parse_search(params: dict[str, str]) -> SearchFilter:
+    """The ``SearchFilter`` of ``/search``; ``HTTPError(400)`` for a bad value."""
+    from monitor.classify import DOC_TYPES, STATUSES
+
+    flt = parse_filter(params)
+    query = _short("q", params.get("q", "").strip())
+    where = params.get("in", "documents") or "documents"
+    if where not in ("documents", "changes"):
+        raise HTTPError(400, f"in={where!r}: use documents or changes")
+    status, doc_type = params.get("status", ""), params.get("doc_type", "")
+    if status and status not in STATUSES:
+        raise HTTPError(400, f"status={status!r}: use one of " + ", ".join(STATUSES))
+    if doc_type and doc_type not in DOC_TYPES:
+        raise HTTPError(400, f"doc_type={doc_type!r}: use one of " + ", ".join(DOC_TYPES))
+    return SearchFilter(query=query, kind="change" if where == "changes" else "document",
+                        since=flt.since, jurisdiction=flt.jurisdiction, atmp=flt.atmp,
+                        source=flt.source, status=status or None, doc_type=doc_type or None,
+                        relevant=flt.relevant, limit=flt.limit)
+
+
+def changes_csv(rows: list[dict[str, Any]]) -> bytes:
+    """``regwatch changes --csv --excel``: a BOM, a header row, lists as a|b."""
+    import csv
+    import io
+
+    from monitor.history import CHANGE_FIELDS
+
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.DictWriter(buffer, fieldnames=list(CHANGE_FIELDS), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("|".join(v) if isinstance(v, list) else v) for k, v in row.items()})
+    return buffer.getvalue().encode("utf-8")
 
 
 # -- HTTP details ---------------------------------------------------------------
@@ -334,12 +428,13 @@ def parse_listen(listen: str) -> tuple[str, int]:
 
 
 def serve_web(store: Store, listen: str = DEFAULT_LISTEN, *, title: str = "regwatch",
-              app: WSGIApplication | None = None) -> tuple[WSGIServer, threading.Thread]:
+              app: WSGIApplication | None = None,
+              settings: WebSettings | None = None) -> tuple[WSGIServer, threading.Thread]:
     """Serve the web UI on ``listen`` (``HOST:PORT``; port 0 picks a free one)
     from a started daemon thread. Stop it with ``server.shutdown()`` then
     ``server.server_close()``. ``OSError`` when the address is taken."""
     host, port = parse_listen(listen)
-    server = make_server(host, port, app or make_app(store, title=title),
+    server = make_server(host, port, app or make_app(store, title=title, settings=settings),
                          server_class=_Server, handler_class=_Handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               name="regwatch-web", daemon=True)

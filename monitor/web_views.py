@@ -12,15 +12,19 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup, escape
 from sqlmodel import col, select
 
 from monitor.alerts import REGULATORS
+from monitor.classify import DOC_TYPES, STATUSES
 from monitor.errors import NotFound
 from monitor.history import ChangeFilter, change_dict, diff_versions, document_versions, get_change
 from monitor.history import list_changes as query_changes
+from monitor.search import SearchFilter, terms
+from monitor.search import search as run_search
 from monitor.store import Store
 from monitor.store.db import utcnow
 from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow
@@ -82,13 +86,29 @@ def days_left(deadline: str | date | None, today: date | None = None) -> int | N
     return (day - (today or utcnow().date())).days
 
 
-def moment(value: str | datetime | None) -> str:
-    """``2026-11-25 08:00 UTC`` for a stored time (stored times are UTC)."""
+def moment(value: str | datetime | None, zone: str = "UTC") -> str:
+    """``2026-11-25 16:00 CST`` for a stored time (stored times are UTC), in
+    ``zone``, labelled with the zone's abbreviation."""
     if not value:
         return ""
     when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    when = when.astimezone(UTC) if when.tzinfo else when
-    return when.strftime("%Y-%m-%d %H:%M UTC")
+    when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
+    return when.strftime("%Y-%m-%d %H:%M ") + (when.tzname() or zone)
+
+
+def highlight(text: str, words: list[str]) -> Markup:
+    """``text`` escaped, each occurrence of ``words`` in ``<mark>``."""
+    if not words:
+        return Markup(escape(text))
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)),
+                         re.IGNORECASE)
+    out, last = [], 0
+    for found in pattern.finditer(text):
+        out += [str(escape(text[last:found.start()])),
+                f"<mark>{escape(found.group(0))}</mark>"]
+        last = found.end()
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))
 
 
 def safe_link(url: str | None) -> str | None:
@@ -96,12 +116,14 @@ def safe_link(url: str | None) -> str | None:
     return url if url and re.match(r"https?://", url, re.IGNORECASE) else None
 
 
-def _environment() -> jinja2.Environment:
+def _environment(zone: str = "UTC") -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
-    env.globals.update(label=label, days_left=days_left, moment=moment, link=safe_link,
-                       atmp_options=atmp_options, kinds=KINDS, events=EVENTS)
+    env.globals.update(label=label, days_left=days_left,
+                       moment=lambda value: moment(value, zone), link=safe_link,
+                       atmp_options=atmp_options, kinds=KINDS, events=EVENTS, zone=zone,
+                       statuses=STATUSES, doc_types=DOC_TYPES, highlight=highlight)
     env.filters["diffmarks"] = marked_diff
     return env
 
@@ -109,10 +131,12 @@ def _environment() -> jinja2.Environment:
 class Views:
     """The pages, each a function of the store and the request's values."""
 
-    def __init__(self, store: Store, *, title: str = "regwatch") -> None:
+    def __init__(self, store: Store, *, title: str = "regwatch",
+                 settings: Any = None) -> None:
         self.store = store
-        self.title = title
-        self.env = _environment()
+        self.title = settings.title if settings is not None else title
+        self.labels: dict[str, str] = dict(settings.regulators) if settings is not None else {}
+        self.env = _environment(settings.timezone if settings is not None else "UTC")
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(site=self.title, **context)
@@ -121,7 +145,8 @@ class Views:
         """Source name → (regulator label, row)."""
         with self.store.session() as session:
             rows = session.exec(select(SourceRow).order_by(col(SourceRow.name))).all()
-        return {row.name: (REGULATORS.get(row.kind) or row.name, row) for row in rows}
+        return {row.name: (self.labels.get(row.name) or REGULATORS.get(row.kind) or row.name,
+                           row) for row in rows}
 
     # -- pages -----------------------------------------------------------------
 
@@ -152,12 +177,14 @@ class Views:
                            mirror=data["mirror_of"])
 
     def document(self, doc_id: int, v1: int | None, v2: int | None, *, full: bool,
-                 root: str) -> str:
+                 root: str, side_by_side: bool = False) -> str:
         doc, versions = document_versions(self.store, doc_id)
         diff_html, note = None, ""
         try:
             result = diff_versions(self.store, doc_id, v1, v2)
-            diff_html = Markup(result.html(context=None if full else 3))
+            context = None if full else 3
+            diff_html = Markup(result.side_by_side_html(context) if side_by_side
+                               else result.html(context))
             changed = result.changed
         except NotFound as exc:
             if v1 is not None:
@@ -178,10 +205,20 @@ class Views:
                            cls=json.loads(doc.classification or "{}"),
                            record=json.loads(doc.record or "{}"), changes=changes,
                            source=source.name if source else "", v1=v1, v2=v2, full=full,
-                           diff_html=diff_html, changed=changed, note=note)
+                           diff_html=diff_html, changed=changed, note=note,
+                           view="sbs" if side_by_side else "inline")
+
+    def search(self, flt: SearchFilter, query: dict[str, str], *, root: str) -> str:
+        hits = run_search(self.store, flt) if flt.query else []
+        return self.render("search.html.j2", root=root, hits=hits, query=query, flt=flt,
+                           words=terms(flt.query) if flt.query else [],
+                           sources=self.regulators())
 
     def sources(self, *, root: str) -> str:
-        return self.render("sources.html.j2", root=root, sources=self.regulators())
+        from monitor.scheduler import DEFAULT_EVERY
+
+        return self.render("sources.html.j2", root=root, sources=self.regulators(),
+                           default_every=DEFAULT_EVERY)
 
     def source(self, name: str, *, root: str) -> str:
         from monitor.evidence import describe, evidence_for

@@ -83,11 +83,12 @@ def alert_context(alert: Alert) -> dict[str, Any]:
     """The values one alert template gets."""
     left = days_left(alert)
     detected = ""
-    if alert.detected_at is not None:
+    if alert.detected_at is not None:   # in the zone it carries (the service's), labelled
         stamp = alert.detected_at
-        if stamp.tzinfo is not None:
-            stamp = stamp.astimezone(UTC)
-        detected = stamp.strftime("%Y-%m-%d %H:%M UTC")
+        zone = stamp.tzname() if stamp.tzinfo is not None else "UTC"
+        if stamp.tzinfo is not None and not stamp.utcoffset():
+            zone = "UTC"
+        detected = stamp.strftime("%Y-%m-%d %H:%M ") + (zone or "UTC")
     return {
         "alert": alert,
         "id": alert.id,

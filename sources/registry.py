@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from sources.types import Fetcher, Listing, Record
 
@@ -31,8 +31,8 @@ class SourceSettings(BaseModel):
     fetch: Literal["http", "browser", "auto"] = "http"
     jurisdiction: str | None = None
     regulator: str | None = None
-    enabled: bool = True
-    attachments: bool = True
+    enabled: StrictBool = True          # true/false: "yes" is a typo, not a value
+    attachments: StrictBool = True
     recheck_days: float = Field(default=7.0, ge=0.0)   # re-read CGT attachments (0: never)
     recheck_per_run: int = Field(default=5, ge=0)
     ignore: list[str] = Field(default_factory=list)

@@ -144,6 +144,9 @@ def test_unknown_ids_and_missing_files_are_one_line_errors(tmp_path: Path) -> No
     missing = runner.invoke(app, ["changes", "-c", str(tmp_path / "nope.toml")])
     assert missing.exit_code == 2 and "regwatch init" in missing.output
     config = write_config(tmp_path, "http://127.0.0.1:9")
+    from monitor.store import Store
+
+    Store(f"sqlite:///{tmp_path / 'regwatch.db'}").close()   # `show` never creates one
     unknown = runner.invoke(app, ["show", "999", "-c", str(config)])
     assert unknown.exit_code == 4 and "no change with id 999" in unknown.output
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlmodel import Session, create_engine, select
 
 from monitor.errors import ConfigError, StoreError
+from monitor.store import search
 from monitor.store.models import BlobRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -86,6 +87,7 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database {self.safe_url}: {_reason(exc)}") from None
         self.write_lock = threading.RLock()
+        search.install_hook()
 
     @property
     def safe_url(self) -> str:
@@ -117,6 +119,7 @@ class Store:
             lock.acquire()
         try:
             with Session(self.engine, expire_on_commit=False) as session:
+                session.info["search_index"] = True   # search.py re-indexes what is written
                 try:
                     yield session
                     if write:

@@ -1,0 +1,318 @@
+"""The full-text index over documents and changes, kept in step by the store.
+
+One ordinary table, ``search_entry``, holds what is searched for every
+document (title, the record's fields, the attachment or page text) and every
+change (title, excerpt, detail), with the columns the filters need. Writing
+it is the store's job: an ``after_flush`` hook on every session that
+:meth:`monitor.store.Store.session` opens re-indexes the documents and
+changes whose searchable columns were written, so the pipeline never calls
+the index itself. (Writes that bypass the ORM, such as a hand-made SQL
+``UPDATE``, are caught up by :func:`rebuild`, which migration 0006 runs.)
+
+The engines do the searching:
+
+* SQLite: two FTS5 tables. ``search_fts`` (external content over
+  ``search_entry``, kept in step by SQLite triggers) uses the ``trigram``
+  tokenizer and finds any substring of three or more characters, Chinese
+  included (``可比性``, ``long-term follow-up``). ``search_short``
+  (contentless, no positions) holds the Chinese characters and character
+  pairs and the short Latin words of each entry (:func:`grams`), so one- and
+  two-character terms (``效价``, ``EU``) are found through an index too.
+* PostgreSQL: a ``pg_trgm`` GIN index on title and body (``ILIKE``) and a
+  GIN index on the ``grams`` array for short terms.
+
+A query is split into terms (whitespace; ``"a quoted phrase"`` is one term);
+every term must occur. ``%`` and ``_`` are plain characters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import attributes
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from monitor.store.models import ChangeRow, DocumentRow
+
+metadata = sa.MetaData()
+entries = sa.Table(
+    "search_entry", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(10), nullable=False),         # document / change
+    sa.Column("ref_id", sa.Integer, nullable=False),
+    sa.Column("document_id", sa.Integer, nullable=True),
+    sa.Column("source_id", sa.Integer, nullable=False),
+    sa.Column("jurisdiction", sa.String(8), nullable=False, server_default=""),
+    sa.Column("classes", sa.Text, nullable=False, server_default=""),   # ,car_t,gtmp,
+    sa.Column("status", sa.String(20), nullable=False, server_default=""),
+    sa.Column("doc_type", sa.String(40), nullable=False, server_default=""),
+    sa.Column("event", sa.String(20), nullable=False, server_default=""),
+    sa.Column("relevant", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=False, server_default=""),
+    sa.Column("grams", sa.Text, nullable=False, server_default=""),
+    sa.UniqueConstraint("kind", "ref_id", name="uq_search_entry_ref"),
+    sa.Index("ix_search_entry_at", "kind", "at"),
+    sa.Index("ix_search_entry_source", "source_id"),
+)
+
+MAX_BODY = 200_000           # characters of attachment text indexed per document
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[^\W_]+")
+_SHORT_WORD = 2
+
+SQLITE_DDL = [
+    "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, content='search_entry', "
+    "content_rowid='id', tokenize='trigram')",
+    # contentless and without positions (single-token queries only): small
+    "CREATE VIRTUAL TABLE search_short USING fts5(grams, content='', detail=none, "
+    "tokenize='unicode61')",
+    "CREATE TRIGGER search_entry_ai AFTER INSERT ON search_entry BEGIN "
+    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+    "CREATE TRIGGER search_entry_ad AFTER DELETE ON search_entry BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, title, body) "
+    "VALUES ('delete', old.id, old.title, old.body); END",
+    "CREATE TRIGGER search_entry_au AFTER UPDATE ON search_entry BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, title, body) "
+    "VALUES ('delete', old.id, old.title, old.body); "
+    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+]
+SQLITE_DROP = ["DROP TRIGGER IF EXISTS search_entry_au", "DROP TRIGGER IF EXISTS search_entry_ad",
+               "DROP TRIGGER IF EXISTS search_entry_ai", "DROP TABLE IF EXISTS search_short",
+               "DROP TABLE IF EXISTS search_fts"]
+PG_DDL = [
+    "CREATE INDEX ix_search_entry_trgm ON search_entry USING gin "
+    "((title || ' ' || body) gin_trgm_ops)",
+    "CREATE INDEX ix_search_entry_grams ON search_entry USING gin "
+    "(string_to_array(grams, ' '))",
+]
+
+
+# -- what is indexed ---------------------------------------------------------------
+
+
+def grams(*texts: str) -> str:
+    """The short-term tokens of ``texts``: every Chinese character and pair of
+    adjacent characters, and the Latin/digit words of one or two characters
+    (lower case), space separated and each once."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for run in CJK.findall(text):
+            for i, char in enumerate(run):
+                seen[char] = None
+                if i + 1 < len(run):
+                    seen[run[i:i + 2]] = None
+        for word in _WORD.findall(CJK.sub(" ", text)):
+            if len(word) <= _SHORT_WORD:
+                seen[word.lower()] = None
+    return " ".join(seen)
+
+
+def _classes(classification: str) -> str:
+    try:
+        cls = json.loads(classification or "{}")
+    except ValueError:
+        return ""
+    keys: list[str] = []
+    for scope in ("cn", "eu", "us", "modalities"):
+        keys += [k for k in cls.get(scope) or [] if isinstance(k, str)]
+    return "," + ",".join(dict.fromkeys(keys)) + "," if keys else ""
+
+
+def _fields_text(record: str) -> str:
+    try:
+        data = json.loads(record or "{}")
+    except ValueError:
+        return ""
+    fields = data.get("fields") or {}
+    values = [str(v) for v in fields.values() if v not in (None, "")]
+    values += [str(a.get("name") or "") for a in data.get("attachments") or []
+               if isinstance(a, dict)]
+    return "\n".join(v for v in values if v)
+
+
+def blob_text(connection: Connection, digest: str | None) -> str:
+    """The text of a stored blob, read on ``connection`` ('' when absent)."""
+    if not digest:
+        return ""
+    row = connection.execute(sa.text("SELECT data, compression FROM blob WHERE hash = :h"),
+                             {"h": digest}).first()
+    if row is None:
+        return ""
+    data = zlib.decompress(row[0]) if row[1] == "zlib" else bytes(row[0])
+    return data.decode("utf-8", "replace")
+
+
+def document_entry(doc: Any, text: str) -> dict[str, Any]:
+    """The index row of a document (a ``DocumentRow`` or a row with its columns)."""
+    body = "\n".join(part for part in (text[:MAX_BODY], _fields_text(doc.record)) if part)
+    cls = json.loads(doc.classification or "{}") if doc.classification else {}
+    return {"kind": "document", "ref_id": doc.id, "document_id": doc.id,
+            "source_id": doc.source_id, "jurisdiction": doc.jurisdiction or "",
+            "classes": _classes(doc.classification), "status": doc.status or "",
+            "doc_type": str(cls.get("doc_type") or ""), "event": doc.state or "",
+            "relevant": bool(doc.relevant), "at": doc.first_seen, "title": doc.title or "",
+            "body": body, "grams": grams(doc.title or "", body)}
+
+
+def change_entry(change: Any) -> dict[str, Any]:
+    """The index row of a change."""
+    try:
+        changed = ", ".join(json.loads(change.fields_changed or "[]"))
+    except ValueError:
+        changed = ""
+    body = "\n".join(p for p in (change.excerpt or "", change.detail or "", changed) if p)
+    return {"kind": "change", "ref_id": change.id, "document_id": change.document_id,
+            "source_id": change.source_id, "jurisdiction": change.jurisdiction or "",
+            "classes": _classes(change.classification), "status": change.status or "",
+            "doc_type": change.doc_type or "", "event": change.event or "",
+            "relevant": bool(change.relevant), "at": change.detected_at,
+            "title": change.title or "", "body": body, "grams": grams(change.title or "", body)}
+
+
+def write_entries(connection: Connection, rows: Iterable[dict[str, Any]]) -> int:
+    """Replace the index rows of these documents/changes. The trigram table
+    follows ``search_entry`` by trigger; on SQLite the contentless
+    ``search_short`` is written here (its grams are not stored twice)."""
+    batch = list(rows)
+    sqlite = connection.dialect.name == "sqlite"
+    for kind in ("document", "change"):
+        ids = [r["ref_id"] for r in batch if r["kind"] == kind]
+        for start in range(0, len(ids), 500):
+            chosen = sa.and_(entries.c.kind == kind, entries.c.ref_id.in_(ids[start:start + 500]))
+            if sqlite:
+                old = connection.execute(sa.select(entries.c.id, entries.c.title,
+                                                   entries.c.body).where(chosen)).all()
+                _short(connection, [(r.id, grams(r.title, r.body)) for r in old], delete=True)
+            connection.execute(entries.delete().where(chosen))
+    if not batch:
+        return 0
+    short = {(r["kind"], r["ref_id"]): r["grams"] for r in batch}
+    if sqlite:
+        batch = [dict(r, grams="") for r in batch]
+    connection.execute(entries.insert(), batch)
+    if sqlite:
+        for kind in ("document", "change"):
+            ids = [r["ref_id"] for r in batch if r["kind"] == kind]
+            for start in range(0, len(ids), 500):
+                new = connection.execute(sa.select(entries.c.id, entries.c.ref_id).where(
+                    entries.c.kind == kind, entries.c.ref_id.in_(ids[start:start + 500]))).all()
+                _short(connection, [(r.id, short[(kind, r.ref_id)]) for r in new])
+    return len(batch)
+
+
+def _short(connection: Connection, rows: list[tuple[int, str]], *, delete: bool = False) -> None:
+    if not rows:
+        return
+    if delete:
+        connection.exec_driver_sql(
+            "INSERT INTO search_short(search_short, rowid, grams) VALUES ('delete', ?, ?)", rows)
+    else:
+        connection.exec_driver_sql("INSERT INTO search_short(rowid, grams) VALUES (?, ?)", rows)
+
+
+# -- the store-level hook ------------------------------------------------------------
+
+_DOC_COLUMNS = ("title", "record", "text_hash", "classification", "status", "state",
+                "relevant", "jurisdiction")
+_CHANGE_COLUMNS = ("title", "excerpt", "detail", "classification", "status", "event",
+                   "fields_changed", "relevant")
+
+
+def _touched(obj: object, columns: tuple[str, ...]) -> bool:
+    return any(attributes.get_history(obj, name).has_changes() for name in columns)
+
+
+def _after_flush(session: OrmSession, _context: object) -> None:
+    if not session.info.get("search_index"):
+        return
+    docs = [o for o in session.new if isinstance(o, DocumentRow)]
+    docs += [o for o in session.dirty if isinstance(o, DocumentRow)
+             and _touched(o, _DOC_COLUMNS)]
+    changes = [o for o in session.new if isinstance(o, ChangeRow)]
+    changes += [o for o in session.dirty if isinstance(o, ChangeRow)
+                and _touched(o, _CHANGE_COLUMNS)]
+    gone = [o for o in session.deleted if isinstance(o, DocumentRow | ChangeRow)]
+    if not (docs or changes or gone):
+        return
+    connection = session.connection()
+    for obj in gone:
+        kind = "document" if isinstance(obj, DocumentRow) else "change"
+        connection.execute(entries.delete().where(entries.c.kind == kind,
+                                                  entries.c.ref_id == obj.id))
+    rows = [document_entry(d, blob_text(connection, d.text_hash)) for d in docs if d.id]
+    rows += [change_entry(c) for c in changes if c.id]
+    write_entries(connection, rows)
+
+
+def install_hook() -> None:
+    """Listen on every ORM session (idempotent); sessions opt in through
+    ``session.info["search_index"]``, which ``Store.session`` sets."""
+    if not event.contains(OrmSession, "after_flush", _after_flush):
+        event.listen(OrmSession, "after_flush", _after_flush)
+
+
+# -- schema and rebuild (migration 0006) -------------------------------------------------
+
+
+def create_schema(connection: Connection) -> None:
+    """The table, its indexes and the engine's full-text structures."""
+    entries.create(connection)          # with its filter indexes
+    if connection.dialect.name == "sqlite":
+        for statement in SQLITE_DDL:
+            connection.exec_driver_sql(statement)
+    else:
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for statement in PG_DDL:
+            connection.exec_driver_sql(statement)
+
+
+def drop_schema(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        for statement in SQLITE_DROP:
+            connection.exec_driver_sql(statement)
+    entries.drop(connection, checkfirst=True)
+
+
+def rebuild(connection: Connection, batch: int = 500) -> int:
+    """Index every document and change from scratch; the number of entries."""
+    connection.execute(entries.delete())
+    total = 0
+    for rows in _batches(connection, "document", batch):
+        total += write_entries(connection, [document_entry(r, blob_text(connection, r.text_hash))
+                                            for r in rows])
+    for rows in _batches(connection, "change", batch):
+        total += write_entries(connection, [change_entry(r) for r in rows])
+    return total
+
+
+_COLUMNS = {
+    "document": ("id", "source_id", "title", "jurisdiction", "record", "classification",
+                 "status", "state", "relevant", "first_seen", "text_hash"),
+    "change": ("id", "source_id", "document_id", "title", "jurisdiction", "excerpt", "detail",
+               "fields_changed", "classification", "status", "doc_type", "event", "relevant",
+               "detected_at"),
+}
+
+
+def _batches(connection: Connection, table: str, size: int) -> Iterator[list[Any]]:
+    model: Any = DocumentRow if table == "document" else ChangeRow
+    columns = model.__table__.c
+    last = 0
+    while True:
+        rows = list(connection.execute(
+            sa.select(*(columns[name] for name in _COLUMNS[table]))
+            .where(columns.id > last).order_by(columns.id).limit(size)))
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
