@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from diffing import records as record_diff
@@ -32,6 +31,7 @@ from monitor.errors import StoreError
 from monitor.identity import relative_key, site_hosts
 from monitor.plan import (
     PAGE_KEY,
+    KnownRecords,
     Plan,
     add_rechecks,
     classify_plan,
@@ -40,17 +40,16 @@ from monitor.plan import (
     read_files,
 )
 from monitor.recording import RecordingFetcher
+from monitor.run_alerts import queue_run_alerts
 from monitor.store import Store
 from monitor.store.db import utcnow
 from monitor.store.models import (
     ChangeRow,
-    DeliveryRow,
     DocumentRow,
     RunRow,
     SourceRow,
     VersionRow,
 )
-from notifiers.routes import routes_for
 from notifiers.types import Alert
 from sources.errors import Blocked, LayoutChanged, SourceError
 from sources.fetchers import make_fetcher
@@ -414,51 +413,7 @@ class Pipeline:
 
     def _enqueue_all(self, session: Session, changes: list[ChangeRow], source: SourceRow,
                      settings: SourceSettings) -> int:
-        """Queue the run's alerts in bulk: one query for deliveries already queued,
-        one insert. Mirrors are stored, not alerted."""
-        fresh = [c for c in changes if c.id is None]
-        if fresh:
-            session.add_all(fresh)
-            session.flush()
-        local_now = self.now().astimezone(ZoneInfo(self.config.service.timezone))
-        wanted: list[tuple[str, int, Alert]] = []
-        for change in changes:
-            if change.mirror_of is not None or change.id is None:
-                continue
-            # "N days left" counts calendar days where the team is, like the reminders do
-            alert = alert_from_change(change, source, regulator=settings.regulator,
-                                      now=local_now)
-            wanted.append((f"change:{change.id}", change.id, alert))
-        if not wanted:
-            return 0
-        purposes = [purpose for purpose, _, _ in wanted]
-        taken: set[tuple[str, str]] = set()
-        for start in range(0, len(purposes), 500):
-            taken |= {(route, purpose) for route, purpose in session.exec(
-                select(DeliveryRow.route, DeliveryRow.purpose)
-                .where(col(DeliveryRow.route).in_([r.name for r in self.config.routes]),
-                       col(DeliveryRow.purpose).in_(purposes[start:start + 500])))}
-        now = self.now()
-        by_route: dict[str, list[tuple[str, int, Alert]]] = {}
-        for item in wanted:
-            for route in routes_for(item[2], self.config.routes):
-                if (route.name, item[0]) not in taken:
-                    by_route.setdefault(route.name, []).append(item)
-        rows: list[dict[str, object]] = []
-        over = self.config.delivery.summary_over
-        for route in self.config.routes:
-            items = by_route.get(route.name, [])
-            if over and len(items) > over:
-                run_id = changes[0].run_id
-                summary = _summary(source, settings, [alert for _, _, alert in items], now)
-                rows.append(_delivery(route.name, f"summary:{run_id}", None,
-                                      alert_to_json(summary), route.mode, now))
-                continue
-            rows += [_delivery(route.name, purpose, change_id, alert_to_json(alert), route.mode,
-                               now) for purpose, change_id, alert in items]
-        if rows:
-            session.execute(insert(DeliveryRow), rows)   # one insert, no ORM objects
-        return len(rows)
+        return queue_run_alerts(session, self.config, changes, source, settings, self.now())
 
     def _enqueue(self, session: Session, change: ChangeRow, source: SourceRow,
                  settings: SourceSettings) -> int:
@@ -532,70 +487,6 @@ class Pipeline:
         session.add_all(changes)
         session.flush()   # one insert for the run's changes
         return changes
-
-
-class KnownRecords(Mapping[str, Record]):
-    """The last healthy run's records by key, for adapters that reuse details.
-
-    Loaded on first use, so a run that needs nothing from the database (a
-    304, an unchanged listing) never loads its documents. Lookups take the
-    adapter's own key (absolute URLs too) and map it relative to the source.
-    """
-
-    def __init__(self, load: Callable[[], dict[str, DocumentRow]],
-                 hosts: Callable[[], frozenset[str]]) -> None:
-        self._load, self._hosts = load, hosts
-        self._documents: dict[str, DocumentRow] | None = None
-        self._records: dict[str, Record] | None = None
-
-    def documents(self) -> dict[str, DocumentRow]:
-        if self._documents is None:
-            self._documents = self._load()
-        return self._documents
-
-    def records(self) -> dict[str, Record]:
-        if self._records is None:
-            self._records = {key: Record.from_dict(json.loads(doc.record))
-                             for key, doc in self.documents().items() if key != PAGE_KEY}
-        return self._records
-
-    def __getitem__(self, key: str) -> Record:
-        records = self.records()
-        if key in records:
-            return records[key]
-        return records[relative_key(key, self._hosts())]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.records())
-
-    def __len__(self) -> int:
-        return len(self.records())
-
-
-def _delivery(route: str, purpose: str, change_id: int | None, alert: str, mode: str,
-              now: datetime) -> dict[str, object]:
-    return {"route": route, "purpose": purpose, "change_id": change_id, "alert": alert,
-            "mode": mode, "status": "pending", "attempts": 0, "done": "[]",
-            "next_attempt_at": now, "last_error": "", "created_at": now, "sent_at": None}
-
-
-def _summary(source: SourceRow, settings: SourceSettings, alerts: list[Alert],
-             now: datetime) -> Alert:
-    """One alert standing for many of one check ("137 new documents at …, 12 about CGT")."""
-    added = sum(1 for a in alerts if a.change_kind == "added")
-    cgt = sum(1 for a in alerts if a.relevant)
-    what = (f"{len(alerts)} new documents" if added == len(alerts)
-            else f"{len(alerts)} changes ({added} new documents)")
-    shown = "\n".join(f"- {a.title}" for a in alerts[:10])
-    more = len(alerts) - 10
-    return Alert(
-        id=f"summary-{source.id}-{alerts[0].id}", kind=alerts[0].kind, source=source.name,
-        regulator=regulator_of(source, settings.regulator), jurisdiction=source.jurisdiction,
-        title=f"{what} at {source.name}, {cgt} about CGT", url=source.url, detected_at=now,
-        change_kind=alerts[0].change_kind, relevant=cgt > 0,
-        detail=shown + (f"\n… and {more} more: `regwatch changes` lists them all"
-                        if more > 0 else ""),
-    )
 
 
 def _origin(url: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -22,6 +22,7 @@ from diffing import records as record_diff
 from diffing.normalise import fingerprint
 from monitor.attachments import AttachmentTexts, attachment_urls, read_attachments
 from monitor.classify import Classification, classify
+from monitor.identity import relative_key
 from monitor.store.models import DocumentRow
 from sources.registry import SourceSettings
 from sources.types import Attachment, Coverage, Fetcher, Listing, Record
@@ -151,3 +152,41 @@ def due_for_recheck(settings: SourceSettings, documents: Iterable[DocumentRow], 
            and doc.attachments_checked_at is not None and doc.attachments_checked_at <= cutoff]
     due.sort(key=lambda doc: (doc.attachments_checked_at or now, doc.id or 0))
     return due[: settings.recheck_per_run]
+
+
+class KnownRecords(Mapping[str, Record]):
+    """The last healthy run's records by key, for adapters that reuse details.
+
+    Loaded on first use, so a run that needs nothing from the database (a
+    304, an unchanged listing) never loads its documents. Lookups take the
+    adapter's own key (absolute URLs too) and map it relative to the source.
+    """
+
+    def __init__(self, load: Callable[[], dict[str, DocumentRow]],
+                 hosts: Callable[[], frozenset[str]]) -> None:
+        self._load, self._hosts = load, hosts
+        self._documents: dict[str, DocumentRow] | None = None
+        self._records: dict[str, Record] | None = None
+
+    def documents(self) -> dict[str, DocumentRow]:
+        if self._documents is None:
+            self._documents = self._load()
+        return self._documents
+
+    def records(self) -> dict[str, Record]:
+        if self._records is None:
+            self._records = {key: Record.from_dict(json.loads(doc.record))
+                             for key, doc in self.documents().items() if key != PAGE_KEY}
+        return self._records
+
+    def __getitem__(self, key: str) -> Record:
+        records = self.records()
+        if key in records:
+            return records[key]
+        return records[relative_key(key, self._hosts())]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.records())
+
+    def __len__(self) -> int:
+        return len(self.records())

@@ -344,3 +344,32 @@ def test_a_large_change_is_one_summary_alert_per_route(
     if expected == 1:
         assert alerts[0]["title"] == "25 new documents at list, 12 about CGT"
         assert "… and 15 more" in alerts[0]["detail"]
+
+
+TABLES = ("run", "blob", "document", "version", "change", "delivery")
+
+
+def _counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as connection:
+        return {t: connection.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
+
+
+@pytest.mark.parametrize("conditional", [True, False], ids=["304", "same-listing"])
+def test_an_unchanged_run_is_one_small_run_row(tmp_path: Path, conditional: bool) -> None:
+    app = Site(docs=list(SEED))
+    with ReplicaServer(Conditional(app) if conditional else app) as server:
+        cfg = config(tmp_path, html_source(server.url))
+        store = Store(cfg.store.url)
+        pipeline = Pipeline(cfg, store)
+        pipeline.check(cfg.sources[0])
+        pipeline.check(cfg.sources[0])
+        before = _counts(tmp_path / "regwatch.db")
+        assert pipeline.check(cfg.sources[0]).outcome == "unchanged"
+    after = _counts(tmp_path / "regwatch.db")
+    assert {t: after[t] - before[t] for t in TABLES} == {
+        "run": 1, "blob": 0, "document": 0, "version": 0, "change": 0, "delivery": 0}
+    with sqlite3.connect(tmp_path / "regwatch.db") as db:
+        row = db.execute("select * from run order by id desc limit 1").fetchone()
+    # an SQLite record: a header byte per column, then the values
+    size = len(row) + sum(len(str(v).encode()) for v in row if v is not None)
+    assert size <= 200, (size, row)

@@ -168,3 +168,36 @@ def test_a_mysql_url_is_a_config_error_at_the_command_line(tmp_path: Path) -> No
     assert result.stderr.strip() == (
         f"error: {config}:5: [store].url: mysql:// is not a database regwatch supports "
         "— use sqlite:///regwatch.db or postgresql+psycopg://user:pass@host/db")
+
+
+def test_0003_turns_mirror_details_into_the_mirror_of_column(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    db = sqlite3.connect(tmp_path / "old.db")
+    db.execute("insert into source (name, kind, url, jurisdiction, schedule, consecutive_failures,"
+               " last_outcome, last_error, health_alerted, healthy_runs, last_record_count,"
+               " validators) values ('cde', 'cde', '', 'CN', '', 0, '', '', 0, 1, 5, '{}')")
+    for key in ("k1", "k2", "k3"):
+        db.execute("insert into document (source_id, key, title, url, jurisdiction, first_seen,"
+                   " last_seen, state, missing_runs, record, fingerprint, lineage, status,"
+                   " attachments, classification, relevant) values (1, ?, 't', '', 'CN',"
+                   " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 'active', 0, '{}', '', '',"
+                   " 'final', '{}', '{}', 1)", (key,))
+    for document, detail in [(1, ""), (2, "mirror:1"), (3, "mirror:document:1"), (3, "kept")]:
+        db.execute("insert into change (source_id, document_id, kind, event, detected_at, title,"
+                   " url, jurisdiction, fields_changed, excerpt, detail, classification,"
+                   " relevant, cn, eu, us, modalities, doc_type, status) values (1, ?, 'added',"
+                   " 'added', '2026-01-01 00:00:00', 't', '', 'CN', '[]', '', ?, '{}', 1, '', '',"
+                   " '', '', '', 'final')", (document, detail))
+    db.commit()
+    db.close()
+    engine.dispose()
+    Store(url)
+    db = sqlite3.connect(tmp_path / "old.db")
+    rows = db.execute("select document_id, detail, mirror_of from change order by id").fetchall()
+    assert rows == [(1, "", None), (2, "", 1), (3, "", 1), (3, "kept", None)]

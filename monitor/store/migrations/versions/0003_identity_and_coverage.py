@@ -15,7 +15,6 @@ Revises: 0002
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision = "0003"
@@ -26,11 +25,11 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("source", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("listing_hash", sqlmodel.sql.sqltypes.AutoString(),
+        batch_op.add_column(sa.Column("listing_hash", sa.String(),
                                       nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("moved_to", sqlmodel.sql.sqltypes.AutoString(),
+        batch_op.add_column(sa.Column("moved_to", sa.String(),
                                       nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("hosts", sqlmodel.sql.sqltypes.AutoString(),
+        batch_op.add_column(sa.Column("hosts", sa.String(),
                                       nullable=False, server_default=""))
     with op.batch_alter_table("run", schema=None) as batch_op:
         batch_op.add_column(sa.Column("item_errors", sa.Integer(), nullable=False,
