@@ -23,7 +23,7 @@ from diffing import records as record_diff
 from diffing import text as text_diff
 from diffing.normalise import normalise_text
 from monitor import evidence, health
-from monitor.alerts import alert_from_change, alert_to_json, enqueue, regulator_of
+from monitor.alerts import alert_from_change, enqueue, regulator_of
 from monitor.classify import classify
 from monitor.config import Config
 from monitor.documents import CheckContext, DocumentWriter, change_row
