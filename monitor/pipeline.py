@@ -36,7 +36,7 @@ from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, Vers
 from notifiers.types import Alert
 from sources.errors import Blocked, LayoutChanged, SourceError
 from sources.fetchers import make_fetcher
-from sources.http import HostGate
+from sources.http import HostGate, SharedClient
 from sources.registry import Adapter, SourceSettings, adapter_for
 from sources.types import Fetcher, Listing, Record
 
@@ -84,12 +84,14 @@ class Pipeline:
         self.store = store
         self.now = now
         self.gate = HostGate(config.http)
+        self.http_client = SharedClient(config.http)  # one SSL context and pool for all checks
         self.fetcher_factory = fetcher_factory or self._default_fetcher
 
     def _default_fetcher(self, settings: SourceSettings,
                          validators: dict[str, dict[str, str]]) -> Fetcher:
         return make_fetcher(settings.fetch, self.config.http, self.config.browser,
-                            validators=validators, politeness=self.gate)
+                            validators=validators, politeness=self.gate,
+                            shared=self.http_client)
 
     # -- many sources ----------------------------------------------------------
 

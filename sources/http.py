@@ -24,6 +24,12 @@ What it does for every request:
 - **Decoding** (``sources.decode``): ``Fetched.encoding`` is set so that
   ``Fetched.text`` is right for GBK / GB18030 / BOM / meta-charset pages.
 
+- **One client for many fetchers.** ``SharedClient`` holds one ``httpx.Client``
+  (one SSL context, one keep-alive connection pool) that every fetcher of a
+  pipeline uses, across sources and checks: building a client loads the CA
+  bundle, which costs more than a request on a fast site. Cookies stay per
+  fetcher (per check of one source): the shared client keeps none.
+
 Errors: ``FetchError`` (with ``status`` when there was one), ``Blocked``,
 ``TooLarge``.
 """
@@ -33,6 +39,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from http.cookiejar import Cookie, CookieJar
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlencode
@@ -46,7 +53,7 @@ from sources.errors import Blocked, FetchError, TooLarge
 from sources.politeness import HostGate, host_of, retry_after_seconds
 from sources.types import Expect, Fetched
 
-__all__ = ["HostGate", "HttpFetcher", "HttpSettings"]
+__all__ = ["HostGate", "HttpFetcher", "HttpSettings", "SharedClient"]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +87,39 @@ class HttpSettings(BaseModel):
     max_wait: float = Field(default=300, ge=0)
 
 
+class _NoCookies(CookieJar):
+    """The jar of a client that many fetchers share: it keeps nothing, so a
+    cookie one site sets never reaches another (each fetcher keeps its own)."""
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        pass
+
+
+def _new_client(settings: HttpSettings, transport: httpx.BaseTransport | None) -> httpx.Client:
+    return httpx.Client(
+        headers={"User-Agent": settings.user_agent},
+        timeout=httpx.Timeout(settings.timeout),
+        follow_redirects=False,  # followed by hand, to catch Akamai's apology redirect
+        transport=transport,
+        cookies=_NoCookies(),
+    )
+
+
+class SharedClient:
+    """One ``httpx.Client`` (one SSL context, one connection pool) for many
+    ``HttpFetcher``s with the same ``[http]`` settings; thread-safe. Close it
+    when the last fetcher is done; closing a fetcher leaves it open."""
+
+    def __init__(
+        self, settings: HttpSettings, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.client = _new_client(settings, transport)
+
+    def close(self) -> None:
+        self.client.close()
+
+
 class _Retry(Exception):
     """Internal: this attempt failed in a way worth another try."""
 
@@ -95,7 +135,9 @@ class HttpFetcher:
     ``validators`` maps URL -> ``{"etag": …, "last_modified": …}``; pass the
     stored state in and persist ``fetcher.validators`` after a run.
     ``politeness`` shares a ``HostGate`` between fetchers (default: a gate of
-    this fetcher's own). ``transport`` is the httpx seam for tests.
+    this fetcher's own). ``shared`` lends the fetcher a ``SharedClient``
+    (default: a client of its own, closed with the fetcher); cookies are the
+    fetcher's own either way. ``transport`` is the httpx seam for tests.
     """
 
     def __init__(
@@ -105,17 +147,15 @@ class HttpFetcher:
         validators: dict[str, dict[str, str]] | None = None,
         politeness: HostGate | None = None,
         transport: httpx.BaseTransport | None = None,
+        shared: SharedClient | None = None,
     ) -> None:
         self.settings = settings
         self.validators: dict[str, dict[str, str]] = validators if validators is not None else {}
         self.gate = politeness or HostGate(settings)
         self._lock = threading.Lock()
-        self._client = httpx.Client(
-            headers={"User-Agent": settings.user_agent},
-            timeout=httpx.Timeout(settings.timeout),
-            follow_redirects=False,  # followed by hand, to catch Akamai's apology redirect
-            transport=transport,
-        )
+        self.cookies = httpx.Cookies()  # this fetcher's own, even on a shared client
+        self._owns_client = shared is None
+        self._client = _new_client(settings, transport) if shared is None else shared.client
 
     # -- the Fetcher protocol -------------------------------------------------
 
@@ -168,7 +208,8 @@ class HttpFetcher:
         return self._fetch(request, expect)
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
     def __enter__(self) -> Self:
         return self
@@ -261,8 +302,12 @@ class HttpFetcher:
         cap = self.settings.max_bytes
         try:
             with self.gate.slot(host_of(request.url)):
+                with self._lock:
+                    self.cookies.set_cookie_header(request)
                 response = self._client.send(request, stream=True)
                 try:
+                    with self._lock:
+                        self.cookies.extract_cookies(response)
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > cap:
                         raise TooLarge(
