@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -84,7 +85,9 @@ class Pipeline:
         self.store = store
         self.now = now
         self.gate = HostGate(config.http)
-        self.http_client = SharedClient(config.http)  # one SSL context and pool for all checks
+        # one SSL context and connection pool for every check; closed with the pipeline
+        self.http_client = SharedClient(config.http)
+        weakref.finalize(self, self.http_client.close)
         self.fetcher_factory = fetcher_factory or self._default_fetcher
 
     def _default_fetcher(self, settings: SourceSettings,

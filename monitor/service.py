@@ -196,8 +196,6 @@ class Service:
         pipeline = Pipeline(new, self.store)
         if new.http == old.http:
             pipeline.gate = self.pipeline.gate
-            pipeline.http_client.close()
-            pipeline.http_client = self.pipeline.http_client
         self.config, self.pipeline = new, pipeline
         self.dispatcher = Dispatcher(new, self.store)
         specs = build_jobs(new, last_runs=self._last_runs(), now=self._now())
