@@ -88,6 +88,7 @@ class Spec:
         return f"{self.css}@{self.attr}" if self.attr else self.css
 
 
+@lru_cache(maxsize=1024)
 def parse_spec(spec: str) -> Spec:
     """Split ``"a.next@href"`` into ``Spec("a.next", "href")``."""
     css, sep, attr = spec.strip().rpartition("@")
@@ -226,6 +227,7 @@ def absolute_url(base: str, href: str | None) -> str | None:
     return urljoin(base, href)
 
 
+@lru_cache(maxsize=8192)  # pure, and asked 2-3 times per record (key, url, attachments)
 def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
     """``url`` without session tokens (``;jsessionid=…``, ``?sid=…``) and, unless
     ``keep_fragment``, without its ``#fragment``; scheme and host lower-cased."""
