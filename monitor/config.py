@@ -305,6 +305,7 @@ class _Locator:
 
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
+        self._items: dict[str, list[int]] = {}  # name -> the lines of its [[name]] headers
 
     def table(self, name: str) -> int | None:
         return self._find(re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]"))
@@ -313,8 +314,11 @@ class _Locator:
         return self._find(re.compile(rf"^\s*(\[+\s*)?{re.escape(name)}\b"))
 
     def array_item(self, name: str, index: int) -> int | None:
-        pattern = re.compile(rf"^\s*\[\[\s*{re.escape(name)}\s*\]\]")
-        hits = [n for n, line in enumerate(self.lines, 1) if pattern.match(line)]
+        hits = self._items.get(name)
+        if hits is None:  # found once: a config of 10,000 sources asks 10,000 times
+            pattern = re.compile(rf"^\s*\[\[\s*{re.escape(name)}\s*\]\]")
+            hits = [n for n, line in enumerate(self.lines, 1) if pattern.match(line)]
+            self._items[name] = hits
         return hits[index] if index < len(hits) else None
 
     def key_after(self, start: int | None, loc: str) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -53,7 +54,7 @@ from monitor.store.models import (
 from notifiers.types import Alert
 from sources.errors import Blocked, LayoutChanged, SourceError
 from sources.fetchers import make_fetcher
-from sources.http import HostGate
+from sources.http import HostGate, SharedClient
 from sources.netpolicy import NetworkPolicy
 from sources.registry import Adapter, SourceSettings, adapter_for
 from sources.types import Fetcher, Listing, Record
@@ -121,6 +122,9 @@ class Pipeline:
         self.store = store
         self.now = now
         self.gate = HostGate(config.http)
+        # one SSL context and connection pool for every check; closed with the pipeline
+        self.http_client = SharedClient(config.http)
+        weakref.finalize(self, self.http_client.close)
         self.fetcher_factory = fetcher_factory or self._default_fetcher
 
     def _default_fetcher(self, settings: SourceSettings,
@@ -128,7 +132,8 @@ class Pipeline:
         policy = NetworkPolicy.for_source(adapter_for(settings.kind)(settings).base_url,
                                           settings.allow_redirects_to)
         return make_fetcher(settings.fetch, self.config.http, self.config.browser,
-                            validators=validators, politeness=self.gate, policy=policy)
+                            validators=validators, politeness=self.gate, policy=policy,
+                            shared=self.http_client)
 
     # -- many sources ----------------------------------------------------------
 

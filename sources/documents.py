@@ -41,17 +41,17 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import docx
 from bs4 import BeautifulSoup
-from docx.table import Table
-from docx.text.paragraph import Paragraph
 
 from sources.decode import decode_html
 from sources.errors import ParseError
 from sources.msdoc import doc_text, is_ole
 from sources.sandbox import run_bounded
+
+if TYPE_CHECKING:  # python-docx is imported when a DOCX is read: a check of a list needs none
+    from docx.table import Table
 
 Kind = Literal["pdf", "docx", "doc", "html", "text", "unknown"]
 
@@ -298,6 +298,9 @@ def _pdfminer_text(body: bytes) -> str:
 
 
 def _docx_text(body: bytes) -> str:
+    import docx
+    from docx.text.paragraph import Paragraph
+
     try:
         document = docx.Document(io.BytesIO(body))
     except Exception as exc:  # zipfile, lxml and python-docx errors alike

@@ -13,7 +13,8 @@ raises the site's own ``Blocked`` with the install hint added: a blocked
 site is always reported as blocked, never as an empty list.
 
 Every fetcher made here shares one ``HostGate``, so plain and browser
-requests to one host are spaced and counted together.
+requests to one host are spaced and counted together; given a
+``SharedClient``, plain requests also share one connection pool.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Literal, Protocol, Self
 
 from sources.browser import INSTALL_HINT, BrowserFetcher, BrowserSettings, browser_available
 from sources.errors import Blocked
-from sources.http import HttpFetcher, HttpSettings
+from sources.http import HttpFetcher, HttpSettings, SharedClient
 from sources.netpolicy import NetworkPolicy
 from sources.politeness import HostGate, host_of
 from sources.types import Expect, Fetched, Fetcher
@@ -153,20 +154,25 @@ def make_fetcher(
     validators: dict[str, dict[str, str]] | None = None,
     politeness: HostGate | None = None,
     policy: NetworkPolicy | None = None,
+    shared: SharedClient | None = None,
 ) -> ClosingFetcher:
     """The fetcher for one check of a source; close it when the check is done.
 
     Nothing is launched here: the browser starts on its first request.
     ``policy``: the source's network policy (``NetworkPolicy.for_source``).
+    ``shared`` is the plain-HTTP client to reuse (one per pipeline); without
+    it the fetcher builds its own.
     """
     gate = politeness or HostGate(per_host=http.per_host, delay=http.delay)
     if mode == "http":
-        return HttpFetcher(http, validators=validators, politeness=gate, policy=policy)
+        return HttpFetcher(http, validators=validators, politeness=gate, policy=policy,
+                           shared=shared)
     if mode == "browser":
         return BrowserFetcher(http, browser, politeness=gate)
     if mode == "auto":
         return AutoFetcher(
-            HttpFetcher(http, validators=validators, politeness=gate, policy=policy),
+            HttpFetcher(http, validators=validators, politeness=gate, policy=policy,
+                        shared=shared),
             BrowserFetcher(http, browser, politeness=gate),
         )
     raise ValueError(f"unknown fetch mode {mode!r}: use 'http', 'browser' or 'auto'")

@@ -34,6 +34,12 @@ What it does for every request:
 - **Decoding** (``sources.decode``): ``Fetched.encoding`` is set so that
   ``Fetched.text`` is right for GBK / GB18030 / BOM / meta-charset pages.
 
+- **One client for many fetchers.** ``SharedClient`` holds one ``httpx.Client``
+  (one SSL context, one keep-alive connection pool) that every fetcher of a
+  pipeline uses, across sources and checks: building a client loads the CA
+  bundle, which costs more than a request on a fast site. Cookies stay per
+  fetcher (per check of one source): the shared client keeps none.
+
 Errors: ``FetchError`` (with ``status`` when there was one), ``Blocked``,
 ``TooLarge``.
 """
@@ -44,6 +50,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from http.cookiejar import Cookie, CookieJar
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlencode
@@ -59,7 +66,7 @@ from sources.netpolicy import DeadlineExceeded, NetworkPolicy, guard_transport, 
 from sources.politeness import HostGate, host_of, retry_after_seconds
 from sources.types import Expect, Fetched
 
-__all__ = ["HostGate", "HttpFetcher", "HttpSettings"]
+__all__ = ["HostGate", "HttpFetcher", "HttpSettings", "SharedClient"]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +102,41 @@ class HttpSettings(BaseModel):
     check_deadline: float = Field(default=1800, gt=0, description="seconds for one check")
 
 
+class _NoCookies(CookieJar):
+    """The jar of a client that many fetchers share: it keeps nothing, so a
+    cookie one site sets never reaches another (each fetcher keeps its own)."""
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        pass
+
+
+def _new_client(settings: HttpSettings, transport: httpx.BaseTransport | None) -> httpx.Client:
+    return httpx.Client(
+        headers={"User-Agent": settings.user_agent},
+        timeout=httpx.Timeout(settings.timeout),
+        follow_redirects=False,  # followed by hand, to catch Akamai's apology redirect
+        # the default transport enforces the network policy and the deadlines
+        # (sources.netpolicy) at connect and read time
+        transport=transport if transport is not None else guard_transport(),
+        cookies=_NoCookies(),
+    )
+
+
+class SharedClient:
+    """One ``httpx.Client`` (one SSL context, one connection pool) for many
+    ``HttpFetcher``s with the same ``[http]`` settings; thread-safe. Close it
+    when the last fetcher is done; closing a fetcher leaves it open."""
+
+    def __init__(
+        self, settings: HttpSettings, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.client = _new_client(settings, transport)
+
+    def close(self) -> None:
+        self.client.close()
+
+
 class _Retry(Exception):
     """Internal: this attempt failed in a way worth another try."""
 
@@ -112,7 +154,9 @@ class HttpFetcher:
     ``politeness`` shares a ``HostGate`` between fetchers (default: a gate of
     this fetcher's own). ``policy``: the source's ``NetworkPolicy`` (default:
     redirects stay on the request's site, local addresses only for local
-    URLs). ``transport`` is the httpx seam for tests; the default transport
+    URLs). ``shared`` lends the fetcher a ``SharedClient`` (default: a client
+    of its own, closed with the fetcher); cookies are the fetcher's own either
+    way. ``transport`` is the httpx seam for tests; the default transport
     enforces the policy and the deadlines at connect and read time.
     The check deadline counts from the fetcher's creation: one fetcher per check.
     """
@@ -125,6 +169,7 @@ class HttpFetcher:
         politeness: HostGate | None = None,
         transport: httpx.BaseTransport | None = None,
         policy: NetworkPolicy | None = None,
+        shared: SharedClient | None = None,
     ) -> None:
         self.settings = settings
         self.policy = policy or NetworkPolicy()
@@ -133,12 +178,9 @@ class HttpFetcher:
         self.gate = politeness or HostGate(settings)
         self._lock = threading.Lock()
         self.exchanges = ExchangeLog()  # what was received, for probe and evidence
-        self._client = httpx.Client(
-            headers={"User-Agent": settings.user_agent},
-            timeout=httpx.Timeout(settings.timeout),
-            follow_redirects=False,  # followed by hand, to catch Akamai's apology redirect
-            transport=transport if transport is not None else guard_transport(),
-        )
+        self.cookies = httpx.Cookies()  # this fetcher's own, even on a shared client
+        self._owns_client = shared is None
+        self._client = _new_client(settings, transport) if shared is None else shared.client
 
     # -- the Fetcher protocol -------------------------------------------------
 
@@ -191,7 +233,8 @@ class HttpFetcher:
         return self._fetch(request, expect)
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
     def __enter__(self) -> Self:
         return self
@@ -301,8 +344,12 @@ class HttpFetcher:
         try:
             with (self.gate.slot(host_of(request.url), timeout=deadline - time.monotonic()),
                   scope(deadline, allow_local=local)):
+                with self._lock:
+                    self.cookies.set_cookie_header(request)
                 response = self._client.send(request, stream=True)
                 try:
+                    with self._lock:
+                        self.cookies.extract_cookies(response)
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > cap:
                         raise TooLarge(
