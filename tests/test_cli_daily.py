@@ -390,3 +390,26 @@ urls = ["json://127.0.0.1:9/inbox"]
     result = Dispatcher(load(config), store).run_once()        # the next `check`
     assert (result.sent, result.failed, result.retrying) == (0, 0, 0)
     store.close()
+
+
+def test_web_off_loopback_warns_that_there_is_no_login(tmp_path: Path) -> None:
+    import signal
+
+    config = write_config(tmp_path, "http://127.0.0.1:9")
+    Store(f"sqlite:///{tmp_path / 'regwatch.db'}").close()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "web", "-c", str(config), "--listen", "0.0.0.0:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        warning = process.stderr.readline()
+        serving = process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        process.stdout.close()
+        process.stderr.close()
+    assert warning == ("warning: the web UI has no authentication; on 0.0.0.0 anyone who can "
+                       "reach this machine can read the history (put it behind a proxy with a "
+                       "login, or listen on 127.0.0.1)\n")
+    assert serving.startswith("regwatch web UI on http://0.0.0.0:")
