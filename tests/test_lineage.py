@@ -62,7 +62,8 @@ def test_drafts_and_finals_are_linked_on_each_site(tmp_path: Path) -> None:
         drafts = [c for c in list_changes(store, ChangeFilter(limit=100)) if c["event"] == "draft"]
         assert len(drafts) == 3 and all(c["comment_deadline"] for c in drafts)
 
-        cde.add_guideline(f"{name}（试行）", "20261201")
+        # CDE's 文号 of a guideline is the number of the 通告 that published it
+        cde.add_guideline(f"{name}（试行）", "20261201", doc_number="2026年第50号")
         cde.add_guideline(f"国家药监局药审中心关于发布《{name}（试行）》的通告（2026年第50号）",
                           "20261201", listing="notices")
         fda.finalise(fda_slug, keep_slug=False)
