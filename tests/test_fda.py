@@ -17,9 +17,9 @@ import pytest
 from pypdf import PdfReader
 
 from monitor.config import loads
-from monitor.plan import classify_record
 from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline import Pipeline
+from monitor.plan import classify_record
 from monitor.replica.fda import APOLOGY, CBER_CGT, GUIDANCE_JSON, LANDING, FdaReplica
 from monitor.replica.server import ReplicaServer, Request, Response, Router
 from monitor.store import Store
