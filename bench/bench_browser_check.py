@@ -76,13 +76,13 @@ def tree_memory() -> tuple[int, int]:
 def config(tmp: Path, base: str, headless: bool) -> str:
     return f"""
 [store]
-url = "sqlite:///{tmp / 'b.db'}"
+url = "sqlite:///{tmp / "b.db"}"
 [http]
 delay = 0
 retries = 0
 [browser]
 headless = {str(headless).lower()}
-profile_dir = "{tmp / 'profiles'}"
+profile_dir = "{tmp / "profiles"}"
 [[source]]
 name = "cde"
 kind = "cde"
@@ -105,8 +105,12 @@ attachments = false
 
 def one_run(headless: bool) -> tuple[float, tuple[int, int], list[str]]:
     strict = not headless
-    app = Router({"/cde": JsCookieChallenge(CdeReplica(), "ruishu-202", strict=strict),
-                  "/nmpa": JsCookieChallenge(NmpaReplica(), "ruishu-412", strict=strict)})
+    app = Router(
+        {
+            "/cde": JsCookieChallenge(CdeReplica(), "ruishu-202", strict=strict),
+            "/nmpa": JsCookieChallenge(NmpaReplica(), "ruishu-412", strict=strict),
+        }
+    )
     peak = [0, 0]
     stop = threading.Event()
 
@@ -140,10 +144,12 @@ def main() -> None:
             seconds.append(took)
             rss.append(peak_rss)
             pss.append(peak_pss)
-        print(f"{label:>14}: {statistics.median(seconds):.2f} s median for both checks "
-              f"(min {min(seconds):.2f}, max {max(seconds):.2f}); peak of the process tree: "
-              f"RSS {statistics.median(rss) / 2**20:.0f} MB, PSS "
-              f"{statistics.median(pss) / 2**20:.0f} MB (medians); {', '.join(outcomes)}")
+        print(
+            f"{label:>14}: {statistics.median(seconds):.2f} s median for both checks "
+            f"(min {min(seconds):.2f}, max {max(seconds):.2f}); peak of the process tree: "
+            f"RSS {statistics.median(rss) / 2**20:.0f} MB, PSS "
+            f"{statistics.median(pss) / 2**20:.0f} MB (medians); {', '.join(outcomes)}"
+        )
 
 
 if __name__ == "__main__":

@@ -23,17 +23,22 @@ sys.path.insert(0, str(ROOT))
 from monitor.classify import classify_many  # noqa: E402
 from monitor.classify._lexicon import lexicon  # noqa: E402
 
-SOURCES = [ROOT.parent / "shared" / "data" / "classify-dev.jsonl",
-           ROOT / "tests" / "data" / "classify-extra.jsonl",
-           ROOT / "tests" / "data" / "classify-fresh-2026-12.jsonl"]
+SOURCES = [
+    ROOT.parent / "shared" / "data" / "classify-dev.jsonl",
+    ROOT / "tests" / "data" / "classify-extra.jsonl",
+    ROOT / "tests" / "data" / "classify-fresh-2026-12.jsonl",
+]
 
 
 def base_titles() -> list[str]:
     titles = []
     for path in SOURCES:
         if path.exists():
-            titles += [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()
-                       if line.strip()]
+            titles += [
+                json.loads(line)["text"]
+                for line in path.read_text("utf-8").splitlines()
+                if line.strip()
+            ]
     return titles
 
 
@@ -49,8 +54,11 @@ def vary(title: str, i: int) -> str:
     if kind == 1:
         return f"{title}（征求意见稿）" if chinese else f"{title}; Draft Guidance for Industry"
     if kind == 2:
-        return (f"关于发布《{title}》的通告（2026年第{i % 90 + 1}号）" if chinese
-                else f"{title} - draft: consultation open")
+        return (
+            f"关于发布《{title}》的通告（2026年第{i % 90 + 1}号）"
+            if chinese
+            else f"{title} - draft: consultation open"
+        )
     if kind == 3:
         return full_width(title)
     if kind == 4:
@@ -76,8 +84,10 @@ def main() -> None:
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     relevant = sum(r.relevant for r in results)
     print(f"lexicon load: {loaded:.3f} s")
-    print(f"classified {n} titles in {elapsed:.3f} s wall, {cpu:.3f} s CPU "
-          f"({elapsed / n * 1e6:.1f} µs per title; {relevant} relevant)")
+    print(
+        f"classified {n} titles in {elapsed:.3f} s wall, {cpu:.3f} s CPU "
+        f"({elapsed / n * 1e6:.1f} µs per title; {relevant} relevant)"
+    )
 
 
 if __name__ == "__main__":

@@ -81,8 +81,10 @@ def main() -> None:
 
     start = time.perf_counter()
     body = EmaReplica(size=args.size).json_bytes(BASE)
-    print(f"EMA file: {args.size:,} documents, {len(body) / 1e6:.1f} MB "
-          f"(built in {time.perf_counter() - start:.1f} s)")
+    print(
+        f"EMA file: {args.size:,} documents, {len(body) / 1e6:.1f} MB "
+        f"(built in {time.perf_counter() - start:.1f} s)"
+    )
     candidates: list[tuple[str, Callable[[], object]]] = [
         ("json.loads only", lambda: json.loads(body)),
         ("plain: loads, then filter", lambda: plain(body)),
@@ -100,9 +102,11 @@ def main() -> None:
 
     fda = FdaReplica(size=2800).json_bytes()
     records = len(parse_guidance_json(fda, "https://www.fda.gov").records)
-    print(f"FDA catalogue: {records:,} records, {len(fda) / 1e6:.1f} MB: parse "
-          f"{best_ms(lambda: parse_guidance_json(fda, 'https://www.fda.gov')):.0f} ms, "
-          f"peak {peak_mb(lambda: parse_guidance_json(fda, 'https://www.fda.gov')):.1f} MB")
+    print(
+        f"FDA catalogue: {records:,} records, {len(fda) / 1e6:.1f} MB: parse "
+        f"{best_ms(lambda: parse_guidance_json(fda, 'https://www.fda.gov')):.0f} ms, "
+        f"peak {peak_mb(lambda: parse_guidance_json(fda, 'https://www.fda.gov')):.1f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,12 @@ from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from tests.sites import Item, ListSite
 
-TITLES = ["关于发布第{}号药品技术指导原则的通告", "细胞治疗产品第{}号临床试验技术指导原则",
-          "国家药监局关于修订第{}号注射剂说明书的公告", "基因治疗产品第{}号药学研究技术指导原则"]
+TITLES = [
+    "关于发布第{}号药品技术指导原则的通告",
+    "细胞治疗产品第{}号临床试验技术指导原则",
+    "国家药监局关于修订第{}号注射剂说明书的公告",
+    "基因治疗产品第{}号药学研究技术指导原则",
+]
 
 
 def db_size(path: Path) -> int:
@@ -39,8 +43,9 @@ def db_size(path: Path) -> int:
 
 
 def main(new: int = 2000) -> None:
-    site = ListSite(items=[Item(f"old{n:08d}", TITLES[n % 4].format(n), "2026-06-01")
-                           for n in range(200)])
+    site = ListSite(
+        items=[Item(f"old{n:08d}", TITLES[n % 4].format(n), "2026-06-01") for n in range(200)]
+    )
     with tempfile.TemporaryDirectory() as tmp, ReplicaServer(site) as server:
         db = Path(tmp) / "bench.db"
         config = loads(f"""
@@ -71,14 +76,17 @@ summary_over = 0
         pipeline = Pipeline(config, store)
         source = config.sources[0]
         pipeline.check(source)
-        site.items += [Item(f"new{n:08d}", TITLES[n % 4].format(n + 1000), "2026-07-01")
-                       for n in range(new)]
+        site.items += [
+            Item(f"new{n:08d}", TITLES[n % 4].format(n + 1000), "2026-07-01") for n in range(new)
+        ]
         started, cpu0 = time.perf_counter(), time.process_time()
         result = pipeline.check(source)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
         print(f"{new} new records: {result.line()}")
-        print(f"  per new record: {wall / new * 1000:.3f} ms wall, {cpu / new * 1000:.3f} ms CPU "
-              f"({result.alerts} alerts queued, one per record: summary_over = 0)")
+        print(
+            f"  per new record: {wall / new * 1000:.3f} ms wall, {cpu / new * 1000:.3f} ms CPU "
+            f"({result.alerts} alerts queued, one per record: summary_over = 0)"
+        )
         before = db_size(db)
         times = []
         for _ in range(7):
@@ -87,8 +95,10 @@ summary_over = 0
             times.append((time.process_time() - cpu) * 1000)
             assert outcome == "unchanged", outcome
         after = db_size(db)
-        print(f"  unchanged check of {len(site.items)} records: "
-              f"{statistics.median(times):.1f} ms CPU median of 7")
+        print(
+            f"  unchanged check of {len(site.items)} records: "
+            f"{statistics.median(times):.1f} ms CPU median of 7"
+        )
         print(f"  bytes per unchanged run: {(after - before) / 7:.0f}")
         store.close()
 

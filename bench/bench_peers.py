@@ -141,8 +141,9 @@ def run(command: list[str], cwd: Path) -> Sample:
     """Run ``command``; its wall time, CPU (user + system) and peak RSS via wait4."""
     started = time.perf_counter()
     with open(cwd / "out.txt", "w+b") as out:
-        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
@@ -150,8 +151,9 @@ def run(command: list[str], cwd: Path) -> Sample:
         output = out.read().decode("utf-8", "replace")
     if proc.returncode not in (0,):
         raise SystemExit(f"{command[0]} exited {proc.returncode}:\n{output[-3000:]}")
-    return Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime,
-                  rss_mb=usage.ru_maxrss / 1024, output=output)
+    return Sample(
+        wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss / 1024, output=output
+    )
 
 
 class Regwatch:
@@ -162,17 +164,22 @@ class Regwatch:
         self.binary = str(Path(sys.executable).with_name("regwatch"))
 
     def prepare(self, work: Path) -> None:
-        lines = [f'[store]\nurl = "sqlite:///{work}/regwatch.db"\n',
-                 "[http]\ndelay = 0\nretries = 0\n"]
+        lines = [
+            f'[store]\nurl = "sqlite:///{work}/regwatch.db"\n',
+            "[http]\ndelay = 0\nretries = 0\n",
+        ]
         for i in range(self.count):
-            lines.append(f'[[source]]\nname = "col{i}"\nkind = "html-list"\n'
-                         f'url = "{self.base}/col{i}/index.html"\n'
-                         'item = ".list ul li"\ndate = "span"\n')
+            lines.append(
+                f'[[source]]\nname = "col{i}"\nkind = "html-list"\n'
+                f'url = "{self.base}/col{i}/index.html"\n'
+                'item = ".list ul li"\ndate = "span"\n'
+            )
         (work / "regwatch.toml").write_text("".join(lines), encoding="utf-8")
 
     def check(self, work: Path) -> Sample:
-        return run([self.binary, "check", "--config", "regwatch.toml", "--no-deliver", "--json"],
-                   work)
+        return run(
+            [self.binary, "check", "--config", "regwatch.toml", "--no-deliver", "--json"], work
+        )
 
     def store_bytes(self, work: Path) -> int:
         return sum(p.stat().st_size for p in work.glob("regwatch.db*"))
@@ -203,22 +210,40 @@ class Urlwatch:
             return
         print(f"installing urlwatch {URLWATCH_VERSION} into {venv} …", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q",
-                        f"urlwatch=={URLWATCH_VERSION}"], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", f"urlwatch=={URLWATCH_VERSION}"],
+            check=True,
+        )
 
     def prepare(self, work: Path) -> None:
-        jobs = [f"name: col{i}\nurl: {self.base}/col{i}/index.html\n"
-                "filter:\n  - css: .list ul li\n" for i in range(self.count)]
+        jobs = [
+            f"name: col{i}\nurl: {self.base}/col{i}/index.html\nfilter:\n  - css: .list ul li\n"
+            for i in range(self.count)
+        ]
         (work / "urls.yaml").write_text("---\n".join(jobs), encoding="utf-8")
         (work / "urlwatch.yaml").write_text(
             "display:\n  new: true\n  error: true\n  unchanged: false\n  empty-diff: false\n"
             "report:\n  text:\n    details: true\n    footer: false\n    minimal: false\n"
             "  stdout:\n    enabled: true\n    color: false\n"
-            "  email:\n    enabled: false\n", encoding="utf-8")
+            "  email:\n    enabled: false\n",
+            encoding="utf-8",
+        )
 
     def check(self, work: Path) -> Sample:
-        return run([self.binary, "--urls", "urls.yaml", "--config", "urlwatch.yaml",
-                    "--hooks", "hooks.py", "--cache", "cache.db"], work)
+        return run(
+            [
+                self.binary,
+                "--urls",
+                "urls.yaml",
+                "--config",
+                "urlwatch.yaml",
+                "--hooks",
+                "hooks.py",
+                "--cache",
+                "cache.db",
+            ],
+            work,
+        )
 
     def store_bytes(self, work: Path) -> int:
         return sum(p.stat().st_size for p in work.glob("cache.db*"))
@@ -259,8 +284,7 @@ def bench(count: int, rounds: int, venv: Path | None, keep: bool) -> Results:
             for tool in order:
                 sample = tool.check(works[tool.name])
                 results.add(tool.name, "changed", sample)
-                results.stores.setdefault(tool.name, []).append(
-                    tool.store_bytes(works[tool.name]))
+                results.stores.setdefault(tool.name, []).append(tool.store_bytes(works[tool.name]))
                 if isinstance(tool, Regwatch):
                     _verify(results, tool, sample, len(changed_pages), count)
                     warm = results.samples[(tool.name, "warm")][-1]
@@ -270,8 +294,10 @@ def bench(count: int, rounds: int, venv: Path | None, keep: bool) -> Results:
                     print(f"kept {work}")
                 else:
                     shutil.rmtree(work, ignore_errors=True)
-            print(f"  N = {count}: round {number + 1}/{rounds} done "
-                  f"(load {os.getloadavg()[0]:.1f})", flush=True)
+            print(
+                f"  N = {count}: round {number + 1}/{rounds} done (load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
     finally:
         server.shutdown()
     return results
@@ -279,11 +305,14 @@ def bench(count: int, rounds: int, venv: Path | None, keep: bool) -> Results:
 
 def _verify(results: Results, tool: Regwatch, sample: Sample, truth: int, count: int) -> None:
     changes, outcomes = tool.changes(sample)
-    if changes != truth or sum(outcomes.values()) != count or set(outcomes) - {
-        "changed", "unchanged"
-    }:
-        results.problems.append(f"regwatch reported {changes} changes (truth {truth}), "
-                                f"outcomes {outcomes}")
+    if (
+        changes != truth
+        or sum(outcomes.values()) != count
+        or set(outcomes) - {"changed", "unchanged"}
+    ):
+        results.problems.append(
+            f"regwatch reported {changes} changes (truth {truth}), outcomes {outcomes}"
+        )
 
 
 def report(count: int, results: Results, rounds: int) -> None:
@@ -318,8 +347,10 @@ def report(count: int, results: Results, rounds: int) -> None:
         row += f" {theirs / 1e6:.2f} MB | ×{ours / theirs:.2f} |"
     print(row)
     truth = len(range(0, count, max(1, round(1 / CHANGED_SHARE))))
-    print(f"changes found by regwatch in the 5 % run: truth {truth}, "
-          + ("all rounds correct" if not results.problems else "; ".join(results.problems)))
+    print(
+        f"changes found by regwatch in the 5 % run: truth {truth}, "
+        + ("all rounds correct" if not results.problems else "; ".join(results.problems))
+    )
 
 
 def main() -> None:
@@ -333,8 +364,11 @@ def main() -> None:
     venv = None if args.regwatch_only else args.urlwatch_venv
     if venv is not None:
         Urlwatch.install(venv)
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
-          f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
+        f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        flush=True,
+    )
     for count in args.sources:
         results = bench(count, args.rounds, venv, args.keep)
         report(count, results, args.rounds)

@@ -33,13 +33,39 @@ from monitor.search import SearchFilter, search
 from monitor.store import Store
 from monitor.store.models import DocumentRow, SourceRow
 
-PHRASES_ZH = ["细胞治疗产品", "基因治疗", "药学研究", "非临床研究", "临床试验", "质量控制",
-              "生产工艺", "稳定性研究", "病毒载体", "干细胞", "安全性评价", "免疫原性",
-              "申报资料", "技术指导原则", "征求意见稿", "上市后研究", "风险管理"]
-PHRASES_EN = ["chemistry, manufacturing and controls", "clinical hold", "gene therapy product",
-              "cell-based medicinal product", "adventitious agents", "release testing",
-              "investigational new drug", "risk-based approach", "viral vector shedding",
-              "comparability protocol", "process validation", "dose escalation"]
+PHRASES_ZH = [
+    "细胞治疗产品",
+    "基因治疗",
+    "药学研究",
+    "非临床研究",
+    "临床试验",
+    "质量控制",
+    "生产工艺",
+    "稳定性研究",
+    "病毒载体",
+    "干细胞",
+    "安全性评价",
+    "免疫原性",
+    "申报资料",
+    "技术指导原则",
+    "征求意见稿",
+    "上市后研究",
+    "风险管理",
+]
+PHRASES_EN = [
+    "chemistry, manufacturing and controls",
+    "clinical hold",
+    "gene therapy product",
+    "cell-based medicinal product",
+    "adventitious agents",
+    "release testing",
+    "investigational new drug",
+    "risk-based approach",
+    "viral vector shedding",
+    "comparability protocol",
+    "process validation",
+    "dose escalation",
+]
 RARE_ZH = "效价测定应反映产品的作用机制"
 RARE_EN = "Sponsors should plan long-term follow-up of 15 years for integrating vectors."
 COMMON = "细胞"
@@ -51,8 +77,9 @@ def document_text(rng: random.Random) -> tuple[str, str]:
     while sum(len(p) for p in parts) < 1800:
         roll = rng.random()
         if roll < 0.45:
-            parts.append(rng.choice(PHRASES_ZH) + "".join(rng.choices(HAN, k=rng.randint(8, 30)))
-                         + "。")
+            parts.append(
+                rng.choice(PHRASES_ZH) + "".join(rng.choices(HAN, k=rng.randint(8, 30))) + "。"
+            )
         elif roll < 0.9:
             parts.append(rng.choice(PHRASES_EN).capitalize() + " should be described. ")
         else:
@@ -71,9 +98,10 @@ def build(store: Store, count: int, rng: random.Random) -> float:
     """Write ``count`` documents through the store; seconds per document."""
     start = time.perf_counter()
     with store.session(write=True) as session:
-        sources = [SourceRow(name=n, kind=n, jurisdiction=j)
-                   for n, j in (("cde", "CN"), ("nmpa", "CN"), ("fda-guidance", "US"),
-                                ("ema", "EU"))]
+        sources = [
+            SourceRow(name=n, kind=n, jurisdiction=j)
+            for n, j in (("cde", "CN"), ("nmpa", "CN"), ("fda-guidance", "US"), ("ema", "EU"))
+        ]
         session.add_all(sources)
         session.flush()
     base = datetime(2021, 1, 1, tzinfo=UTC)
@@ -84,13 +112,22 @@ def build(store: Store, count: int, rng: random.Random) -> float:
                 title, text = document_text(rng)
                 source = sources[i % len(sources)]
                 seen = base + timedelta(minutes=25 * i)
-                session.add(DocumentRow(
-                    source_id=source.id or 0, key=f"doc-{i}", title=title,
-                    jurisdiction=source.jurisdiction, first_seen=seen, last_seen=seen,
-                    text_hash=Store.put_blob(session, text.encode("utf-8")),
-                    status=rng.choice(["draft", "final", "final"]),
-                    record=json.dumps({"fields": {"dept": "药学部"}}, ensure_ascii=False),
-                    classification=json.dumps({"cn": ["cell_therapy"], "doc_type": "guideline"})))
+                session.add(
+                    DocumentRow(
+                        source_id=source.id or 0,
+                        key=f"doc-{i}",
+                        title=title,
+                        jurisdiction=source.jurisdiction,
+                        first_seen=seen,
+                        last_seen=seen,
+                        text_hash=Store.put_blob(session, text.encode("utf-8")),
+                        status=rng.choice(["draft", "final", "final"]),
+                        record=json.dumps({"fields": {"dept": "药学部"}}, ensure_ascii=False),
+                        classification=json.dumps(
+                            {"cn": ["cell_therapy"], "doc_type": "guideline"}
+                        ),
+                    )
+                )
     return (time.perf_counter() - start) / count
 
 
@@ -111,8 +148,10 @@ def sizes(path: Path) -> None:
     db.close()
     index = sum(size for name, size in rows if name.startswith(("search_", "ix_search")))
     total = sum(size for _name, size in rows)
-    print(f"database {total / 2**20:8.1f} MiB, of which the search index "
-          f"{index / 2**20:8.1f} MiB ({100 * index / total:.0f}%)")
+    print(
+        f"database {total / 2**20:8.1f} MiB, of which the search index "
+        f"{index / 2**20:8.1f} MiB ({100 * index / total:.0f}%)"
+    )
     for name, size in sorted(rows, key=lambda r: -r[1])[:8]:
         print(f"  {name:<28} {size / 2**20:8.1f} MiB")
 
@@ -127,16 +166,21 @@ def main() -> None:
     store = Store(args.pg or f"sqlite:///{path}")
     if not store.blob_count():
         per_doc = build(store, args.docs, random.Random(7))
-        print(f"wrote {args.docs} documents through the store: {per_doc * 1000:.2f} ms each "
-              "(indexing included)")
+        print(
+            f"wrote {args.docs} documents through the store: {per_doc * 1000:.2f} ms each "
+            "(indexing included)"
+        )
     measure("Chinese, two characters: 效价", lambda: search(store, SearchFilter("效价")))
-    measure('English phrase: "long-term follow-up"',
-            lambda: search(store, SearchFilter('"long-term follow-up"')))
+    measure(
+        'English phrase: "long-term follow-up"',
+        lambda: search(store, SearchFilter('"long-term follow-up"')),
+    )
     measure("common Chinese term (~40%): 细胞", lambda: search(store, SearchFilter(COMMON)))
-    measure("three characters + jurisdiction: 效价测 / CN",
-            lambda: search(store, SearchFilter("效价测", jurisdiction="CN")))
-    measure('two terms: 效价 "15 years"',
-            lambda: search(store, SearchFilter('效价 "15 years"')))
+    measure(
+        "three characters + jurisdiction: 效价测 / CN",
+        lambda: search(store, SearchFilter("效价测", jurisdiction="CN")),
+    )
+    measure('two terms: 效价 "15 years"', lambda: search(store, SearchFilter('效价 "15 years"')))
     if not args.pg:
         sizes(path)
     store.close()

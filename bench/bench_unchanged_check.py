@@ -43,8 +43,9 @@ def rows(path: Path) -> dict[str, int]:
 
 def main(runs: int = 20) -> None:
     title = "关于发布第{}号药品技术指导原则的通告"
-    site = ListSite(items=[Item(f"2026{n:010d}", title.format(n), "2026-06-01")
-                           for n in range(200)])
+    site = ListSite(
+        items=[Item(f"2026{n:010d}", title.format(n), "2026-06-01") for n in range(200)]
+    )
     mounts: dict[str, App] = {"/nmpa": site}
     extra = ""
     try:
@@ -62,7 +63,8 @@ attachments = false
         pass
     with tempfile.TemporaryDirectory() as tmp, ReplicaServer(Router(mounts)) as server:
         db = Path(tmp) / "bench.db"
-        config = loads(f"""
+        config = loads(
+            f"""
 [store]
 url = "sqlite:///{db}"
 [http]
@@ -73,7 +75,9 @@ kind = "html-list"
 url = "{server.url}/nmpa/list/index.html"
 item = ".list ul li"
 date = "span"
-""" + extra.format(base=server.url))
+"""
+            + extra.format(base=server.url)
+        )
         store = Store(config.store.url)
         pipeline = Pipeline(config, store)
         for source in config.sources:
@@ -88,13 +92,18 @@ date = "span"
                 cpu.append(result.cpu_ms)
                 assert result.outcome == "unchanged", result
             after_size, after_rows = db_size(db), rows(db)
-            added = {t: after_rows[t] - before_rows[t] for t in after_rows
-                     if after_rows[t] != before_rows[t]}
-            print(f"{source.name}: {baseline.records} records; unchanged check: "
-                  f"CPU {statistics.median(cpu):.1f} ms median (min {min(cpu):.1f}), "
-                  f"wall {statistics.median(wall):.1f} ms; "
-                  f"{(after_size - before_size) / runs:.0f} bytes/run on disk, rows/run: "
-                  + ", ".join(f"{t} +{n / runs:g}" for t, n in added.items()))
+            added = {
+                t: after_rows[t] - before_rows[t]
+                for t in after_rows
+                if after_rows[t] != before_rows[t]
+            }
+            print(
+                f"{source.name}: {baseline.records} records; unchanged check: "
+                f"CPU {statistics.median(cpu):.1f} ms median (min {min(cpu):.1f}), "
+                f"wall {statistics.median(wall):.1f} ms; "
+                f"{(after_size - before_size) / runs:.0f} bytes/run on disk, rows/run: "
+                + ", ".join(f"{t} +{n / runs:g}" for t, n in added.items())
+            )
 
 
 if __name__ == "__main__":

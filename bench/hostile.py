@@ -61,11 +61,15 @@ def env_for(root: Path) -> dict[str, str]:
 
 def trickle(root: Path, legacy: bool, limit: float) -> dict[str, object]:
     fast_site = ListSite(items=[Item("1", "细胞治疗产品指导原则", "2026-06-01")])
-    with TrickleServer(interval=1.0) as slow, ReplicaServer(fast_site) as fast, \
-            TemporaryDirectory() as tmp:
+    with (
+        TrickleServer(interval=1.0) as slow,
+        ReplicaServer(fast_site) as fast,
+        TemporaryDirectory() as tmp,
+    ):
         extra = "" if legacy else "deadline = 10\ncheck_deadline = 20\n"
         config = Path(tmp) / "regwatch.toml"
-        config.write_text(f"""
+        config.write_text(
+            f"""
 [store]
 url = "sqlite:///{tmp}/regwatch.db"
 [http]
@@ -87,23 +91,39 @@ item = ".list ul li"
 title = "a"
 link = "a@href"
 date = "span"
-""", encoding="utf-8")
+""",
+            encoding="utf-8",
+        )
         start = time.monotonic()
         try:
-            done = subprocess.run([REGWATCH, "check", "-c", str(config)], capture_output=True,
-                                  text=True, timeout=limit, env=env_for(root), check=False)
+            done = subprocess.run(
+                [REGWATCH, "check", "-c", str(config)],
+                capture_output=True,
+                text=True,
+                timeout=limit,
+                env=env_for(root),
+                check=False,
+            )
             outcome = done.stdout.strip().replace("\n", " | ")[:300]
         except subprocess.TimeoutExpired:
             outcome = f"still running after {limit:.0f} s (killed)"
-        return {"seconds": round(time.monotonic() - start, 1), "outcome": outcome,
-                "second source requests": fast_site.hits}
+        return {
+            "seconds": round(time.monotonic() - start, 1),
+            "outcome": outcome,
+            "second source requests": fast_site.hits,
+        }
 
 
 def extraction(root: Path, kind: str, limit: float) -> dict[str, object]:
     try:
-        done = subprocess.run([sys.executable, "-c", EXTRACT, str(root), str(HERE), kind],
-                              capture_output=True, text=True, timeout=limit,
-                              env=env_for(root), check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", EXTRACT, str(root), str(HERE), kind],
+            capture_output=True,
+            text=True,
+            timeout=limit,
+            env=env_for(root),
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return {"outcome": f"still running after {limit:.0f} s (killed)"}
     lines = done.stdout.strip().splitlines()
@@ -116,11 +136,14 @@ def main() -> None:
     parser.add_argument("--legacy", action="store_true")
     parser.add_argument("--limit", type=float, default=120)
     args = parser.parse_args()
-    print("trickle 1 byte/s:", json.dumps(trickle(args.root, args.legacy, args.limit),
-                                          ensure_ascii=False))
+    print(
+        "trickle 1 byte/s:",
+        json.dumps(trickle(args.root, args.legacy, args.limit), ensure_ascii=False),
+    )
     for kind in ("bomb", "paragraphs"):
-        print(f"docx {kind}:", json.dumps(extraction(args.root, kind, args.limit),
-                                          ensure_ascii=False))
+        print(
+            f"docx {kind}:", json.dumps(extraction(args.root, kind, args.limit), ensure_ascii=False)
+        )
 
 
 if __name__ == "__main__":

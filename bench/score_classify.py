@@ -51,8 +51,9 @@ def score(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
                 continue
             have = got.get(field)
             total[field] += 1
-            exact[field] += have == want or (isinstance(want, list) and have is not None
-                                             and sorted(have) == sorted(want))
+            exact[field] += have == want or (
+                isinstance(want, list) and have is not None and sorted(have) == sorted(want)
+            )
             w, h = _values(want), _values(have)
             tp[field] += len(w & h)
             fp[field] += len(h - w)
@@ -61,8 +62,12 @@ def score(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     for field in total:
         p = tp[field] / (tp[field] + fp[field]) if tp[field] + fp[field] else 1.0
         r = tp[field] / (tp[field] + fn[field]) if tp[field] + fn[field] else 1.0
-        out[field] = {"precision": p, "recall": r, "exact": exact[field] / total[field],
-                      "n": float(total[field])}
+        out[field] = {
+            "precision": p,
+            "recall": r,
+            "exact": exact[field] / total[field],
+            "n": float(total[field]),
+        }
     return out
 
 
@@ -71,8 +76,10 @@ def main(argv: list[str]) -> None:
         rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
         print(f"{path.name}: {len(rows)} lines")
         for field, s in sorted(score(rows).items()):
-            print(f"  {field:<12} P {s['precision']:.3f}  R {s['recall']:.3f}  "
-                  f"exact {s['exact']:.3f}  (n={int(s['n'])})")
+            print(
+                f"  {field:<12} P {s['precision']:.3f}  R {s['recall']:.3f}  "
+                f"exact {s['exact']:.3f}  (n={int(s['n'])})"
+            )
 
 
 if __name__ == "__main__":

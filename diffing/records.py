@@ -136,8 +136,13 @@ def _attachment_changes(
 def _canonical(record: Record, canonical: Callable[[str], str] | None) -> Record:
     if canonical is None:
         return record
-    return replace(record, url=canonical(record.url), attachments=tuple(
-        Attachment(url=canonical(a.url), name=a.name) for a in record.attachments))
+    return replace(
+        record,
+        url=canonical(record.url),
+        attachments=tuple(
+            Attachment(url=canonical(a.url), name=a.name) for a in record.attachments
+        ),
+    )
 
 
 def compare(
@@ -249,8 +254,9 @@ def diff(
             continue
         if was_missing.get(key, 0) > 0:
             result.returned.append(key)
-        change = compare(old, record, ignore=ignore, ignore_fields=ignore_fields,
-                         canonical=canonical)
+        change = compare(
+            old, record, ignore=ignore, ignore_fields=ignore_fields, canonical=canonical
+        )
         if change is None:
             result.unchanged += 1
             if old != record:

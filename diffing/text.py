@@ -332,10 +332,13 @@ class TextDiff:
                     f'<tr><td class="no">{line.old_no + 1 if line.has_old else ""}</td>'
                     f'<td class="old">{old if line.has_old else ""}</td>'
                     f'<td class="no">{line.new_no + 1 if line.has_new else ""}</td>'
-                    f'<td class="new">{new if line.has_new else ""}</td></tr>')
+                    f'<td class="new">{new if line.has_new else ""}</td></tr>'
+                )
         body = "\n".join(rows)
-        return (f'<table class="regwatch-sbs"><thead><tr><th></th><th>old 旧</th><th></th>'
-                f"<th>new 新</th></tr></thead>\n<tbody>\n{body}\n</tbody></table>")
+        return (
+            f'<table class="regwatch-sbs"><thead><tr><th></th><th>old 旧</th><th></th>'
+            f"<th>new 新</th></tr></thead>\n<tbody>\n{body}\n</tbody></table>"
+        )
 
     def excerpt(self, limit: int = 300) -> str:
         """A short plain-text view of what changed, for an alert: each changed

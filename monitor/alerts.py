@@ -41,8 +41,13 @@ def join_list(values: Sequence[str]) -> str:
     return "," + ",".join(values) + "," if values else ""
 
 
-def alert_from_change(change: ChangeRow, source: SourceRow, *, regulator: str | None = None,
-                      now: datetime | None = None) -> Alert:
+def alert_from_change(
+    change: ChangeRow,
+    source: SourceRow,
+    *,
+    regulator: str | None = None,
+    now: datetime | None = None,
+) -> Alert:
     classification: dict[str, Any] = json.loads(change.classification or "{}")
     deadline = change.comment_deadline
     today = (now or utcnow()).date()
@@ -55,9 +60,11 @@ def alert_from_change(change: ChangeRow, source: SourceRow, *, regulator: str | 
         title=change.title,
         url=change.url,
         # shown where the team is: ``now`` carries the [service] timezone
-        detected_at=(change.detected_at.astimezone(now.tzinfo)
-                     if now is not None and now.tzinfo is not None and change.detected_at.tzinfo
-                     else change.detected_at),
+        detected_at=(
+            change.detected_at.astimezone(now.tzinfo)
+            if now is not None and now.tzinfo is not None and change.detected_at.tzinfo
+            else change.detected_at
+        ),
         change_kind=change.kind,
         status=change.status,
         relevant=change.relevant if classification else None,
@@ -66,7 +73,8 @@ def alert_from_change(change: ChangeRow, source: SourceRow, *, regulator: str | 
         us=split_list(change.us),
         jp=tuple(classification.get("jp", ())),
         scope=str(classification.get("scope", "cgt" if change.relevant else "none"))
-        if classification else "",
+        if classification
+        else "",
         modalities=split_list(change.modalities),
         doc_type=change.doc_type,
         disciplines=tuple(classification.get("disciplines", ())),
@@ -84,7 +92,7 @@ def alert_to_json(alert: Alert) -> str:
     data: dict[str, Any] = {}
     for name in Alert.__dataclass_fields__:
         value = getattr(alert, name)
-        if isinstance(value, date):   # datetimes too
+        if isinstance(value, date):  # datetimes too
             value = value.isoformat()
         elif isinstance(value, tuple):
             value = list(value)
@@ -109,8 +117,15 @@ def alert_from_json(text: str) -> Alert:
     return Alert(**values)
 
 
-def enqueue(session: Session, alert: Alert, routes: Sequence[Route], *, purpose: str,
-            change_id: int | None = None, now: datetime | None = None) -> list[DeliveryRow]:
+def enqueue(
+    session: Session,
+    alert: Alert,
+    routes: Sequence[Route],
+    *,
+    purpose: str,
+    change_id: int | None = None,
+    now: datetime | None = None,
+) -> list[DeliveryRow]:
     """Queue one delivery per matching route; a (route, purpose) pair is queued
     at most once, ever."""
     queued: list[DeliveryRow] = []
@@ -118,14 +133,22 @@ def enqueue(session: Session, alert: Alert, routes: Sequence[Route], *, purpose:
     payload = alert_to_json(alert)
     for route in routes_for(alert, routes):
         exists = session.exec(
-            select(DeliveryRow.id).where(DeliveryRow.route == route.name,
-                                         DeliveryRow.purpose == purpose)
+            select(DeliveryRow.id).where(
+                DeliveryRow.route == route.name, DeliveryRow.purpose == purpose
+            )
         ).first()
         if exists is not None:
             continue
-        row = DeliveryRow(route=route.name, purpose=purpose, change_id=change_id, alert=payload,
-                          mode=route.mode, status="pending", next_attempt_at=moment,
-                          created_at=moment)
+        row = DeliveryRow(
+            route=route.name,
+            purpose=purpose,
+            change_id=change_id,
+            alert=payload,
+            mode=route.mode,
+            status="pending",
+            next_attempt_at=moment,
+            created_at=moment,
+        )
         try:
             with session.begin_nested():
                 session.add(row)

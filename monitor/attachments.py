@@ -29,7 +29,7 @@ class AttachmentTexts:
     raw bodies to store as blobs, the hashes by URL (a failed download keeps
     its last known hash) and the joined text."""
 
-    hashes: dict[str, str] = field(default_factory=dict)    # url -> blob hash of the raw file
+    hashes: dict[str, str] = field(default_factory=dict)  # url -> blob hash of the raw file
     bodies: dict[str, bytes] = field(default_factory=dict)  # blob hash -> raw file
     text: str = ""
     errors: list[str] = field(default_factory=list)
@@ -68,8 +68,10 @@ def read_attachments(
             fetched = fetcher.get(attachment.url, expect="bytes")
             body = fetched.body
             if not same_site(fetched.url, base_url):
-                raise FetchError(f"the download redirected off the source's site to "
-                                 f"{fetched.url}; not read", url=attachment.url)
+                raise FetchError(
+                    f"the download redirected off the source's site to {fetched.url}; not read",
+                    url=attachment.url,
+                )
         except SourceError as exc:
             result.errors.append(f"{attachment.url}: {exc}")
             if attachment.url in previous:
@@ -79,8 +81,11 @@ def read_attachments(
         result.hashes[attachment.url] = digest
         result.bodies[digest] = body
         try:
-            text = extract_text(body, filename=attachment.name or attachment.url,
-                                content_type=fetched.headers.get("content-type"))
+            text = extract_text(
+                body,
+                filename=attachment.name or attachment.url,
+                content_type=fetched.headers.get("content-type"),
+            )
         except SourceError as exc:
             result.errors.append(f"{attachment.url}: {exc}")
             continue

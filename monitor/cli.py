@@ -25,8 +25,14 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 from monitor.errors import RegwatchError, UsageError
 from notifiers.redact import redact
 
-_READABLE = {"<str>": "TEXT", "<int>": "N", "<float>": "NUMBER", "<path>": "PATH",
-             "<list[str]>": "TEXT", "<bool>": ""}
+_READABLE = {
+    "<str>": "TEXT",
+    "<int>": "N",
+    "<float>": "NUMBER",
+    "<path>": "PATH",
+    "<list[str]>": "TEXT",
+    "<bool>": "",
+}
 
 
 def _readable_type(original: Callable[..., str]) -> Callable[..., str]:
@@ -49,16 +55,25 @@ class _Group(TyperGroup):
     """Accepts ``-v``/``--verbose`` after the command too (``regwatch check -v``)."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        head, sep, tail = (args[:args.index("--")], ["--"], args[args.index("--") + 1:]) \
-            if "--" in args else (args, [], [])
+        head, sep, tail = (
+            (args[: args.index("--")], ["--"], args[args.index("--") + 1 :])
+            if "--" in args
+            else (args, [], [])
+        )
         flags = [a for a in head[1:] if a in ("-v", "--verbose")]
         if flags and head and not head[0].startswith("-"):
             head = ["--verbose", head[0], *(a for a in head[1:] if a not in flags)]
         return super().parse_args(ctx, head + sep + tail)
 
-app = typer.Typer(help="Watch what drug regulators publish about cell and gene therapy.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  rich_markup_mode=None, cls=_Group)
+
+app = typer.Typer(
+    help="Watch what drug regulators publish about cell and gene therapy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    cls=_Group,
+)
 
 
 class _Redacted:
@@ -91,12 +106,17 @@ class _Redacted:
 
 
 stdout = _Redacted("stdout")
-out = Console(file=stdout, highlight=False, soft_wrap=True)   # type: ignore[arg-type]
+out = Console(file=stdout, highlight=False, soft_wrap=True)  # type: ignore[arg-type]
 err = Console(file=_Redacted("stderr"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
 
-ConfigOption = typer.Option("regwatch.toml", "--config", "-c", metavar="FILE",
-                            help="Configuration file.",
-                            envvar="REGWATCH_CONFIG")
+ConfigOption = typer.Option(
+    "regwatch.toml",
+    "--config",
+    "-c",
+    metavar="FILE",
+    help="Configuration file.",
+    envvar="REGWATCH_CONFIG",
+)
 F = TypeVar("F", bound=Callable[..., Any])
 _VERBOSE = {"on": False}
 
@@ -111,7 +131,7 @@ def friendly(func: F) -> F:
         except RegwatchError as exc:
             err.print(f"[red]error:[/red] {escape(exc.message)}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
-        except BrokenPipeError:   # `regwatch changes --csv | head -1`: the reader left
+        except BrokenPipeError:  # `regwatch changes --csv | head -1`: the reader left
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(0) from None
@@ -120,8 +140,11 @@ def friendly(func: F) -> F:
         except Exception as exc:
             if _VERBOSE["on"]:
                 raise
-            err.print(f"internal error: {type(exc).__name__}: {exc} "
-                      "(run with --verbose for details; please report it)", markup=False)
+            err.print(
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(run with --verbose for details; please report it)",
+                markup=False,
+            )
             raise typer.Exit(70) from None
 
     return wrapper  # type: ignore[return-value]
@@ -139,15 +162,19 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback(epilog="Examples:\n\n  regwatch init\n\n  regwatch check\n\n"
-                     "  regwatch changes --since 7d --atmp car_t\n\n"
-                     "  regwatch search 效价 --jurisdiction CN\n\n"
-                     "Every command takes --config FILE (or REGWATCH_CONFIG); -v/--verbose "
-                     "goes before or after the command.")
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs and tracebacks."),
-         _show_version: bool = typer.Option(False, "--version", callback=_version,
-                                            is_eager=True, help="Print the version and exit.")
-         ) -> None:
+@app.callback(
+    epilog="Examples:\n\n  regwatch init\n\n  regwatch check\n\n"
+    "  regwatch changes --since 7d --atmp car_t\n\n"
+    "  regwatch search 效价 --jurisdiction CN\n\n"
+    "Every command takes --config FILE (or REGWATCH_CONFIG); -v/--verbose "
+    "goes before or after the command."
+)
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs and tracebacks."),
+    _show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """regwatch: scheduled checks of regulator pages, diffs, ATMP classes and alerts."""
     verbose = verbose or _VERBOSE["on"]
     _VERBOSE["on"] = verbose
@@ -158,32 +185,37 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logs
 
 @app.command()
 @friendly
-def init(path: Path = typer.Argument(Path("regwatch.toml"), help="Where to write the config."),
-         force: bool = typer.Option(False, "--force", help="Overwrite an existing file.")) -> None:
+def init(
+    path: Path = typer.Argument(Path("regwatch.toml"), help="Where to write the config."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
     """Write a starter regwatch.toml covering CDE, NMPA, FDA, EMA and the NHC."""
     from monitor.starter import starter_config
 
     if path.exists() and not force:
         raise RegwatchError(f"{path} exists; pass --force to overwrite it")
     if not path.parent.is_dir():
-        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist "
-                         "(create it first, or give another path)")
+        raise UsageError(
+            f"cannot write {path}: the folder {path.parent} does not exist "
+            "(create it first, or give another path)"
+        )
     try:
         path.write_text(starter_config(), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    out.print(f"wrote {path} — edit the [[notify]] routes, then run `regwatch check`",
-              markup=False)
+    out.print(f"wrote {path} — edit the [[notify]] routes, then run `regwatch check`", markup=False)
 
 
 @app.command()
 @friendly
-def check(config: str = ConfigOption,
-          source: list[str] = typer.Option(None, "--source", "-s", help="Only this source."),
-          deliver: bool = typer.Option(True, "--deliver/--no-deliver",
-                                       help="Send queued alerts after checking."),
-          as_json: bool = typer.Option(False, "--json", help="One JSON object per source.")
-          ) -> None:
+def check(
+    config: str = ConfigOption,
+    source: list[str] = typer.Option(None, "--source", "-s", help="Only this source."),
+    deliver: bool = typer.Option(
+        True, "--deliver/--no-deliver", help="Send queued alerts after checking."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per source."),
+) -> None:
     """Run every (or one) source once, deliver alerts, exit.
 
     Exit code 0 when every check was healthy, 6 when some source failed or was blocked.
@@ -193,14 +225,19 @@ def check(config: str = ConfigOption,
     from monitor.lock import service_lock
     from monitor.pipeline import Pipeline
 
-    for name in source or []:   # before the database is opened (or created)
+    for name in source or []:  # before the database is opened (or created)
         if not load(config).source(name).enabled:
-            raise UsageError(f"source {name!r} is disabled (enabled = false in {config}); "
-                             "set enabled = true to check it")
+            raise UsageError(
+                f"source {name!r} is disabled (enabled = false in {config}); "
+                "set enabled = true to check it"
+            )
     ctx = open_context(config)
     # each result is printed below: not logged a second time, and no "retrying in" lines
-    quiet = {} if _VERBOSE["on"] else {name: logging.getLogger(name).level
-                                       for name in ("regwatch.check", "sources.http")}
+    quiet = (
+        {}
+        if _VERBOSE["on"]
+        else {name: logging.getLogger(name).level for name in ("regwatch.check", "sources.http")}
+    )
     for name in quiet:
         logging.getLogger(name).setLevel(logging.WARNING)
     # a running service checks on its schedule; two checkers of one source would race
@@ -219,11 +256,21 @@ def check(config: str = ConfigOption,
             logging.getLogger(name).setLevel(level)
     for result in results:
         if as_json:
-            out.print(json.dumps({"source": result.source, "outcome": result.outcome,
-                                  "records": result.records, "changes": result.changes,
-                                  "alerts": result.alerts, "error": result.error,
-                                  "seconds": round(result.seconds, 3)}, ensure_ascii=False),
-                      markup=False)
+            out.print(
+                json.dumps(
+                    {
+                        "source": result.source,
+                        "outcome": result.outcome,
+                        "records": result.records,
+                        "changes": result.changes,
+                        "alerts": result.alerts,
+                        "error": result.error,
+                        "seconds": round(result.seconds, 3),
+                    },
+                    ensure_ascii=False,
+                ),
+                markup=False,
+            )
         else:
             colour = {"failed": "red", "blocked": "yellow", "changed": "green"}.get(result.outcome)
             line = result.line()
@@ -236,12 +283,16 @@ def check(config: str = ConfigOption,
 
 @app.command()
 @friendly
-def sources(source: str = typer.Argument(None, help="One source: its health and the "
-                                         "evidence its last failed run kept."),
-            config: str = ConfigOption,
-            as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-            evidence: Path = typer.Option(None, "--evidence", help="With SOURCE: write the "
-                                          "last failing body to this file.")) -> None:
+def sources(
+    source: str = typer.Argument(
+        None, help="One source: its health and the evidence its last failed run kept."
+    ),
+    config: str = ConfigOption,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    evidence: Path = typer.Option(
+        None, "--evidence", help="With SOURCE: write the last failing body to this file."
+    ),
+) -> None:
     """Adapter kinds, configured sources and their health."""
     from monitor.cli_values import clean, open_reader, sqlite_path
     from monitor.config import load
@@ -258,19 +309,29 @@ def sources(source: str = typer.Argument(None, help="One source: its health and 
     configured: list[dict[str, Any]] = []
     if Path(config).exists():
         settings = load(config).sources
-        names = [(s.name, s.kind, s.cron or f"every {s.every or DEFAULT_EVERY}"
-                  + ("" if s.every else " (default)")) for s in settings]
+        names = [
+            (
+                s.name,
+                s.kind,
+                s.cron or f"every {s.every or DEFAULT_EVERY}" + ("" if s.every else " (default)"),
+            )
+            for s in settings
+        ]
         path = sqlite_path(load(config).store.url)
         if path is None or path.is_file():
             configured = status_of(open_reader(config).store, names)
-        else:   # no database yet: nothing has run (and nothing is created)
+        else:  # no database yet: nothing has run (and nothing is created)
             configured = status_of_nothing(names)
         for entry, item in zip(configured, settings, strict=True):
             entry["enabled"] = item.enabled
     if as_json:
-        data = {"kinds": {k: {"summary": a.summary(), "settings": sorted(a.Settings.model_fields)}
-                          for k, a in kinds().items()},
-                "sources": configured}
+        data = {
+            "kinds": {
+                k: {"summary": a.summary(), "settings": sorted(a.Settings.model_fields)}
+                for k, a in kinds().items()
+            },
+            "sources": configured,
+        }
         out.print(json.dumps(data, ensure_ascii=False, default=str), markup=False)
         return
     table = Table(title="Adapter kinds")
@@ -286,23 +347,53 @@ def sources(source: str = typer.Argument(None, help="One source: its health and 
     out.print(table)
     if configured:
         health = Table(title="Configured sources")
-        for column in ("name", "kind", "schedule", "last outcome", "last ok", "failures",
-                       "records", "last error"):
+        for column in (
+            "name",
+            "kind",
+            "schedule",
+            "last outcome",
+            "last ok",
+            "failures",
+            "records",
+            "last error",
+        ):
             health.add_column(column)
         for s in configured:
             outcome = s["last_outcome"] or "never run"
-            health.add_row(*(Text(clean(v)) for v in (
-                s["name"], s["kind"], s["schedule"] if s["enabled"] else "disabled",
-                outcome, s["last_ok_at"] or "-", str(s["consecutive_failures"]),
-                str(s["records"]), (s["last_error"] or "")[:80])))
+            health.add_row(
+                *(
+                    Text(clean(v))
+                    for v in (
+                        s["name"],
+                        s["kind"],
+                        s["schedule"] if s["enabled"] else "disabled",
+                        outcome,
+                        s["last_ok_at"] or "-",
+                        str(s["consecutive_failures"]),
+                        str(s["records"]),
+                        (s["last_error"] or "")[:80],
+                    )
+                )
+            )
         out.print(health)
 
 
 def status_of_nothing(names: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
     """The status rows of sources that never ran."""
-    return [{"name": n, "kind": k, "schedule": sch, "last_outcome": "", "last_run_at": None,
-             "last_ok_at": None, "consecutive_failures": 0, "records": 0, "last_error": ""}
-            for n, k, sch in names]
+    return [
+        {
+            "name": n,
+            "kind": k,
+            "schedule": sch,
+            "last_outcome": "",
+            "last_run_at": None,
+            "last_ok_at": None,
+            "consecutive_failures": 0,
+            "records": 0,
+            "last_error": "",
+        }
+        for n, k, sch in names
+    ]
 
 
 from monitor import (  # noqa: E402

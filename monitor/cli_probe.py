@@ -38,14 +38,19 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @friendly
-    def probe(source: str = typer.Argument(None, help="Only this source (default: all)."),
-              config: str = ConfigOption,
-              save: Path = typer.Option(None, "--save", help="Write bodies, headers and "
-                                        "(browser sources) a screenshot under DIR/<source>/."),
-              samples: int = typer.Option(3, "--samples", min=0, help="Records to show."),
-              details: bool = typer.Option(False, "--details/--no-details",
-                                           help="Also read detail pages, as a check does.")
-              ) -> None:
+    def probe(
+        source: str = typer.Argument(None, help="Only this source (default: all)."),
+        config: str = ConfigOption,
+        save: Path = typer.Option(
+            None,
+            "--save",
+            help="Write bodies, headers and (browser sources) a screenshot under DIR/<source>/.",
+        ),
+        samples: int = typer.Option(3, "--samples", min=0, help="Records to show."),
+        details: bool = typer.Option(
+            False, "--details/--no-details", help="Also read detail pages, as a check does."
+        ),
+    ) -> None:
         """Fetch sources once, without the database: statuses, block verdicts, parsed records.
 
         Run it first when a site changes; attach what --save writes to a bug report.
@@ -53,8 +58,7 @@ def register(app: typer.Typer) -> None:
         from monitor import config as config_module
 
         settings = config_module.load(config)
-        chosen = [settings.source(source)] if source else [
-            s for s in settings.sources if s.enabled]
+        chosen = [settings.source(source)] if source else [s for s in settings.sources if s.enabled]
         healthy = True
         for item in chosen:
             report = probe_source(item, settings, details=details)
@@ -77,8 +81,13 @@ def probe_source(item: Any, settings: Any, *, details: bool) -> dict[str, Any]:
     if not details and "details" in type(item).model_fields:
         item = item.model_copy(update={"details": False})
     adapter = adapter_for(item.kind)(item)
-    fetcher = make_fetcher(item.fetch, settings.http, settings.browser, validators={},
-                           politeness=HostGate(settings.http))
+    fetcher = make_fetcher(
+        item.fetch,
+        settings.http,
+        settings.browser,
+        validators={},
+        politeness=HostGate(settings.http),
+    )
     log = ExchangeLog(keep=_KEEP, max_body=settings.http.max_bytes)
     _use_log(fetcher, log)
     listing: Listing | None = None
@@ -93,39 +102,55 @@ def probe_source(item: Any, settings: Any, *, details: bool) -> dict[str, Any]:
             screenshot = _screenshot(fetcher)
     except SourceError as exc:  # closing a broken browser
         error = error or exc
-    return {"source": item.name, "kind": item.kind, "fetch": item.fetch,
-            "exchanges": list(log), "listing": listing, "error": error,
-            "records": listing.records if listing else [], "screenshot": screenshot,
-            "details": details}
+    return {
+        "source": item.name,
+        "kind": item.kind,
+        "fetch": item.fetch,
+        "exchanges": list(log),
+        "listing": listing,
+        "error": error,
+        "records": listing.records if listing else [],
+        "screenshot": screenshot,
+        "details": details,
+    }
 
 
 def render(report: dict[str, Any], samples: int) -> list[str]:
     """The lines `probe` prints for one source."""
     lines = [f"{report['source']} ({report['kind']}, fetch = {report['fetch']})"]
     for number, ex in enumerate(report["exchanges"], 1):
-        lines.append(f"  {number:>2}. {ex.method} {ex.url} -> HTTP {ex.status}, "
-                     f"{len(ex.body):,} bytes: {verdict(ex)}")
+        lines.append(
+            f"  {number:>2}. {ex.method} {ex.url} -> HTTP {ex.status}, "
+            f"{len(ex.body):,} bytes: {verdict(ex)}"
+        )
     if not report["exchanges"]:
         lines.append("  no request was answered")
     error = report["error"]
     if error is not None:
-        kind = "blocked" if type(error).__name__ in ("Blocked", "BrowserUnavailable") \
+        kind = (
+            "blocked"
+            if type(error).__name__ in ("Blocked", "BrowserUnavailable")
             else type(error).__name__
+        )
         lines.append(f"  result: {kind}: {error}")
     records: list[Record] = report["records"]
     listing: Listing | None = report["listing"]
     if listing is not None and listing.page_text is not None:
         lines.append(f"  page text: {len(listing.page_text):,} characters")
-    lines.append(f"  records parsed: {len(records)}"
-                 + ("" if listing is None or listing.complete else " (list read in part)"))
+    lines.append(
+        f"  records parsed: {len(records)}"
+        + ("" if listing is None or listing.complete else " (list read in part)")
+    )
     if not report["details"]:
         lines.append("  (detail pages not read; --details reads them as a check does)")
     for name, count in missing_fields(records):
         lines.append(f"  missing or empty: {name} in {count} of {len(records)} records")
     for record in records[:samples]:
         fields = ", ".join(f"{k}={v}" for k, v in sorted(record.fields.items()))
-        lines.append(f"  - {record.title} | {record.date or '-'} | {record.status or '-'} | "
-                     f"{record.url}" + (f" | {fields}" if fields else ""))
+        lines.append(
+            f"  - {record.title} | {record.date or '-'} | {record.status or '-'} | "
+            f"{record.url}" + (f" | {fields}" if fields else "")
+        )
     return lines
 
 
@@ -166,22 +191,45 @@ def write_evidence(report: dict[str, Any], directory: Path) -> list[Path]:
         stem = f"{number:02d}-{ex.status}"
         body, headers = directory / f"{stem}.body", directory / f"{stem}.headers.json"
         body.write_bytes(ex.body)
-        headers.write_text(json.dumps({"method": ex.method, "url": ex.url, "status": ex.status,
-                                       "headers": dict(ex.headers)}, ensure_ascii=False,
-                                      indent=2), encoding="utf-8")
+        headers.write_text(
+            json.dumps(
+                {
+                    "method": ex.method,
+                    "url": ex.url,
+                    "status": ex.status,
+                    "headers": dict(ex.headers),
+                },
+                ensure_ascii=False,
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
         written += [body, headers]
-        summary.append({"file": body.name, "method": ex.method, "url": ex.url,
-                        "status": ex.status, "bytes": len(ex.body), "verdict": verdict(ex)})
+        summary.append(
+            {
+                "file": body.name,
+                "method": ex.method,
+                "url": ex.url,
+                "status": ex.status,
+                "bytes": len(ex.body),
+                "verdict": verdict(ex),
+            }
+        )
     if report["screenshot"]:
         shot = directory / "screenshot.png"
         shot.write_bytes(report["screenshot"])
         written.append(shot)
     error = report["error"]
-    data = {"source": report["source"], "kind": report["kind"], "fetch": report["fetch"],
-            "error": None if error is None else str(error), "requests": summary,
-            "records": len(report["records"]),
-            "missing": dict(missing_fields(report["records"])),
-            "samples": [r.as_dict() for r in report["records"][:5]]}
+    data = {
+        "source": report["source"],
+        "kind": report["kind"],
+        "fetch": report["fetch"],
+        "error": None if error is None else str(error),
+        "requests": summary,
+        "records": len(report["records"]),
+        "missing": dict(missing_fields(report["records"])),
+        "samples": [r.as_dict() for r in report["records"][:5]],
+    }
     path = directory / "summary.json"
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     written.append(path)
@@ -213,8 +261,6 @@ def _screenshot(fetcher: object) -> bytes | None:
         return path.read_bytes()
 
 
-
-
 def show_source(config: str, name: str, *, as_json: bool, body_file: Path | None) -> None:
     """`regwatch sources SOURCE`: the source's health and its last failure's evidence."""
     from monitor.app import open_context
@@ -233,16 +279,29 @@ def show_source(config: str, name: str, *, as_json: bool, body_file: Path | None
             raise RegwatchError(f"source {name!r} has no failed run with evidence yet")
         body_file.write_bytes(kept.body)
     if as_json:
-        status["evidence"] = None if kept is None else {
-            "at": kept.at.isoformat(), "method": kept.method, "url": kept.url,
-            "status": kept.status, "headers": kept.headers, "size": kept.size,
-            "truncated": kept.truncated, "verdict": kept.verdict,
-            "excerpt": kept.body[:2000].decode("utf-8", errors="replace")}
+        status["evidence"] = (
+            None
+            if kept is None
+            else {
+                "at": kept.at.isoformat(),
+                "method": kept.method,
+                "url": kept.url,
+                "status": kept.status,
+                "headers": kept.headers,
+                "size": kept.size,
+                "truncated": kept.truncated,
+                "verdict": kept.verdict,
+                "excerpt": kept.body[:2000].decode("utf-8", errors="replace"),
+            }
+        )
         out.print(json.dumps(status, ensure_ascii=False, default=str), markup=False)
         return
-    out.print(f"{item.name} ({item.kind}, fetch = {item.fetch}): "
-              f"{status['last_outcome'] or 'never run'}, {status['consecutive_failures']} "
-              f"failures in a row, last ok {status['last_ok_at'] or '-'}", markup=False)
+    out.print(
+        f"{item.name} ({item.kind}, fetch = {item.fetch}): "
+        f"{status['last_outcome'] or 'never run'}, {status['consecutive_failures']} "
+        f"failures in a row, last ok {status['last_ok_at'] or '-'}",
+        markup=False,
+    )
     if status["last_error"]:
         out.print(f"last error: {status['last_error']}", markup=False)
     if kept is None:
@@ -250,5 +309,8 @@ def show_source(config: str, name: str, *, as_json: bool, body_file: Path | None
         return
     for line in describe(kept):
         out.print(line, markup=False)
-    out.print(f"(regwatch sources {name} --evidence FILE writes the whole body; "
-              "regwatch probe shows what the site answers now)", markup=False)
+    out.print(
+        f"(regwatch sources {name} --evidence FILE writes the whole body; "
+        "regwatch probe shows what the site answers now)",
+        markup=False,
+    )

@@ -18,10 +18,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @friendly
-    def demo(keep: str = typer.Option(None, "--keep", metavar="DIR",
-                                      help="Keep the demo database in DIR, with a "
-                                           "regwatch.toml beside it to explore it.")
-             ) -> None:
+    def demo(
+        keep: str = typer.Option(
+            None,
+            "--keep",
+            metavar="DIR",
+            help="Keep the demo database in DIR, with a regwatch.toml beside it to explore it.",
+        ),
+    ) -> None:
         """An offline walk-through on bundled replicas of CDE, NMPA, FDA and EMA."""
         from monitor.demo import run_demo
 

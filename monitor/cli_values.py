@@ -57,13 +57,18 @@ def open_reader(config_path: str) -> Context:
     config = config_module.load(config_path, env=_Lenient())
     unset = _UNSET_RE.search(config.store.url)
     if unset:
-        raise ConfigError(f"environment variable ${{{unset.group(1)}}} is not set",
-                          path=config.path, key="[store] url",
-                          fix=f"export {unset.group(1)}=… before starting regwatch")
+        raise ConfigError(
+            f"environment variable ${{{unset.group(1)}}} is not set",
+            path=config.path,
+            key="[store] url",
+            fix=f"export {unset.group(1)}=… before starting regwatch",
+        )
     path = sqlite_path(config.store.url)
     if path is not None and not path.is_file():
-        raise StoreError(f"no database at {path} (from {config.path} [store] url): run "
-                         "`regwatch check` first, or fix the path")
+        raise StoreError(
+            f"no database at {path} (from {config.path} [store] url): run "
+            "`regwatch check` first, or fix the path"
+        )
     return Context(config=config, store=Store(config.store.url))
 
 
@@ -108,7 +113,8 @@ def parse_since(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(
-            f"--since {value!r}: use a date (2026-11-01) or an age (7d, 12h, 2w)") from None
+            f"--since {value!r}: use a date (2026-11-01) or an age (7d, 12h, 2w)"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -130,8 +136,11 @@ def jurisdictions(ctx: Context) -> list[str]:
     from monitor.store.models import SourceRow
 
     with ctx.store.session() as session:
-        found = {row.jurisdiction.upper() for row in session.exec(select(SourceRow)).all()
-                 if row.jurisdiction}
+        found = {
+            row.jurisdiction.upper()
+            for row in session.exec(select(SourceRow)).all()
+            if row.jurisdiction
+        }
     return ["CN", "US", "EU", *sorted(found - {"CN", "US", "EU"})]
 
 

@@ -50,9 +50,14 @@ class DeliverySettings(BaseModel):
     max_backoff: float = Field(default=6 * 3600.0, gt=0)
     reminders: list[int] = Field(default_factory=lambda: [7, 1])
     every: str = "1m"
-    summary_over: int = Field(default=20, ge=0, description=(
-        "a check with more alerts than this for one route sends that route one summary "
-        "alert instead (0: never summarise)"))
+    summary_over: int = Field(
+        default=20,
+        ge=0,
+        description=(
+            "a check with more alerts than this for one route sends that route one summary "
+            "alert instead (0: never summarise)"
+        ),
+    )
 
     @field_validator("every")
     @classmethod
@@ -79,7 +84,8 @@ class ServiceSettings(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from None
+                f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)"
+            ) from None
         return value
 
 
@@ -107,8 +113,9 @@ class Config:
             if route.name == name:
                 return route
         known = ", ".join(r.name for r in self.routes) or "none configured"
-        raise ConfigError(f"no [[notify]] route named {name!r} (configured: {known})",
-                          path=self.path)
+        raise ConfigError(
+            f"no [[notify]] route named {name!r} (configured: {known})", path=self.path
+        )
 
 
 def parse_duration(text: str) -> float:
@@ -120,8 +127,9 @@ def parse_duration(text: str) -> float:
     return number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
 
 
-def load(path: str | os.PathLike[str] = DEFAULT_PATH,
-         env: Mapping[str, str] | None = None) -> Config:
+def load(
+    path: str | os.PathLike[str] = DEFAULT_PATH, env: Mapping[str, str] | None = None
+) -> Config:
     """Read, expand and validate a configuration file."""
     file = Path(path)
     shown = str(file)
@@ -143,8 +151,10 @@ def loads(text: str, *, path: str = "<config>", env: Mapping[str, str] | None = 
         line = _line_of_toml_error(str(exc))
         raise ConfigError(f"not valid TOML: {exc}", path=path, line=line) from None
     environ = os.environ if env is None else env
-    raw = {key: _expand(value, environ, path, secret=key in _SECRET_TABLES)
-           for key, value in raw.items()}
+    raw = {
+        key: _expand(value, environ, path, secret=key in _SECRET_TABLES)
+        for key, value in raw.items()
+    }
     locator = _Locator(text)
     known = {"store", "http", "browser", "health", "delivery", "service", "source", "notify"}
     for key in raw:
@@ -169,12 +179,18 @@ def loads(text: str, *, path: str = "<config>", env: Mapping[str, str] | None = 
         value = raw.get(name, {})
         if not isinstance(value, dict):
             raise ConfigError(f"[{name}] must be a table", path=path, key=name)
-        setattr(config, name,
-                _validate(model, value, path, f"[{name}]", locator.table(name), locator))
+        setattr(
+            config, name, _validate(model, value, path, f"[{name}]", locator.table(name), locator)
+        )
     problem = url_problem(config.store.url)
     if problem is not None:
-        raise ConfigError(problem[0], path=path, key=URL_KEY, fix=problem[1],
-                          line=locator.key_after(locator.table("store"), "url"))
+        raise ConfigError(
+            problem[0],
+            path=path,
+            key=URL_KEY,
+            fix=problem[1],
+            line=locator.key_after(locator.table("store"), "url"),
+        )
     config.sources = _load_sources(raw.get("source", []), path, locator)
     config.routes = _load_routes(raw.get("notify", []), path, locator)
     for route in config.routes:
@@ -198,43 +214,72 @@ def _load_sources(items: Any, path: str, locator: _Locator) -> list[SourceSettin
         where = f"[[source]] #{index + 1}"
         kind = item.get("kind")
         if not kind:
-            raise ConfigError("missing 'kind'", path=path, key=where, line=start,
-                              fix="set kind = \"…\"; `regwatch sources` lists the kinds")
+            raise ConfigError(
+                "missing 'kind'",
+                path=path,
+                key=where,
+                line=start,
+                fix='set kind = "…"; `regwatch sources` lists the kinds',
+            )
         try:
             adapter = adapter_for(str(kind))
         except KeyError as exc:
-            raise ConfigError(str(exc.args[0]), path=path, key=f"{where}.kind",
-                              line=locator.key_after(start, "kind")) from None
+            raise ConfigError(
+                str(exc.args[0]),
+                path=path,
+                key=f"{where}.kind",
+                line=locator.key_after(start, "kind"),
+            ) from None
         settings = _validate(adapter.Settings, item, path, where, start, locator)
         assert isinstance(settings, SourceSettings)
         if settings.every and settings.cron:
-            raise ConfigError("set either 'every' or 'cron', not both", path=path,
-                              key=f"{where} ({settings.name})", line=start)
+            raise ConfigError(
+                "set either 'every' or 'cron', not both",
+                path=path,
+                key=f"{where} ({settings.name})",
+                line=start,
+            )
         if settings.every:
             try:
                 if parse_duration(settings.every) <= 0:
                     raise ValueError(f"{settings.every!r} is not a positive duration like '6h'")
             except ValueError as exc:
-                raise ConfigError(str(exc), path=path, key=f"{where}.every",
-                                  line=locator.key_after(start, "every")) from None
+                raise ConfigError(
+                    str(exc),
+                    path=path,
+                    key=f"{where}.every",
+                    line=locator.key_after(start, "every"),
+                ) from None
         if settings.cron:
             from apscheduler.triggers.cron import CronTrigger
 
             try:
                 CronTrigger.from_crontab(settings.cron)
             except ValueError as exc:
-                raise ConfigError(f"bad cron expression: {exc}", path=path, key=f"{where}.cron",
-                                  line=locator.key_after(start, "cron")) from None
+                raise ConfigError(
+                    f"bad cron expression: {exc}",
+                    path=path,
+                    key=f"{where}.cron",
+                    line=locator.key_after(start, "cron"),
+                ) from None
         for pattern in settings.ignore:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ConfigError(f"bad regular expression {pattern!r}: {exc}", path=path,
-                                  key=f"{where}.ignore",
-                                  line=locator.key_after(start, "ignore")) from None
+                raise ConfigError(
+                    f"bad regular expression {pattern!r}: {exc}",
+                    path=path,
+                    key=f"{where}.ignore",
+                    line=locator.key_after(start, "ignore"),
+                ) from None
         if settings.name in seen:
-            raise ConfigError(f"two sources are named {settings.name!r}", path=path,
-                              key=f"{where}.name", line=start, fix="names must be unique")
+            raise ConfigError(
+                f"two sources are named {settings.name!r}",
+                path=path,
+                key=f"{where}.name",
+                line=start,
+                fix="names must be unique",
+            )
         seen.add(settings.name)
         sources.append(settings)
     return sources
@@ -249,14 +294,21 @@ def _load_routes(items: Any, path: str, locator: _Locator) -> list[Route]:
         route = _validate(Route, item, path, f"[[notify]] #{index + 1}", start, locator)
         assert isinstance(route, Route)
         if route.name in {r.name for r in routes}:
-            raise ConfigError(f"two routes are named {route.name!r}", path=path,
-                              key="[[notify]].name", line=start)
+            raise ConfigError(
+                f"two routes are named {route.name!r}", path=path, key="[[notify]].name", line=start
+            )
         routes.append(route)
     return routes
 
 
-def _validate(model: type[BaseModel], value: dict[str, Any], path: str, where: str,
-              start: int | None, locator: _Locator | None = None) -> BaseModel:
+def _validate(
+    model: type[BaseModel],
+    value: dict[str, Any],
+    path: str,
+    where: str,
+    start: int | None,
+    locator: _Locator | None = None,
+) -> BaseModel:
     try:
         return model.model_validate(value)
     except ValidationError as exc:
@@ -271,22 +323,28 @@ def _validate(model: type[BaseModel], value: dict[str, Any], path: str, where: s
         else:
             fix = None
         line = locator.key_after(start, loc) if locator else start
-        raise ConfigError(message, path=path, key=f"{where}.{loc}" if loc else where,
-                          line=line, fix=fix) from None
+        raise ConfigError(
+            message, path=path, key=f"{where}.{loc}" if loc else where, line=line, fix=fix
+        ) from None
 
 
 def _expand(value: Any, env: Mapping[str, str], path: str, *, secret: bool = False) -> Any:
     """``${NAME}`` -> the environment's value; in the tables of ``_SECRET_TABLES`` the
     value is registered with ``notifiers.redact`` so no output ever shows it."""
     if isinstance(value, str):
+
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in env:
-                raise ConfigError(f"environment variable ${{{name}}} is not set", path=path,
-                                  fix=f"export {name}=… before starting regwatch")
+                raise ConfigError(
+                    f"environment variable ${{{name}}} is not set",
+                    path=path,
+                    fix=f"export {name}=… before starting regwatch",
+                )
             if secret:
                 redact.register(env[name], f"${{{name}}}")
             return env[name]
+
         return _ENV.sub(replace, value)
     if isinstance(value, list):
         return [_expand(v, env, path, secret=secret) for v in value]

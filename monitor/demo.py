@@ -93,12 +93,12 @@ base_url = "{base}/ema"
 
 [[notify]]
 name = "cgt-team"
-urls = ["json://{base.removeprefix('http://')}/inbox/cgt-team"]
+urls = ["json://{base.removeprefix("http://")}/inbox/cgt-team"]
 match = {{ relevant = true }}
 
 [[notify]]
 name = "ops"
-urls = ["json://{base.removeprefix('http://')}/inbox/ops"]
+urls = ["json://{base.removeprefix("http://")}/inbox/ops"]
 match = {{ kinds = ["health", "recovered"] }}
 """
 
@@ -117,7 +117,7 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
     import logging
 
     quiet = {name: logging.getLogger(name).level for name in ("regwatch", "apprise")}
-    for name in quiet:                                 # the demo prints its own lines
+    for name in quiet:  # the demo prints its own lines
         logging.getLogger(name).setLevel(logging.WARNING)
     clock = Clock()
     cde, nmpa = CdeReplica(), NmpaReplica()
@@ -127,8 +127,7 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
     inbox = Inbox()
     workdir = Path(tempfile.mkdtemp(prefix="regwatch-demo-"))
     db = workdir / "demo.db"
-    app = Router({"/cde": cde, "/nmpa": nmpa, "/fda": fda, "/fr": fr, "/ema": ema,
-                  "/inbox": inbox})
+    app = Router({"/cde": cde, "/nmpa": nmpa, "/fda": fda, "/fr": fr, "/ema": ema, "/inbox": inbox})
     try:
         with ReplicaServer(app) as server:
             config = loads(demo_config(server.url, db), path="demo.toml")
@@ -140,9 +139,12 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
             def day(title: str, script: Callable[[], None] | None = None) -> None:
                 if script:
                     script()
-                out.print()        # the whole heading, wrapped, never cut mid-sentence
-                out.print(Text.assemble(("── ", "dim"), (f"{clock.now:%a %d %b %Y}", "bold"),
-                                        f" — {title}"))
+                out.print()  # the whole heading, wrapped, never cut mid-sentence
+                out.print(
+                    Text.assemble(
+                        ("── ", "dim"), (f"{clock.now:%a %d %b %Y}", "bold"), f" — {title}"
+                    )
+                )
                 for result in pipeline.check_all():
                     if result.outcome != "unchanged":
                         out.print(f"  check {result.line()}", markup=False)
@@ -152,46 +154,65 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
                 _print_inbox(out, inbox)
                 clock.advance(1)
 
-            out.print("[bold]regwatch demo[/bold]: local replicas of CDE, NMPA, FDA, the "
-                      f"Federal Register and EMA at {server.url}; store {db}")
+            out.print(
+                "[bold]regwatch demo[/bold]: local replicas of CDE, NMPA, FDA, the "
+                f"Federal Register and EMA at {server.url}; store {db}"
+            )
             day("first run: a silent baseline (no per-document alerts)")
             potency = _slug_of(fda, "Potency Assurance for Cellular and Gene Therapy Products")
-            gmc = _ema_id(ema, "Guideline on quality, non-clinical and clinical aspects of "
-                               "medicinal products containing genetically modified cells")
+            gmc = _ema_id(
+                ema,
+                "Guideline on quality, non-clinical and clinical aspects of "
+                "medicinal products containing genetically modified cells",
+            )
             hcbmp = _ema_id(ema, "Guideline on human cell-based medicinal products")
-            car_t = next(g.id for g in cde.guidelines.values() if "CAR-T" in g.title
-                         and g.nowstate == "颁布")
+            car_t = next(
+                g.id for g in cde.guidelines.values() if "CAR-T" in g.title and g.nowstate == "颁布"
+            )
 
             def new_drafts() -> None:
-                cde.add_opinion("体内基因编辑产品药学研究与评价技术指导原则",
-                                clock.now.strftime("%Y%m%d"))
-                nmpa.add_article("zhqyj", "关于公开征求《人源干细胞产品非临床研究技术指导原则"
-                                 "（征求意见稿）》意见的通知", clock.now.date().isoformat())
+                cde.add_opinion(
+                    "体内基因编辑产品药学研究与评价技术指导原则", clock.now.strftime("%Y%m%d")
+                )
+                nmpa.add_article(
+                    "zhqyj",
+                    "关于公开征求《人源干细胞产品非临床研究技术指导原则（征求意见稿）》意见的通知",
+                    clock.now.date().isoformat(),
+                )
                 cde.touch()
                 nmpa.touch()
                 fda.noise()
                 ema.refresh()
 
-            day("a CGT draft at CDE and an NMPA consultation; noise-only edits everywhere",
-                new_drafts)
+            day(
+                "a CGT draft at CDE and an NMPA consultation; noise-only edits everywhere",
+                new_drafts,
+            )
 
             def fda_day() -> None:
                 fda.today = fr.today = clock.now.date()
                 fda.finalise(potency, keep_slug=True)
-                title = ("Considerations for In Vivo Gene Editing Products; "
-                         "Draft Guidance for Industry")
-                fda.add_guidance(title.split(";")[0], cgt_label="Draft Guidance for Industry",
-                                 comment_days=60)
+                title = (
+                    "Considerations for In Vivo Gene Editing Products; Draft Guidance for Industry"
+                )
+                fda.add_guidance(
+                    title.split(";")[0], cgt_label="Draft Guidance for Industry", comment_days=60
+                )
                 fr.announce(title.split(";")[0], comment_days=60)
 
-            day("FDA finalises a draft, issues a new one (also noticed in the Federal Register)",
-                fda_day)
+            day(
+                "FDA finalises a draft, issues a new one (also noticed in the Federal Register)",
+                fda_day,
+            )
 
             def ema_day() -> None:
                 ema.today = clock.now.date()
                 ema.revise(gmc, line="Section 4.2: vector copy number limits revised.")
-                ema.add_document("Concept paper on the revision of the guideline on "
-                                 "allogeneic CAR-T cell products", consultation_days=60)
+                ema.add_document(
+                    "Concept paper on the revision of the guideline on "
+                    "allogeneic CAR-T cell products",
+                    consultation_days=60,
+                )
 
             day("EMA revises an ATMP guideline and opens a consultation", ema_day)
 
@@ -209,8 +230,13 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
             day("the sites are back; CDE repeals (废止) a guideline, EMA withdraws one", recovered)
 
             def delisted() -> None:
-                fda.withdraw(_slug_of(fda, "Safety Testing of Human Allogeneic Cells Expanded "
-                                           "for Use in Cell-Based Medical Products"))
+                fda.withdraw(
+                    _slug_of(
+                        fda,
+                        "Safety Testing of Human Allogeneic Cells Expanded "
+                        "for Use in Cell-Based Medical Products",
+                    )
+                )
 
             day("FDA delists a guidance: missing once is not removed…", delisted)
             day("…missing twice in healthy runs is")
@@ -225,13 +251,19 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
             if keep:
                 store.close()
                 kept, config_file = keep_database(db, Path(keep))
-                out.print(f"kept the database at {kept} and wrote {config_file}: try "
-                          f"`regwatch changes -c {config_file}` or `regwatch search 细胞 -c "
-                          f"{config_file}`", markup=False)
+                out.print(
+                    f"kept the database at {kept} and wrote {config_file}: try "
+                    f"`regwatch changes -c {config_file}` or `regwatch search 细胞 -c "
+                    f"{config_file}`",
+                    markup=False,
+                )
             else:
-                out.print("run `regwatch demo --keep DIR` to keep the database (with a "
-                          "regwatch.toml beside it) and explore it with `regwatch changes`, "
-                          "`search`, `show`, `diff` and `web`", markup=False)
+                out.print(
+                    "run `regwatch demo --keep DIR` to keep the database (with a "
+                    "regwatch.toml beside it) and explore it with `regwatch changes`, "
+                    "`search`, `show`, `diff` and `web`",
+                    markup=False,
+                )
             store.close()
             return counts
     finally:

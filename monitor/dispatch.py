@@ -54,7 +54,7 @@ from notifiers.types import Alert
 
 log = logging.getLogger("regwatch.dispatch")
 
-SEND_TIMEOUT = 30.0   # seconds apprise may take for one URL
+SEND_TIMEOUT = 30.0  # seconds apprise may take for one URL
 
 
 @dataclass
@@ -72,8 +72,9 @@ def aware(moment: datetime) -> datetime:
 class Dispatcher:
     """Sends what is due in one store, for the routes of one configuration."""
 
-    def __init__(self, config: Config, store: Store, *,
-                 now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, config: Config, store: Store, *, now: Callable[[], datetime] = utcnow
+    ) -> None:
         self.config, self.store, self.now = config, store, now
         self.routes = {route.name: route for route in config.routes}
 
@@ -97,8 +98,9 @@ class Dispatcher:
         with self.store.session(write=True) as session:
             count = session.exec(query.values(status="pending", next_attempt_at=now)).rowcount
         if count:
-            log.warning("%d deliveries were interrupted while sending; they will be sent "
-                        "again", count)
+            log.warning(
+                "%d deliveries were interrupted while sending; they will be sent again", count
+            )
         return int(count or 0)
 
     # -- one pass ----------------------------------------------------------------
@@ -111,10 +113,15 @@ class Dispatcher:
         result = DispatchResult()
         self.recover(expired_only=True)
         now = self.now()
-        query = (select(DeliveryRow)
-                 .where(DeliveryRow.status == "pending", DeliveryRow.mode == "immediate",
-                        col(DeliveryRow.next_attempt_at) <= now)
-                 .order_by(col(DeliveryRow.id)))
+        query = (
+            select(DeliveryRow)
+            .where(
+                DeliveryRow.status == "pending",
+                DeliveryRow.mode == "immediate",
+                col(DeliveryRow.next_attempt_at) <= now,
+            )
+            .order_by(col(DeliveryRow.id))
+        )
         if only is not None:
             query = query.where(col(DeliveryRow.id).in_(list(only)))
         with self.store.session() as session:
@@ -123,15 +130,27 @@ class Dispatcher:
             route = self.routes.get(row.route)
             if route is None:
                 if self._claim([row], None):
-                    self._finish([row], ok=False, done=set(), result=result, final=True,
-                                 error=f"route {row.route!r} is no longer configured")
+                    self._finish(
+                        [row],
+                        ok=False,
+                        done=set(),
+                        result=result,
+                        final=True,
+                        error=f"route {row.route!r} is no longer configured",
+                    )
                 continue
             try:
                 alert = alert_from_json(row.alert)
             except (ValueError, TypeError) as exc:
                 if self._claim([row], route):
-                    self._finish([row], ok=False, done=set(), result=result, final=True,
-                                 error=f"the stored alert cannot be read: {exc}")
+                    self._finish(
+                        [row],
+                        ok=False,
+                        done=set(),
+                        result=result,
+                        final=True,
+                        error=f"the stored alert cannot be read: {exc}",
+                    )
                 continue
             self._deliver(route, [row], _alert_renderer(alert, route), result)
         if only is None:
@@ -144,9 +163,12 @@ class Dispatcher:
         now = self.now()
         with self.store.session() as session:
             pending = session.exec(
-                select(DeliveryRow).where(DeliveryRow.status == "pending",
-                                          DeliveryRow.mode == "digest",
-                                          col(DeliveryRow.next_attempt_at) <= now)
+                select(DeliveryRow)
+                .where(
+                    DeliveryRow.status == "pending",
+                    DeliveryRow.mode == "digest",
+                    col(DeliveryRow.next_attempt_at) <= now,
+                )
                 .order_by(col(DeliveryRow.id))
             ).all()
         # Rows of one route that already reached different URLs go in separate digests,
@@ -158,8 +180,14 @@ class Dispatcher:
             route = self.routes.get(name)
             if route is None:
                 if self._claim(rows, None):
-                    self._finish(rows, ok=False, done=set(), result=result, final=True,
-                                 error=f"route {name!r} is no longer configured")
+                    self._finish(
+                        rows,
+                        ok=False,
+                        done=set(),
+                        result=result,
+                        final=True,
+                        error=f"route {name!r} is no longer configured",
+                    )
                 continue
             # A route switched from digest to immediate sends what it had collected now.
             zone: tzinfo = UTC
@@ -183,16 +211,22 @@ class Dispatcher:
             claimed = session.exec(
                 update(DeliveryRow)
                 .where(col(DeliveryRow.id).in_(ids), col(DeliveryRow.status) == "pending")
-                .values(status="sending", next_attempt_at=until,
-                        attempts=col(DeliveryRow.attempts) + 1)
+                .values(
+                    status="sending", next_attempt_at=until, attempts=col(DeliveryRow.attempts) + 1
+                )
             ).rowcount
             if claimed != len(ids):
                 session.rollback()
                 return False
         return True
 
-    def _deliver(self, route: Route, rows: Sequence[DeliveryRow],
-                 render: Callable[[str], Message], result: DispatchResult) -> None:
+    def _deliver(
+        self,
+        route: Route,
+        rows: Sequence[DeliveryRow],
+        render: Callable[[str], Message],
+        result: DispatchResult,
+    ) -> None:
         limit = self._max_attempts(route)
         if max(row.attempts for row in rows) >= limit:
             self._give_up(rows, limit, result)
@@ -220,18 +254,28 @@ class Dispatcher:
                     self._save_done(rows, done)
             else:
                 errors.append(f"{outcome.url}: {outcome.error}")
-        self._finish(rows, ok=len(done) == len(route.urls), error="; ".join(errors),
-                     result=result, done=done, max_attempts=self._max_attempts(route))
+        self._finish(
+            rows,
+            ok=len(done) == len(route.urls),
+            error="; ".join(errors),
+            result=result,
+            done=done,
+            max_attempts=self._max_attempts(route),
+        )
 
     def _give_up(self, rows: Sequence[DeliveryRow], limit: int, result: DispatchResult) -> None:
         """Fail rows whose attempts were all spent by processes that stopped mid-send."""
-        error = (f"gave up after {limit} attempts (max_attempts) that ended without an "
-                 "answer: the process stopped while sending")
+        error = (
+            f"gave up after {limit} attempts (max_attempts) that ended without an "
+            "answer: the process stopped while sending"
+        )
         with self.store.session(write=True) as session:
             count = session.exec(
                 update(DeliveryRow)
-                .where(col(DeliveryRow.id).in_([row.id for row in rows]),
-                       col(DeliveryRow.status) == "pending")
+                .where(
+                    col(DeliveryRow.id).in_([row.id for row in rows]),
+                    col(DeliveryRow.status) == "pending",
+                )
                 .values(status="failed", last_error=error, next_attempt_at=None)
             ).rowcount
         if count:
@@ -240,18 +284,28 @@ class Dispatcher:
 
     def _save_done(self, rows: Sequence[DeliveryRow], done: set[int]) -> None:
         with self.store.session(write=True) as session:
-            session.exec(update(DeliveryRow)
-                         .where(col(DeliveryRow.id).in_([row.id for row in rows]))
-                         .values(done=json.dumps(sorted(done))))
+            session.exec(
+                update(DeliveryRow)
+                .where(col(DeliveryRow.id).in_([row.id for row in rows]))
+                .values(done=json.dumps(sorted(done)))
+            )
 
     def _max_attempts(self, route: Route) -> int:
         if "max_attempts" in route.model_fields_set:
             return route.max_attempts
         return self.config.delivery.max_attempts
 
-    def _finish(self, rows: Sequence[DeliveryRow], *, ok: bool, error: str, done: set[int],
-                result: DispatchResult, final: bool = False,
-                max_attempts: int | None = None) -> None:
+    def _finish(
+        self,
+        rows: Sequence[DeliveryRow],
+        *,
+        ok: bool,
+        error: str,
+        done: set[int],
+        result: DispatchResult,
+        final: bool = False,
+        max_attempts: int | None = None,
+    ) -> None:
         now = self.now()
         limit = max_attempts or self.config.delivery.max_attempts
         with self.store.session(write=True) as session:
@@ -259,7 +313,7 @@ class Dispatcher:
                 fresh = session.get(DeliveryRow, row.id)
                 if fresh is None:
                     continue
-                fresh.done = json.dumps(sorted(done))   # attempts were counted at the claim
+                fresh.done = json.dumps(sorted(done))  # attempts were counted at the claim
                 if ok:
                     fresh.status, fresh.sent_at, fresh.last_error = "sent", now, ""
                     fresh.next_attempt_at = None
@@ -268,21 +322,31 @@ class Dispatcher:
                     fresh.status, fresh.last_error = "failed", error[:2000]
                     fresh.next_attempt_at = None
                     result.failed += 1
-                    log.warning("delivery %s to %s failed for good after %d attempts: %s",
-                                fresh.id, fresh.route, fresh.attempts, error)
+                    log.warning(
+                        "delivery %s to %s failed for good after %d attempts: %s",
+                        fresh.id,
+                        fresh.route,
+                        fresh.attempts,
+                        error,
+                    )
                 else:
                     fresh.status, fresh.last_error = "pending", error[:2000]
                     fresh.next_attempt_at = now + self.backoff(fresh.attempts)
                     result.retrying += 1
-                    log.info("delivery %s to %s will be retried at %s: %s", fresh.id,
-                             fresh.route, fresh.next_attempt_at, error)
+                    log.info(
+                        "delivery %s to %s will be retried at %s: %s",
+                        fresh.id,
+                        fresh.route,
+                        fresh.next_attempt_at,
+                        error,
+                    )
                 session.add(fresh)
 
     def backoff(self, attempts: int) -> timedelta:
         """Wait after the n-th failed attempt: backoff, 2×, 4×, … up to max_backoff."""
         settings = self.config.delivery
         exponent = min(attempts - 1, 60)
-        return timedelta(seconds=min(settings.backoff * 2 ** exponent, settings.max_backoff))
+        return timedelta(seconds=min(settings.backoff * 2**exponent, settings.max_backoff))
 
 
 def delivery_key(rows: Sequence[DeliveryRow], index: int) -> str:
@@ -305,8 +369,15 @@ def _digest_renderer(alerts: list[Alert], title: str, route: Route) -> Callable[
 def queue_test(store: Store, route: Route, alert: Alert) -> DeliveryRow:
     """Queue a test alert for one route, bypassing its match rules and its digest."""
     now = utcnow()
-    row = DeliveryRow(route=route.name, purpose=f"test:{alert.id}", alert=alert_to_json(alert),
-                      mode="immediate", status="pending", next_attempt_at=now, created_at=now)
+    row = DeliveryRow(
+        route=route.name,
+        purpose=f"test:{alert.id}",
+        alert=alert_to_json(alert),
+        mode="immediate",
+        status="pending",
+        next_attempt_at=now,
+        created_at=now,
+    )
     with store.session(write=True) as session:
         session.add(row)
     return row

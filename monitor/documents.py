@@ -48,15 +48,31 @@ class CheckContext:
     run: RunRow
     now: datetime
     baseline: bool
-    hosts: frozenset[str] = frozenset()   # the source's own site (``monitor.identity``)
+    hosts: frozenset[str] = frozenset()  # the source's own site (``monitor.identity``)
 
 
-def change_row(source: SourceRow, run: RunRow, doc: DocumentRow, kind: str, event: str,
-               now: datetime, cls: Classification | None,
-               deadline: date | None = None) -> ChangeRow:
-    row = ChangeRow(source_id=source.id or 0, run_id=run.id, document_id=doc.id, kind=kind,
-                    event=event, detected_at=now, title=doc.title, url=doc.url,
-                    jurisdiction=doc.jurisdiction, comment_deadline=deadline)
+def change_row(
+    source: SourceRow,
+    run: RunRow,
+    doc: DocumentRow,
+    kind: str,
+    event: str,
+    now: datetime,
+    cls: Classification | None,
+    deadline: date | None = None,
+) -> ChangeRow:
+    row = ChangeRow(
+        source_id=source.id or 0,
+        run_id=run.id,
+        document_id=doc.id,
+        kind=kind,
+        event=event,
+        detected_at=now,
+        title=doc.title,
+        url=doc.url,
+        jurisdiction=doc.jurisdiction,
+        comment_deadline=deadline,
+    )
     if cls is not None:
         row.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
         row.relevant = cls.relevant
@@ -84,16 +100,20 @@ class LineageIndex:
         self.changes: dict[str, list[tuple[ChangeRow, DocumentRow]]] = {}
         self.since = now - timedelta(days=7)
         wanted = sorted(x for x in lineages if x)
-        for start in range(0, len(wanted), 500):   # SQLite's bound-variable limit
-            chunk = wanted[start:start + 500]
-            for doc in session.exec(select(DocumentRow).where(
-                    col(DocumentRow.lineage).in_(chunk), DocumentRow.state != "removed")):
+        for start in range(0, len(wanted), 500):  # SQLite's bound-variable limit
+            chunk = wanted[start : start + 500]
+            for doc in session.exec(
+                select(DocumentRow).where(
+                    col(DocumentRow.lineage).in_(chunk), DocumentRow.state != "removed"
+                )
+            ):
                 self.docs.setdefault(doc.lineage, []).append(doc)
             for change, doc in session.exec(
                 select(ChangeRow, DocumentRow)
                 .join(DocumentRow, col(ChangeRow.document_id) == DocumentRow.id)
-                .where(col(DocumentRow.lineage).in_(chunk),
-                       col(ChangeRow.detected_at) >= self.since)
+                .where(
+                    col(DocumentRow.lineage).in_(chunk), col(ChangeRow.detected_at) >= self.since
+                )
                 .order_by(col(ChangeRow.id))
             ):
                 self.changes.setdefault(doc.lineage, []).append((change, doc))
@@ -111,8 +131,14 @@ class DocumentWriter:
     """Writes the plan of one run as rows. Every method runs inside the run's
     transaction; none fetches or classifies."""
 
-    def __init__(self, session: Session, store: Store, ctx: CheckContext, plan: Plan,
-                 documents: Mapping[str, DocumentRow]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        store: Store,
+        ctx: CheckContext,
+        plan: Plan,
+        documents: Mapping[str, DocumentRow],
+    ) -> None:
         self.session, self.store, self.ctx, self.plan = session, store, ctx, plan
         self.source, self.run, self.now = ctx.source, ctx.run, ctx.now
         diff = plan.diff
@@ -133,8 +159,7 @@ class DocumentWriter:
             return None
         for body in found.bodies.values():
             Store.put_blob(self.session, body)
-        text_hash = (Store.put_blob(self.session, found.text.encode("utf-8"))
-                     if found.text else None)
+        text_hash = Store.put_blob(self.session, found.text.encode("utf-8")) if found.text else None
         return found, text_hash
 
     def _text(self, digest: str | None) -> str:
@@ -158,17 +183,28 @@ class DocumentWriter:
             return []
         self.session.add_all(docs)
         self.session.flush()
-        self.session.execute(insert(VersionRow), [
-            {"document_id": doc.id, "seen_at": self.now, "record": doc.record,
-             "attachments": doc.attachments, "text_hash": doc.text_hash} for doc in docs])
+        self.session.execute(
+            insert(VersionRow),
+            [
+                {
+                    "document_id": doc.id,
+                    "seen_at": self.now,
+                    "record": doc.record,
+                    "attachments": doc.attachments,
+                    "text_hash": doc.text_hash,
+                }
+                for doc in docs
+            ],
+        )
         if self.ctx.baseline:
             return []
         changes = []
         for record, doc in zip(records, docs, strict=True):
             cls = self._classification(record.key)
             event, detail, twin = self._added_event(doc, cls)
-            change = change_row(self.source, self.run, doc, "added", event, self.now, cls,
-                                doc.comment_deadline)
+            change = change_row(
+                self.source, self.run, doc, "added", event, self.now, cls, doc.comment_deadline
+            )
             change.detail = detail
             change.mirror_of = self._mirror(doc, event) or twin
             read = self.plan.files.get(record.key)
@@ -184,33 +220,51 @@ class DocumentWriter:
         hashes = read[0].hashes if read else {}
         text_hash = read[1] if read else None
         return DocumentRow(
-            source_id=self.source.id or 0, key=record.key, title=record.title, url=record.url,
-            jurisdiction=self.source.jurisdiction, first_seen=self.now, last_seen=self.now,
+            source_id=self.source.id or 0,
+            key=record.key,
+            title=record.title,
+            url=record.url,
+            jurisdiction=self.source.jurisdiction,
+            first_seen=self.now,
+            last_seen=self.now,
             record=json.dumps(record.as_dict(), ensure_ascii=False),
             fingerprint=fingerprint(record),
-            lineage=stem(record.title), status=cls.status, comment_deadline=deadline_of(record),
-            text_hash=text_hash, attachments=json.dumps(hashes, sort_keys=True),
-            classification=json.dumps(cls.as_dict(), ensure_ascii=False), relevant=cls.relevant,
+            lineage=stem(record.title),
+            status=cls.status,
+            comment_deadline=deadline_of(record),
+            text_hash=text_hash,
+            attachments=json.dumps(hashes, sort_keys=True),
+            classification=json.dumps(cls.as_dict(), ensure_ascii=False),
+            relevant=cls.relevant,
             attachments_checked_at=self.now if read else None,
         )
 
-    def _added_event(self, doc: DocumentRow,
-                     cls: Classification) -> tuple[str, str, int | None]:
+    def _added_event(self, doc: DocumentRow, cls: Classification) -> tuple[str, str, int | None]:
         """(event, detail, twin document): finalised (a draft's final version
         appeared), a mirror of a document another source already holds, or plain
         added / draft / withdrawn."""
         if doc.lineage:
-            kin = [k for k in self.index.docs.get(doc.lineage, [])
-                   if k.jurisdiction == doc.jurisdiction and k is not doc and k.id != doc.id
-                   and k.state != "removed"]
+            kin = [
+                k
+                for k in self.index.docs.get(doc.lineage, [])
+                if k.jurisdiction == doc.jurisdiction
+                and k is not doc
+                and k.id != doc.id
+                and k.state != "removed"
+            ]
             self.index.add_document(doc)
             drafts = [k for k in kin if k.status == "draft"]
             if cls.status == "final" and drafts:
                 doc.linked_to = drafts[-1].id
                 seen = f"{drafts[-1].first_seen:%Y-%m-%d}"
                 return "finalised", f"finalises the draft first seen {seen}", None
-            same = [k for k in kin if k.status == cls.status and k.source_id != doc.source_id
-                    and self._may_be_same(doc, k)]
+            same = [
+                k
+                for k in kin
+                if k.status == cls.status
+                and k.source_id != doc.source_id
+                and self._may_be_same(doc, k)
+            ]
             if same:
                 twin = same[0]
                 if doc.comment_deadline and not twin.comment_deadline:
@@ -258,8 +312,9 @@ class DocumentWriter:
             event = "finalised"
         else:
             event = "changed"
-        change = change_row(self.source, self.run, doc, "changed", event, self.now, cls,
-                            doc.comment_deadline)
+        change = change_row(
+            self.source, self.run, doc, "changed", event, self.now, cls, doc.comment_deadline
+        )
         change.mirror_of = self._mirror(doc, event)
         self.index.add_change(change, doc)
         change.fields_changed = json.dumps([n for n in names if n not in TOUCH_FIELDS])
@@ -267,7 +322,8 @@ class DocumentWriter:
             self._text_diff(change, old_text_hash, text_hash)
         else:
             change.excerpt = "; ".join(
-                f"{f.name}: {f.old or '∅'} → {f.new or '∅'}" for f in item.fields
+                f"{f.name}: {f.old or '∅'} → {f.new or '∅'}"
+                for f in item.fields
                 if f.name not in TOUCH_FIELDS
             )[:300]
         return change
@@ -308,8 +364,9 @@ class DocumentWriter:
         self._version(doc)
         if not old_hash:
             return None
-        change = change_row(self.source, self.run, doc, "changed", "changed", self.now, cls,
-                            doc.comment_deadline)
+        change = change_row(
+            self.source, self.run, doc, "changed", "changed", self.now, cls, doc.comment_deadline
+        )
         change.fields_changed = json.dumps(["attachment text"])
         self._text_diff(change, old_hash, text_hash)
         change.mirror_of = self._mirror(doc, "changed")
@@ -321,10 +378,14 @@ class DocumentWriter:
     def remove(self, doc: DocumentRow) -> ChangeRow:
         doc.state, doc.missing_runs = "removed", 0
         self.session.add(doc)
-        cls = Classification.from_dict(json.loads(doc.classification)) \
-            if doc.classification not in ("", "{}") else None
-        change = change_row(self.source, self.run, doc, "removed", "removed", self.now, cls,
-                            doc.comment_deadline)
+        cls = (
+            Classification.from_dict(json.loads(doc.classification))
+            if doc.classification not in ("", "{}")
+            else None
+        )
+        change = change_row(
+            self.source, self.run, doc, "removed", "removed", self.now, cls, doc.comment_deadline
+        )
         change.mirror_of = self._mirror(doc, "removed")
         self.index.add_change(change, doc)
         return change
@@ -344,8 +405,11 @@ class DocumentWriter:
         """
         if not doc.lineage:
             return None
-        recent = [(c, d) for c, d in self.index.changes.get(doc.lineage, [])
-                  if d.jurisdiction == doc.jurisdiction and d.id != doc.id]
+        recent = [
+            (c, d)
+            for c, d in self.index.changes.get(doc.lineage, [])
+            if d.jurisdiction == doc.jurisdiction and d.id != doc.id
+        ]
         for change, twin in recent:
             if change.event != event or change.mirror_of is not None:
                 continue
@@ -353,8 +417,10 @@ class DocumentWriter:
                 continue
             if not self._may_be_same(doc, twin):
                 continue
-            taken = any(c.mirror_of == twin.id and c.source_id == doc.source_id
-                        and c.event == event for c, _ in recent)
+            taken = any(
+                c.mirror_of == twin.id and c.source_id == doc.source_id and c.event == event
+                for c, _ in recent
+            )
             if not taken:
                 return twin.id
         return None
@@ -362,8 +428,11 @@ class DocumentWriter:
     @staticmethod
     def _identity(doc: DocumentRow) -> tuple[dict[str, str], set[str]]:
         record = json.loads(doc.record or "{}")
-        fields = {k: str(v).strip() for k, v in (record.get("fields") or {}).items()
-                  if k in IDENTITY_FIELDS and str(v).strip()}
+        fields = {
+            k: str(v).strip()
+            for k, v in (record.get("fields") or {}).items()
+            if k in IDENTITY_FIELDS and str(v).strip()
+        }
         files = {str(a.get("url", "")).split("://", 1)[-1] for a in record.get("attachments", [])}
         files |= set(json.loads(doc.attachments or "{}").values())
         return fields, {f for f in files if f}
@@ -390,8 +459,15 @@ class DocumentWriter:
         return bool(my_files & their_files)
 
     def _version(self, doc: DocumentRow) -> None:
-        self.session.add(VersionRow(document_id=doc.id or 0, seen_at=self.now, record=doc.record,
-                                    attachments=doc.attachments, text_hash=doc.text_hash))
+        self.session.add(
+            VersionRow(
+                document_id=doc.id or 0,
+                seen_at=self.now,
+                record=doc.record,
+                attachments=doc.attachments,
+                text_hash=doc.text_hash,
+            )
+        )
 
 
 def _bare(title: str) -> str:

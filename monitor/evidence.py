@@ -48,16 +48,16 @@ class Evidence:
         return f"blocked: {reason}" if reason else "not a block page"
 
 
-def keep(session: Session, source_id: int | None, run_id: int | None, fetcher: object,
-         now: datetime) -> bool:
+def keep(
+    session: Session, source_id: int | None, run_id: int | None, fetcher: object, now: datetime
+) -> bool:
     """Store the fetcher's last response for the source (replacing the old); False if none."""
     log = exchanges_of(fetcher)
     last = log.last() if log is not None else None
     if last is None or source_id is None:
         return False
     body = last.body[:MAX_BODY]
-    row = session.get(EvidenceRow, source_id) or EvidenceRow(source_id=source_id, at=now,
-                                                             body=b"")
+    row = session.get(EvidenceRow, source_id) or EvidenceRow(source_id=source_id, at=now, body=b"")
     row.run_id, row.at, row.method, row.url = run_id, now, last.method, last.url
     row.status, row.size = last.status, len(last.body)
     row.truncated = last.truncated or len(last.body) > MAX_BODY
@@ -75,9 +75,17 @@ def evidence_for(store: Store, name: str) -> Evidence | None:
         if row is None:
             return None
         headers: dict[str, Any] = json.loads(row.headers or "{}")
-        return Evidence(name, row.at, row.method, row.url, row.status,
-                        {str(k): str(v) for k, v in headers.items()},
-                        zlib.decompress(row.body), row.size, row.truncated)
+        return Evidence(
+            name,
+            row.at,
+            row.method,
+            row.url,
+            row.status,
+            {str(k): str(v) for k, v in headers.items()},
+            zlib.decompress(row.body),
+            row.size,
+            row.truncated,
+        )
 
 
 def describe(evidence: Evidence, *, excerpt: int = 600) -> list[str]:

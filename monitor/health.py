@@ -9,8 +9,16 @@ from sqlmodel import Session
 from monitor.store.models import ChangeRow, RunRow, SourceRow
 
 
-def record_failure(session: Session, source: SourceRow, run: RunRow, error: str, outcome: str,
-                   *, alert_after: int, now: datetime) -> ChangeRow | None:
+def record_failure(
+    session: Session,
+    source: SourceRow,
+    run: RunRow,
+    error: str,
+    outcome: str,
+    *,
+    alert_after: int,
+    now: datetime,
+) -> ChangeRow | None:
     """Count a failed or blocked run; return the health change on the N-th one."""
     source.consecutive_failures += 1
     source.last_run_at, source.last_outcome, source.last_error = now, outcome, error[:2000]
@@ -20,15 +28,21 @@ def record_failure(session: Session, source: SourceRow, run: RunRow, error: str,
     source.health_alerted = True
     what = "blocked" if outcome == "blocked" else "failing"
     return ChangeRow(
-        source_id=source.id or 0, run_id=run.id, kind="health", event="health",
+        source_id=source.id or 0,
+        run_id=run.id,
+        kind="health",
+        event="health",
         detected_at=now,
         title=f"{source.name} is {what}",
-        url=source.url, jurisdiction=source.jurisdiction, detail=error[:2000],
+        url=source.url,
+        jurisdiction=source.jurisdiction,
+        detail=error[:2000],
     )
 
 
-def record_success(session: Session, source: SourceRow, run: RunRow,
-                   *, now: datetime) -> ChangeRow | None:
+def record_success(
+    session: Session, source: SourceRow, run: RunRow, *, now: datetime
+) -> ChangeRow | None:
     """Reset the failure count; return a "recovered" change if an alert had gone out."""
     was_alerted, failures = source.health_alerted, source.consecutive_failures
     source.consecutive_failures, source.health_alerted = 0, False
@@ -39,7 +53,13 @@ def record_success(session: Session, source: SourceRow, run: RunRow,
     if not was_alerted:
         return None
     return ChangeRow(
-        source_id=source.id or 0, run_id=run.id, kind="health", event="recovered",
-        detected_at=now, title=f"{source.name} works again", url=source.url,
-        jurisdiction=source.jurisdiction, detail=f"recovered after {failures} failed checks",
+        source_id=source.id or 0,
+        run_id=run.id,
+        kind="health",
+        event="recovered",
+        detected_at=now,
+        title=f"{source.name} works again",
+        url=source.url,
+        jurisdiction=source.jurisdiction,
+        detail=f"recovered after {failures} failed checks",
     )

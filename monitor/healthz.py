@@ -51,7 +51,7 @@ def parse_listen(listen: str) -> tuple[str, int] | None:
         return None
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit():
-        raise ValueError(f"[service] listen = {listen!r}: expected HOST:PORT or \"off\"")
+        raise ValueError(f'[service] listen = {listen!r}: expected HOST:PORT or "off"')
     return (host.strip("[]") or "127.0.0.1", int(port))
 
 
@@ -73,7 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: dict[str, Any]) -> None:
         payload = redact_bytes(
-            json.dumps(body, ensure_ascii=False, default=str, indent=1).encode("utf-8"))
+            json.dumps(body, ensure_ascii=False, default=str, indent=1).encode("utf-8")
+        )
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
@@ -93,9 +94,12 @@ class HealthServer:
     def __init__(self, host: str, port: int, snapshot: Snapshot) -> None:
         self._server = _Server((host, port), _Handler)
         self._server.snapshot = snapshot
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.2},
-                                        name="healthz", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="healthz",
+            daemon=True,
+        )
 
     @property
     def url(self) -> str:
@@ -118,8 +122,9 @@ def send_direct(route: Route, alert: Alert) -> None:
         message = render_alert(alert, fmt=fmt, templates_dir=route.templates)
         result = send_message(url, message, timeout=15)
         if not result.ok:
-            log.warning("could not send the database health alert to %s: %s", result.url,
-                        result.error)
+            log.warning(
+                "could not send the database health alert to %s: %s", result.url, result.error
+            )
 
 
 class StoreHealth:
@@ -133,7 +138,7 @@ class StoreHealth:
         self.failures = 0
         self.alerts_sent = 0
         self._alerted_at: float | None = None
-        self.frozen = False   # the database was lost: nothing clears the error
+        self.frozen = False  # the database was lost: nothing clears the error
         self._lock = threading.Lock()
 
     @property
@@ -152,15 +157,27 @@ class StoreHealth:
             if due:
                 self._alerted_at = time.monotonic()
         if first:
-            log.error("cannot write the database: %s — checks and deliveries wait until it can "
-                      "be written again (disk full? read-only? permissions?)", error)
+            log.error(
+                "cannot write the database: %s — checks and deliveries wait until it can "
+                "be written again (disk full? read-only? permissions?)",
+                error,
+            )
         if due:
-            self._send(Alert(
-                id=f"store-{int(time.time())}", kind="health", source="regwatch",
-                regulator="regwatch", jurisdiction="", title="the database cannot be written",
-                detected_at=datetime.now(UTC), change_kind="health",
-                detail=f"the database cannot be written: {error}", failures=self.failures,
-            ), routes)
+            self._send(
+                Alert(
+                    id=f"store-{int(time.time())}",
+                    kind="health",
+                    source="regwatch",
+                    regulator="regwatch",
+                    jurisdiction="",
+                    title="the database cannot be written",
+                    detected_at=datetime.now(UTC),
+                    change_kind="health",
+                    detail=f"the database cannot be written: {error}",
+                    failures=self.failures,
+                ),
+                routes,
+            )
 
     def lost(self, error: str, routes: Sequence[Route]) -> None:
         """The database is not the one the service opened (deleted, replaced): a
@@ -172,12 +189,21 @@ class StoreHealth:
             self.since = self.since or datetime.now(UTC)
         if first:
             log.error("%s", error)
-            self._send(Alert(
-                id=f"store-lost-{int(time.time())}", kind="health", source="regwatch",
-                regulator="regwatch", jurisdiction="", title="the database was lost",
-                detected_at=datetime.now(UTC), change_kind="health", detail=error,
-                failures=self.failures,
-            ), routes)
+            self._send(
+                Alert(
+                    id=f"store-lost-{int(time.time())}",
+                    kind="health",
+                    source="regwatch",
+                    regulator="regwatch",
+                    jurisdiction="",
+                    title="the database was lost",
+                    detected_at=datetime.now(UTC),
+                    change_kind="health",
+                    detail=error,
+                    failures=self.failures,
+                ),
+                routes,
+            )
 
     def ok(self, routes: Sequence[Route]) -> None:
         """A write succeeded: clear the error; say "recovered" if an alert went out."""
@@ -189,21 +215,31 @@ class StoreHealth:
             error, failures = self.error, self.failures
             alerted = self._alerted_at is not None
             self.error, self.since, self.failures, self._alerted_at = "", None, 0, None
-        log.info("the database can be written again (after %d failed writes: %s)",
-                 failures, error)
+        log.info("the database can be written again (after %d failed writes: %s)", failures, error)
         if alerted:
-            self._send(Alert(
-                id=f"store-ok-{int(time.time())}", kind="recovered", source="regwatch",
-                regulator="regwatch", jurisdiction="", title="the database can be written again",
-                detected_at=datetime.now(UTC), change_kind="health",
-                detail=f"recovered after {failures} failed writes",
-            ), routes)
+            self._send(
+                Alert(
+                    id=f"store-ok-{int(time.time())}",
+                    kind="recovered",
+                    source="regwatch",
+                    regulator="regwatch",
+                    jurisdiction="",
+                    title="the database can be written again",
+                    detected_at=datetime.now(UTC),
+                    change_kind="health",
+                    detail=f"recovered after {failures} failed writes",
+                ),
+                routes,
+            )
 
     def _send(self, alert: Alert, routes: Sequence[Route]) -> None:
         targets = routes_for(alert, routes)
         if not targets:
-            log.warning("no [[notify]] route takes %s alerts; the database problem is only "
-                        "in this log and /healthz", alert.kind)
+            log.warning(
+                "no [[notify]] route takes %s alerts; the database problem is only "
+                "in this log and /healthz",
+                alert.kind,
+            )
         for route in targets:
             try:
                 self.sender(route, alert)
@@ -213,6 +249,9 @@ class StoreHealth:
             self.alerts_sent += len(targets)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"writable": self.writable, "error": self.error,
-                "since": self.since.isoformat() if self.since else None,
-                "failed_writes": self.failures}
+        return {
+            "writable": self.writable,
+            "error": self.error,
+            "since": self.since.isoformat() if self.since else None,
+            "failed_writes": self.failures,
+        }

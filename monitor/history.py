@@ -19,10 +19,29 @@ from monitor.errors import NotFound
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow
 
-CHANGE_FIELDS = ("id", "detected_at", "source", "kind", "event", "title", "url", "jurisdiction",
-                 "relevant", "cn", "eu", "us", "modalities", "doc_type", "status",
-                 "comment_deadline", "fields_changed", "excerpt", "detail", "document_id",
-                 "mirror_of")
+CHANGE_FIELDS = (
+    "id",
+    "detected_at",
+    "source",
+    "kind",
+    "event",
+    "title",
+    "url",
+    "jurisdiction",
+    "relevant",
+    "cn",
+    "eu",
+    "us",
+    "modalities",
+    "doc_type",
+    "status",
+    "comment_deadline",
+    "fields_changed",
+    "excerpt",
+    "detail",
+    "document_id",
+    "mirror_of",
+)
 
 
 @dataclass
@@ -35,7 +54,7 @@ class ChangeFilter:
     search: str | None = None
     relevant: bool | None = None
     limit: int = 100
-    before: int | None = None   # only changes listed after this change id (the next page)
+    before: int | None = None  # only changes listed after this change id (the next page)
 
 
 def change_dict(change: ChangeRow, source: SourceRow) -> dict[str, Any]:
@@ -56,14 +75,16 @@ def change_dict(change: ChangeRow, source: SourceRow) -> dict[str, Any]:
         "doc_type": change.doc_type,
         "status": change.status,
         # a comment period belongs to a draft: a final document's old one is not shown
-        "comment_deadline": (change.comment_deadline.isoformat()
-                             if change.comment_deadline and change.status != "final"
-                             else None),
+        "comment_deadline": (
+            change.comment_deadline.isoformat()
+            if change.comment_deadline and change.status != "final"
+            else None
+        ),
         "fields_changed": json.loads(change.fields_changed or "[]"),
         "excerpt": change.excerpt,
         "detail": change.detail,
         "document_id": change.document_id,
-        "mirror_of": change.mirror_of,   # the document already announced: not alerted
+        "mirror_of": change.mirror_of,  # the document already announced: not alerted
     }
 
 
@@ -75,26 +96,34 @@ def list_changes(store: Store, flt: ChangeFilter) -> list[dict[str, Any]]:
         query = query.where(ChangeRow.jurisdiction == flt.jurisdiction.upper())
     if flt.atmp:
         pattern = f"%,{flt.atmp},%"
-        query = query.where(or_(col(ChangeRow.cn).like(pattern), col(ChangeRow.eu).like(pattern),
-                                col(ChangeRow.us).like(pattern),
-                                col(ChangeRow.modalities).like(pattern),
-                                # Japan's class lives in the stored classification only
-                                col(ChangeRow.classification).like(f'%"jp": [%"{flt.atmp}"%]%')))
+        query = query.where(
+            or_(
+                col(ChangeRow.cn).like(pattern),
+                col(ChangeRow.eu).like(pattern),
+                col(ChangeRow.us).like(pattern),
+                col(ChangeRow.modalities).like(pattern),
+                # Japan's class lives in the stored classification only
+                col(ChangeRow.classification).like(f'%"jp": [%"{flt.atmp}"%]%'),
+            )
+        )
     if flt.kind:
         query = query.where(or_(col(ChangeRow.kind) == flt.kind, col(ChangeRow.event) == flt.kind))
     if flt.source:
         query = query.where(SourceRow.name == flt.source)
     if flt.relevant is not None:
         query = query.where(ChangeRow.relevant == flt.relevant)
-    if flt.search:   # the full-text index (monitor.search): %, _ are plain characters
+    if flt.search:  # the full-text index (monitor.search): %, _ are plain characters
         from monitor.search import matching_ids
 
         query = query.where(col(ChangeRow.id).in_(matching_ids(store, flt.search, "change")))
     if flt.before is not None:
         anchor = select(ChangeRow.detected_at).where(ChangeRow.id == flt.before).scalar_subquery()
-        query = query.where(or_(col(ChangeRow.detected_at) < anchor,
-                                and_(col(ChangeRow.detected_at) == anchor,
-                                     col(ChangeRow.id) < flt.before)))
+        query = query.where(
+            or_(
+                col(ChangeRow.detected_at) < anchor,
+                and_(col(ChangeRow.detected_at) == anchor, col(ChangeRow.id) < flt.before),
+            )
+        )
     query = query.order_by(col(ChangeRow.detected_at).desc(), col(ChangeRow.id).desc())
     query = query.limit(flt.limit)
     with store.session() as session:
@@ -115,9 +144,11 @@ def get_change(store: Store, change_id: int) -> dict[str, Any]:
         data["diff"] = blob.decode("utf-8") if blob else None
         data["versions"] = []
         if change.document_id is not None:
-            rows = session.exec(select(VersionRow)
-                                .where(VersionRow.document_id == change.document_id)
-                                .order_by(col(VersionRow.id))).all()
+            rows = session.exec(
+                select(VersionRow)
+                .where(VersionRow.document_id == change.document_id)
+                .order_by(col(VersionRow.id))
+            ).all()
             data["versions"] = version_list(list(rows))
     return data
 
@@ -127,8 +158,9 @@ def document_versions(store: Store, doc_id: int) -> tuple[DocumentRow, list[Vers
         doc = session.get(DocumentRow, doc_id)
         if doc is None:
             raise NotFound(f"no document with id {doc_id}")
-        versions = session.exec(select(VersionRow).where(VersionRow.document_id == doc_id)
-                                .order_by(col(VersionRow.id))).all()
+        versions = session.exec(
+            select(VersionRow).where(VersionRow.document_id == doc_id).order_by(col(VersionRow.id))
+        ).all()
         return doc, list(versions)
 
 
@@ -149,8 +181,9 @@ def resolve_version(doc_id: int, versions: list[VersionRow], token: str | int) -
     raise NotFound(f"document {doc_id} has versions {known}; got {token}")
 
 
-def diff_versions(store: Store, doc_id: int, v1: str | int | None = None,
-                  v2: str | int | None = None) -> text_diff.TextDiff:
+def diff_versions(
+    store: Store, doc_id: int, v1: str | int | None = None, v2: str | int | None = None
+) -> text_diff.TextDiff:
     """Text diff between two versions (``v1``/``v2``: per-document numbers such
     as ``v1``, ``2``, or global ids; default: the last two with distinct text)."""
     _doc, versions = document_versions(store, doc_id)
@@ -171,8 +204,10 @@ def diff_versions(store: Store, doc_id: int, v1: str | int | None = None,
 
 def version_list(versions: list[VersionRow]) -> list[dict[str, Any]]:
     """``[{"version": 1, "id": 665, "seen_at": …}, …]``: numbers per document."""
-    return [{"version": n, "id": v.id, "seen_at": v.seen_at.isoformat()}
-            for n, v in enumerate(versions, start=1)]
+    return [
+        {"version": n, "id": v.id, "seen_at": v.seen_at.isoformat()}
+        for n, v in enumerate(versions, start=1)
+    ]
 
 
 def _content(version: VersionRow) -> tuple[str, str | None]:

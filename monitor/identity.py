@@ -54,8 +54,11 @@ def relative_key(key: str, hosts: frozenset[str]) -> str:
     except ValueError:
         return key
     path = parts.path or "/"
-    rest = path + (f"?{parts.query}" if parts.query else "") + (
-        f"#{parts.fragment}" if parts.fragment else "")
+    rest = (
+        path
+        + (f"?{parts.query}" if parts.query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
     if host in hosts:
         return rest
     return f"//{host}{f':{port}' if port else ''}{rest}"

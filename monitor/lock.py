@@ -103,8 +103,10 @@ class FileLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StoreError(f"cannot create the service lock {self.path}: {exc.strerror}; "
-                             "is the directory writable by the service user?") from None
+            raise StoreError(
+                f"cannot create the service lock {self.path}: {exc.strerror}; "
+                "is the directory writable by the service user?"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -175,15 +177,18 @@ class PostgresLock:
         host = str(info["host"])[:20]
         name = f"{PG_APP_PREFIX} pid={info['pid']} host={host} since={info['since']}"[:63]
         try:
-            engine = create_engine(self.url, poolclass=_null_pool(),
-                                   connect_args={"application_name": name})
+            engine = create_engine(
+                self.url, poolclass=_null_pool(), connect_args={"application_name": name}
+            )
             connection = engine.connect()
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                     {"key": PG_LOCK_KEY}).scalar()
+            got = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": PG_LOCK_KEY}
+            ).scalar()
             connection.commit()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot take the service lock on {self.where}: "
-                             f"{str(exc).splitlines()[0][:300]}") from None
+            raise StoreError(
+                f"cannot take the service lock on {self.where}: {str(exc).splitlines()[0][:300]}"
+            ) from None
         if not got:
             holder = _pg_holder(connection)
             connection.close()
@@ -199,8 +204,7 @@ class PostgresLock:
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"),
-                                     {"key": PG_LOCK_KEY})
+            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PG_LOCK_KEY})
             self._connection.commit()
         except SQLAlchemyError:
             pass  # the server drops the lock with the connection anyway
@@ -220,18 +224,23 @@ def _pg_holder(connection: Any) -> dict[str, Any]:
     """Who holds the advisory lock, read from pg_locks and pg_stat_activity."""
     from sqlalchemy import text
 
-    row = connection.execute(text(
-        "SELECT a.application_name, a.client_addr, a.backend_start FROM pg_locks l "
-        "JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
-        "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "AND l.objid = (:key & 4294967295) AND l.classid = (:key >> 32)"
-    ), {"key": PG_LOCK_KEY}).first()
+    row = connection.execute(
+        text(
+            "SELECT a.application_name, a.client_addr, a.backend_start FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.objid = (:key & 4294967295) AND l.classid = (:key >> 32)"
+        ),
+        {"key": PG_LOCK_KEY},
+    ).first()
     if row is None:
         return {}
     name, addr, started = row
-    info: dict[str, Any] = {"host": str(addr or "local socket"),
-                            "since": started.isoformat() if started else "?"}
+    info: dict[str, Any] = {
+        "host": str(addr or "local socket"),
+        "since": started.isoformat() if started else "?",
+    }
     for part in str(name or "").split():
         key, _, value = part.partition("=")
         if key in ("pid", "host", "since") and value:

@@ -61,8 +61,8 @@ from sources.types import Fetcher, Listing, Record
 
 log = logging.getLogger("regwatch.check")
 
-MAX_HOSTS = 16     # host names remembered per source (a site moves rarely)
-REMOVE_AFTER = 2   # healthy runs in a row a record must be missing to be "removed"
+MAX_HOSTS = 16  # host names remembered per source (a site moves rarely)
+REMOVE_AFTER = 2  # healthy runs in a row a record must be missing to be "removed"
 FetcherFactory = Callable[[SourceSettings, dict[str, dict[str, str]]], Fetcher]
 
 
@@ -71,7 +71,7 @@ class CheckResult:
     """What one check did, for logs, the CLI and tests."""
 
     source: str
-    outcome: str                 # baseline / changed / unchanged / failed / blocked
+    outcome: str  # baseline / changed / unchanged / failed / blocked
     records: int | None = None
     changes: int = 0
     alerts: int = 0
@@ -102,22 +102,30 @@ def unreachable(result: CheckResult) -> bool:
     return result.outcome == "failed" and result.error.startswith(("network error", "timed out"))
 
 
-def give_up_on_host(host: str, rest: list[SourceSettings],
-                    results: dict[str, CheckResult]) -> None:
+def give_up_on_host(host: str, rest: list[SourceSettings], results: dict[str, CheckResult]) -> None:
     """The host is unreachable: its other sources are not tried again this run."""
-    log.warning("cannot reach %s (network down?): its %d other source(s) are skipped this run",
-                host, len(rest))
+    log.warning(
+        "cannot reach %s (network down?): its %d other source(s) are skipped this run",
+        host,
+        len(rest),
+    )
     for source in rest:
-        results[source.name] = CheckResult(source.name, "failed",
-                                           error=f"skipped: cannot reach {host}")
+        results[source.name] = CheckResult(
+            source.name, "failed", error=f"skipped: cannot reach {host}"
+        )
 
 
 class Pipeline:
     """Runs checks for the sources of one configuration against one store."""
 
-    def __init__(self, config: Config, store: Store, *,
-                 fetcher_factory: FetcherFactory | None = None,
-                 now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        fetcher_factory: FetcherFactory | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.config = config
         self.store = store
         self.now = now
@@ -127,21 +135,30 @@ class Pipeline:
         weakref.finalize(self, self.http_client.close)
         self.fetcher_factory = fetcher_factory or self._default_fetcher
 
-    def _default_fetcher(self, settings: SourceSettings,
-                         validators: dict[str, dict[str, str]]) -> Fetcher:
-        policy = NetworkPolicy.for_source(adapter_for(settings.kind)(settings).base_url,
-                                          settings.allow_redirects_to)
-        return make_fetcher(settings.fetch, self.config.http, self.config.browser,
-                            validators=validators, politeness=self.gate, policy=policy,
-                            shared=self.http_client)
+    def _default_fetcher(
+        self, settings: SourceSettings, validators: dict[str, dict[str, str]]
+    ) -> Fetcher:
+        policy = NetworkPolicy.for_source(
+            adapter_for(settings.kind)(settings).base_url, settings.allow_redirects_to
+        )
+        return make_fetcher(
+            settings.fetch,
+            self.config.http,
+            self.config.browser,
+            validators=validators,
+            politeness=self.gate,
+            policy=policy,
+            shared=self.http_client,
+        )
 
     # -- many sources ----------------------------------------------------------
 
     def check_all(self, names: Iterable[str] | None = None) -> list[CheckResult]:
         """Check sources in parallel, one worker per host, ``http.concurrency`` hosts at once."""
         wanted = set(names) if names is not None else None
-        sources = [s for s in self.config.sources
-                   if s.enabled and (wanted is None or s.name in wanted)]
+        sources = [
+            s for s in self.config.sources if s.enabled and (wanted is None or s.name in wanted)
+        ]
         by_host: dict[str, list[SourceSettings]] = {}
         for source in sources:
             host = urlsplit(adapter_for(source.kind)(source).base_url).hostname or source.name
@@ -152,7 +169,7 @@ class Pipeline:
             for number, source in enumerate(group):
                 results[source.name] = self.check(source)
                 if unreachable(results[source.name]) and number + 1 < len(group):
-                    give_up_on_host(host, group[number + 1:], results)
+                    give_up_on_host(host, group[number + 1 :], results)
                     return
 
         workers = max(1, min(self.config.http.concurrency, len(by_host)))
@@ -167,10 +184,18 @@ class Pipeline:
         result = self._check(settings)
         result.seconds = time.monotonic() - started
         result.cpu_ms = (time.process_time() - cpu) * 1000
-        log.info("%s", result.line(), extra={
-            "source": result.source, "outcome": result.outcome, "records": result.records,
-            "changes": result.changes, "alerts": result.alerts, "seconds": round(result.seconds, 3),
-        })
+        log.info(
+            "%s",
+            result.line(),
+            extra={
+                "source": result.source,
+                "outcome": result.outcome,
+                "records": result.records,
+                "changes": result.changes,
+                "alerts": result.alerts,
+                "seconds": round(result.seconds, 3),
+            },
+        )
         return result
 
     def _check(self, settings: SourceSettings) -> CheckResult:
@@ -183,16 +208,29 @@ class Pipeline:
         fetcher = RecordingFetcher(self.fetcher_factory(settings, validators))
 
         def hosts() -> frozenset[str]:
-            return site_hosts([settings.url, adapter.base_url, previous_url, source.moved_to,
-                               *(f.url for f in fetcher.responses)]) | set(source.hosts.split())
+            return site_hosts(
+                [
+                    settings.url,
+                    adapter.base_url,
+                    previous_url,
+                    source.moved_to,
+                    *(f.url for f in fetcher.responses),
+                ]
+            ) | set(source.hosts.split())
 
         known = KnownRecords(lambda: self._load(source, hosts()), hosts)
         try:
             listing = adapter.collect(fetcher, known)
             own = hosts()
-            ctx = CheckContext(settings=settings, adapter=adapter, source=source,
-                               run=RunRow(source_id=source.id or 0, started_at=started_at),
-                               now=self.now(), baseline=source.healthy_runs == 0, hosts=own)
+            ctx = CheckContext(
+                settings=settings,
+                adapter=adapter,
+                source=source,
+                run=RunRow(source_id=source.id or 0, started_at=started_at),
+                now=self.now(),
+                baseline=source.healthy_runs == 0,
+                hosts=own,
+            )
 
             def canonical(url: str) -> str:
                 return relative_key(url, own)
@@ -201,31 +239,42 @@ class Pipeline:
             documents: dict[str, DocumentRow] = {}
             digest = ""
             if listing.page_text is None:
-                listing.records = [r if canonical(r.key) == r.key else
-                                   replace(r, key=canonical(r.key)) for r in listing.records]
+                listing.records = [
+                    r if canonical(r.key) == r.key else replace(r, key=canonical(r.key))
+                    for r in listing.records
+                ]
             if listing.page_text is None and not listing.not_modified:
                 self._check_collapse(source, settings, listing)
                 digest = listing_hash(listing, canonical, settings.ignore)
             if listing.page_text is not None:
                 documents = known.documents()
-            elif listing.not_modified or (digest and digest == source.listing_hash
-                                          and own <= set(source.hosts.split())):
+            elif listing.not_modified or (
+                digest and digest == source.listing_hash and own <= set(source.hosts.split())
+            ):
                 # the last healthy run's listing (a new host name takes the full path
                 # once, so stored records get their new URLs)
-                documents, plan = self._same_listing_plan(settings, source, adapter.base_url,
-                                                          ctx.now)
+                documents, plan = self._same_listing_plan(
+                    settings, source, adapter.base_url, ctx.now
+                )
             else:
                 documents = known.documents()
-                plan = make_plan(settings, adapter.base_url, documents, known.records(),
-                                 listing, ctx.now, canonical)
+                plan = make_plan(
+                    settings,
+                    adapter.base_url,
+                    documents,
+                    known.records(),
+                    listing,
+                    ctx.now,
+                    canonical,
+                )
             if plan is not None:
                 # downloads and text extraction happen here, before the write lock is taken
-                read_files(plan, fetcher, adapter.base_url,
-                           {r.key: r for r in listing.records}, documents)
+                read_files(
+                    plan, fetcher, adapter.base_url, {r.key: r for r in listing.records}, documents
+                )
                 classify_plan(plan)
             with self.store.session(write=True) as session:
-                return self._store_listing(session, ctx, documents, listing, plan, digest,
-                                           fetcher)
+                return self._store_listing(session, ctx, documents, listing, plan, digest, fetcher)
         except SourceError as exc:
             outcome = "blocked" if isinstance(exc, Blocked) else "failed"
             return self._store_failure(settings, source, outcome, str(exc), fetcher, started_at)
@@ -233,9 +282,14 @@ class Pipeline:
             raise
         except Exception as exc:  # an adapter bug must not stop the other sources
             log.exception("internal error checking %s", settings.name)
-            return self._store_failure(settings, source, "failed",
-                                       f"internal error: {type(exc).__name__}: {exc}",
-                                       fetcher, started_at)
+            return self._store_failure(
+                settings,
+                source,
+                "failed",
+                f"internal error: {type(exc).__name__}: {exc}",
+                fetcher,
+                started_at,
+            )
         finally:
             fetcher.close()
 
@@ -248,22 +302,26 @@ class Pipeline:
         for key, doc in sorted(rows.items(), key=lambda item: item[1].id or 0):
             relative = relative_key(key, hosts)
             if relative in documents:
-                relative = key   # two stored keys meet: keep the older one's
+                relative = key  # two stored keys meet: keep the older one's
             if relative != key:
-                doc.key = relative   # renamed in place when the run is written
+                doc.key = relative  # renamed in place when the run is written
             documents[relative] = doc
         return documents
 
-    def _same_listing_plan(self, settings: SourceSettings, source: SourceRow, base_url: str,
-                           now: datetime) -> tuple[dict[str, DocumentRow], Plan]:
+    def _same_listing_plan(
+        self, settings: SourceSettings, source: SourceRow, base_url: str, now: datetime
+    ) -> tuple[dict[str, DocumentRow], Plan]:
         """The plan of a run whose listing is the last healthy run's (a 304, or the
         same digest): no diff, no document load; records missing last time are
         still missing, and count."""
         with self.store.session() as session:
             missing = session.exec(
-                select(DocumentRow).where(DocumentRow.source_id == source.id,
-                                          DocumentRow.state != "removed",
-                                          col(DocumentRow.missing_runs) > 0)).all()
+                select(DocumentRow).where(
+                    DocumentRow.source_id == source.id,
+                    DocumentRow.state != "removed",
+                    col(DocumentRow.missing_runs) > 0,
+                )
+            ).all()
             due = _due_rows(session, settings, source, now)
         documents = {doc.key: doc for doc in [*missing, *due]}
         diff = record_diff.RecordDiff()
@@ -276,8 +334,9 @@ class Pipeline:
         add_rechecks(plan, settings, base_url, due, set(), now)
         return documents, plan
 
-    def _source_row(self, session: Session, settings: SourceSettings,
-                    adapter: Adapter) -> tuple[SourceRow, str]:
+    def _source_row(
+        self, session: Session, settings: SourceSettings, adapter: Adapter
+    ) -> tuple[SourceRow, str]:
         """The source's row, updated from the configuration, and the URL it had."""
         row = session.exec(select(SourceRow).where(SourceRow.name == settings.name)).first()
         if row is None:
@@ -291,8 +350,9 @@ class Pipeline:
         session.flush()
         return row, previous_url
 
-    def _check_collapse(self, source: SourceRow, settings: SourceSettings,
-                        listing: Listing) -> None:
+    def _check_collapse(
+        self, source: SourceRow, settings: SourceSettings, listing: Listing
+    ) -> None:
         count = len({r.key for r in listing.records})
         if source.healthy_runs and record_diff.collapsed(
             source.last_record_count, count, ratio=settings.collapse_ratio
@@ -304,20 +364,38 @@ class Pipeline:
 
     # -- failure ---------------------------------------------------------------
 
-    def _store_failure(self, settings: SourceSettings, source: SourceRow, outcome: str,
-                       error: str, fetcher: RecordingFetcher, started_at: datetime) -> CheckResult:
+    def _store_failure(
+        self,
+        settings: SourceSettings,
+        source: SourceRow,
+        outcome: str,
+        error: str,
+        fetcher: RecordingFetcher,
+        started_at: datetime,
+    ) -> CheckResult:
         result = CheckResult(source=settings.name, outcome=outcome, error=error)
         with self.store.session(write=True) as session:
             source = session.get(SourceRow, source.id) or source
-            run = RunRow(source_id=source.id or 0, started_at=started_at,
-                         finished_at=self.now(), outcome=outcome,
-                         http_status=fetcher.last_status, error=error[:2000])
+            run = RunRow(
+                source_id=source.id or 0,
+                started_at=started_at,
+                finished_at=self.now(),
+                outcome=outcome,
+                http_status=fetcher.last_status,
+                error=error[:2000],
+            )
             session.add(run)
             session.flush()
             evidence.keep(session, source.id, run.id, fetcher, self.now())
-            change = health.record_failure(session, source, run, error, outcome,
-                                           alert_after=self.config.health.alert_after,
-                                           now=self.now())
+            change = health.record_failure(
+                session,
+                source,
+                run,
+                error,
+                outcome,
+                alert_after=self.config.health.alert_after,
+                now=self.now(),
+            )
             if change is not None:
                 result.alerts += self._enqueue(session, change, source, settings)
                 result.events.append(change.event)
@@ -326,9 +404,16 @@ class Pipeline:
 
     # -- success ---------------------------------------------------------------
 
-    def _store_listing(self, session: Session, ctx: CheckContext,
-                       documents: dict[str, DocumentRow], listing: Listing, plan: Plan | None,
-                       digest: str, fetcher: RecordingFetcher) -> CheckResult:
+    def _store_listing(
+        self,
+        session: Session,
+        ctx: CheckContext,
+        documents: dict[str, DocumentRow],
+        listing: Listing,
+        plan: Plan | None,
+        digest: str,
+        fetcher: RecordingFetcher,
+    ) -> CheckResult:
         settings = ctx.settings
         source = ctx.source = session.get(SourceRow, ctx.source.id) or ctx.source
         now = ctx.now
@@ -344,8 +429,7 @@ class Pipeline:
             run.record_count = 1
         else:
             assert plan is not None
-            changes = self._records(session, ctx, documents, plan,
-                                    {r.key for r in listing.records})
+            changes = self._records(session, ctx, documents, plan, {r.key for r in listing.records})
             if listing.not_modified or digest == source.listing_hash:
                 run.record_count = source.last_record_count
             else:
@@ -355,12 +439,19 @@ class Pipeline:
         moved = self._moved(ctx, fetcher)
         if moved is not None:
             changes.append(moved)
-        run.outcome = "baseline" if ctx.baseline else (
-            "changed" if any(c.kind != "health" for c in changes) else "unchanged")
+        run.outcome = (
+            "baseline"
+            if ctx.baseline
+            else ("changed" if any(c.kind != "health" for c in changes) else "unchanged")
+        )
         run.changes = len(changes)
-        result = CheckResult(source=settings.name, outcome=run.outcome,
-                             records=run.record_count, changes=len(changes),
-                             item_errors=run.item_errors)
+        result = CheckResult(
+            source=settings.name,
+            outcome=run.outcome,
+            records=run.record_count,
+            changes=len(changes),
+            item_errors=run.item_errors,
+        )
         for error in listing.item_errors:
             log.warning("%s: item kept without its details: %s", settings.name, error)
         recovered = health.record_success(session, source, run, now=now)
@@ -390,38 +481,58 @@ class Pipeline:
             return None
         source.moved_to = answered
         return ChangeRow(
-            source_id=source.id or 0, run_id=ctx.run.id, kind="health", event="health",
-            detected_at=ctx.now, title=f"{source.name}: the list moved to {answered}",
-            url=fetcher.responses[0].url, jurisdiction=source.jurisdiction,
+            source_id=source.id or 0,
+            run_id=ctx.run.id,
+            kind="health",
+            event="health",
+            detected_at=ctx.now,
+            title=f"{source.name}: the list moved to {answered}",
+            url=fetcher.responses[0].url,
+            jurisdiction=source.jurisdiction,
             detail=f"{asked} now answers from {answered}; documents keep their identity "
-                   f"(set url to {fetcher.responses[0].url} to silence this)",
+            f"(set url to {fetcher.responses[0].url} to silence this)",
         )
 
-    def _baseline_summary(self, session: Session, source: SourceRow, settings: SourceSettings,
-                          run: RunRow) -> int:
+    def _baseline_summary(
+        self, session: Session, source: SourceRow, settings: SourceSettings, run: RunRow
+    ) -> int:
         """The silent baseline's one summary line, for routes that ask for ``baseline``."""
         relevant = session.exec(
-            select(DocumentRow.id).where(DocumentRow.source_id == source.id,
-                                         DocumentRow.relevant == True)  # noqa: E712
+            select(DocumentRow.id).where(
+                DocumentRow.source_id == source.id, DocumentRow.relevant == True
+            )  # noqa: E712
         ).all()
         alert = Alert(
-            id=f"baseline-{source.id}", kind="baseline", source=source.name,
-            regulator=regulator_of(source, settings.regulator), jurisdiction=source.jurisdiction,
+            id=f"baseline-{source.id}",
+            kind="baseline",
+            source=source.name,
+            regulator=regulator_of(source, settings.regulator),
+            jurisdiction=source.jurisdiction,
             title=f"{source.name}: watching {run.record_count or 0} documents",
-            url=source.url, detected_at=self.now(),
+            url=source.url,
+            detected_at=self.now(),
             detail=f"first check stored {run.record_count or 0} documents as a baseline "
-                   f"({len(relevant)} about cell and gene therapy); from now on you hear "
-                   "about what changes",
+            f"({len(relevant)} about cell and gene therapy); from now on you hear "
+            "about what changes",
         )
-        return len(enqueue(session, alert, self.config.routes, purpose=f"baseline:{source.id}",
-                           now=self.now()))
+        return len(
+            enqueue(
+                session, alert, self.config.routes, purpose=f"baseline:{source.id}", now=self.now()
+            )
+        )
 
-    def _enqueue_all(self, session: Session, changes: list[ChangeRow], source: SourceRow,
-                     settings: SourceSettings) -> int:
+    def _enqueue_all(
+        self,
+        session: Session,
+        changes: list[ChangeRow],
+        source: SourceRow,
+        settings: SourceSettings,
+    ) -> int:
         return queue_run_alerts(session, self.config, changes, source, settings, self.now())
 
-    def _enqueue(self, session: Session, change: ChangeRow, source: SourceRow,
-                 settings: SourceSettings) -> int:
+    def _enqueue(
+        self, session: Session, change: ChangeRow, source: SourceRow, settings: SourceSettings
+    ) -> int:
         if change.id is None:
             session.add(change)
             session.flush()
@@ -430,20 +541,36 @@ class Pipeline:
         # "N days left" counts calendar days where the team is, like the reminders do
         local_now = self.now().astimezone(ZoneInfo(self.config.service.timezone))
         alert = alert_from_change(change, source, regulator=settings.regulator, now=local_now)
-        return len(enqueue(session, alert, self.config.routes, purpose=f"change:{change.id}",
-                           change_id=change.id, now=self.now()))
+        return len(
+            enqueue(
+                session,
+                alert,
+                self.config.routes,
+                purpose=f"change:{change.id}",
+                change_id=change.id,
+                now=self.now(),
+            )
+        )
 
-    def _page(self, session: Session, ctx: CheckContext, documents: dict[str, DocumentRow],
-              page_text: str) -> list[ChangeRow]:
+    def _page(
+        self, session: Session, ctx: CheckContext, documents: dict[str, DocumentRow], page_text: str
+    ) -> list[ChangeRow]:
         settings, source, run, now = ctx.settings, ctx.source, ctx.run, ctx.now
         text = normalise_text(page_text, settings.ignore)
         digest = Store.put_blob(session, text.encode("utf-8"))
         doc = documents.get(PAGE_KEY)
         title = settings.name
         if doc is None:
-            doc = DocumentRow(source_id=source.id or 0, key=PAGE_KEY, title=title,
-                              url=source.url, jurisdiction=source.jurisdiction,
-                              first_seen=now, last_seen=now, text_hash=digest)
+            doc = DocumentRow(
+                source_id=source.id or 0,
+                key=PAGE_KEY,
+                title=title,
+                url=source.url,
+                jurisdiction=source.jurisdiction,
+                first_seen=now,
+                last_seen=now,
+                text_hash=digest,
+            )
             session.add(doc)
             session.flush()
             session.add(VersionRow(document_id=doc.id or 0, seen_at=now, text_hash=digest))
@@ -463,10 +590,16 @@ class Pipeline:
         change.excerpt = diff.excerpt(300)
         return [change]
 
-    def _records(self, session: Session, ctx: CheckContext, documents: dict[str, DocumentRow],
-                 plan: Plan, seen: set[str]) -> list[ChangeRow]:
+    def _records(
+        self,
+        session: Session,
+        ctx: CheckContext,
+        documents: dict[str, DocumentRow],
+        plan: Plan,
+        seen: set[str],
+    ) -> list[ChangeRow]:
         for doc in documents.values():
-            session.add(doc)   # keys renamed on load are written with the run
+            session.add(doc)  # keys renamed on load are written with the run
         writer = DocumentWriter(session, self.store, ctx, plan, documents)
         outcome = plan.diff
         changes: list[ChangeRow] = writer.add_all(outcome.added)
@@ -474,6 +607,7 @@ class Pipeline:
         def keep(change: ChangeRow | None) -> None:
             if change is not None:
                 changes.append(change)
+
         for item in outcome.changed:
             keep(writer.change(documents[item.new.key], item))
         for record in outcome.refreshed:
@@ -485,12 +619,12 @@ class Pipeline:
         for key, count in outcome.missing.items():
             documents[key].missing_runs = count
         for key in [*outcome.returned, *plan.out_of_view]:
-            documents[key].missing_runs = 0   # back, or no longer listed here: not missing
+            documents[key].missing_runs = 0  # back, or no longer listed here: not missing
         for key, doc in documents.items():
             if key in seen:
                 doc.last_seen = ctx.now
         session.add_all(changes)
-        session.flush()   # one insert for the run's changes
+        session.flush()  # one insert for the run's changes
         return changes
 
 
@@ -499,25 +633,33 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def _due_rows(session: Session, settings: SourceSettings, source: SourceRow,
-              now: datetime) -> list[DocumentRow]:
+def _due_rows(
+    session: Session, settings: SourceSettings, source: SourceRow, now: datetime
+) -> list[DocumentRow]:
     """Documents that may be due for a re-read, by SQL (``due_for_recheck`` picks)."""
     if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
         return []
     cutoff = now - timedelta(days=settings.recheck_days)
-    return list(session.exec(
-        select(DocumentRow).where(DocumentRow.source_id == source.id,
-                                  DocumentRow.state != "removed",
-                                  DocumentRow.relevant == True,  # noqa: E712
-                                  col(DocumentRow.attachments_checked_at) <= cutoff)
-        .order_by(col(DocumentRow.attachments_checked_at), col(DocumentRow.id))
-        .limit(settings.recheck_per_run * 4)).all())
+    return list(
+        session.exec(
+            select(DocumentRow)
+            .where(
+                DocumentRow.source_id == source.id,
+                DocumentRow.state != "removed",
+                DocumentRow.relevant == True,  # noqa: E712
+                col(DocumentRow.attachments_checked_at) <= cutoff,
+            )
+            .order_by(col(DocumentRow.attachments_checked_at), col(DocumentRow.id))
+            .limit(settings.recheck_per_run * 4)
+        ).all()
+    )
 
 
 def _active_documents(session: Session, source: SourceRow) -> dict[str, DocumentRow]:
     rows = session.exec(
-        select(DocumentRow).where(DocumentRow.source_id == source.id,
-                                  DocumentRow.state != "removed")
+        select(DocumentRow).where(
+            DocumentRow.source_id == source.id, DocumentRow.state != "removed"
+        )
     ).all()
     return {row.key: row for row in rows}
 
@@ -528,7 +670,8 @@ def _snapshot(session: Session, fetcher: RecordingFetcher) -> str | None:
         return None
     manifest = [
         {"url": f.url, "status": f.status, "hash": Store.put_blob(session, f.body)}
-        for f in fetcher.responses if f.status != 304
+        for f in fetcher.responses
+        if f.status != 304
     ]
     if not manifest:
         return None

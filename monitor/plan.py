@@ -35,32 +35,39 @@ class Plan:
     """What one healthy run of a record source will write."""
 
     diff: record_diff.RecordDiff
-    out_of_view: list[str] = field(default_factory=list)   # keys no longer listed here
+    out_of_view: list[str] = field(default_factory=list)  # keys no longer listed here
     reads: dict[str, list[str]] = field(default_factory=dict)  # key -> attachment URLs
     rechecks: list[DocumentRow] = field(default_factory=list)
-    files: dict[str, AttachmentTexts] = field(default_factory=dict)   # key -> what was read
+    files: dict[str, AttachmentTexts] = field(default_factory=dict)  # key -> what was read
     classes: dict[str, Classification] = field(default_factory=dict)  # key -> final
 
 
 def classify_record(record: Record, text: str | None = None) -> Classification:
-    return classify(record.title, text=text or None, status=record.status,
-                    doc_type=record.fields.get("doc_type"))
+    return classify(
+        record.title,
+        text=text or None,
+        status=record.status,
+        doc_type=record.fields.get("doc_type"),
+    )
 
 
 def canonical_record(record: Record, canonical: Callable[[str], str]) -> Record:
     """``record`` with its URLs relative to the source (for comparison only)."""
-    return replace(record, url=canonical(record.url), attachments=tuple(
-        Attachment(url=canonical(a.url), name=a.name) for a in record.attachments))
+    return replace(
+        record,
+        url=canonical(record.url),
+        attachments=tuple(
+            Attachment(url=canonical(a.url), name=a.name) for a in record.attachments
+        ),
+    )
 
 
-def listing_hash(listing: Listing, canonical: Callable[[str], str],
-                 ignore: list[str]) -> str:
+def listing_hash(listing: Listing, canonical: Callable[[str], str], ignore: list[str]) -> str:
     """A digest of the normalised listing: equal digests mean the same records,
     so the run can skip the diff and the document load."""
     digest = hashlib.sha256(f"{listing.coverage}|{listing.since}".encode())
     for record in sorted(listing.records, key=lambda r: r.key):
-        print_ = fingerprint(canonical_record(record, canonical), ignore=ignore,
-                             ignore_fields=())
+        print_ = fingerprint(canonical_record(record, canonical), ignore=ignore, ignore_fields=())
         digest.update(f"{record.key}\t{print_}\n".encode())
     return digest.hexdigest()
 
@@ -70,15 +77,21 @@ def in_view(record: Record, listing: Listing, oldest: str | None) -> bool:
     if listing.coverage in (None, Coverage.COMPLETE):
         return True
     if not record.date:
-        return False   # undated: a window cannot say whether it still covers it
+        return False  # undated: a window cannot say whether it still covers it
     if listing.since:
         return record.date >= listing.since
     return oldest is not None and record.date > oldest
 
 
-def make_plan(settings: SourceSettings, base_url: str, documents: Mapping[str, DocumentRow],
-              known: Mapping[str, Record], listing: Listing, now: datetime,
-              canonical: Callable[[str], str]) -> Plan:
+def make_plan(
+    settings: SourceSettings,
+    base_url: str,
+    documents: Mapping[str, DocumentRow],
+    known: Mapping[str, Record],
+    listing: Listing,
+    now: datetime,
+    canonical: Callable[[str], str],
+) -> Plan:
     """The record diff of this run against the active documents, and what to read (pure)."""
     dates = [r.date for r in listing.records if r.date]
     oldest = min(dates) if dates else None
@@ -90,10 +103,19 @@ def make_plan(settings: SourceSettings, base_url: str, documents: Mapping[str, D
             previous[key] = record
         else:
             out_of_view.append(key)
-    missing = {key: doc.missing_runs for key, doc in documents.items()
-               if doc.missing_runs and key in previous}
-    diff = record_diff.diff(previous, listing.records, missing=missing, ignore_fields=(),
-                            ignore=settings.ignore, canonical=canonical)
+    missing = {
+        key: doc.missing_runs
+        for key, doc in documents.items()
+        if doc.missing_runs and key in previous
+    }
+    diff = record_diff.diff(
+        previous,
+        listing.records,
+        missing=missing,
+        ignore_fields=(),
+        ignore=settings.ignore,
+        canonical=canonical,
+    )
     plan = Plan(diff=diff, out_of_view=sorted(out_of_view))
     for record in [*diff.added, *(c.new for c in diff.changed)]:
         cls = classify_record(record)
@@ -105,8 +127,14 @@ def make_plan(settings: SourceSettings, base_url: str, documents: Mapping[str, D
     return plan
 
 
-def add_rechecks(plan: Plan, settings: SourceSettings, base_url: str,
-                 documents: Iterable[DocumentRow], touched: set[str], now: datetime) -> None:
+def add_rechecks(
+    plan: Plan,
+    settings: SourceSettings,
+    base_url: str,
+    documents: Iterable[DocumentRow],
+    touched: set[str],
+    now: datetime,
+) -> None:
     """Plan the periodic re-read of documents due for it (see ``due_for_recheck``)."""
     plan.rechecks = due_for_recheck(settings, documents, touched, now)
     for doc in plan.rechecks:
@@ -114,8 +142,13 @@ def add_rechecks(plan: Plan, settings: SourceSettings, base_url: str,
         plan.reads[doc.key] = attachment_urls(record, base_url or record.url)
 
 
-def read_files(plan: Plan, fetcher: Fetcher, base_url: str,
-               records: Mapping[str, Record], documents: Mapping[str, DocumentRow]) -> None:
+def read_files(
+    plan: Plan,
+    fetcher: Fetcher,
+    base_url: str,
+    records: Mapping[str, Record],
+    documents: Mapping[str, DocumentRow],
+) -> None:
     """Download and extract the attachments the plan names (network, no database)."""
     for key in plan.reads:
         record = records.get(key)
@@ -125,8 +158,9 @@ def read_files(plan: Plan, fetcher: Fetcher, base_url: str,
         if record is None:
             continue
         previous = json.loads(doc.attachments or "{}") if doc is not None else {}
-        plan.files[key] = read_attachments(fetcher, record, base_url=base_url or record.url,
-                                           previous=previous)
+        plan.files[key] = read_attachments(
+            fetcher, record, base_url=base_url or record.url, previous=previous
+        )
 
 
 def classify_plan(plan: Plan) -> None:
@@ -139,17 +173,24 @@ def classify_plan(plan: Plan) -> None:
             plan.classes[key] = classify_record(record, found.text)
 
 
-def due_for_recheck(settings: SourceSettings, documents: Iterable[DocumentRow], touched: set[str],
-                    now: datetime) -> list[DocumentRow]:
+def due_for_recheck(
+    settings: SourceSettings, documents: Iterable[DocumentRow], touched: set[str], now: datetime
+) -> list[DocumentRow]:
     """CGT documents whose attachments were last read ``recheck_days`` ago or
     more, oldest first, at most ``recheck_per_run`` (politeness)."""
     if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
         return []
     cutoff = now - timedelta(days=settings.recheck_days)
-    due = [doc for doc in documents
-           if doc.key not in touched and doc.key != PAGE_KEY and doc.relevant
-           and doc.attachments not in ("", "{}")
-           and doc.attachments_checked_at is not None and doc.attachments_checked_at <= cutoff]
+    due = [
+        doc
+        for doc in documents
+        if doc.key not in touched
+        and doc.key != PAGE_KEY
+        and doc.relevant
+        and doc.attachments not in ("", "{}")
+        and doc.attachments_checked_at is not None
+        and doc.attachments_checked_at <= cutoff
+    ]
     due.sort(key=lambda doc: (doc.attachments_checked_at or now, doc.id or 0))
     return due[: settings.recheck_per_run]
 
@@ -162,8 +203,9 @@ class KnownRecords(Mapping[str, Record]):
     adapter's own key (absolute URLs too) and map it relative to the source.
     """
 
-    def __init__(self, load: Callable[[], dict[str, DocumentRow]],
-                 hosts: Callable[[], frozenset[str]]) -> None:
+    def __init__(
+        self, load: Callable[[], dict[str, DocumentRow]], hosts: Callable[[], frozenset[str]]
+    ) -> None:
         self._load, self._hosts = load, hosts
         self._documents: dict[str, DocumentRow] | None = None
         self._records: dict[str, Record] | None = None
@@ -175,8 +217,11 @@ class KnownRecords(Mapping[str, Record]):
 
     def records(self) -> dict[str, Record]:
         if self._records is None:
-            self._records = {key: Record.from_dict(json.loads(doc.record))
-                             for key, doc in self.documents().items() if key != PAGE_KEY}
+            self._records = {
+                key: Record.from_dict(json.loads(doc.record))
+                for key, doc in self.documents().items()
+                if key != PAGE_KEY
+            }
         return self._records
 
     def __getitem__(self, key: str) -> Record:

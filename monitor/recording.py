@@ -26,8 +26,9 @@ class RecordingFetcher:
         expect: Expect = "html",
         conditional: bool = False,
     ) -> Fetched:
-        fetched = self.inner.get(url, params=params, headers=headers, expect=expect,
-                                 conditional=conditional)
+        fetched = self.inner.get(
+            url, params=params, headers=headers, expect=expect, conditional=conditional
+        )
         self.responses.append(fetched)
         return fetched
 

@@ -63,10 +63,12 @@ def queue_reminders(config: Config, store: Store, now: datetime | None = None) -
         rows = session.exec(
             select(DocumentRow, SourceRow)
             .join(SourceRow, col(SourceRow.id) == col(DocumentRow.source_id))
-            .where(DocumentRow.state == "active",
-                   col(DocumentRow.comment_deadline).is_not(None),
-                   col(DocumentRow.comment_deadline) >= today,
-                   col(DocumentRow.comment_deadline) <= horizon)
+            .where(
+                DocumentRow.state == "active",
+                col(DocumentRow.comment_deadline).is_not(None),
+                col(DocumentRow.comment_deadline) >= today,
+                col(DocumentRow.comment_deadline) <= horizon,
+            )
             .order_by(col(DocumentRow.id))
         ).all()
         finalised = _finalised_drafts(session)
@@ -87,23 +89,44 @@ def queue_reminders(config: Config, store: Store, now: datetime | None = None) -
             first_seen = aware(doc.first_seen).astimezone(zone).date()
             if (deadline - first_seen).days <= due:
                 continue
-            alert = reminder_alert(doc, source, due=due, days_left=days_left, now=moment,
-                                   regulator=regulators.get(source.name))
-            queued += len(enqueue(session, alert, config.routes, now=moment,
-                                  purpose=f"reminder:{doc.id}:{due}:{deadline.isoformat()}"))
+            alert = reminder_alert(
+                doc,
+                source,
+                due=due,
+                days_left=days_left,
+                now=moment,
+                regulator=regulators.get(source.name),
+            )
+            queued += len(
+                enqueue(
+                    session,
+                    alert,
+                    config.routes,
+                    now=moment,
+                    purpose=f"reminder:{doc.id}:{due}:{deadline.isoformat()}",
+                )
+            )
     return queued
 
 
 def _finalised_drafts(session: Session) -> set[int]:
     linked = session.exec(
-        select(DocumentRow.linked_to).where(col(DocumentRow.linked_to).is_not(None),
-                                            DocumentRow.state != "removed")
+        select(DocumentRow.linked_to).where(
+            col(DocumentRow.linked_to).is_not(None), DocumentRow.state != "removed"
+        )
     ).all()
     return {value for value in linked if value is not None}
 
 
-def reminder_alert(doc: DocumentRow, source: SourceRow, *, due: int, days_left: int,
-                   now: datetime, regulator: str | None = None) -> Alert:
+def reminder_alert(
+    doc: DocumentRow,
+    source: SourceRow,
+    *,
+    due: int,
+    days_left: int,
+    now: datetime,
+    regulator: str | None = None,
+) -> Alert:
     """The reminder for one document, with its stored classification."""
     classification: dict[str, Any] = json.loads(doc.classification or "{}")
 

@@ -41,8 +41,10 @@ class RetentionResult:
     bytes_freed: int = 0
 
     def line(self) -> str:
-        return (f"retention: {self.runs_pruned} old snapshots dropped, "
-                f"{self.blobs_deleted} blobs deleted ({self.bytes_freed / 1e6:.1f} MB)")
+        return (
+            f"retention: {self.runs_pruned} old snapshots dropped, "
+            f"{self.blobs_deleted} blobs deleted ({self.bytes_freed / 1e6:.1f} MB)"
+        )
 
 
 def _manifest_hashes(store: Store, session: Session, digest: str) -> set[str]:
@@ -71,12 +73,14 @@ def _history_references(session: Session) -> set[str]:
     """Every blob the change history needs: versions, documents, diffs."""
     refs: set[str] = set()
     for text_hash, attachments in session.exec(
-            select(VersionRow.text_hash, VersionRow.attachments)).all():
+        select(VersionRow.text_hash, VersionRow.attachments)
+    ).all():
         if text_hash:
             refs.add(text_hash)
         refs |= _json_hashes(attachments)
     for text_hash, attachments in session.exec(
-            select(DocumentRow.text_hash, DocumentRow.attachments)).all():
+        select(DocumentRow.text_hash, DocumentRow.attachments)
+    ).all():
         if text_hash:
             refs.add(text_hash)
         refs |= _json_hashes(attachments)
@@ -84,8 +88,9 @@ def _history_references(session: Session) -> set[str]:
     return refs
 
 
-def _expired_runs(session: Session, source_id: int, cutoff: datetime,
-                  keep_versions: int) -> list[tuple[int, str]]:
+def _expired_runs(
+    session: Session, source_id: int, cutoff: datetime, keep_versions: int
+) -> list[tuple[int, str]]:
     """(run id, snapshot) of runs whose snapshot may go."""
     rows = session.exec(
         select(RunRow.id, RunRow.snapshot_hash, RunRow.started_at)
@@ -110,8 +115,9 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def prune_snapshots(store: Store, *, keep_days: int, keep_versions: int,
-                    now: datetime | None = None) -> RetentionResult:
+def prune_snapshots(
+    store: Store, *, keep_days: int, keep_versions: int, now: datetime | None = None
+) -> RetentionResult:
     """Drop raw snapshots past retention; see the module docstring for the rules."""
     cutoff = (now or utcnow()) - timedelta(days=keep_days)
     result = RetentionResult()
@@ -128,20 +134,24 @@ def prune_snapshots(store: Store, *, keep_days: int, keep_versions: int,
             candidates |= _manifest_hashes(store, session, digest)
         run_ids = [run_id for run_id, _ in expired]
         for start in range(0, len(run_ids), BATCH):
-            session.execute(update(RunRow).where(col(RunRow.id).in_(run_ids[start:start + BATCH]))
-                            .values(snapshot_hash=None))
+            session.execute(
+                update(RunRow)
+                .where(col(RunRow.id).in_(run_ids[start : start + BATCH]))
+                .values(snapshot_hash=None)
+            )
         result.runs_pruned = len(run_ids)
         session.flush()
         # What still refers to blobs after the update: remaining snapshots and history.
         refs = _history_references(session)
-        for kept in session.exec(select(RunRow.snapshot_hash).distinct()
-                                 .where(col(RunRow.snapshot_hash).is_not(None))).all():
+        for kept in session.exec(
+            select(RunRow.snapshot_hash).distinct().where(col(RunRow.snapshot_hash).is_not(None))
+        ).all():
             if kept:
                 refs.add(kept)
                 refs |= _manifest_hashes(store, session, kept)
         doomed = sorted(candidates - refs)
         for start in range(0, len(doomed), BATCH):
-            chunk = doomed[start:start + BATCH]
+            chunk = doomed[start : start + BATCH]
             sizes = session.exec(select(BlobRow.size).where(col(BlobRow.hash).in_(chunk))).all()
             result.bytes_freed += sum(sizes)
             result.blobs_deleted += len(sizes)

@@ -51,10 +51,10 @@ class JobSpec:
     """
 
     id: str
-    kind: str                       # source / dispatch / digest / reminders / retention
+    kind: str  # source / dispatch / digest / reminders / retention
     trigger: BaseTrigger
     signature: str
-    target: str = ""                # the source or route name
+    target: str = ""  # the source or route name
     first_run: datetime | None = None
     misfire_grace_time: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
@@ -81,8 +81,9 @@ def source_trigger(source: SourceSettings, config: Config) -> BaseTrigger:
     return IntervalTrigger(seconds=interval, jitter=jitter or None, timezone=zone)
 
 
-def first_run(source: SourceSettings, config: Config, last_run: datetime | None,
-              now: datetime) -> datetime | None:
+def first_run(
+    source: SourceSettings, config: Config, last_run: datetime | None, now: datetime
+) -> datetime | None:
     """When a source's first check after start is due.
 
     Never checked, or overdue after downtime: now (once, however many runs
@@ -110,16 +111,18 @@ class DigestTrigger(BaseTrigger):  # type: ignore[misc]
         assert schedule is not None
         self.schedule = schedule
 
-    def get_next_fire_time(self, previous_fire_time: datetime | None,
-                           now: datetime) -> datetime | None:
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
         return self.schedule.next_after(previous_fire_time or now)
 
     def __str__(self) -> str:
         return f"digest[{self.schedule.describe()}]"
 
 
-def build_jobs(config: Config, *, last_runs: dict[str, datetime] | None = None,
-               now: datetime | None = None) -> list[JobSpec]:
+def build_jobs(
+    config: Config, *, last_runs: dict[str, datetime] | None = None, now: datetime | None = None
+) -> list[JobSpec]:
     """Every job a configuration asks for."""
     last_runs = last_runs or {}
     moment = now or datetime.now(zone_of(config))
@@ -132,30 +135,61 @@ def build_jobs(config: Config, *, last_runs: dict[str, datetime] | None = None,
         grace = None
         if not source.cron:
             grace = max(1, int(parse_duration(source.every or DEFAULT_EVERY)))
-        jobs.append(JobSpec(
-            id=f"source:{source.name}", kind="source", target=source.name, trigger=trigger,
-            signature=f"{schedule_of(source)} tz={config.service.timezone} "
-                      f"jitter={config.service.jitter}",
-            first_run=first_run(source, config, last_runs.get(source.name), moment),
-            misfire_grace_time=grace,
-        ))
+        jobs.append(
+            JobSpec(
+                id=f"source:{source.name}",
+                kind="source",
+                target=source.name,
+                trigger=trigger,
+                signature=f"{schedule_of(source)} tz={config.service.timezone} "
+                f"jitter={config.service.jitter}",
+                first_run=first_run(source, config, last_runs.get(source.name), moment),
+                misfire_grace_time=grace,
+            )
+        )
     every = parse_duration(config.delivery.every)
-    jobs.append(JobSpec(id="dispatch", kind="dispatch", signature=f"every {every}",
-                        trigger=IntervalTrigger(seconds=every, timezone=zone),
-                        first_run=moment, misfire_grace_time=max(1, int(every))))
+    jobs.append(
+        JobSpec(
+            id="dispatch",
+            kind="dispatch",
+            signature=f"every {every}",
+            trigger=IntervalTrigger(seconds=every, timezone=zone),
+            first_run=moment,
+            misfire_grace_time=max(1, int(every)),
+        )
+    )
     for route in config.routes:
         if route.mode == "digest" and route.digest:
-            jobs.append(JobSpec(id=f"digest:{route.name}", kind="digest", target=route.name,
-                                trigger=DigestTrigger(route), signature=route.digest,
-                                misfire_grace_time=3600))
-    jobs.append(JobSpec(id="reminders", kind="reminders", signature="hourly",
-                        trigger=IntervalTrigger(seconds=REMINDERS_EVERY, timezone=zone),
-                        first_run=moment + timedelta(seconds=5), misfire_grace_time=3600))
+            jobs.append(
+                JobSpec(
+                    id=f"digest:{route.name}",
+                    kind="digest",
+                    target=route.name,
+                    trigger=DigestTrigger(route),
+                    signature=route.digest,
+                    misfire_grace_time=3600,
+                )
+            )
+    jobs.append(
+        JobSpec(
+            id="reminders",
+            kind="reminders",
+            signature="hourly",
+            trigger=IntervalTrigger(seconds=REMINDERS_EVERY, timezone=zone),
+            first_run=moment + timedelta(seconds=5),
+            misfire_grace_time=3600,
+        )
+    )
     hour, minute = RETENTION_AT
-    jobs.append(JobSpec(id="retention", kind="retention",
-                        signature=f"daily {hour:02d}:{minute:02d} {config.service.timezone}",
-                        trigger=CronTrigger(hour=hour, minute=minute, timezone=zone),
-                        misfire_grace_time=6 * 3600))
+    jobs.append(
+        JobSpec(
+            id="retention",
+            kind="retention",
+            signature=f"daily {hour:02d}:{minute:02d} {config.service.timezone}",
+            trigger=CronTrigger(hour=hour, minute=minute, timezone=zone),
+            misfire_grace_time=6 * 3600,
+        )
+    )
     return jobs
 
 
@@ -165,15 +199,26 @@ def add_job(scheduler: Any, spec: JobSpec, func: Callable[..., Any]) -> None:
     if spec.first_run is not None:
         kwargs["next_run_time"] = spec.first_run
     scheduler.add_job(
-        func, spec.trigger, id=spec.id, name=spec.id, args=[spec.target] if spec.target else [],
-        max_instances=1, coalesce=True, misfire_grace_time=spec.misfire_grace_time,
-        replace_existing=True, executor="checks" if spec.kind == "source" else "default",
+        func,
+        spec.trigger,
+        id=spec.id,
+        name=spec.id,
+        args=[spec.target] if spec.target else [],
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=spec.misfire_grace_time,
+        replace_existing=True,
+        executor="checks" if spec.kind == "source" else "default",
         **kwargs,
     )
 
 
-def sync_jobs(scheduler: Any, old: dict[str, JobSpec], new: list[JobSpec],
-              funcs: dict[str, Callable[..., Any]]) -> tuple[list[str], list[str], list[str]]:
+def sync_jobs(
+    scheduler: Any,
+    old: dict[str, JobSpec],
+    new: list[JobSpec],
+    funcs: dict[str, Callable[..., Any]],
+) -> tuple[list[str], list[str], list[str]]:
     """Make the scheduler's jobs match ``new``; return ids (added, removed, rescheduled).
 
     A job whose signature did not change is left alone (its next run stays)."""
@@ -186,8 +231,11 @@ def sync_jobs(scheduler: Any, old: dict[str, JobSpec], new: list[JobSpec],
     changed: list[str] = []
     for job_id, spec in wanted.items():
         before = old.get(job_id)
-        if before is not None and before.signature == spec.signature \
-                and scheduler.get_job(job_id) is not None:
+        if (
+            before is not None
+            and before.signature == spec.signature
+            and scheduler.get_job(job_id) is not None
+        ):
             continue
         add_job(scheduler, spec, funcs[spec.kind])
         (changed if before is not None else added).append(job_id)

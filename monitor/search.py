@@ -24,14 +24,14 @@ from monitor.errors import UsageError
 from monitor.store import Store
 from monitor.store.search import CJK, entries, grams
 
-SNIPPET = 70            # characters of context on each side of the first hit
+SNIPPET = 70  # characters of context on each side of the first hit
 MAX_TERMS = 8
 
 
 @dataclass
 class SearchFilter:
     query: str
-    kind: str = "document"            # document / change
+    kind: str = "document"  # document / change
     since: datetime | None = None
     jurisdiction: str | None = None
     atmp: str | None = None
@@ -46,7 +46,7 @@ def terms(query: str) -> list[str]:
     """The terms of a query (``"..."`` keeps a phrase together)."""
     try:
         parts = shlex.split(query, posix=True)
-    except ValueError:         # an unbalanced quote: take the words as they are
+    except ValueError:  # an unbalanced quote: take the words as they are
         parts = query.replace('"', " ").split()
     found = [p.strip() for p in parts if p.strip()]
     if not found:
@@ -62,8 +62,11 @@ def _escape_like(term: str) -> str:
 
 def _match_sqlite(term: str, table: str) -> ColumnElement[bool]:
     phrase = '"' + term.replace('"', '""') + '"'
-    matched: sa.Select[Any] = (sa.select(sa.literal_column("rowid")).select_from(sa.table(table))
-               .where(sa.literal_column(table).op("MATCH")(sa.bindparam(None, phrase))))
+    matched: sa.Select[Any] = (
+        sa.select(sa.literal_column("rowid"))
+        .select_from(sa.table(table))
+        .where(sa.literal_column(table).op("MATCH")(sa.bindparam(None, phrase)))
+    )
     return entries.c.id.in_(matched)
 
 
@@ -109,16 +112,17 @@ def search(store: Store, flt: SearchFilter) -> list[dict[str, Any]]:
 
     source = SourceRow.__table__  # type: ignore[attr-defined]
     # first the ids of the newest hits (narrow rows sort fast), then their text
-    query = (sa.select(entries.c.id)
-             .join(source, source.c.id == entries.c.source_id)
-             .where(entries.c.kind == flt.kind, match(store, flt.query)))
+    query = (
+        sa.select(entries.c.id)
+        .join(source, source.c.id == entries.c.source_id)
+        .where(entries.c.kind == flt.kind, match(store, flt.query))
+    )
     if flt.since:
         query = query.where(entries.c.at >= flt.since)
     if flt.jurisdiction:
         query = query.where(entries.c.jurisdiction == flt.jurisdiction)
     if flt.atmp:
-        query = query.where(entries.c.classes.like(f"%,{_escape_like(flt.atmp)},%",
-                                                   escape="\\"))
+        query = query.where(entries.c.classes.like(f"%,{_escape_like(flt.atmp)},%", escape="\\"))
     if flt.source:
         query = query.where(source.c.name == flt.source)
     if flt.status:
@@ -132,29 +136,44 @@ def search(store: Store, flt: SearchFilter) -> list[dict[str, Any]]:
     with store.session() as session:
         connection = session.connection()
         ids = [row[0] for row in connection.execute(query)]
-        rows = connection.execute(
-            sa.select(entries, source.c.name.label("source"))
-            .join(source, source.c.id == entries.c.source_id)
-            .where(entries.c.id.in_(ids))).mappings().all() if ids else []
+        rows = (
+            connection.execute(
+                sa.select(entries, source.c.name.label("source"))
+                .join(source, source.c.id == entries.c.source_id)
+                .where(entries.c.id.in_(ids))
+            )
+            .mappings()
+            .all()
+            if ids
+            else []
+        )
     order = {entry_id: n for n, entry_id in enumerate(ids)}
     return [_hit(dict(row), words) for row in sorted(rows, key=lambda r: order[r["id"]])]
 
 
 def _hit(row: dict[str, Any], words: list[str]) -> dict[str, Any]:
-    return {"kind": row["kind"], "id": row["ref_id"], "document_id": row["document_id"],
-            "source": row["source"], "jurisdiction": row["jurisdiction"],
-            "at": row["at"].isoformat() if row["at"] else None, "title": row["title"],
-            "status": row["status"], "doc_type": row["doc_type"], "event": row["event"],
-            "relevant": row["relevant"],
-            "classes": [c for c in row["classes"].split(",") if c],
-            "snippet": snippet(row["title"], row["body"], words)}
+    return {
+        "kind": row["kind"],
+        "id": row["ref_id"],
+        "document_id": row["document_id"],
+        "source": row["source"],
+        "jurisdiction": row["jurisdiction"],
+        "at": row["at"].isoformat() if row["at"] else None,
+        "title": row["title"],
+        "status": row["status"],
+        "doc_type": row["doc_type"],
+        "event": row["event"],
+        "relevant": row["relevant"],
+        "classes": [c for c in row["classes"].split(",") if c],
+        "snippet": snippet(row["title"], row["body"], words),
+    }
 
 
 def snippet(title: str, body: str, words: list[str]) -> str:
     """The stretch of the body around the first hit (one line), or '' when
     only the title matched."""
     lowered = body.lower()
-    if len(lowered) != len(body):   # a rare character changes length in lower case
+    if len(lowered) != len(body):  # a rare character changes length in lower case
         lowered = body
     for word in words:
         at = lowered.find(word.lower())

@@ -77,9 +77,9 @@ class Service:
         self._specs: dict[str, JobSpec] = {}
         self._stopping = threading.Event()
         self._running: dict[str, float] = {}
-        self.job_deadline: float | None = None   # seconds; None: from [http] check_deadline
+        self.job_deadline: float | None = None  # seconds; None: from [http] check_deadline
         self.identity: StoreIdentity | None = None
-        self.jobs_skipped = 0   # jobs not run because the database was lost
+        self.jobs_skipped = 0  # jobs not run because the database was lost
         self._running_lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._dispatch_wanted = threading.Event()
@@ -109,19 +109,22 @@ class Service:
         config = self.config
         self.store = Store(config.store.url)
         self.identity = StoreIdentity.open(
-            self.store, sqlite_path(config.store.url) if self.store.is_sqlite else None)
+            self.store, sqlite_path(config.store.url) if self.store.is_sqlite else None
+        )
         unwritable = ""
         try:
             recovered = Dispatcher(config, self.store).recover()
-        except StoreError as exc:   # readable but not writable: run, and say so
+        except StoreError as exc:  # readable but not writable: run, and say so
             recovered, unwritable = 0, exc.message
         if recovered:
             log.info("%d deliveries interrupted by the last stop will be retried", recovered)
         self.pipeline = Pipeline(config, self.store)
         self.dispatcher = Dispatcher(config, self.store)
         self.scheduler = BackgroundScheduler(
-            executors={"checks": ThreadPoolExecutor(config.http.concurrency),
-                       "default": ThreadPoolExecutor(4)},
+            executors={
+                "checks": ThreadPoolExecutor(config.http.concurrency),
+                "default": ThreadPoolExecutor(4),
+            },
             timezone=zone_of(config),
         )
         specs = build_jobs(config, last_runs=self._last_runs(), now=self._now())
@@ -133,23 +136,32 @@ class Service:
             try:
                 self.health_server = HealthServer(*listen, snapshot=self.health).start()
             except OSError as exc:
-                raise RegwatchError(f"cannot listen on {config.service.listen} for /healthz: "
-                                    f"{exc.strerror}; set [service] listen to a free "
-                                    "HOST:PORT or \"off\"") from None
+                raise RegwatchError(
+                    f"cannot listen on {config.service.listen} for /healthz: "
+                    f"{exc.strerror}; set [service] listen to a free "
+                    'HOST:PORT or "off"'
+                ) from None
         if config.service.web != "off":
             from monitor.web import WebSettings, serve_web
             from monitor.web import parse_listen as web_listen
 
             try:
                 web_listen(config.service.web)
-                self.web_server, _ = serve_web(self.store, config.service.web,
-                                               settings=WebSettings.of(config))
+                self.web_server, _ = serve_web(
+                    self.store, config.service.web, settings=WebSettings.of(config)
+                )
             except (OSError, ValueError) as exc:
-                raise RegwatchError(f"cannot serve the web UI on {config.service.web}: {exc}; "
-                                    'set [service] web to a free HOST:PORT or "off"') from None
-        log.info("regwatch service started (pid %d): %d sources, store %s, health %s",
-                 os.getpid(), len([s for s in config.sources if s.enabled]),
-                 self.store.safe_url, self.health_url or "off")
+                raise RegwatchError(
+                    f"cannot serve the web UI on {config.service.web}: {exc}; "
+                    'set [service] web to a free HOST:PORT or "off"'
+                ) from None
+        log.info(
+            "regwatch service started (pid %d): %d sources, store %s, health %s",
+            os.getpid(),
+            len([s for s in config.sources if s.enabled]),
+            self.store.safe_url,
+            self.health_url or "off",
+        )
         if unwritable:
             self.store_health.failed(unwritable, config.routes)
 
@@ -174,9 +186,12 @@ class Service:
             self.web_server.server_close()
             self.web_server = None
         if left:
-            log.warning("stopping with %d jobs still running (%s): abandoned; their work was "
-                        "not committed and is redone at the next start", len(left),
-                        ", ".join(left))
+            log.warning(
+                "stopping with %d jobs still running (%s): abandoned; their work was "
+                "not committed and is redone at the next start",
+                len(left),
+                ", ".join(left),
+            )
             return False
         if getattr(self, "store", None) is not None:
             self.store.close()
@@ -198,8 +213,10 @@ class Service:
             return False
         old = self.config
         if new.store.url != old.store.url:
-            log.warning("[store] url changed: restart the service to use the new database; "
-                        "still using %s", self.store.safe_url)
+            log.warning(
+                "[store] url changed: restart the service to use the new database; still using %s",
+                self.store.safe_url,
+            )
             new.store = old.store
         pipeline = Pipeline(new, self.store)
         if new.http == old.http:
@@ -209,10 +226,13 @@ class Service:
         specs = build_jobs(new, last_runs=self._last_runs(), now=self._now())
         added, removed, changed = sync_jobs(self.scheduler, self._specs, specs, self._funcs())
         self._specs = {spec.id: spec for spec in specs}
-        log.info("configuration reloaded: %d sources; jobs added: %s; removed: %s; "
-                 "rescheduled: %s", len([s for s in new.sources if s.enabled]),
-                 ", ".join(added) or "none", ", ".join(removed) or "none",
-                 ", ".join(changed) or "none")
+        log.info(
+            "configuration reloaded: %d sources; jobs added: %s; removed: %s; rescheduled: %s",
+            len([s for s in new.sources if s.enabled]),
+            ", ".join(added) or "none",
+            ", ".join(removed) or "none",
+            ", ".join(changed) or "none",
+        )
         return True
 
     def add_listener(self, listener: Listener) -> None:
@@ -244,8 +264,11 @@ class Service:
         now = time.monotonic()
         with self._running_lock:
             started = dict(self._running)
-        return [f"job {job} has run for {now - at:.0f} s, past its deadline of {limit:.0f} s"
-                for job, at in sorted(started.items()) if now - at > limit]
+        return [
+            f"job {job} has run for {now - at:.0f} s, past its deadline of {limit:.0f} s"
+            for job, at in sorted(started.items())
+            if now - at > limit
+        ]
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """The ``/healthz`` answer: (HTTP status, JSON body)."""
@@ -255,8 +278,12 @@ class Service:
         jobs = []
         if alive:
             for job in self.scheduler.get_jobs():
-                jobs.append({"id": job.id, "next_run": job.next_run_time.isoformat()
-                             if job.next_run_time else None})
+                jobs.append(
+                    {
+                        "id": job.id,
+                        "next_run": job.next_run_time.isoformat() if job.next_run_time else None,
+                    }
+                )
         running = set(self.running_jobs())
         names = [(s.name, s.kind, schedule_of(s)) for s in self.config.sources if s.enabled]
         problems = []
@@ -290,8 +317,11 @@ class Service:
     def _last_runs(self) -> dict[str, datetime]:
         with self.store.session() as session:
             rows = session.exec(select(SourceRow.name, SourceRow.last_run_at)).all()
-        return {name: (at if at.tzinfo else at.replace(tzinfo=UTC))
-                for name, at in rows if at is not None}
+        return {
+            name: (at if at.tzinfo else at.replace(tzinfo=UTC))
+            for name, at in rows
+            if at is not None
+        }
 
     # -- jobs --------------------------------------------------------------------
 
@@ -310,10 +340,12 @@ class Service:
         if self._stopping.is_set():
             return
         lost = self.identity.lost() if self.identity is not None else ""
-        if lost:   # never write into a database that is not ours any more
+        if lost:  # never write into a database that is not ours any more
             self.jobs_skipped += 1
-            self.store_health.lost(f"{lost}; the service stopped writing: restart it "
-                                   "once the right database is back", self.config.routes)
+            self.store_health.lost(
+                f"{lost}; the service stopped writing: restart it once the right database is back",
+                self.config.routes,
+            )
             return
         with self._running_lock:
             self._running[job_id] = time.monotonic()
@@ -357,9 +389,13 @@ class Service:
                 self._dispatch_wanted.clear()
                 result = self.dispatcher.run_once()
                 if result.sent or result.failed or result.retrying:
-                    self.store_health.ok(self.config.routes)   # only a real write says so
-                    log.info("deliveries: %d sent, %d failed for good, %d to retry",
-                             result.sent, result.failed, result.retrying)
+                    self.store_health.ok(self.config.routes)  # only a real write says so
+                    log.info(
+                        "deliveries: %d sent, %d failed for good, %d to retry",
+                        result.sent,
+                        result.failed,
+                        result.retrying,
+                    )
                 if not self._dispatch_wanted.is_set() or self._stopping.is_set():
                     return
 
@@ -377,8 +413,11 @@ class Service:
     def _retention(self) -> None:
         from monitor.retention import prune_snapshots
 
-        prune_snapshots(self.store, keep_days=self.config.service.keep_days,
-                        keep_versions=self.config.service.keep_versions)
+        prune_snapshots(
+            self.store,
+            keep_days=self.config.service.keep_days,
+            keep_versions=self.config.service.keep_versions,
+        )
 
 
 def _listen(config: Config) -> tuple[str, int] | None:
@@ -388,8 +427,9 @@ def _listen(config: Config) -> tuple[str, int] | None:
         raise ConfigError(str(exc), path=config.path, key="[service].listen") from None
 
 
-def run_service(config_path: str, *, stop_event: threading.Event | None = None,
-                grace: float = DEFAULT_GRACE) -> None:
+def run_service(
+    config_path: str, *, stop_event: threading.Event | None = None, grace: float = DEFAULT_GRACE
+) -> None:
     """Run the service until SIGTERM/SIGINT (or ``stop_event`` is set).
 
     In a process (``regwatch run``), logs follow ``[service] log_format`` and
@@ -412,12 +452,17 @@ def run_service(config_path: str, *, stop_event: threading.Event | None = None,
             if reload_wanted.is_set():
                 reload_wanted.clear()
                 before = service.config.service.log_format
-                if service.reload() and not in_process \
-                        and service.config.service.log_format != before:
+                if (
+                    service.reload()
+                    and not in_process
+                    and service.config.service.log_format != before
+                ):
                     _setup_logging(service.config)
             if not service.scheduler_alive():
-                raise RegwatchError("the scheduler stopped unexpectedly; exiting so that the "
-                                    "supervisor restarts the service")
+                raise RegwatchError(
+                    "the scheduler stopped unexpectedly; exiting so that the "
+                    "supervisor restarts the service"
+                )
         log.info("stopping: waiting up to %.0fs for running jobs", service.grace)
     finally:
         if started:
@@ -447,8 +492,14 @@ def _install_signals(stop: threading.Event, reload_wanted: threading.Event) -> C
     def on_hup(_signum: int, _frame: FrameType | None) -> None:
         reload_wanted.set()
 
-    previous = {sig: signal.signal(sig, handler) for sig, handler in
-                ((signal.SIGTERM, on_stop), (signal.SIGINT, on_stop), (signal.SIGHUP, on_hup))}
+    previous = {
+        sig: signal.signal(sig, handler)
+        for sig, handler in (
+            (signal.SIGTERM, on_stop),
+            (signal.SIGINT, on_stop),
+            (signal.SIGHUP, on_hup),
+        )
+    }
 
     def restore() -> None:
         for sig, handler in previous.items():

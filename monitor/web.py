@@ -58,7 +58,7 @@ log = logging.getLogger("regwatch.web")
 
 DEFAULT_LISTEN = "127.0.0.1:8471"
 MAX_LIMIT = 1000
-JSON_LIMIT = 100         # as `regwatch changes --json`
+JSON_LIMIT = 100  # as `regwatch changes --json`
 FILTERS = ("since", "jurisdiction", "atmp", "kind", "source", "search", "relevant")
 _AGE = {"h": 3600, "d": 86400, "w": 7 * 86400}
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
@@ -81,11 +81,21 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
-REASONS = {200: "OK", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
-           405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    304: "Not Modified",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 SECURITY_HEADERS = [
-    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; "
-                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "same-origin"),
 ]
@@ -106,13 +116,17 @@ def parse_filter(params: dict[str, str], *, default_limit: int = PAGE_LIMIT) -> 
         flt.jurisdiction = jurisdiction.upper()
     if atmp := params.get("atmp"):
         if atmp not in atmp_keys():
-            raise HTTPError(400, f"atmp={atmp!r}: use a class or modality key such as "
-                                 "cell_therapy, gene_therapy, gtmp, sctmp, car_t, aav")
+            raise HTTPError(
+                400,
+                f"atmp={atmp!r}: use a class or modality key such as "
+                "cell_therapy, gene_therapy, gtmp, sctmp, car_t, aav",
+            )
         flt.atmp = atmp
     if kind := params.get("kind"):
         if kind not in KINDS + EVENTS:
-            raise HTTPError(400, f"kind={kind!r}: use one of "
-                                 + ", ".join(dict.fromkeys(KINDS + EVENTS)))
+            raise HTTPError(
+                400, f"kind={kind!r}: use one of " + ", ".join(dict.fromkeys(KINDS + EVENTS))
+            )
         flt.kind = kind
     if source := params.get("source"):
         flt.source = _short("source", source)
@@ -141,8 +155,9 @@ def parse_since(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise HTTPError(400, f"since={value!r}: use a date (2026-11-01) or an age "
-                             "(7d, 12h, 2w)") from None
+        raise HTTPError(
+            400, f"since={value!r}: use a date (2026-11-01) or an age (7d, 12h, 2w)"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -160,11 +175,17 @@ def _short(name: str, value: str) -> str:
 
 def _params(environ: WSGIEnvironment) -> dict[str, str]:
     try:
-        parsed = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True,
-                          encoding="utf-8", errors="strict", max_num_fields=40)
+        parsed = parse_qs(
+            environ.get("QUERY_STRING", ""),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=40,
+        )
     except (UnicodeDecodeError, ValueError):
-        raise HTTPError(400, "the query string is not valid UTF-8 (or has too many fields)") \
-            from None
+        raise HTTPError(
+            400, "the query string is not valid UTF-8 (or has too many fields)"
+        ) from None
     return {key: values[0] for key, values in parsed.items()}
 
 
@@ -177,23 +198,28 @@ class WebSettings:
 
     title: str = "regwatch"
     timezone: str = "UTC"
-    regulators: dict[str, str] = field(default_factory=dict)   # source name -> label
-    base_url: str = ""          # absolute links in the feed ("" = relative links)
+    regulators: dict[str, str] = field(default_factory=dict)  # source name -> label
+    base_url: str = ""  # absolute links in the feed ("" = relative links)
 
     @classmethod
     def of(cls, config: Any, *, title: str = "regwatch", base_url: str = "") -> WebSettings:
         """From a loaded ``Config`` (``None``: the defaults)."""
         if config is None:
             return cls(title=title, base_url=base_url)
-        return cls(title=title, timezone=config.service.timezone, base_url=base_url,
-                   regulators={s.name: s.regulator for s in config.sources if s.regulator})
+        return cls(
+            title=title,
+            timezone=config.service.timezone,
+            base_url=base_url,
+            regulators={s.name: s.regulator for s in config.sources if s.regulator},
+        )
 
 
 class WebApp:
     """The WSGI application of :func:`make_app`."""
 
-    def __init__(self, store: Store, *, title: str = "regwatch",
-                 settings: WebSettings | None = None) -> None:
+    def __init__(
+        self, store: Store, *, title: str = "regwatch", settings: WebSettings | None = None
+    ) -> None:
         self.store = store
         self.settings = settings or WebSettings(title=title)
         self.views = Views(store, settings=self.settings)
@@ -210,8 +236,7 @@ class WebApp:
             (re.compile(r"/sources/[^/]+"), self.source),
         ]
 
-    def __call__(self, environ: WSGIEnvironment,
-                 start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = _path(environ)
         try:
@@ -229,8 +254,9 @@ class WebApp:
             response = self.error(503, f"the database cannot be read: {exc.message}", path)
         except Exception as exc:  # a page never shows a traceback
             log.exception("web: %s %s failed", method, path)
-            response = self.error(500, f"internal error ({type(exc).__name__}); "
-                                       "the log has the details", path)
+            response = self.error(
+                500, f"internal error ({type(exc).__name__}); the log has the details", path
+            )
         if response.status == 405:
             response.headers.append(("Allow", "GET, HEAD"))
         return _send(response, environ, start_response)
@@ -268,22 +294,27 @@ class WebApp:
         view = params.get("view", "inline") or "inline"
         if view not in ("inline", "sbs"):
             raise HTTPError(400, f"view={view!r}: use inline or sbs (side by side)")
-        page = self.views.document(doc_id, v1, v2, full=full, side_by_side=view == "sbs",
-                                   root=_root(environ))
+        page = self.views.document(
+            doc_id, v1, v2, full=full, side_by_side=view == "sbs", root=_root(environ)
+        )
         return Response(200, page.encode("utf-8"))
 
     def search(self, environ: WSGIEnvironment) -> Response:
         params = _params(environ)
         flt = parse_search(params)
-        page = self.views.search(flt, {k: v for k, v in params.items() if v.strip()},
-                                 root=_root(environ))
+        page = self.views.search(
+            flt, {k: v for k, v in params.items() if v.strip()}, root=_root(environ)
+        )
         return Response(200, page.encode("utf-8"))
 
     def changes_csv(self, environ: WSGIEnvironment) -> Response:
-        rows = list_changes(self.store, parse_filter(_params(environ),
-                                                     default_limit=MAX_LIMIT))
-        return Response(200, changes_csv(rows), "text/csv; charset=utf-8",
-                        [("Content-Disposition", 'attachment; filename="regwatch-changes.csv"')])
+        rows = list_changes(self.store, parse_filter(_params(environ), default_limit=MAX_LIMIT))
+        return Response(
+            200,
+            changes_csv(rows),
+            "text/csv; charset=utf-8",
+            [("Content-Disposition", 'attachment; filename="regwatch-changes.csv"')],
+        )
 
     def feed(self, environ: WSGIEnvironment) -> Response:
         params = _params(environ)
@@ -296,8 +327,9 @@ class WebApp:
         return Response(200, body, "application/atom+xml; charset=utf-8")
 
     def changes_json(self, environ: WSGIEnvironment) -> Response:
-        return _json(list_changes(self.store, parse_filter(_params(environ),
-                                                           default_limit=JSON_LIMIT)))
+        return _json(
+            list_changes(self.store, parse_filter(_params(environ), default_limit=JSON_LIMIT))
+        )
 
     def sources(self, environ: WSGIEnvironment) -> Response:
         return Response(200, self.views.sources(root=_root(environ)).encode("utf-8"))
@@ -313,16 +345,16 @@ class WebApp:
         if path.endswith(".json"):
             return _json({"error": message, "status": status}, status)
         try:
-            page = self.views.error(status, REASONS.get(status, "Error"), message,
-                                    root="")
+            page = self.views.error(status, REASONS.get(status, "Error"), message, root="")
         except Exception:  # the error page must not fail in turn
             log.exception("web: rendering the error page failed")
             return Response(status, message.encode("utf-8"), "text/plain; charset=utf-8")
         return Response(status, page.encode("utf-8"))
 
 
-def make_app(store: Store, *, title: str = "regwatch",
-             settings: WebSettings | None = None) -> WSGIApplication:
+def make_app(
+    store: Store, *, title: str = "regwatch", settings: WebSettings | None = None
+) -> WSGIApplication:
     """The read-only web UI and feeds over ``store`` as a WSGI application."""
     return WebApp(store, title=title, settings=settings)
 
@@ -341,10 +373,18 @@ def parse_search(params: dict[str, str]) -> SearchFilter:
         raise HTTPError(400, f"status={status!r}: use one of " + ", ".join(STATUSES))
     if doc_type and doc_type not in DOC_TYPES:
         raise HTTPError(400, f"doc_type={doc_type!r}: use one of " + ", ".join(DOC_TYPES))
-    return SearchFilter(query=query, kind="change" if where == "changes" else "document",
-                        since=flt.since, jurisdiction=flt.jurisdiction, atmp=flt.atmp,
-                        source=flt.source, status=status or None, doc_type=doc_type or None,
-                        relevant=flt.relevant, limit=flt.limit)
+    return SearchFilter(
+        query=query,
+        kind="change" if where == "changes" else "document",
+        since=flt.since,
+        jurisdiction=flt.jurisdiction,
+        atmp=flt.atmp,
+        source=flt.source,
+        status=status or None,
+        doc_type=doc_type or None,
+        relevant=flt.relevant,
+        limit=flt.limit,
+    )
 
 
 def changes_csv(rows: list[dict[str, Any]]) -> bytes:
@@ -368,7 +408,7 @@ def changes_csv(rows: list[dict[str, Any]]) -> bytes:
 
 def _path(environ: WSGIEnvironment) -> str:
     raw = str(environ.get("PATH_INFO") or "/")
-    try:   # PEP 3333: the path arrives as latin-1 decoded bytes
+    try:  # PEP 3333: the path arrives as latin-1 decoded bytes
         return raw.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return raw
@@ -389,10 +429,15 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(status, body, "application/json; charset=utf-8")
 
 
-def _send(response: Response, environ: WSGIEnvironment,
-          start_response: StartResponse) -> list[bytes]:
-    headers = [("Content-Type", response.content_type), *SECURITY_HEADERS, *response.headers,
-               ("Cache-Control", "no-cache")]
+def _send(
+    response: Response, environ: WSGIEnvironment, start_response: StartResponse
+) -> list[bytes]:
+    headers = [
+        ("Content-Type", response.content_type),
+        *SECURITY_HEADERS,
+        *response.headers,
+        ("Cache-Control", "no-cache"),
+    ]
     status, body = response.status, redact_bytes(response.body)
     if status == 200:
         etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
@@ -427,17 +472,28 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def serve_web(store: Store, listen: str = DEFAULT_LISTEN, *, title: str = "regwatch",
-              app: WSGIApplication | None = None,
-              settings: WebSettings | None = None) -> tuple[WSGIServer, threading.Thread]:
+def serve_web(
+    store: Store,
+    listen: str = DEFAULT_LISTEN,
+    *,
+    title: str = "regwatch",
+    app: WSGIApplication | None = None,
+    settings: WebSettings | None = None,
+) -> tuple[WSGIServer, threading.Thread]:
     """Serve the web UI on ``listen`` (``HOST:PORT``; port 0 picks a free one)
     from a started daemon thread. Stop it with ``server.shutdown()`` then
     ``server.server_close()``. ``OSError`` when the address is taken."""
     host, port = parse_listen(listen)
-    server = make_server(host, port, app or make_app(store, title=title, settings=settings),
-                         server_class=_Server, handler_class=_Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                              name="regwatch-web", daemon=True)
+    server = make_server(
+        host,
+        port,
+        app or make_app(store, title=title, settings=settings),
+        server_class=_Server,
+        handler_class=_Handler,
+    )
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="regwatch-web", daemon=True
+    )
     thread.start()
     return server, thread
 
@@ -461,8 +517,9 @@ def open_readonly_store(url: str) -> Store:
         from pathlib import Path
 
         if not Path(database).expanduser().is_file():
-            raise StoreError(f"no database at {database} yet: run `regwatch check` or "
-                             "`regwatch run` first")
+            raise StoreError(
+                f"no database at {database} yet: run `regwatch check` or `regwatch run` first"
+            )
     store = Store(url, migrate=False)
 
     @event.listens_for(store.engine, "connect")
@@ -480,6 +537,8 @@ def open_readonly_store(url: str) -> Store:
         list_changes(store, ChangeFilter(limit=1))
     except StoreError as exc:
         store.close()
-        raise StoreError(f"{store.safe_url} is not a regwatch database of this version "
-                         f"({exc.message}); run `regwatch check` once to upgrade it") from None
+        raise StoreError(
+            f"{store.safe_url} is not a regwatch database of this version "
+            f"({exc.message}); run `regwatch check` once to upgrade it"
+        ) from None
     return store

@@ -31,14 +31,23 @@ from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow
 from notifiers.labels import label, vocabulary
 
 TEMPLATES = Path(__file__).with_name("templates") / "web"
-PAGE_LIMIT = 50          # rows per HTML page and per feed
+PAGE_LIMIT = 50  # rows per HTML page and per feed
 KINDS = ("added", "changed", "removed", "page_changed", "health")
-EVENTS = ("added", "draft", "changed", "finalised", "withdrawn", "removed", "page_changed",
-          "health", "recovered")
+EVENTS = (
+    "added",
+    "draft",
+    "changed",
+    "finalised",
+    "withdrawn",
+    "removed",
+    "page_changed",
+    "health",
+    "recovered",
+)
 ATMP_SCOPES = ("cn", "eu", "us", "jp", "modalities")
 _MARKS = re.compile(r"\[-(.*?)-\]|\{\+(.*?)\+\}")
 ATOM = "http://www.w3.org/2005/Atom"
-TAG = "tag:regwatch,2026:"     # Atom ids: tag:regwatch,2026:change/12
+TAG = "tag:regwatch,2026:"  # Atom ids: tag:regwatch,2026:change/12
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -48,9 +57,13 @@ def atmp_keys() -> frozenset[str]:
     return frozenset(key for scope in ATMP_SCOPES for key in vocabulary(scope))
 
 
-GROUPS = {"cn": "China classes 中国分类", "eu": "EU ATMP classes 欧盟分类",
-          "us": "FDA product areas 美国分类", "jp": "Japan classes 日本分类",
-          "modalities": "Modalities 产品类型"}
+GROUPS = {
+    "cn": "China classes 中国分类",
+    "eu": "EU ATMP classes 欧盟分类",
+    "us": "FDA product areas 美国分类",
+    "jp": "Japan classes 日本分类",
+    "modalities": "Modalities 产品类型",
+}
 
 
 @cache
@@ -73,8 +86,16 @@ def marked_diff(text: str) -> Markup:
         if line.startswith("@@"):
             lines.append(f'<span class="hunk">{line}</span>')
             continue
-        lines.append(_MARKS.sub(lambda m: f"<del>{m.group(1)}</del>" if m.group(1) is not None
-                                else f"<ins>{m.group(2)}</ins>", line))
+        lines.append(
+            _MARKS.sub(
+                lambda m: (
+                    f"<del>{m.group(1)}</del>"
+                    if m.group(1) is not None
+                    else f"<ins>{m.group(2)}</ins>"
+                ),
+                line,
+            )
+        )
     return Markup("\n".join(lines))
 
 
@@ -100,12 +121,12 @@ def highlight(text: str, words: list[str]) -> Markup:
     """``text`` escaped, each occurrence of ``words`` in ``<mark>``."""
     if not words:
         return Markup(escape(text))
-    pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)),
-                         re.IGNORECASE)
+    pattern = re.compile(
+        "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE
+    )
     out, last = [], 0
     for found in pattern.finditer(text):
-        out += [str(escape(text[last:found.start()])),
-                f"<mark>{escape(found.group(0))}</mark>"]
+        out += [str(escape(text[last : found.start()])), f"<mark>{escape(found.group(0))}</mark>"]
         last = found.end()
     out.append(str(escape(text[last:])))
     return Markup("".join(out))
@@ -117,13 +138,26 @@ def safe_link(url: str | None) -> str | None:
 
 
 def _environment(zone: str = "UTC") -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True)
-    env.globals.update(label=label, days_left=days_left,
-                       moment=lambda value: moment(value, zone), link=safe_link,
-                       atmp_options=atmp_options, kinds=KINDS, events=EVENTS, zone=zone,
-                       statuses=STATUSES, doc_types=DOC_TYPES, highlight=highlight)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        label=label,
+        days_left=days_left,
+        moment=lambda value: moment(value, zone),
+        link=safe_link,
+        atmp_options=atmp_options,
+        kinds=KINDS,
+        events=EVENTS,
+        zone=zone,
+        statuses=STATUSES,
+        doc_types=DOC_TYPES,
+        highlight=highlight,
+    )
     env.filters["diffmarks"] = marked_diff
     return env
 
@@ -131,8 +165,7 @@ def _environment(zone: str = "UTC") -> jinja2.Environment:
 class Views:
     """The pages, each a function of the store and the request's values."""
 
-    def __init__(self, store: Store, *, title: str = "regwatch",
-                 settings: Any = None) -> None:
+    def __init__(self, store: Store, *, title: str = "regwatch", settings: Any = None) -> None:
         self.store = store
         self.title = settings.title if settings is not None else title
         self.labels: dict[str, str] = dict(settings.regulators) if settings is not None else {}
@@ -145,8 +178,10 @@ class Views:
         """Source name → (regulator label, row)."""
         with self.store.session() as session:
             rows = session.exec(select(SourceRow).order_by(col(SourceRow.name))).all()
-        return {row.name: (self.labels.get(row.name) or REGULATORS.get(row.kind) or row.name,
-                           row) for row in rows}
+        return {
+            row.name: (self.labels.get(row.name) or REGULATORS.get(row.kind) or row.name, row)
+            for row in rows
+        }
 
     # -- pages -----------------------------------------------------------------
 
@@ -155,11 +190,16 @@ class Views:
         more = len(rows) > flt.limit
         rows = rows[: flt.limit]
         paging = dict(query, limit=str(flt.limit)) if flt.limit != PAGE_LIMIT else dict(query)
-        return self.render("index.html.j2", root=root, rows=rows, query=query, flt=flt,
-                           sources=self.regulators(),
-                           next_query=dict(paging, before=str(rows[-1]["id"]))
-                           if more and rows else None,
-                           first_query=paging if flt.before else None)
+        return self.render(
+            "index.html.j2",
+            root=root,
+            rows=rows,
+            query=query,
+            flt=flt,
+            sources=self.regulators(),
+            next_query=dict(paging, before=str(rows[-1]["id"])) if more and rows else None,
+            first_query=paging if flt.before else None,
+        )
 
     def change(self, change_id: int, *, root: str) -> str:
         data = get_change(self.store, change_id)
@@ -171,20 +211,36 @@ class Views:
             except NotFound:
                 doc = None
         record = json.loads(doc.record or "{}") if doc is not None else {}
-        return self.render("change.html.j2", root=root, c=data, cls=data["classification"],
-                           doc=doc, record=record, versions=versions,
-                           regulator=self.regulators().get(data["source"], ("", None))[0],
-                           mirror=data["mirror_of"])
+        return self.render(
+            "change.html.j2",
+            root=root,
+            c=data,
+            cls=data["classification"],
+            doc=doc,
+            record=record,
+            versions=versions,
+            regulator=self.regulators().get(data["source"], ("", None))[0],
+            mirror=data["mirror_of"],
+        )
 
-    def document(self, doc_id: int, v1: int | None, v2: int | None, *, full: bool,
-                 root: str, side_by_side: bool = False) -> str:
+    def document(
+        self,
+        doc_id: int,
+        v1: int | None,
+        v2: int | None,
+        *,
+        full: bool,
+        root: str,
+        side_by_side: bool = False,
+    ) -> str:
         doc, versions = document_versions(self.store, doc_id)
         diff_html, note = None, ""
         try:
             result = diff_versions(self.store, doc_id, v1, v2)
             context = None if full else 3
-            diff_html = Markup(result.side_by_side_html(context) if side_by_side
-                               else result.html(context))
+            diff_html = Markup(
+                result.side_by_side_html(context) if side_by_side else result.html(context)
+            )
             changed = result.changed
         except NotFound as exc:
             if v1 is not None:
@@ -193,32 +249,49 @@ class Views:
         titles = [json.loads(v.record or "{}").get("title", "") for v in versions]
         with self.store.session() as session:
             pairs = session.exec(
-                select(ChangeRow, SourceRow).join(SourceRow,
-                                                  col(ChangeRow.source_id) == SourceRow.id)
+                select(ChangeRow, SourceRow)
+                .join(SourceRow, col(ChangeRow.source_id) == SourceRow.id)
                 .where(ChangeRow.document_id == doc_id)
                 .order_by(col(ChangeRow.detected_at).desc(), col(ChangeRow.id).desc())
             ).all()
             changes = [change_dict(change, source) for change, source in pairs]
             source = session.get(SourceRow, doc.source_id)
-        return self.render("document.html.j2", root=root, doc=doc,
-                           versions=list(zip(versions, titles, strict=True)),
-                           cls=json.loads(doc.classification or "{}"),
-                           record=json.loads(doc.record or "{}"), changes=changes,
-                           source=source.name if source else "", v1=v1, v2=v2, full=full,
-                           diff_html=diff_html, changed=changed, note=note,
-                           view="sbs" if side_by_side else "inline")
+        return self.render(
+            "document.html.j2",
+            root=root,
+            doc=doc,
+            versions=list(zip(versions, titles, strict=True)),
+            cls=json.loads(doc.classification or "{}"),
+            record=json.loads(doc.record or "{}"),
+            changes=changes,
+            source=source.name if source else "",
+            v1=v1,
+            v2=v2,
+            full=full,
+            diff_html=diff_html,
+            changed=changed,
+            note=note,
+            view="sbs" if side_by_side else "inline",
+        )
 
     def search(self, flt: SearchFilter, query: dict[str, str], *, root: str) -> str:
         hits = run_search(self.store, flt) if flt.query else []
-        return self.render("search.html.j2", root=root, hits=hits, query=query, flt=flt,
-                           words=terms(flt.query) if flt.query else [],
-                           sources=self.regulators())
+        return self.render(
+            "search.html.j2",
+            root=root,
+            hits=hits,
+            query=query,
+            flt=flt,
+            words=terms(flt.query) if flt.query else [],
+            sources=self.regulators(),
+        )
 
     def sources(self, *, root: str) -> str:
         from monitor.scheduler import DEFAULT_EVERY
 
-        return self.render("sources.html.j2", root=root, sources=self.regulators(),
-                           default_every=DEFAULT_EVERY)
+        return self.render(
+            "sources.html.j2", root=root, sources=self.regulators(), default_every=DEFAULT_EVERY
+        )
 
     def source(self, name: str, *, root: str) -> str:
         from monitor.evidence import describe, evidence_for
@@ -227,50 +300,68 @@ class Views:
         if row is None:
             raise NotFound(f"no source named {name!r} has run")
         kept = evidence_for(self.store, name)
-        return self.render("source.html.j2", root=root, name=name, regulator=regulator, s=row,
-                           evidence=describe(kept, excerpt=4000) if kept else None)
+        return self.render(
+            "source.html.j2",
+            root=root,
+            name=name,
+            regulator=regulator,
+            s=row,
+            evidence=describe(kept, excerpt=4000) if kept else None,
+        )
 
     def error(self, status: int, reason: str, message: str, *, root: str) -> str:
-        return self.render("error.html.j2", root=root, status=status, reason=reason,
-                           message=message)
+        return self.render(
+            "error.html.j2", root=root, status=status, reason=reason, message=message
+        )
 
-    def feed(self, flt: ChangeFilter, query: dict[str, str], *, base: str,
-             self_url: str) -> bytes:
+    def feed(self, flt: ChangeFilter, query: dict[str, str], *, base: str, self_url: str) -> bytes:
         rows = query_changes(self.store, flt)
         regulators = self.regulators()
         entry = self.env.get_template("feed_entry.html.j2")
 
         def content(row: dict[str, Any]) -> str:
-            return entry.render(c=row, base=base.rstrip("/"),
-                                regulator=regulators.get(row["source"], ("", None))[0])
+            return entry.render(
+                c=row, base=base.rstrip("/"), regulator=regulators.get(row["source"], ("", None))[0]
+            )
 
-        title = self.title + (" — " + ", ".join(f"{k}={v}" for k, v in query.items())
-                              if query else " — changes")
-        return atom_feed(rows, title=title, base=base, self_url=self_url, query=query,
-                         content=content)
+        title = self.title + (
+            " — " + ", ".join(f"{k}={v}" for k, v in query.items()) if query else " — changes"
+        )
+        return atom_feed(
+            rows, title=title, base=base, self_url=self_url, query=query, content=content
+        )
 
 
 # -- Atom -------------------------------------------------------------------------
 
 
-def atom_feed(rows: list[dict[str, Any]], *, title: str, base: str, self_url: str,
-              query: dict[str, str], content: Callable[[dict[str, Any]], str]) -> bytes:
+def atom_feed(
+    rows: list[dict[str, Any]],
+    *,
+    title: str,
+    base: str,
+    self_url: str,
+    query: dict[str, str],
+    content: Callable[[dict[str, Any]], str],
+) -> bytes:
     """An Atom 1.0 feed of change dicts (``list_changes`` rows), newest first.
 
     Entry ids are tag URIs (``tag:regwatch,2026:change/<id>``), the title is
     ``[event] title``, the link the regulator's page (the change page when
     there is none), and the content ``content(row)`` as HTML."""
     base = base.rstrip("/")
-    feed = ET.Element("feed", xmlns=ATOM)   # plain names under a default namespace
+    feed = ET.Element("feed", xmlns=ATOM)  # plain names under a default namespace
     filters = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
     _text(feed, "id", TAG + "changes" + (f"?{filters}" if filters else ""))
     _text(feed, "title", title)
-    _text(feed, "updated", _rfc3339(rows[0]["detected_at"]) if rows
-          else utcnow().isoformat(timespec="seconds"))
+    _text(
+        feed,
+        "updated",
+        _rfc3339(rows[0]["detected_at"]) if rows else utcnow().isoformat(timespec="seconds"),
+    )
     _text(ET.SubElement(feed, "author"), "name", "regwatch")
     _text(feed, "generator", "regwatch")
-    ET.SubElement(feed, "link", rel="self", href=self_url,
-                  type="application/atom+xml")
+    ET.SubElement(feed, "link", rel="self", href=self_url, type="application/atom+xml")
     ET.SubElement(feed, "link", rel="alternate", href=base + "/", type="text/html")
     for row in rows:
         entry = ET.SubElement(feed, "entry")
@@ -278,13 +369,13 @@ def atom_feed(rows: list[dict[str, Any]], *, title: str, base: str, self_url: st
         _text(entry, "id", f"{TAG}change/{row['id']}")
         _text(entry, "title", f"[{row['event']}] {row['title']}")
         _text(entry, "updated", _rfc3339(row["detected_at"]))
-        ET.SubElement(entry, "link", rel="alternate",
-                      href=safe_link(row["url"]) or page)
+        ET.SubElement(entry, "link", rel="alternate", href=safe_link(row["url"]) or page)
         ET.SubElement(entry, "link", rel="related", href=page, type="text/html")
         for scope in ("cn", "eu"):
             for key in row[scope]:
-                ET.SubElement(entry, "category", term=f"{scope}:{key}",
-                              label=_clean(label(scope, key)))
+                ET.SubElement(
+                    entry, "category", term=f"{scope}:{key}", label=_clean(label(scope, key))
+                )
         _text(entry, "content", content(row), type="html")
     data: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return data

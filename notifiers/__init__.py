@@ -1,8 +1,8 @@
 """Routing, rendering and sending alerts (apprise). Imports no other project package.
 
-    routes_for(alert, routes)      which [[notify]] routes get an alert
-    render_alert / render_digest   Jinja2 templates -> Message(title, body, format)
-    send_alert / send_digest       render per URL, cut to the service's limit, send
+routes_for(alert, routes)      which [[notify]] routes get an alert
+render_alert / render_digest   Jinja2 templates -> Message(title, body, format)
+send_alert / send_digest       render per URL, cut to the service's limit, send
 """
 
 from notifiers.errors import DigestSpecError, NotifierError, TemplateError

@@ -83,7 +83,7 @@ def alert_context(alert: Alert) -> dict[str, Any]:
     """The values one alert template gets."""
     left = days_left(alert)
     detected = ""
-    if alert.detected_at is not None:   # in the zone it carries (the service's), labelled
+    if alert.detected_at is not None:  # in the zone it carries (the service's), labelled
         stamp = alert.detected_at
         zone = stamp.tzname() if stamp.tzinfo is not None else "UTC"
         if stamp.tzinfo is not None and not stamp.utcoffset():

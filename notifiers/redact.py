@@ -34,7 +34,7 @@ __all__ = ["install_logging", "redact", "redact_bytes", "register", "register_ur
 MIN_LENGTH = 4
 
 _lock = threading.Lock()
-_secrets: dict[str, str] = {}     # secret text -> what to show instead
+_secrets: dict[str, str] = {}  # secret text -> what to show instead
 _pattern: re.Pattern[str] | None = None
 _installed = False
 
@@ -44,8 +44,13 @@ def register(value: str, shown: str = "****") -> None:
     global _pattern
     if len(value) < MIN_LENGTH:
         return
-    forms = {value, quote(value, safe=""), quote(value, safe="/:@"), html.escape(value),
-             html.escape(quote(value, safe="/:@=&?"))}
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote(value, safe="/:@"),
+        html.escape(value),
+        html.escape(quote(value, safe="/:@=&?")),
+    }
     with _lock:
         changed = False
         for form in forms:

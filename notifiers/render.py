@@ -102,8 +102,9 @@ def neutralise(value: Any, fmt: str) -> Any:
 
 
 def _format_of(name: str) -> str:
-    return "html" if name.endswith(".html.j2") else "markdown" if name.endswith(".md.j2") \
-        else "text"
+    return (
+        "html" if name.endswith(".html.j2") else "markdown" if name.endswith(".md.j2") else "text"
+    )
 
 
 @lru_cache(maxsize=32)
@@ -122,8 +123,9 @@ def _environment(templates_dir: str | None, fmt: str = "text") -> jinja2.Environ
     )
 
 
-def _render(name: str, values: dict[str, Any], templates_dir: str | None,
-            fmt: str | None = None) -> str:
+def _render(
+    name: str, values: dict[str, Any], templates_dir: str | None, fmt: str | None = None
+) -> str:
     """Render ``name``; values are neutralised for ``fmt`` (default: the template's
     own format; a title is neutralised for the format of its message)."""
     try:
@@ -157,8 +159,9 @@ def render_alert(alert: Alert, *, fmt: str, templates_dir: str | None = None) ->
     """Render one alert as ``fmt`` (text / markdown / html)."""
     form = _check_format(fmt)
     values = alert_context(alert)
-    title = _render("alert_title.txt.j2", values, templates_dir,
-                    "markdown" if form == "markdown" else "text")
+    title = _render(
+        "alert_title.txt.j2", values, templates_dir, "markdown" if form == "markdown" else "text"
+    )
     body = _render(f"alert.{EXTENSIONS[form]}.j2", values, templates_dir)
     return Message(title=_title(title), body=_tidy(body), format=form)
 
@@ -169,8 +172,9 @@ def render_digest(
     """Render a digest of ``alerts``, grouped by regulator and then by ATMP class."""
     form = _check_format(fmt)
     values = digest_context(alerts, title)
-    subject = _render("digest_title.txt.j2", values, templates_dir,
-                      "markdown" if form == "markdown" else "text")
+    subject = _render(
+        "digest_title.txt.j2", values, templates_dir, "markdown" if form == "markdown" else "text"
+    )
     body = _render(f"digest.{EXTENSIONS[form]}.j2", values, templates_dir)
     return Message(title=_title(subject), body=_tidy(body), format=form)
 

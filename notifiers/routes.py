@@ -176,8 +176,10 @@ class Route(BaseModel):
                 )
             return None
         if mode != "digest":
-            raise ValueError("a digest schedule is given but mode is 'immediate'; "
-                             "set mode = 'digest' or remove digest")
+            raise ValueError(
+                "a digest schedule is given but mode is 'immediate'; "
+                "set mode = 'digest' or remove digest"
+            )
         parse_digest(value)
         return value
 

@@ -146,11 +146,11 @@ def scrub(text: str, url: str, privacy: str) -> str:
 class ServiceInfo:
     """How one URL's service gets its messages."""
 
-    service: str          # apprise's id, e.g. "slack", "mailto", "wecombot"
+    service: str  # apprise's id, e.g. "slack", "mailto", "wecombot"
     format: Format
     limit: int
     unit: Literal["chars", "bytes"]
-    title_in_body: bool   # the service has no title: apprise puts it on top of the body
+    title_in_body: bool  # the service has no title: apprise puts it on top of the body
 
 
 @cache

@@ -408,4 +408,3 @@ def _same_page(loaded: str | None, referer: str | None, url: str) -> bool:
     if referer:
         return loaded == referer
     return _root(loaded) == _root(url)
-

@@ -67,12 +67,13 @@ class PageDriven:
     _chromium: Chromium | None
 
     if TYPE_CHECKING:
+
         def _ensure(self, url: str) -> Page: ...
         def _errors(self, url: str) -> AbstractContextManager[None]: ...
-        def _visit(self, url: str, referer: str | None,
-                   headers: Mapping[str, str]) -> _Raw: ...
-        def _settle(self, page: Page, seen: list[PageResponse], url: str,
-                    deadline: float) -> _Raw: ...
+        def _visit(self, url: str, referer: str | None, headers: Mapping[str, str]) -> _Raw: ...
+        def _settle(
+            self, page: Page, seen: list[PageResponse], url: str, deadline: float
+        ) -> _Raw: ...
         def _finish(self, raw: _Raw, expect: Expect) -> Fetched: ...
 
     def pages(
@@ -101,8 +102,11 @@ class PageDriven:
         def on_response(response: PageResponse) -> None:
             request = response.request
             if match is None:
-                wanted = (request.is_navigation_request() and request.frame == page.main_frame
-                          and not 300 <= response.status < 400)
+                wanted = (
+                    request.is_navigation_request()
+                    and request.frame == page.main_frame
+                    and not 300 <= response.status < 400
+                )
             else:
                 wanted = match in response.url and request.resource_type in ("xhr", "fetch")
             if wanted:
@@ -114,8 +118,11 @@ class PageDriven:
             with self._errors(url):
                 raw = self._open(page, url, got, match)
                 while True:
-                    if _reloads(raw) and detect_block(raw.status, raw.headers, raw.body,
-                                                      raw.url, expect) and not retried:
+                    if (
+                        _reloads(raw)
+                        and detect_block(raw.status, raw.headers, raw.body, raw.url, expect)
+                        and not retried
+                    ):
                         retried = True  # the challenge came back: open the list again, once
                         raw = self._open(page, url, got, match)
                         for _ in range(clicks):
@@ -135,7 +142,12 @@ class PageDriven:
                 page.remove_listener("response", on_response)
 
     def _turn(
-        self, page: Page, selector: str, host: str, got: list[PageResponse], url: str,
+        self,
+        page: Page,
+        selector: str,
+        host: str,
+        got: list[PageResponse],
+        url: str,
         match: str | None,
     ) -> _Raw | None:
         """Click the pager and wait for what it brought, holding the host's slot;
@@ -189,7 +201,9 @@ class PageDriven:
             if time.monotonic() >= deadline:
                 raise FetchError(
                     f"the page made no list request within {self.settings.timeout:g} s "
-                    "(its scripts or pager changed?)", url=url)
+                    "(its scripts or pager changed?)",
+                    url=url,
+                )
             page.wait_for_timeout(_POLL)
         response = got[0]
         body = response.body()

@@ -290,8 +290,11 @@ def parse_notice(
     real site); attachments in either, or in ``.relatedNews`` beside them.
     ``deadline`` reads the comment deadline (for consultations)."""
     soup = make_soup(html)
-    boxes = [b for b in (soup.select_one("div.news_detail_box"),
-                         soup.select_one(".new_detail_content")) if b is not None]
+    boxes = [
+        b
+        for b in (soup.select_one("div.news_detail_box"), soup.select_one(".new_detail_content"))
+        if b is not None
+    ]
     if not boxes:
         raise LayoutChanged(
             "the CDE news page has neither div.news_detail_box nor .new_detail_content",
@@ -368,16 +371,19 @@ class CdeGuidelines(Adapter):
             outcomes = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
             found = {k: record for k, (record, _) in outcomes.items()}
             read = [ok for _, ok in outcomes.values() if ok is not None]
-            failed = [f"{r.url}: its page could not be read"
-                      for r, ok in outcomes.values() if ok is False]
+            failed = [
+                f"{r.url}: its page could not be read" for r, ok in outcomes.values() if ok is False
+            ]
             if failed and len(failed) == len(read) > 1:
                 raise LayoutChanged(
                     f"none of the {len(failed)} CDE detail pages read could be parsed or fetched",
                     url=self.base_url,
                 )
-        return Listing(records=list(found.values()),
-                       coverage=Coverage.COMPLETE if complete else Coverage.NEWEST,
-                       item_errors=failed)
+        return Listing(
+            records=list(found.values()),
+            coverage=Coverage.COMPLETE if complete else Coverage.NEWEST,
+            item_errors=failed,
+        )
 
     def _read_list(self, fetcher: Fetcher, listing: str) -> tuple[list[dict[str, Any]], bool]:
         endpoint = "/zdyz/getOpinionList" if listing == "opinions" else "/zdyz/getDomesticGuideList"
@@ -395,8 +401,9 @@ class CdeGuidelines(Adapter):
         self, driver: PageDriver, listing: str, endpoint: str, url: str
     ) -> tuple[list[dict[str, Any]], bool]:
         """The list as the list page's own script requested it, page by page via its pager."""
-        answers = driver.pages(self.base_url + LIST_PAGES[listing], match=endpoint,
-                               next_page=NEXT_PAGE)
+        answers = driver.pages(
+            self.base_url + LIST_PAGES[listing], match=endpoint, next_page=NEXT_PAGE
+        )
         with closing(answers):
             return self._rows_in_page(answers, listing, url)
 
@@ -492,8 +499,9 @@ class CdeGuidelines(Adapter):
             log.warning("%s: detail page not read (%s); keeping the list entry", record.key, exc)
             return kept, False
         except ParseError as exc:  # one odd page: the same
-            log.warning("%s: detail page not understood (%s); keeping the list entry",
-                        record.key, exc)
+            log.warning(
+                "%s: detail page not understood (%s); keeping the list entry", record.key, exc
+            )
             return kept, False
         return _apply(record, detail), True
 
@@ -501,7 +509,8 @@ class CdeGuidelines(Adapter):
 def _wanted(rows: list[dict[str, Any]], s: CdeSettings, listing: str) -> list[dict[str, Any]]:
     """``search_title`` / ``zyfl1`` applied to rows the page requested unfiltered."""
     return [
-        r for r in rows
+        r
+        for r in rows
         if s.search_title in str(r.get("title") or "")
         and (listing == "opinions" or s.zyfl1 in str(r.get("fclass") or ""))
     ]

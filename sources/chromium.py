@@ -163,8 +163,16 @@ class VirtualDisplay:
         read_end, write_end = os.pipe()
         try:
             process = subprocess.Popen(
-                [xvfb, "-displayfd", str(write_end), "-screen", "0", "1366x900x24",
-                 "-nolisten", "tcp"],
+                [
+                    xvfb,
+                    "-displayfd",
+                    str(write_end),
+                    "-screen",
+                    "0",
+                    "1366x900x24",
+                    "-nolisten",
+                    "tcp",
+                ],
                 pass_fds=(write_end,),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

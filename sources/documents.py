@@ -75,13 +75,13 @@ _CONTENT_TYPES: dict[str, Kind] = {
     "application/xhtml+xml": "html",
     "text/plain": "text",
 }
-MAX_UNCOMPRESSED = 40_000_000     # bytes a DOCX may unpack to
-MAX_RATIO = 100                    # uncompressed / compressed, for members over 1 MB
+MAX_UNCOMPRESSED = 40_000_000  # bytes a DOCX may unpack to
+MAX_RATIO = 100  # uncompressed / compressed, for members over 1 MB
 MAX_MEMBERS = 2_000
-MAX_TEXT = 2_000_000               # characters of text kept per attachment
-IN_PROCESS_BELOW = 256_000         # bytes: smaller PDF/DOC/DOCX files skip the worker
+MAX_TEXT = 2_000_000  # characters of text kept per attachment
+IN_PROCESS_BELOW = 256_000  # bytes: smaller PDF/DOC/DOCX files skip the worker
 EXTRACT_SECONDS = 60.0
-EXTRACT_MEMORY = 1_024 * 2**20     # bytes the worker's address space may grow by
+EXTRACT_MEMORY = 1_024 * 2**20  # bytes the worker's address space may grow by
 _WORD_STREAM_NAME = "WordDocument".encode("utf-16-le")
 # pypdf's text is taken when it has this many readable characters a page and
 # this share of readable letters; otherwise pdfminer.six is tried as well.
@@ -140,11 +140,20 @@ def extract_text(body: bytes, *, filename: str = "", content_type: str | None = 
     kind = sniff_kind(body, filename, content_type)
     unpacked = _check_zip(body) if kind == "docx" else 0
     heavy = kind in ("pdf", "doc", "docx") and (
-        len(body) > IN_PROCESS_BELOW or unpacked > 4 * IN_PROCESS_BELOW)
+        len(body) > IN_PROCESS_BELOW or unpacked > 4 * IN_PROCESS_BELOW
+    )
     if heavy:
         what = f"reading {filename or 'the ' + kind.upper() + ' file'}"
-        text = run_bounded(_extract, body, kind, filename, content_type,
-                           seconds=EXTRACT_SECONDS, memory=EXTRACT_MEMORY, what=what)
+        text = run_bounded(
+            _extract,
+            body,
+            kind,
+            filename,
+            content_type,
+            seconds=EXTRACT_SECONDS,
+            memory=EXTRACT_MEMORY,
+            what=what,
+        )
     else:
         text = _extract(body, kind, filename, content_type)
     if len(text) > MAX_TEXT:
@@ -163,14 +172,19 @@ def _check_zip(body: bytes) -> int:
         raise ParseError(f"DOCX not read: {len(members):,} parts, more than {MAX_MEMBERS:,}")
     total = sum(member.file_size for member in members)
     if total > MAX_UNCOMPRESSED:
-        raise ParseError(f"DOCX not read: it unpacks to {total:,} bytes, more than "
-                         f"{MAX_UNCOMPRESSED:,} (a decompression bomb?)")
+        raise ParseError(
+            f"DOCX not read: it unpacks to {total:,} bytes, more than "
+            f"{MAX_UNCOMPRESSED:,} (a decompression bomb?)"
+        )
     for member in members:
         if member.file_size > 1_000_000 and member.file_size > MAX_RATIO * max(
-                1, member.compress_size):
-            raise ParseError(f"DOCX not read: {member.filename} is compressed "
-                             f"{member.file_size // max(1, member.compress_size):,} times, "
-                             f"more than {MAX_RATIO} (a decompression bomb?)")
+            1, member.compress_size
+        ):
+            raise ParseError(
+                f"DOCX not read: {member.filename} is compressed "
+                f"{member.file_size // max(1, member.compress_size):,} times, "
+                f"more than {MAX_RATIO} (a decompression bomb?)"
+            )
     return total
 
 

@@ -38,10 +38,24 @@ class ExchangeLog:
     items: list[Exchange] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, method: str, url: str, status: int, headers: Mapping[str, str],
-            body: bytes, expect: Expect) -> None:
-        kept = Exchange(method, url, status, dict(headers), body[: self.max_body], expect,
-                        len(body) > self.max_body)
+    def add(
+        self,
+        method: str,
+        url: str,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        expect: Expect,
+    ) -> None:
+        kept = Exchange(
+            method,
+            url,
+            status,
+            dict(headers),
+            body[: self.max_body],
+            expect,
+            len(body) > self.max_body,
+        )
         with self._lock:
             self.items.append(kept)
             del self.items[: -self.keep]

@@ -437,5 +437,6 @@ class FdaCberCgt(Adapter):
         fetched = fetcher.get(self.base_url + CBER_CGT_PATH, expect="html", conditional=True)
         if fetched.not_modified:
             return Listing.unchanged()
-        return Listing(records=parse_cber_cgt_page(fetched.text, self.base_url),
-                       coverage=Coverage.COMPLETE)
+        return Listing(
+            records=parse_cber_cgt_page(fetched.text, self.base_url), coverage=Coverage.COMPLETE
+        )

@@ -268,8 +268,11 @@ class FederalRegister(Adapter):
                 break
             page_no += 1
         # a rolling window: notices dated before `since` leave it, they are not removed
-        return Listing(records=_fold_extensions(list(records.values())),
-                       coverage=Coverage.WINDOW, since=since.isoformat())
+        return Listing(
+            records=_fold_extensions(list(records.values())),
+            coverage=Coverage.WINDOW,
+            since=since.isoformat(),
+        )
 
 
 def _fold_extensions(records: list[Record]) -> list[Record]:

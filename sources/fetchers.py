@@ -165,14 +165,14 @@ def make_fetcher(
     """
     gate = politeness or HostGate(per_host=http.per_host, delay=http.delay)
     if mode == "http":
-        return HttpFetcher(http, validators=validators, politeness=gate, policy=policy,
-                           shared=shared)
+        return HttpFetcher(
+            http, validators=validators, politeness=gate, policy=policy, shared=shared
+        )
     if mode == "browser":
         return BrowserFetcher(http, browser, politeness=gate)
     if mode == "auto":
         return AutoFetcher(
-            HttpFetcher(http, validators=validators, politeness=gate, policy=policy,
-                        shared=shared),
+            HttpFetcher(http, validators=validators, politeness=gate, policy=policy, shared=shared),
             BrowserFetcher(http, browser, politeness=gate),
         )
     raise ValueError(f"unknown fetch mode {mode!r}: use 'http', 'browser' or 'auto'")

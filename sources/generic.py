@@ -26,8 +26,15 @@ from sources.registry import SourceSettings
 from sources.selectors import canonical_url
 from sources.types import Coverage, Record
 
-__all__ = ["GenericSettings", "KeyRule", "ListSettings", "ListingCoverage", "coverage",
-           "target_url", "unique"]
+__all__ = [
+    "GenericSettings",
+    "KeyRule",
+    "ListSettings",
+    "ListingCoverage",
+    "coverage",
+    "target_url",
+    "unique",
+]
 
 # How much of the source one check shows (``sources.types.Coverage``).
 ListingCoverage = Literal["complete", "window", "newest"]

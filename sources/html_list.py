@@ -143,8 +143,15 @@ def parse_list(text: str, page_url: str, settings: HtmlListSettings) -> ListPage
 
 
 def _selectors(settings: HtmlListSettings) -> list[str]:
-    specs = [settings.title, settings.link, settings.date, settings.status, settings.next,
-             *settings.fields.values(), *settings.files]
+    specs = [
+        settings.title,
+        settings.link,
+        settings.date,
+        settings.status,
+        settings.next,
+        *settings.fields.values(),
+        *settings.files,
+    ]
     rule = KeyRule.parse(settings.key)
     if rule.mode == "lookup":
         specs.append(rule.lookup)
@@ -233,8 +240,9 @@ def _parse(reader: _Reader, page_url: str, settings: HtmlListSettings) -> ListPa
     href = reader.base()
     base = urljoin(page_url, href.strip()) if href and href.strip() else page_url
     items = reader.items(settings.item)
-    records = [r for r in (_record(reader, item, base, settings) for item in items)
-               if r is not None]
+    records = [
+        r for r in (_record(reader, item, base, settings) for item in items) if r is not None
+    ]
     next_url = None
     if settings.next:
         spec = parse_spec(settings.next)

@@ -327,14 +327,20 @@ class HttpFetcher:
         if time.monotonic() >= self.check_end:
             return DeadlineExceeded(
                 f"the check ran past its deadline (http.check_deadline = "
-                f"{self.settings.check_deadline:g} s); abandoned", url=url)
+                f"{self.settings.check_deadline:g} s); abandoned",
+                url=url,
+            )
         return DeadlineExceeded(
             f"the response took longer than its deadline (http.deadline = "
             f"{self.settings.deadline:g} s: connect, headers and body together); abandoned",
-            url=url)
+            url=url,
+        )
 
     def _send(
-        self, request: httpx.Request, deadline: float, local: bool | str,
+        self,
+        request: httpx.Request,
+        deadline: float,
+        local: bool | str,
         expect: Expect = "html",
     ) -> tuple[int, httpx.Headers, bytes, httpx.Request | None]:
         url = str(request.url)
@@ -342,8 +348,10 @@ class HttpFetcher:
         if time.monotonic() >= deadline:
             raise self._overdue(url)
         try:
-            with (self.gate.slot(host_of(request.url), timeout=deadline - time.monotonic()),
-                  scope(deadline, allow_local=local)):
+            with (
+                self.gate.slot(host_of(request.url), timeout=deadline - time.monotonic()),
+                scope(deadline, allow_local=local),
+            ):
                 with self._lock:
                     self.cookies.set_cookie_header(request)
                 response = self._client.send(request, stream=True)

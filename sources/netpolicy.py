@@ -62,15 +62,35 @@ Site = tuple[str, int]
 AddressKind = typing.Literal["public", "local", "forbidden"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_FORBIDDEN = [ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "169.254.0.0/16", "100.100.100.200/32", "192.0.0.0/24", "224.0.0.0/4",
-    "240.0.0.0/4", "255.255.255.255/32",
-    "::/128", "fe80::/10", "fc00::/7", "ff00::/8", "fec0::/10",
-)]
-_LOCAL = [ipaddress.ip_network(n) for n in (
-    "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-    "198.18.0.0/15", "::1/128",
-)]
+_FORBIDDEN = [
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "169.254.0.0/16",
+        "100.100.100.200/32",
+        "192.0.0.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "255.255.255.255/32",
+        "::/128",
+        "fe80::/10",
+        "fc00::/7",
+        "ff00::/8",
+        "fec0::/10",
+    )
+]
+_LOCAL = [
+    ipaddress.ip_network(n)
+    for n in (
+        "127.0.0.0/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "198.18.0.0/15",
+        "::1/128",
+    )
+]
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -169,11 +189,15 @@ class NetworkPolicy:
         object.__setattr__(self, "_extra", tuple(_parse_site(e) for e in self.allow_redirects_to))
 
     @classmethod
-    def for_source(cls, base_url: str | None,
-                   allow_redirects_to: Iterable[str] = ()) -> NetworkPolicy:
+    def for_source(
+        cls, base_url: str | None, allow_redirects_to: Iterable[str] = ()
+    ) -> NetworkPolicy:
         """The policy of a configured source: local addresses only if it is local itself."""
-        return cls(site=base_url or None, allow_redirects_to=tuple(allow_redirects_to),
-                   allow_local=_resolve_local(base_url))
+        return cls(
+            site=base_url or None,
+            allow_redirects_to=tuple(allow_redirects_to),
+            allow_local=_resolve_local(base_url),
+        )
 
     def local_ok(self, request_url: str | httpx.URL) -> bool | str:
         """May the request for ``request_url`` (and its redirects) reach local
@@ -188,17 +212,19 @@ class NetworkPolicy:
         be followed."""
         found = site_of(target)
         if found is None:
-            raise RedirectRefused(f"redirect to a non-http(s) URL refused: {str(target)[:200]}",
-                                  url=str(origin))
+            raise RedirectRefused(
+                f"redirect to a non-http(s) URL refused: {str(target)[:200]}", url=str(origin)
+            )
         if same_site(target, origin) or (self.site and same_site(target, self.site)):
             return
         if any(h == found[0] and p in (0, found[1]) for h, p in self._extra):
             return
         raise RedirectRefused(
             f"redirect to another site ({found[0]}:{found[1]}) refused",
-            url=str(origin), hint="if the source really moved there, list it in the source's "
-            f'allow_redirects_to = ["{found[0]}"]')
-
+            url=str(origin),
+            hint="if the source really moved there, list it in the source's "
+            f'allow_redirects_to = ["{found[0]}"]',
+        )
 
 
 @dataclass
@@ -206,7 +232,7 @@ class Scope:
     """The rules of the request in flight: a monotonic deadline and local access."""
 
     deadline: float
-    allow_local: bool | str   # a URL: local when that URL's host is local
+    allow_local: bool | str  # a URL: local when that URL's host is local
     expired: str = ""
 
     def local_ok(self) -> bool:
@@ -259,10 +285,15 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(
-            ssl_context, server_hostname, _bound(timeout, "TLS handshake")))
+    def start_tls(
+        self,
+        ssl_context: typing.Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, _bound(timeout, "TLS handshake"))
+        )
 
     def get_extra_info(self, info: str) -> typing.Any:
         return self._inner.get_extra_info(info)
@@ -275,10 +306,14 @@ def _local_ok(current: Scope | None) -> bool:
 class GuardedBackend(httpcore.SyncBackend):
     """Resolves, checks the addresses against the policy in scope, then connects."""
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: typing.Iterable[typing.Any] | None = None,
-                    ) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[typing.Any] | None = None,
+    ) -> httpcore.NetworkStream:
         current = _SCOPE.get()
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -289,16 +324,22 @@ class GuardedBackend(httpcore.SyncBackend):
             ip = str(info[4][0])
             kind = address_kind(ip)
             if kind == "forbidden" or (kind == "local" and not _local_ok(current)):
-                what = ("a link-local, metadata or reserved address" if kind == "forbidden"
-                        else "a loopback or private address, and the source is not local")
-                raise AddressRefused(f"refused to connect to {host}: it resolves to {ip}, {what}",
-                                     url=f"{host}:{port}")
+                what = (
+                    "a link-local, metadata or reserved address"
+                    if kind == "forbidden"
+                    else "a loopback or private address, and the source is not local"
+                )
+                raise AddressRefused(
+                    f"refused to connect to {host}: it resolves to {ip}, {what}",
+                    url=f"{host}:{port}",
+                )
             addresses.append(ip)
         error: Exception = httpcore.ConnectError(f"no address for {host}")
         for ip in dict.fromkeys(addresses):
             try:
-                stream = super().connect_tcp(ip, port, _bound(timeout, "connect"),
-                                             local_address, socket_options)
+                stream = super().connect_tcp(
+                    ip, port, _bound(timeout, "connect"), local_address, socket_options
+                )
             except httpcore.ConnectError as exc:
                 error = exc
                 continue

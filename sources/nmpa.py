@@ -222,11 +222,11 @@ class NmpaColumns(Adapter):
         if self.settings.details:
             outcomes = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
             found = {k: record for k, (record, _) in outcomes.items()}
-            failed = [f"{r.url}: its page could not be read"
-                      for r, ok in outcomes.values() if not ok]
+            failed = [
+                f"{r.url}: its page could not be read" for r, ok in outcomes.values() if not ok
+            ]
         # complete: records that scrolled past the pages read are carried over (above)
-        return Listing(records=list(found.values()), coverage=Coverage.COMPLETE,
-                       item_errors=failed)
+        return Listing(records=list(found.values()), coverage=Coverage.COMPLETE, item_errors=failed)
 
     def _read_column(self, fetcher: Fetcher, column: str) -> tuple[list[Record], bool]:
         first = f"{self.base_url}{column}index.html"

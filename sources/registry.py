@@ -31,9 +31,9 @@ class SourceSettings(BaseModel):
     fetch: Literal["http", "browser", "auto"] = "http"
     jurisdiction: str | None = None
     regulator: str | None = None
-    enabled: StrictBool = True          # true/false: "yes" is a typo, not a value
+    enabled: StrictBool = True  # true/false: "yes" is a typo, not a value
     attachments: StrictBool = True
-    recheck_days: float = Field(default=7.0, ge=0.0)   # re-read CGT attachments (0: never)
+    recheck_days: float = Field(default=7.0, ge=0.0)  # re-read CGT attachments (0: never)
     recheck_per_run: int = Field(default=5, ge=0)
     ignore: list[str] = Field(default_factory=list)
     collapse_ratio: float = Field(default=0.5, ge=0.0, le=1.0)

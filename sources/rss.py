@@ -222,5 +222,7 @@ class Rss(Adapter):
         )
         if fetched.not_modified:
             return Listing.unchanged()
-        return Listing(records=parse_feed(fetched.body, fetched.url, fetched.encoding),
-                       coverage=Coverage(s.listing))
+        return Listing(
+            records=parse_feed(fetched.body, fetched.url, fetched.encoding),
+            coverage=Coverage(s.listing),
+        )

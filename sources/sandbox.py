@@ -39,8 +39,12 @@ class Exceeded(ParseError):
     """The work went over its time or memory bound and was stopped."""
 
 
-def _child(conn: multiprocessing.connection.Connection, memory: int,
-           func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+def _child(
+    conn: multiprocessing.connection.Connection,
+    memory: int,
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+) -> None:
     limit = _address_space() + memory
     if resource is not None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -89,8 +93,9 @@ def _context() -> Any:
     return multiprocessing.get_context("fork")
 
 
-def run_bounded(func: Callable[..., T], *args: Any, seconds: float, memory: int,
-                what: str = "the work") -> T:
+def run_bounded(
+    func: Callable[..., T], *args: Any, seconds: float, memory: int, what: str = "the work"
+) -> T:
     """``func(*args)`` in a worker limited to ``seconds`` and ``memory`` bytes.
 
     ``func`` and its arguments must be picklable (a module-level function).
@@ -102,7 +107,7 @@ def run_bounded(func: Callable[..., T], *args: Any, seconds: float, memory: int,
     worker = context.Process(target=_child, args=(send, memory, func, args), daemon=True)
     try:
         worker.start()
-    except OSError as exc:   # no process could be made: say so, do not read unbounded
+    except OSError as exc:  # no process could be made: say so, do not read unbounded
         receive.close()
         send.close()
         raise Exceeded(f"{what}: no worker process could start ({exc})") from None
@@ -112,9 +117,10 @@ def run_bounded(func: Callable[..., T], *args: Any, seconds: float, memory: int,
             raise Exceeded(f"{what} took longer than {seconds:g} s and was stopped")
         try:
             status, value = receive.recv()
-        except EOFError:   # the worker died: out of memory in C code, or killed
-            raise Exceeded(f"{what} needed more than {memory // 2**20} MB of memory and was "
-                           "stopped") from None
+        except EOFError:  # the worker died: out of memory in C code, or killed
+            raise Exceeded(
+                f"{what} needed more than {memory // 2**20} MB of memory and was stopped"
+            ) from None
     finally:
         receive.close()
         if worker.is_alive():

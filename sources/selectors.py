@@ -235,6 +235,7 @@ def _fragment(value: str) -> lxml_html.HtmlElement | None:
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
+
 def absolute_url(base: str, href: str | None) -> str | None:
     """``href`` resolved against ``base``: an http(s) URL, or None (empty, ``#``, and every
     other scheme: ``javascript:``, ``mailto:``, ``data:``...). Control characters are
@@ -283,17 +284,30 @@ _STRING_CONTAINERS = frozenset({"script", "style", "template", "rt", "rp"})
 # Attributes Beautiful Soup splits into lists, and attributes whose values
 # soupsieve compares case-insensitively in HTML: value selectors on them stay
 # with soupsieve.
-_LIST_ATTRIBUTES = frozenset({"class", "dropzone", "accesskey", "rel", "rev", "headers",
-                              "accept-charset", "archive", "sizes", "sandbox", "for"})
-_PSEUDOS = frozenset({"first-child", "last-child", "only-child",
-                      "first-of-type", "last-of-type", "only-of-type"})
+_LIST_ATTRIBUTES = frozenset(
+    {
+        "class",
+        "dropzone",
+        "accesskey",
+        "rel",
+        "rev",
+        "headers",
+        "accept-charset",
+        "archive",
+        "sizes",
+        "sandbox",
+        "for",
+    }
+)
+_PSEUDOS = frozenset(
+    {"first-child", "last-child", "only-child", "first-of-type", "last-of-type", "only-of-type"}
+)
 _NTH = frozenset({"nth-child", "nth-last-child", "nth-of-type", "nth-last-of-type"})
 _OPERATORS = frozenset({"exists", "=", "^=", "$=", "*=", "|="})
 # Beautiful Soup splits class on every character Python's \s matches; XPath
 # cannot name the control characters among them, so a page holding one of
 # those keeps the Beautiful Soup path (``lxml_safe``).
-_WHITESPACE = "".join(c for c in map(chr, (0x85, *range(0xA0, 0x3001)))
-                      if c.isspace())
+_WHITESPACE = "".join(c for c in map(chr, (0x85, *range(0xA0, 0x3001))) if c.isspace())
 # ... and so does a page with a <template>, whose contents soupsieve keeps apart.
 _NOT_FOR_LXML = re.compile("[\x0b\x0c\x1c-\x1f]|<template", re.IGNORECASE)
 _DEEP = etree.XPath("boolean(/" + "/".join(["*"] * 250) + ")")
@@ -302,8 +316,10 @@ _DEEP = etree.XPath("boolean(/" + "/".join(["*"] * 250) + ")")
 class _Translator(cssselect.HTMLTranslator):
     def xpath_class(self, class_selector: css.Class) -> cssselect.xpath.XPathExpr:
         xpath = self.xpath(class_selector.selector)
-        classes = f"translate(@class, {self.xpath_literal(_WHITESPACE)}, " \
-                  f"{self.xpath_literal(' ' * len(_WHITESPACE))})"
+        classes = (
+            f"translate(@class, {self.xpath_literal(_WHITESPACE)}, "
+            f"{self.xpath_literal(' ' * len(_WHITESPACE))})"
+        )
         return self.xpath_attrib_includes(xpath, classes, class_selector.class_name)
 
 
@@ -329,11 +345,17 @@ def _plain(tree: object) -> bool:
     if isinstance(tree, css.Function):
         return tree.name.lower() in _NTH and _plain(tree.selector)
     if isinstance(tree, css.Negation):
-        return not isinstance(tree.subselector, css.CombinedSelector) and _plain(
-            tree.selector) and _plain(tree.subselector)
+        return (
+            not isinstance(tree.subselector, css.CombinedSelector)
+            and _plain(tree.selector)
+            and _plain(tree.subselector)
+        )
     if isinstance(tree, css.CombinedSelector):
-        return tree.combinator in (" ", ">", "+", "~") and _plain(tree.selector) and _plain(
-            tree.subselector)
+        return (
+            tree.combinator in (" ", ">", "+", "~")
+            and _plain(tree.selector)
+            and _plain(tree.subselector)
+        )
     return False
 
 
@@ -365,7 +387,7 @@ def parse_tree(markup: str) -> etree._Element | None:
     parser = etree.HTMLParser(recover=True)
     try:
         for start in range(0, len(markup), _FEED_CHUNK):
-            parser.feed(markup[start:start + _FEED_CHUNK])
+            parser.feed(markup[start : start + _FEED_CHUNK])
         root: etree._Element | None = parser.close()
     except etree.LxmlError:
         return None
@@ -379,7 +401,8 @@ def tree_text(node: etree._Element) -> str:
     tag = node.tag if isinstance(node.tag, str) else ""
     wanted = tag if tag in _STRING_CONTAINERS else ""
     inside = wanted or next(
-        (a.tag for a in node.iterancestors() if a.tag in _STRING_CONTAINERS), "")
+        (a.tag for a in node.iterancestors() if a.tag in _STRING_CONTAINERS), ""
+    )
     parts: list[str] = []
     _strings(node, inside, wanted, parts)
     return clean_text(" ".join(parts))
@@ -390,7 +413,6 @@ def _strings(node: etree._Element, inside: str, wanted: str, parts: list[str]) -
         parts.append(node.text)
     for child in node:
         if isinstance(child.tag, str):  # comments and processing instructions never count
-            _strings(child, child.tag if child.tag in _STRING_CONTAINERS else inside,
-                     wanted, parts)
+            _strings(child, child.tag if child.tag in _STRING_CONTAINERS else inside, wanted, parts)
         if inside == wanted and child.tail:
             parts.append(child.tail)

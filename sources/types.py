@@ -116,7 +116,7 @@ class Listing:
     coverage: Coverage | None = None
     since: str | None = None
     item_errors: list[str] = field(default_factory=list)
-    complete: bool | None = None   # read back: coverage is COMPLETE (set on creation)
+    complete: bool | None = None  # read back: coverage is COMPLETE (set on creation)
 
     def __post_init__(self) -> None:
         if self.coverage is None and self.complete is not None:
@@ -124,8 +124,10 @@ class Listing:
         if self.coverage is not None:
             self.coverage = Coverage(self.coverage)
         elif self.page_text is None and not self.not_modified:
-            raise TypeError("a Listing of records needs coverage= (Coverage.COMPLETE, "
-                            "WINDOW or NEWEST): say how much of the source it shows")
+            raise TypeError(
+                "a Listing of records needs coverage= (Coverage.COMPLETE, "
+                "WINDOW or NEWEST): say how much of the source it shows"
+            )
         self.complete = self.coverage in (None, Coverage.COMPLETE)
 
     @classmethod

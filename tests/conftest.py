@@ -16,8 +16,10 @@ from tests.receivers import SMTP_PASSWORD, SmtpReceiver, WebhookReceiver
 def _restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    levels = {name: logging.getLogger(name).level
-              for name in ("regwatch", "apprise", "httpx", "httpcore", "apscheduler")}
+    levels = {
+        name: logging.getLogger(name).level
+        for name in ("regwatch", "apprise", "httpx", "httpcore", "apscheduler")
+    }
     yield
     root.handlers[:] = handlers
     root.setLevel(level)

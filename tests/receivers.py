@@ -34,7 +34,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from monitor.replica.server import ReplicaServer, Request, Response
 
-SMTP_PASSWORD = "Sm7p-pa55word-x9"   # the password of the ``smtp`` fixture's alice
+SMTP_PASSWORD = "Sm7p-pa55word-x9"  # the password of the ``smtp`` fixture's alice
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -73,9 +74,7 @@ class _SmtpHandler:
         envelope.mail_options.extend(options)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.receiver.mode == "reject":
             return "554 5.6.0 Message rejected by test receiver"
         raw = envelope.original_content or envelope.content or b""
@@ -83,7 +82,11 @@ class _SmtpHandler:
             raw = raw.encode("utf-8")
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
-        user = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
+        user = (
+            session.auth_data.login.decode()
+            if isinstance(session.auth_data, LoginPassword)
+            else None
+        )
         with self.receiver.lock:
             self.receiver.mails.append(
                 ReceivedMail(
@@ -106,7 +109,9 @@ class SmtpReceiver:
 
     host = "127.0.0.1"
 
-    def __init__(self, *, port: int | None = None, credentials: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *, port: int | None = None, credentials: dict[str, str] | None = None
+    ) -> None:
         self.port = port or free_port()
         self.credentials = dict(credentials or {})
         self.mode: Literal["ok", "reject"] = "ok"
@@ -134,7 +139,9 @@ class SmtpReceiver:
             kwargs: dict[str, Any] = {}
             if self.credentials:
                 kwargs = {"authenticator": self._authenticate, "auth_require_tls": False}
-            controller = Controller(_SmtpHandler(self), hostname=self.host, port=self.port, **kwargs)
+            controller = Controller(
+                _SmtpHandler(self), hostname=self.host, port=self.port, **kwargs
+            )
             controller.start()
             self._controller = controller
         return self
@@ -182,7 +189,10 @@ class SmtpReceiver:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -213,7 +223,7 @@ class WebhookReceiver:
         self.port = port or free_port()
         self.mode: Literal["ok", "fail", "hang"] = "ok"
         self.fail_status = 500
-        self.ok_body = '{"ok": true}'   # Slack's webhook answers "ok" as plain text
+        self.ok_body = '{"ok": true}'  # Slack's webhook answers "ok" as plain text
         self.hang_seconds = 5.0
         self.posts: list[Posted] = []
         self.lock = threading.Lock()
@@ -236,11 +246,18 @@ class WebhookReceiver:
                 )
             )
         if self.mode == "fail":
-            return Response(status=self.fail_status, body='{"error": "receiver told to fail"}',
-                            content_type="application/json")
+            return Response(
+                status=self.fail_status,
+                body='{"error": "receiver told to fail"}',
+                content_type="application/json",
+            )
         if self.mode == "hang":
-            return Response(status=200, body=self.ok_body, content_type="application/json",
-                            delay=self.hang_seconds)
+            return Response(
+                status=200,
+                body=self.ok_body,
+                content_type="application/json",
+                delay=self.hang_seconds,
+            )
         return Response(status=200, body=self.ok_body, content_type="application/json")
 
     @property
@@ -279,6 +296,9 @@ class WebhookReceiver:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

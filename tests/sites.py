@@ -12,7 +12,9 @@ from monitor.replica.server import Request, Response
 CHALLENGE = (
     '<html><head><meta id="9DhefwqGPrzGxEp9hPaoag" content="x7Hk2"><script>'
     "$_ts=window['$_ts'];if(!$_ts)$_ts={};$_ts.nsd=11803;$_ts.cd='qEcrrpAlq';"
-    + "var _$x=" + "'%s'" % ("a9" * 4000) + ";</script></head><body></body></html>"
+    + "var _$x="
+    + "'%s'" % ("a9" * 4000)
+    + ";</script></head><body></body></html>"
 )
 
 
@@ -30,7 +32,7 @@ class ListSite:
     items: list[Item] = field(default_factory=list)
     visitors: int = 1000
     encoding: str = "utf-8"
-    mode: str = "ok"   # ok, challenge, error, hang, truncate, reset, empty, malformed
+    mode: str = "ok"  # ok, challenge, error, hang, truncate, reset, empty, malformed
     hits: int = 0
 
     def page(self) -> str:
@@ -57,8 +59,9 @@ class ListSite:
         if request.path != "/list/index.html":
             return Response(status=404, body="not found")
         if self.mode == "challenge":
-            return Response(status=202, body=CHALLENGE,
-                            headers={"Set-Cookie": "FSSBBIl1UgzbN7N80S=abc; path=/"})
+            return Response(
+                status=202, body=CHALLENGE, headers={"Set-Cookie": "FSSBBIl1UgzbN7N80S=abc; path=/"}
+            )
         if self.mode == "error":
             return Response(status=503, body="<html>busy</html>")
         if self.mode == "hang":
@@ -66,8 +69,10 @@ class ListSite:
         if self.mode in ("truncate", "reset"):
             return Response(body=self.page(), fault=self.mode)  # type: ignore[arg-type]
         codec = "gbk" if self.encoding == "gbk" else "utf-8"
-        return Response(body=self.page().encode(codec),
-                        content_type="text/html" if codec == "gbk" else "text/html; charset=utf-8")
+        return Response(
+            body=self.page().encode(codec),
+            content_type="text/html" if codec == "gbk" else "text/html; charset=utf-8",
+        )
 
 
 class Conditional:

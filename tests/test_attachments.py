@@ -25,14 +25,19 @@ class FileSite:
 
     def __call__(self, request: Request) -> Response:
         if request.path == "/list.html":
-            return Response(body=(
-                '<ul class="docs"><li><a href="/doc/1.html">' + TITLE + "</a>"
-                '<a class="f" href="/files/guide.pdf">正文</a>'
-                f'<a class="f" href="{self.other}/files/elsewhere.pdf">外站附件</a>'
-                '<a class="f" href="/files/huge.pdf">大文件</a></li></ul>'))
+            return Response(
+                body=(
+                    '<ul class="docs"><li><a href="/doc/1.html">' + TITLE + "</a>"
+                    '<a class="f" href="/files/guide.pdf">正文</a>'
+                    f'<a class="f" href="{self.other}/files/elsewhere.pdf">外站附件</a>'
+                    '<a class="f" href="/files/huge.pdf">大文件</a></li></ul>'
+                )
+            )
         if request.path == "/files/guide.pdf":
-            return Response(body=pdf_bytes(TITLE, ["Section 1: vector copy number."]),
-                            content_type="application/pdf")
+            return Response(
+                body=pdf_bytes(TITLE, ["Section 1: vector copy number."]),
+                content_type="application/pdf",
+            )
         if request.path == "/files/huge.pdf":
             return Response(body=b"%PDF-1.4\n" + b"0" * 300_000, content_type="application/pdf")
         return Response(status=404, body="no")
@@ -45,7 +50,7 @@ def test_attachments_on_the_own_host_only_and_within_the_cap(tmp_path: Path) -> 
         with ReplicaServer(site) as server:
             config = loads(f"""
 [store]
-url = "sqlite:///{tmp_path / 'a.db'}"
+url = "sqlite:///{tmp_path / "a.db"}"
 [http]
 delay = 0
 retries = 0
@@ -61,7 +66,7 @@ files = ["a.f"]
             result = Pipeline(config, store).check(config.sources[0])
             assert result.outcome == "baseline"
             fetched = [r.path for r in server.requests]
-        assert other.requests == []            # another host is never followed
+        assert other.requests == []  # another host is never followed
     assert "/files/guide.pdf" in fetched and "/files/huge.pdf" in fetched
     from sqlmodel import select
 
@@ -72,7 +77,7 @@ files = ["a.f"]
     import json
 
     hashes = json.loads(doc.attachments)
-    assert list(hashes) == [f"{server.url}/files/guide.pdf"]   # the oversized one is skipped
+    assert list(hashes) == [f"{server.url}/files/guide.pdf"]  # the oversized one is skipped
     assert "vector copy number" in (store.blob_text(doc.text_hash) or "")
 
 
@@ -83,7 +88,7 @@ def test_a_revised_file_is_a_new_version_with_a_text_diff(tmp_path: Path) -> Non
     with ReplicaServer(Router({"/ema": ema})) as server:
         config = loads(f"""
 [store]
-url = "sqlite:///{tmp_path / 'e.db'}"
+url = "sqlite:///{tmp_path / "e.db"}"
 [http]
 delay = 0
 retries = 0
@@ -95,7 +100,7 @@ base_url = "{server.url}/ema"
         store = Store(config.store.url)
         pipeline = Pipeline(config, store)
         pipeline.check(config.sources[0])
-        ema.refresh()                              # a new export, nothing changed
+        ema.refresh()  # a new export, nothing changed
         assert pipeline.check(config.sources[0]).changes == 0
         ema.revise(doc_id, line="Section 5.3: potency assay requirements revised.")
         result = pipeline.check(config.sources[0])
@@ -114,13 +119,16 @@ def test_a_file_revised_at_the_same_url_is_found_by_the_weekly_reread(tmp_path: 
     from monitor.replica.cde import CdeReplica
 
     cde = CdeReplica()
-    target = next(g for g in cde.guidelines.values()
-                  if "CAR-T" in g.title and g.files and g.nowstate == "颁布")
+    target = next(
+        g
+        for g in cde.guidelines.values()
+        if "CAR-T" in g.title and g.files and g.nowstate == "颁布"
+    )
     clock = {"now": datetime(2026, 11, 2, 8, tzinfo=UTC)}
     with ReplicaServer(Router({"/cde": cde})) as server:
         config = loads(f"""
 [store]
-url = "sqlite:///{tmp_path / 'r.db'}"
+url = "sqlite:///{tmp_path / "r.db"}"
 [http]
 delay = 0
 retries = 0
@@ -134,13 +142,13 @@ recheck_days = 7
         store = Store(config.store.url)
         pipeline = Pipeline(config, store, now=lambda: clock["now"])
         pipeline.check(config.sources[0])
-        cde.revise_attachment(target.id)            # same URL, new bytes, list unchanged
+        cde.revise_attachment(target.id)  # same URL, new bytes, list unchanged
         clock["now"] += timedelta(days=1)
-        assert pipeline.check(config.sources[0]).changes == 0     # not due yet
+        assert pipeline.check(config.sources[0]).changes == 0  # not due yet
         downloads = len([r for r in server.requests if "downloadAtt" in r.path])
         clock["now"] += timedelta(days=7)
         results, reread = [], []
-        for _ in range(4):                        # at most recheck_per_run = 5 files a run
+        for _ in range(4):  # at most recheck_per_run = 5 files a run
             results.append(pipeline.check(config.sources[0]))
             now_downloads = len([r for r in server.requests if "downloadAtt" in r.path])
             reread.append(now_downloads - downloads)
@@ -169,7 +177,7 @@ def test_no_download_happens_while_the_database_write_lock_is_held(tmp_path: Pat
     with ReplicaServer(Router({"/cde": cde})) as server:
         config = loads(f"""
 [store]
-url = "sqlite:///{tmp_path / 'w.db'}"
+url = "sqlite:///{tmp_path / "w.db"}"
 [http]
 delay = 0
 retries = 0
@@ -180,8 +188,11 @@ base_url = "{server.url}/cde"
 lists = ["domestic"]
 """)
         store = Store(config.store.url)
-        pipeline = Pipeline(config, store, fetcher_factory=lambda s, v: Watching(
-            HttpSettings(delay=0, retries=0), validators=v))
+        pipeline = Pipeline(
+            config,
+            store,
+            fetcher_factory=lambda s, v: Watching(HttpSettings(delay=0, retries=0), validators=v),
+        )
         assert pipeline.check(config.sources[0]).outcome == "baseline"
     assert any("downloadAtt" in url for url in fetched)
     assert under_lock == []

@@ -19,15 +19,17 @@ from sources.chromium import browser_available
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(browser_available() is None,
-                       reason="Chromium is not installed (.ci/install-chromium.sh installs it)"),
+    pytest.mark.skipif(
+        browser_available() is None,
+        reason="Chromium is not installed (.ci/install-chromium.sh installs it)",
+    ),
 ]
 
 
 def config_text(tmp_path: Path, base: str, fetch: str) -> str:
     return f"""
 [store]
-url = "sqlite:///{tmp_path / 'b.db'}"
+url = "sqlite:///{tmp_path / "b.db"}"
 [http]
 delay = 0
 retries = 0
@@ -55,8 +57,12 @@ attachments = false
 
 def test_plain_http_is_blocked_and_auto_reads_through_the_browser(tmp_path: Path) -> None:
     cde, nmpa = CdeReplica(), NmpaReplica()
-    app = Router({"/cde": JsCookieChallenge(cde, style="ruishu-202"),
-                  "/nmpa": JsCookieChallenge(nmpa, style="ruishu-412")})
+    app = Router(
+        {
+            "/cde": JsCookieChallenge(cde, style="ruishu-202"),
+            "/nmpa": JsCookieChallenge(nmpa, style="ruishu-412"),
+        }
+    )
     with ReplicaServer(app) as server:
         plain = loads(config_text(tmp_path, server.url, "http"))
         results = Pipeline(plain, Store(plain.store.url)).check_all()
@@ -67,8 +73,9 @@ def test_plain_http_is_blocked_and_auto_reads_through_the_browser(tmp_path: Path
         store = Store(auto.store.url)
         results = Pipeline(auto, store).check_all()
         assert [r.outcome for r in results] == ["baseline", "baseline"], results
-        expected_cde = len([g for g in cde.guidelines.values() if g.listing == "domestic"]) \
-            + len(cde.opinions)
+        expected_cde = len([g for g in cde.guidelines.values() if g.listing == "domestic"]) + len(
+            cde.opinions
+        )
         assert results[0].records == expected_cde
         assert results[1].records == min(20, len(nmpa.in_column("zhqyj")))
 
@@ -81,7 +88,7 @@ def test_plain_http_is_blocked_and_auto_reads_through_the_browser(tmp_path: Path
 def strict_config(tmp_path: Path, base: str, *, headless: bool = False) -> str:
     return f"""
 [store]
-url = "sqlite:///{tmp_path / 'strict.db'}"
+url = "sqlite:///{tmp_path / "strict.db"}"
 [http]
 delay = 0
 retries = 0
@@ -110,8 +117,12 @@ attachments = false
 
 def strict_sites() -> tuple[CdeReplica, NmpaReplica, JsCookieChallenge, JsCookieChallenge]:
     cde, nmpa = CdeReplica(), NmpaReplica(per_page=4)
-    return (cde, nmpa, JsCookieChallenge(cde, "ruishu-202", strict=True),
-            JsCookieChallenge(nmpa, "ruishu-412", strict=True))
+    return (
+        cde,
+        nmpa,
+        JsCookieChallenge(cde, "ruishu-202", strict=True),
+        JsCookieChallenge(nmpa, "ruishu-412", strict=True),
+    )
 
 
 def test_strict_replica_is_read_page_driven_in_a_real_window(tmp_path: Path) -> None:
@@ -131,23 +142,29 @@ def test_strict_replica_is_read_page_driven_in_a_real_window(tmp_path: Path) -> 
         # Plain HTTP tried once per site (and met the challenge); after that every
         # list call was the page's own signed XHR: no unsigned call was made.
         plain = [r for r in server.requests if "Chrome/" not in (r.header("User-Agent") or "")]
-        assert [r.path for r in plain] == ["/cde/zdyz/getDomesticGuideList",
-                                           "/nmpa/xxgk/zhqyj/index.html"]
-        api_calls = [r for r in server.requests if r.path.startswith("/cde/zdyz/get")
-                     and r not in plain]
+        assert [r.path for r in plain] == [
+            "/cde/zdyz/getDomesticGuideList",
+            "/nmpa/xxgk/zhqyj/index.html",
+        ]
+        api_calls = [
+            r for r in server.requests if r.path.startswith("/cde/zdyz/get") and r not in plain
+        ]
         assert api_calls and all("MmEwMD=" in r.raw_query for r in api_calls)
         assert all(r.header("X-Requested-With") == "XMLHttpRequest" for r in api_calls)
         assert {r.form["pageSize"] for r in api_calls} == {"10"}  # the page's own size
-        nmpa_pages = [r.path for r in server.requests
-                      if r.path.startswith("/nmpa/xxgk/zhqyj/index")]
+        nmpa_pages = [
+            r.path for r in server.requests if r.path.startswith("/nmpa/xxgk/zhqyj/index")
+        ]
         assert "/nmpa/xxgk/zhqyj/index_1.html" in nmpa_pages
         clicked = [r for r in server.requests if r.path == "/nmpa/xxgk/zhqyj/index_1.html"]
-        assert all((r.header("Referer") or "").endswith("/nmpa/xxgk/zhqyj/index.html")
-                   for r in clicked)  # reached by the pager, not typed in
+        assert all(
+            (r.header("Referer") or "").endswith("/nmpa/xxgk/zhqyj/index.html") for r in clicked
+        )  # reached by the pager, not typed in
 
         cde.add_opinion("基因修饰细胞治疗产品非临床研究技术指导原则", "20261120")
-        nmpa.add_article("zhqyj", "关于公开征求《CAR-T细胞治疗产品说明书撰写指导原则》意见的通知",
-                         "2026-11-30")
+        nmpa.add_article(
+            "zhqyj", "关于公开征求《CAR-T细胞治疗产品说明书撰写指导原则》意见的通知", "2026-11-30"
+        )
         again = Pipeline(config, store).check_all()
         assert [r.outcome for r in again] == ["changed", "changed"], again
         assert again[0].events == ["draft"]

@@ -527,8 +527,9 @@ def test_rows_without_id_or_link_are_kept(site: Site) -> None:
     assert records[0].key == "row:2026-01-05:关于发布《某指导原则》的通告（2026年第1号）"
     assert records[0].url == f"http://x/zdyz/listpage/{LIST_IDS['notices']}"
     assert len({r.key for r in records}) == 2
-    (opinion,) = list_records([{"title": "关于公开征求意见的通知", "issueDate": "20260301"}],
-                              "opinions", "http://x")
+    (opinion,) = list_records(
+        [{"title": "关于公开征求意见的通知", "issueDate": "20260301"}], "opinions", "http://x"
+    )
     assert opinion.key == "row:2026-03-01:关于公开征求意见的通知"
     assert opinion.status == "征求意见"
 
@@ -626,7 +627,7 @@ def test_an_odd_page_through_the_pipeline_keeps_the_source_healthy(tmp_path: Pat
     with ReplicaServer(replica) as server:
         config = loads(f"""
 [store]
-url = "sqlite:///{tmp_path / 'c.db'}"
+url = "sqlite:///{tmp_path / "c.db"}"
 [http]
 delay = 0
 retries = 0
@@ -645,6 +646,9 @@ attachments = false
         fresh = replica.add_guideline("CAR-T细胞治疗产品药学变更研究技术指导原则", "20261126")
         result = pipeline.check(config.sources[0])
     assert result.outcome == "changed", result.error
-    added = {c["title"] for c in list_changes(store, ChangeFilter(limit=50))
-             if c["event"] in ("added", "draft")}
+    added = {
+        c["title"]
+        for c in list_changes(store, ChangeFilter(limit=50))
+        if c["event"] in ("added", "draft")
+    }
     assert added == {odd.title, fresh.title}

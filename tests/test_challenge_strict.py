@@ -31,8 +31,7 @@ HEADLESS = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/15
 PERSON = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
 LIST = f"/zdyz/listpage/{LIST_IDS['domestic']}"
 API = "/zdyz/getDomesticGuideList"
-needs_chromium = pytest.mark.skipif(browser_available() is None,
-                                    reason="Chromium is not installed")
+needs_chromium = pytest.mark.skipif(browser_available() is None, reason="Chromium is not installed")
 
 
 class Clock:
@@ -49,8 +48,10 @@ def hello(request: Request) -> Response:
 
 def cookies_for(client: httpx.Client, agent: str = PERSON) -> dict[str, str]:
     token = client.get("/", headers={"User-Agent": agent}).cookies["FSSBBIl1UgzbN7N80S"]
-    return {"Cookie": f"FSSBBIl1UgzbN7N80S={token}; FSSBBIl1UgzbN7N80ST={solve(token)}",
-            "User-Agent": agent}
+    return {
+        "Cookie": f"FSSBBIl1UgzbN7N80S={token}; FSSBBIl1UgzbN7N80ST={solve(token)}",
+        "User-Agent": agent,
+    }
 
 
 def test_headless_user_agent_never_passes_even_with_the_right_cookie() -> None:
@@ -73,8 +74,9 @@ def test_unsigned_script_calls_are_refused_with_400_and_signed_ones_pass() -> No
         script = {**jar, "Sec-Fetch-Dest": "empty"}
         unsigned = client.get("/data", headers=script)
         value = solve(jar["Cookie"].split("FSSBBIl1UgzbN7N80S=")[1].split(";")[0])
-        signed = client.get("/data", params={TOKEN_PARAM: api_token_for(value, "/data")},
-                            headers=script)
+        signed = client.get(
+            "/data", params={TOKEN_PARAM: api_token_for(value, "/data")}, headers=script
+        )
         wrong = client.get("/data", params={TOKEN_PARAM: "00000000"}, headers=script)
         page = client.get("/", headers={**jar, "Sec-Fetch-Dest": "document"})
     assert unsigned.status_code == 400 and "非法url，被拒绝访问" in unsigned.text
@@ -86,8 +88,9 @@ def test_unsigned_script_calls_are_refused_with_400_and_signed_ones_pass() -> No
 
 def test_cookie_lifetime_and_request_budget() -> None:
     clock = Clock()
-    gate = JsCookieChallenge(hello, secret="s", strict=True, lifetime=60, max_requests=3,
-                             clock=clock)
+    gate = JsCookieChallenge(
+        hello, secret="s", strict=True, lifetime=60, max_requests=3, clock=clock
+    )
     with ReplicaServer(gate) as server, httpx.Client(base_url=server.url) as client:
         first = client.get("/", headers={"User-Agent": PERSON})
         assert "max-age=60" in first.text  # the script sets the cookie with a lifetime
@@ -109,8 +112,11 @@ def test_fetch_from_the_page_is_refused_but_the_pages_own_xhr_passes() -> None:
     gate = JsCookieChallenge(cde, "ruishu-202", strict=True)
     with ReplicaServer(gate) as server, BrowserFetcher(HTTP, WINDOW) as fetcher:
         with pytest.raises(Blocked) as refused:
-            fetcher.post(server.url + API, data={"pageNum": "1", "pageSize": "10"},
-                         headers={"Referer": server.url + LIST})
+            fetcher.post(
+                server.url + API,
+                data={"pageNum": "1", "pageSize": "10"},
+                headers={"Referer": server.url + LIST},
+            )
         answers = list(fetcher.pages(server.url + LIST, match=API, next_page=NEXT_PAGE))
     domestic = [g for g in cde.guidelines.values() if g.listing == "domestic"]
     rows = [row for a in answers for row in a.json()["data"]["records"]]

@@ -16,8 +16,10 @@ from sources.chromium import Chromium, VirtualDisplay, launch_args, profile_root
 from sources.http import HttpSettings
 
 HTTP = HttpSettings(delay=0, retries=0, timeout=10)
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(browser_available() is None, reason="Chromium is not installed")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(browser_available() is None, reason="Chromium is not installed"),
+]
 
 
 def page(request: Request) -> Response:
@@ -53,8 +55,12 @@ def test_headed_chromium_without_display_runs_on_its_own_xvfb(
 
 def test_flags_for_a_closed_network() -> None:
     args = launch_args()
-    for flag in ("--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"):
+    for flag in (
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ):
         assert flag in args
     assert ("--no-sandbox" in args) == (os.geteuid() == 0)
 

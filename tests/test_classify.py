@@ -83,8 +83,9 @@ def test_extra_set(row: dict[str, Any]) -> None:
 # labels are the truth): a fix makes its line fail here until it is removed.
 FRESH_MISSES = {
     # stem cells for corneal epithelium: a TEP by its aim, which the title does not say
-    "Holoclar: ex vivo expanded autologous human corneal epithelial cells containing stem cells":
-        {"eu"},
+    "Holoclar: ex vivo expanded autologous human corneal epithelial cells containing stem cells": {
+        "eu"
+    },
     # "blood" narrows a horizontal title to blood products, but this one is for all biologics
     "Guidance for Industry Preparation of the Quality Information for Drug Submissions in the "
     "CTD Format: Biotherapeutic and Blood Products [2024-04-29]": {"scope"},
@@ -158,12 +159,19 @@ def test_per_field_accuracy_report(capsys: pytest.CaptureFixture[str]) -> None:
 def test_taxonomy_example_exactly() -> None:
     text = "嵌合抗原受体T细胞(CAR-T)治疗产品申报上市临床风险管理计划技术指导原则"
     assert classify(text).as_dict(text) == {
-        "text": text, "relevant": True, "modalities": ["car_t"], "cn": ["cell_therapy"],
-        "eu": ["gtmp"], "us": ["cellular_gene_therapy"], "doc_type": "guideline",
-        "status": "final", "disciplines": ["clinical"],
+        "text": text,
+        "relevant": True,
+        "modalities": ["car_t"],
+        "cn": ["cell_therapy"],
+        "eu": ["gtmp"],
+        "us": ["cellular_gene_therapy"],
+        "doc_type": "guideline",
+        "status": "final",
+        "disciplines": ["clinical"],
         "evidence": ["CAR-T", "嵌合抗原受体T细胞", "指导原则"],
         # added by issue 15 (TAXONOMY.md: new fields only added, at the end)
-        "jp": ["human_cell_processed"], "scope": "cgt",
+        "jp": ["human_cell_processed"],
+        "scope": "cgt",
         "evidence_where": ["title", "title", "title"],
     }
 
@@ -172,44 +180,50 @@ def test_taxonomy_example_exactly() -> None:
 # concepts and traps beyond the labelled sets
 
 
-@pytest.mark.parametrize(("title", "cn", "eu"), [
-    ("CAR T-cell products for B-cell malignancies", ["cell_therapy"], ["gtmp"]),
-    ("嵌合抗原受体T细胞治疗产品", ["cell_therapy"], ["gtmp"]),
-    ("CAR-T细胞注射液", ["cell_therapy"], ["gtmp"]),
-    ("自体CD34+细胞经慢病毒转导的基因修饰产品", ["cell_therapy"], ["gtmp"]),
-    ("腺相关病毒基因治疗", ["gene_therapy"], ["gtmp"]),
-    ("Adeno-associated virus vector products", ["gene_therapy"], ["gtmp"]),
-    ("CRISPR/Cas9 base editing products", ["gene_therapy"], ["gtmp"]),
-    ("诱导多能干细胞来源的心肌细胞", ["cell_therapy"], ["sctmp"]),
-    ("Tissue-engineered cartilage", ["other"], ["tep"]),
-    ("MSC-derived extracellular vesicles", ["other"], []),
-    ("Phage therapy products", ["other"], []),
-])
+@pytest.mark.parametrize(
+    ("title", "cn", "eu"),
+    [
+        ("CAR T-cell products for B-cell malignancies", ["cell_therapy"], ["gtmp"]),
+        ("嵌合抗原受体T细胞治疗产品", ["cell_therapy"], ["gtmp"]),
+        ("CAR-T细胞注射液", ["cell_therapy"], ["gtmp"]),
+        ("自体CD34+细胞经慢病毒转导的基因修饰产品", ["cell_therapy"], ["gtmp"]),
+        ("腺相关病毒基因治疗", ["gene_therapy"], ["gtmp"]),
+        ("Adeno-associated virus vector products", ["gene_therapy"], ["gtmp"]),
+        ("CRISPR/Cas9 base editing products", ["gene_therapy"], ["gtmp"]),
+        ("诱导多能干细胞来源的心肌细胞", ["cell_therapy"], ["sctmp"]),
+        ("Tissue-engineered cartilage", ["other"], ["tep"]),
+        ("MSC-derived extracellular vesicles", ["other"], []),
+        ("Phage therapy products", ["other"], []),
+    ],
+)
 def test_concepts(title: str, cn: list[str], eu: list[str]) -> None:
     result = classify(title)
     assert result.relevant
     assert (list(result.cn), list(result.eu)) == (cn, eu)
 
 
-@pytest.mark.parametrize("title", [
-    "预防用mRNA疫苗临床试验技术指导原则",
-    "mRNA vaccines against influenza",
-    "Cell substrates for production of vaccines",
-    "同种异体骨修复材料",
-    "血液成分采集技术规范",
-    "器官移植技术管理规范",
-    "基因检测试剂注册审查指导原则",
-    "单克隆抗体药学研究",
-    "生物类似药相似性评价",
-    "化学药物杂质研究",
-    "Heritable Intentional Genomic Alterations in Animals",
-    "Antiretroviral drugs for HIV-1",
-    "造血干细胞移植治疗急性髓系白血病",
-    "siRNA therapeutics: clinical pharmacology",
-    "Sickle cell disease",
-    "肝细胞癌临床试验",
-    "",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "预防用mRNA疫苗临床试验技术指导原则",
+        "mRNA vaccines against influenza",
+        "Cell substrates for production of vaccines",
+        "同种异体骨修复材料",
+        "血液成分采集技术规范",
+        "器官移植技术管理规范",
+        "基因检测试剂注册审查指导原则",
+        "单克隆抗体药学研究",
+        "生物类似药相似性评价",
+        "化学药物杂质研究",
+        "Heritable Intentional Genomic Alterations in Animals",
+        "Antiretroviral drugs for HIV-1",
+        "造血干细胞移植治疗急性髓系白血病",
+        "siRNA therapeutics: clinical pharmacology",
+        "Sickle cell disease",
+        "肝细胞癌临床试验",
+        "",
+    ],
+)
 def test_traps_are_not_relevant(title: str) -> None:
     result = classify(title)
     assert not result.relevant
@@ -246,34 +260,51 @@ def test_generic_documents() -> None:
 # status and document type: title words, metadata wins
 
 
-@pytest.mark.parametrize(("title", "status"), [
-    ("X技术指导原则（征求意见稿）", "draft"),
-    ("X技术指导原则(征求意见稿)", "draft"),
-    ("X技术指导原则（试行）", "final"),
-    ("关于废止X技术指导原则的公告", "withdrawn"),
-    ("X; Draft Guidance for Industry", "draft"),
-    ("X; Guidance for Industry", "final"),
-    ("Guideline on X - draft: consultation open", "draft"),
-    ("Withdrawn: Guidance for X", "withdrawn"),
-    ("Reflection paper on X (superseded)", "withdrawn"),
-    ("Concept paper on X", "draft"),
-    ("X技术指导原则", "final"),
-    ("Questions and answers on the consultation procedure", "final"),
-])
+@pytest.mark.parametrize(
+    ("title", "status"),
+    [
+        ("X技术指导原则（征求意见稿）", "draft"),
+        ("X技术指导原则(征求意见稿)", "draft"),
+        ("X技术指导原则（试行）", "final"),
+        ("关于废止X技术指导原则的公告", "withdrawn"),
+        ("X; Draft Guidance for Industry", "draft"),
+        ("X; Guidance for Industry", "final"),
+        ("Guideline on X - draft: consultation open", "draft"),
+        ("Withdrawn: Guidance for X", "withdrawn"),
+        ("Reflection paper on X (superseded)", "withdrawn"),
+        ("Concept paper on X", "draft"),
+        ("X技术指导原则", "final"),
+        ("Questions and answers on the consultation procedure", "final"),
+    ],
+)
 def test_status_from_the_title(title: str, status: str) -> None:
     assert classify(title).status == status
 
 
-@pytest.mark.parametrize(("metadata", "status"), [
-    ("Draft", "draft"), ("Final", "final"), ("Adopted", "final"),
-    ("Draft: consultation open", "draft"), ("Draft: consultation closed", "draft"),
-    ("Withdrawn", "withdrawn"), ("Superseded", "withdrawn"),
-    ("颁布", "final"), ("现行", "final"), ("征求意见", "draft"), ("废止", "withdrawn"),
-    ("失效", "withdrawn"), ("final", "final"),
-])
+@pytest.mark.parametrize(
+    ("metadata", "status"),
+    [
+        ("Draft", "draft"),
+        ("Final", "final"),
+        ("Adopted", "final"),
+        ("Draft: consultation open", "draft"),
+        ("Draft: consultation closed", "draft"),
+        ("Withdrawn", "withdrawn"),
+        ("Superseded", "withdrawn"),
+        ("颁布", "final"),
+        ("现行", "final"),
+        ("征求意见", "draft"),
+        ("废止", "withdrawn"),
+        ("失效", "withdrawn"),
+        ("final", "final"),
+    ],
+)
 def test_source_status_wins_over_the_title(metadata: str, status: str) -> None:
-    for title in ("基因治疗产品技术指导原则（征求意见稿）", "Withdrawn: gene therapy guidance",
-                  "Gene therapy guidance"):
+    for title in (
+        "基因治疗产品技术指导原则（征求意见稿）",
+        "Withdrawn: gene therapy guidance",
+        "Gene therapy guidance",
+    ):
         assert classify(title, status=metadata).status == status
 
 
@@ -283,21 +314,26 @@ def test_unrecognised_metadata_falls_back_to_the_title() -> None:
 
 
 def test_source_doc_type_wins() -> None:
-    assert classify("Gene therapy follow-up", doc_type="scientific-guideline").doc_type == "guideline"
+    assert (
+        classify("Gene therapy follow-up", doc_type="scientific-guideline").doc_type == "guideline"
+    )
     assert classify("基因治疗问答", doc_type="regulation").doc_type == "regulation"
     assert classify("Questions and answers on X", doc_type="whatever").doc_type == "qa"
 
 
-@pytest.mark.parametrize(("title", "doc_type"), [
-    ("关于公开征求《基因治疗产品X（征求意见稿）》意见的通知", "consultation"),
-    ("国家药监局药审中心关于发布《X技术指导原则》的通告（2026年第13号）", "notice"),
-    ("Questions and answers on gene therapy; Guidance", "qa"),
-    ("Reflection paper on gene therapy", "reflection_paper"),
-    ("干细胞临床研究管理办法（试行）", "regulation"),
-    ("X; Draft Guidance for Industry; Availability", "notice"),
-    ("Regulation (EC) No 1394/2007", "regulation"),
-    ("Minutes of a meeting", "other"),
-])
+@pytest.mark.parametrize(
+    ("title", "doc_type"),
+    [
+        ("关于公开征求《基因治疗产品X（征求意见稿）》意见的通知", "consultation"),
+        ("国家药监局药审中心关于发布《X技术指导原则》的通告（2026年第13号）", "notice"),
+        ("Questions and answers on gene therapy; Guidance", "qa"),
+        ("Reflection paper on gene therapy", "reflection_paper"),
+        ("干细胞临床研究管理办法（试行）", "regulation"),
+        ("X; Draft Guidance for Industry; Availability", "notice"),
+        ("Regulation (EC) No 1394/2007", "regulation"),
+        ("Minutes of a meeting", "other"),
+    ],
+)
 def test_doc_types(title: str, doc_type: str) -> None:
     assert classify(title).doc_type == doc_type
 
@@ -309,19 +345,35 @@ def test_doc_types(title: str, doc_type: str) -> None:
 def test_as_dict_shape_and_round_trip() -> None:
     result = classify("Human Gene Therapy for Hemophilia; Draft Guidance for Industry")
     data = result.as_dict("t")
-    assert list(data) == ["text", "relevant", "modalities", "cn", "eu", "us", "doc_type",
-                          "status", "disciplines", "evidence", "jp", "scope", "evidence_where"]
+    assert list(data) == [
+        "text",
+        "relevant",
+        "modalities",
+        "cn",
+        "eu",
+        "us",
+        "doc_type",
+        "status",
+        "disciplines",
+        "evidence",
+        "jp",
+        "scope",
+        "evidence_where",
+    ]
     assert "text" not in result.as_dict()
     assert Classification.from_dict(json.loads(json.dumps(data))) == result
 
 
-@pytest.mark.parametrize("bad", [
-    {"relevant": True, "cn": ["cell"]},
-    {"relevant": True, "eu": ["ATMP"]},
-    {"relevant": True, "status": "published"},
-    {"relevant": True, "doc_type": "guidance"},
-    {"relevant": True, "modalities": ["car-t"]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"relevant": True, "cn": ["cell"]},
+        {"relevant": True, "eu": ["ATMP"]},
+        {"relevant": True, "status": "published"},
+        {"relevant": True, "doc_type": "guidance"},
+        {"relevant": True, "modalities": ["car-t"]},
+    ],
+)
 def test_from_dict_rejects_unknown_values(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="unknown value"):
         Classification.from_dict(bad)
@@ -339,10 +391,20 @@ def test_classify_many_is_classify_in_order() -> None:
     assert classify_many(iter(titles)) == [classify(t) for t in titles]
 
 
-@pytest.mark.parametrize(("field", "values"), [
-    ("cn", CN), ("eu", EU), ("us", US), ("modalities", MODALITIES), ("doc_type", DOC_TYPES),
-    ("status", STATUSES), ("disciplines", DISCIPLINES), ("jp", JP), ("scope", SCOPES),
-])
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("cn", CN),
+        ("eu", EU),
+        ("us", US),
+        ("modalities", MODALITIES),
+        ("doc_type", DOC_TYPES),
+        ("status", STATUSES),
+        ("disciplines", DISCIPLINES),
+        ("jp", JP),
+        ("scope", SCOPES),
+    ],
+)
 def test_every_vocabulary_value_has_labels(field: str, values: tuple[str, ...]) -> None:
     for value in values:
         english, chinese = label_en(value, field=field), label_cn(value, field=field)
@@ -364,8 +426,9 @@ def full_width(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
-@pytest.mark.parametrize("row", DEV_ROWS + EXTRA_ROWS[:60],
-                         ids=[r["text"][:30] for r in DEV_ROWS + EXTRA_ROWS[:60]])
+@pytest.mark.parametrize(
+    "row", DEV_ROWS + EXTRA_ROWS[:60], ids=[r["text"][:30] for r in DEV_ROWS + EXTRA_ROWS[:60]]
+)
 def test_full_width_input_classifies_the_same(row: dict[str, Any]) -> None:
     plain, wide = classify(row["text"]), classify(full_width(row["text"]))
     assert plain.as_dict() | {"evidence": []} == wide.as_dict() | {"evidence": []}
@@ -373,14 +436,17 @@ def test_full_width_input_classifies_the_same(row: dict[str, Any]) -> None:
 
 
 titles = st.sampled_from([r["text"] for r in DEV_ROWS + EXTRA_ROWS])
-noise = st.text(alphabet=st.sampled_from(list("细胞基因 治疗（）()-;:,CARTgene干AAV疫苗征求意见稿")),
-                max_size=30)
+noise = st.text(
+    alphabet=st.sampled_from(list("细胞基因 治疗（）()-;:,CARTgene干AAV疫苗征求意见稿")),
+    max_size=30,
+)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(titles, noise, noise)
 def test_any_text_gives_valid_output_and_evidence_from_the_text(
-        title: str, before: str, after: str) -> None:
+    title: str, before: str, after: str
+) -> None:
     text = before + title + after
     result = classify(text)
     assert Classification.from_dict(result.as_dict(text)) == result
@@ -393,8 +459,10 @@ def test_any_text_gives_valid_output_and_evidence_from_the_text(
 # body text
 
 
-CAR_T_BODY = ("本指导原则适用于嵌合抗原受体T细胞（CAR-T）治疗产品。CAR-T细胞采用慢病毒载体转导，"
-              "慢病毒载体的质量控制应符合要求。CAR-T产品的放行检测……")
+CAR_T_BODY = (
+    "本指导原则适用于嵌合抗原受体T细胞（CAR-T）治疗产品。CAR-T细胞采用慢病毒载体转导，"
+    "慢病毒载体的质量控制应符合要求。CAR-T产品的放行检测……"
+)
 
 
 def test_body_text_decides_only_with_repeated_strong_words() -> None:
@@ -438,8 +506,15 @@ def plain_hits(matcher: Any, text: str) -> list[tuple[int, int, int, int]]:
 
 def matchers() -> list[Any]:
     lex = lexicon()
-    return [lex.cue_matcher, lex.stem_matcher, lex.negative_matcher, lex.title_status.matcher,
-            lex.doc_types.matcher, lex.disciplines.matcher, lex.scope.matcher]
+    return [
+        lex.cue_matcher,
+        lex.stem_matcher,
+        lex.negative_matcher,
+        lex.title_status.matcher,
+        lex.doc_types.matcher,
+        lex.disciplines.matcher,
+        lex.scope.matcher,
+    ]
 
 
 def test_matcher_equals_the_plain_alternation_on_the_labelled_titles() -> None:
@@ -452,7 +527,8 @@ def test_matcher_equals_the_plain_alternation_on_the_labelled_titles() -> None:
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(titles, st.integers(min_value=0, max_value=200), st.integers(min_value=0, max_value=200))
 def test_matcher_equals_the_plain_alternation_on_spliced_titles(
-        title: str, cut: int, other: int) -> None:
+    title: str, cut: int, other: int
+) -> None:
     rows = DEV_ROWS + EXTRA_ROWS
     text = normalise(title[: cut % (len(title) + 1)] + rows[other % len(rows)]["text"])
     for matcher in matchers():
@@ -478,19 +554,23 @@ def test_the_bundled_lexicon_loads() -> None:
     assert len(lex.cues) > 30 and len(lex.negatives) > 10
 
 
-@pytest.mark.parametrize(("file", "old", "new", "message"), [
-    ("cues_cell.toml", "'免疫细胞',", "'免疫(细胞',", "bad pattern"),
-    ("cues_cell.toml", "'免疫细胞',", "'(免疫)细胞',", "capturing group"),
-    ("cues_cell.toml", 'modality = "car_t"', 'modality = "car-t"', "unknown modality"),
-    ("negatives.toml", '"mrna_therapeutic",', '"no_such_cue",', "unknown cue ids"),
-    ("cues_gene.toml", 'strength = "strong"', 'strength = "loud"', "strength"),
-    ("status.toml", 'status = "withdrawn"', 'status = "gone"', "status"),
-    ("cues_other.toml", "%cell_source%", "%no_macro%", "unknown macro"),
-    ("mapping.toml", 'cn = ["cell_therapy"]', 'cn = ["cells"]', "cn"),
-    ("cues_cell.toml", "'免疫细胞',", "'(?:免疫细胞)?',", "empty"),
-])
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        ("cues_cell.toml", "'免疫细胞',", "'免疫(细胞',", "bad pattern"),
+        ("cues_cell.toml", "'免疫细胞',", "'(免疫)细胞',", "capturing group"),
+        ("cues_cell.toml", 'modality = "car_t"', 'modality = "car-t"', "unknown modality"),
+        ("negatives.toml", '"mrna_therapeutic",', '"no_such_cue",', "unknown cue ids"),
+        ("cues_gene.toml", 'strength = "strong"', 'strength = "loud"', "strength"),
+        ("status.toml", 'status = "withdrawn"', 'status = "gone"', "status"),
+        ("cues_other.toml", "%cell_source%", "%no_macro%", "unknown macro"),
+        ("mapping.toml", 'cn = ["cell_therapy"]', 'cn = ["cells"]', "cn"),
+        ("cues_cell.toml", "'免疫细胞',", "'(?:免疫细胞)?',", "empty"),
+    ],
+)
 def test_a_broken_lexicon_is_reported_with_its_file(
-        tmp_path: Path, file: str, old: str, new: str, message: str) -> None:
+    tmp_path: Path, file: str, old: str, new: str, message: str
+) -> None:
     directory = broken_copy(tmp_path, file, old, new)
     with pytest.raises(LexiconError, match=message) as caught:
         load_lexicon(directory)
@@ -498,7 +578,9 @@ def test_a_broken_lexicon_is_reported_with_its_file(
 
 
 def test_a_lexicon_change_changes_the_result(tmp_path: Path) -> None:
-    directory = broken_copy(tmp_path, "cues_other.toml", "'噬菌体(?!展示)',", "'噬菌体(?!展示)', '细菌疗法',")
+    directory = broken_copy(
+        tmp_path, "cues_other.toml", "'噬菌体(?!展示)',", "'噬菌体(?!展示)', '细菌疗法',"
+    )
     lex = load_lexicon(directory)
     hits = list(lex.cue_matcher.hits("细菌疗法"))
     assert hits and lex.cues[hits[0].owner].id == "phage"
@@ -508,25 +590,64 @@ def test_a_lexicon_change_changes_the_result(tmp_path: Path) -> None:
 # issue 16: concepts that carry to names nobody listed
 
 
-@pytest.mark.parametrize(("title", "modality", "cn", "eu", "jp"), [
-    # made-up INNs on the WHO schemes: no list knows them
-    ("ZORVELTA (zorpocabtagene autoleucel) suspension for intravenous infusion",
-     "car_t", ["cell_therapy"], ["gtmp"], ["human_cell_processed"]),
-    ("FENTRIVA (fendamiglogene autotemcel)", "gene_modified_cells",
-     ["cell_therapy"], ["gtmp"], ["human_cell_processed"]),
-    ("Quelvantis (fordadistrogene movaparvovec-abcd) for Duchenne muscular dystrophy",
-     "aav", ["gene_therapy"], ["gtmp"], ["gene_therapy"]),
-    ("NOVIRA (lodaragene pelodenovec) intravesical", "adenoviral",
-     ["gene_therapy"], ["gtmp"], ["gene_therapy"]),
-    ("Rinostem (parvomestrocel) for knee osteoarthritis", "",
-     ["cell_therapy"], ["sctmp"], ["human_cell_processed"]),
-    ("ホゲホゲ点滴静注(ラミカブタゲン オートルユーセル)", "car_t",
-     ["cell_therapy"], ["gtmp"], ["human_cell_processed"]),
-    ("ソラテック注(フルセムノゲン バラパルボベク)", "aav",
-     ["gene_therapy"], ["gtmp"], ["gene_therapy"]),
-])
-def test_inn_stems_carry_to_unlisted_products(title: str, modality: str, cn: list[str],
-                                              eu: list[str], jp: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("title", "modality", "cn", "eu", "jp"),
+    [
+        # made-up INNs on the WHO schemes: no list knows them
+        (
+            "ZORVELTA (zorpocabtagene autoleucel) suspension for intravenous infusion",
+            "car_t",
+            ["cell_therapy"],
+            ["gtmp"],
+            ["human_cell_processed"],
+        ),
+        (
+            "FENTRIVA (fendamiglogene autotemcel)",
+            "gene_modified_cells",
+            ["cell_therapy"],
+            ["gtmp"],
+            ["human_cell_processed"],
+        ),
+        (
+            "Quelvantis (fordadistrogene movaparvovec-abcd) for Duchenne muscular dystrophy",
+            "aav",
+            ["gene_therapy"],
+            ["gtmp"],
+            ["gene_therapy"],
+        ),
+        (
+            "NOVIRA (lodaragene pelodenovec) intravesical",
+            "adenoviral",
+            ["gene_therapy"],
+            ["gtmp"],
+            ["gene_therapy"],
+        ),
+        (
+            "Rinostem (parvomestrocel) for knee osteoarthritis",
+            "",
+            ["cell_therapy"],
+            ["sctmp"],
+            ["human_cell_processed"],
+        ),
+        (
+            "ホゲホゲ点滴静注(ラミカブタゲン オートルユーセル)",
+            "car_t",
+            ["cell_therapy"],
+            ["gtmp"],
+            ["human_cell_processed"],
+        ),
+        (
+            "ソラテック注(フルセムノゲン バラパルボベク)",
+            "aav",
+            ["gene_therapy"],
+            ["gtmp"],
+            ["gene_therapy"],
+        ),
+    ],
+)
+def test_inn_stems_carry_to_unlisted_products(
+    title: str, modality: str, cn: list[str], eu: list[str], jp: list[str]
+) -> None:
     result = classify(title)
     assert result.relevant and list(result.cn) == cn and list(result.eu) == eu
     assert list(result.jp) == jp and result.scope == "cgt"
@@ -535,11 +656,18 @@ def test_inn_stems_carry_to_unlisted_products(title: str, modality: str, cn: lis
     assert all(word in title for word in result.evidence)
 
 
-@pytest.mark.parametrize("title", [
-    "How to cancel a parcel order", "Excel templates for submissions", "Marcel Proust lecture",
-    "Oncogene expression in tumours", "Transgene copy number in crops",
-    "カプセル剤の溶出試験", "ハイジャック防止",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "How to cancel a parcel order",
+        "Excel templates for submissions",
+        "Marcel Proust lecture",
+        "Oncogene expression in tumours",
+        "Transgene copy number in crops",
+        "カプセル剤の溶出試験",
+        "ハイジャック防止",
+    ],
+)
 def test_stem_lookalikes_are_not_cgt(title: str) -> None:
     assert not classify(title).relevant
 
@@ -554,17 +682,22 @@ def test_brand_names_from_the_product_list() -> None:
 
 
 def test_traditional_and_japanese_kanji_fold_and_the_evidence_stays_as_written() -> None:
-    for title, want in [("細胞治療產品查驗登記審查基準", "細胞治療"),
-                        ("基因治療製劑臨床試驗基準", "基因治療"),
-                        ("遺伝子治療用製品等の品質及び安全性の確保について", "遺伝子治療用製品")]:
+    for title, want in [
+        ("細胞治療產品查驗登記審查基準", "細胞治療"),
+        ("基因治療製劑臨床試驗基準", "基因治療"),
+        ("遺伝子治療用製品等の品質及び安全性の確保について", "遺伝子治療用製品"),
+    ]:
         result = classify(title)
         assert result.relevant and want in result.evidence, (title, result.evidence)
         assert all(word in title for word in result.evidence)
-    assert classify("細胞治療產品").as_dict() | {"evidence": []} == \
-        classify("细胞治疗产品").as_dict() | {"evidence": []}
+    assert classify("細胞治療產品").as_dict() | {"evidence": []} == classify(
+        "细胞治疗产品"
+    ).as_dict() | {"evidence": []}
 
 
-fold_alphabet = st.sampled_from(list("細胞治療產品醫製劑遺伝子ヒト加工再生医療等基因细胞治疗 ()（）"))
+fold_alphabet = st.sampled_from(
+    list("細胞治療產品醫製劑遺伝子ヒト加工再生医療等基因细胞治疗 ()（）")
+)
 
 
 @settings(max_examples=100, deadline=None)
@@ -575,18 +708,23 @@ def test_folding_keeps_offsets(text: str) -> None:
         assert word in text
 
 
-@pytest.mark.parametrize(("title", "eu"), [
-    ("Bioengineered skin substitutes for chronic wounds", ["tep"]),
-    ("Scaffolds to regenerate articular cartilage", ["tep"]),
-    ("可降解支架修复软骨缺损的临床试验", ["tep"]),
-])
+@pytest.mark.parametrize(
+    ("title", "eu"),
+    [
+        ("Bioengineered skin substitutes for chronic wounds", ["tep"]),
+        ("Scaffolds to regenerate articular cartilage", ["tep"]),
+        ("可降解支架修复软骨缺损的临床试验", ["tep"]),
+    ],
+)
 def test_engineered_tissue_in_plain_words(title: str, eu: list[str]) -> None:
     result = classify(title)
     assert result.relevant and list(result.eu) == eu and "tissue_engineered" in result.modalities
 
 
-@pytest.mark.parametrize("title", ["Bone graft substitutes: 510(k) submissions",
-                                   "Synthetic scaffolds for dental implants"])
+@pytest.mark.parametrize(
+    "title",
+    ["Bone graft substitutes: 510(k) submissions", "Synthetic scaffolds for dental implants"],
+)
 def test_a_scaffold_or_graft_alone_is_not_engineered_tissue(title: str) -> None:
     assert not classify(title).relevant
 
@@ -595,41 +733,52 @@ def test_a_scaffold_or_graft_alone_is_not_engineered_tissue(title: str) -> None:
 # issue 15: Japan's class, scope, attachment text
 
 
-@pytest.mark.parametrize(("title", "jp"), [
-    ("キムリア点滴静注(チサゲンレクルユーセル)", ["human_cell_processed"]),
-    ("コラテジェン筋注用4mg(ベペルミノゲン ペルプラスミド)", ["gene_therapy"]),
-    ("動物細胞加工製品の品質確保について", ["animal_cell_processed"]),
-    ("ヒト細胞加工製品の品質及び安全性の確保", ["human_cell_processed"]),
-    ("再生医療等製品の製造販売承認申請について", list(JP)),
-    ("Conditional and time-limited approval of regenerative medical products", list(JP)),
-    ("Porcine islet xenotransplantation", ["animal_cell_processed"]),
-    ("Guideline on exosome-based products", []),
-])
+@pytest.mark.parametrize(
+    ("title", "jp"),
+    [
+        ("キムリア点滴静注(チサゲンレクルユーセル)", ["human_cell_processed"]),
+        ("コラテジェン筋注用4mg(ベペルミノゲン ペルプラスミド)", ["gene_therapy"]),
+        ("動物細胞加工製品の品質確保について", ["animal_cell_processed"]),
+        ("ヒト細胞加工製品の品質及び安全性の確保", ["human_cell_processed"]),
+        ("再生医療等製品の製造販売承認申請について", list(JP)),
+        ("Conditional and time-limited approval of regenerative medical products", list(JP)),
+        ("Porcine islet xenotransplantation", ["animal_cell_processed"]),
+        ("Guideline on exosome-based products", []),
+    ],
+)
 def test_japan_class(title: str, jp: list[str]) -> None:
     result = classify(title)
     assert result.relevant and list(result.jp) == jp
 
 
 def test_safety_act_titles_are_cgt_without_a_product_class() -> None:
-    for title in ("特定細胞加工物の製造の許可等に関する申請手続について",
-                  "再生医療等の安全性の確保等に関する法律施行規則の一部を改正する省令",
-                  "Act on the Safety of Regenerative Medicine: enforcement rules"):
+    for title in (
+        "特定細胞加工物の製造の許可等に関する申請手続について",
+        "再生医療等の安全性の確保等に関する法律施行規則の一部を改正する省令",
+        "Act on the Safety of Regenerative Medicine: enforcement rules",
+    ):
         result = classify(title)
         assert result.relevant and result.scope == "cgt" and result.jp == (), title
 
 
-@pytest.mark.parametrize(("title", "scope"), [
-    ("关于发布《药品注册管理办法》的公告", "horizontal"),
-    ("药品生产质量管理规范（2010年修订）无菌药品附录修订稿", "horizontal"),
-    ("ICH Q9(R1) Quality Risk Management", "horizontal"),
-    ("Reform of the EU pharmaceutical legislation", "horizontal"),
-    ("医薬品、医療機器等の品質、有効性及び安全性の確保等に関する法律等の一部を改正する法律", "horizontal"),
-    ("疫苗生产质量管理规范附录", "none"),
-    ("Good manufacturing practice for blood establishments", "none"),
-    ("保健食品注册与备案管理办法", "none"),
-    ("Bioequivalence studies", "none"),
-    ("CAR-T细胞治疗产品药学变更研究技术指导原则", "cgt"),
-])
+@pytest.mark.parametrize(
+    ("title", "scope"),
+    [
+        ("关于发布《药品注册管理办法》的公告", "horizontal"),
+        ("药品生产质量管理规范（2010年修订）无菌药品附录修订稿", "horizontal"),
+        ("ICH Q9(R1) Quality Risk Management", "horizontal"),
+        ("Reform of the EU pharmaceutical legislation", "horizontal"),
+        (
+            "医薬品、医療機器等の品質、有効性及び安全性の確保等に関する法律等の一部を改正する法律",
+            "horizontal",
+        ),
+        ("疫苗生产质量管理规范附录", "none"),
+        ("Good manufacturing practice for blood establishments", "none"),
+        ("保健食品注册与备案管理办法", "none"),
+        ("Bioequivalence studies", "none"),
+        ("CAR-T细胞治疗产品药学变更研究技术指导原则", "cgt"),
+    ],
+)
 def test_scope(title: str, scope: str) -> None:
     result = classify(title)
     assert result.scope == scope
@@ -639,8 +788,10 @@ def test_scope(title: str, scope: str) -> None:
 
 
 def test_attachment_text_decides_an_ambiguous_title_and_says_where() -> None:
-    body = ("本文件适用于重组腺相关病毒（AAV）载体产品。AAV载体的空壳率、AAV载体滴度、"
-            "腺相关病毒衣壳蛋白……AAV基因治疗产品应开展长期随访。")
+    body = (
+        "本文件适用于重组腺相关病毒（AAV）载体产品。AAV载体的空壳率、AAV载体滴度、"
+        "腺相关病毒衣壳蛋白……AAV基因治疗产品应开展长期随访。"
+    )
     result = classify("关于发布3项技术指导原则的通告", text=body)
     assert result.relevant and result.cn == ("gene_therapy",) and "aav" in result.modalities
     assert len(result.evidence_where) == len(result.evidence)
@@ -662,13 +813,20 @@ def test_old_stored_rows_read_back_with_a_scope() -> None:
         Classification.from_dict({"relevant": True, "jp": ["ips"]})
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ('modality = "car_t"\njurisdictions = ["US", "EU", "JP"]',
-     'modality = "car-t"\njurisdictions = ["US", "EU", "JP"]', "modality"),
-    ('source = "FDA, Humanitarian', 'sauce = "FDA, Humanitarian', "source"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'modality = "car_t"\njurisdictions = ["US", "EU", "JP"]',
+            'modality = "car-t"\njurisdictions = ["US", "EU", "JP"]',
+            "modality",
+        ),
+        ('source = "FDA, Humanitarian', 'sauce = "FDA, Humanitarian', "source"),
+    ],
+)
 def test_a_broken_product_list_is_reported_with_its_file(
-        tmp_path: Path, old: str, new: str, message: str) -> None:
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
     directory = broken_copy(tmp_path, "products.toml", old, new)
     with pytest.raises(LexiconError, match=message) as caught:
         load_lexicon(directory)

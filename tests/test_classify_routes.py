@@ -29,9 +29,10 @@ runner = CliRunner()
 def write_config(tmp_path: Path, base: str, extra: str = "") -> Path:
     """A config with one html-list source on the replica at ``base``."""
     path = tmp_path / "regwatch.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [store]
-url = "sqlite:///{tmp_path / 'regwatch.db'}"
+url = "sqlite:///{tmp_path / "regwatch.db"}"
 
 [http]
 delay = 0
@@ -46,7 +47,9 @@ jurisdiction = "CN"
 item = ".list ul li"
 date = "span"
 every = "6h"
-{extra}""", encoding="utf-8")
+{extra}""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -56,8 +59,14 @@ FOOD = "保健食品注册与备案管理办法"
 
 
 def alert(**fields: object) -> Alert:
-    base: dict[str, object] = {"id": "x", "kind": "added", "source": "s", "regulator": "r",
-                               "jurisdiction": "CN", "title": "t"}
+    base: dict[str, object] = {
+        "id": "x",
+        "kind": "added",
+        "source": "s",
+        "regulator": "r",
+        "jurisdiction": "CN",
+        "title": "t",
+    }
     return Alert(**(base | fields))  # type: ignore[arg-type]
 
 
@@ -68,7 +77,8 @@ def test_scope_filter_takes_cgt_and_horizontal_only() -> None:
     assert not match.matches(alert(relevant=False, scope="none"))
     # relevant = true still means CGT only
     assert not Match(relevant=True, scope=["cgt", "horizontal"]).matches(
-        alert(relevant=False, scope="horizontal"))
+        alert(relevant=False, scope="horizontal")
+    )
 
 
 def test_atmp_filter_knows_japans_classes() -> None:
@@ -101,8 +111,11 @@ def world(tmp_path: Path) -> Iterator[tuple[Path, ListSite]]:
 def test_changes_atmp_and_routes_on_the_new_classes(world: tuple[Path, ListSite]) -> None:
     config, replica = world
     assert runner.invoke(app, ["check", "-c", str(config)]).exit_code == 0
-    replica.items += [Item("a2", JP_CAR_T, "2026-11-20"), Item("a3", REGISTRATION, "2026-11-21"),
-                      Item("a4", FOOD, "2026-11-22")]
+    replica.items += [
+        Item("a2", JP_CAR_T, "2026-11-20"),
+        Item("a3", REGISTRATION, "2026-11-21"),
+        Item("a4", FOOD, "2026-11-22"),
+    ]
     assert runner.invoke(app, ["check", "-c", str(config)]).exit_code == 0
 
     def changes(*args: str) -> list[dict[str, object]]:
@@ -119,12 +132,16 @@ def test_changes_atmp_and_routes_on_the_new_classes(world: tuple[Path, ListSite]
     store = Store(loaded.store.url)
     with store.session() as session:
         query = select(ChangeRow, SourceRow).join(
-            SourceRow, col(ChangeRow.source_id) == SourceRow.id)
-        alerts = {change.title: alert_from_change(change, source)
-                  for change, source in session.exec(query).all()}
+            SourceRow, col(ChangeRow.source_id) == SourceRow.id
+        )
+        alerts = {
+            change.title: alert_from_change(change, source)
+            for change, source in session.exec(query).all()
+        }
     assert alerts[JP_CAR_T].jp == ("human_cell_processed",) and alerts[JP_CAR_T].scope == "cgt"
     assert alerts[REGISTRATION].scope == "horizontal" and alerts[FOOD].scope == "none"
-    route = Route(name="ra-lead", urls=["json://127.0.0.1:9/hook"],
-                  match=Match(scope=["cgt", "horizontal"]))
+    route = Route(
+        name="ra-lead", urls=["json://127.0.0.1:9/hook"], match=Match(scope=["cgt", "horizontal"])
+    )
     taken = {title for title, a in alerts.items() if routes_for(a, [route])}
     assert taken == {JP_CAR_T, REGISTRATION}

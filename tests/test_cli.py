@@ -44,9 +44,10 @@ def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
 
 def write_config(tmp_path: Path, base: str, extra: str = "") -> Path:
     path = tmp_path / "regwatch.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [store]
-url = "sqlite:///{tmp_path / 'regwatch.db'}"
+url = "sqlite:///{tmp_path / "regwatch.db"}"
 
 [http]
 delay = 0
@@ -61,14 +62,20 @@ jurisdiction = "CN"
 item = ".list ul li"
 date = "span"
 every = "6h"
-{extra}""", encoding="utf-8")
+{extra}""",
+        encoding="utf-8",
+    )
     return path
 
 
 @pytest.fixture
 def site() -> Iterator[tuple[ListSite, ReplicaServer]]:
-    replica = ListSite(items=[Item("a1", "生物制品稳定性研究技术指导原则", "2026-01-02"),
-                              Item("a2", "化学药物杂质研究技术指导原则", "2026-01-03")])
+    replica = ListSite(
+        items=[
+            Item("a1", "生物制品稳定性研究技术指导原则", "2026-01-02"),
+            Item("a2", "化学药物杂质研究技术指导原则", "2026-01-03"),
+        ]
+    )
     with ReplicaServer(replica) as server:
         yield replica, server
 
@@ -82,7 +89,9 @@ def test_check_changes_show_and_diff_work_on_a_real_store(
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout.splitlines()[0])["outcome"] == "baseline"
 
-    replica.items.append(Item("a3", "CAR-T细胞治疗产品药学变更研究技术指导原则（征求意见稿）", "2026-11-20"))
+    replica.items.append(
+        Item("a3", "CAR-T细胞治疗产品药学变更研究技术指导原则（征求意见稿）", "2026-11-20")
+    )
     replica.items[0] = Item("a1", "生物制品稳定性研究技术指导原则（修订）", "2026-01-02")
     assert runner.invoke(app, ["check", "-c", config]).exit_code == 0
 
@@ -93,8 +102,9 @@ def test_check_changes_show_and_diff_work_on_a_real_store(
     draft = next(r for r in rows if r["event"] == "draft")
     assert draft["relevant"] is True and draft["eu"] == ["gtmp"]
 
-    relevant = json.loads(runner.invoke(app, ["changes", "-c", config, "--json", "--atmp",
-                                              "gtmp"]).stdout)
+    relevant = json.loads(
+        runner.invoke(app, ["changes", "-c", config, "--json", "--atmp", "gtmp"]).stdout
+    )
     assert [r["id"] for r in relevant] == [draft["id"]]
 
     plain = runner.invoke(app, ["changes", "-c", config]).stdout.splitlines()
@@ -105,8 +115,9 @@ def test_check_changes_show_and_diff_work_on_a_real_store(
     assert len(parsed) == 2 and set(parsed[0]) == set(CHANGE_FIELDS)
 
     changed = next(r for r in rows if r["event"] == "changed")
-    shown = json.loads(runner.invoke(app, ["show", str(changed["id"]), "-c", config,
-                                           "--json"]).stdout)
+    shown = json.loads(
+        runner.invoke(app, ["show", str(changed["id"]), "-c", config, "--json"]).stdout
+    )
     assert shown["fields_changed"] == ["title"] and "修订" in shown["excerpt"]
     diff = runner.invoke(app, ["diff", str(changed["document_id"]), "-c", config])
     assert diff.exit_code == 0 and "修订" in diff.output
@@ -122,16 +133,25 @@ def test_a_failing_source_exits_6_and_says_why(
     assert "blocked" in result.output and "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("extra, words", [
-    ('colour = "blue"', ["regwatch.toml:", "colour", "unknown key"]),
-    ('[[source]]\nname = "x"\nkind = "nope"\nurl = "http://x"', ["kind", "unknown source kind",
-                                                                 "html-list"]),
-    ('[[notify]]\nname = "r"\nurls = ["${NOT_SET_ANYWHERE}"]', ["NOT_SET_ANYWHERE", "not set"]),
-    ('[[source]]\nname = "y"\nkind = "html-list"\nurl = "http://x/"\nitem = "li"\n'
-     'every = "six hours"', ["every", "six hours", "duration"]),
-])
-def test_a_broken_config_names_the_file_line_and_key(tmp_path: Path, extra: str,
-                                                     words: list[str]) -> None:
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        ('colour = "blue"', ["regwatch.toml:", "colour", "unknown key"]),
+        (
+            '[[source]]\nname = "x"\nkind = "nope"\nurl = "http://x"',
+            ["kind", "unknown source kind", "html-list"],
+        ),
+        ('[[notify]]\nname = "r"\nurls = ["${NOT_SET_ANYWHERE}"]', ["NOT_SET_ANYWHERE", "not set"]),
+        (
+            '[[source]]\nname = "y"\nkind = "html-list"\nurl = "http://x/"\nitem = "li"\n'
+            'every = "six hours"',
+            ["every", "six hours", "duration"],
+        ),
+    ],
+)
+def test_a_broken_config_names_the_file_line_and_key(
+    tmp_path: Path, extra: str, words: list[str]
+) -> None:
     config = write_config(tmp_path, "http://127.0.0.1:9", extra)
     result = runner.invoke(app, ["check", "-c", str(config)])
     assert result.exit_code == 2
@@ -146,7 +166,7 @@ def test_unknown_ids_and_missing_files_are_one_line_errors(tmp_path: Path) -> No
     config = write_config(tmp_path, "http://127.0.0.1:9")
     from monitor.store import Store
 
-    Store(f"sqlite:///{tmp_path / 'regwatch.db'}").close()   # `show` never creates one
+    Store(f"sqlite:///{tmp_path / 'regwatch.db'}").close()  # `show` never creates one
     unknown = runner.invoke(app, ["show", "999", "-c", str(config)])
     assert unknown.exit_code == 4 and "no change with id 999" in unknown.output
 
@@ -157,25 +177,49 @@ def test_init_writes_the_starter_config_that_loads(tmp_path: Path) -> None:
     from monitor.config import load
 
     config = load(target)
-    assert {s.kind for s in config.sources} >= {"cde", "nmpa", "fda-guidance", "ema-documents",
-                                                "federal-register", "fda-cber-cgt", "rss",
-                                                "html-list"}
+    assert {s.kind for s in config.sources} >= {
+        "cde",
+        "nmpa",
+        "fda-guidance",
+        "ema-documents",
+        "federal-register",
+        "fda-cber-cgt",
+        "rss",
+        "html-list",
+    }
     again = runner.invoke(app, ["init", str(target)])
     assert again.exit_code == 1 and "--force" in again.output
-    assert (ROOT / "deploy" / "regwatch.example.toml").read_text(encoding="utf-8") == \
-        target.read_text(encoding="utf-8")
+    assert (ROOT / "deploy" / "regwatch.example.toml").read_text(
+        encoding="utf-8"
+    ) == target.read_text(encoding="utf-8")
 
 
 def test_classify_prints_one_json_object_per_line() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "monitor.cli", "classify", "-"],
         input="溶瘤病毒类药物临床试验设计指导原则（试行）\nBioequivalence Studies\n",
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["relevant"] for line in lines] == [True, False]
-    assert list(lines[0]) == ["text", "relevant", "modalities", "cn", "eu", "us", "doc_type",
-                              "status", "disciplines", "evidence", "jp", "scope", "evidence_where"]
+    assert list(lines[0]) == [
+        "text",
+        "relevant",
+        "modalities",
+        "cn",
+        "eu",
+        "us",
+        "doc_type",
+        "status",
+        "disciplines",
+        "evidence",
+        "jp",
+        "scope",
+        "evidence_where",
+    ]
 
 
 def test_check_refuses_while_a_service_holds_the_database(tmp_path: Path) -> None:
@@ -190,4 +234,4 @@ def test_check_refuses_while_a_service_holds_the_database(tmp_path: Path) -> Non
         lock.release()
     assert result.exit_code == 3
     assert f"held by pid {os.getpid()}" in result.output
-    assert runner.invoke(app, ["check", "-c", str(config)]).exit_code == 6   # free again
+    assert runner.invoke(app, ["check", "-c", str(config)]).exit_code == 6  # free again

@@ -28,10 +28,17 @@ runner = CliRunner()
 CAR_T = "CAR-T细胞治疗产品药学变更研究技术指导原则（征求意见稿）"
 
 
-def write_config(tmp_path: Path, base: str, extra: str = "", *, db: str = "regwatch.db",
-                 name: str = "regwatch.toml") -> Path:
+def write_config(
+    tmp_path: Path,
+    base: str,
+    extra: str = "",
+    *,
+    db: str = "regwatch.db",
+    name: str = "regwatch.toml",
+) -> Path:
     path = tmp_path / name
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [store]
 url = "sqlite:///{tmp_path / db}"
 
@@ -50,15 +57,21 @@ url = "{base}/list/index.html"
 jurisdiction = "CN"
 item = ".list ul li"
 date = "span"
-{extra}""", encoding="utf-8")
+{extra}""",
+        encoding="utf-8",
+    )
     return path
 
 
 @pytest.fixture
 def history(tmp_path: Path) -> Iterator[tuple[Path, ListSite]]:
     """A real store after a baseline and one run with a new draft and an edit."""
-    replica = ListSite(items=[Item("a1", "生物制品稳定性研究技术指导原则", "2026-01-02"),
-                              Item("a2", "化学药物杂质研究技术指导原则", "2026-01-03")])
+    replica = ListSite(
+        items=[
+            Item("a1", "生物制品稳定性研究技术指导原则", "2026-01-02"),
+            Item("a2", "化学药物杂质研究技术指导原则", "2026-01-03"),
+        ]
+    )
     with ReplicaServer(replica) as server:
         config = write_config(tmp_path, server.url)
         assert runner.invoke(app, ["check", "-c", str(config)]).exit_code == 0
@@ -94,14 +107,18 @@ def test_obvious_spellings_are_accepted(history: tuple[Path, ListSite]) -> None:
     assert rows(config, "--source", "LIST", "--kind", "draft") == draft
 
 
-@pytest.mark.parametrize("option, value, valid", [
-    ("--atmp", "CAR-X", ", ".join(atmp_values())),
-    ("--kind", "banana", ", ".join(kind_values())),
-    ("--jurisdiction", "XX", "CN, US, EU"),
-    ("--source", "nosuch", "list"),
-])
+@pytest.mark.parametrize(
+    "option, value, valid",
+    [
+        ("--atmp", "CAR-X", ", ".join(atmp_values())),
+        ("--kind", "banana", ", ".join(kind_values())),
+        ("--jurisdiction", "XX", "CN, US, EU"),
+        ("--source", "nosuch", "list"),
+    ],
+)
 def test_unknown_filter_values_fail_with_the_valid_ones(
-        history: tuple[Path, ListSite], option: str, value: str, valid: str) -> None:
+    history: tuple[Path, ListSite], option: str, value: str, valid: str
+) -> None:
     config, _ = history
     code, out, err = invoke("changes", "-c", str(config), option, value)
     assert (code, out) == (2, "")
@@ -111,13 +128,16 @@ def test_unknown_filter_values_fail_with_the_valid_ones(
 def test_deliveries_status_and_retry_route_are_checked(history: tuple[Path, ListSite]) -> None:
     config, _ = history
     code, _, err = invoke("deliveries", "-c", str(config), "--status", "banana")
-    assert (code, err) == (2, "error: --status 'banana' is not valid; use one of: pending, "
-                              "sending, sent, failed\n")
+    assert (code, err) == (
+        2,
+        "error: --status 'banana' is not valid; use one of: pending, sending, sent, failed\n",
+    )
     assert invoke("deliveries", "-c", str(config), "--status", "Failed")[0] == 0
     code, _, err = invoke("notify", "retry", "-c", str(config), "--route", "nosuch")
     assert code == 2
-    assert err == (f"error: {config}: no [[notify]] route named 'nosuch' (configured: none "
-                   "configured)\n")
+    assert err == (
+        f"error: {config}: no [[notify]] route named 'nosuch' (configured: none configured)\n"
+    )
 
 
 def test_search_command_and_its_filters(history: tuple[Path, ListSite]) -> None:
@@ -126,15 +146,18 @@ def test_search_command_and_its_filters(history: tuple[Path, ListSite]) -> None:
     hits = json.loads(out)
     assert code == 0 and [h["title"] for h in hits] == [CAR_T]
     assert hits[0]["kind"] == "document" and hits[0]["status"] == "draft"
-    assert json.loads(invoke("search", "稳定性", "-c", str(config), "--json")[1])[0]["title"] \
+    assert (
+        json.loads(invoke("search", "稳定性", "-c", str(config), "--json")[1])[0]["title"]
         == "生物制品稳定性研究技术指导原则（修订）"
+    )
     code, out, _ = invoke("search", "技术指导原则", "-c", str(config), "--status", "Draft")
     assert code == 0 and out.count("\n") == 1 and CAR_T in out and "CST" in out
     code, out, _ = invoke("search", "修订", "-c", str(config), "--changes", "--json")
     assert [h["event"] for h in json.loads(out)] == ["changed"]
     code, _, err = invoke("search", "x", "-c", str(config), "--doc-type", "memo")
-    assert code == 2 and err.startswith("error: --doc-type 'memo' is not valid; use one of: "
-                                        "guideline, qa,")
+    assert code == 2 and err.startswith(
+        "error: --doc-type 'memo' is not valid; use one of: guideline, qa,"
+    )
     assert [r["title"] for r in rows(config, "--search", "CAR-T")] == [CAR_T]
     assert rows(config, "--search", "%") == []
 
@@ -152,7 +175,7 @@ def test_times_are_in_the_configured_zone_and_labelled(history: tuple[Path, List
         utc = datetime.fromisoformat(str(row["detected_at"]))
         local = (utc + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M CST")
         assert cells[1] == local
-        assert cells[4] == str(row["document_id"])     # the document id is shown
+        assert cells[4] == str(row["document_id"])  # the document id is shown
 
 
 def test_show_reads_like_the_alert_and_numbers_versions(history: tuple[Path, ListSite]) -> None:
@@ -163,8 +186,9 @@ def test_show_reads_like_the_alert_and_numbers_versions(history: tuple[Path, Lis
     assert out.splitlines()[0].startswith(f"change {changed['id']} · changed · detected ")
     assert out.splitlines()[0].endswith(" CST")
     assert "relevant=" not in out and "cn=[" not in out
-    assert re.search(r"^Detected \d{4}-\d\d-\d\d \d\d:\d\d CST · regwatch alert change-", out,
-                     re.MULTILINE), out
+    assert re.search(
+        r"^Detected \d{4}-\d\d-\d\d \d\d:\d\d CST · regwatch alert change-", out, re.MULTILINE
+    ), out
     assert f"document {changed['document_id']} · versions v1 v2 · `regwatch diff " in out
     shown = json.loads(invoke("show", str(changed["id"]), "-c", str(config), "--json")[1])
     assert [v["version"] for v in shown["versions"]] == [1, 2]
@@ -185,9 +209,15 @@ def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
         source = SourceRow(name="list", kind="html-list", jurisdiction="CN")
         session.add(source)
         session.flush()
-        session.add(ChangeRow(source_id=source.id or 0, kind="added", event="added",
-                              detected_at=datetime(2026, 11, 1, tzinfo=UTC),
-                              title="\x1b[31mred\x1b[0m \u202etitle\x07"))
+        session.add(
+            ChangeRow(
+                source_id=source.id or 0,
+                kind="added",
+                event="added",
+                detected_at=datetime(2026, 11, 1, tzinfo=UTC),
+                title="\x1b[31mred\x1b[0m \u202etitle\x07",
+            )
+        )
     store.close()
     code, out, _ = invoke("changes", "-c", str(config))
     assert code == 0 and "\x1b" not in out and "\u202e" not in out and "\x07" not in out
@@ -201,14 +231,18 @@ def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
 def test_init_into_a_missing_folder_is_a_usage_error() -> None:
     code, out, err = invoke("init", "/nonexistent/dir/x.toml")
     assert (code, out) == (2, "")
-    assert err == ("error: cannot write /nonexistent/dir/x.toml: the folder /nonexistent/dir "
-                   "does not exist (create it first, or give another path)\n")
+    assert err == (
+        "error: cannot write /nonexistent/dir/x.toml: the folder /nonexistent/dir "
+        "does not exist (create it first, or give another path)\n"
+    )
 
 
 def test_init_says_notify_routes_in_brackets(tmp_path: Path) -> None:
     code, out, _ = invoke("init", str(tmp_path / "r.toml"))
-    assert (code, out) == (0, f"wrote {tmp_path / 'r.toml'} — edit the [[notify]] routes, then "
-                              "run `regwatch check`\n")
+    assert (code, out) == (
+        0,
+        f"wrote {tmp_path / 'r.toml'} — edit the [[notify]] routes, then run `regwatch check`\n",
+    )
 
 
 def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
@@ -218,17 +252,36 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
         source = SourceRow(name="list", kind="html-list", jurisdiction="CN")
         session.add(source)
         session.flush()
-        for i in range(3000):    # ~300 KB of CSV: far more than a pipe buffer
-            session.add(ChangeRow(source_id=source.id or 0, kind="added", event="added",
-                                  detected_at=datetime(2026, 11, 1, tzinfo=UTC),
-                                  title=f"细胞治疗产品指导原则 {i} " + "x" * 60))
+        for i in range(3000):  # ~300 KB of CSV: far more than a pipe buffer
+            session.add(
+                ChangeRow(
+                    source_id=source.id or 0,
+                    kind="added",
+                    event="added",
+                    detected_at=datetime(2026, 11, 1, tzinfo=UTC),
+                    title=f"细胞治疗产品指导原则 {i} " + "x" * 60,
+                )
+            )
     store.close()
     process = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "changes", "-c", str(config), "--csv",
-         "--limit", "3000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "monitor.cli",
+            "changes",
+            "-c",
+            str(config),
+            "--csv",
+            "--limit",
+            "3000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
     assert process.stdout is not None and process.stderr is not None
     header = process.stdout.readline()
-    process.stdout.close()          # `| head -1`
+    process.stdout.close()  # `| head -1`
     error = process.stderr.read()
     process.stderr.close()
     assert process.wait(timeout=60) == 0
@@ -239,8 +292,10 @@ def test_read_only_commands_never_create_a_database(tmp_path: Path) -> None:
     config = write_config(tmp_path, "http://127.0.0.1:9", db="typo/x.db")
     code, out, err = invoke("changes", "-c", str(config))
     assert (code, out) == (3, "")
-    assert err == (f"error: no database at {tmp_path / 'typo/x.db'} (from {config} [store] "
-                   "url): run `regwatch check` first, or fix the path\n")
+    assert err == (
+        f"error: no database at {tmp_path / 'typo/x.db'} (from {config} [store] "
+        "url): run `regwatch check` first, or fix the path\n"
+    )
     for command in (["show", "1"], ["diff", "1"], ["search", "细胞"], ["deliveries"]):
         assert invoke(*command, "-c", str(config))[0] == 3
     code, out, _ = invoke("sources", "-c", str(config), "--json")
@@ -250,14 +305,18 @@ def test_read_only_commands_never_create_a_database(tmp_path: Path) -> None:
 
 def test_changes_does_not_need_unrelated_secrets(history: tuple[Path, ListSite]) -> None:
     config, _ = history
-    config.write_text(config.read_text(encoding="utf-8") + """
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + """
 [[notify]]
 name = "mail"
 urls = ["mailtos://user:${SMTP_PASSWORD_NOT_SET}@mail.example.com"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     assert len(rows(config)) == 2
     code, _, err = invoke("check", "-c", str(config))
-    assert code == 2 and "SMTP_PASSWORD_NOT_SET" in err     # a command that sends still needs it
+    assert code == 2 and "SMTP_PASSWORD_NOT_SET" in err  # a command that sends still needs it
 
 
 def test_excel_csv_starts_with_a_bom(history: tuple[Path, ListSite]) -> None:
@@ -271,7 +330,10 @@ def test_excel_csv_starts_with_a_bom(history: tuple[Path, ListSite]) -> None:
 
 
 def test_disabled_sources_and_default_schedules(tmp_path: Path) -> None:
-    config = write_config(tmp_path, "http://127.0.0.1:9", """
+    config = write_config(
+        tmp_path,
+        "http://127.0.0.1:9",
+        """
 [[source]]
 name = "off"
 kind = "html-list"
@@ -279,13 +341,19 @@ url = "http://127.0.0.1:9/x"
 item = "li"
 enabled = false
 every = "1d"
-""")
+""",
+    )
     code, _, err = invoke("check", "-c", str(config), "--source", "off")
-    assert (code, err) == (2, f"error: source 'off' is disabled (enabled = false in {config}); "
-                              "set enabled = true to check it\n")
+    assert (code, err) == (
+        2,
+        f"error: source 'off' is disabled (enabled = false in {config}); "
+        "set enabled = true to check it\n",
+    )
     data = json.loads(invoke("sources", "-c", str(config), "--json")[1])["sources"]
     assert [(s["name"], s["schedule"], s["enabled"]) for s in data] == [
-        ("list", "every 6h (default)", True), ("off", "every 1d", False)]
+        ("list", "every 6h (default)", True),
+        ("off", "every 1d", False),
+    ]
     code, out, _ = invoke("sources", "-c", str(config))
     assert "disabled" in out and "every 6h" in out
     assert not (tmp_path / "regwatch.db").exists()
@@ -327,21 +395,31 @@ def test_demo_keep_writes_a_config_beside_the_database(tmp_path: Path) -> None:
 # -- offline ----------------------------------------------------------------------------------
 
 
-def test_an_unreachable_host_is_given_up_once_and_each_result_printed_once(
-        tmp_path: Path) -> None:
-    closed = "http://127.0.0.1:9"          # nothing listens on the discard port
-    config = write_config(tmp_path, closed, "".join(f"""
+def test_an_unreachable_host_is_given_up_once_and_each_result_printed_once(tmp_path: Path) -> None:
+    closed = "http://127.0.0.1:9"  # nothing listens on the discard port
+    config = write_config(
+        tmp_path,
+        closed,
+        "".join(
+            f"""
 [[source]]
 name = "more-{i}"
 kind = "html-list"
 url = "{closed}/more-{i}/index.html"
 item = "li"
-""" for i in range(3)))
+"""
+            for i in range(3)
+        ),
+    )
     text = config.read_text(encoding="utf-8").replace("retries = 0", "retries = 2\nbackoff = 0.01")
     config.write_text(text, encoding="utf-8")
-    process = subprocess.run([sys.executable, "-m", "monitor.cli", "check", "-c", str(config),
-                              "--no-deliver"], capture_output=True, text=True, cwd=ROOT,
-                             timeout=120)
+    process = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "check", "-c", str(config), "--no-deliver"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert process.returncode == 6
     lines = process.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["list", "more-0", "more-1", "more-2"]
@@ -349,23 +427,33 @@ item = "li"
     assert all("skipped: cannot reach 127.0.0.1" in line for line in lines[1:])
     warnings = [line for line in process.stderr.splitlines() if line.strip()]
     assert len(warnings) == 1, process.stderr
-    assert warnings[0].endswith("cannot reach 127.0.0.1 (network down?): its 3 other "
-                                "source(s) are skipped this run")
+    assert warnings[0].endswith(
+        "cannot reach 127.0.0.1 (network down?): its 3 other source(s) are skipped this run"
+    )
     assert "retrying" not in process.stderr
 
 
 def test_healthz_times_share_the_configured_zone() -> None:
     from monitor.service import local_times
 
-    body = {"started_at": "2026-11-25T00:00:00+00:00", "timezone": "Asia/Shanghai",
-            "scheduler": {"jobs": [{"id": "dispatch", "next_run": "2026-11-25T08:01:00+08:00"}]},
-            "sources": [{"name": "x", "last_run_at": "2026-11-25T00:00:00+00:00",
-                         "last_ok_at": None, "last_error": "2026-11-25T00:00:00+00:00"}]}
+    body = {
+        "started_at": "2026-11-25T00:00:00+00:00",
+        "timezone": "Asia/Shanghai",
+        "scheduler": {"jobs": [{"id": "dispatch", "next_run": "2026-11-25T08:01:00+08:00"}]},
+        "sources": [
+            {
+                "name": "x",
+                "last_run_at": "2026-11-25T00:00:00+00:00",
+                "last_ok_at": None,
+                "last_error": "2026-11-25T00:00:00+00:00",
+            }
+        ],
+    }
     shown = local_times(body, "Asia/Shanghai")
     assert shown["started_at"] == "2026-11-25T08:00:00+08:00"
     assert shown["scheduler"]["jobs"][0]["next_run"] == "2026-11-25T08:01:00+08:00"
     assert shown["sources"][0]["last_run_at"] == "2026-11-25T08:00:00+08:00"
-    assert shown["sources"][0]["last_error"] == "2026-11-25T00:00:00+00:00"   # text stays
+    assert shown["sources"][0]["last_error"] == "2026-11-25T00:00:00+00:00"  # text stays
 
 
 def test_a_failed_notify_test_is_not_sent_later(tmp_path: Path) -> None:
@@ -375,11 +463,15 @@ def test_a_failed_notify_test_is_not_sent_later(tmp_path: Path) -> None:
     from monitor.dispatch import Dispatcher
     from monitor.store.models import DeliveryRow
 
-    config = write_config(tmp_path, "http://127.0.0.1:9", """
+    config = write_config(
+        tmp_path,
+        "http://127.0.0.1:9",
+        """
 [[notify]]
 name = "hook"
 urls = ["json://127.0.0.1:9/inbox"]
-""")
+""",
+    )
     Store(f"sqlite:///{tmp_path / 'regwatch.db'}").close()
     code, out, _ = invoke("notify", "test", "hook", "-c", str(config))
     assert code == 5 and "failed:" in out
@@ -387,7 +479,7 @@ urls = ["json://127.0.0.1:9/inbox"]
     with store.session() as session:
         [row] = session.exec(select(DeliveryRow)).all()
     assert row.status == "failed" and row.next_attempt_at is None
-    result = Dispatcher(load(config), store).run_once()        # the next `check`
+    result = Dispatcher(load(config), store).run_once()  # the next `check`
     assert (result.sent, result.failed, result.retrying) == (0, 0, 0)
     store.close()
 
@@ -399,7 +491,11 @@ def test_web_off_loopback_warns_that_there_is_no_login(tmp_path: Path) -> None:
     Store(f"sqlite:///{tmp_path / 'regwatch.db'}").close()
     process = subprocess.Popen(
         [sys.executable, "-m", "monitor.cli", "web", "-c", str(config), "--listen", "0.0.0.0:0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert process.stdout is not None and process.stderr is not None
     try:
         warning = process.stderr.readline()
@@ -409,7 +505,9 @@ def test_web_off_loopback_warns_that_there_is_no_login(tmp_path: Path) -> None:
         assert process.wait(timeout=30) == 0
         process.stdout.close()
         process.stderr.close()
-    assert warning == ("warning: the web UI has no authentication; on 0.0.0.0 anyone who can "
-                       "reach this machine can read the history (put it behind a proxy with a "
-                       "login, or listen on 127.0.0.1)\n")
+    assert warning == (
+        "warning: the web UI has no authentication; on 0.0.0.0 anyone who can "
+        "reach this machine can read the history (put it behind a proxy with a "
+        "login, or listen on 127.0.0.1)\n"
+    )
     assert serving.startswith("regwatch web UI on http://0.0.0.0:")

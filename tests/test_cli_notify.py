@@ -25,7 +25,7 @@ from monitor.store import Store
 from notifiers.types import Alert
 from tests.receivers import SMTP_PASSWORD, SmtpReceiver, WebhookReceiver
 
-PASSWORD = SMTP_PASSWORD            # the smtp fixture's
+PASSWORD = SMTP_PASSWORD  # the smtp fixture's
 TOKEN = "cli-hook-t0ken-77"
 runner = CliRunner()
 
@@ -42,9 +42,10 @@ def keep_logging() -> Iterator[None]:
 
 def write_config(tmp_path: Path, smtp: SmtpReceiver, hook: WebhookReceiver) -> Path:
     path = tmp_path / "regwatch.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [store]
-url = "sqlite:///{tmp_path / 'regwatch.db'}"
+url = "sqlite:///{tmp_path / "regwatch.db"}"
 
 [delivery]
 max_attempts = 2
@@ -59,7 +60,9 @@ match = {{ relevant = true }}
 [[notify]]
 name = "hook"
 urls = ['{hook.json_url("/alerts", auth=f"bot:{TOKEN}")}']
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -71,7 +74,8 @@ def wait_until_retries_are_due(db: Path, timeout: float = 30) -> None:
     while True:
         with sqlite3.connect(db) as connection:
             (latest,) = connection.execute(
-                "SELECT max(next_attempt_at) FROM delivery WHERE status = 'pending'").fetchone()
+                "SELECT max(next_attempt_at) FROM delivery WHERE status = 'pending'"
+            ).fetchone()
         now = datetime.now(UTC).replace(tzinfo=None)
         if latest is None or datetime.fromisoformat(latest) <= now:
             return
@@ -94,10 +98,19 @@ def deliveries(path: Path, *extra: str) -> list[dict[str, Any]]:
 
 
 def cart_draft(n: int) -> Alert:
-    return Alert(id=f"cli-{n}", kind="draft", source="cde", regulator="CDE", jurisdiction="CN",
-                 title=f"CAR-T细胞治疗产品指导原则 第{n}号（征求意见稿）",
-                 url=f"https://www.cde.org.cn/{n}", relevant=True, cn=("cell_therapy",),
-                 status="draft", doc_type="guideline")
+    return Alert(
+        id=f"cli-{n}",
+        kind="draft",
+        source="cde",
+        regulator="CDE",
+        jurisdiction="CN",
+        title=f"CAR-T细胞治疗产品指导原则 第{n}号（征求意见稿）",
+        url=f"https://www.cde.org.cn/{n}",
+        relevant=True,
+        cn=("cell_therapy",),
+        status="draft",
+        doc_type="guideline",
+    )
 
 
 def queue(path: Path, alerts: list[Alert]) -> None:
@@ -105,16 +118,19 @@ def queue(path: Path, alerts: list[Alert]) -> None:
     store = Store(config.store.url)
     with store.session(write=True) as session:
         for alert in alerts:
-            enqueue(session, alert, config.routes, purpose=f"change:{alert.id}",
-                    now=datetime.now(UTC))
+            enqueue(
+                session, alert, config.routes, purpose=f"change:{alert.id}", now=datetime.now(UTC)
+            )
     store.close()
 
 
 def test_notify_test_sends_through_one_route_and_prints_only_privacy_urls(
-    smtp: SmtpReceiver, hook: WebhookReceiver, tmp_path: Path,
+    smtp: SmtpReceiver,
+    hook: WebhookReceiver,
+    tmp_path: Path,
 ) -> None:
     path = write_config(tmp_path, smtp, hook)
-    queue(path, [cart_draft(1)])      # a real alert waiting: `notify test` must not send it
+    queue(path, [cart_draft(1)])  # a real alert waiting: `notify test` must not send it
     result = invoke("notify", "test", "mail", "--config", str(path))
     assert result.exit_code == 0, result.output
     assert "sent a test alert through mail" in result.stdout
@@ -132,12 +148,17 @@ def test_notify_test_sends_through_one_route_and_prints_only_privacy_urls(
 
     rows = deliveries(path)
     assert sorted((r["route"], r["kind"], r["status"]) for r in rows) == [
-        ("hook", "draft", "pending"), ("hook", "test", "sent"),
-        ("mail", "draft", "pending"), ("mail", "test", "sent")]
+        ("hook", "draft", "pending"),
+        ("hook", "test", "sent"),
+        ("mail", "draft", "pending"),
+        ("mail", "test", "sent"),
+    ]
 
 
 def test_notify_test_failure_exits_5_with_a_reason_and_no_secret(
-    smtp: SmtpReceiver, hook: WebhookReceiver, tmp_path: Path,
+    smtp: SmtpReceiver,
+    hook: WebhookReceiver,
+    tmp_path: Path,
 ) -> None:
     path = write_config(tmp_path, smtp, hook)
     hook.mode = "fail"
@@ -147,22 +168,24 @@ def test_notify_test_failure_exits_5_with_a_reason_and_no_secret(
     smtp.stop()
     result = invoke("--verbose", "notify", "test", "mail", "--config", str(path))
     assert result.exit_code == 5 and "refused" in result.stdout.lower()
-    assert "regwatch.dispatch" in result.stderr           # the logs went out too, masked
+    assert "regwatch.dispatch" in result.stderr  # the logs went out too, masked
     result = invoke("notify", "test", "nosuch", "--config", str(path))
     assert result.exit_code == 2 and "no [[notify]] route named 'nosuch'" in result.stderr
 
 
 def test_deliveries_show_status_and_reasons_and_retry_sends_the_failed(
-    smtp: SmtpReceiver, hook: WebhookReceiver, tmp_path: Path,
+    smtp: SmtpReceiver,
+    hook: WebhookReceiver,
+    tmp_path: Path,
 ) -> None:
     path = write_config(tmp_path, smtp, hook)
     queue(path, [cart_draft(1), cart_draft(2)])
     hook.mode = "fail"
     smtp.mode = "reject"
 
-    for _ in range(2):                # max_attempts = 2
+    for _ in range(2):  # max_attempts = 2
         result = invoke("check", "--config", str(path))
-        wait_until_retries_are_due(tmp_path / "regwatch.db")    # the 0.01 s back-off
+        wait_until_retries_are_due(tmp_path / "regwatch.db")  # the 0.01 s back-off
     assert "4 failed" in result.stdout
     failed = deliveries(path, "--status", "failed")
     assert len(failed) == 4 and {r["attempts"] for r in failed} == {2}
@@ -183,19 +206,33 @@ def test_deliveries_show_status_and_reasons_and_retry_sends_the_failed(
     assert "requeued 2; 2 sent, 0 failed" in result.stdout
     mails = smtp.wait_for(2)
     assert sorted(m["Subject"].split(" — ")[1] for m in mails) == sorted(
-        [cart_draft(1).title, cart_draft(2).title])
+        [cart_draft(1).title, cart_draft(2).title]
+    )
     assert {r["status"] for r in deliveries(path)} == {"sent"}
     assert deliveries(path, "--status", "failed") == []
     result = invoke("notify", "retry", "--config", str(path))
     assert "requeued 0" in result.stdout
-    assert len(hook.posts) == 6 and len(smtp.mails) == 2          # nothing twice
+    assert len(hook.posts) == 6 and len(smtp.mails) == 2  # nothing twice
 
 
 def test_the_deliveries_table_prints_brackets_as_text(
-    smtp: SmtpReceiver, hook: WebhookReceiver, tmp_path: Path,
+    smtp: SmtpReceiver,
+    hook: WebhookReceiver,
+    tmp_path: Path,
 ) -> None:
     path = write_config(tmp_path, smtp, hook)
-    queue(path, [Alert(id="b", kind="added", source="s", regulator="CDE", jurisdiction="CN",
-                       title="[bold]试行[/bold]")])
+    queue(
+        path,
+        [
+            Alert(
+                id="b",
+                kind="added",
+                source="s",
+                regulator="CDE",
+                jurisdiction="CN",
+                title="[bold]试行[/bold]",
+            )
+        ],
+    )
     result = invoke("deliveries", "--config", str(path))
     assert result.exit_code == 0 and "[bold]试行[/bold]" in result.stdout

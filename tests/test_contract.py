@@ -52,17 +52,40 @@ def _noise(name: str) -> Callable[[SiteReplica], None]:
 CASES = [
     Case("cde", CdeReplica, lambda r, base: r.source_settings(base), _noise("touch")),
     Case("nmpa", NmpaReplica, lambda r, base: r.source_settings(base), _noise("touch")),
-    Case("fda-guidance", lambda: FdaReplica(today=TODAY), lambda r, base: r.source_settings(base),
-         _noise("noise")),
-    Case("fda-cber-cgt", lambda: FdaReplica(today=TODAY),
-         lambda r, base: r.cber_source_settings(base), _noise("noise")),  # type: ignore[attr-defined]
-    Case("federal-register", lambda: FederalRegisterReplica(today=TODAY),
-         lambda r, base: r.source_settings(base), lambda r: None),
-    Case("ema-documents", lambda: EmaReplica(today=TODAY), lambda r, base: r.source_settings(base),
-         _noise("refresh")),
-    Case("rss", lambda: EmaReplica(today=TODAY),
-         lambda r, base: {"name": "ema-consultations", "kind": "rss",
-                          "url": f"{base}/en/public-consultations.xml"}, _noise("refresh")),
+    Case(
+        "fda-guidance",
+        lambda: FdaReplica(today=TODAY),
+        lambda r, base: r.source_settings(base),
+        _noise("noise"),
+    ),
+    Case(
+        "fda-cber-cgt",
+        lambda: FdaReplica(today=TODAY),
+        lambda r, base: r.cber_source_settings(base),
+        _noise("noise"),
+    ),  # type: ignore[attr-defined]
+    Case(
+        "federal-register",
+        lambda: FederalRegisterReplica(today=TODAY),
+        lambda r, base: r.source_settings(base),
+        lambda r: None,
+    ),
+    Case(
+        "ema-documents",
+        lambda: EmaReplica(today=TODAY),
+        lambda r, base: r.source_settings(base),
+        _noise("refresh"),
+    ),
+    Case(
+        "rss",
+        lambda: EmaReplica(today=TODAY),
+        lambda r, base: {
+            "name": "ema-consultations",
+            "kind": "rss",
+            "url": f"{base}/en/public-consultations.xml",
+        },
+        _noise("refresh"),
+    ),
 ]
 IDS = [case.kind for case in CASES]
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -85,9 +108,7 @@ def collect(case: Case, replica: SiteReplica, base: str) -> Listing:
         return adapter.collect(fetcher, {})
 
 
-def test_records_are_well_formed_and_stable(
-    site: tuple[Case, SiteReplica, ReplicaServer]
-) -> None:
+def test_records_are_well_formed_and_stable(site: tuple[Case, SiteReplica, ReplicaServer]) -> None:
     case, replica, server = site
     first = collect(case, replica, server.url)
     assert first.records, "a healthy site gave no records"
@@ -126,23 +147,26 @@ def test_a_vanished_list_never_produces_changes(
     case, replica, server = site
     raw = case.settings(replica, server.url)
     lines = "\n".join(f"{k} = {_toml(v)}" for k, v in raw.items())
-    config = loads(f'[store]\nurl = "sqlite:///{tmp_path / "c.db"}"\n[http]\ndelay = 0\n'
-                   f"retries = 0\n[[source]]\n{lines}\nattachments = false\n")
+    config = loads(
+        f'[store]\nurl = "sqlite:///{tmp_path / "c.db"}"\n[http]\ndelay = 0\n'
+        f"retries = 0\n[[source]]\n{lines}\nattachments = false\n"
+    )
     store = Store(config.store.url)
     pipeline = Pipeline(config, store)
     assert pipeline.check(config.sources[0]).outcome == "baseline"
     replica.mode = "empty"
-    case.noise(replica)   # a new Last-Modified, so a conditional GET cannot hide the change
+    case.noise(replica)  # a new Last-Modified, so a conditional GET cannot hide the change
     outcomes = [pipeline.check(config.sources[0]).outcome for _ in range(3)]
     assert outcomes == ["failed"] * 3
-    assert [c["event"] for c in list_changes(store, ChangeFilter(limit=100))
-            if c["event"] != "health"] == []
+    assert [
+        c["event"] for c in list_changes(store, ChangeFilter(limit=100)) if c["event"] != "health"
+    ] == []
 
 
 def test_every_site_adapter_has_a_contract_case() -> None:
     from sources.registry import kinds
 
-    generic = {"html-list", "json-list", "page"}   # covered in test_generic_adapters
+    generic = {"html-list", "json-list", "page"}  # covered in test_generic_adapters
     assert set(kinds()) - generic <= set(IDS)
 
 

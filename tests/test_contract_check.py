@@ -37,7 +37,7 @@ def _drop_ema(replica: Any, key: str) -> None:
 
 
 REMOVE: dict[str, Callable[[Any, str], None]] = {
-    "cde": lambda r, key: r.remove(key.split(":")[-1]),   # "opinion:<id>"
+    "cde": lambda r, key: r.remove(key.split(":")[-1]),  # "opinion:<id>"
     "nmpa": lambda r, key: r.remove(key),
     "fda-guidance": lambda r, key: r.withdraw(key),
     "fda-cber-cgt": lambda r, key: r.withdraw(key),
@@ -48,8 +48,9 @@ REMOVE: dict[str, Callable[[Any, str], None]] = {
 
 
 @pytest.fixture(params=CASES, ids=IDS)
-def conditional_site(request: pytest.FixtureRequest
-                     ) -> Iterator[tuple[Case, SiteReplica, Conditional, ReplicaServer]]:
+def conditional_site(
+    request: pytest.FixtureRequest,
+) -> Iterator[tuple[Case, SiteReplica, Conditional, ReplicaServer]]:
     case: Case = request.param
     replica = case.make()
     app = Conditional(replica)
@@ -59,17 +60,20 @@ def conditional_site(request: pytest.FixtureRequest
 
 def _config(tmp_path: Path, raw: dict[str, Any]) -> Config:
     lines = "\n".join(f"{k} = {_toml(v)}" for k, v in raw.items())
-    return loads(f'[store]\nurl = "sqlite:///{tmp_path / "c.db"}"\n[http]\ndelay = 0\n'
-                 f"retries = 0\n[[source]]\n{lines}\nattachments = false\n")
+    return loads(
+        f'[store]\nurl = "sqlite:///{tmp_path / "c.db"}"\n[http]\ndelay = 0\n'
+        f"retries = 0\n[[source]]\n{lines}\nattachments = false\n"
+    )
 
 
 def _events(store: Store) -> list[str]:
-    return sorted(c["event"] for c in list_changes(store, ChangeFilter(limit=10_000))
-                  if c["kind"] != "health")
+    return sorted(
+        c["event"] for c in list_changes(store, ChangeFilter(limit=10_000)) if c["kind"] != "health"
+    )
 
 
 def test_every_listing_declares_its_coverage(
-    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer]
+    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer],
 ) -> None:
     case, replica, _app, server = conditional_site
     listing = collect(case, replica, server.url)
@@ -92,8 +96,9 @@ def test_a_removal_behind_304_is_reported_after_the_second_healthy_miss(
     REMOVE[case.kind](replica, gone.key)
     outcomes = [pipeline.check(source).outcome for _ in range(3)]
     assert "failed" not in outcomes and "blocked" not in outcomes
-    removed = [c for c in list_changes(store, ChangeFilter(limit=10_000))
-               if c["event"] == "removed"]
+    removed = [
+        c for c in list_changes(store, ChangeFilter(limit=10_000)) if c["event"] == "removed"
+    ]
     assert len(removed) == 1 and removed[0]["title"] == gone.title
     assert outcomes == ["unchanged", "changed", "unchanged"]
     assert _events(store) == ["removed"]
@@ -106,8 +111,7 @@ def test_a_move_to_another_host_name_is_no_change(
     store_config = _config(tmp_path, case.settings(replica, server.url))
     store = Store(store_config.store.url)
     assert Pipeline(store_config, store).check(store_config.sources[0]).outcome == "baseline"
-    moved = _config(tmp_path, case.settings(replica, server.url.replace("127.0.0.1",
-                                                                        "localhost")))
+    moved = _config(tmp_path, case.settings(replica, server.url.replace("127.0.0.1", "localhost")))
     pipeline = Pipeline(moved, store)
     outcomes = [pipeline.check(moved.sources[0]).outcome for _ in range(3)]
     assert outcomes == ["unchanged"] * 3
@@ -135,7 +139,7 @@ def test_a_record_leaving_the_window_is_never_removed(case: Case, tmp_path: Path
             raw = {**raw, "days": max(1, _days_since(oldest.date) - 1)}
             assert newest > oldest.date
         else:
-            REMOVE[case.kind](replica, oldest.key)   # the feed's oldest item drops off
+            REMOVE[case.kind](replica, oldest.key)  # the feed's oldest item drops off
         narrowed = _config(tmp_path, raw)
         pipeline = Pipeline(narrowed, store)
         for _ in range(3):
@@ -150,7 +154,7 @@ def _days_since(iso: str) -> int:
 
 
 def _fda_twice(replica: Any, title: str, **kwargs: Any) -> None:
-    for suffix in ("", "-reissued"):   # one title, two documents (two slugs)
+    for suffix in ("", "-reissued"):  # one title, two documents (two slugs)
         slug = replica.add_guidance(title, **kwargs)
         doc = replica.docs.pop(slug)
         doc.slug = slug + suffix
@@ -158,11 +162,11 @@ def _fda_twice(replica: Any, title: str, **kwargs: Any) -> None:
 
 
 def _cde_twice(replica: Any, title: str) -> None:
-    for suffix in ("a", "b"):   # the replica's ids hash the title: give each its own
+    for suffix in ("a", "b"):  # the replica's ids hash the title: give each its own
         record = replica.add_guideline(title, "20261120", listing="domestic")
         del replica.guidelines[record.id]
         record.id += suffix
-        for file in record.files:   # and its own files and 文号: sharing one is one document
+        for file in record.files:  # and its own files and 文号: sharing one is one document
             file.id += suffix
         record.doc_number = f"2026年第{90 + len(suffix + record.id) % 7 + ord(suffix)}号"
         replica.guidelines[record.id] = record
@@ -200,13 +204,19 @@ def test_two_documents_with_one_title_are_two_alerts(
     store = Store(config.store.url)
     pipeline = Pipeline(config, store)
     assert pipeline.check(config.sources[0]).outcome == "baseline"
-    title = ("细胞治疗产品说明书撰写指导原则" if case.kind in ("cde", "nmpa")
-             else "Labeling for Cellular Therapy Products")
+    title = (
+        "细胞治疗产品说明书撰写指导原则"
+        if case.kind in ("cde", "nmpa")
+        else "Labeling for Cellular Therapy Products"
+    )
     SAME_TITLE[case.kind](replica, title)
     getattr(replica, "_edited", lambda: None)()
     pipeline.check(config.sources[0])
-    new = [c for c in list_changes(store, ChangeFilter(limit=10_000))
-           if c["kind"] == "added" and title in c["title"]]
+    new = [
+        c
+        for c in list_changes(store, ChangeFilter(limit=10_000))
+        if c["kind"] == "added" and title in c["title"]
+    ]
     assert len(new) == 2 and all(c["mirror_of"] is None for c in new)
 
 
@@ -222,8 +232,11 @@ def test_one_broken_detail_page_leaves_the_source_healthy(kind: str, tmp_path: P
 
     def app(request: Request) -> Response:
         path = request.path
-        is_detail = DETAIL_PAGES[kind] in path and not path.endswith(("/", "index.html")) \
+        is_detail = (
+            DETAIL_PAGES[kind] in path
+            and not path.endswith(("/", "index.html"))
             and "index_" not in path
+        )
         if is_detail and (not broken or broken[0] == path):
             broken[:1] = [path]
             return Response(status=500, body="<html>Internal Server Error</html>")
@@ -237,4 +250,4 @@ def test_one_broken_detail_page_leaves_the_source_healthy(kind: str, tmp_path: P
         every = collect(case, replica, server.url)
     assert broken, "no detail page was read"
     assert result.outcome == "baseline", result.error
-    assert result.records == len(every.records)   # the broken item is kept from the list
+    assert result.records == len(every.records)  # the broken item is kept from the list

@@ -31,8 +31,11 @@ _FULL_WIDTH = str.maketrans("0123456789()", "０１２３４５６７８９（�
 
 def wareki(d: date) -> str:
     """The Japanese era date of ``d`` (元年 for year 1), as PMDA and MHLW write it."""
-    for name, start in (("令和", date(2019, 5, 1)), ("平成", date(1989, 1, 8)),
-                        ("昭和", date(1926, 12, 25))):
+    for name, start in (
+        ("令和", date(2019, 5, 1)),
+        ("平成", date(1989, 1, 8)),
+        ("昭和", date(1926, 12, 25)),
+    ):
         if d >= start:
             n = d.year - start.year + 1
             return f"{name}{'元' if n == 1 else n}年{d.month}月{d.day}日"
@@ -169,8 +172,8 @@ def test_japanese_era_bounds(text: str, expected: str | None) -> None:
 @given(day=st.dates(min_value=date(1927, 1, 1), max_value=date(2099, 12, 31)))
 def test_era_and_western_year_agree(day: date) -> None:
     era = wareki(day)
-    assert parse_date(era) == parse_date(f"{day.year}年{day.month}月{day.day}日") == (
-        day.isoformat()
+    assert (
+        parse_date(era) == parse_date(f"{day.year}年{day.month}月{day.day}日") == (day.isoformat())
     )
 
 

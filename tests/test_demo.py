@@ -17,8 +17,15 @@ def test_the_demo_walks_through_every_kind_of_event() -> None:
     # CBER CGT page, which answers 304 on the second miss; that removal used to be lost
     # (absences were not counted behind a 304). It is stored as a mirror of the
     # fda-guidance removal, so people still get one "Removed" alert.
-    assert counts == {"changed": 1, "draft": 6, "finalised": 2, "health": 2, "recovered": 2,
-                      "removed": 2, "withdrawn": 2}
+    assert counts == {
+        "changed": 1,
+        "draft": 6,
+        "finalised": 2,
+        "health": 2,
+        "recovered": 2,
+        "removed": 2,
+        "withdrawn": 2,
+    }
     assert text.count("alert [FDA] Removed from the list") == 1
     # alerts arrived through apprise at the local inbox, bilingual and with deadlines
     assert text.count("alert ") >= 12

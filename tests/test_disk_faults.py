@@ -37,7 +37,9 @@ from tests.sites import Item, ListSite
 
 STORE_DOWN = ("health", "regwatch", "the database cannot be written")
 STORE_UP = ("recovered", "regwatch", "the database can be written again")
-NEW = Item("20261120090000001", "嵌合抗原受体T细胞治疗产品临床试验技术指导原则（征求意见稿）", "2026-11-20")
+NEW = Item(
+    "20261120090000001", "嵌合抗原受体T细胞治疗产品临床试验技术指导原则（征求意见稿）", "2026-11-20"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -72,12 +74,20 @@ def truncate_wal(db: Path) -> None:
         connection.close()
 
 
-def config_file(tmp_path: Path, url: str, server: ReplicaServer, sink: Sink,
-                **options: Any) -> Path:
+def config_file(
+    tmp_path: Path, url: str, server: ReplicaServer, sink: Sink, **options: Any
+) -> Path:
     path = tmp_path / f"regwatch-{uuid.uuid4().hex[:6]}.toml"
-    path.write_text(service_config(url, [list_source(server.url)],
-                                   sink_routes(sink, write_templates(tmp_path / "tpl")),
-                                   every="0.2s", **options), encoding="utf-8")
+    path.write_text(
+        service_config(
+            url,
+            [list_source(server.url)],
+            sink_routes(sink, write_templates(tmp_path / "tpl")),
+            every="0.2s",
+            **options,
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -86,8 +96,9 @@ def config_file(tmp_path: Path, url: str, server: ReplicaServer, sink: Sink,
 
 def _mount_tmpfs(path: Path, size: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
     return done.returncode == 0
 
 
@@ -95,8 +106,10 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     disk = tmp_path / "disk"
     if os.geteuid() != 0 or not _mount_tmpfs(disk, "16m"):
-        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN); "
-                    "test_disk_full_by_file_size_limit covers a full disk")
+        pytest.skip(
+            "cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN); "
+            "test_disk_full_by_file_size_limit covers a full disk"
+        )
     try:
         yield disk
     finally:
@@ -113,7 +126,10 @@ def fill(directory: Path) -> Path:
 
 
 def test_disk_full_is_reported_and_nothing_is_lost(
-    tmp_path: Path, small_disk: Path, site: tuple[ListSite, ReplicaServer], sink: Sink,
+    tmp_path: Path,
+    small_disk: Path,
+    site: tuple[ListSite, ReplicaServer],
+    sink: Sink,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     replica, server = site
@@ -136,7 +152,7 @@ def test_disk_full_is_reported_and_nothing_is_lost(
         assert any("the database cannot be written" in p for p in body["problems"])
         failures = service.store_health.failures
         wait_for(lambda: service.store_health.failures >= failures + 3, 10, "more attempts")
-        assert alerts(sink, "/health") == [STORE_DOWN]          # one alert, not one per check
+        assert alerts(sink, "/health") == [STORE_DOWN]  # one alert, not one per check
         assert alerts(sink, "/changes") == []
         assert service.scheduler_alive()
 
@@ -167,23 +183,34 @@ def test_disk_full_by_file_size_limit(
     config = config_file(tmp_path, f"sqlite:///{db}", server, sink, listen=f"127.0.0.1:{port}")
     url = f"http://127.0.0.1:{port}/healthz"
 
-    def ignore_sigxfsz() -> None:   # EFBIG instead of death by SIGXFSZ
+    def ignore_sigxfsz() -> None:  # EFBIG instead of death by SIGXFSZ
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
-    proc = subprocess.Popen([REGWATCH, "run", "-c", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, preexec_fn=ignore_sigxfsz, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [REGWATCH, "run", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=ignore_sigxfsz,
+        cwd=tmp_path,
+    )
     lines: list[str] = []
 
     def read() -> None:
         assert proc.stderr is not None
-        for raw in proc.stderr:     # a pipe: not limited by RLIMIT_FSIZE
+        for raw in proc.stderr:  # a pipe: not limited by RLIMIT_FSIZE
             lines.append(raw.decode("utf-8", errors="replace"))
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        wait_for(lambda: _status(url)[1].get("sources", [{}])[0].get("last_outcome")
-                 == "baseline" or "list: baseline" in "".join(lines), 30, "the baseline")
+        wait_for(
+            lambda: (
+                _status(url)[1].get("sources", [{}])[0].get("last_outcome") == "baseline"
+                or "list: baseline" in "".join(lines)
+            ),
+            30,
+            "the baseline",
+        )
         truncate_wal(db)
         unlimited = resource.prlimit(proc.pid, resource.RLIMIT_FSIZE)
         resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (4096, unlimited[1]))
@@ -223,7 +250,9 @@ def _status(url: str) -> tuple[int, dict[str, Any]]:
 
 
 def test_read_only_database_is_reported_and_the_change_comes_after(
-    tmp_path: Path, site: tuple[ListSite, ReplicaServer], sink: Sink,
+    tmp_path: Path,
+    site: tuple[ListSite, ReplicaServer],
+    sink: Sink,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -266,8 +295,9 @@ def test_a_store_health_alert_is_rate_limited(tmp_path: Path, sink: Sink) -> Non
     from monitor.config import loads
     from monitor.healthz import StoreHealth
 
-    routes = loads(service_config("sqlite://", [], sink_routes(
-        sink, write_templates(tmp_path / "tpl")))).routes
+    routes = loads(
+        service_config("sqlite://", [], sink_routes(sink, write_templates(tmp_path / "tpl")))
+    ).routes
     health = StoreHealth(repeat=3600)
     for _ in range(5):
         health.failed("database or disk is full", routes)

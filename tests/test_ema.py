@@ -116,8 +116,11 @@ def test_drafts_carry_the_consultation_deadline(small: EmaReplica) -> None:
         (b'{"meta": {"total_records": 0}}', ["scientific-guideline"], LayoutChanged),
         (b'{"meta": {"total_records": 0}, "data": []}', ["scientific-guideline"], LayoutChanged),
         (b'[{"id": "1"}]', ["scientific-guideline"], LayoutChanged),
-        (b'{"data": [{"id": "1", "name": "x", "type": "other", "document_url": "/a.pdf"}]}',
-         ["scientific-guideline"], LayoutChanged),
+        (
+            b'{"data": [{"id": "1", "name": "x", "type": "other", "document_url": "/a.pdf"}]}',
+            ["scientific-guideline"],
+            LayoutChanged,
+        ),
         (b"<html>", ["scientific-guideline"], ParseError),
     ],
 )
@@ -148,8 +151,9 @@ class Site:
         return self.server.url + "/ema"
 
     def collect(self, **settings: Any) -> Listing:
-        adapter = EmaDocuments(EmaDocuments.Settings(
-            name="ema", kind="ema-documents", base_url=self.base, **settings))
+        adapter = EmaDocuments(
+            EmaDocuments.Settings(name="ema", kind="ema-documents", base_url=self.base, **settings)
+        )
         return adapter.collect(self.fetcher, {})
 
 
@@ -183,13 +187,16 @@ def test_conditional_get_and_twice_daily_refresh(site: Site) -> None:
 def test_timeline_draft_adopt_revise_withdraw(site: Site) -> None:
     before = by_key(site.collect().records)
     draft = site.replica.add_document(
-        "Guideline on quality aspects of in vivo gene editing medicinal products")
+        "Guideline on quality aspects of in vivo gene editing medicinal products"
+    )
     records = by_key(site.collect().records)
     assert set(records) - set(before) == {draft}
     assert records[draft].status == "Draft: consultation open"
     assert "/draft-guideline-quality-aspects-vivo-gene-editing" in records[draft].url
-    assert records[draft].fields["comment_deadline"] == (
-        site.replica.today + timedelta(days=92)).isoformat()
+    assert (
+        records[draft].fields["comment_deadline"]
+        == (site.replica.today + timedelta(days=92)).isoformat()
+    )
 
     final = site.replica.adopt(draft)
     records = by_key(site.collect().records)
@@ -237,8 +244,10 @@ def test_feeds_work_with_the_generic_rss_kind(site: Site) -> None:
     consultations = feed("/en/public-consultations.xml")
     names = {r.title for r in consultations}
     assert site.replica.docs[draft].name in names
-    assert all(site.replica.docs[r.key.split(" at ")[0]].status == "Draft: consultation open"
-               for r in consultations)
+    assert all(
+        site.replica.docs[r.key.split(" at ")[0]].status == "Draft: consultation open"
+        for r in consultations
+    )
     guidelines = feed("/en/scientific-guidelines.xml")
     assert len(guidelines) == 30 and all(r.date for r in guidelines)
     page = site.fetcher.get(guidelines[0].url)

@@ -35,17 +35,21 @@ class Switchable:
 
     def __call__(self, request: Request) -> Response:
         if self.mode == "huge":
-            return Response(status=404, body=b"<html><body>" + b"x" * (MAX_BODY * 2)
-                            + b"</body></html>", headers={"X-Why": "gone"})
+            return Response(
+                status=404,
+                body=b"<html><body>" + b"x" * (MAX_BODY * 2) + b"</body></html>",
+                headers={"X-Why": "gone"},
+            )
         self.site.mode = "blocked" if self.mode == "blocked" else "ok"
         return self.site(request)
 
 
 def write_config(tmp_path: Path, base: str) -> Path:
     path = tmp_path / "regwatch.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [store]
-url = "sqlite:///{tmp_path / 'e.db'}"
+url = "sqlite:///{tmp_path / "e.db"}"
 [http]
 delay = 0
 retries = 0
@@ -58,7 +62,9 @@ columns = ["zhqyj"]
 max_pages = 1
 details = false
 attachments = false
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -90,7 +96,9 @@ def test_a_blocked_run_keeps_what_the_site_sent_until_the_next_failure(tmp_path:
         shown = runner.invoke(app, ["sources", "nmpa", "-c", str(path)])
         assert shown.exit_code == 0, shown.output
         assert "blocked, 1 failures in a row" in shown.output
-        assert "-> HTTP 412" in shown.output and "blocked: Ruishu JavaScript challenge" in shown.output
+        assert (
+            "-> HTTP 412" in shown.output and "blocked: Ruishu JavaScript challenge" in shown.output
+        )
         status, html = page(make_app(store), "/sources/nmpa")
         assert status.startswith("200") and "HTTP 412" in html and "$_ts" in html
 
@@ -104,8 +112,9 @@ def test_a_blocked_run_keeps_what_the_site_sent_until_the_next_failure(tmp_path:
         assert len(rows) == 1 and len(rows[0].body) < MAX_BODY // 10
         assert zlib.decompress(rows[0].body) == kept.body
         out = tmp_path / "body.html"
-        as_json = runner.invoke(app, ["sources", "nmpa", "-c", str(path), "--json",
-                                      "--evidence", str(out)])
+        as_json = runner.invoke(
+            app, ["sources", "nmpa", "-c", str(path), "--json", "--evidence", str(out)]
+        )
         assert json.loads(as_json.output)["evidence"]["status"] == 404
         assert out.read_bytes() == kept.body
 

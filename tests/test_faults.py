@@ -59,8 +59,10 @@ def test_the_fault_plan_covers_every_fault_and_keeps_a_clean_baseline_and_tail()
 
 def test_health_alerts_follow_the_outcomes() -> None:
     outcomes = ["healthy", "failed", "healthy", "failed", "blocked", "failed", "healthy"]
-    assert expected_health("s", outcomes) == [("health", "s is blocked"),
-                                              ("recovered", "s works again")]
+    assert expected_health("s", outcomes) == [
+        ("health", "s is blocked"),
+        ("recovered", "s works again"),
+    ]
 
 
 @pytest.mark.parametrize("name", [site.name for site in all_sites()])
@@ -77,9 +79,9 @@ def test_every_site_under_faults_alerts_exactly_the_real_changes(
     print(report.summary())
     assert_report(report)
     planned = {label.split(" ")[0] for label in report.faults}
-    assert planned and set(report.requests_faulted) == planned   # every planned fault was served
-    assert sum(report.expected.values()) >= 5    # the script really changed things
-    assert report.sink_failures > 0              # and the sink really failed at times
+    assert planned and set(report.requests_faulted) == planned  # every planned fault was served
+    assert sum(report.expected.values()) >= 5  # the script really changed things
+    assert report.sink_failures > 0  # and the sink really failed at times
 
 
 def test_the_list_site_alerts_match_its_script(tmp_path: Path, quiet_servers: None) -> None:
@@ -102,8 +104,8 @@ def test_every_site_under_every_fault_alerts_exactly_the_real_changes(
     print(report.summary())
     assert_report(report)
     assert set(report.faults) == {*FAULTS, *(f"{k} (transient)" for k in TRANSPORT)}
-    assert sum(report.expected.values()) >= 40   # the script really changed things
-    assert report.sink_failures > 0              # and the sink really failed at times
+    assert sum(report.expected.values()) >= 40  # the script really changed things
+    assert report.sink_failures > 0  # and the sink really failed at times
 
 
 @pytest.mark.slow

@@ -131,8 +131,12 @@ def test_pdf_link_when_present_and_nothing_when_empty() -> None:
 def test_entries_without_a_link_are_skipped_and_counted() -> None:
     replica = FdaReplica(size=50)
     replica.raw_extra.append({"title": "No link", "field_issue_datetime": "01/02/2020"})
-    replica.raw_extra.append({"title": '<a href="/regulatory-information/search-fda-guidance-'
-                              'documents/x-y">Q&amp;amp;A on X</a>'})
+    replica.raw_extra.append(
+        {
+            "title": '<a href="/regulatory-information/search-fda-guidance-'
+            'documents/x-y">Q&amp;amp;A on X</a>'
+        }
+    )
     result = parse_guidance_json(replica.json_bytes(), BASE)
     assert result.skipped == 1 and result.total == len(replica.docs) + 2
     assert by_key(result.records)["x-y"].title == "Q&A on X"
@@ -140,8 +144,12 @@ def test_entries_without_a_link_are_skipped_and_counted() -> None:
 
 @pytest.mark.parametrize(
     ("body", "error"),
-    [(b"[]", LayoutChanged), (b'{"meta": {}}', LayoutChanged),
-     (b'[{"title": "no link"}]', LayoutChanged), (b"{not json", ParseError)],
+    [
+        (b"[]", LayoutChanged),
+        (b'{"meta": {}}', LayoutChanged),
+        (b'[{"title": "no link"}]', LayoutChanged),
+        (b"{not json", ParseError),
+    ],
 )
 def test_empty_or_broken_catalogue_is_never_an_empty_listing(body: bytes, error: type) -> None:
     with pytest.raises(error):
@@ -246,8 +254,9 @@ def test_collect_then_conditional_get_is_unchanged(site: Site) -> None:
 
 def test_timeline_add_finalise_revise_withdraw(site: Site) -> None:
     before = by_key(site.collect().records)
-    draft = site.replica.add_guidance("Considerations for In Vivo Gene Editing Products",
-                                      cgt_label="Draft Guidance for Industry")
+    draft = site.replica.add_guidance(
+        "Considerations for In Vivo Gene Editing Products", cgt_label="Draft Guidance for Industry"
+    )
     other = site.replica.add_guidance(
         "Allogeneic CAR T Cell Products", cgt_label="Draft Guidance for Industry"
     )
@@ -309,8 +318,9 @@ def test_centers_filter(site: Site) -> None:
     site.fetcher.validators.clear()
     cdrh = site.collect(centers=["CDRH"]).records
     assert 0 < len(cdrh) < len(everything)
-    assert all("Devices and Radiological Health" in (r.fields["center"] + r.fields["office"])
-               for r in cdrh)
+    assert all(
+        "Devices and Radiological Health" in (r.fields["center"] + r.fields["office"]) for r in cdrh
+    )
 
 
 def test_skipped_entries_are_logged(site: Site, caplog: pytest.LogCaptureFixture) -> None:
@@ -368,14 +378,27 @@ def test_landing_page_and_pdf_are_served(site: Site) -> None:
 @pytest.mark.parametrize(
     ("title", "kind", "expected"),
     [
-        ("Human Gene Therapy Products Incorporating Human Genome Editing", "Guidance Document",
-         "guideline"),
-        ("Safe Handling Statements on Labeling of Shell Eggs", "Small Entity Compliance Guide",
-         "guideline"),
-        ("Regulation of Human Cells, Tissues, and Cellular and Tissue-Based Products (HCT/Ps) "
-         "- Small Entity Compliance Guide", "", "guideline"),
-        ("Questions and Answers on Biosimilar Development and the BPCI Act", "Guidance Document",
-         "qa"),
+        (
+            "Human Gene Therapy Products Incorporating Human Genome Editing",
+            "Guidance Document",
+            "guideline",
+        ),
+        (
+            "Safe Handling Statements on Labeling of Shell Eggs",
+            "Small Entity Compliance Guide",
+            "guideline",
+        ),
+        (
+            "Regulation of Human Cells, Tissues, and Cellular and Tissue-Based Products (HCT/Ps) "
+            "- Small Entity Compliance Guide",
+            "",
+            "guideline",
+        ),
+        (
+            "Questions and Answers on Biosimilar Development and the BPCI Act",
+            "Guidance Document",
+            "qa",
+        ),
         ("Annual Report on Something", "Report", "Report"),
     ],
 )
@@ -398,8 +421,11 @@ def test_catalogue_records_are_typed_like_their_cber_twins() -> None:
 
 def test_a_final_guidance_drops_the_old_close_date() -> None:
     replica = FdaReplica(size=60)
-    slug = replica.add_guidance("Potency Assurance for Cellular and Gene Therapy Products",
-                                cgt_label="Draft Guidance for Industry", comment_days=90)
+    slug = replica.add_guidance(
+        "Potency Assurance for Cellular and Gene Therapy Products",
+        cgt_label="Draft Guidance for Industry",
+        comment_days=90,
+    )
     draft = by_key(parse_guidance_json(replica.json_bytes(), BASE).records)[slug]
     assert draft.fields["comment_deadline"]
     replica.finalise(slug, keep_slug=True)
@@ -411,8 +437,10 @@ def test_a_final_guidance_drops_the_old_close_date() -> None:
 
 def test_topics_are_comma_separated() -> None:
     replica = FdaReplica(size=60)
-    slug = replica.add_guidance("Some Gene Therapy Guidance",
-                                topics=("Biologics", "Cellular & Gene Therapy", "Rare Diseases"))
+    slug = replica.add_guidance(
+        "Some Gene Therapy Guidance",
+        topics=("Biologics", "Cellular & Gene Therapy", "Rare Diseases"),
+    )
     entry = next(e for e in json.loads(replica.json_bytes()) if slug in e["title"])
     assert entry["topics-product"] == "Biologics, Cellular &amp; Gene Therapy, Rare Diseases"
     record = by_key(parse_guidance_json(replica.json_bytes(), BASE).records)[slug]
@@ -429,7 +457,7 @@ def test_no_closed_deadline_is_shown_for_a_finalised_guidance(tmp_path: Path) ->
     with ReplicaServer(Router({"/fda": replica})) as server:
         config = loads(f"""
 [store]
-url = "sqlite:///{tmp_path / 'rw.db'}"
+url = "sqlite:///{tmp_path / "rw.db"}"
 [http]
 delay = 0
 retries = 0
@@ -441,14 +469,20 @@ base_url = "{server.url}/fda"
         store = Store(config.store.url)
         pipeline = Pipeline(config, store)
         pipeline.check_all()
-        slug = replica.add_guidance("Considerations for Allogeneic CAR T Cell Products",
-                                    cgt_label="Draft Guidance for Industry", comment_days=30)
+        slug = replica.add_guidance(
+            "Considerations for Allogeneic CAR T Cell Products",
+            cgt_label="Draft Guidance for Industry",
+            comment_days=30,
+        )
         pipeline.check_all()
         replica.today = date(2026, 12, 20)  # the comment period is over
         replica.finalise(slug, keep_slug=True)
         pipeline.check_all()
-    changes = {c["event"]: c for c in list_changes(store, ChangeFilter(limit=100))
-               if c["url"].endswith(slug)}
+    changes = {
+        c["event"]: c
+        for c in list_changes(store, ChangeFilter(limit=100))
+        if c["url"].endswith(slug)
+    }
     assert changes["draft"]["comment_deadline"] and changes["draft"]["doc_type"] == "guideline"
     assert changes["finalised"]["status"] == "final"
     assert changes["finalised"]["comment_deadline"] is None

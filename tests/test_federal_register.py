@@ -32,27 +32,56 @@ from sources.types import Listing, Record
 @pytest.mark.parametrize(
     ("title", "expected"),
     [
-        (("Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance for Industry; "
-         "Availability"),
-         ("Potency Assurance for Cellular and Gene Therapy Products",
-          "Draft Guidance for Industry")),
-        ("Human Gene Therapy for Rare Diseases; Guidance for Industry; Availability",
-         ("Human Gene Therapy for Rare Diseases", "Guidance for Industry")),
-        (("Clinical Decision Support Software; Draft Guidance for Industry and Food and Drug "
-         "Administration Staff; Availability"),
-         ("Clinical Decision Support Software",
-          "Draft Guidance for Industry and Food and Drug Administration Staff")),
-        ("Breast Implants; Draft Guidance for Food and Drug Administration Staff; Availability",
-         ("Breast Implants", "Draft Guidance for Food and Drug Administration Staff")),
-        (("E6(R3) Good Clinical Practice; International Council for Harmonisation; Guidance for "
-         "Industry; Availability"),
-         ("E6(R3) Good Clinical Practice; International Council for Harmonisation",
-          "Guidance for Industry")),
-        ("Product-Specific Guidances; Draft and Revised Draft Guidances for Industry; Availability",
-         ("Product-Specific Guidances", "Draft and Revised Draft Guidances for Industry")),
+        (
+            (
+                "Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance for Industry; "
+                "Availability"
+            ),
+            (
+                "Potency Assurance for Cellular and Gene Therapy Products",
+                "Draft Guidance for Industry",
+            ),
+        ),
+        (
+            "Human Gene Therapy for Rare Diseases; Guidance for Industry; Availability",
+            ("Human Gene Therapy for Rare Diseases", "Guidance for Industry"),
+        ),
+        (
+            (
+                "Clinical Decision Support Software; Draft Guidance for Industry and Food and Drug "
+                "Administration Staff; Availability"
+            ),
+            (
+                "Clinical Decision Support Software",
+                "Draft Guidance for Industry and Food and Drug Administration Staff",
+            ),
+        ),
+        (
+            "Breast Implants; Draft Guidance for Food and Drug Administration Staff; Availability",
+            ("Breast Implants", "Draft Guidance for Food and Drug Administration Staff"),
+        ),
+        (
+            (
+                "E6(R3) Good Clinical Practice; International Council for Harmonisation; Guidance for "
+                "Industry; Availability"
+            ),
+            (
+                "E6(R3) Good Clinical Practice; International Council for Harmonisation",
+                "Guidance for Industry",
+            ),
+        ),
+        (
+            "Product-Specific Guidances; Draft and Revised Draft Guidances for Industry; Availability",
+            ("Product-Specific Guidances", "Draft and Revised Draft Guidances for Industry"),
+        ),
         ("Cellular, Tissue, and Gene Therapies Advisory Committee; Notice of Meeting", None),
-        (("Agency Information Collection Activities; Proposed Collection; Comment Request; "
-         "Human Gene Therapy for Hemophilia"), None),
+        (
+            (
+                "Agency Information Collection Activities; Proposed Collection; Comment Request; "
+                "Human Gene Therapy for Hemophilia"
+            ),
+            None,
+        ),
     ],
 )
 def test_split_availability(title: str, expected: tuple[str, str] | None) -> None:
@@ -69,10 +98,16 @@ def replica_page(replica: FederalRegisterReplica, query: str) -> bytes:
 
 def test_parse_page_keeps_availability_notices() -> None:
     replica = FederalRegisterReplica(size=60, today=date(2026, 11, 25))
-    number = replica.announce("Potency Assurance for Cellular and Gene Therapy Products",
-                              docket="FDA-2026-D-1234", comment_days=90)
-    body = replica_page(replica, "per_page=1000&conditions[agencies][]=food-and-drug-administration"
-                        + "".join(f"&fields[]={f}" for f in FIELDS))
+    number = replica.announce(
+        "Potency Assurance for Cellular and Gene Therapy Products",
+        docket="FDA-2026-D-1234",
+        comment_days=90,
+    )
+    body = replica_page(
+        replica,
+        "per_page=1000&conditions[agencies][]=food-and-drug-administration"
+        + "".join(f"&fields[]={f}" for f in FIELDS),
+    )
     raw = json.loads(body)["results"]
     page = parse_notice_page(body)
     assert page.seen == len(raw) and page.count == len(raw)
@@ -122,13 +157,19 @@ class Site:
         return self.server.url + "/fr"
 
     def collect(self, **settings: Any) -> Listing:
-        adapter = FederalRegister(FederalRegister.Settings(
-            name="fr", kind="federal-register", base_url=self.base, **settings))
+        adapter = FederalRegister(
+            FederalRegister.Settings(
+                name="fr", kind="federal-register", base_url=self.base, **settings
+            )
+        )
         return adapter.collect(self.fetcher, {})
 
     def api_requests(self) -> list[list[tuple[str, str]]]:
-        return [parse_qsl(r.raw_query, keep_blank_values=True)
-                for r in self.server.requests if r.path == "/fr" + API]
+        return [
+            parse_qsl(r.raw_query, keep_blank_values=True)
+            for r in self.server.requests
+            if r.path == "/fr" + API
+        ]
 
 
 @pytest.fixture
@@ -144,11 +185,14 @@ def site() -> Iterator[Site]:
 def expected_keys(replica: FederalRegisterReplica, since: date) -> set[str]:
     """Worked out from the replica's own notices, independently of the adapter."""
     return {
-        n.document_number for n in replica.notices.values()
-        if n.publication_date >= since and n.type == "Notice"
+        n.document_number
+        for n in replica.notices.values()
+        if n.publication_date >= since
+        and n.type == "Notice"
         and "food-and-drug-administration" in n.agencies
-        and n.title.endswith(("; Availability", "; Extension of Comment Period",
-                              "; Reopening of the Comment Period"))
+        and n.title.endswith(
+            ("; Availability", "; Extension of Comment Period", "; Reopening of the Comment Period")
+        )
     }
 
 
@@ -196,14 +240,22 @@ def test_date_window(site: Site) -> None:
 def test_new_notice_appears_and_other_filters_apply(site: Site) -> None:
     before = {r.key for r in site.collect().records}
     number = site.replica.announce("Safety Testing of Allogeneic Cells", draft=False)
-    site.replica.add_notice(Notice("2026-99999", "Something; Draft Guidance for Industry; "
-                                   "Availability", "Notice", "guidance", date.today(),
-                                   ["environmental-protection-agency"]))
+    site.replica.add_notice(
+        Notice(
+            "2026-99999",
+            "Something; Draft Guidance for Industry; Availability",
+            "Notice",
+            "guidance",
+            date.today(),
+            ["environmental-protection-agency"],
+        )
+    )
     after = {r: rec for r, rec in ((x.key, x) for x in site.collect().records)}
     assert set(after) - before == {number}
     record: Record = after[number]
     assert record.status == "Final" and record.fields["guidance_title"] == (
-        "Safety Testing of Allogeneic Cells")
+        "Safety Testing of Allogeneic Cells"
+    )
     pdf = site.fetcher.get(record.attachments[0].url, expect="bytes").body
     assert pdf.startswith(b"%PDF-")
 
@@ -244,8 +296,12 @@ def test_extension_titles_are_availability_notices(title: str) -> None:
 def test_an_extension_moves_the_deadline_of_its_notice(site: Site, reopening: bool) -> None:
     replica = site.replica
     title = "Potency Assurance for Cellular and Gene Therapy Products"
-    original = replica.announce(title, docket="FDA-2026-D-0042", comment_days=60,
-                                published=replica.today - timedelta(days=40))
+    original = replica.announce(
+        title,
+        docket="FDA-2026-D-0042",
+        comment_days=60,
+        published=replica.today - timedelta(days=40),
+    )
     before = {r.key: r for r in site.collect().records}[original]
     new_close = replica.today + timedelta(days=80)
     extension = replica.extend_comment_period(original, new_close, reopening=reopening)
@@ -262,8 +318,11 @@ def test_an_extension_moves_the_deadline_of_its_notice(site: Site, reopening: bo
 
 def test_an_extension_whose_notice_left_the_window_stays_a_record(site: Site) -> None:
     replica = site.replica
-    original = replica.announce("Human Gene Therapy for Rare Diseases", docket="FDA-2026-D-0077",
-                                published=replica.today - timedelta(days=200))
+    original = replica.announce(
+        "Human Gene Therapy for Rare Diseases",
+        docket="FDA-2026-D-0077",
+        published=replica.today - timedelta(days=200),
+    )
     new_close = replica.today + timedelta(days=30)
     extension = replica.extend_comment_period(original, new_close)
     by_key = {r.key: r for r in site.collect().records}

@@ -49,12 +49,18 @@ from sources.types import Listing, Record
 
 # bs4 *warns* (it does not raise) when a fragment looks like XML or like a file name;
 # only pytest's filterwarnings=error would turn that into an exception.
-pytestmark = [pytest.mark.filterwarnings("ignore::bs4.XMLParsedAsHTMLWarning"),
-              pytest.mark.filterwarnings("ignore::bs4.MarkupResemblesLocatorWarning")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::bs4.XMLParsedAsHTMLWarning"),
+    pytest.mark.filterwarnings("ignore::bs4.MarkupResemblesLocatorWarning"),
+]
 
-EXAMPLES = int(os.environ.get("REGWATCH_FUZZ_EXAMPLES", "60"))   # per parser and input kind
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+EXAMPLES = int(os.environ.get("REGWATCH_FUZZ_EXAMPLES", "60"))  # per parser and input kind
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 BASE = "http://replica.test"
 
 
@@ -80,28 +86,38 @@ def mutated(draw: st.DrawFn, original: bytes) -> bytes:
         size = draw(st.integers(1, min(400, len(data) - at)))
         edit = draw(st.sampled_from(["cut", "insert", "overwrite", "repeat", "truncate", "swap"]))
         if edit == "cut":
-            del data[at:at + size]
+            del data[at : at + size]
         elif edit == "insert":
             data[at:at] = draw(st.binary(min_size=1, max_size=64))
         elif edit == "overwrite":
             chunk = draw(st.binary(min_size=1, max_size=size))
-            data[at:at + len(chunk)] = chunk
+            data[at : at + len(chunk)] = chunk
         elif edit == "repeat":
-            data[at:at] = data[at:at + size]
+            data[at:at] = data[at : at + size]
         elif edit == "truncate":
             del data[at:]
         else:
-            a, b = draw(st.sampled_from([(b"<", b">"), (b"{", b"["), (b'"', b"'"), (b",", b":"),
-                                         (b"</li>", b""), (b"</a>", b"<a>")]))
+            a, b = draw(
+                st.sampled_from(
+                    [
+                        (b"<", b">"),
+                        (b"{", b"["),
+                        (b'"', b"'"),
+                        (b",", b":"),
+                        (b"</li>", b""),
+                        (b"</a>", b"<a>"),
+                    ]
+                )
+            )
             data[:] = bytes(data).replace(a, b, draw(st.integers(1, 3)))
     return bytes(data)
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-    | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner,
-                                                                 max_size=6),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=6)
+    ),
     max_leaves=30,
 )
 
@@ -109,15 +125,30 @@ json_values = st.recursive(
 # -- real replica pages ----------------------------------------------------------------------------------
 
 
-def _serve(app: Any, method: str, path: str, query: dict[str, str] | None = None,
-           form: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> bytes:
+def _serve(
+    app: Any,
+    method: str,
+    path: str,
+    query: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
     from urllib.parse import urlencode
 
     body = urlencode(form or {}).encode()
-    request = Request(method=method, path=path, query=dict(query or {}),
-                      headers={"Referer": f"{BASE}/zdyz/index",
-                               "Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
-                      body=body, base=BASE, raw_query=urlencode(query or {}))
+    request = Request(
+        method=method,
+        path=path,
+        query=dict(query or {}),
+        headers={
+            "Referer": f"{BASE}/zdyz/index",
+            "Content-Type": "application/x-www-form-urlencoded",
+            **(headers or {}),
+        },
+        body=body,
+        base=BASE,
+        raw_query=urlencode(query or {}),
+    )
     response: Response = app(request)
     return response.payload()
 
@@ -133,9 +164,13 @@ def pages() -> dict[str, bytes]:
 
     out: dict[str, bytes] = {}
     c = CdeReplica()
-    out["cde-api"] = _serve(c, "POST", "/zdyz/getDomesticGuideList",
-                            form={"pageNum": "1", "pageSize": "10"},
-                            headers={"Referer": f"{BASE}/zdyz/listpage/{LIST_IDS['domestic']}"})
+    out["cde-api"] = _serve(
+        c,
+        "POST",
+        "/zdyz/getDomesticGuideList",
+        form={"pageNum": "1", "pageSize": "10"},
+        headers={"Referer": f"{BASE}/zdyz/listpage/{LIST_IDS['domestic']}"},
+    )
     first = next(iter(c.guidelines.values()))
     out["cde-detail"] = _serve(c, "GET", "/zdyz/domesticinfopage", query={"zdyzIdCODE": first.id})
     opinion = next(iter(c.opinions.values()))
@@ -153,7 +188,9 @@ def pages() -> dict[str, bytes]:
     out["ema-rss"] = _serve(e, "GET", "/en/scientific-guidelines.xml")
     doc = next(iter(e.docs.values()))
     out["ema-pdf"] = e.pdf(doc)
-    out["word-doc"] = (Path(__file__).parent / "fixtures" / "docs" / "guideline_cn.doc").read_bytes()
+    out["word-doc"] = (
+        Path(__file__).parent / "fixtures" / "docs" / "guideline_cn.doc"
+    ).read_bytes()
     r = FederalRegisterReplica(size=20)
     out["fr-json"] = _serve(r, "GET", API, query={"per_page": "20"})
     return out
@@ -165,41 +202,71 @@ def text(data: bytes) -> str:
 
 # -- each parse function on random bytes and on mutated pages ----------------------------------------------
 
-HTML_LIST = html_list.HtmlListSettings(name="x", kind="html-list", url=BASE + "/list",
-                                       item=".list ul li", title="a", link="a@href",
-                                       date="span")
-JSON_LIST = json_list.JsonListSettings(name="x", kind="json-list", url=BASE + "/api",
-                                       records="data.records", title="title", link="url",
-                                       date="issueDate", pages_path="data.pages",
-                                       page_param="pageNum")
+HTML_LIST = html_list.HtmlListSettings(
+    name="x",
+    kind="html-list",
+    url=BASE + "/list",
+    item=".list ul li",
+    title="a",
+    link="a@href",
+    date="span",
+)
+JSON_LIST = json_list.JsonListSettings(
+    name="x",
+    kind="json-list",
+    url=BASE + "/api",
+    records="data.records",
+    title="title",
+    link="url",
+    date="issueDate",
+    pages_path="data.pages",
+    page_param="pageNum",
+)
 PAGE = page.PageSettings(name="x", kind="page", url=BASE + "/page", region="div.container")
 
 # name -> (page key, parser of bytes)
 PARSERS: dict[str, tuple[str, Callable[[bytes], Any]]] = {
-    "cde.parse_list_page": ("cde-api", lambda b: cde.parse_list_page(
-        _json_or_text(b), BASE + "/zdyz/getDomesticGuideList")),
+    "cde.parse_list_page": (
+        "cde-api",
+        lambda b: cde.parse_list_page(_json_or_text(b), BASE + "/zdyz/getDomesticGuideList"),
+    ),
     "cde.parse_detail": ("cde-detail", lambda b: cde.parse_detail(text(b), BASE + "/d", BASE)),
-    "cde.parse_notice": ("cde-notice", lambda b: cde.parse_notice(text(b), BASE + "/n", BASE,
-                                                                  "2026-11-01")),
-    "nmpa.parse_column_page": ("nmpa-column", lambda b: nmpa.parse_column_page(
-        text(b), BASE + "/xxgk/ggtg/index.html", BASE, "/xxgk/ggtg/")),
-    "nmpa.parse_article": ("nmpa-article", lambda b: nmpa.parse_article(
-        text(b), BASE + "/xxgk/ggtg/a.html", "2026-11-01")),
+    "cde.parse_notice": (
+        "cde-notice",
+        lambda b: cde.parse_notice(text(b), BASE + "/n", BASE, "2026-11-01"),
+    ),
+    "nmpa.parse_column_page": (
+        "nmpa-column",
+        lambda b: nmpa.parse_column_page(
+            text(b), BASE + "/xxgk/ggtg/index.html", BASE, "/xxgk/ggtg/"
+        ),
+    ),
+    "nmpa.parse_article": (
+        "nmpa-article",
+        lambda b: nmpa.parse_article(text(b), BASE + "/xxgk/ggtg/a.html", "2026-11-01"),
+    ),
     "fda.parse_guidance_json": ("fda-json", lambda b: fda.parse_guidance_json(b, BASE)),
     "fda.parse_cber_cgt_page": ("fda-cber", lambda b: fda.parse_cber_cgt_page(b, BASE)),
     "ema.parse_documents_json": ("ema-json", lambda b: ema.parse_documents_json(b, BASE)),
-    "federal_register.parse_notice_page": ("fr-json",
-                                           lambda b: federal_register.parse_notice_page(b)),
-    "html_list.parse_list": ("nmpa-column-utf8", lambda b: html_list.parse_list(
-        text(b), BASE + "/list", HTML_LIST)),
-    "json_list.parse_records": ("cde-api", lambda b: json_list.parse_records(
-        _json_or_text(b), BASE + "/api", JSON_LIST)),
-    "json_list.total_pages": ("cde-api", lambda b: json_list.total_pages(_json_or_text(b),
-                                                                        JSON_LIST)),
+    "federal_register.parse_notice_page": (
+        "fr-json",
+        lambda b: federal_register.parse_notice_page(b),
+    ),
+    "html_list.parse_list": (
+        "nmpa-column-utf8",
+        lambda b: html_list.parse_list(text(b), BASE + "/list", HTML_LIST),
+    ),
+    "json_list.parse_records": (
+        "cde-api",
+        lambda b: json_list.parse_records(_json_or_text(b), BASE + "/api", JSON_LIST),
+    ),
+    "json_list.total_pages": (
+        "cde-api",
+        lambda b: json_list.total_pages(_json_or_text(b), JSON_LIST),
+    ),
     "rss.parse_feed": ("ema-rss", lambda b: rss.parse_feed(b, BASE + "/feed.xml")),
     "page.page_text": ("nmpa-article", lambda b: page.page_text(text(b), PAGE, BASE)),
-    "documents.extract_text": ("ema-pdf", lambda b: documents.extract_text(b,
-                                                                           filename="x.pdf")),
+    "documents.extract_text": ("ema-pdf", lambda b: documents.extract_text(b, filename="x.pdf")),
     "msdoc.doc_text": ("word-doc", lambda b: msdoc.doc_text(b)),
 }
 
@@ -249,10 +316,23 @@ def test_json_parsers_survive_any_json_shape(payload: Any) -> None:
 
 
 @FUZZ
-@given(body=st.binary(max_size=4000), content_type=st.one_of(
-    st.none(), st.sampled_from(["text/html", "text/html; charset=gbk", "text/html; charset=utf-8",
-                                "application/json; charset=iso-8859-1", "text/html; charset=bogus",
-                                "text/html; charset="]), st.text(max_size=40)))
+@given(
+    body=st.binary(max_size=4000),
+    content_type=st.one_of(
+        st.none(),
+        st.sampled_from(
+            [
+                "text/html",
+                "text/html; charset=gbk",
+                "text/html; charset=utf-8",
+                "application/json; charset=iso-8859-1",
+                "text/html; charset=bogus",
+                "text/html; charset=",
+            ]
+        ),
+        st.text(max_size=40),
+    ),
+)
 def test_decoding_never_raises(body: bytes, content_type: str | None) -> None:
     text_out, encoding = decode.decode_html(body, content_type)
     assert isinstance(text_out, str) and encoding
@@ -262,13 +342,19 @@ def test_decoding_never_raises(body: bytes, content_type: str | None) -> None:
 
 
 @FUZZ
-@given(status=st.integers(100, 599), body=st.binary(max_size=3000),
-       headers=st.dictionaries(st.sampled_from(["Content-Type", "Location", "Set-Cookie",
-                                                "Server", "content-type"]),
-                               st.text(max_size=60), max_size=4),
-       expect=st.sampled_from(["html", "json", "xml", "bytes"]))
-def test_block_detection_never_raises(status: int, body: bytes, headers: dict[str, str],
-                                      expect: Any) -> None:
+@given(
+    status=st.integers(100, 599),
+    body=st.binary(max_size=3000),
+    headers=st.dictionaries(
+        st.sampled_from(["Content-Type", "Location", "Set-Cookie", "Server", "content-type"]),
+        st.text(max_size=60),
+        max_size=4,
+    ),
+    expect=st.sampled_from(["html", "json", "xml", "bytes"]),
+)
+def test_block_detection_never_raises(
+    status: int, body: bytes, headers: dict[str, str], expect: Any
+) -> None:
     reason = blocks.detect_block(status, headers, body, BASE + "/x", expect)
     assert reason is None or isinstance(reason, str)
 
@@ -302,8 +388,13 @@ def _replicas() -> dict[str, tuple[Any, dict[str, Any]]]:
     from monitor.replica.nmpa import NmpaReplica
 
     out = {}
-    for replica in (CdeReplica(), NmpaReplica(gbk=["ggtg"]), FdaReplica(size=40),
-                    EmaReplica(size=120), FederalRegisterReplica(size=30)):
+    for replica in (
+        CdeReplica(),
+        NmpaReplica(gbk=["ggtg"]),
+        FdaReplica(size=40),
+        EmaReplica(size=120),
+        FederalRegisterReplica(size=30),
+    ):
         out[replica.kind or type(replica).__name__] = (replica, replica.source_settings(BASE))
     return out
 
@@ -320,9 +411,17 @@ class MutatingTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         query = {k: v for k, v in url.params.items()}
-        answer = self.app(Request(method=request.method, path=url.path, query=query,
-                                  headers=dict(request.headers), body=request.read(),
-                                  base=BASE, raw_query=url.query.decode()))
+        answer = self.app(
+            Request(
+                method=request.method,
+                path=url.path,
+                query=query,
+                headers=dict(request.headers),
+                body=request.read(),
+                base=BASE,
+                raw_query=url.query.decode(),
+            )
+        )
         body = answer.payload()
         if self.count == self.victim and self.data is not None and body:
             body = self.data.draw(mutated(body))
@@ -336,8 +435,10 @@ def test_adapters_read_the_unmutated_replicas(kind: str) -> None:
     replica, table = REPLICAS[kind]
     adapter_type = adapter_for(table["kind"])
     adapter = adapter_type(adapter_type.Settings.model_validate(table))
-    fetcher = HttpFetcher(HttpSettings(delay=0, retries=0, timeout=5),
-                          transport=MutatingTransport(replica, None, victim=-1))
+    fetcher = HttpFetcher(
+        HttpSettings(delay=0, retries=0, timeout=5),
+        transport=MutatingTransport(replica, None, victim=-1),
+    )
     try:
         listing = adapter.collect(fetcher, {})
     finally:
@@ -346,19 +447,25 @@ def test_adapters_read_the_unmutated_replicas(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(REPLICAS))
-@settings(max_examples=max(10, EXAMPLES // 2), deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=max(10, EXAMPLES // 2),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_adapters_survive_a_mutated_answer(kind: str, data: st.DataObject) -> None:
     import copy
 
     replica, table = REPLICAS[kind]
-    replica = copy.deepcopy(replica)   # replicas count visits: each example starts alike
+    replica = copy.deepcopy(replica)  # replicas count visits: each example starts alike
     adapter_type = adapter_for(table["kind"])
     adapter = adapter_type(adapter_type.Settings.model_validate(table))
     victim = data.draw(st.integers(0, 6))
-    fetcher = HttpFetcher(HttpSettings(delay=0, retries=0, timeout=5),
-                          transport=MutatingTransport(replica, data, victim))
+    fetcher = HttpFetcher(
+        HttpSettings(delay=0, retries=0, timeout=5),
+        transport=MutatingTransport(replica, data, victim),
+    )
     try:
         listing = survives(lambda: adapter.collect(fetcher, {}))
     finally:

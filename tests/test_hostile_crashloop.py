@@ -50,11 +50,12 @@ def delivery(db: Path) -> tuple[str, int]:
 
 def test_kill_at_every_start_resends_at_most_max_attempts(tmp_path: Path) -> None:
     hook = WebhookReceiver().start()
-    hook.mode, hook.hang_seconds = "hang", 60.0    # every post stays open until the kill
+    hook.mode, hook.hang_seconds = "hang", 60.0  # every post stays open until the kill
     db = tmp_path / "regwatch.db"
     config_path = tmp_path / "regwatch.toml"
     with ReplicaServer(ListSite(items=[Item("1", "细胞治疗产品指导原则", "2026-06-01")])) as site:
-        config_path.write_text(f"""
+        config_path.write_text(
+            f"""
 [store]
 url = "sqlite:///{db}"
 [http]
@@ -77,35 +78,57 @@ date = "span"
 every = "1h"
 [[notify]]
 name = "hook"
-urls = ["{hook.json_url('/changes')}"]
+urls = ["{hook.json_url("/changes")}"]
 match = {{ kinds = ["draft"] }}
-""", encoding="utf-8")
+""",
+            encoding="utf-8",
+        )
         config = load(config_path)
         store = Store(config.store.url)
         store.migrate()
-        alert = Alert(id="loop-1", kind="draft", source="cde", regulator="CDE", jurisdiction="CN",
-                      title="细胞治疗产品指导原则（征求意见稿）", url="https://example.org/1",
-                      relevant=True, cn=("cell_therapy",), status="draft", doc_type="guideline")
+        alert = Alert(
+            id="loop-1",
+            kind="draft",
+            source="cde",
+            regulator="CDE",
+            jurisdiction="CN",
+            title="细胞治疗产品指导原则（征求意见稿）",
+            url="https://example.org/1",
+            relevant=True,
+            cn=("cell_therapy",),
+            status="draft",
+            doc_type="guideline",
+        )
         with store.session(write=True) as session:
-            assert enqueue(session, alert, config.routes, purpose="change:loop-1",
-                           now=datetime.now(UTC))
+            assert enqueue(
+                session, alert, config.routes, purpose="change:loop-1", now=datetime.now(UTC)
+            )
         store.engine.dispose()
         try:
             for _ in range(KILLS):
                 seen = len(hook.posts)
-                proc = subprocess.Popen([REGWATCH, "run", "-c", str(config_path)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        env=dict(os.environ), cwd=tmp_path)
+                proc = subprocess.Popen(
+                    [REGWATCH, "run", "-c", str(config_path)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=dict(os.environ),
+                    cwd=tmp_path,
+                )
                 try:
-                    until(lambda seen=seen: len(hook.posts) > seen  # type: ignore[misc]
-                          or delivery(db)[0] == "failed", 60)
+                    until(
+                        lambda seen=seen: (
+                            len(hook.posts) > seen  # type: ignore[misc]
+                            or delivery(db)[0] == "failed"
+                        ),
+                        60,
+                    )
                 finally:
                     proc.send_signal(signal.SIGKILL)
                     proc.wait(30)
         finally:
             hook.stop()
     status, attempts = delivery(db)
-    assert len(hook.posts) == MAX_ATTEMPTS        # before: one post per start (KILLS)
+    assert len(hook.posts) == MAX_ATTEMPTS  # before: one post per start (KILLS)
     assert (status, attempts) == ("failed", MAX_ATTEMPTS)
     keys = {post.headers.get("X-Regwatch-Delivery") for post in hook.posts}
     assert len(keys) == 1 and None not in keys

@@ -27,7 +27,8 @@ def until(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 def write_config(path: Path, db: Path, site: str, hook: WebhookReceiver) -> Path:
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [store]
 url = "sqlite:///{db}"
 [http]
@@ -47,9 +48,11 @@ date = "span"
 every = "0.3s"
 [[notify]]
 name = "health"
-urls = ["{hook.json_url('/health')}"]
+urls = ["{hook.json_url("/health")}"]
 match = {{ kinds = ["health", "recovered"] }}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -95,20 +98,25 @@ def test_a_database_deleted_while_running_stops_writing_and_says_so(
     service = Service(str(write_config(tmp_path / "regwatch.toml", db, site, hook)))
     service.start()
     try:
-        assert until(lambda: service.health()[1]["sources"][0].get("last_outcome")
-                     in ("baseline", "unchanged"), 30)
+        assert until(
+            lambda: (
+                service.health()[1]["sources"][0].get("last_outcome") in ("baseline", "unchanged")
+            ),
+            30,
+        )
         for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
             path.unlink(missing_ok=True)
         assert until(lambda: service.health()[0] == 503, 30)
         _, body = service.health()
         assert any("deleted" in problem for problem in body["problems"])
+
         def lost_alerts() -> list[bytes]:
             return [p.body for p in hook.posts if b"deleted" in p.body]
 
         assert until(lambda: len(lost_alerts()) >= 1, 30)
         skipped = service.jobs_skipped
-        assert until(lambda: service.jobs_skipped >= skipped + 5, 30)   # jobs keep ticking…
-        assert len(lost_alerts()) == 1                                  # …one alert
+        assert until(lambda: service.jobs_skipped >= skipped + 5, 30)  # jobs keep ticking…
+        assert len(lost_alerts()) == 1  # …one alert
         assert not any(b"works again" in p.body for p in hook.posts)
     finally:
         service.stop()
@@ -130,7 +138,7 @@ def test_a_replaced_database_refuses_to_start_instead_of_a_silent_baseline(
     again = Service(str(config))
     with pytest.raises(StoreError, match="not the one this service kept its history in"):
         again.start()
-    marker_path(db).unlink()        # starting afresh on purpose
+    marker_path(db).unlink()  # starting afresh on purpose
     fresh = Service(str(config))
     fresh.start()
     fresh.stop()

@@ -28,8 +28,7 @@ def rebuilt(document_xml_parts: list[bytes]) -> bytes:
     template = io.BytesIO()
     docx.Document().save(template)
     out = io.BytesIO()
-    with zipfile.ZipFile(template) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with zipfile.ZipFile(template) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             if item.filename == "word/document.xml":
                 with dst.open("word/document.xml", "w") as member:
@@ -49,7 +48,7 @@ TAIL = b"</w:body></w:document>"
 
 def test_a_decompression_bomb_is_refused_before_it_is_read() -> None:
     chunk = b"<w:p><w:r><w:t>a</w:t></w:r></w:p>" * 30_000
-    bomb = rebuilt([head(), *([chunk] * 200), TAIL])   # ~200 MB of XML in a small file
+    bomb = rebuilt([head(), *([chunk] * 200), TAIL])  # ~200 MB of XML in a small file
     assert len(bomb) < 2_000_000
     with pytest.raises(ParseError, match="decompression bomb"):
         extract_text(bomb, filename="bomb.docx")
@@ -57,7 +56,7 @@ def test_a_decompression_bomb_is_refused_before_it_is_read() -> None:
 
 def test_a_highly_compressed_member_is_refused_even_under_the_size_cap() -> None:
     chunk = b"<w:p><w:r><w:t>b</w:t></w:r></w:p>" * 30_000
-    dense = rebuilt([head(), *([chunk] * 20), TAIL])   # ~20 MB, under MAX_UNCOMPRESSED
+    dense = rebuilt([head(), *([chunk] * 20), TAIL])  # ~20 MB, under MAX_UNCOMPRESSED
     with pytest.raises(ParseError, match=r"compressed .* times"):
         extract_text(dense, filename="dense.docx")
 
@@ -67,9 +66,13 @@ def many_paragraphs(count: int) -> bytes:
     words = ["细胞", "基因", "治疗", "产品", "临床", "试验", "therapy", "vector", "dose", "cell"]
     parts = [head()]
     for _ in range(count // 1000):
-        parts.append("".join(
-            f"<w:p><w:r><w:t>{' '.join(rng.choice(words) for _ in range(6))} "
-            f"{rng.getrandbits(48):x}</w:t></w:r></w:p>" for _ in range(1000)).encode())
+        parts.append(
+            "".join(
+                f"<w:p><w:r><w:t>{' '.join(rng.choice(words) for _ in range(6))} "
+                f"{rng.getrandbits(48):x}</w:t></w:r></w:p>"
+                for _ in range(1000)
+            ).encode()
+        )
     parts.append(TAIL)
     return rebuilt(parts)
 
@@ -112,8 +115,14 @@ def test_a_many_paragraph_file_is_stopped_at_the_memory_bound(
     # reuse, so the bound is proven from a fresh interpreter, as in a service.
     path = tmp_path / "long.docx"
     path.write_bytes(long_docx)
-    done = subprocess.run([sys.executable, "-c", _MEMORY_BOUND, str(path)], capture_output=True,
-                          text=True, timeout=900, check=False, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_BOUND, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("stopped:") and "more than 100 MB" in done.stdout, done.stdout
 

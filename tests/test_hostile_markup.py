@@ -20,20 +20,41 @@ from notifiers.send import send_to
 from notifiers.types import Alert
 from tests.receivers import WebhookReceiver
 
-EVIL = ("<!channel> <!here> <https://evil.example|Official notice> "
-        "[Official notice](https://evil.example) @everyone ```")
+EVIL = (
+    "<!channel> <!here> <https://evil.example|Official notice> "
+    "[Official notice](https://evil.example) @everyone ```"
+)
 
 
 def evil_alert() -> Alert:
-    return Alert(id="evil-1", kind="draft", source="cde", regulator="CDE", jurisdiction="CN",
-                 title=f"细胞治疗产品指导原则 {EVIL}", url="https://www.cde.org.cn/a.html",
-                 relevant=True, cn=("cell_therapy",), status="draft", doc_type="guideline")
+    return Alert(
+        id="evil-1",
+        kind="draft",
+        source="cde",
+        regulator="CDE",
+        jurisdiction="CN",
+        title=f"细胞治疗产品指导原则 {EVIL}",
+        url="https://www.cde.org.cn/a.html",
+        relevant=True,
+        cn=("cell_therapy",),
+        status="draft",
+        doc_type="guideline",
+    )
 
 
 def live_markup(text: str) -> list[str]:
-    found = [token for token in ("<!channel>", "<!here>", "<https://evil.example|",
-                                 "](https://evil.example)", "@everyone", "```")
-             if token in text]
+    found = [
+        token
+        for token in (
+            "<!channel>",
+            "<!here>",
+            "<https://evil.example|",
+            "](https://evil.example)",
+            "@everyone",
+            "```",
+        )
+        if token in text
+    ]
     return found
 
 
@@ -81,8 +102,9 @@ def test_the_slack_payload_has_no_live_mention_or_link(monkeypatch: pytest.Monke
     message = render_alert(evil_alert(), fmt="markdown")
     notifier = apprise.Apprise()
     assert notifier.add("slack://T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx")
-    assert notifier.notify(body=message.body, title=message.title,
-                           body_format=apprise.NotifyFormat.MARKDOWN)
+    assert notifier.notify(
+        body=message.body, title=message.title, body_format=apprise.NotifyFormat.MARKDOWN
+    )
     text = json.dumps(sent, ensure_ascii=False)
     assert sent and "Official notice" in text
     assert "<!channel" not in text and "<!here" not in text
@@ -112,7 +134,9 @@ def test_the_unescaped_title_would_be_live_in_slack(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_url_keeps_working_but_loses_its_markup() -> None:
-    assert neutralise("https://www.cde.org.cn/a.html?x=1", "markdown") == \
-        "https://www.cde.org.cn/a.html?x=1"
+    assert (
+        neutralise("https://www.cde.org.cn/a.html?x=1", "markdown")
+        == "https://www.cde.org.cn/a.html?x=1"
+    )
     assert neutralise("https://a.example/x|y>", "text") == "https://a.example/x%7Cy%3E"
     assert neutralise("<b>", "html") == "<b>"

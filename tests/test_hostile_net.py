@@ -32,8 +32,9 @@ from sources.politeness import HostGate
 from tests.helpers.hostile import TrickleServer
 from tests.sites import Item, ListSite
 
-SETTINGS = HttpSettings(timeout=5, deadline=1.0, check_deadline=3.0, delay=0, retries=2,
-                        backoff=0.01)
+SETTINGS = HttpSettings(
+    timeout=5, deadline=1.0, check_deadline=3.0, delay=0, retries=2, backoff=0.01
+)
 
 
 def source(name: str, url: str) -> str:
@@ -50,9 +51,9 @@ date = "span"
 
 
 def config_text(tmp_path: Path, *sources: str, http: str = "") -> str:
-    return (f"""
+    return f"""
 [store]
-url = "sqlite:///{tmp_path / 'regwatch.db'}"
+url = "sqlite:///{tmp_path / "regwatch.db"}"
 
 [http]
 timeout = 5
@@ -62,9 +63,7 @@ delay = 0
 retries = 2
 backoff = 0.01
 {http}
-""" + "".join(sources))
-
-
+""" + "".join(sources)
 
 
 @pytest.fixture
@@ -78,7 +77,7 @@ def test_a_trickling_body_is_abandoned_at_the_request_deadline(trickle: TrickleS
         fetcher.get(trickle.url + "/list/index.html")
     assert "http.deadline = 1 s" in caught.value.message
     assert trickle.wait_abandoned(1)
-    assert trickle.connections == 1   # a deadline is not retried
+    assert trickle.connections == 1  # a deadline is not retried
 
 
 def test_trickling_headers_are_abandoned_too() -> None:
@@ -94,7 +93,7 @@ def test_the_check_deadline_bounds_many_requests(trickle: TrickleServer) -> None
         with pytest.raises(DeadlineExceeded) as caught:
             fetcher.get(trickle.url + "/a")
         assert "http.check_deadline = 1 s" in caught.value.message
-        with pytest.raises(DeadlineExceeded):   # later requests of the check fail at once
+        with pytest.raises(DeadlineExceeded):  # later requests of the check fail at once
             fetcher.get(trickle.url + "/b")
     assert trickle.connections == 1
 
@@ -116,7 +115,7 @@ def test_the_gate_gives_up_waiting_at_the_deadline_and_is_released_after() -> No
         pass
     release.set()
     thread.join()
-    with gate.slot("h", timeout=0.05):   # free again
+    with gate.slot("h", timeout=0.05):  # free again
         pass
 
 
@@ -125,8 +124,13 @@ def test_a_stalled_source_fails_with_a_health_event_and_its_neighbour_still_runs
 ) -> None:
     # Both sources live on 127.0.0.1; the stalled one goes first on the shared host gate.
     with ReplicaServer(ListSite(items=[Item("1", "细胞治疗产品指导原则", "2026-06-01")])) as ok:
-        config = loads(config_text(tmp_path, source("stalled", trickle.url + "/list/index.html"),
-                                   source("fine", ok.url + "/list/index.html")))
+        config = loads(
+            config_text(
+                tmp_path,
+                source("stalled", trickle.url + "/list/index.html"),
+                source("fine", ok.url + "/list/index.html"),
+            )
+        )
         store = Store(config.store.url)
         store.migrate()
         results = {r.source: r for r in Pipeline(config, store).check_all()}
@@ -176,15 +180,19 @@ def test_a_redirect_on_the_same_site_is_followed() -> None:
 def test_allow_redirects_to_lets_a_listed_site_through(internal: ReplicaServer) -> None:
     port = internal.url.rsplit(":", 1)[1]
     policy = NetworkPolicy(allow_redirects_to=(f"127.0.0.1:{port}",))
-    with ReplicaServer(Redirector(internal.url + "/x")) as site, \
-            HttpFetcher(SETTINGS, policy=policy) as fetcher:
+    with (
+        ReplicaServer(Redirector(internal.url + "/x")) as site,
+        HttpFetcher(SETTINGS, policy=policy) as fetcher,
+    ):
         assert fetcher.get(site.url + "/start").text == SECRET
 
 
 def test_the_metadata_address_is_refused_even_when_allowed() -> None:
     policy = NetworkPolicy(allow_redirects_to=("169.254.169.254",), allow_local=True)
-    with ReplicaServer(Redirector("http://169.254.169.254/latest/meta-data/")) as site, \
-            HttpFetcher(SETTINGS, policy=policy) as fetcher:
+    with (
+        ReplicaServer(Redirector("http://169.254.169.254/latest/meta-data/")) as site,
+        HttpFetcher(SETTINGS, policy=policy) as fetcher,
+    ):
         with pytest.raises(AddressRefused, match=r"169\.254\.169\.254"):
             fetcher.get(site.url + "/start")
 
@@ -209,13 +217,27 @@ def test_a_redirect_to_another_port_fails_the_check_and_alerts_nothing(
     assert internal.requests == []
 
 
-@pytest.mark.parametrize(("ip", "kind"), [
-    ("169.254.169.254", "forbidden"), ("0.0.0.0", "forbidden"), ("0.1.2.3", "forbidden"),
-    ("fe80::1", "forbidden"), ("fd00:ec2::254", "forbidden"), ("224.0.0.1", "forbidden"),
-    ("::ffff:169.254.169.254", "forbidden"), ("100.100.100.200", "forbidden"), ("::", "forbidden"),
-    ("127.0.0.1", "local"), ("10.1.2.3", "local"), ("192.168.0.1", "local"), ("::1", "local"),
-    ("::ffff:127.0.0.1", "local"), ("8.8.8.8", "public"), ("2001:4860:4860::8888", "public"),
-])
+@pytest.mark.parametrize(
+    ("ip", "kind"),
+    [
+        ("169.254.169.254", "forbidden"),
+        ("0.0.0.0", "forbidden"),
+        ("0.1.2.3", "forbidden"),
+        ("fe80::1", "forbidden"),
+        ("fd00:ec2::254", "forbidden"),
+        ("224.0.0.1", "forbidden"),
+        ("::ffff:169.254.169.254", "forbidden"),
+        ("100.100.100.200", "forbidden"),
+        ("::", "forbidden"),
+        ("127.0.0.1", "local"),
+        ("10.1.2.3", "local"),
+        ("192.168.0.1", "local"),
+        ("::1", "local"),
+        ("::ffff:127.0.0.1", "local"),
+        ("8.8.8.8", "public"),
+        ("2001:4860:4860::8888", "public"),
+    ],
+)
 def test_address_kinds(ip: str, kind: str) -> None:
     assert address_kind(ip) == kind
 
@@ -231,7 +253,8 @@ def test_same_site_compares_host_and_port() -> None:
 def test_a_bad_allow_redirects_to_entry_is_a_config_error(tmp_path: Path) -> None:
     from monitor.errors import ConfigError
 
-    text = config_text(tmp_path, source("s", "http://127.0.0.1:1/") +
-                       'allow_redirects_to = ["ftp://x"]\n')
+    text = config_text(
+        tmp_path, source("s", "http://127.0.0.1:1/") + 'allow_redirects_to = ["ftp://x"]\n'
+    )
     with pytest.raises(ConfigError, match="allow_redirects_to"):
         loads(text)

@@ -48,16 +48,26 @@ class KeyedSite:
         return self.list(request)
 
 
-def write_config(path: Path, site: str, hook: WebhookReceiver, *, typo: bool = False,
-                 listen: int = 0, web: int = 0) -> None:
-    urls = [f"json://user:${{HOOK_PASS}}@127.0.0.1:{hook.port}/health",
-            "slack://T0AAAAAAA/B0BBBBBBB/${SLACK_TOKEN}"]
+def write_config(
+    path: Path,
+    site: str,
+    hook: WebhookReceiver,
+    *,
+    typo: bool = False,
+    listen: int = 0,
+    web: int = 0,
+) -> None:
+    urls = [
+        f"json://user:${{HOOK_PASS}}@127.0.0.1:{hook.port}/health",
+        "slack://T0AAAAAAA/B0BBBBBBB/${SLACK_TOKEN}",
+    ]
     if typo:
         urls.append("wecombt://${WECOM_KEY}")
     listed = ", ".join(f'"{u}"' for u in urls)
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [store]
-url = "sqlite:///{path.parent / 'regwatch.db'}"
+url = "sqlite:///{path.parent / "regwatch.db"}"
 
 [http]
 timeout = 2
@@ -73,7 +83,7 @@ max_attempts = 2
 
 [service]
 listen = "127.0.0.1:{listen}"
-web = "{f'127.0.0.1:{web}' if web else 'off'}"
+web = "{f"127.0.0.1:{web}" if web else "off"}"
 
 [[source]]
 name = "keyed"
@@ -90,13 +100,16 @@ every = "1h"
 name = "all"
 urls = [{listed}]
 match = {{ kinds = ["health", "recovered"] }}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
 
 
 def run(*args: str, cwd: Path | None = None) -> str:
     env = {**os.environ, **SECRETS}
-    done = subprocess.run([REGWATCH, *args], capture_output=True, env=env, cwd=cwd,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [REGWATCH, *args], capture_output=True, env=env, cwd=cwd, timeout=120, check=False
+    )
     return done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
 
 
@@ -140,15 +153,20 @@ def test_no_output_shows_a_secret(
     outputs["sources"] = run("sources", "-c", str(config))
     assert hook.posts, "the health alert reached the receiver"
     outputs["health alerts"] = "\n".join(p.body.decode("utf-8", "replace") for p in hook.posts)
-    assert "${FEED_KEY}" in outputs["check -v"]   # the URL is shown, its key masked
+    assert "${FEED_KEY}" in outputs["check -v"]  # the URL is shown, its key masked
 
     site.fail = True
     listen, web = free_port(), free_port()
     write_config(config, server.url, hook, listen=listen, web=web)
     log = tmp_path / "service.log"
     with log.open("wb") as err:
-        proc = subprocess.Popen([REGWATCH, "-v", "run", "-c", str(config)], stdout=err,
-                                stderr=err, env={**os.environ, **SECRETS}, cwd=tmp_path)
+        proc = subprocess.Popen(
+            [REGWATCH, "-v", "run", "-c", str(config)],
+            stdout=err,
+            stderr=err,
+            env={**os.environ, **SECRETS},
+            cwd=tmp_path,
+        )
     try:
         deadline = time.monotonic() + 60
         body = ""
@@ -161,7 +179,8 @@ def test_no_output_shows_a_secret(
         outputs["/healthz"] = body
         assert "last_error" in body
         outputs["web"] = fetch(f"http://127.0.0.1:{web}/") + fetch(
-            f"http://127.0.0.1:{web}/changes.json")
+            f"http://127.0.0.1:{web}/changes.json"
+        )
     finally:
         proc.terminate()
         proc.wait(30)
@@ -177,8 +196,11 @@ def test_a_mistyped_scheme_does_not_print_its_secret(
     _, server, hook = world
     config = tmp_path / "regwatch.toml"
     write_config(config, server.url, hook, typo=True)
-    for args in (("check", "-c", str(config)), ("-v", "check", "-c", str(config)),
-                 ("notify", "test", "all", "-c", str(config))):
+    for args in (
+        ("check", "-c", str(config)),
+        ("-v", "check", "-c", str(config)),
+        ("notify", "test", "all", "-c", str(config)),
+    ):
         text = run(*args, cwd=tmp_path)
         assert "wecombt" in text or "error" in text
         assert leaks(text) == [], (args, text)

@@ -28,20 +28,32 @@ from sources.html_list import (
 from sources.selectors import css_xpath, lxml_safe, make_soup, parse_tree
 from tests.test_fuzz_parsers import mutated, pages, text
 
-pytestmark = [pytest.mark.filterwarnings("ignore::bs4.XMLParsedAsHTMLWarning"),
-              pytest.mark.filterwarnings("ignore::bs4.MarkupResemblesLocatorWarning")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::bs4.XMLParsedAsHTMLWarning"),
+    pytest.mark.filterwarnings("ignore::bs4.MarkupResemblesLocatorWarning"),
+]
 
 BASE = "https://www.example.gov.cn/col/index.html"
 
 SETTINGS: list[dict[str, Any]] = [
     {"item": ".list ul li", "date": "span"},
     {"item": "li", "title": ".", "link": "a@href", "date": "span", "key": "title"},
-    {"item": "ul > li", "title": "a@title", "link": "a[href]@href", "status": "em",
-     "fields": {"number": "span:first-child", "kind": "li > b"}, "files": ["a[href$='.pdf']"]},
-    {"item": "div.list li:nth-child(odd)", "title": ".list a", "next": "a.next",
-     "key": "span"},
-    {"item": "tr", "title": "td:nth-of-type(2)", "link": "td a@href", "date": "td:last-child",
-     "files": ["a"]},
+    {
+        "item": "ul > li",
+        "title": "a@title",
+        "link": "a[href]@href",
+        "status": "em",
+        "fields": {"number": "span:first-child", "kind": "li > b"},
+        "files": ["a[href$='.pdf']"],
+    },
+    {"item": "div.list li:nth-child(odd)", "title": ".list a", "next": "a.next", "key": "span"},
+    {
+        "item": "tr",
+        "title": "td:nth-of-type(2)",
+        "link": "td a@href",
+        "date": "td:last-child",
+        "files": ["a"],
+    },
     {"item": "p, li", "title": "b, i", "link": "@data-href", "next": "a[title=t]@href"},
     {"item": ":not(div) > span", "title": ".", "link": "a@href"},
     {"item": "li", "title": "rt", "link": "a@href", "date": "script"},
@@ -50,8 +62,7 @@ SETTINGS: list[dict[str, Any]] = [
 
 
 def _settings(table: dict[str, Any]) -> HtmlListSettings:
-    return HtmlListSettings.model_validate({"name": "x", "kind": "html-list", "url": BASE,
-                                            **table})
+    return HtmlListSettings.model_validate({"name": "x", "kind": "html-list", "url": BASE, **table})
 
 
 ALL = [_settings(table) for table in SETTINGS]
@@ -72,17 +83,31 @@ def test_every_setting_here_takes_the_lxml_path() -> None:
         assert all(css_xpath(css) is not None for css in _selectors(s)), s
 
 
-@pytest.mark.parametrize("selector", [
-    "a:contains(x)", ":scope > a", "a[type=pdf]", "a[class=x]", "*:nth-of-type(2)",
-    "p:not(.x p)", "a[href=x i]", "svg|a", "li::before", "a:hover", "li:nth-child(2 of .x)",
-    "a[href^='']",
-])
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "a:contains(x)",
+        ":scope > a",
+        "a[type=pdf]",
+        "a[class=x]",
+        "*:nth-of-type(2)",
+        "p:not(.x p)",
+        "a[href=x i]",
+        "svg|a",
+        "li::before",
+        "a:hover",
+        "li:nth-child(2 of .x)",
+        "a[href^='']",
+    ],
+)
 def test_selectors_soupsieve_reads_differently_keep_beautiful_soup(selector: str) -> None:
     assert css_xpath(selector) is None
 
 
-@pytest.mark.parametrize("name", ["nmpa-column", "nmpa-column-utf8", "nmpa-article",
-                                  "cde-detail", "cde-notice", "fda-cber"])
+@pytest.mark.parametrize(
+    "name",
+    ["nmpa-column", "nmpa-column-utf8", "nmpa-article", "cde-detail", "cde-notice", "fda-cber"],
+)
 def test_replica_pages_read_the_same(name: str) -> None:
     markup = text(pages()[name])
     for s in ALL:
@@ -104,10 +129,43 @@ def test_deep_nesting_and_control_spaces_stay_with_beautiful_soup() -> None:
     assert not lxml_safe("<li class='a\x0cb'>")
 
 
-TAGS = ["div", "ul", "li", "a", "span", "b", "i", "em", "p", "td", "tr", "table", "script",
-        "style", "template", "ruby", "rt", "rp", "base", "br", "link", "pre", "textarea"]
-CLASSES = ["list", "item", "next", "hidden", "list item", "list\u3000item", "item\xa0list",
-           " list ", "LIST", "list\titem"]
+TAGS = [
+    "div",
+    "ul",
+    "li",
+    "a",
+    "span",
+    "b",
+    "i",
+    "em",
+    "p",
+    "td",
+    "tr",
+    "table",
+    "script",
+    "style",
+    "template",
+    "ruby",
+    "rt",
+    "rp",
+    "base",
+    "br",
+    "link",
+    "pre",
+    "textarea",
+]
+CLASSES = [
+    "list",
+    "item",
+    "next",
+    "hidden",
+    "list item",
+    "list\u3000item",
+    "item\xa0list",
+    " list ",
+    "LIST",
+    "list\titem",
+]
 
 
 @st.composite
@@ -116,8 +174,24 @@ def markup(draw: st.DrawFn, depth: int = 0) -> str:
     for _ in range(draw(st.integers(0, 4 if depth < 4 else 1))):
         kind = draw(st.sampled_from(["tag", "tag", "tag", "text", "comment", "pi", "entity"]))
         if kind == "text":
-            parts.append(draw(st.sampled_from(["文件", " ", "\n  ", "x y", "\u3000", "(2026-06-01)",
-                                               "2026年6月1日", "&amp;", "<", "a\xa0b"])))
+            parts.append(
+                draw(
+                    st.sampled_from(
+                        [
+                            "文件",
+                            " ",
+                            "\n  ",
+                            "x y",
+                            "\u3000",
+                            "(2026-06-01)",
+                            "2026年6月1日",
+                            "&amp;",
+                            "<",
+                            "a\xa0b",
+                        ]
+                    )
+                )
+            )
         elif kind == "comment":
             parts.append(f"<!-- {draw(st.sampled_from(['c', '<li>', '--']))} -->")
         elif kind == "pi":
@@ -130,7 +204,9 @@ def markup(draw: st.DrawFn, depth: int = 0) -> str:
             if draw(st.booleans()):
                 attrs += f' class="{draw(st.sampled_from(CLASSES))}"'
             if draw(st.booleans()):
-                attrs += f' href="{draw(st.sampled_from(["a.html", "/b.pdf", "#", " c.doc ", ""]))}"'
+                attrs += (
+                    f' href="{draw(st.sampled_from(["a.html", "/b.pdf", "#", " c.doc ", ""]))}"'
+                )
             if draw(st.booleans()):
                 attrs += f' title="{draw(st.sampled_from(["t", " ", "标题"]))}"'
             if draw(st.booleans()):

@@ -177,7 +177,7 @@ def test_the_per_host_delay_counts_from_the_last_start_not_the_last_end(
     with HttpFetcher(settings(delay=0.2), politeness=gate) as f:
         f.get(server.url + "/p")
         f.get(server.url + "/p")
-    assert clock.sleeps == pytest.approx([0.15, 0.05, 0.15])    # the answer, the rest, the answer
+    assert clock.sleeps == pytest.approx([0.15, 0.05, 0.15])  # the answer, the rest, the answer
 
 
 def _overlaps(spans: list[tuple[float, float]]) -> bool:
@@ -255,7 +255,7 @@ def test_429_retry_after_seconds_is_honoured(site: tuple[Site, ReplicaServer]) -
         got = f.get(server.url + "/r")
     assert got.status == 200
     starts = app.times("/r")
-    assert starts[1] - starts[0] == pytest.approx(3.0)    # not the 0.05 s back-off
+    assert starts[1] - starts[0] == pytest.approx(3.0)  # not the 0.05 s back-off
 
 
 def test_retry_after_http_date_is_honoured(site: tuple[Site, ReplicaServer]) -> None:
@@ -512,7 +512,7 @@ def test_gate_defer_holds_back_other_fetchers(site: tuple[Site, ReplicaServer]) 
     b.close()
     first = app.times("/busy")[0]
     assert app.times("/other")[0] - first == pytest.approx(1.0)
-    assert clock.sleeps == pytest.approx([1.0, 1.0])   # a's wait, and b's inside it
+    assert clock.sleeps == pytest.approx([1.0, 1.0])  # a's wait, and b's inside it
 
 
 def test_a_real_page_carrying_the_ruishu_script_is_content() -> None:

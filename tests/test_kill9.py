@@ -90,7 +90,9 @@ def healthy_runs(db: Path, source: str) -> int:
     try:
         row = connection.execute(
             "SELECT count(*) FROM run JOIN source ON source.id = run.source_id "
-            "WHERE source.name = ? AND run.outcome IN (?, ?, ?)", (source, *HEALTHY)).fetchone()
+            "WHERE source.name = ? AND run.outcome IN (?, ?, ?)",
+            (source, *HEALTHY),
+        ).fetchone()
         return int(row[0])
     except sqlite3.Error:
         return 0
@@ -105,7 +107,7 @@ def sending_ids(db: Path) -> set[str]:
     connection = sqlite3.connect(db)
     try:
         rows = connection.execute("SELECT alert FROM delivery WHERE status = 'sending'").fetchall()
-    except sqlite3.Error:   # killed before its first migration finished: nothing sent yet
+    except sqlite3.Error:  # killed before its first migration finished: nothing sent yet
         return set()
     finally:
         connection.close()
@@ -124,7 +126,7 @@ class Script:
     steps: int
     applied: int = 0
     ids: dict[str, Any] = field(default_factory=dict)
-    runs_at_step: int = -1   # the first step waits for the baseline
+    runs_at_step: int = -1  # the first step waits for the baseline
 
     def advance(self, db: Path) -> None:
         runs = healthy_runs(db, self.name)
@@ -146,27 +148,36 @@ class KillReport:
     expected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     received: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     duplicates: Counter[str] = field(default_factory=Counter)
-    allowed: Counter[str] = field(default_factory=Counter)   # id -> kills that caught it
+    allowed: Counter[str] = field(default_factory=Counter)  # id -> kills that caught it
     scripted: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     restarts: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
         kills = ", ".join(f"{k} {v}" for k, v in sorted(self.kills.items()))
-        return (f"{sum(self.kills.values())} kill -9 ({kills}), {self.restarts} restarts, "
-                f"integrity_check ok {self.integrity.count('ok')}/{len(self.integrity)}; "
-                f"alerts expected {sum(self.expected.values())}, received "
-                f"{sum(self.received.values())} distinct; sent twice: "
-                f"{sum(n - 1 for n in self.duplicates.values())} (kills that caught an alert "
-                f"already received but not yet marked sent: {sum(self.allowed.values())}); "
-                f"{self.seconds:.0f}s")
+        return (
+            f"{sum(self.kills.values())} kill -9 ({kills}), {self.restarts} restarts, "
+            f"integrity_check ok {self.integrity.count('ok')}/{len(self.integrity)}; "
+            f"alerts expected {sum(self.expected.values())}, received "
+            f"{sum(self.received.values())} distinct; sent twice: "
+            f"{sum(n - 1 for n in self.duplicates.values())} (kills that caught an alert "
+            f"already received but not yet marked sent: {sum(self.allowed.values())}); "
+            f"{self.seconds:.0f}s"
+        )
 
 
 MODES = ("random", "mid-check", "mid-delivery")
 
 
-def run_kills(tmp_path: Path, kills: int, steps: int, seed: int, *, sink_delay: float = 0.15,
-              modes: tuple[str, ...] = MODES) -> KillReport:
+def run_kills(
+    tmp_path: Path,
+    kills: int,
+    steps: int,
+    seed: int,
+    *,
+    sink_delay: float = 0.15,
+    modes: tuple[str, ...] = MODES,
+) -> KillReport:
     """``kills`` kill -9 in turn of each of ``modes``; the sink takes ``sink_delay`` s
     per alert (a slow receiver widens the window in which a kill causes a resend)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -188,10 +199,17 @@ def run_kills(tmp_path: Path, kills: int, steps: int, seed: int, *, sink_delay: 
     db = tmp_path / "regwatch.db"
     port = free_port()
     config = tmp_path / "regwatch.toml"
-    config.write_text(service_config(f"sqlite:///{db}", sources,
-                                     sink_routes(sink, write_templates(tmp_path / "tpl")),
-                                     every="0.3s", listen=f"127.0.0.1:{port}", timeout=5),
-                      encoding="utf-8")
+    config.write_text(
+        service_config(
+            f"sqlite:///{db}",
+            sources,
+            sink_routes(sink, write_templates(tmp_path / "tpl")),
+            every="0.3s",
+            listen=f"127.0.0.1:{port}",
+            timeout=5,
+        ),
+        encoding="utf-8",
+    )
     stop = threading.Event()
 
     def drive() -> None:
@@ -221,7 +239,7 @@ def run_kills(tmp_path: Path, kills: int, steps: int, seed: int, *, sink_delay: 
             else:
                 time.sleep(rng.uniform(0, 1.5))
             time.sleep(rng.uniform(0, 0.08))
-            current.kill()             # SIGKILL
+            current.kill()  # SIGKILL
             report.kills[mode] += 1
             report.integrity.append(integrity(db))
             delivered = {got.id for got in sink.delivered()}
@@ -245,8 +263,9 @@ def run_kills(tmp_path: Path, kills: int, steps: int, seed: int, *, sink_delay: 
     report.duplicates = Counter(got.id for got in sink.delivered())
     report.duplicates = Counter({k: v for k, v in report.duplicates.items() if v > 1})
     for script in scripts:
-        report.scripted += Counter((script.name, kind, title)
-                                   for kind, title in script.ids.get("log", []))
+        report.scripted += Counter(
+            (script.name, kind, title) for kind, title in script.ids.get("log", [])
+        )
     report.expected = control(tmp_path, sites, {s.name: s.applied for s in scripts})
     sink.stop()
     for server in servers:
@@ -264,8 +283,9 @@ def _until(predicate: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-def control(tmp_path: Path, sites: dict[str, Any], steps: dict[str, int]
-            ) -> Counter[tuple[str, str, str]]:
+def control(
+    tmp_path: Path, sites: dict[str, Any], steps: dict[str, int]
+) -> Counter[tuple[str, str, str]]:
     """The alerts one uninterrupted check per step gives."""
     from monitor.config import load
     from monitor.pipeline import Pipeline
@@ -277,9 +297,15 @@ def control(tmp_path: Path, sites: dict[str, Any], steps: dict[str, int]
         with ReplicaServer(replica) as server:
             db = tmp_path / f"control-{name}.db"
             path = tmp_path / f"control-{name}.toml"
-            path.write_text(service_config(f"sqlite:///{db}", [site.settings(replica, server.url)],
-                                           sink_routes(Sink(), str(tmp_path / "tpl")), timeout=5),
-                            encoding="utf-8")
+            path.write_text(
+                service_config(
+                    f"sqlite:///{db}",
+                    [site.settings(replica, server.url)],
+                    sink_routes(Sink(), str(tmp_path / "tpl")),
+                    timeout=5,
+                ),
+                encoding="utf-8",
+            )
             config = load(str(path))
             store = Store(config.store.url)
             pipeline = Pipeline(config, store)
@@ -314,7 +340,7 @@ def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     silence_server_errors(monkeypatch)
 
 
-@pytest.mark.timeout(900)   # seven starts of `regwatch run`: minutes on a busy machine
+@pytest.mark.timeout(900)  # seven starts of `regwatch run`: minutes on a busy machine
 def test_kill_9_loses_nothing_and_keeps_the_database_sound(tmp_path: Path, quiet: None) -> None:
     """Six kills (two of each mode) over ten script steps per site. Its waits are on
     conditions, each with its own limit, so the test's timeout is only a backstop."""
@@ -334,8 +360,14 @@ def test_kill_9_campaign(tmp_path: Path, quiet: None) -> None:
     print(report.summary())
     assert_kill_report(report)
     # the everyday case: a receiver that answers at once, kills at any moment
-    quick = run_kills(tmp_path / "quick", kills=kills // 2, steps=max(10, kills // 4), seed=2,
-                      sink_delay=0.0, modes=("random", "mid-check"))
+    quick = run_kills(
+        tmp_path / "quick",
+        kills=kills // 2,
+        steps=max(10, kills // 4),
+        seed=2,
+        sink_delay=0.0,
+        modes=("random", "mid-check"),
+    )
     print("fast receiver:", quick.summary())
     assert_kill_report(quick)
 
@@ -346,19 +378,32 @@ def test_health_endpoint_is_back_after_a_kill(tmp_path: Path, quiet: None) -> No
     with ReplicaServer(replica) as server:
         port = free_port()
         config = tmp_path / "regwatch.toml"
-        config.write_text(service_config(f"sqlite:///{tmp_path / 'regwatch.db'}",
-                                         [site.settings(replica, server.url)], [],
-                                         listen=f"127.0.0.1:{port}"), encoding="utf-8")
+        config.write_text(
+            service_config(
+                f"sqlite:///{tmp_path / 'regwatch.db'}",
+                [site.settings(replica, server.url)],
+                [],
+                listen=f"127.0.0.1:{port}",
+            ),
+            encoding="utf-8",
+        )
         first = ServiceProcess(config, tmp_path / "service.log").start()
         first.wait_healthy(f"http://127.0.0.1:{port}/healthz")
         first.kill()
         second = ServiceProcess(config, tmp_path / "service.log").start()
         try:
             body = second.wait_healthy(f"http://127.0.0.1:{port}/healthz")
-            assert body["status"] == "ok" and body["pid"] == (second.proc.pid if second.proc
-                                                                else None)
-            wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")[1]["sources"][0]
-                     ["last_outcome"] in HEALTHY, 15, "a check after the restart")
+            assert body["status"] == "ok" and body["pid"] == (
+                second.proc.pid if second.proc else None
+            )
+            wait_for(
+                lambda: (
+                    get_json(f"http://127.0.0.1:{port}/healthz")[1]["sources"][0]["last_outcome"]
+                    in HEALTHY
+                ),
+                15,
+                "a check after the restart",
+            )
         finally:
             second.send(signal.SIGTERM)
             assert second.wait(30) == 0

@@ -25,7 +25,7 @@ TODAY = date(2026, 11, 2)
 def setup(tmp_path: Path, base: str) -> tuple[Pipeline, Store]:
     config = loads(f"""
 [store]
-url = "sqlite:///{tmp_path / 'l.db'}"
+url = "sqlite:///{tmp_path / "l.db"}"
 [http]
 delay = 0
 retries = 0
@@ -54,25 +54,30 @@ def test_drafts_and_finals_are_linked_on_each_site(tmp_path: Path) -> None:
 
         name = "异种移植用细胞产品药学研究技术指导原则"
         cde.add_opinion(name, "20261103")
-        fda_slug = fda.add_guidance("Considerations for Allogeneic Induced Pluripotent Stem "
-                                    "Cell-Derived Products", cgt_label="Draft Guidance for Industry")
-        ema_id = ema.add_document("Guideline on the development of tissue-engineered "
-                                  "cartilage products")
+        fda_slug = fda.add_guidance(
+            "Considerations for Allogeneic Induced Pluripotent Stem Cell-Derived Products",
+            cgt_label="Draft Guidance for Industry",
+        )
+        ema_id = ema.add_document(
+            "Guideline on the development of tissue-engineered cartilage products"
+        )
         pipeline.check_all()
         drafts = [c for c in list_changes(store, ChangeFilter(limit=100)) if c["event"] == "draft"]
         assert len(drafts) == 3 and all(c["comment_deadline"] for c in drafts)
 
         # CDE's 文号 of a guideline is the number of the 通告 that published it
         cde.add_guideline(f"{name}（试行）", "20261201", doc_number="2026年第50号")
-        cde.add_guideline(f"国家药监局药审中心关于发布《{name}（试行）》的通告（2026年第50号）",
-                          "20261201", listing="notices")
+        cde.add_guideline(
+            f"国家药监局药审中心关于发布《{name}（试行）》的通告（2026年第50号）",
+            "20261201",
+            listing="notices",
+        )
         fda.finalise(fda_slug, keep_slug=False)
         ema.adopt(ema_id)
         pipeline.check_all()
 
     finals = [c for c in list_changes(store, ChangeFilter(limit=100)) if c["event"] == "finalised"]
-    alerted = sorted((c["source"], c["status"]) for c in finals
-                     if c["mirror_of"] is None)
+    alerted = sorted((c["source"], c["status"]) for c in finals if c["mirror_of"] is None)
     assert alerted == [("cde", "final"), ("ema", "final"), ("fda", "final")]
     # CDE's 发布通告 about the same guideline: the same lineage, stored but not alerted twice
     mirrors = [c for c in finals if c["mirror_of"] is not None]
@@ -80,7 +85,7 @@ def test_drafts_and_finals_are_linked_on_each_site(tmp_path: Path) -> None:
     with store.session() as session:
         linked = session.exec(select(DocumentRow).where(DocumentRow.linked_to != None)).all()  # noqa: E711
         drafts_by_id = {d.id: d for d in session.exec(select(DocumentRow)).all()}
-    assert len(linked) == 4   # CDE: the guideline and its 发布通告 both finalise the draft
+    assert len(linked) == 4  # CDE: the guideline and its 发布通告 both finalise the draft
     for doc in linked:
         draft = drafts_by_id[doc.linked_to]
         assert draft.status == "draft" and draft.lineage == doc.lineage
@@ -88,10 +93,13 @@ def test_drafts_and_finals_are_linked_on_each_site(tmp_path: Path) -> None:
 
 def test_stem_ignores_status_words_widths_and_notice_wrappers() -> None:
     plain = stem("细胞治疗产品生产质量管理指南")
-    for title in ["关于公开征求《细胞治疗产品生产质量管理指南（征求意见稿）》意见的通知",
-                  "细胞治疗产品生产质量管理指南(试行)",
-                  "国家药监局药审中心关于发布《细胞治疗产品生产质量管理指南（试行）》的通告（2026年第3号）"]:
+    for title in [
+        "关于公开征求《细胞治疗产品生产质量管理指南（征求意见稿）》意见的通知",
+        "细胞治疗产品生产质量管理指南(试行)",
+        "国家药监局药审中心关于发布《细胞治疗产品生产质量管理指南（试行）》的通告（2026年第3号）",
+    ]:
         assert stem(title) == plain
-    assert stem("Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance for "
-                "Industry") == stem("Potency Assurance for Cellular and Gene Therapy Products")
+    assert stem(
+        "Potency Assurance for Cellular and Gene Therapy Products; Draft Guidance for Industry"
+    ) == stem("Potency Assurance for Cellular and Gene Therapy Products")
     assert stem("细胞治疗产品生产质量管理指南") != stem("基因治疗产品生产质量管理指南")

@@ -365,7 +365,7 @@ def test_a_moved_column_through_the_pipeline_is_health_not_changes(tmp_path: Pat
     with ReplicaServer(replica) as server:
         config = loads(f"""
 [store]
-url = "sqlite:///{tmp_path / 'n.db'}"
+url = "sqlite:///{tmp_path / "n.db"}"
 [http]
 delay = 0
 retries = 0

@@ -34,10 +34,20 @@ FORMATS = ("text", "markdown", "html")
 
 def cde(kind: str, **fields: object) -> Alert:
     base: dict[str, object] = {
-        "id": "17", "kind": kind, "source": "cde-guidelines", "regulator": "CDE",
-        "jurisdiction": "CN", "title": CN_TITLE, "url": CDE_URL, "detected_at": WHEN,
-        "relevant": True, "cn": ("cell_therapy",), "eu": ("gtmp",),
-        "us": ("cellular_gene_therapy",), "modalities": ("car_t",), "doc_type": "guideline",
+        "id": "17",
+        "kind": kind,
+        "source": "cde-guidelines",
+        "regulator": "CDE",
+        "jurisdiction": "CN",
+        "title": CN_TITLE,
+        "url": CDE_URL,
+        "detected_at": WHEN,
+        "relevant": True,
+        "cn": ("cell_therapy",),
+        "eu": ("gtmp",),
+        "us": ("cellular_gene_therapy",),
+        "modalities": ("car_t",),
+        "doc_type": "guideline",
     }
     base.update(fields)
     return Alert(**base)  # type: ignore[arg-type]
@@ -45,10 +55,21 @@ def cde(kind: str, **fields: object) -> Alert:
 
 def fda(kind: str, **fields: object) -> Alert:
     base: dict[str, object] = {
-        "id": "18", "kind": kind, "source": "fda-guidance", "regulator": "FDA",
-        "jurisdiction": "US", "title": EN_TITLE, "url": FDA_URL, "detected_at": WHEN,
-        "relevant": True, "cn": ("gene_therapy",), "eu": ("gtmp",), "us": ("gene_therapy",),
-        "modalities": ("gene_editing",), "doc_type": "guideline", "status": "final",
+        "id": "18",
+        "kind": kind,
+        "source": "fda-guidance",
+        "regulator": "FDA",
+        "jurisdiction": "US",
+        "title": EN_TITLE,
+        "url": FDA_URL,
+        "detected_at": WHEN,
+        "relevant": True,
+        "cn": ("gene_therapy",),
+        "eu": ("gtmp",),
+        "us": ("gene_therapy",),
+        "modalities": ("gene_editing",),
+        "doc_type": "guideline",
+        "status": "final",
     }
     base.update(fields)
     return Alert(**base)  # type: ignore[arg-type]
@@ -56,8 +77,10 @@ def fda(kind: str, **fields: object) -> Alert:
 
 # (alert, headline) pairs; the headlines are the wording users read, written by hand.
 HEADLINES = [
-    (cde("draft", status="draft", comment_deadline=date(2026, 12, 31)),
-     "New draft open for comment until 2026-12-31 (36 days left)"),
+    (
+        cde("draft", status="draft", comment_deadline=date(2026, 12, 31)),
+        "New draft open for comment until 2026-12-31 (36 days left)",
+    ),
     (cde("draft", status="draft"), "New draft open for comment"),
     (cde("finalised", status="final"), "Finalised"),
     (fda("changed", fields_changed=("title", "text")), "Revised: title, attachment text"),
@@ -67,14 +90,23 @@ HEADLINES = [
     (fda("added"), "New guideline"),
     (fda("added", doc_type=""), "New document"),
     (fda("page_changed"), "Page changed"),
-    (cde("reminder", comment_deadline=date(2026, 12, 31), days_left=7),
-     "Comment deadline in 7 days (2026-12-31)"),
-    (cde("reminder", comment_deadline=date(2026, 12, 31), days_left=1),
-     "Comment deadline in 1 day (2026-12-31)"),
-    (cde("health", failures=3, detail="HTTP 412 with a JavaScript challenge"),
-     "Source failing: cde-guidelines (3 checks in a row): HTTP 412 with a JavaScript challenge"),
+    (
+        cde("reminder", comment_deadline=date(2026, 12, 31), days_left=7),
+        "Comment deadline in 7 days (2026-12-31)",
+    ),
+    (
+        cde("reminder", comment_deadline=date(2026, 12, 31), days_left=1),
+        "Comment deadline in 1 day (2026-12-31)",
+    ),
+    (
+        cde("health", failures=3, detail="HTTP 412 with a JavaScript challenge"),
+        "Source failing: cde-guidelines (3 checks in a row): HTTP 412 with a JavaScript challenge",
+    ),
     (cde("recovered"), "Recovered: cde-guidelines works again"),
-    (cde("baseline", detail="118 documents stored"), "Baseline stored for cde-guidelines: 118 documents stored"),
+    (
+        cde("baseline", detail="118 documents stored"),
+        "Baseline stored for cde-guidelines: 118 documents stored",
+    ),
     (cde("test"), "Test alert from regwatch"),
 ]
 
@@ -129,8 +161,12 @@ def test_html_is_escaped_and_text_is_not() -> None:
 
 
 def test_draft_deadline_counts_from_the_detection_day() -> None:
-    later = cde("draft", status="draft", comment_deadline=date(2026, 12, 31),
-                detected_at=datetime(2026, 12, 30, 12, 0, tzinfo=UTC))
+    later = cde(
+        "draft",
+        status="draft",
+        comment_deadline=date(2026, 12, 31),
+        detected_at=datetime(2026, 12, 30, 12, 0, tzinfo=UTC),
+    )
     assert "(1 day left)" in render_alert(later, fmt="text").body
     closed = cde("draft", comment_deadline=date(2026, 11, 1))
     assert "comment period closed 2026-11-01" in render_alert(closed, fmt="text").body
@@ -138,14 +174,20 @@ def test_draft_deadline_counts_from_the_detection_day() -> None:
 
 def test_user_templates_override_bundled_ones(tmp_path: Path) -> None:
     (tmp_path / "alert.md.j2").write_text(
-        "CUSTOM {{ regulator }} | {{ headline }} | {{ classes_line }}\n", encoding="utf-8")
+        "CUSTOM {{ regulator }} | {{ headline }} | {{ classes_line }}\n", encoding="utf-8"
+    )
     (tmp_path / "alert_title.txt.j2").write_text("T: {{ title }}", encoding="utf-8")
     mine = render_alert(cde("finalised"), fmt="markdown", templates_dir=str(tmp_path))
-    assert mine.body == "CUSTOM CDE | Finalised | CN: Cell therapy 细胞治疗 · EU: GTMP 基因治疗药品 · US: Cellular & gene therapy 细胞和基因治疗"
+    assert (
+        mine.body
+        == "CUSTOM CDE | Finalised | CN: Cell therapy 细胞治疗 · EU: GTMP 基因治疗药品 · US: Cellular & gene therapy 细胞和基因治疗"
+    )
     assert mine.title == f"T: {CN_TITLE}"
     # Formats the user did not override come from the bundled templates.
     bundled = render_alert(cde("finalised"), fmt="text")
-    assert render_alert(cde("finalised"), fmt="text", templates_dir=str(tmp_path)).body == bundled.body
+    assert (
+        render_alert(cde("finalised"), fmt="text", templates_dir=str(tmp_path)).body == bundled.body
+    )
     # A route accepts the directory.
     route = Route(name="r", urls=["json://127.0.0.1:9/"], templates=str(tmp_path))
     assert route.templates == str(tmp_path)
@@ -180,11 +222,22 @@ def test_digest_groups_by_regulator_then_class() -> None:
     items = [
         fda("added", id="1"),
         cde("finalised", id="2", title="细胞治疗产品临床试验技术指导原则"),
-        cde("changed", id="3", title="基因治疗产品长期随访临床研究技术指导原则",
-            cn=("gene_therapy",), eu=("gtmp",), us=("gene_therapy",), modalities=("aav",)),
+        cde(
+            "changed",
+            id="3",
+            title="基因治疗产品长期随访临床研究技术指导原则",
+            cn=("gene_therapy",),
+            eu=("gtmp",),
+            us=("gene_therapy",),
+            modalities=("aav",),
+        ),
         cde("health", id="4", failures=3, detail="HTTP 412"),
-        cde("draft", id="5", title="干细胞治疗产品药学研究指导原则（征求意见稿）",
-            comment_deadline=date(2026, 12, 31)),
+        cde(
+            "draft",
+            id="5",
+            title="干细胞治疗产品药学研究指导原则（征求意见稿）",
+            comment_deadline=date(2026, 12, 31),
+        ),
         fda("added", id="6", title="Some unclassified notice", cn=(), eu=(), us=(), relevant=False),
     ]
     message = render_digest(items, fmt="text", title="regwatch daily digest")
@@ -219,8 +272,11 @@ SERVICE_FORMATS = {
     "mailto://alice:pw@smtp.example.com?to=ra@example.com": ("html", 1_000_000, False),
     "mailtos://alice:pw@smtp.example.com?to=ra@example.com": ("html", 1_000_000, False),
     "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7/#cgt": ("markdown", 3500, False),
-    "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7":
-        ("markdown", 3500, False),
+    "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7": (
+        "markdown",
+        3500,
+        False,
+    ),
     "wecombot://abcdefghijklmnop0123456789": ("text", 2048, True),
     "dingtalk://accesstoken123456": ("markdown", 19000, True),
     "feishu://token789abcdef": ("markdown", 18000, True),
@@ -265,8 +321,9 @@ def test_cut_to_counts_bytes_for_wecom() -> None:
     assert cut_to(text, 4096) == text  # in characters it fits
 
 
-@given(st.text(alphabet=st.sampled_from("ab 基因\n"), max_size=400), st.integers(0, 300),
-       st.booleans())
+@given(
+    st.text(alphabet=st.sampled_from("ab 基因\n"), max_size=400), st.integers(0, 300), st.booleans()
+)
 def test_cut_to_never_exceeds_the_limit(text: str, limit: int, in_bytes: bool) -> None:
     cut = cut_to(text, limit, in_bytes=in_bytes)
     size = len(cut.encode("utf-8")) if in_bytes else len(cut)
@@ -276,7 +333,9 @@ def test_cut_to_never_exceeds_the_limit(text: str, limit: int, in_bytes: bool) -
 
 def test_fit_leaves_room_for_a_merged_title() -> None:
     body = "\n".join(f"第{n}条 细胞治疗产品应当建立完善的质量管理体系。" for n in range(200))
-    message = Message(title="[CDE] Revised — 细胞治疗产品生产质量管理指南", body=body, format="text")
+    message = Message(
+        title="[CDE] Revised — 细胞治疗产品生产质量管理指南", body=body, format="text"
+    )
     wecom = fit(message, "wecombot://abcdefghijklmnop0123456789")
     total = len(wecom.title.encode()) + 2 + len(wecom.body.encode())
     assert total <= 2048 and wecom.body.endswith("… (cut)")

@@ -25,10 +25,22 @@ def alert(key: str, kind: str, **fields: object) -> Alert:
     return Alert(**base)  # type: ignore[arg-type]
 
 
-CART = {"relevant": True, "cn": ("cell_therapy",), "eu": ("gtmp",),
-        "us": ("cellular_gene_therapy",), "modalities": ("car_t",), "doc_type": "guideline"}
-AAV = {"relevant": True, "cn": ("gene_therapy",), "eu": ("gtmp",), "us": ("gene_therapy",),
-       "modalities": ("aav",), "doc_type": "guideline"}
+CART = {
+    "relevant": True,
+    "cn": ("cell_therapy",),
+    "eu": ("gtmp",),
+    "us": ("cellular_gene_therapy",),
+    "modalities": ("car_t",),
+    "doc_type": "guideline",
+}
+AAV = {
+    "relevant": True,
+    "cn": ("gene_therapy",),
+    "eu": ("gtmp",),
+    "us": ("gene_therapy",),
+    "modalities": ("aav",),
+    "doc_type": "guideline",
+}
 FDA = {"source": "fda-guidance", "regulator": "FDA", "jurisdiction": "US"}
 EMA = {"source": "ema-atmp", "regulator": "EMA", "jurisdiction": "EU"}
 
@@ -36,8 +48,15 @@ ALERTS = [
     alert("cn_cart_draft", "draft", change_kind="added", status="draft", **CART),
     alert("cn_cart_final", "finalised", change_kind="changed", status="final", **CART),
     alert("eu_aav_revised", "changed", change_kind="changed", status="final", **AAV, **EMA),
-    alert("us_food", "added", change_kind="added", status="final", relevant=False,
-          doc_type="guideline", **FDA),
+    alert(
+        "us_food",
+        "added",
+        change_kind="added",
+        status="final",
+        relevant=False,
+        doc_type="guideline",
+        **FDA,
+    ),
     alert("us_aav_new", "added", change_kind="added", status="final", **AAV, **FDA),
     alert("cde_failing", "health", change_kind="health", failures=3, detail="HTTP 412"),
     alert("cde_back", "recovered", change_kind="health"),
@@ -48,21 +67,39 @@ ALERTS = [
 ]
 
 ROUTES = [
-    Route(name="cgt-china", urls=["json://127.0.0.1:9/a"],
-          match=Match(relevant=True, jurisdictions=["cn"], atmp=["cell_therapy", "gene_therapy"])),
-    Route(name="gene-eu-us", urls=["json://127.0.0.1:9/b"],
-          match=Match(relevant=True, jurisdictions=["EU", "US"], atmp=["gtmp", "gene_therapy"])),
-    Route(name="drafts", urls=["json://127.0.0.1:9/c"],
-          match=Match(relevant=True, kinds=["draft", "reminder"])),
+    Route(
+        name="cgt-china",
+        urls=["json://127.0.0.1:9/a"],
+        match=Match(relevant=True, jurisdictions=["cn"], atmp=["cell_therapy", "gene_therapy"]),
+    ),
+    Route(
+        name="gene-eu-us",
+        urls=["json://127.0.0.1:9/b"],
+        match=Match(relevant=True, jurisdictions=["EU", "US"], atmp=["gtmp", "gene_therapy"]),
+    ),
+    Route(
+        name="drafts",
+        urls=["json://127.0.0.1:9/c"],
+        match=Match(relevant=True, kinds=["draft", "reminder"]),
+    ),
     # Document filters do not apply to health alerts: relevant=True must not hide them.
-    Route(name="ops", urls=["json://127.0.0.1:9/d"],
-          match=Match(kinds=["health", "recovered"], relevant=True)),
+    Route(
+        name="ops",
+        urls=["json://127.0.0.1:9/d"],
+        match=Match(kinds=["health", "recovered"], relevant=True),
+    ),
     Route(name="everything", urls=["json://127.0.0.1:9/e"]),
-    Route(name="car-t-final-guidelines", urls=["json://127.0.0.1:9/f"],
-          match=Match(modalities=["car_t"], statuses=["final"], doc_types=["guideline"])),
+    Route(
+        name="car-t-final-guidelines",
+        urls=["json://127.0.0.1:9/f"],
+        match=Match(modalities=["car_t"], statuses=["final"], doc_types=["guideline"]),
+    ),
     Route(name="changes", urls=["json://127.0.0.1:9/g"], match=Match(kinds=["changed"])),
-    Route(name="cde-baseline", urls=["json://127.0.0.1:9/h"],
-          match=Match(kinds=["baseline"], sources=["cde-guidelines"])),
+    Route(
+        name="cde-baseline",
+        urls=["json://127.0.0.1:9/h"],
+        match=Match(kinds=["baseline"], sources=["cde-guidelines"]),
+    ),
 ]
 
 # Written by hand from the route definitions above.
@@ -98,8 +135,16 @@ def test_health_goes_only_to_routes_that_ask_for_it() -> None:
 
 def test_empty_match_takes_every_document_alert_but_no_source_alert() -> None:
     empty = Match()
-    for kind in ("added", "draft", "changed", "finalised", "withdrawn", "removed",
-                 "page_changed", "reminder"):
+    for kind in (
+        "added",
+        "draft",
+        "changed",
+        "finalised",
+        "withdrawn",
+        "removed",
+        "page_changed",
+        "reminder",
+    ):
         assert empty.matches(alert("x", kind)), kind
     for kind in ("health", "recovered", "baseline", "test"):
         assert not empty.matches(alert("x", kind)), kind
@@ -112,14 +157,23 @@ def test_relevant_false_selects_the_irrelevant() -> None:
 
 # --- digest schedules ---------------------------------------------------------------
 
+
 def test_parse_digest_fields() -> None:
     daily = parse_digest("daily 09:00 Asia/Shanghai")
-    assert (daily.days, daily.hour, daily.minute, daily.zone) == (tuple(range(7)), 9, 0,
-                                                                   "Asia/Shanghai")
+    assert (daily.days, daily.hour, daily.minute, daily.zone) == (
+        tuple(range(7)),
+        9,
+        0,
+        "Asia/Shanghai",
+    )
     weekly = parse_digest("Weekly MON,thursday 17:30 Europe/Amsterdam")
     assert (weekly.days, weekly.hour, weekly.minute) == ((0, 3), 17, 30)
-    assert weekly.cron_fields() == {"day_of_week": "mon,thu", "hour": 17, "minute": 30,
-                                    "timezone": "Europe/Amsterdam"}
+    assert weekly.cron_fields() == {
+        "day_of_week": "mon,thu",
+        "hour": 17,
+        "minute": 30,
+        "timezone": "Europe/Amsterdam",
+    }
     assert parse_digest("weekdays 08:05 UTC").cron_fields()["day_of_week"] == "mon,tue,wed,thu,fri"
     assert daily.cron_fields()["day_of_week"] == "*"
     assert daily.describe() == "daily at 09:00 (Asia/Shanghai)"
@@ -153,7 +207,8 @@ def test_next_after_in_shanghai() -> None:
     assert schedule.next_after(got) == datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     # 23:00 UTC is already 07:00 next day in Shanghai.
     assert schedule.next_after(datetime(2026, 3, 1, 23, 0, tzinfo=UTC)) == datetime(
-        2026, 3, 2, 1, 0, tzinfo=UTC)
+        2026, 3, 2, 1, 0, tzinfo=UTC
+    )
 
 
 def test_next_after_keeps_wall_clock_across_dst() -> None:
@@ -185,8 +240,12 @@ def test_next_after_needs_an_aware_datetime() -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    ["daily 09:00 Asia/Shanghai", "weekly mon 09:00 Europe/Amsterdam",
-     "weekdays 07:45 America/New_York", "weekly sat,sun 18:15 Australia/Sydney"],
+    [
+        "daily 09:00 Asia/Shanghai",
+        "weekly mon 09:00 Europe/Amsterdam",
+        "weekdays 07:45 America/New_York",
+        "weekly sat,sun 18:15 Australia/Sydney",
+    ],
 )
 def test_next_after_agrees_with_apscheduler(spec: str) -> None:
     schedule = parse_digest(spec)
@@ -199,6 +258,7 @@ def test_next_after_agrees_with_apscheduler(spec: str) -> None:
 
 
 # --- route validation ---------------------------------------------------------------
+
 
 def errors_of(**fields: object) -> list[dict[str, object]]:
     with pytest.raises(ValidationError) as caught:
@@ -218,20 +278,29 @@ def test_unparseable_url_names_its_index_and_hides_the_secret() -> None:
 def test_digest_mode_needs_a_valid_schedule() -> None:
     (error,) = errors_of(name="x", urls=["json://127.0.0.1:9/"], mode="digest")
     assert error["loc"] == ("digest",) and "required when mode = 'digest'" in str(error["msg"])
-    (error,) = errors_of(name="x", urls=["json://127.0.0.1:9/"], mode="digest",
-                         digest="daily 9 Asia/Shanghai")
+    (error,) = errors_of(
+        name="x", urls=["json://127.0.0.1:9/"], mode="digest", digest="daily 9 Asia/Shanghai"
+    )
     assert error["loc"] == ("digest",) and "'9' is not a time" in str(error["msg"])
     (error,) = errors_of(name="x", urls=["json://127.0.0.1:9/"], digest="daily 09:00 UTC")
     assert error["loc"] == ("digest",) and "mode is 'immediate'" in str(error["msg"])
-    ok = Route(name="x", urls=["json://127.0.0.1:9/"], mode="digest",
-               digest="weekly mon 09:00 Europe/Amsterdam")
+    ok = Route(
+        name="x",
+        urls=["json://127.0.0.1:9/"],
+        mode="digest",
+        digest="weekly mon 09:00 Europe/Amsterdam",
+    )
     assert ok.schedule is not None and ok.schedule.days == (0,)
 
 
 @pytest.mark.parametrize(
     ("fields", "loc", "words"),
     [
-        ({"match": {"atmp": ["cell-therapy"]}}, ("match", "atmp"), "unknown ATMP class 'cell-therapy'"),
+        (
+            {"match": {"atmp": ["cell-therapy"]}},
+            ("match", "atmp"),
+            "unknown ATMP class 'cell-therapy'",
+        ),
         ({"match": {"kinds": ["healthy"]}}, ("match", "kinds"), "unknown alert kind 'healthy'"),
         ({"match": {"statuses": ["adopted"]}}, ("match", "statuses"), "unknown status"),
         ({"match": {"modalities": ["cart"]}}, ("match", "modalities"), "unknown modality"),
@@ -246,8 +315,9 @@ def test_digest_mode_needs_a_valid_schedule() -> None:
         ({"name": "  "}, ("name",), "blank"),
     ],
 )
-def test_invalid_routes_name_the_field(fields: dict[str, object], loc: tuple[str, ...],
-                                       words: str) -> None:
+def test_invalid_routes_name_the_field(
+    fields: dict[str, object], loc: tuple[str, ...], words: str
+) -> None:
     base: dict[str, object] = {"name": "r", "urls": ["json://127.0.0.1:9/"]}
     base.update(fields)
     errors = errors_of(**base)
@@ -257,25 +327,34 @@ def test_invalid_routes_name_the_field(fields: dict[str, object], loc: tuple[str
 
 def test_validation_errors_never_echo_the_urls() -> None:
     with pytest.raises(ValidationError) as caught:
-        Route.model_validate({"name": "x", "mode": "fast",
-                              "urls": ["mailto://me:S3cretPassw0rd@smtp.example.com"]})
+        Route.model_validate(
+            {"name": "x", "mode": "fast", "urls": ["mailto://me:S3cretPassw0rd@smtp.example.com"]}
+        )
     assert "S3cretPassw0rd" not in str(caught.value)
 
 
 def test_privacy_urls_mask_secrets() -> None:
-    route = Route(name="x", urls=[
-        "mailto://alice:S3cretPassw0rd@smtp.example.com?to=ra@example.com",
-        "json://bob:t0kenVALUE99@hooks.example.com/regwatch",
-        "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7/#cgt",
-        "wecombot://abcdefghijklmnop0123456789",
-        "dingtalk://SEC00secret00value@accesstoken123456",
-    ])
+    route = Route(
+        name="x",
+        urls=[
+            "mailto://alice:S3cretPassw0rd@smtp.example.com?to=ra@example.com",
+            "json://bob:t0kenVALUE99@hooks.example.com/regwatch",
+            "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7/#cgt",
+            "wecombot://abcdefghijklmnop0123456789",
+            "dingtalk://SEC00secret00value@accesstoken123456",
+        ],
+    )
     shown = route.privacy_urls()
-    assert [s.split("://")[0] for s in shown] == ["mailto", "json", "slack", "wecombot",
-                                                  "dingtalk"]
+    assert [s.split("://")[0] for s in shown] == ["mailto", "json", "slack", "wecombot", "dingtalk"]
     joined = " ".join(shown)
-    for secret in ("S3cretPassw0rd", "t0kenVALUE99", "TIiajkdnlazkcOXrIdevi7",
-                   "abcdefghijklmnop0123456789", "SEC00secret00value", "accesstoken123456"):
+    for secret in (
+        "S3cretPassw0rd",
+        "t0kenVALUE99",
+        "TIiajkdnlazkcOXrIdevi7",
+        "abcdefghijklmnop0123456789",
+        "SEC00secret00value",
+        "accesstoken123456",
+    ):
         assert secret not in joined
     assert "alice" in shown[0] and "smtp.example.com" in shown[0]
 
@@ -284,10 +363,32 @@ def test_a_health_route_also_hears_the_recovery() -> None:
     from notifiers.types import Alert as _Alert
 
     route = Route(name="ops", urls=["json://127.0.0.1:9/ops"], match=Match(kinds=["health"]))
-    failing = _Alert(id="1", kind="health", change_kind="health", source="cde", regulator="CDE",
-                     jurisdiction="CN", title="cde is failing")
-    back = _Alert(id="2", kind="recovered", change_kind="health", source="cde", regulator="CDE",
-                  jurisdiction="CN", title="cde works again")
-    draft = _Alert(id="3", kind="draft", change_kind="added", source="cde", regulator="CDE",
-                   jurisdiction="CN", title="x", relevant=True)
+    failing = _Alert(
+        id="1",
+        kind="health",
+        change_kind="health",
+        source="cde",
+        regulator="CDE",
+        jurisdiction="CN",
+        title="cde is failing",
+    )
+    back = _Alert(
+        id="2",
+        kind="recovered",
+        change_kind="health",
+        source="cde",
+        regulator="CDE",
+        jurisdiction="CN",
+        title="cde works again",
+    )
+    draft = _Alert(
+        id="3",
+        kind="draft",
+        change_kind="added",
+        source="cde",
+        regulator="CDE",
+        jurisdiction="CN",
+        title="x",
+        relevant=True,
+    )
     assert [route.match.matches(a) for a in (failing, back, draft)] == [True, True, False]

@@ -22,16 +22,27 @@ from notifiers import (
 from notifiers.services import instantiate
 from tests.receivers import SMTP_PASSWORD, SmtpReceiver, WebhookReceiver
 
-PASSWORD = SMTP_PASSWORD            # the smtp fixture's
+PASSWORD = SMTP_PASSWORD  # the smtp fixture's
 TOKEN = "hook-t0ken-9f8e7d"
 TITLE = "嵌合抗原受体T细胞(CAR-T)治疗产品药学研究技术指导原则（征求意见稿）"
 LINK = "https://www.cde.org.cn/main/news/viewInfoCommon/7c8b5f"
 
 DRAFT = Alert(
-    id="501", kind="draft", source="cde-guidelines", regulator="CDE", jurisdiction="CN",
-    title=TITLE, url=LINK, detected_at=datetime(2026, 11, 25, 8, 0, tzinfo=UTC),
-    status="draft", relevant=True, cn=("cell_therapy",), eu=("gtmp",),
-    us=("cellular_gene_therapy",), modalities=("car_t",), doc_type="guideline",
+    id="501",
+    kind="draft",
+    source="cde-guidelines",
+    regulator="CDE",
+    jurisdiction="CN",
+    title=TITLE,
+    url=LINK,
+    detected_at=datetime(2026, 11, 25, 8, 0, tzinfo=UTC),
+    status="draft",
+    relevant=True,
+    cn=("cell_therapy",),
+    eu=("gtmp",),
+    us=("cellular_gene_therapy",),
+    modalities=("car_t",),
+    doc_type="guideline",
     comment_deadline=date(2026, 12, 31),
 )
 
@@ -82,8 +93,9 @@ def test_smtp_outage_and_recovery(smtp: SmtpReceiver) -> None:
 
 def test_rejected_message_is_a_failure(smtp: SmtpReceiver) -> None:
     smtp.mode = "reject"
-    (result,) = send_alert(Route(name="m", urls=[smtp.mailto_url(user="alice", password=PASSWORD)]),
-                           DRAFT)
+    (result,) = send_alert(
+        Route(name="m", urls=[smtp.mailto_url(user="alice", password=PASSWORD)]), DRAFT
+    )
     assert not result.ok and result.error
     assert smtp.mails == []
 
@@ -120,7 +132,7 @@ def test_failing_webhook_gives_a_reason_without_the_token(hook: WebhookReceiver)
 
 def test_slow_webhook_times_out(hook: WebhookReceiver) -> None:
     hook.mode = "hang"
-    hook.hang_seconds = 60          # far past the timeout: only the timeout can end the wait
+    hook.hang_seconds = 60  # far past the timeout: only the timeout can end the wait
     result = send_to(hook.json_url(), Message(title="t", body="b", format="text"), timeout=0.5)
     assert not result.ok
     assert "read timed out" in (result.error or "").lower() and "0.5" in (result.error or "")
@@ -141,13 +153,12 @@ def test_application_log_sees_only_what_it_asked_for(hook: WebhookReceiver) -> N
     collect = _Collect()
     root = logging.getLogger()
     level = root.level
-    root.setLevel(logging.WARNING)   # the app's configured level (other tests may change it)
+    root.setLevel(logging.WARNING)  # the app's configured level (other tests may change it)
     root.addHandler(collect)
     try:
         assert logging.getLogger("apprise").getEffectiveLevel() == logging.WARNING
         hook.mode = "fail"
-        (result,) = send_alert(Route(name="hook", urls=[hook.json_url(auth=f"bot:{TOKEN}")]),
-                               DRAFT)
+        (result,) = send_alert(Route(name="hook", urls=[hook.json_url(auth=f"bot:{TOKEN}")]), DRAFT)
     finally:
         root.removeHandler(collect)
         root.setLevel(level)
@@ -166,12 +177,17 @@ def test_concurrent_sends_keep_their_own_reasons() -> None:
 
         def run(name: str, url: str) -> None:
             for _ in range(5):
-                (result,) = send(Route(name=name, urls=[url]),
-                                 Message(title="t", body="b", format="text"), timeout=5)
+                (result,) = send(
+                    Route(name=name, urls=[url]),
+                    Message(title="t", body="b", format="text"),
+                    timeout=5,
+                )
                 results[name] = (results.get(name, "") + " | " + (result.error or "")).strip()
 
-        threads = [threading.Thread(target=run, args=("failing", failing.json_url())),
-                   threading.Thread(target=run, args=("down", down.json_url()))]
+        threads = [
+            threading.Thread(target=run, args=("failing", failing.json_url())),
+            threading.Thread(target=run, args=("down", down.json_url())),
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -182,8 +198,9 @@ def test_concurrent_sends_keep_their_own_reasons() -> None:
 
 def test_send_cuts_to_the_service_limit(hook: WebhookReceiver) -> None:
     body = "\n".join(f"{n:06d} 细胞治疗产品" for n in range(12_000))  # ~156,000 characters
-    (result,) = send(Route(name="hook", urls=[hook.json_url()]),
-                     Message(title="big", body=body, format="text"))
+    (result,) = send(
+        Route(name="hook", urls=[hook.json_url()]), Message(title="big", body=body, format="text")
+    )
     assert result.ok, result.error
     (post,) = hook.wait_for(1)
     received = post.json["message"]
@@ -192,19 +209,36 @@ def test_send_cuts_to_the_service_limit(hook: WebhookReceiver) -> None:
 
 
 def test_digest_reaches_a_webhook(hook: WebhookReceiver) -> None:
-    revised = Alert(id="502", kind="changed", source="fda-guidance", regulator="FDA",
-                    jurisdiction="US", title="Potency Assurance for Cellular and Gene Therapy Products",
-                    url="https://www.fda.gov/potency", us=("cellular_gene_therapy",),
-                    fields_changed=("text",))
-    (result,) = send_digest(Route(name="d", urls=[hook.json_url("/digest")], mode="digest",
-                                  digest="daily 09:00 Asia/Shanghai"),
-                            [DRAFT, revised], title="regwatch daily digest 2026-11-26")
+    revised = Alert(
+        id="502",
+        kind="changed",
+        source="fda-guidance",
+        regulator="FDA",
+        jurisdiction="US",
+        title="Potency Assurance for Cellular and Gene Therapy Products",
+        url="https://www.fda.gov/potency",
+        us=("cellular_gene_therapy",),
+        fields_changed=("text",),
+    )
+    (result,) = send_digest(
+        Route(
+            name="d",
+            urls=[hook.json_url("/digest")],
+            mode="digest",
+            digest="daily 09:00 Asia/Shanghai",
+        ),
+        [DRAFT, revised],
+        title="regwatch daily digest 2026-11-26",
+    )
     assert result.ok, result.error
     (post,) = hook.wait_for(1)
     assert post.json["title"] == "regwatch daily digest 2026-11-26 — 2 alerts"
     message = post.json["message"]
     assert message.index("== CDE (1) ==") < message.index("== FDA (1) ==")
-    assert "Cellular & gene therapy 细胞和基因治疗" in message and "https://www.fda.gov/potency" in message
+    assert (
+        "Cellular & gene therapy 细胞和基因治疗" in message
+        and "https://www.fda.gov/potency" in message
+    )
 
 
 def test_slack_payload_through_the_real_slack_plugin(hook: WebhookReceiver) -> None:
@@ -219,8 +253,9 @@ def test_slack_payload_through_the_real_slack_plugin(hook: WebhookReceiver) -> N
     message = render_alert(DRAFT, fmt="markdown")
     notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
     notifier.add(plugin)
-    assert notifier.notify(body=message.body, title=message.title,
-                           body_format=apprise.NotifyFormat.MARKDOWN)
+    assert notifier.notify(
+        body=message.body, title=message.title, body_format=apprise.NotifyFormat.MARKDOWN
+    )
     (post,) = hook.wait_for(1)
     assert post.path == "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
     (attachment,) = post.json["attachments"]
@@ -234,8 +269,14 @@ def test_slack_payload_through_the_real_slack_plugin(hook: WebhookReceiver) -> N
 
 
 def test_check_urls_reports_unusable_urls_by_index() -> None:
-    errors = check_urls(["json://127.0.0.1:9/", "nosuch://user:Secr3tValue@host/",
-                         "mailto://", "wecombot://abcdefghijklmnop0123456789"])
+    errors = check_urls(
+        [
+            "json://127.0.0.1:9/",
+            "nosuch://user:Secr3tValue@host/",
+            "mailto://",
+            "wecombot://abcdefghijklmnop0123456789",
+        ]
+    )
     assert [e.split(" ")[0] for e in errors] == ["urls[1]", "urls[2]"]
     assert "Secr3tValue" not in " ".join(errors)
 

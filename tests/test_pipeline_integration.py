@@ -25,9 +25,9 @@ def make_config(tmp_path: Path, base: str, **health: int) -> Config:
 
 def make_config_text(tmp_path: Path, base: str, **health: int) -> str:
     alert_after = health.get("alert_after", 3)
-    return (f"""
+    return f"""
 [store]
-url = "sqlite:///{tmp_path / 'regwatch.db'}"
+url = "sqlite:///{tmp_path / "regwatch.db"}"
 
 [http]
 user_agent = "regwatch-test/0.1 (+mailto:test@example.com)"
@@ -49,15 +49,25 @@ title = "a"
 link = "a@href"
 date = "span"
 every = "6h"
-""")
+"""
 
 
 SEED = [
-    Item("20260608103856150", "国家药监局关于修订肌苷注射剂说明书的公告（2026年第87号）", "2026-06-25"),
+    Item(
+        "20260608103856150",
+        "国家药监局关于修订肌苷注射剂说明书的公告（2026年第87号）",
+        "2026-06-25",
+    ),
     Item("20260601090000001", "免疫细胞治疗产品临床试验技术指导原则（试行）", "2026-06-01"),
-    Item("20260520090000002", "关于发布化学药品注射剂仿制药质量和疗效一致性评价技术要求的通告", "2026-05-20"),
+    Item(
+        "20260520090000002",
+        "关于发布化学药品注射剂仿制药质量和疗效一致性评价技术要求的通告",
+        "2026-05-20",
+    ),
     Item("20260510090000003", "国家药监局关于发布药品注册核查要点与判定原则的通告", "2026-05-10"),
-    Item("20260501090000004", "基因治疗产品长期随访临床研究技术指导原则（征求意见稿）", "2026-05-01"),
+    Item(
+        "20260501090000004", "基因治疗产品长期随访临床研究技术指导原则（征求意见稿）", "2026-05-01"
+    ),
 ]
 
 
@@ -92,8 +102,11 @@ def test_a_site_changing_over_time_gives_exactly_the_real_changes(
     assert pipeline.check(source).outcome == "unchanged"
 
     # a new CGT draft
-    new = Item("20261101090000009", "嵌合抗原受体T细胞(CAR-T)治疗产品药学研究技术指导原则（征求意见稿）",
-               "2026-11-01")
+    new = Item(
+        "20261101090000009",
+        "嵌合抗原受体T细胞(CAR-T)治疗产品药学研究技术指导原则（征求意见稿）",
+        "2026-11-01",
+    )
     replica.items.insert(0, new)
     result = pipeline.check(source)
     assert (result.outcome, result.changes) == ("changed", 1)
@@ -104,7 +117,9 @@ def test_a_site_changing_over_time_gives_exactly_the_real_changes(
 
     # an edited title
     where = next(n for n, item in enumerate(replica.items) if item.path == SEED[1].path)
-    replica.items[where] = Item(SEED[1].path, "免疫细胞治疗产品临床试验技术指导原则（修订版）", SEED[1].date)
+    replica.items[where] = Item(
+        SEED[1].path, "免疫细胞治疗产品临床试验技术指导原则（修订版）", SEED[1].date
+    )
     result = pipeline.check(source)
     assert result.changes == 1
     edited = list_changes(store, ChangeFilter(limit=1))[0]
@@ -119,14 +134,17 @@ def test_a_site_changing_over_time_gives_exactly_the_real_changes(
     assert list_changes(store, ChangeFilter(limit=1))[0]["title"] == gone.title
 
 
-@pytest.mark.parametrize("mode, outcome", [
-    ("challenge", "blocked"),
-    ("error", "failed"),
-    ("hang", "failed"),
-    ("truncate", "failed"),
-    ("reset", "failed"),
-    ("empty", "failed"),
-])
+@pytest.mark.parametrize(
+    "mode, outcome",
+    [
+        ("challenge", "blocked"),
+        ("error", "failed"),
+        ("hang", "failed"),
+        ("truncate", "failed"),
+        ("reset", "failed"),
+        ("empty", "failed"),
+    ],
+)
 def test_a_misbehaving_site_is_a_health_event_never_removals(
     site: tuple[ListSite, ReplicaServer], tmp_path: Path, mode: str, outcome: str
 ) -> None:
@@ -142,8 +160,9 @@ def test_a_misbehaving_site_is_a_health_event_never_removals(
     assert [r.outcome for r in results] == [outcome] * 3
     assert all(r.error for r in results)
     # one health alert after alert_after=2 failures, not one per failure
-    assert events(store) == [("health", "nmpa-like is " + ("blocked" if mode == "challenge"
-                                                           else "failing"))]
+    assert events(store) == [
+        ("health", "nmpa-like is " + ("blocked" if mode == "challenge" else "failing"))
+    ]
     replica.mode = "ok"
     assert pipeline.check(source).outcome == "unchanged"
     assert [e for e, _ in events(store)] == ["health", "recovered"]
@@ -151,6 +170,7 @@ def test_a_misbehaving_site_is_a_health_event_never_removals(
         from sqlmodel import select
 
         from monitor.store.models import DocumentRow
+
         docs = session.exec(select(DocumentRow)).all()
     assert len(docs) == 5 and all(d.state == "active" and d.missing_runs == 0 for d in docs)
 
@@ -197,13 +217,19 @@ def test_an_unchanged_run_adds_one_run_row_and_no_blob(
     pipeline.check(source)
     pipeline.check(source)
     db = sqlite3.connect(tmp_path / "regwatch.db")
-    before = {t: db.execute(f"select count(*) from {t}").fetchone()[0]
-              for t in ("run", "blob", "version", "change", "document")}
+    before = {
+        t: db.execute(f"select count(*) from {t}").fetchone()[0]
+        for t in ("run", "blob", "version", "change", "document")
+    }
     pipeline.check(source)
     after = {t: db.execute(f"select count(*) from {t}").fetchone()[0] for t in before}
     assert after["run"] == before["run"] + 1
     assert {t: after[t] - before[t] for t in before if t != "run"} == {
-        "blob": 0, "version": 0, "change": 0, "document": 0}
+        "blob": 0,
+        "version": 0,
+        "change": 0,
+        "document": 0,
+    }
     manifest = db.execute("select snapshot_hash from run order by id desc limit 2").fetchall()
     assert manifest[0] == manifest[1] and manifest[0][0]
     assert json.loads(store.blob_text(manifest[0][0]) or "[]")[0]["status"] == 200
@@ -216,7 +242,7 @@ def test_one_broken_source_never_stops_the_others(tmp_path: Path) -> None:
     with ReplicaServer(Router({"/good": good, "/bad": bad})) as server:
         text = f"""
 [store]
-url = "sqlite:///{tmp_path / 'two.db'}"
+url = "sqlite:///{tmp_path / "two.db"}"
 [http]
 delay = 0
 retries = 0
@@ -239,7 +265,10 @@ item = ".list ul li"
         config = loads(text)
         results = Pipeline(config, Store(config.store.url)).check_all()
     assert [(r.source, r.outcome) for r in results] == [
-        ("bad", "blocked"), ("broken-selector", "failed"), ("good", "baseline")]
+        ("bad", "blocked"),
+        ("broken-selector", "failed"),
+        ("good", "baseline"),
+    ]
     assert results[2].records == 5
 
 
@@ -251,16 +280,19 @@ def test_the_baseline_sends_one_summary_line_only_to_routes_that_ask(
 
     _, server = site
     with WebhookReceiver() as hook:
-        config = loads(make_config_text(tmp_path, server.url) + f"""
+        config = loads(
+            make_config_text(tmp_path, server.url)
+            + f"""
 [[notify]]
 name = "everything"
-urls = ["{hook.json_url('/all')}"]
+urls = ["{hook.json_url("/all")}"]
 
 [[notify]]
 name = "summaries"
-urls = ["{hook.json_url('/baseline')}"]
+urls = ["{hook.json_url("/baseline")}"]
 match = {{ kinds = ["baseline"] }}
-""")
+"""
+        )
         store = Store(config.store.url)
         assert Pipeline(config, store).check(config.sources[0]).alerts == 1
         Dispatcher(config, store).run_once()

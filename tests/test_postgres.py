@@ -40,7 +40,7 @@ pytestmark = [
     pytest.mark.skipif(
         not PG_URL,
         reason="REGWATCH_TEST_PG_URL is not set: `source .ci/start-postgres.sh` installs and "
-               "starts a local PostgreSQL and sets it (CI does)",
+        "starts a local PostgreSQL and sets it (CI does)",
     ),
     pytest.mark.skipif(
         importlib.util.find_spec("psycopg") is None,
@@ -54,17 +54,17 @@ def pg_url() -> Iterator[str]:
     """A fresh, empty database on the test server; dropped afterwards."""
     assert PG_URL
     name = f"regwatch_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(PG_URL).set(database="postgres"),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
-            connection.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-            ), {"n": name})
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -86,21 +86,30 @@ def test_pipeline_and_dispatcher_on_postgres(
 
     replica, server = site
     with Sink() as sink:
-        config = loads(service_config(pg_url, [list_source(server.url)],
-                                      sink_routes(sink, write_templates(tmp_path / "tpl"))))
+        config = loads(
+            service_config(
+                pg_url,
+                [list_source(server.url)],
+                sink_routes(sink, write_templates(tmp_path / "tpl")),
+            )
+        )
         store = Store(config.store.url)
         assert {"source", "run", "blob", "document", "version", "change", "delivery"} <= set(
-            store.tables())
+            store.tables()
+        )
         pipeline = Pipeline(config, store)
         source = config.sources[0]
         assert pipeline.check(source).outcome == "baseline"
-        new = Item("20261101090000009", "嵌合抗原受体T细胞治疗产品药学研究技术指导原则（征求意见稿）",
-                   "2026-11-01")
+        new = Item(
+            "20261101090000009",
+            "嵌合抗原受体T细胞治疗产品药学研究技术指导原则（征求意见稿）",
+            "2026-11-01",
+        )
         replica.items.insert(0, new)
         assert pipeline.check(source).changes == 1
         gone = replica.items.pop()
         pipeline.check(source)
-        assert pipeline.check(source).changes == 1          # removed after two healthy runs
+        assert pipeline.check(source).changes == 1  # removed after two healthy runs
         replica.mode = "error"
         outcomes = [pipeline.check(source).outcome for _ in range(2)]
         assert outcomes == ["failed", "failed"]
@@ -110,9 +119,13 @@ def test_pipeline_and_dispatcher_on_postgres(
         result = Dispatcher(config, store).run_once()
         assert result.sent == 4 and result.failed == 0
         got = {(a.kind, a.title) for a in sink.delivered()}
-        assert got == {("draft", new.title), ("removed", gone.title),
-                       ("health", "list is failing"), ("recovered", "list works again")}
-        assert Dispatcher(config, store).run_once().sent == 0   # never twice
+        assert got == {
+            ("draft", new.title),
+            ("removed", gone.title),
+            ("health", "list is failing"),
+            ("recovered", "list works again"),
+        }
+        assert Dispatcher(config, store).run_once().sent == 0  # never twice
         changes = list_changes(store, ChangeFilter(atmp="cell_therapy"))
         assert [c["title"] for c in changes] == [new.title]
         assert get_change(store, changes[0]["id"])["detected_at"].endswith("+00:00")
@@ -154,7 +167,9 @@ def test_retention_on_postgres(pg_url: str, site: tuple[ListSite, ReplicaServer]
     pipeline = Pipeline(config, store, now=lambda: clock[0])
     for day in range(6):
         clock[0] = start + timedelta(days=day)
-        replica.items.insert(0, Item(f"2026010{day}0900000", f"细胞治疗通告 第{day}号", "2026-01-01"))
+        replica.items.insert(
+            0, Item(f"2026010{day}0900000", f"细胞治疗通告 第{day}号", "2026-01-01")
+        )
         pipeline.check(config.sources[0])
     blobs = store.blob_count()
     result = prune_snapshots(store, keep_days=2, keep_versions=1, now=start + timedelta(days=6))
@@ -164,8 +179,9 @@ def test_retention_on_postgres(pg_url: str, site: tuple[ListSite, ReplicaServer]
     store.close()
 
 
-def test_the_service_survives_faults_on_postgres(pg_url: str, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_service_survives_faults_on_postgres(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The fault campaign, shortened, with the service's store on PostgreSQL."""
     silence_server_errors(monkeypatch)
     sites = [s for s in all_sites() if s.name in ("list-site", "cde-replica", "fda-guidance")]

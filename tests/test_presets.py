@@ -86,7 +86,7 @@ def by_key(listing: Listing) -> dict[str, Record]:
 
 
 def test_records_are_well_formed_and_stable(
-    site: tuple[Case, PresetReplica, ReplicaServer]
+    site: tuple[Case, PresetReplica, ReplicaServer],
 ) -> None:
     case, replica, server = site
     first = collect(case, replica, server.url)
@@ -101,12 +101,15 @@ def test_records_are_well_formed_and_stable(
 
 
 def test_an_added_retitled_and_removed_item_shows(
-    site: tuple[Case, PresetReplica, ReplicaServer]
+    site: tuple[Case, PresetReplica, ReplicaServer],
 ) -> None:
     case, replica, server = site
     before = by_key(collect(case, replica, server.url))
-    path = "https://www.gov.cn/zhengce/content/202611/content_7099999.htm" if (
-        case.preset.startswith("gov-cn")) else "/new/cell-therapy-guidance.html"
+    path = (
+        "https://www.gov.cn/zhengce/content/202611/content_7099999.htm"
+        if (case.preset.startswith("gov-cn"))
+        else "/new/cell-therapy-guidance.html"
+    )
     replica.add(case.list_path, "细胞治疗产品 <em>药品</em> guidance on cell therapy", path)
     added = by_key(collect(case, replica, server.url))
     (new_key,) = set(added) - set(before)
@@ -133,8 +136,10 @@ def test_a_vanished_list_never_produces_changes(
     case, replica, server = site
     raw = settings_of(case, replica, server.url)
     lines = "\n".join(f"{k} = {_toml(v)}" for k, v in raw.items())
-    config = loads(f'[store]\nurl = "sqlite:///{tmp_path / "p.db"}"\n[http]\ndelay = 0\n'
-                   f"retries = 0\n[[source]]\n{lines}\nattachments = false\n")
+    config = loads(
+        f'[store]\nurl = "sqlite:///{tmp_path / "p.db"}"\n[http]\ndelay = 0\n'
+        f"retries = 0\n[[source]]\n{lines}\nattachments = false\n"
+    )
     pipeline = Pipeline(config, Store(config.store.url))
     assert pipeline.check(config.sources[0]).outcome == "baseline"
     replica.mode = "empty"
@@ -142,8 +147,9 @@ def test_a_vanished_list_never_produces_changes(
     outcomes = {pipeline.check(config.sources[0]).outcome for _ in range(3)}
     assert outcomes <= {"failed", "blocked"} and outcomes  # a health event, every time
     store = Store(config.store.url)
-    assert [c["event"] for c in list_changes(store, ChangeFilter(limit=100))
-            if c["event"] != "health"] == []
+    assert [
+        c["event"] for c in list_changes(store, ChangeFilter(limit=100)) if c["event"] != "health"
+    ] == []
 
 
 def test_every_issue_15_preset_has_a_case() -> None:
@@ -169,8 +175,9 @@ def test_pmda_feeds_are_rss_1_with_dc_dates() -> None:
         listing = collect(case, replica, server.url)
     assert "<rdf:RDF" in body and "http://purl.org/rss/1.0/" in body and "<dc:date>" in body
     assert all(r.title.startswith("[") for r in listing.records)  # [審査], [安全] …
-    assert {r.date for r in listing.records} == {i.day.isoformat()
-                                                 for i in replica.lists["/rss_015.xml"]}
+    assert {r.date for r in listing.records} == {
+        i.day.isoformat() for i in replica.lists["/rss_015.xml"]
+    }
 
 
 def test_pmda_notices_read_japanese_dates(tmp_path: Path) -> None:

@@ -41,8 +41,15 @@ def sites() -> Iterator[tuple[str, NmpaReplica]]:
     blocked, layout = CdeReplica(), NmpaReplica()
     blocked.mode, layout.mode = "blocked", "empty"
     strict = JsCookieChallenge(CdeReplica(), "ruishu-202", strict=True)
-    app_ = Router({"/plain": plain, "/blocked": blocked, "/moved": MovedDates(),
-                   "/layout": layout, "/cde": strict})
+    app_ = Router(
+        {
+            "/plain": plain,
+            "/blocked": blocked,
+            "/moved": MovedDates(),
+            "/layout": layout,
+            "/cde": strict,
+        }
+    )
     with ReplicaServer(app_) as server:
         yield server.url, plain
 
@@ -50,9 +57,10 @@ def sites() -> Iterator[tuple[str, NmpaReplica]]:
 def config(tmp_path: Path, base: str) -> str:
     path = tmp_path / "regwatch.toml"
     nmpa = 'kind = "nmpa"\ncolumns = ["zhqyj"]\nmax_pages = 1\nattachments = false'
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [store]
-url = "sqlite:///{tmp_path / 'never.db'}"
+url = "sqlite:///{tmp_path / "never.db"}"
 [http]
 delay = 0
 retries = 0
@@ -82,7 +90,9 @@ kind = "cde"
 base_url = "{base}/cde"
 fetch = "auto"
 lists = ["opinions"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return str(path)
 
 
@@ -108,8 +118,9 @@ def test_probe_blocked_site_says_why_and_saves_the_challenge(
 ) -> None:
     base, _ = sites
     save = tmp_path / "evidence"
-    result = runner.invoke(app, ["probe", "blocked", "-c", config(tmp_path, base),
-                                 "--save", str(save)])
+    result = runner.invoke(
+        app, ["probe", "blocked", "-c", config(tmp_path, base), "--save", str(save)]
+    )
     assert result.exit_code == 6
     assert "-> HTTP 202" in result.output
     assert "BLOCKED (Ruishu JavaScript challenge (HTTP 202))" in result.output
@@ -151,13 +162,13 @@ def test_probe_browser_source_saves_a_screenshot(
 ) -> None:
     base, _ = sites
     save = tmp_path / "evidence"
-    result = runner.invoke(app, ["probe", "cde", "-c", config(tmp_path, base),
-                                 "--save", str(save)])
+    result = runner.invoke(app, ["probe", "cde", "-c", config(tmp_path, base), "--save", str(save)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert any("POST" in ln and "getOpinionList" in ln and "BLOCKED" in ln for ln in lines)
-    assert any("POST" in ln and "getOpinionList?MmEwMD=" in ln and ": content" in ln
-               for ln in lines)  # the list page's own signed XHR
+    assert any(
+        "POST" in ln and "getOpinionList?MmEwMD=" in ln and ": content" in ln for ln in lines
+    )  # the list page's own signed XHR
     shot = (save / "cde" / "screenshot.png").read_bytes()
     assert shot.startswith(b"\x89PNG")
     assert not (tmp_path / "never.db").exists()

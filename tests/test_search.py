@@ -27,8 +27,10 @@ from monitor.store.search import grams
 
 PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-POTENCY = ("本指导原则适用于CAR-T细胞治疗产品。效价测定应反映作用机制；变更前后应开展可比性研究。"
-           "Long-term follow-up (LTFU) of 15 years is expected; 100% of lots tested.")
+POTENCY = (
+    "本指导原则适用于CAR-T细胞治疗产品。效价测定应反映作用机制；变更前后应开展可比性研究。"
+    "Long-term follow-up (LTFU) of 15 years is expected; 100% of lots tested."
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -63,35 +65,77 @@ def seed(store: Store) -> dict[str, int]:
         session.flush()
         text_hash = Store.put_blob(session, POTENCY.encode("utf-8"))
         car_t = DocumentRow(
-            source_id=cde.id or 0, key="a", title="嵌合抗原受体T细胞治疗产品药学研究指导原则（征求意见稿）",
-            jurisdiction="CN", first_seen=NOW, last_seen=NOW, text_hash=text_hash,
-            status="draft", relevant=True,
-            record=json.dumps({"fields": {"nowstate": "征求意见", "dept": "药学部"}},
-                              ensure_ascii=False),
-            classification=json.dumps({"cn": ["cell_therapy"], "modalities": ["car_t"],
-                                       "doc_type": "guideline"}))
+            source_id=cde.id or 0,
+            key="a",
+            title="嵌合抗原受体T细胞治疗产品药学研究指导原则（征求意见稿）",
+            jurisdiction="CN",
+            first_seen=NOW,
+            last_seen=NOW,
+            text_hash=text_hash,
+            status="draft",
+            relevant=True,
+            record=json.dumps(
+                {"fields": {"nowstate": "征求意见", "dept": "药学部"}}, ensure_ascii=False
+            ),
+            classification=json.dumps(
+                {"cn": ["cell_therapy"], "modalities": ["car_t"], "doc_type": "guideline"}
+            ),
+        )
         ltfu = DocumentRow(
-            source_id=fda.id or 0, key="b",
+            source_id=fda.id or 0,
+            key="b",
             title="Long Term Follow-Up After Administration of Human Gene Therapy Products",
-            jurisdiction="US", first_seen=NOW - timedelta(days=400),
-            last_seen=NOW, status="final", relevant=True,
-            classification=json.dumps({"us": ["gene_therapy"], "doc_type": "guideline"}))
+            jurisdiction="US",
+            first_seen=NOW - timedelta(days=400),
+            last_seen=NOW,
+            status="final",
+            relevant=True,
+            classification=json.dumps({"us": ["gene_therapy"], "doc_type": "guideline"}),
+        )
         other = DocumentRow(
-            source_id=fda.id or 0, key="c", title="Q&A on 5_percent_rule and 20% overfill",
-            jurisdiction="US", first_seen=NOW, last_seen=NOW, status="final")
+            source_id=fda.id or 0,
+            key="c",
+            title="Q&A on 5_percent_rule and 20% overfill",
+            jurisdiction="US",
+            first_seen=NOW,
+            last_seen=NOW,
+            status="final",
+        )
         session.add_all([car_t, ltfu, other])
         session.flush()
-        added = ChangeRow(source_id=cde.id or 0, document_id=car_t.id, kind="added",
-                          event="draft", detected_at=NOW, title=car_t.title, jurisdiction="CN",
-                          excerpt="效价测定", relevant=True, cn=",cell_therapy,",
-                          classification=car_t.classification, status="draft")
-        changed = ChangeRow(source_id=fda.id or 0, document_id=ltfu.id, kind="changed",
-                            event="changed", detected_at=NOW, title=ltfu.title,
-                            jurisdiction="US", excerpt="[-15-]{+5+} years of follow-up")
+        added = ChangeRow(
+            source_id=cde.id or 0,
+            document_id=car_t.id,
+            kind="added",
+            event="draft",
+            detected_at=NOW,
+            title=car_t.title,
+            jurisdiction="CN",
+            excerpt="效价测定",
+            relevant=True,
+            cn=",cell_therapy,",
+            classification=car_t.classification,
+            status="draft",
+        )
+        changed = ChangeRow(
+            source_id=fda.id or 0,
+            document_id=ltfu.id,
+            kind="changed",
+            event="changed",
+            detected_at=NOW,
+            title=ltfu.title,
+            jurisdiction="US",
+            excerpt="[-15-]{+5+} years of follow-up",
+        )
         session.add_all([added, changed])
         session.flush()
-        return {"car_t": car_t.id or 0, "ltfu": ltfu.id or 0, "other": other.id or 0,
-                "added": added.id or 0, "changed": changed.id or 0}
+        return {
+            "car_t": car_t.id or 0,
+            "ltfu": ltfu.id or 0,
+            "other": other.id or 0,
+            "added": added.id or 0,
+            "changed": changed.id or 0,
+        }
 
 
 def ids(store: Store, query: str, **filters: object) -> list[int]:
@@ -100,28 +144,28 @@ def ids(store: Store, query: str, **filters: object) -> list[int]:
 
 def test_chinese_substrings_of_any_length_and_english_phrases(store: Store) -> None:
     doc = seed(store)
-    assert ids(store, "效价") == [doc["car_t"]]           # two characters: the gram index
-    assert ids(store, "效") == [doc["car_t"]]             # one character
-    assert ids(store, "可比性") == [doc["car_t"]]          # three: trigram, attachment text
-    assert ids(store, "药学部") == [doc["car_t"]]          # a record field
-    assert ids(store, "long-term follow-up") == [doc["car_t"]]   # a phrase in the PDF text
+    assert ids(store, "效价") == [doc["car_t"]]  # two characters: the gram index
+    assert ids(store, "效") == [doc["car_t"]]  # one character
+    assert ids(store, "可比性") == [doc["car_t"]]  # three: trigram, attachment text
+    assert ids(store, "药学部") == [doc["car_t"]]  # a record field
+    assert ids(store, "long-term follow-up") == [doc["car_t"]]  # a phrase in the PDF text
     assert ids(store, "long term follow") == [doc["car_t"], doc["ltfu"]]  # three terms, AND
-    assert ids(store, '"long term follow"') == [doc["ltfu"]]      # the quoted phrase only
-    assert ids(store, "LTFU") == [doc["car_t"]]            # any case
+    assert ids(store, '"long term follow"') == [doc["ltfu"]]  # the quoted phrase only
+    assert ids(store, "LTFU") == [doc["car_t"]]  # any case
     assert ids(store, "T细胞 征求意见稿") == [doc["car_t"]]
-    assert ids(store, "细胞 gene") == []                   # every term must occur
-    assert ids(store, "15") == [doc["car_t"]]               # a short word
+    assert ids(store, "细胞 gene") == []  # every term must occur
+    assert ids(store, "15") == [doc["car_t"]]  # a short word
     assert ids(store, "mechanism") == []
 
 
 def test_percent_and_underscore_are_plain_characters(store: Store) -> None:
     doc = seed(store)
-    assert ids(store, "%") == [doc["other"]]               # only the title with a %
+    assert ids(store, "%") == [doc["other"]]  # only the title with a %
     assert ids(store, "20%") == [doc["other"]]
     assert ids(store, "100%") == [doc["car_t"]]
     assert ids(store, "5_percent") == [doc["other"]]
     assert ids(store, "_") == [doc["other"]]
-    assert ids(store, "a_c") == []                          # _ is not "any character"
+    assert ids(store, "a_c") == []  # _ is not "any character"
 
 
 def test_filters_and_the_snippet(store: Store) -> None:
@@ -150,8 +194,9 @@ def test_changes_are_searched_and_changes_search_uses_the_index(store: Store) ->
     found = list_changes(store, ChangeFilter(search="效价"))
     assert [row["id"] for row in found] == [doc["added"]]
     assert [row["id"] for row in list_changes(store, ChangeFilter(search="%"))] == []
-    assert [row["id"] for row in list_changes(store, ChangeFilter(search="follow-up"))] == \
-        [doc["changed"]]
+    assert [row["id"] for row in list_changes(store, ChangeFilter(search="follow-up"))] == [
+        doc["changed"]
+    ]
 
 
 def test_the_index_follows_updates_and_deletes(store: Store) -> None:
@@ -168,7 +213,7 @@ def test_the_index_follows_updates_and_deletes(store: Store) -> None:
         row = session.get(DocumentRow, doc["other"])
         session.delete(row)
     assert ids(store, "overfill") == []
-    with store.session(write=True) as session:   # last_seen alone is not a reindex
+    with store.session(write=True) as session:  # last_seen alone is not a reindex
         row = session.get(DocumentRow, doc["car_t"])
         assert row is not None
         row.last_seen = NOW + timedelta(days=1)
@@ -177,7 +222,11 @@ def test_the_index_follows_updates_and_deletes(store: Store) -> None:
 
 
 def test_query_terms_and_limits() -> None:
-    assert terms('potency "long-term follow-up"  效价') == ["potency", "long-term follow-up", "效价"]
+    assert terms('potency "long-term follow-up"  效价') == [
+        "potency",
+        "long-term follow-up",
+        "效价",
+    ]
     assert terms('unbalanced "quote') == ["unbalanced", "quote"]
     with pytest.raises(UsageError, match="at least one word"):
         terms('  "" ')
@@ -198,17 +247,21 @@ def test_an_old_database_gets_its_index_on_upgrade(tmp_path: Path) -> None:
         command.upgrade(config, "0002")
     engine.dispose()
     db = sqlite3.connect(tmp_path / "old.db")
-    db.execute("insert into source (name, kind, url, jurisdiction, schedule, consecutive_failures,"
-               " last_outcome, last_error, health_alerted, healthy_runs, last_record_count,"
-               " validators) values ('cde', 'cde', '', 'CN', '', 0, '', '', 0, 1, 5, '{}')")
-    db.execute("insert into document (source_id, key, title, url, jurisdiction, first_seen,"
-               " last_seen, state, missing_runs, record, fingerprint, lineage, status,"
-               " attachments, classification, relevant) values (1, 'k1', '细胞治疗产品效价研究', '',"
-               " 'CN', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'active', 0,"
-               " '{}', '', '', 'final', '{}', '{}', 1)")
+    db.execute(
+        "insert into source (name, kind, url, jurisdiction, schedule, consecutive_failures,"
+        " last_outcome, last_error, health_alerted, healthy_runs, last_record_count,"
+        " validators) values ('cde', 'cde', '', 'CN', '', 0, '', '', 0, 1, 5, '{}')"
+    )
+    db.execute(
+        "insert into document (source_id, key, title, url, jurisdiction, first_seen,"
+        " last_seen, state, missing_runs, record, fingerprint, lineage, status,"
+        " attachments, classification, relevant) values (1, 'k1', '细胞治疗产品效价研究', '',"
+        " 'CN', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'active', 0,"
+        " '{}', '', '', 'final', '{}', '{}', 1)"
+    )
     db.commit()
     db.close()
-    store = Store(url)                              # upgrades to head: builds the index
+    store = Store(url)  # upgrades to head: builds the index
     assert ids(store, "效价") == [1]
     assert ids(store, "产品效价研究") == [1]
     assert ids(store, "效价", since=datetime(2025, 12, 31, tzinfo=UTC)) == [1]

@@ -103,18 +103,19 @@ def test_interval_trigger_waits_the_interval_plus_up_to_jitter() -> None:
     trigger = source_trigger(config.sources[0], config)
     assert isinstance(trigger, IntervalTrigger)
     start = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
-    delays = [(trigger.get_next_fire_time(start, start) - start).total_seconds()
-              for _ in range(300)]
+    delays = [
+        (trigger.get_next_fire_time(start, start) - start).total_seconds() for _ in range(300)
+    ]
     assert min(delays) >= 6 * 3600
     assert max(delays) <= 6 * 3600 * 1.2
-    assert max(delays) - min(delays) > 3600   # really spread, not a constant
+    assert max(delays) - min(delays) > 3600  # really spread, not a constant
 
 
 def test_cron_fires_at_the_configured_time_zone() -> None:
     config = loads(CONFIG)
     trigger = source_trigger(config.sources[1], config)
     assert isinstance(trigger, CronTrigger)
-    now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)            # 09:00 in Shanghai
+    now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
     fire = trigger.get_next_fire_time(None, now)
     assert fire.astimezone(ZoneInfo("Asia/Shanghai")).hour == 20
     assert fire.astimezone(UTC) == datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -124,8 +125,8 @@ def test_after_downtime_an_overdue_source_runs_once_at_start() -> None:
     config = loads(CONFIG)
     every, cron = config.sources[0], config.sources[1]
     now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-    assert first_run(every, config, None, now) == now                      # never checked
-    assert first_run(every, config, now - timedelta(days=3), now) == now   # 12 runs missed: one
+    assert first_run(every, config, None, now) == now  # never checked
+    assert first_run(every, config, now - timedelta(days=3), now) == now  # 12 runs missed: one
     resumed = first_run(every, config, now - timedelta(hours=1), now)
     assert resumed is not None
     assert timedelta(hours=5) <= resumed - now <= timedelta(hours=5 + 1.2)
@@ -137,12 +138,19 @@ def test_after_downtime_an_overdue_source_runs_once_at_start() -> None:
 def test_jobs_are_one_instance_at_a_time_and_coalesced() -> None:
     config = loads(CONFIG)
     specs = build_jobs(config, now=datetime(2026, 11, 25, tzinfo=UTC))
-    assert [s.id for s in specs] == ["source:every", "source:cron", "dispatch", "digest:morning",
-                                     "reminders", "retention"]
+    assert [s.id for s in specs] == [
+        "source:every",
+        "source:cron",
+        "dispatch",
+        "digest:morning",
+        "reminders",
+        "retention",
+    ]
     scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.start(paused=True)
-    calls: dict[str, Any] = {k: (lambda *a: None) for k in
-                             ("source", "dispatch", "digest", "reminders", "retention")}
+    calls: dict[str, Any] = {
+        k: (lambda *a: None) for k in ("source", "dispatch", "digest", "reminders", "retention")
+    }
     sync_jobs(scheduler, {}, specs, calls)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {s.id for s in specs}
@@ -151,8 +159,11 @@ def test_jobs_are_one_instance_at_a_time_and_coalesced() -> None:
     assert jobs["source:every"].misfire_grace_time == 6 * 3600
 
     # a reload that changes one source and drops another
-    changed = loads(CONFIG.replace('every = "6h"', 'every = "1h"').replace(
-        'cron = "0 8,20 * * *"', 'cron = "0 8,20 * * *"\nenabled = false'))
+    changed = loads(
+        CONFIG.replace('every = "6h"', 'every = "1h"').replace(
+            'cron = "0 8,20 * * *"', 'cron = "0 8,20 * * *"\nenabled = false'
+        )
+    )
     new = build_jobs(changed, now=datetime(2026, 11, 25, tzinfo=UTC))
     before = {s.id: s for s in specs}
     added, removed, rescheduled = sync_jobs(scheduler, before, new, calls)
@@ -165,7 +176,7 @@ def test_jobs_are_one_instance_at_a_time_and_coalesced() -> None:
 def test_digest_job_fires_at_digest_times_across_dst() -> None:
     config = loads(CONFIG)
     trigger = DigestTrigger(config.routes[0])
-    before_dst = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)   # DST starts 29 March
+    before_dst = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)  # DST starts 29 March
     first = trigger.get_next_fire_time(None, before_dst)
     assert first is not None
     second = trigger.get_next_fire_time(first, first)
@@ -178,12 +189,15 @@ def test_digest_job_fires_at_digest_times_across_dst() -> None:
 # -- the service in-process ----------------------------------------------------------------------------
 
 
-def make_service(tmp_path: Path, sources: list[dict[str, Any]], sink: Sink | None = None,
-                 **options: Any) -> Service:
+def make_service(
+    tmp_path: Path, sources: list[dict[str, Any]], sink: Sink | None = None, **options: Any
+) -> Service:
     routes = sink_routes(sink, write_templates(tmp_path / "tpl")) if sink else []
     path = tmp_path / "regwatch.toml"
-    path.write_text(service_config(f"sqlite:///{tmp_path / 'regwatch.db'}", sources, routes,
-                                   **options), encoding="utf-8")
+    path.write_text(
+        service_config(f"sqlite:///{tmp_path / 'regwatch.db'}", sources, routes, **options),
+        encoding="utf-8",
+    )
     return Service(str(path), grace=5)
 
 
@@ -226,7 +240,7 @@ def test_a_slow_check_never_overlaps_and_missed_runs_are_coalesced(tmp_path: Pat
             wait_for(lambda: len(checks) >= 4, 60, "four checks")
         finally:
             service.stop()
-    assert slow.peak == 1                       # one at a time
+    assert slow.peak == 1  # one at a time
     assert checks[0] == "baseline" and set(checks[1:]) == {"unchanged"}
 
 
@@ -240,8 +254,11 @@ def test_alerts_go_out_right_after_the_check_that_found_them(
     service.start()
     try:
         wait_for(lambda: len(results) >= 1, 10, "the baseline")
-        new = Item("20261101090000009", "嵌合抗原受体T细胞治疗产品药学研究技术指导原则（征求意见稿）",
-                   "2026-11-01")
+        new = Item(
+            "20261101090000009",
+            "嵌合抗原受体T细胞治疗产品药学研究技术指导原则（征求意见稿）",
+            "2026-11-01",
+        )
         replica.items.insert(0, new)
         # the dispatcher's own schedule is hourly: an alert now means the check kicked it
         wait_for(lambda: sink.delivered("/changes"), 60, "the alert")
@@ -266,17 +283,22 @@ def test_a_second_service_on_the_same_database_is_refused(
     finally:
         assert first.stop()
     third = make_service(tmp_path, [list_source(server.url)])
-    third.start()       # released on stop
+    third.start()  # released on stop
     assert third.stop()
 
 
 def test_the_lock_of_a_killed_service_does_not_block_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'regwatch.db'}"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from monitor.lock import service_lock; "
-         f"service_lock({url!r}).acquire(); print('locked', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from monitor.lock import service_lock; "
+            f"service_lock({url!r}).acquire(); print('locked', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).parent.parent,
+    )
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == b"locked"
@@ -317,11 +339,16 @@ def test_healthz_shows_jobs_and_sources_and_503_when_the_scheduler_is_dead(
         assert source["name"] == "list" and source["last_outcome"] in ("baseline", "unchanged")
         assert source["records"] == 5 and source["consecutive_failures"] == 0
         replica.mode = "error"
-        wait_for(lambda: get_json(service.health_url or "")[1]["sources"][0]
-                 ["consecutive_failures"] >= 2, 10, "failures to show")
+        wait_for(
+            lambda: (
+                get_json(service.health_url or "")[1]["sources"][0]["consecutive_failures"] >= 2
+            ),
+            10,
+            "failures to show",
+        )
         status, body = get_json(service.health_url)
         assert status == 200 and "503" in body["sources"][0]["last_error"]
-        service.scheduler.shutdown(wait=False)      # the scheduler dies
+        service.scheduler.shutdown(wait=False)  # the scheduler dies
         status, body = get_json(service.health_url)
         assert status == 503 and body["status"] == "failing"
         assert "the scheduler is not running" in body["problems"]
@@ -361,7 +388,7 @@ def test_stop_abandons_a_hung_check_after_the_grace_period(tmp_path: Path) -> No
         service = make_service(tmp_path, [list_source(server.url)], timeout=300)
         service.start()
         wait_for(lambda: slow.now == 1, 30, "a check in flight")
-        assert service.stop(grace=0.2) is False    # returned while the check still hangs
+        assert service.stop(grace=0.2) is False  # returned while the check still hangs
         assert slow.now == 1
         slow.release.set()
         wait_for(lambda: slow.now == 0, 30, "the abandoned check to end")
@@ -370,13 +397,28 @@ def test_stop_abandons_a_hung_check_after_the_grace_period(tmp_path: Path) -> No
 # -- the real command in a subprocess ----------------------------------------------------------------------
 
 
-def write_config(tmp_path: Path, sources: list[dict[str, Any]], port: int, *,
-                 sink: Sink | None = None, every: str = "0.3s", **options: Any) -> Path:
+def write_config(
+    tmp_path: Path,
+    sources: list[dict[str, Any]],
+    port: int,
+    *,
+    sink: Sink | None = None,
+    every: str = "0.3s",
+    **options: Any,
+) -> Path:
     routes = sink_routes(sink, write_templates(tmp_path / "tpl")) if sink else []
     path = tmp_path / "regwatch.toml"
-    path.write_text(service_config(f"sqlite:///{tmp_path / 'regwatch.db'}", sources, routes,
-                                   listen=f"127.0.0.1:{port}", every=every, **options),
-                    encoding="utf-8")
+    path.write_text(
+        service_config(
+            f"sqlite:///{tmp_path / 'regwatch.db'}",
+            sources,
+            routes,
+            listen=f"127.0.0.1:{port}",
+            every=every,
+            **options,
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -397,8 +439,9 @@ def test_regwatch_run_refuses_a_second_start_and_says_who_holds_the_lock(
     first = ServiceProcess(config, tmp_path / "first.log").start()
     process.append(first)
     first.wait_healthy(f"http://127.0.0.1:{port}/healthz")
-    second = subprocess.run([REGWATCH, "run", "-c", str(config)], capture_output=True,
-                            timeout=30, cwd=tmp_path)
+    second = subprocess.run(
+        [REGWATCH, "run", "-c", str(config)], capture_output=True, timeout=30, cwd=tmp_path
+    )
     assert second.returncode == 3
     assert first.proc is not None
     assert f"held by pid {first.proc.pid} on host".encode() in second.stderr
@@ -420,17 +463,21 @@ def test_sighup_reloads_and_a_broken_file_keeps_the_running_config(
 
     config = write_config(tmp_path, [list_source(server.url, "other", every="1h")], port)
     service.send(signal.SIGHUP)
-    wait_for(lambda: "source:other" in {j["id"] for j in get_json(url)[1]["scheduler"]["jobs"]},
-             10, "the reload")
+    wait_for(
+        lambda: "source:other" in {j["id"] for j in get_json(url)[1]["scheduler"]["jobs"]},
+        10,
+        "the reload",
+    )
     jobs = {j["id"] for j in get_json(url)[1]["scheduler"]["jobs"]}
     assert "source:list" not in jobs
 
-    config.write_text(config.read_text(encoding="utf-8") + "\n[[source]]\nname = 'x'\n",
-                      encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8") + "\n[[source]]\nname = 'x'\n", encoding="utf-8"
+    )
     service.send(signal.SIGHUP)
     wait_for(lambda: "configuration not reloaded" in service.text(), 10, "the error line")
     line = next(x for x in service.text().splitlines() if "configuration not reloaded" in x)
-    assert "regwatch.toml" in line and "kind" in line          # file and what is wrong
+    assert "regwatch.toml" in line and "kind" in line  # file and what is wrong
     assert "source:other" in {j["id"] for j in get_json(url)[1]["scheduler"]["jobs"]}
     service.send(signal.SIGTERM)
     assert service.wait() == 0
@@ -462,13 +509,14 @@ def test_sigterm_abandons_a_hung_check_after_the_grace_period_and_it_is_redone(
     with ReplicaServer(slow) as server:
         port = free_port()
         config = write_config(tmp_path, [list_source(server.url)], port, timeout=60)
-        service = ServiceProcess(config, tmp_path / "service.log",
-                                 env={"REGWATCH_STOP_GRACE": "0.5"}).start()
+        service = ServiceProcess(
+            config, tmp_path / "service.log", env={"REGWATCH_STOP_GRACE": "0.5"}
+        ).start()
         process.append(service)
         service.wait_healthy(f"http://127.0.0.1:{port}/healthz")
         wait_for(lambda: slow.now == 1, 10, "a check in flight")
         service.send(signal.SIGTERM)
-        assert service.wait(60) == 0               # exited while the check still hangs
+        assert service.wait(60) == 0  # exited while the check still hangs
         assert slow.now == 1 and "abandoned" in service.text()
         assert integrity(tmp_path / "regwatch.db") == "ok"
         slow.release.set()
@@ -484,8 +532,7 @@ def test_json_logs_give_one_object_per_line_and_one_per_check(
 ) -> None:
     _, server = site
     port = free_port()
-    config = write_config(tmp_path, [list_source(server.url)], port,
-                          extra='log_format = "json"')
+    config = write_config(tmp_path, [list_source(server.url)], port, extra='log_format = "json"')
     service = ServiceProcess(config, tmp_path / "service.log").start()
     process.append(service)
     service.wait_healthy(f"http://127.0.0.1:{port}/healthz")
@@ -524,16 +571,22 @@ def test_retention_drops_old_snapshots_and_never_the_history(
     for day in range(10):
         clock[0] = start + timedelta(days=day)
         if day in (1, 2, 3, 9):
-            replica.items.insert(0, Item(f"202601{day:02d}090000000", f"细胞治疗通告 第{day}号",
-                                         f"2026-01-{day + 1:02d}"))
+            replica.items.insert(
+                0,
+                Item(
+                    f"202601{day:02d}090000000", f"细胞治疗通告 第{day}号", f"2026-01-{day + 1:02d}"
+                ),
+            )
         elif day == 8:
-            replica.items = list(first_state)        # the page looks as on day 0 again
+            replica.items = list(first_state)  # the page looks as on day 0 again
         assert pipeline.check(config.sources[0]).outcome != "failed"
     sql = sqlite3.connect(db)
 
     def counts() -> dict[str, int]:
-        return {t: sql.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("run", "change", "version", "document", "delivery", "blob")}
+        return {
+            t: sql.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("run", "change", "version", "document", "delivery", "blob")
+        }
 
     before = counts()
     snapshots = [d for (d,) in sql.execute("SELECT snapshot_hash FROM run ORDER BY id")]
@@ -541,8 +594,9 @@ def test_retention_drops_old_snapshots_and_never_the_history(
     assert snapshots[3:8] == [snapshots[3]] * 5 and snapshots[8] == snapshots[0]
     result = prune_snapshots(store, keep_days=3, keep_versions=2, now=start + timedelta(days=10))
     after = counts()
-    assert {t: after[t] for t in after if t != "blob"} == {t: before[t] for t in before
-                                                           if t != "blob"}
+    assert {t: after[t] for t in after if t != "blob"} == {
+        t: before[t] for t in before if t != "blob"
+    }
     # kept: the 2 newest snapshots (days 9 and 8 = day 0) and runs of the last 3 days
     # (day 7); dropped: the snapshots of days 1-6; deleted: those of days 1 and 2 only,
     # as days 3-6 share theirs with day 7
@@ -595,7 +649,7 @@ def test_healthz_reports_a_job_stuck_past_its_deadline(
     service.job_deadline = 0.2
     entered, release = threading.Event(), threading.Event()
 
-    def stuck(result: Any) -> None:   # holds the check job, as a hung extraction would
+    def stuck(result: Any) -> None:  # holds the check job, as a hung extraction would
         entered.set()
         release.wait(30)
 

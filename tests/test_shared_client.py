@@ -22,11 +22,16 @@ SETTINGS = HttpSettings(delay=0, retries=0, timeout=5)
 
 def _app(request: Request) -> Response:
     if request.path == "/set":
-        return Response(body="<html>set</html>",
-                        headers={"Set-Cookie": f"session={request.query.get('v', 'x')}; path=/"})
+        return Response(
+            body="<html>set</html>",
+            headers={"Set-Cookie": f"session={request.query.get('v', 'x')}; path=/"},
+        )
     if request.path == "/login":  # sets a cookie and sends the client on
-        return Response(status=302, body="",
-                        headers={"Set-Cookie": "session=login; path=/", "Location": "/echo"})
+        return Response(
+            status=302,
+            body="",
+            headers={"Set-Cookie": "session=login; path=/", "Location": "/echo"},
+        )
     if request.path == "/echo":
         return Response(body=f"<html><p>{request.header('cookie') or 'none'}</p></html>")
     return Response(status=404, body="not found")

@@ -19,6 +19,7 @@ from monitor.store.db import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
 def head_revision() -> str:
     from alembic.config import Config as AlembicConfig
     from alembic.script import ScriptDirectory
@@ -41,29 +42,42 @@ def test_an_old_database_is_upgraded_without_losing_history(tmp_path: Path) -> N
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
     db = sqlite3.connect(tmp_path / "old.db")
-    db.execute("insert into source (name, kind, url, jurisdiction, schedule, consecutive_failures,"
-               " last_outcome, last_error, health_alerted, healthy_runs, last_record_count,"
-               " validators) values ('cde', 'cde', '', 'CN', '', 0, '', '', 0, 1, 5, '{}')")
-    db.execute("insert into document (source_id, key, title, url, jurisdiction, first_seen,"
-               " last_seen, state, missing_runs, record, fingerprint, lineage, status,"
-               " attachments, classification, relevant) values (1, 'k1', '细胞治疗', '', 'CN',"
-               " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 'active', 0, '{}', '', '',"
-               " 'final', '{}', '{}', 1)")
+    db.execute(
+        "insert into source (name, kind, url, jurisdiction, schedule, consecutive_failures,"
+        " last_outcome, last_error, health_alerted, healthy_runs, last_record_count,"
+        " validators) values ('cde', 'cde', '', 'CN', '', 0, '', '', 0, 1, 5, '{}')"
+    )
+    db.execute(
+        "insert into document (source_id, key, title, url, jurisdiction, first_seen,"
+        " last_seen, state, missing_runs, record, fingerprint, lineage, status,"
+        " attachments, classification, relevant) values (1, 'k1', '细胞治疗', '', 'CN',"
+        " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 'active', 0, '{}', '', '',"
+        " 'final', '{}', '{}', 1)"
+    )
     db.commit()
     db.close()
     engine.dispose()
 
-    store = Store(url)                              # upgrades to head on open
+    store = Store(url)  # upgrades to head on open
     db = sqlite3.connect(tmp_path / "old.db")
     assert db.execute("select version_num from alembic_version").fetchone()[0] == head_revision()
     columns = {row[1] for row in db.execute("pragma table_info(document)")}
     assert "attachments_checked_at" in columns
     assert db.execute("select title from document").fetchall() == [("细胞治疗",)]
     assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
-    Store(url)                                      # opening again is a no-op
+    Store(url)  # opening again is a no-op
     assert [t for t in store.tables() if not t.startswith("search_")] == [
-        "alembic_version", "blob", "change", "delivery", "document", "failure_evidence", "run",
-        "source", "store_identity", "version"]
+        "alembic_version",
+        "blob",
+        "change",
+        "delivery",
+        "document",
+        "failure_evidence",
+        "run",
+        "source",
+        "store_identity",
+        "version",
+    ]
     assert {"search_entry", "search_fts", "search_short"} <= set(store.tables())
 
 
@@ -95,12 +109,18 @@ def test_an_unreachable_postgresql_server_is_a_store_error_without_the_password(
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize(("url", "says"), [
-    ("mysql://regwatch:s3cret@127.0.0.1/regwatch", "mysql:// is not a database regwatch supports"),
-    ("postgresql+asyncpg://h/db", "postgresql+asyncpg:// is not a database regwatch supports"),
-    ("oracle+nosuchdriver://h/db", "is not a database regwatch supports"),
-    ("not a url", "not a database URL"),
-])
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (
+            "mysql://regwatch:s3cret@127.0.0.1/regwatch",
+            "mysql:// is not a database regwatch supports",
+        ),
+        ("postgresql+asyncpg://h/db", "postgresql+asyncpg:// is not a database regwatch supports"),
+        ("oracle+nosuchdriver://h/db", "is not a database regwatch supports"),
+        ("not a url", "not a database URL"),
+    ],
+)
 def test_an_unsupported_store_url_is_a_config_error_naming_the_key(url: str, says: str) -> None:
     with pytest.raises(ConfigError) as error:
         Store(url)
@@ -130,8 +150,13 @@ app()
 
 
 def regwatch_without_psycopg(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", _WITHOUT_PSYCOPG, *args], capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", _WITHOUT_PSYCOPG, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
 
 
 def write_store_config(tmp_path: Path, url: str) -> Path:
@@ -155,19 +180,29 @@ def test_a_postgresql_url_without_psycopg_names_the_key_and_the_fix(tmp_path: Pa
 def test_the_psycopg_blocker_really_blocks() -> None:
     """The harness above would prove nothing if psycopg were importable in it."""
     probe = subprocess.run(
-        [sys.executable, "-c", _WITHOUT_PSYCOPG.split("from monitor.cli")[0]
-         + "import psycopg\n"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+        [sys.executable, "-c", _WITHOUT_PSYCOPG.split("from monitor.cli")[0] + "import psycopg\n"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert probe.returncode != 0 and "No module named 'psycopg'" in probe.stderr
 
 
 def test_a_mysql_url_is_a_config_error_at_the_command_line(tmp_path: Path) -> None:
     config = write_store_config(tmp_path, "mysql://regwatch:s3cret@127.0.0.1/regwatch")
-    result = subprocess.run([sys.executable, "-m", "monitor.cli", "check", "--config",
-                             str(config)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "check", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == (
         f"error: {config}:5: [store].url: mysql:// is not a database regwatch supports "
-        "— use sqlite:///regwatch.db or postgresql+psycopg://user:pass@host/db")
+        "— use sqlite:///regwatch.db or postgresql+psycopg://user:pass@host/db"
+    )
 
 
 def test_0003_turns_mirror_details_into_the_mirror_of_column(tmp_path: Path) -> None:
@@ -179,21 +214,29 @@ def test_0003_turns_mirror_details_into_the_mirror_of_column(tmp_path: Path) -> 
         config.attributes["connection"] = connection
         command.upgrade(config, "0002")
     db = sqlite3.connect(tmp_path / "old.db")
-    db.execute("insert into source (name, kind, url, jurisdiction, schedule, consecutive_failures,"
-               " last_outcome, last_error, health_alerted, healthy_runs, last_record_count,"
-               " validators) values ('cde', 'cde', '', 'CN', '', 0, '', '', 0, 1, 5, '{}')")
+    db.execute(
+        "insert into source (name, kind, url, jurisdiction, schedule, consecutive_failures,"
+        " last_outcome, last_error, health_alerted, healthy_runs, last_record_count,"
+        " validators) values ('cde', 'cde', '', 'CN', '', 0, '', '', 0, 1, 5, '{}')"
+    )
     for key in ("k1", "k2", "k3"):
-        db.execute("insert into document (source_id, key, title, url, jurisdiction, first_seen,"
-                   " last_seen, state, missing_runs, record, fingerprint, lineage, status,"
-                   " attachments, classification, relevant) values (1, ?, 't', '', 'CN',"
-                   " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 'active', 0, '{}', '', '',"
-                   " 'final', '{}', '{}', 1)", (key,))
+        db.execute(
+            "insert into document (source_id, key, title, url, jurisdiction, first_seen,"
+            " last_seen, state, missing_runs, record, fingerprint, lineage, status,"
+            " attachments, classification, relevant) values (1, ?, 't', '', 'CN',"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 'active', 0, '{}', '', '',"
+            " 'final', '{}', '{}', 1)",
+            (key,),
+        )
     for document, detail in [(1, ""), (2, "mirror:1"), (3, "mirror:document:1"), (3, "kept")]:
-        db.execute("insert into change (source_id, document_id, kind, event, detected_at, title,"
-                   " url, jurisdiction, fields_changed, excerpt, detail, classification,"
-                   " relevant, cn, eu, us, modalities, doc_type, status) values (1, ?, 'added',"
-                   " 'added', '2026-01-01 00:00:00', 't', '', 'CN', '[]', '', ?, '{}', 1, '', '',"
-                   " '', '', '', 'final')", (document, detail))
+        db.execute(
+            "insert into change (source_id, document_id, kind, event, detected_at, title,"
+            " url, jurisdiction, fields_changed, excerpt, detail, classification,"
+            " relevant, cn, eu, us, modalities, doc_type, status) values (1, ?, 'added',"
+            " 'added', '2026-01-01 00:00:00', 't', '', 'CN', '[]', '', ?, '{}', 1, '', '',"
+            " '', '', '', 'final')",
+            (document, detail),
+        )
     db.commit()
     db.close()
     engine.dispose()

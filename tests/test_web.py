@@ -63,24 +63,30 @@ class Site:
         if request.path == "/list/index.html":
             items = "".join(
                 f'<li><a href="../articles/{d.path}.html">'
-                f'{d.title.replace("<", "&lt;").replace(">", "&gt;")}</a>'
-                f"<span>({d.date})</span><em>{d.deadline}</em></li>" for d in self.docs)
-            return Response(body=f'<html><head><meta charset="utf-8"></head><body>'
-                                 f'<div class="list"><ul>{items}</ul></div></body></html>')
+                f"{d.title.replace('<', '&lt;').replace('>', '&gt;')}</a>"
+                f"<span>({d.date})</span><em>{d.deadline}</em></li>"
+                for d in self.docs
+            )
+            return Response(
+                body=f'<html><head><meta charset="utf-8"></head><body>'
+                f'<div class="list"><ul>{items}</ul></div></body></html>'
+            )
         if request.path == "/policy.html":
             if self.down:
                 return Response(status=503, body="<html>busy</html>")
-            return Response(body=f"<html><body><main><h1>药品审评中心受理服务</h1>"
-                                 f"<p>受理时间：{self.hours}</p><p>咨询电话：010-68585566</p>"
-                                 "</main></body></html>")
+            return Response(
+                body=f"<html><body><main><h1>药品审评中心受理服务</h1>"
+                f"<p>受理时间：{self.hours}</p><p>咨询电话：010-68585566</p>"
+                "</main></body></html>"
+            )
         return Response(status=404, body="not found")
 
 
 @dataclass
 class World:
-    base: str                 # the web UI
-    store: Store              # a read-write handle, for the expected values
-    url: str                  # the store's URL
+    base: str  # the web UI
+    store: Store  # a read-write handle, for the expected values
+    url: str  # the store's URL
 
 
 def config_text(db: Path, site: str) -> str:
@@ -120,12 +126,18 @@ every = "6h"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("web")
-    site = Site(docs=[Doc("1001", INOSINE, "2026-06-25"), Doc("1002", GENERIC, "2026-05-20"),
-                      Doc("1003", GENE, "2026-05-01")])
+    site = Site(
+        docs=[
+            Doc("1001", INOSINE, "2026-06-25"),
+            Doc("1002", GENERIC, "2026-05-20"),
+            Doc("1003", GENE, "2026-05-01"),
+        ]
+    )
     with ReplicaServer(site) as replica:
         config = loads(config_text(tmp / "regwatch.db", replica.url))
-        (tmp / "regwatch.toml").write_text(config_text(tmp / "regwatch.db", replica.url),
-                                           encoding="utf-8")
+        (tmp / "regwatch.toml").write_text(
+            config_text(tmp / "regwatch.db", replica.url), encoding="utf-8"
+        )
         store = Store(config.store.url)
         pipeline = Pipeline(config, store)
         listing, page = config.sources
@@ -137,7 +149,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         site.hours = "周一至周四 9:00-15:00"
         assert pipeline.check(listing).changes == 3
         assert pipeline.check(page).changes == 1
-        site.docs.pop()                      # a removal counts after two healthy runs
+        site.docs.pop()  # a removal counts after two healthy runs
         pipeline.check(listing)
         assert pipeline.check(listing).changes == 1
         site.down = True
@@ -165,14 +177,16 @@ def rows(response: httpx.Response) -> list[tuple[int, str]]:
     """(change id, title) of each row of the changes table."""
     assert response.status_code == 200, response.text
     page = html(response.text)
-    return [(int(str(tr["id"]).removeprefix("change-")),
-             tr.select("td.title > a")[0].get_text())
-            for tr in page.select("tr[id^=change-]")]
+    return [
+        (int(str(tr["id"]).removeprefix("change-")), tr.select("td.title > a")[0].get_text())
+        for tr in page.select("tr[id^=change-]")
+    ]
 
 
 def by_title(world: World, title: str) -> dict[str, Any]:
-    return next(c for c in list_changes(world.store, ChangeFilter(limit=100))
-                if c["title"] == title)
+    return next(
+        c for c in list_changes(world.store, ChangeFilter(limit=100)) if c["title"] == title
+    )
 
 
 # -- pages ------------------------------------------------------------------------
@@ -192,21 +206,25 @@ def test_the_index_lists_every_change_newest_first(world: World) -> None:
     assert links[CAR_T] == by_title(world, CAR_T)["url"]
 
 
-@pytest.mark.parametrize("params, titles", [
-    ({"atmp": "cell_therapy"}, {CAR_T}),
-    ({"atmp": "gene_therapy"}, {GENE}),
-    ({"kind": "removed"}, {GENE}),
-    ({"kind": "draft"}, {CAR_T}),
-    ({"relevant": "true"}, {CAR_T, GENE}),
-    ({"source": "cde-page"}, {"cde-page"}),
-    ({"search": "基因治疗"}, {GENE}),
-    ({"search": "嵌合抗原受体"}, {CAR_T}),
-    ({"search": "CAR-T", "jurisdiction": "cn", "since": "1d"}, {CAR_T}),
-    ({"jurisdiction": "US"}, set()),
-    ({"since": "2099-01-01"}, set()),
-])
-def test_filters_and_search_match_the_cli(world: World, params: dict[str, str],
-                                          titles: set[str]) -> None:
+@pytest.mark.parametrize(
+    "params, titles",
+    [
+        ({"atmp": "cell_therapy"}, {CAR_T}),
+        ({"atmp": "gene_therapy"}, {GENE}),
+        ({"kind": "removed"}, {GENE}),
+        ({"kind": "draft"}, {CAR_T}),
+        ({"relevant": "true"}, {CAR_T, GENE}),
+        ({"source": "cde-page"}, {"cde-page"}),
+        ({"search": "基因治疗"}, {GENE}),
+        ({"search": "嵌合抗原受体"}, {CAR_T}),
+        ({"search": "CAR-T", "jurisdiction": "cn", "since": "1d"}, {CAR_T}),
+        ({"jurisdiction": "US"}, set()),
+        ({"since": "2099-01-01"}, set()),
+    ],
+)
+def test_filters_and_search_match_the_cli(
+    world: World, params: dict[str, str], titles: set[str]
+) -> None:
     assert {title for _, title in rows(get(world, "/", **params))} == titles
 
 
@@ -214,7 +232,7 @@ def test_pages_follow_each_other_without_gaps(world: World) -> None:
     everything = [c["id"] for c in list_changes(world.store, ChangeFilter())]
     seen: list[int] = []
     url = world.base + "/?limit=2"
-    for _ in range(10):   # 5 changes, 2 a page: 3 pages; more means "older" never ends
+    for _ in range(10):  # 5 changes, 2 a page: 3 pages; more means "older" never ends
         if not url:
             break
         response = httpx.get(url, timeout=10)
@@ -260,12 +278,11 @@ def test_a_document_page_lists_versions_and_diffs_two(world: World) -> None:
     chosen = get(world, f"/documents/{doc_id}", v1=str(versions[0]), v2=str(versions[-1]))
     expected = diff_versions(world.store, doc_id, versions[0], versions[-1])
     shown = html(chosen.text).select(".regwatch-diff")[0]
-    assert [i.get_text() for i in shown.select("ins")] == \
-        [i.get_text() for i in html(expected.html(context=3))
-         .select("ins")]
+    assert [i.get_text() for i in shown.select("ins")] == [
+        i.get_text() for i in html(expected.html(context=3)).select("ins")
+    ]
     assert "（第二版）" in "".join(i.get_text() for i in shown.select("ins"))
-    assert get(world, f"/documents/{doc_id}", v1="999999", v2=str(versions[0])) \
-        .status_code == 404
+    assert get(world, f"/documents/{doc_id}", v1="999999", v2=str(versions[0])).status_code == 404
     assert get(world, f"/documents/{doc_id}", v1=str(versions[0])).status_code == 400
 
 
@@ -275,8 +292,10 @@ def test_the_sources_page_shows_health_from_the_store(world: World) -> None:
         stored = {s.name: s for s in session.exec(select(SourceRow)).all()}
     assert stored["cde-page"].consecutive_failures == 1 and stored["cde-page"].last_error
     assert stored["cde-page"].last_outcome == "failed"
-    assert [str(tr["id"]) for tr in page.select("tbody tr")] == \
-        ["source-cde-page", "source-nmpa-like"]
+    assert [str(tr["id"]) for tr in page.select("tbody tr")] == [
+        "source-cde-page",
+        "source-nmpa-like",
+    ]
     for name, source in stored.items():
         row = page.select(f"tr#source-{name}")[0]
         assert row.select("td.failures")[0].get_text() == str(source.consecutive_failures)
@@ -294,11 +313,13 @@ def test_the_atom_feed_parses_and_has_the_right_entries(world: World) -> None:
     assert feed.tag == f"{ATOM}feed" and feed.findtext(f"{ATOM}id").startswith("tag:")
     expected = list_changes(world.store, ChangeFilter(limit=50))
     entries = feed.findall(f"{ATOM}entry")
-    assert [e.findtext(f"{ATOM}title") for e in entries] == \
-        [f"[{c['event']}] {c['title']}" for c in expected]
+    assert [e.findtext(f"{ATOM}title") for e in entries] == [
+        f"[{c['event']}] {c['title']}" for c in expected
+    ]
     ids = [e.findtext(f"{ATOM}id") for e in entries]
-    assert len(set(ids)) == len(ids) and all(re.fullmatch(r"tag:[^,]+,\d{4}:change/\d+", i)
-                                             for i in ids)
+    assert len(set(ids)) == len(ids) and all(
+        re.fullmatch(r"tag:[^,]+,\d{4}:change/\d+", i) for i in ids
+    )
     for entry in entries:
         datetime.fromisoformat(entry.findtext(f"{ATOM}updated")).utcoffset()
     only = lxml.etree.fromstring(get(world, "/feed.atom", atmp="cell_therapy").content)
@@ -312,8 +333,9 @@ def test_the_atom_feed_parses_and_has_the_right_entries(world: World) -> None:
 
 def test_the_json_endpoints_equal_the_cli_json(world: World) -> None:
     assert get(world, "/changes.json").json() == list_changes(world.store, ChangeFilter())
-    assert get(world, "/changes.json", atmp="gtmp", limit="1").json() == \
-        list_changes(world.store, ChangeFilter(atmp="gtmp", limit=1))
+    assert get(world, "/changes.json", atmp="gtmp", limit="1").json() == list_changes(
+        world.store, ChangeFilter(atmp="gtmp", limit=1)
+    )
     change_id = by_title(world, "cde-page")["id"]
     assert get(world, f"/changes/{change_id}.json").json() == get_change(world.store, change_id)
 
@@ -321,20 +343,24 @@ def test_the_json_endpoints_equal_the_cli_json(world: World) -> None:
 # -- errors, escaping, HTTP ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("path, status, words", [
-    ("/changes/999999", 404, "no change with id 999999"),
-    ("/documents/999999", 404, "no document with id 999999"),
-    ("/changes/abc", 404, "no page"),
-    ("/nowhere", 404, "no page"),
-    ("/?since=last+tuesday", 400, "since='last tuesday': use a date"),
-    ("/feed.atom?limit=0", 400, "limit='0'"),
-    ("/?atmp=cars", 400, "atmp='cars'"),
-    ("/?kind=drafts", 400, "kind='drafts'"),
-    ("/?relevant=maybe", 400, "relevant='maybe'"),
-    ("/?before=x", 400, "before='x'"),
-])
-def test_bad_requests_get_a_clear_page_never_a_traceback(world: World, path: str,
-                                                         status: int, words: str) -> None:
+@pytest.mark.parametrize(
+    "path, status, words",
+    [
+        ("/changes/999999", 404, "no change with id 999999"),
+        ("/documents/999999", 404, "no document with id 999999"),
+        ("/changes/abc", 404, "no page"),
+        ("/nowhere", 404, "no page"),
+        ("/?since=last+tuesday", 400, "since='last tuesday': use a date"),
+        ("/feed.atom?limit=0", 400, "limit='0'"),
+        ("/?atmp=cars", 400, "atmp='cars'"),
+        ("/?kind=drafts", 400, "kind='drafts'"),
+        ("/?relevant=maybe", 400, "relevant='maybe'"),
+        ("/?before=x", 400, "before='x'"),
+    ],
+)
+def test_bad_requests_get_a_clear_page_never_a_traceback(
+    world: World, path: str, status: int, words: str
+) -> None:
     response = httpx.get(world.base + path, timeout=10)
     assert response.status_code == status
     assert words in html(response.text).select("p.error")[0].get_text()
@@ -355,8 +381,7 @@ def test_only_get_and_head_are_allowed(world: World) -> None:
     full = get(world, "/")
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["content-length"]) == len(full.content)
-    again = httpx.get(world.base + "/", headers={"If-None-Match": full.headers["etag"]},
-                      timeout=10)
+    again = httpx.get(world.base + "/", headers={"If-None-Match": full.headers["etag"]}, timeout=10)
     assert again.status_code == 304 and again.content == b""
 
 
@@ -366,8 +391,9 @@ def test_titles_are_escaped_everywhere(world: World) -> None:
         body = get(world, path).text
         assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     feed = lxml.etree.fromstring(get(world, "/feed.atom", search="alert(1)").content)
-    assert [e.findtext(f"{ATOM}title") for e in feed.findall(f"{ATOM}entry")] == \
-        [f"[added] {SCRIPT}"]
+    assert [e.findtext(f"{ATOM}title") for e in feed.findall(f"{ATOM}entry")] == [
+        f"[added] {SCRIPT}"
+    ]
     assert "script-src" not in get(world, "/").headers["content-security-policy"]
 
 
@@ -386,16 +412,29 @@ def test_the_app_is_valid_wsgi_and_honours_its_mount_point(world: World) -> None
     readonly = open_readonly_store(world.url)
     app = validator(make_app(readonly))
     try:
-        for method, path, status in [("GET", "/", "200"), ("HEAD", "/sources", "200"),
-                                     ("POST", "/", "405"), ("GET", "/changes.json", "200"),
-                                     ("GET", "/feed.atom", "200"), ("GET", "/x", "404")]:
-            environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path,
-                                       "SCRIPT_NAME": "/regwatch", "QUERY_STRING": ""}
+        for method, path, status in [
+            ("GET", "/", "200"),
+            ("HEAD", "/sources", "200"),
+            ("POST", "/", "405"),
+            ("GET", "/changes.json", "200"),
+            ("GET", "/feed.atom", "200"),
+            ("GET", "/x", "404"),
+        ]:
+            environ: dict[str, Any] = {
+                "REQUEST_METHOD": method,
+                "PATH_INFO": path,
+                "SCRIPT_NAME": "/regwatch",
+                "QUERY_STRING": "",
+            }
             setup_testing_defaults(environ)
             seen: list[str] = []
 
-            def start_response(state: str, headers: list[tuple[str, str]], exc_info: Any = None,
-                               seen: list[str] = seen) -> Any:
+            def start_response(
+                state: str,
+                headers: list[tuple[str, str]],
+                exc_info: Any = None,
+                seen: list[str] = seen,
+            ) -> Any:
                 seen.append(state)
                 return lambda data: None
 
@@ -406,8 +445,9 @@ def test_the_app_is_valid_wsgi_and_honours_its_mount_point(world: World) -> None
             if path == "/" and method == "GET":
                 hrefs = [str(a["href"]) for a in html(body).select("a[href]")]
                 assert "/regwatch/sources" in hrefs
-                assert not [h for h in hrefs if h.startswith("/") and
-                            not h.startswith("/regwatch/")]
+                assert not [
+                    h for h in hrefs if h.startswith("/") and not h.startswith("/regwatch/")
+                ]
     finally:
         readonly.close()
 
@@ -419,9 +459,21 @@ def test_regwatch_web_serves_until_sigterm(world: World, tmp_path: Path) -> None
     config = tmp_path / "web.toml"
     config.write_text(f'[store]\nurl = "{world.url}"\n', encoding="utf-8")
     with subprocess.Popen(
-        [sys.executable, "-c", "from monitor.cli import app; app()", "web", "-c", str(config),
-         "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=Path(__file__).resolve().parents[1], env={**os.environ, "COLUMNS": "200"},
+        [
+            sys.executable,
+            "-c",
+            "from monitor.cli import app; app()",
+            "web",
+            "-c",
+            str(config),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "COLUMNS": "200"},
     ) as process:
         try:
             assert process.stdout is not None and process.stderr is not None

@@ -36,13 +36,18 @@ class Page:
 
     def __call__(self, request: Request) -> Response:
         if request.path == "/list/index.html":
-            items = "".join(f'<li><a href="../a/{i}.html">{t}</a><span>(2026-11-0{i + 1})</span>'
-                            f"</li>" for i, t in enumerate(self.titles))
-            return Response(body=f'<html><head><meta charset="utf-8"></head><body>'
-                                 f'<div class="list"><ul>{items}</ul></div></body></html>')
+            items = "".join(
+                f'<li><a href="../a/{i}.html">{t}</a><span>(2026-11-0{i + 1})</span></li>'
+                for i, t in enumerate(self.titles)
+            )
+            return Response(
+                body=f'<html><head><meta charset="utf-8"></head><body>'
+                f'<div class="list"><ul>{items}</ul></div></body></html>'
+            )
         if request.path == "/policy.html":
-            return Response(body=f"<html><body><main><h1>受理服务</h1><p>{self.hours}</p>"
-                                 "</main></body></html>")
+            return Response(
+                body=f"<html><body><main><h1>受理服务</h1><p>{self.hours}</p></main></body></html>"
+            )
         return Response(status=404, body="not found")
 
 
@@ -130,7 +135,7 @@ def soup(response: httpx.Response) -> BeautifulSoup:
 def test_search_finds_document_text_the_pipeline_stored(world: World) -> None:
     page = soup(get(world, "/search", q="效价"))
     titles = [row.select("td.title > a")[0].get_text() for row in page.select("tr.hit-row")]
-    assert titles == ["cde-page", POTENCY]          # the page's text, then a title
+    assert titles == ["cde-page", POTENCY]  # the page's text, then a title
     marks = {m.get_text() for m in page.select("mark")}
     assert marks == {"效价"}
     assert "效价复核资料" in page.select("p.hit")[0].get_text()
@@ -140,8 +145,9 @@ def test_search_finds_document_text_the_pipeline_stored(world: World) -> None:
 
 def test_search_over_changes_and_filters(world: World) -> None:
     page = soup(get(world, "/search", q="可比性", **{"in": "changes"}))
-    assert [r.select("td.title > a")[0].get_text() for r in page.select("tr.hit-row")] == \
-        ["干细胞产品可比性研究指导原则"]
+    assert [r.select("td.title > a")[0].get_text() for r in page.select("tr.hit-row")] == [
+        "干细胞产品可比性研究指导原则"
+    ]
     none = soup(get(world, "/search", q="效价", source="unreachable-regional-site"))
     assert none.select("tr.hit-row") == []
     assert get(world, "/search", q="x", status="banana").status_code == 400
@@ -150,8 +156,11 @@ def test_search_over_changes_and_filters(world: World) -> None:
 
 
 def test_side_by_side_beside_inline(world: World) -> None:
-    doc = next(c for c in list_changes(world.store, ChangeFilter())
-               if c["source"] == "cde-page" and c["event"] == "page_changed")["document_id"]
+    doc = next(
+        c
+        for c in list_changes(world.store, ChangeFilter())
+        if c["source"] == "cde-page" and c["event"] == "page_changed"
+    )["document_id"]
     inline = soup(get(world, f"/documents/{doc}"))
     assert inline.select(".regwatch-diff") and inline.select("#side-by-side")
     assert [i["value"] for i in inline.select("input[name=v1]")] == ["1", "2"]
@@ -166,7 +175,7 @@ def test_side_by_side_beside_inline(world: World) -> None:
 
 
 def test_csv_export_labels_zone_and_feed_links(world: World) -> None:
-    index = soup(get(world, "/", since="999999d"))            # not a 500
+    index = soup(get(world, "/", since="999999d"))  # not a 500
     link = index.select("#export-csv")[0]["href"]
     csv = httpx.get(world.base + str(link), timeout=10)
     assert csv.content.startswith("\ufeffid,detected_at,".encode())
@@ -184,8 +193,9 @@ CHROMIUM = browser_available()
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium or playwright is not installed "
-                                             "(.ci/install-chromium.sh)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium or playwright is not installed (.ci/install-chromium.sh)"
+)
 @pytest.mark.parametrize("width", [1280, 400])
 def test_search_diff_and_sources_in_chromium(world: World, width: int, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
@@ -193,8 +203,7 @@ def test_search_diff_and_sources_in_chromium(world: World, width: int, tmp_path:
     shots = Path(os.environ.get("REGWATCH_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as play:
-        browser = play.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                       args=launch_args())
+        browser = play.chromium.launch(executable_path=CHROMIUM, headless=True, args=launch_args())
         page = browser.new_page(viewport={"width": width, "height": 900})
         page.goto(world.base + "/search")
         page.fill("input[name=q]", "效价")
@@ -205,14 +214,15 @@ def test_search_diff_and_sources_in_chromium(world: World, width: int, tmp_path:
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
         page.screenshot(path=str(shots / f"search-{width}.png"), full_page=True)
 
-        doc = next(c for c in list_changes(world.store, ChangeFilter())
-                   if c["event"] == "page_changed")["document_id"]
+        doc = next(
+            c for c in list_changes(world.store, ChangeFilter()) if c["event"] == "page_changed"
+        )["document_id"]
         page.goto(f"{world.base}/documents/{doc}")
         page.click("#side-by-side")
         page.wait_for_selector("table.regwatch-sbs")
         old = page.locator("table.regwatch-sbs td.old del").first.bounding_box()
         new = page.locator("table.regwatch-sbs td.new ins").first.bounding_box()
-        assert old is not None and new is not None and old["x"] < new["x"]   # side by side
+        assert old is not None and new is not None and old["x"] < new["x"]  # side by side
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
         page.screenshot(path=str(shots / f"diff-sbs-{width}.png"), full_page=True)
 

@@ -45,7 +45,7 @@ class _Scan:
     """The surviving cue hits of one text, and the traps that were in force."""
 
     hits: list[Hit]
-    traps: list[tuple[Negative, Hit, bool]]   # negative, where it matched, removed something
+    traps: list[tuple[Negative, Hit, bool]]  # negative, where it matched, removed something
 
 
 def _cues(lex: Lexicon, owners: Iterable[int]) -> list[Cue]:
@@ -58,8 +58,9 @@ def _cues(lex: Lexicon, owners: Iterable[int]) -> list[Cue]:
     return list(found.values())
 
 
-def _scan(lex: Lexicon, text: str, inherited: Iterable[Negative] = (),
-          always_traps: bool = False) -> _Scan:
+def _scan(
+    lex: Lexicon, text: str, inherited: Iterable[Negative] = (), always_traps: bool = False
+) -> _Scan:
     """Cue hits minus what the traps remove. When no hit is one a trap could
     remove, the traps are looked for only when asked (they would change
     nothing)."""
@@ -73,13 +74,21 @@ def _scan(lex: Lexicon, text: str, inherited: Iterable[Negative] = (),
         if not negative.span:
             doc_scope.setdefault(found.owner, found)
             continue
-        kept = [h for h in hits if h.end <= found.start or h.start >= found.end
-                or not negative.removes(lex.cues[h.owner])]
+        kept = [
+            h
+            for h in hits
+            if h.end <= found.start
+            or h.start >= found.end
+            or not negative.removes(lex.cues[h.owner])
+        ]
         traps.append((negative, found, len(kept) < len(hits)))
         hits = kept
     present = {lex.cues[h.owner].id for h in hits}
-    active = [(lex.negatives[i], hit) for i, hit in doc_scope.items()
-              if not lex.negatives[i].unless & present]
+    active = [
+        (lex.negatives[i], hit)
+        for i, hit in doc_scope.items()
+        if not lex.negatives[i].unless & present
+    ]
     for negative in inherited:
         if not negative.unless & present:
             active.append((negative, Hit(-1, -1, -1, -1)))
@@ -121,8 +130,7 @@ def _status(lex: Lexicon, norm: str, metadata: str | None) -> tuple[str, tuple[i
     return (lex.default_status if norm.strip() else lex.empty_status), None
 
 
-def _doc_type(lex: Lexicon, norm: str, metadata: str | None
-              ) -> tuple[str, tuple[int, int] | None]:
+def _doc_type(lex: Lexicon, norm: str, metadata: str | None) -> tuple[str, tuple[int, int] | None]:
     if metadata and metadata.strip():
         word = metadata.strip().lower()
         if word in DOC_TYPES and word != lex.default_doc_type:
@@ -143,8 +151,9 @@ def _words(original: str, spans: Iterable[tuple[int, int]]) -> list[str]:
     return out
 
 
-def _body(lex: Lexicon, text: str, inherited: list[Negative]
-          ) -> tuple[list[Cue], int, list[tuple[int, int]]]:
+def _body(
+    lex: Lexicon, text: str, inherited: list[Negative]
+) -> tuple[list[Cue], int, list[tuple[int, int]]]:
     """The cues that recur in the body, its number of strong hits, and where
     each recurring cue first occurs."""
     scan = _scan(lex, normalise(text[: lex.body.max_chars]), inherited)
@@ -157,8 +166,9 @@ def _body(lex: Lexicon, text: str, inherited: list[Negative]
     return _cues(lex, first), strong, list(first.values())
 
 
-def classify(title: str, *, text: str | None = None, status: str | None = None,
-             doc_type: str | None = None) -> Classification:
+def classify(
+    title: str, *, text: str | None = None, status: str | None = None, doc_type: str | None = None
+) -> Classification:
     """Classify a document by its title (Chinese, English or mixed).
 
     ``text`` is the document's own text, if known: it adds tags and evidence,
@@ -176,16 +186,17 @@ def classify(title: str, *, text: str | None = None, status: str | None = None,
     scan = _scan(lex, norm, always_traps=bool(text))
     cues = _cues(lex, (h.owner for h in scan.hits))
     relevant = any(c.strong for c in cues)
-    evidence_spans = [(h.start, h.end) for h in sorted(
-        scan.hits, key=lambda h: (lex.cues[h.owner].order, h.pattern, h.start))]
+    evidence_spans = [
+        (h.start, h.end)
+        for h in sorted(scan.hits, key=lambda h: (lex.cues[h.owner].order, h.pattern, h.start))
+    ]
     body_words: list[str] = []
     tags: set[str] = {c.modality for c in cues if c.modality}
     class_cues = cues
     if text:
         traps_in_force = [n for n, _, _ in scan.traps if not n.span]
         body_cues, strong_hits, spans = _body(lex, text, traps_in_force)
-        from_body = (not relevant and not traps_in_force
-                     and strong_hits >= lex.body.min_strong_hits)
+        from_body = not relevant and not traps_in_force and strong_hits >= lex.body.min_strong_hits
         if relevant or from_body:
             tags |= {c.modality for c in body_cues if c.modality}
             body_words = _words(text, spans)[: lex.body.max_evidence]
@@ -210,7 +221,9 @@ def classify(title: str, *, text: str | None = None, status: str | None = None,
     return Classification(
         relevant=relevant,
         modalities=in_order(tags, MODALITIES),
-        cn=cn, eu=eu, us=us,
+        cn=cn,
+        eu=eu,
+        us=us,
         doc_type=type_value,
         status=status_value,
         disciplines=in_order(disciplines, DISCIPLINES),

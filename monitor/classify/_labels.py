@@ -9,8 +9,7 @@ from monitor.classify._lexicon import lexicon
 
 # where a bare value is looked up first: "gene_therapy" is the China class,
 # "other" the China class, "xenotransplantation" the US class
-_SEARCH_ORDER = ("cn", "eu", "us", "jp", "modalities", "doc_type", "status", "disciplines",
-                 "scope")
+_SEARCH_ORDER = ("cn", "eu", "us", "jp", "modalities", "doc_type", "status", "disciplines", "scope")
 
 
 def _pair(value: str, field: str | None) -> tuple[str, str] | None:

@@ -41,8 +41,8 @@ class LexiconError(RegwatchError):
 # An ASCII word boundary: Python's \b treats Chinese characters as word
 # characters, so "CAR-T细胞" would have no boundary after "T".
 _ASCII_BOUNDARY = r"(?:(?<![A-Za-z0-9])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?![A-Za-z0-9]))"
-_LEADING_BOUNDARY = r"(?<![A-Za-z0-9])"   # \b before a pattern's first (ASCII) letter
-_TRAILING_BOUNDARY = r"(?![A-Za-z0-9])"   # \b after its last
+_LEADING_BOUNDARY = r"(?<![A-Za-z0-9])"  # \b before a pattern's first (ASCII) letter
+_TRAILING_BOUNDARY = r"(?![A-Za-z0-9])"  # \b after its last
 _MACRO = re.compile(r"%([a-z_]+)%")
 _FLAGS = re.IGNORECASE
 
@@ -98,8 +98,11 @@ class Negative:
     unless: frozenset[str]
 
     def removes(self, cue: Cue) -> bool:
-        return "*" in self.suppress or cue.id in self.suppress or (
-            "weak" in self.suppress and not cue.strong)
+        return (
+            "*" in self.suppress
+            or cue.id in self.suppress
+            or ("weak" in self.suppress and not cue.strong)
+        )
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ class Lexicon:
     stem_gate: re.Pattern[str]
     negatives: tuple[Negative, ...]
     negative_matcher: Matcher
-    removable: frozenset[int]   # the cues some negative can remove (by order)
+    removable: frozenset[int]  # the cues some negative can remove (by order)
     title_status: RuleSet
     metadata_status: RuleSet
     default_status: str
@@ -130,7 +133,7 @@ class Lexicon:
     doc_types: RuleSet
     default_doc_type: str
     disciplines: RuleSet
-    scope: RuleSet              # "none" (not for CGT) before "horizontal"
+    scope: RuleSet  # "none" (not for CGT) before "horizontal"
     tep_aim: re.Pattern[str]
     combinations: tuple[tuple[int, tuple[frozenset[str], ...]], ...]
     body: BodySettings
@@ -179,8 +182,9 @@ class _Reader:
             except re.error as exc:
                 raise LexiconError(f"{where}: bad pattern {pattern!r}: {exc}") from exc
             if compiled.groups:
-                raise LexiconError(f"{where}: pattern {pattern!r} has a capturing group; "
-                                   "use (?:...)")
+                raise LexiconError(
+                    f"{where}: pattern {pattern!r} has a capturing group; use (?:...)"
+                )
             if compiled.fullmatch(""):
                 raise LexiconError(f"{where}: pattern {pattern!r} matches empty text")
             out.append(word_start(expanded))
@@ -195,15 +199,16 @@ class _Reader:
         text = _MACRO.sub(macro, pattern)
         head = _LEADING_BOUNDARY if text.startswith(r"\b") else ""
         tail = _TRAILING_BOUNDARY if text.endswith(r"\b") and not text.endswith(r"\\b") else ""
-        text = text[2 if head else 0: len(text) - 2 if tail else None]
+        text = text[2 if head else 0 : len(text) - 2 if tail else None]
         return head + text.replace(r"\b", _ASCII_BOUNDARY) + tail
 
     def alternation(self, where: str, raw: Any) -> re.Pattern[str]:
         return re.compile("|".join(self.patterns(where, raw)), _FLAGS)
 
 
-def _classes(where: str, entry: Mapping[str, Any], field: str,
-             vocabulary: tuple[str, ...]) -> tuple[str, ...] | None:
+def _classes(
+    where: str, entry: Mapping[str, Any], field: str, vocabulary: tuple[str, ...]
+) -> tuple[str, ...] | None:
     if field not in entry:
         return None
     values = entry[field]
@@ -212,8 +217,20 @@ def _classes(where: str, entry: Mapping[str, Any], field: str,
     return tuple(values)
 
 
-_CUE_KEYS = {"id", "modality", "strength", "domain", "covers", "cn", "eu", "us", "jp",
-             "fallback", "priority", "patterns"}
+_CUE_KEYS = {
+    "id",
+    "modality",
+    "strength",
+    "domain",
+    "covers",
+    "cn",
+    "eu",
+    "us",
+    "jp",
+    "fallback",
+    "priority",
+    "patterns",
+}
 _CLASS_FIELDS = (("cn", CN), ("eu", EU), ("us", US), ("jp", JP))
 
 
@@ -232,17 +249,27 @@ def _product_cues(reader: _Reader) -> list[tuple[str, dict[str, Any]]]:
         where = f"{reader.directory / name}: [[product]] #{index + 1}"
         unknown = set(entry) - _PRODUCT_KEYS
         if unknown or entry.get("modality") not in MODALITIES or not entry.get("source"):
-            raise LexiconError(f"{where}: needs a known 'modality' and a 'source'; "
-                               f"unknown keys {sorted(unknown)}")
+            raise LexiconError(
+                f"{where}: needs a known 'modality' and a 'source'; unknown keys {sorted(unknown)}"
+            )
         words = [entry.get("brand"), entry.get("inn"), *entry.get("names", ())]
-        names.setdefault(entry["modality"], []).extend(
-            _word(str(w)) for w in words if w)
+        names.setdefault(entry["modality"], []).extend(_word(str(w)) for w in words if w)
     covers = data.get("covers", [])
-    return [(name, {"id": f"product_{modality}", "modality": modality, "strength": "strong",
-                    "domain": "product", "covers": covers,
-                    "priority": int(data.get("priority", 0)),
-                    "patterns": sorted(set(patterns), key=lambda p: (-len(p), p))})
-            for modality, patterns in names.items()]
+    return [
+        (
+            name,
+            {
+                "id": f"product_{modality}",
+                "modality": modality,
+                "strength": "strong",
+                "domain": "product",
+                "covers": covers,
+                "priority": int(data.get("priority", 0)),
+                "patterns": sorted(set(patterns), key=lambda p: (-len(p), p)),
+            },
+        )
+        for modality, patterns in names.items()
+    ]
 
 
 def _word(name: str) -> str:
@@ -265,9 +292,9 @@ def _word(name: str) -> str:
 _KATAKANA = re.compile("[\u30a1-\u30fa\u30fc]")
 
 
-def _read_cues(reader: _Reader, files: Sequence[str],
-               mapping: Mapping[str, Mapping[str, tuple[str, ...]]]
-               ) -> tuple[tuple[Cue, ...], Matcher, Matcher, re.Pattern[str]]:
+def _read_cues(
+    reader: _Reader, files: Sequence[str], mapping: Mapping[str, Mapping[str, tuple[str, ...]]]
+) -> tuple[tuple[Cue, ...], Matcher, Matcher, re.Pattern[str]]:
     raw: list[tuple[str, dict[str, Any]]] = []
     gated: set[str] = set()
     gates: list[str] = []
@@ -296,22 +323,27 @@ def _read_cues(reader: _Reader, files: Sequence[str],
         if modality is not None and modality not in MODALITIES:
             raise LexiconError(f"{where}: unknown modality {modality!r}")
         if entry.get("strength") not in ("strong", "weak"):
-            raise LexiconError(f"{where}: 'strength' must be \"strong\" or \"weak\"")
+            raise LexiconError(f'{where}: \'strength\' must be "strong" or "weak"')
         default = mapping.get(modality or "", {})
-        classes = {field: _classes(where, entry, field, vocab)
-                   for field, vocab in _CLASS_FIELDS}
-        cues.append(Cue(
-            id=entry["id"], order=order, modality=modality,
-            strong=entry["strength"] == "strong", domain=str(entry.get("domain", entry["id"])),
-            covers=frozenset(entry.get("covers", ())),
-            cn=classes["cn"] if classes["cn"] is not None else default.get("cn", ()),
-            eu=classes["eu"] if classes["eu"] is not None else default.get("eu", ()),
-            us=classes["us"] if classes["us"] is not None else default.get("us", ()),
-            fallback=bool(entry.get("fallback", False)),
-            jp=classes["jp"] if classes["jp"] is not None else default.get("jp", ()),
-        ))
+        classes = {field: _classes(where, entry, field, vocab) for field, vocab in _CLASS_FIELDS}
+        cues.append(
+            Cue(
+                id=entry["id"],
+                order=order,
+                modality=modality,
+                strong=entry["strength"] == "strong",
+                domain=str(entry.get("domain", entry["id"])),
+                covers=frozenset(entry.get("covers", ())),
+                cn=classes["cn"] if classes["cn"] is not None else default.get("cn", ()),
+                eu=classes["eu"] if classes["eu"] is not None else default.get("eu", ()),
+                us=classes["us"] if classes["us"] is not None else default.get("us", ()),
+                fallback=bool(entry.get("fallback", False)),
+                jp=classes["jp"] if classes["jp"] is not None else default.get("jp", ()),
+            )
+        )
         (stem_entries if name in gated else entries).append(
-            (order, reader.patterns(where, entry.get("patterns"))))
+            (order, reader.patterns(where, entry.get("patterns")))
+        )
     ids = [c.id for c in cues]
     if len(set(ids)) != len(ids):
         raise LexiconError(f"{reader.directory}: duplicate cue ids")
@@ -331,15 +363,22 @@ def _read_negatives(reader: _Reader, cue_ids: set[str]) -> tuple[tuple[Negative,
         if unknown:
             raise LexiconError(f"{where}: unknown cue ids {sorted(unknown)}")
         if entry.get("scope") not in ("title", "span"):
-            raise LexiconError(f"{where}: 'scope' must be \"title\" or \"span\"")
-        negatives.append(Negative(id=str(entry.get("id")), span=entry["scope"] == "span",
-                                  suppress=suppress, unless=unless))
+            raise LexiconError(f'{where}: \'scope\' must be "title" or "span"')
+        negatives.append(
+            Negative(
+                id=str(entry.get("id")),
+                span=entry["scope"] == "span",
+                suppress=suppress,
+                unless=unless,
+            )
+        )
         entries.append((index, reader.patterns(where, entry.get("patterns"))))
     return tuple(negatives), Matcher(entries)
 
 
-def _ordered_rules(reader: _Reader, file: str, table: str, key: str,
-                   vocabulary: tuple[str, ...]) -> RuleSet:
+def _ordered_rules(
+    reader: _Reader, file: str, table: str, key: str, vocabulary: tuple[str, ...]
+) -> RuleSet:
     data = reader.load(file)
     rules = []
     for index, entry in enumerate(data.get(table, [])):
@@ -362,16 +401,18 @@ def _read_labels(data: Mapping[str, Any], where: str) -> dict[str, dict[str, tup
     return labels
 
 
-def _read_combinations(data: Mapping[str, Any], where: str, cues: Sequence[Cue]
-                       ) -> tuple[tuple[int, tuple[frozenset[str], ...]], ...]:
+def _read_combinations(
+    data: Mapping[str, Any], where: str, cues: Sequence[Cue]
+) -> tuple[tuple[int, tuple[frozenset[str], ...]], ...]:
     index = {c.id: c.order for c in cues}
     out = []
     for entry in data.get("combination", []):
         groups = tuple(frozenset(group) for group in entry.get("all_of", ()))
         unknown = ({entry.get("cue")} | set().union(*groups)) - set(index)
         if unknown or not groups:
-            raise LexiconError(f"{where}: [[combination]] with unknown cue ids "
-                               f"{sorted(map(str, unknown))}")
+            raise LexiconError(
+                f"{where}: [[combination]] with unknown cue ids {sorted(map(str, unknown))}"
+            )
         out.append((index[entry["cue"]], groups))
     return tuple(out)
 
@@ -390,8 +431,10 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
     for modality, entry in mapping_data.get("modality", {}).items():
         if modality not in MODALITIES:
             raise LexiconError(f"{where}: unknown modality {modality!r}")
-        mapping[modality] = {field: _classes(f"{where}: {modality}", entry, field, vocab) or ()
-                             for field, vocab in _CLASS_FIELDS}
+        mapping[modality] = {
+            field: _classes(f"{where}: {modality}", entry, field, vocab) or ()
+            for field, vocab in _CLASS_FIELDS
+        }
     if set(mapping) != set(MODALITIES):
         raise LexiconError(f"{where}: no mapping for {sorted(set(MODALITIES) - set(mapping))}")
     cue_files = sorted(p.name for p in directory.glob("cues_*.toml"))
@@ -401,13 +444,19 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
     doc_data = reader.load("doc_types.toml")
     body = mapping_data.get("body", {})
     defaults = (status_data.get("default", {}), doc_data.get("default", {}))
-    if ({defaults[0].get("status", "final"), defaults[0].get("empty", "unknown")} - set(STATUSES)
-            or defaults[1].get("doc_type", "other") not in DOC_TYPES):
-        raise LexiconError(f"{directory}: a [default] in status.toml or doc_types.toml is not "
-                           "a vocabulary value")
+    if {defaults[0].get("status", "final"), defaults[0].get("empty", "unknown")} - set(
+        STATUSES
+    ) or defaults[1].get("doc_type", "other") not in DOC_TYPES:
+        raise LexiconError(
+            f"{directory}: a [default] in status.toml or doc_types.toml is not a vocabulary value"
+        )
     return Lexicon(
-        cues=cues, cue_matcher=cue_matcher, stem_matcher=stem_matcher, stem_gate=stem_gate,
-        negatives=negatives, negative_matcher=negative_matcher,
+        cues=cues,
+        cue_matcher=cue_matcher,
+        stem_matcher=stem_matcher,
+        stem_gate=stem_gate,
+        negatives=negatives,
+        negative_matcher=negative_matcher,
         removable=frozenset(c.order for c in cues if any(n.removes(c) for n in negatives)),
         title_status=_ordered_rules(reader, "status.toml", "title", "status", STATUSES),
         metadata_status=_ordered_rules(reader, "status.toml", "metadata", "status", STATUSES),
@@ -415,11 +464,13 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
         empty_status=str(status_data.get("default", {}).get("empty", "unknown")),
         doc_types=_ordered_rules(reader, "doc_types.toml", "rule", "doc_type", DOC_TYPES),
         default_doc_type=str(doc_data.get("default", {}).get("doc_type", "other")),
-        disciplines=_ordered_rules(reader, "disciplines.toml", "discipline", "discipline",
-                                   LIST_FIELDS["disciplines"]),
+        disciplines=_ordered_rules(
+            reader, "disciplines.toml", "discipline", "discipline", LIST_FIELDS["disciplines"]
+        ),
         scope=_ordered_rules(reader, "scope.toml", "scope", "scope", ("none", "horizontal")),
-        tep_aim=reader.alternation(f"{where}: [eu_tep_aim]",
-                                   mapping_data.get("eu_tep_aim", {}).get("patterns")),
+        tep_aim=reader.alternation(
+            f"{where}: [eu_tep_aim]", mapping_data.get("eu_tep_aim", {}).get("patterns")
+        ),
         combinations=_read_combinations(mapping_data, where, cues),
         body=BodySettings(
             max_chars=int(body.get("max_chars", 20000)),

@@ -203,13 +203,11 @@ class Matcher:
         self._by_char: dict[str, Callable[[str, int], re.Match[str] | None]] = {}
         self._by_set: dict[tuple[int, ...], Callable[[str, int], re.Match[str] | None]] = {}
 
-    def _compile(self, chosen: Iterable[tuple[str, str, frozenset[str] | None]]
-                 ) -> re.Pattern[str]:
+    def _compile(self, chosen: Iterable[tuple[str, str, frozenset[str] | None]]) -> re.Pattern[str]:
         return re.compile("|".join(f"(?P<{n}>{p})" for n, p, _ in chosen) or r"(?!)", _FLAGS)
 
     def _matcher_for(self, char: str) -> Callable[[str, int], re.Match[str] | None]:
-        chosen = tuple(i for i, first in enumerate(self._firsts)
-                       if first is None or char in first)
+        chosen = tuple(i for i, first in enumerate(self._firsts) if first is None or char in first)
         match = self._by_set.get(chosen)
         if match is None:
             match = self._compile(self._labelled[i] for i in chosen).match

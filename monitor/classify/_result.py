@@ -18,10 +18,29 @@ SCOPES = ("cgt", "horizontal", "none")
 # where an evidence word was found
 WHERE = ("title", "text")
 MODALITIES = (
-    "car_t", "car_nk", "tcr_t", "gene_modified_cells", "immune_cells", "stem_cells",
-    "aav", "lentiviral", "retroviral", "adenoviral", "plasmid", "gene_editing", "oncolytic",
-    "mrna_therapeutic", "nucleic_acid", "tissue_engineered", "exosome", "therapeutic_vaccine",
-    "neoantigen", "phage", "novel_delivery", "xenotransplantation", "hct_p",
+    "car_t",
+    "car_nk",
+    "tcr_t",
+    "gene_modified_cells",
+    "immune_cells",
+    "stem_cells",
+    "aav",
+    "lentiviral",
+    "retroviral",
+    "adenoviral",
+    "plasmid",
+    "gene_editing",
+    "oncolytic",
+    "mrna_therapeutic",
+    "nucleic_acid",
+    "tissue_engineered",
+    "exosome",
+    "therapeutic_vaccine",
+    "neoantigen",
+    "phage",
+    "novel_delivery",
+    "xenotransplantation",
+    "hct_p",
 )
 DOC_TYPES = ("guideline", "qa", "reflection_paper", "notice", "regulation", "consultation", "other")
 STATUSES = ("draft", "final", "withdrawn", "unknown")
@@ -73,20 +92,22 @@ class Classification:
         """The TAXONOMY.md JSON object. ``text`` (the classified input) comes
         first when given."""
         out: dict[str, Any] = {} if text is None else {"text": text}
-        out.update({
-            "relevant": self.relevant,
-            "modalities": list(self.modalities),
-            "cn": list(self.cn),
-            "eu": list(self.eu),
-            "us": list(self.us),
-            "doc_type": self.doc_type,
-            "status": self.status,
-            "disciplines": list(self.disciplines),
-            "evidence": list(self.evidence),
-            "jp": list(self.jp),
-            "scope": self.scope,
-            "evidence_where": list(self.evidence_where),
-        })
+        out.update(
+            {
+                "relevant": self.relevant,
+                "modalities": list(self.modalities),
+                "cn": list(self.cn),
+                "eu": list(self.eu),
+                "us": list(self.us),
+                "doc_type": self.doc_type,
+                "status": self.status,
+                "disciplines": list(self.disciplines),
+                "evidence": list(self.evidence),
+                "jp": list(self.jp),
+                "scope": self.scope,
+                "evidence_where": list(self.evidence_where),
+            }
+        )
         return out
 
     @classmethod
@@ -124,5 +145,12 @@ class Classification:
         where = data.get("evidence_where", ())
         if isinstance(where, str) or any(w not in WHERE for w in where):
             raise ValueError(f"classification field 'evidence_where' must list values of {WHERE}")
-        return cls(relevant=relevant, doc_type=doc_type, status=status,
-                   evidence=tuple(evidence), scope=scope, evidence_where=tuple(where), **lists)
+        return cls(
+            relevant=relevant,
+            doc_type=doc_type,
+            status=status,
+            evidence=tuple(evidence),
+            scope=scope,
+            evidence_where=tuple(where),
+            **lists,
+        )

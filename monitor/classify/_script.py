@@ -29,5 +29,4 @@ def script_table() -> dict[int, str]:
     simplified = opencc.OpenCC("t2s.json").convert("\n".join(japanese)).split("\n")
     if len(simplified) != len(chars):  # a converter that joined lines: fold nothing
         return {}
-    return {ord(c): s for c, s in zip(chars, simplified, strict=True)
-            if len(s) == 1 and s != c}
+    return {ord(c): s for c, s in zip(chars, simplified, strict=True) if len(s) == 1 and s != c}

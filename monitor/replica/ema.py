@@ -64,13 +64,23 @@ SCI = "scientific-guideline"
 QA = "medicine-qa"  # where EMA files questions-and-answers documents
 # Q&A documents of type medicine-qa, modelled on EMA's (titles and dates unverified)
 EMA_QA: list[tuple[str, str, str]] = [
-    ("Questions and answers on the use of out-of-specification batches of authorised "
-     "cell/tissue-based advanced therapy medicinal products", "2019-05-20",
-     "EMA/CAT/224390/2019"),
-    ("Questions and answers: comparability considerations for advanced therapy medicinal "
-     "products (ATMP)", "2024-03-28", "EMA/CAT/499821/2019"),
-    ("Questions and answers on biosimilar medicines (similar biological medicinal products)",
-     "2012-09-27", "EMA/837805/2011"),
+    (
+        "Questions and answers on the use of out-of-specification batches of authorised "
+        "cell/tissue-based advanced therapy medicinal products",
+        "2019-05-20",
+        "EMA/CAT/224390/2019",
+    ),
+    (
+        "Questions and answers: comparability considerations for advanced therapy medicinal "
+        "products (ATMP)",
+        "2024-03-28",
+        "EMA/CAT/499821/2019",
+    ),
+    (
+        "Questions and answers on biosimilar medicines (similar biological medicinal products)",
+        "2012-09-27",
+        "EMA/837805/2011",
+    ),
 ]
 
 
@@ -133,15 +143,23 @@ class EmaReplica(SiteReplica):
             return datetime.combine(day, time(1, 0), UTC)
         return _midnight(day)
 
-    def _put(self, name: str, kind: str, status: str, day: date, reference: str = "",
-             consultation: str = "") -> str:
+    def _put(
+        self,
+        name: str,
+        kind: str,
+        status: str,
+        day: date,
+        reference: str = "",
+        consultation: str = "",
+    ) -> str:
         seen = self._names.get((kind, name), 0)
         self._names[(kind, name)] = seen + 1
         if seen:  # keep names (and so PDF URLs) unique
             name = f"{name} - Rev. {seen + 1}"
         first = self._published(day)
-        updated = first if self.rng.random() < 0.7 else first + timedelta(
-            days=self.rng.randint(1, 900))
+        updated = (
+            first if self.rng.random() < 0.7 else first + timedelta(days=self.rng.randint(1, 900))
+        )
         updated = min(updated, self.clock - timedelta(hours=6))
         doc = EmaDocument(self._id(), name, kind, status, first, updated, reference, consultation)
         self.docs[doc.id] = doc
@@ -165,7 +183,8 @@ class EmaReplica(SiteReplica):
             if len(self.docs) < n_sci:
                 status = rng.choices(
                     ["Adopted", "Draft: consultation closed", "Draft: consultation open"],
-                    [0.9, 0.08, 0.02])[0]
+                    [0.9, 0.08, 0.02],
+                )[0]
                 consultation = ""
                 if status.startswith("Draft"):
                     if status.endswith("open"):
@@ -188,8 +207,14 @@ class EmaReplica(SiteReplica):
         return self.clock
 
     def add_document(
-        self, name: str, *, type: str = SCI, status: str = "Draft: consultation open",
-        consultation_days: int = 92, reference: str = "", body: tuple[str, ...] = (),
+        self,
+        name: str,
+        *,
+        type: str = SCI,
+        status: str = "Draft: consultation open",
+        consultation_days: int = 92,
+        reference: str = "",
+        body: tuple[str, ...] = (),
     ) -> str:
         """Publish a document today (a draft out for consultation by default)."""
         stamp = self._edited()
@@ -197,8 +222,17 @@ class EmaReplica(SiteReplica):
         if status.startswith("Draft"):
             consultation = f"{_dmy(self.today)} - {_dmy(self.today + timedelta(consultation_days))}"
         reference = reference or f"EMA/CAT/{self.rng.randint(10000, 99999)}/{self.today.year}"
-        doc = EmaDocument(self._id(), name, type, status, _midnight(self.today), stamp,
-                          reference, consultation, body=list(body))
+        doc = EmaDocument(
+            self._id(),
+            name,
+            type,
+            status,
+            _midnight(self.today),
+            stamp,
+            reference,
+            consultation,
+            body=list(body),
+        )
         self.docs[doc.id] = doc
         return doc.id
 
@@ -211,9 +245,16 @@ class EmaReplica(SiteReplica):
         draft = self.docs[doc_id]
         draft.status = "Draft: consultation closed"
         stamp = self._edited()
-        final = EmaDocument(self._id(), name or draft.name, draft.type, "Adopted",
-                            _midnight(self.today), stamp, f"{draft.reference_number} Rev. 1",
-                            body=list(draft.body))
+        final = EmaDocument(
+            self._id(),
+            name or draft.name,
+            draft.type,
+            "Adopted",
+            _midnight(self.today),
+            stamp,
+            f"{draft.reference_number} Rev. 1",
+            body=list(draft.body),
+        )
         self.docs[final.id] = final
         return final.id
 
@@ -236,24 +277,29 @@ class EmaReplica(SiteReplica):
         return {"name": "ema-documents", "kind": "ema-documents", "base_url": base_url}
 
     def blocked_response(self, request: Request) -> Response:
-        return Response(status=403, body="<html><head><title>Access Denied</title></head><body>"
-                        "<h1>Access Denied</h1>You don't have permission to access "
-                        f"\"{html.escape(request.path)}\" on this server.<p>Reference "
-                        "#18.8f2e1402.1764090000.1d2c3b4a</p></body></html>")
+        return Response(
+            status=403,
+            body="<html><head><title>Access Denied</title></head><body>"
+            "<h1>Access Denied</h1>You don't have permission to access "
+            f'"{html.escape(request.path)}" on this server.<p>Reference '
+            "#18.8f2e1402.1764090000.1d2c3b4a</p></body></html>",
+        )
 
     def serve(self, request: Request) -> Response:
         path = request.path
         if path == DOCUMENTS_JSON:
             return self._documents(request)
         if path in FEEDS:
-            return Response(body=self.feed(path, request.base),
-                            content_type="application/rss+xml; charset=utf-8")
+            return Response(
+                body=self.feed(path, request.base),
+                content_type="application/rss+xml; charset=utf-8",
+            )
         if path.startswith("/en/documents/") and path.endswith("_en.pdf"):
             for doc in self.docs.values():
                 if path == f"/en/documents/{doc.type}/{doc.slug}_en.pdf":
                     return Response(body=self.pdf(doc), content_type="application/pdf")
         if path.endswith("-scientific-guideline"):
-            slug = path[len("/en/"):-len("-scientific-guideline")]
+            slug = path[len("/en/") : -len("-scientific-guideline")]
             for doc in self.docs.values():
                 if doc.type == SCI and doc.slug == slug:
                     return Response(body=self._landing(doc, request.base))
@@ -264,17 +310,24 @@ class EmaReplica(SiteReplica):
 
     def json_bytes(self, base: str) -> bytes:
         if self._cache is None or self._cache[:2] != (base, self.mode):
-            data = [] if self.mode == "empty" else [
-                {
-                    "id": doc.id, "name": doc.name, "type": doc.type, "status": doc.status,
-                    "consultation_date": doc.consultation_date,
-                    "first_published_date": _stamp(doc.first_published),
-                    "last_updated_date": _stamp(doc.last_updated),
-                    "reference_number": doc.reference_number,
-                    "document_url": self.document_url(doc, base),
-                }
-                for doc in self.docs.values()
-            ]
+            data = (
+                []
+                if self.mode == "empty"
+                else [
+                    {
+                        "id": doc.id,
+                        "name": doc.name,
+                        "type": doc.type,
+                        "status": doc.status,
+                        "consultation_date": doc.consultation_date,
+                        "first_published_date": _stamp(doc.first_published),
+                        "last_updated_date": _stamp(doc.last_updated),
+                        "reference_number": doc.reference_number,
+                        "document_url": self.document_url(doc, base),
+                    }
+                    for doc in self.docs.values()
+                ]
+            )
             meta = {"total_records": len(data), "timestamp": _stamp(self.clock)}
             body = json.dumps({"meta": meta, "data": data}, ensure_ascii=False).encode("utf-8")
             self._cache = (base, self.mode, body)
@@ -290,8 +343,9 @@ class EmaReplica(SiteReplica):
                     return Response(status=304, headers=headers)
             except (TypeError, ValueError):
                 pass
-        return Response(body=self.json_bytes(request.base), headers=headers,
-                        content_type="application/json")
+        return Response(
+            body=self.json_bytes(request.base), headers=headers, content_type="application/json"
+        )
 
     def feed(self, path: str, base: str) -> str:
         docs = list(self.docs.values())
@@ -313,30 +367,48 @@ class EmaReplica(SiteReplica):
         )
 
     def _item(self, doc: EmaDocument, base: str) -> str:
-        link = (f"{base}/en/{doc.slug}-scientific-guideline" if doc.type == SCI
-                else self.document_url(doc, base))
-        parts = [p for p in (doc.status, doc.reference_number, doc.consultation_date and
-                             f"Consultation: {doc.consultation_date}") if p]
+        link = (
+            f"{base}/en/{doc.slug}-scientific-guideline"
+            if doc.type == SCI
+            else self.document_url(doc, base)
+        )
+        parts = [
+            p
+            for p in (
+                doc.status,
+                doc.reference_number,
+                doc.consultation_date and f"Consultation: {doc.consultation_date}",
+            )
+            if p
+        ]
         description = html.escape(f"<p>{' · '.join(parts)}</p>")
         pub = format_datetime(doc.last_updated.astimezone(_AMSTERDAM))
-        return (f"<item>\n<title>{html.escape(doc.name)}</title>\n<link>{link}</link>\n"
-                f"<description>{description}</description>\n<pubDate>{pub}</pubDate>\n"
-                f"<dc:creator>European Medicines Agency</dc:creator>\n"
-                f'<guid isPermaLink="false">{doc.id} at {base}</guid>\n</item>\n')
+        return (
+            f"<item>\n<title>{html.escape(doc.name)}</title>\n<link>{link}</link>\n"
+            f"<description>{description}</description>\n<pubDate>{pub}</pubDate>\n"
+            f"<dc:creator>European Medicines Agency</dc:creator>\n"
+            f'<guid isPermaLink="false">{doc.id} at {base}</guid>\n</item>\n'
+        )
 
     def _landing(self, doc: EmaDocument, base: str) -> str:
         first = doc.first_published.astimezone(_AMSTERDAM).strftime("%d/%m/%Y")
         updated = doc.last_updated.astimezone(_AMSTERDAM).strftime("%d/%m/%Y")
-        return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-                f"{html.escape(doc.name)} | European Medicines Agency (EMA)</title></head><body>"
-                f"<main><h1>{html.escape(doc.name)} - Scientific guideline</h1><ul><li>"
-                f"<a href=\"{self.document_url(doc, base)}\">{html.escape(doc.name)}</a> "
-                f"(PDF/{len(self.pdf(doc)) / 1024:.2f} KB) · {doc.status} · First published: "
-                f"{first} · Last updated: {updated} · {doc.reference_number}</li></ul></main>"
-                f"</body></html>")
+        return (
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
+            f"{html.escape(doc.name)} | European Medicines Agency (EMA)</title></head><body>"
+            f"<main><h1>{html.escape(doc.name)} - Scientific guideline</h1><ul><li>"
+            f'<a href="{self.document_url(doc, base)}">{html.escape(doc.name)}</a> '
+            f"(PDF/{len(self.pdf(doc)) / 1024:.2f} KB) · {doc.status} · First published: "
+            f"{first} · Last updated: {updated} · {doc.reference_number}</li></ul></main>"
+            f"</body></html>"
+        )
 
     def pdf(self, doc: EmaDocument) -> bytes:
-        lines = [doc.reference_number, doc.status,
-                 f"This document concerns {doc.name.lower()}.", *doc.body,
-                 f"Version {doc.pdf_version}"]
+        lines = [
+            doc.reference_number,
+            doc.status,
+            f"This document concerns {doc.name.lower()}.",
+            *doc.body,
+            f"Version {doc.pdf_version}",
+        ]
         return pdf_bytes(doc.name, lines)

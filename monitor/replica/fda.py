@@ -138,39 +138,74 @@ class FdaReplica(SiteReplica):
         rng = self.rng
         for title, status, issued, docket, label, note in FDA_CGT:
             day = date.fromisoformat(issued)
-            self._add(Guidance(
-                slug=_slug(title), title=title, status=status, issued=us_date(day),
-                center="CBER", offices=["CBER"], product="Biologics",
-                topics=["Biologics", _CGT_TOPIC], changed=self._stamp(day), media_id=self._media(),
-                docket=docket, pdf_in_list=rng.random() < 0.7, pdf_kb=rng.uniform(150, 900),
-                cgt_label=label, note=note,
-                comment_close=day + timedelta(days=90) if status == "Draft" else None,
-            ))
+            self._add(
+                Guidance(
+                    slug=_slug(title),
+                    title=title,
+                    status=status,
+                    issued=us_date(day),
+                    center="CBER",
+                    offices=["CBER"],
+                    product="Biologics",
+                    topics=["Biologics", _CGT_TOPIC],
+                    changed=self._stamp(day),
+                    media_id=self._media(),
+                    docket=docket,
+                    pdf_in_list=rng.random() < 0.7,
+                    pdf_kb=rng.uniform(150, 900),
+                    cgt_label=label,
+                    note=note,
+                    comment_close=day + timedelta(days=90) if status == "Draft" else None,
+                )
+            )
         for title, status, issued, center, others, product, topic in FDA_OTHER:
             day = date.fromisoformat(issued)
-            self._add(Guidance(
-                slug=_slug(title), title=title, status=status, issued=us_date(day),
-                center=center, offices=[center, *others.split()], product=product,
-                topics=[topic], changed=self._stamp(day), media_id=self._media(),
-                docket=f"FDA-{day.year - rng.randint(0, 2)}-D-{rng.randint(100, 5999):04d}",
-                pdf_in_list=rng.random() < 0.7, pdf_kb=rng.uniform(80, 1200),
-                comment_close=day + timedelta(days=60) if status == "Draft" else None,
-            ))
+            self._add(
+                Guidance(
+                    slug=_slug(title),
+                    title=title,
+                    status=status,
+                    issued=us_date(day),
+                    center=center,
+                    offices=[center, *others.split()],
+                    product=product,
+                    topics=[topic],
+                    changed=self._stamp(day),
+                    media_id=self._media(),
+                    docket=f"FDA-{day.year - rng.randint(0, 2)}-D-{rng.randint(100, 5999):04d}",
+                    pdf_in_list=rng.random() < 0.7,
+                    pdf_kb=rng.uniform(80, 1200),
+                    comment_close=day + timedelta(days=60) if status == "Draft" else None,
+                )
+            )
         filler = fda_filler(rng)
         while len(self.docs) < size:
             title, center, topic = next(filler)
             day = date(1995, 1, 1) + timedelta(days=rng.randint(0, (self.today.year - 1995) * 365))
             status = "Draft" if rng.random() < 0.2 else "Final"
             issued = "01/01/1900" if rng.random() < 0.01 else us_date(day)
-            self._add(Guidance(
-                slug=_slug(title), title=title, status=status, issued=issued, center=center,
-                offices=[center], product=FDA_PRODUCT[center], topics=[topic],
-                changed=self._stamp(day), media_id=self._media(),
-                docket=(f"FDA-{day.year}-D-{rng.randint(100, 5999):04d}"
-                        if rng.random() < 0.7 else ""),
-                pdf_in_list=rng.random() < 0.6, pdf_kb=rng.uniform(60, 2500),
-                comment_close=day + timedelta(days=60) if status == "Draft" else None,
-            ))
+            self._add(
+                Guidance(
+                    slug=_slug(title),
+                    title=title,
+                    status=status,
+                    issued=issued,
+                    center=center,
+                    offices=[center],
+                    product=FDA_PRODUCT[center],
+                    topics=[topic],
+                    changed=self._stamp(day),
+                    media_id=self._media(),
+                    docket=(
+                        f"FDA-{day.year}-D-{rng.randint(100, 5999):04d}"
+                        if rng.random() < 0.7
+                        else ""
+                    ),
+                    pdf_in_list=rng.random() < 0.6,
+                    pdf_kb=rng.uniform(60, 2500),
+                    comment_close=day + timedelta(days=60) if status == "Draft" else None,
+                )
+            )
 
     # -- timeline -----------------------------------------------------------------
 
@@ -181,30 +216,53 @@ class FdaReplica(SiteReplica):
         return self.clock
 
     def add_guidance(
-        self, title: str, *, status: str = "Draft", center: str = "CBER",
-        offices: tuple[str, ...] = (), product: str | None = None,
-        topics: tuple[str, ...] = (), cgt_label: str | None = None, docket: str | None = None,
-        comment_days: int = 90, pdf_in_list: bool = True, body: tuple[str, ...] = (),
+        self,
+        title: str,
+        *,
+        status: str = "Draft",
+        center: str = "CBER",
+        offices: tuple[str, ...] = (),
+        product: str | None = None,
+        topics: tuple[str, ...] = (),
+        cgt_label: str | None = None,
+        docket: str | None = None,
+        comment_days: int = 90,
+        pdf_in_list: bool = True,
+        body: tuple[str, ...] = (),
     ) -> str:
         """Publish a guidance today; returns its slug. ``cgt_label`` lists it on
         CBER's CGT page (e.g. "Draft Guidance for Industry")."""
         stamp = self._edited()
-        return self._add(Guidance(
-            slug=_slug(title), title=title, status=status, issued=us_date(self.today),
-            center=center, offices=[center, *offices], product=product or FDA_PRODUCT[center],
-            topics=list(topics) or ([_CGT_TOPIC] if cgt_label else ["Guidance"]), changed=stamp,
-            media_id=self._media(),
-            docket=docket or f"FDA-{self.today.year}-D-{len(self.docs):04d}",
-            comment_close=self.today + timedelta(days=comment_days) if status == "Draft" else None,
-            pdf_in_list=pdf_in_list, cgt_label=cgt_label, body=list(body),
-        ))
+        return self._add(
+            Guidance(
+                slug=_slug(title),
+                title=title,
+                status=status,
+                issued=us_date(self.today),
+                center=center,
+                offices=[center, *offices],
+                product=product or FDA_PRODUCT[center],
+                topics=list(topics) or ([_CGT_TOPIC] if cgt_label else ["Guidance"]),
+                changed=stamp,
+                media_id=self._media(),
+                docket=docket or f"FDA-{self.today.year}-D-{len(self.docs):04d}",
+                comment_close=self.today + timedelta(days=comment_days)
+                if status == "Draft"
+                else None,
+                pdf_in_list=pdf_in_list,
+                cgt_label=cgt_label,
+                body=list(body),
+            )
+        )
 
     def finalise(self, slug: str, *, keep_slug: bool = True, title: str | None = None) -> str:
         """Issue the final version of draft ``slug``; returns the final's slug."""
         draft = self.docs[slug]
         stamp = self._edited()
-        note = (f"This guidance finalizes the draft guidance of the same title dated "
-                f"{_month_name(draft.issued)}.")
+        note = (
+            f"This guidance finalizes the draft guidance of the same title dated "
+            f"{_month_name(draft.issued)}."
+        )
         label = draft.cgt_label.replace("Draft ", "") if draft.cgt_label else None
         final_title = title or draft.title.replace("Draft ", "")
         if keep_slug:
@@ -215,12 +273,24 @@ class FdaReplica(SiteReplica):
             return slug
         del self.docs[slug]
         new_slug = _slug(final_title)
-        return self._add(Guidance(
-            slug=new_slug if new_slug != slug else f"{slug}-0", title=final_title, status="Final",
-            issued=us_date(self.today), center=draft.center, offices=draft.offices,
-            product=draft.product, topics=draft.topics, changed=stamp, media_id=self._media(),
-            docket=draft.docket, cgt_label=label, note=note, body=draft.body,
-        ))
+        return self._add(
+            Guidance(
+                slug=new_slug if new_slug != slug else f"{slug}-0",
+                title=final_title,
+                status="Final",
+                issued=us_date(self.today),
+                center=draft.center,
+                offices=draft.offices,
+                product=draft.product,
+                topics=draft.topics,
+                changed=stamp,
+                media_id=self._media(),
+                docket=draft.docket,
+                cgt_label=label,
+                note=note,
+                body=draft.body,
+            )
+        )
 
     def revise(self, slug: str, *, line: str = "Revised: editorial corrections.") -> None:
         """A new PDF at the same URL and a new ``changed`` stamp."""
@@ -257,7 +327,9 @@ class FdaReplica(SiteReplica):
         if request.path == APOLOGY:
             return _not_found()
         return Response(
-            status=302, body=b"", headers={"Location": request.base + APOLOGY},
+            status=302,
+            body=b"",
+            headers={"Location": request.base + APOLOGY},
             content_type="text/html",
         )
 
@@ -267,8 +339,8 @@ class FdaReplica(SiteReplica):
             return self._json(request)
         if path == CBER_CGT:
             return Response(body=self.cber_page())
-        if path.startswith(LANDING) and path[len(LANDING):] in self.docs:
-            return Response(body=self._landing(self.docs[path[len(LANDING):]]))
+        if path.startswith(LANDING) and path[len(LANDING) :] in self.docs:
+            return Response(body=self._landing(self.docs[path[len(LANDING) :]]))
         if path.startswith("/media/") and path.endswith("/download"):
             for doc in self.docs.values():
                 if path == f"/media/{doc.media_id}/download":
@@ -286,16 +358,20 @@ class FdaReplica(SiteReplica):
 
     def entry(self, doc: Guidance) -> dict[str, Any]:
         pad = " " * doc.padding
-        open_comment = ("Yes" if doc.status == "Draft" and doc.comment_close
-                        and doc.comment_close >= self.today else "No")
+        open_comment = (
+            "Yes"
+            if doc.status == "Draft" and doc.comment_close and doc.comment_close >= self.today
+            else "No"
+        )
         media = ""
         if doc.pdf_in_list:
-            media = (f'<a href="/media/{doc.media_id}/download">PDF ({doc.pdf_kb:.2f} KB)'
-                     f'<span class="sr-only">{esc(doc.title)}</span></a>')
+            media = (
+                f'<a href="/media/{doc.media_id}/download">PDF ({doc.pdf_kb:.2f} KB)'
+                f'<span class="sr-only">{esc(doc.title)}</span></a>'
+            )
         docket = ""
         if doc.docket:
-            docket = (f'<a href="https://www.regulations.gov/docket/{doc.docket}">'
-                      f"{doc.docket}</a>")
+            docket = f'<a href="https://www.regulations.gov/docket/{doc.docket}">{doc.docket}</a>'
         stamp = doc.changed
         return {
             "title": f'<a href="{LANDING}{doc.slug}">{esc(doc.title)}</a>',
@@ -311,8 +387,10 @@ class FdaReplica(SiteReplica):
             "field_regulated_product_field": esc(doc.product),
             "term_node_tid": ", ".join(esc(t) for t in doc.topics),
             "topics-product": ", ".join(esc(t) for t in doc.topics),
-            "changed": (f'<time datetime="{stamp.isoformat(timespec="seconds")}">'
-                        f'{stamp.strftime("%Y-%m-%d %H:%M")}</time>\n'),
+            "changed": (
+                f'<time datetime="{stamp.isoformat(timespec="seconds")}">'
+                f"{stamp.strftime('%Y-%m-%d %H:%M')}</time>\n"
+            ),
         }
 
     def _json(self, request: Request) -> Response:
@@ -334,33 +412,47 @@ class FdaReplica(SiteReplica):
         for doc in cgt:
             month = _month(doc.issued)
             note = f"<br>{esc(doc.note)}" if doc.note else ""
-            items.append(f'<li><a href="{LANDING}{doc.slug}">{esc(doc.title)}; {doc.cgt_label}'
-                         f"</a><br>{month}{note}</li>")
-        listing = "<ul>\n" + "\n".join(items) + "\n</ul>" if self.mode != "empty" else (
-            "<p>This page is being updated.</p>")
+            items.append(
+                f'<li><a href="{LANDING}{doc.slug}">{esc(doc.title)}; {doc.cgt_label}'
+                f"</a><br>{month}{note}</li>"
+            )
+        listing = (
+            "<ul>\n" + "\n".join(items) + "\n</ul>"
+            if self.mode != "empty"
+            else ("<p>This page is being updated.</p>")
+        )
         return _CBER_PAGE.format(listing=listing, current=us_date(self.modified.date()))
 
     def _landing(self, doc: Guidance) -> str:
-        return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-                f"{esc(doc.title)} | FDA</title></head><body><main role=\"main\"><article>"
-                f"<h1 class=\"content-title\">{esc(doc.title)}</h1><dl><dt>Docket Number:</dt>"
-                f"<dd>{doc.docket}</dd><dt>Issued by:</dt><dd>"
-                f"{'; '.join(CENTERS[o] for o in doc.offices)}</dd></dl><p>{doc.status} guidance, "
-                f"issued {doc.issued}</p><a href=\"/media/{doc.media_id}/download\">Download the "
-                f"{doc.status} Guidance Document</a></article></main></body></html>")
+        return (
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
+            f'{esc(doc.title)} | FDA</title></head><body><main role="main"><article>'
+            f'<h1 class="content-title">{esc(doc.title)}</h1><dl><dt>Docket Number:</dt>'
+            f"<dd>{doc.docket}</dd><dt>Issued by:</dt><dd>"
+            f"{'; '.join(CENTERS[o] for o in doc.offices)}</dd></dl><p>{doc.status} guidance, "
+            f'issued {doc.issued}</p><a href="/media/{doc.media_id}/download">Download the '
+            f"{doc.status} Guidance Document</a></article></main></body></html>"
+        )
 
     def pdf(self, doc: Guidance) -> bytes:
         lines = [
-            f"{doc.status} Guidance for Industry", f"Issued: {doc.issued}",
-            f"{CENTERS[doc.center]}", f"Docket: {doc.docket or 'none'}",
-            (f"This guidance represents the current thinking of the Food and Drug Administration "
-            f"on {doc.title}."), *doc.body, f"Version {doc.pdf_version}",
+            f"{doc.status} Guidance for Industry",
+            f"Issued: {doc.issued}",
+            f"{CENTERS[doc.center]}",
+            f"Docket: {doc.docket or 'none'}",
+            (
+                f"This guidance represents the current thinking of the Food and Drug Administration "
+                f"on {doc.title}."
+            ),
+            *doc.body,
+            f"Version {doc.pdf_version}",
         ]
         return pdf_bytes(doc.title, lines)
 
     def _pdf(self, doc: Guidance) -> Response:
         return Response(
-            body=self.pdf(doc), content_type="application/pdf",
+            body=self.pdf(doc),
+            content_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{doc.slug[:60]}.pdf"'},
         )
 

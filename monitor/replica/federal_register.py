@@ -46,27 +46,56 @@ from monitor.replica.server import Request, Response
 
 API = "/api/v1/documents.json"
 DEFAULT_FIELDS = (
-    "title", "type", "abstract", "document_number", "html_url", "pdf_url",
-    "public_inspection_pdf_url", "publication_date", "agencies", "excerpts",
+    "title",
+    "type",
+    "abstract",
+    "document_number",
+    "html_url",
+    "pdf_url",
+    "public_inspection_pdf_url",
+    "publication_date",
+    "agencies",
+    "excerpts",
 )
-TYPES = {"NOTICE": "Notice", "RULE": "Rule", "PRORULE": "Proposed Rule",
-         "PRESDOCU": "Presidential Document"}
+TYPES = {
+    "NOTICE": "Notice",
+    "RULE": "Rule",
+    "PRORULE": "Proposed Rule",
+    "PRESDOCU": "Presidential Document",
+}
 AGENCIES: dict[str, tuple[str, str, int, int | None]] = {
     "health-and-human-services-department": (
-        "DEPARTMENT OF HEALTH AND HUMAN SERVICES", "Health and Human Services Department", 221,
-        None),
+        "DEPARTMENT OF HEALTH AND HUMAN SERVICES",
+        "Health and Human Services Department",
+        221,
+        None,
+    ),
     "food-and-drug-administration": (
-        "Food and Drug Administration", "Food and Drug Administration", 199, 221),
+        "Food and Drug Administration",
+        "Food and Drug Administration",
+        199,
+        221,
+    ),
     "centers-for-medicare-medicaid-services": (
-        "Centers for Medicare & Medicaid Services", "Centers for Medicare & Medicaid Services",
-        45, 221),
+        "Centers for Medicare & Medicaid Services",
+        "Centers for Medicare & Medicaid Services",
+        45,
+        221,
+    ),
     "environmental-protection-agency": (
-        "ENVIRONMENTAL PROTECTION AGENCY", "Environmental Protection Agency", 145, None),
+        "ENVIRONMENTAL PROTECTION AGENCY",
+        "Environmental Protection Agency",
+        145,
+        None,
+    ),
 }
 FDA = ["health-and-human-services-department", "food-and-drug-administration"]
-LABELS = ["Draft Guidance for Industry", "Guidance for Industry",
-          "Draft Guidance for Industry and Food and Drug Administration Staff",
-          "Guidance for Industry and Food and Drug Administration Staff"]
+LABELS = [
+    "Draft Guidance for Industry",
+    "Guidance for Industry",
+    "Draft Guidance for Industry and Food and Drug Administration Staff",
+    "Guidance for Industry and Food and Drug Administration Staff",
+]
 
 
 @dataclass
@@ -109,8 +138,14 @@ class FederalRegisterReplica(SiteReplica):
         return notice.document_number
 
     def announce(
-        self, guidance_title: str, *, draft: bool = True, published: date | None = None,
-        docket: str | None = None, comment_days: int = 60, label: str | None = None,
+        self,
+        guidance_title: str,
+        *,
+        draft: bool = True,
+        published: date | None = None,
+        docket: str | None = None,
+        comment_days: int = 60,
+        label: str | None = None,
     ) -> str:
         """Publish "<title>; Draft Guidance for Industry; Availability"; returns its number."""
         day = published or self.today
@@ -119,26 +154,42 @@ class FederalRegisterReplica(SiteReplica):
         close = day + timedelta(days=comment_days) if draft else None
         docket = docket or f"FDA-{day.year}-D-{self.rng.randint(100, 5999):04d}"
         if close:
-            dates = (f"Submit either electronic or written comments on the draft guidance by "
-                     f"{_long(close)} to ensure that the Agency considers your comment on this "
-                     f"draft guidance before it begins work on the final version of the guidance.")
+            dates = (
+                f"Submit either electronic or written comments on the draft guidance by "
+                f"{_long(close)} to ensure that the Agency considers your comment on this "
+                f"draft guidance before it begins work on the final version of the guidance."
+            )
         else:
-            dates = ("The announcement of the guidance is published in the Federal Register on "
-                     f"{_long(day)}.")
-        return self.add_notice(Notice(
-            document_number=self._number(day), title=f"{guidance_title}; {label}; Availability",
-            type="Notice", publication_date=day, agencies=list(FDA),
-            docket_ids=[f"Docket No. {docket}"],
-            comments_close_on=close, dates=dates,
-            abstract=(f"The Food and Drug Administration (FDA or Agency) is announcing the "
-                      f"availability of a {kind} for industry entitled "
-                      f"\u201c{guidance_title}.\u201d "
-                      f"The {kind} provides recommendations to sponsors and other interested "
-                      f"parties. " + "It describes the Agency's current thinking. " * 12).strip(),
-        ))
+            dates = (
+                "The announcement of the guidance is published in the Federal Register on "
+                f"{_long(day)}."
+            )
+        return self.add_notice(
+            Notice(
+                document_number=self._number(day),
+                title=f"{guidance_title}; {label}; Availability",
+                type="Notice",
+                publication_date=day,
+                agencies=list(FDA),
+                docket_ids=[f"Docket No. {docket}"],
+                comments_close_on=close,
+                dates=dates,
+                abstract=(
+                    f"The Food and Drug Administration (FDA or Agency) is announcing the "
+                    f"availability of a {kind} for industry entitled "
+                    f"\u201c{guidance_title}.\u201d "
+                    f"The {kind} provides recommendations to sponsors and other interested "
+                    f"parties. " + "It describes the Agency's current thinking. " * 12
+                ).strip(),
+            )
+        )
 
     def extend_comment_period(
-        self, document_number: str, new_close: date, *, reopening: bool = False,
+        self,
+        document_number: str,
+        new_close: date,
+        *,
+        reopening: bool = False,
         published: date | None = None,
     ) -> str:
         """Publish the extension (or reopening) of a notice's comment period."""
@@ -146,17 +197,25 @@ class FederalRegisterReplica(SiteReplica):
         day = published or self.today
         tail = "Reopening of the Comment Period" if reopening else "Extension of Comment Period"
         old = original.publication_date
-        return self.add_notice(Notice(
-            document_number=self._number(day), title=f"{original.title}; {tail}",
-            type="Notice", publication_date=day, agencies=list(original.agencies),
-            docket_ids=list(original.docket_ids), comments_close_on=new_close,
-            dates=f"FDA is extending the comment period. Submit comments by {_long(new_close)}.",
-            abstract=(f"The Food and Drug Administration (FDA or the Agency) is extending the "
-                      f"comment period for the notice of availability that appeared in the "
-                      f"Federal Register of {_long(old)}. The Agency is taking this action in "
-                      f"response to a request for an extension to allow interested persons "
-                      f"additional time to submit comments on the guidance."),
-        ))
+        return self.add_notice(
+            Notice(
+                document_number=self._number(day),
+                title=f"{original.title}; {tail}",
+                type="Notice",
+                publication_date=day,
+                agencies=list(original.agencies),
+                docket_ids=list(original.docket_ids),
+                comments_close_on=new_close,
+                dates=f"FDA is extending the comment period. Submit comments by {_long(new_close)}.",
+                abstract=(
+                    f"The Food and Drug Administration (FDA or the Agency) is extending the "
+                    f"comment period for the notice of availability that appeared in the "
+                    f"Federal Register of {_long(old)}. The Agency is taking this action in "
+                    f"response to a request for an extension to allow interested persons "
+                    f"additional time to submit comments on the guidance."
+                ),
+            )
+        )
 
     def _seed(self, size: int) -> None:
         rng = self.rng
@@ -169,33 +228,61 @@ class FederalRegisterReplica(SiteReplica):
             pick = rng.random()
             title = titles.pop() if titles else next(filler)[0]
             if pick < 0.55:
-                self.announce(title, draft=rng.random() < 0.55, published=day,
-                              label=rng.choice(LABELS) if rng.random() < 0.3 else None)
+                self.announce(
+                    title,
+                    draft=rng.random() < 0.55,
+                    published=day,
+                    label=rng.choice(LABELS) if rng.random() < 0.3 else None,
+                )
                 continue
             if pick < 0.7:
-                notice = Notice(self._number(day), "Agency Information Collection Activities; "
-                                f"Proposed Collection; Comment Request; {title}", "Notice",
-                                "The Food and Drug Administration is announcing an opportunity "
-                                "for public comment on the information collection in the guidance "
-                                f"entitled \u201c{title}.\u201d", day, list(FDA),
-                                [f"Docket No. FDA-{day.year}-N-{rng.randint(100, 5999):04d}"],
-                                day + timedelta(days=60))
+                notice = Notice(
+                    self._number(day),
+                    "Agency Information Collection Activities; "
+                    f"Proposed Collection; Comment Request; {title}",
+                    "Notice",
+                    "The Food and Drug Administration is announcing an opportunity "
+                    "for public comment on the information collection in the guidance "
+                    f"entitled \u201c{title}.\u201d",
+                    day,
+                    list(FDA),
+                    [f"Docket No. FDA-{day.year}-N-{rng.randint(100, 5999):04d}"],
+                    day + timedelta(days=60),
+                )
             elif pick < 0.8:
-                notice = Notice(self._number(day), "Cellular, Tissue, and Gene Therapies Advisory "
-                                "Committee; Notice of Meeting", "Notice", "The Food and Drug "
-                                "Administration announces a forthcoming public advisory committee "
-                                "meeting.", day, list(FDA))
+                notice = Notice(
+                    self._number(day),
+                    "Cellular, Tissue, and Gene Therapies Advisory Committee; Notice of Meeting",
+                    "Notice",
+                    "The Food and Drug "
+                    "Administration announces a forthcoming public advisory committee "
+                    "meeting.",
+                    day,
+                    list(FDA),
+                )
             elif pick < 0.9:
-                notice = Notice(self._number(day), "Medicare Program; Guidance on Coverage of "
-                                f"{title}", "Notice", "This notice provides guidance to Medicare "
-                                "contractors.", day, ["health-and-human-services-department",
-                                                      "centers-for-medicare-medicaid-services"])
+                notice = Notice(
+                    self._number(day),
+                    f"Medicare Program; Guidance on Coverage of {title}",
+                    "Notice",
+                    "This notice provides guidance to Medicare contractors.",
+                    day,
+                    [
+                        "health-and-human-services-department",
+                        "centers-for-medicare-medicaid-services",
+                    ],
+                )
             else:
-                notice = Notice(self._number(day), f"Revocation of Regulations; {title}",
-                                "Proposed Rule", "FDA proposes to revoke regulations that are "
-                                "superseded by guidance.", day, list(FDA),
-                                [f"Docket No. FDA-{day.year}-N-{rng.randint(100, 5999):04d}"],
-                                day + timedelta(days=75))
+                notice = Notice(
+                    self._number(day),
+                    f"Revocation of Regulations; {title}",
+                    "Proposed Rule",
+                    "FDA proposes to revoke regulations that are superseded by guidance.",
+                    day,
+                    list(FDA),
+                    [f"Docket No. FDA-{day.year}-N-{rng.randint(100, 5999):04d}"],
+                    day + timedelta(days=75),
+                )
             self.add_notice(notice)
 
     # -- serving -------------------------------------------------------------------
@@ -204,9 +291,12 @@ class FederalRegisterReplica(SiteReplica):
         return {"name": "federal-register", "kind": "federal-register", "base_url": base_url}
 
     def blocked_response(self, request: Request) -> Response:
-        return Response(status=403, body="<html><head><title>Access Denied</title></head><body>"
-                        "<h1>Access Denied</h1>You don't have permission to access this resource."
-                        "<p>Reference #18.5c2e1402.1764090000.2a1b3c</p></body></html>")
+        return Response(
+            status=403,
+            body="<html><head><title>Access Denied</title></head><body>"
+            "<h1>Access Denied</h1>You don't have permission to access this resource."
+            "<p>Reference #18.5c2e1402.1764090000.2a1b3c</p></body></html>",
+        )
 
     def serve(self, request: Request) -> Response:
         if request.path == API:
@@ -214,13 +304,18 @@ class FederalRegisterReplica(SiteReplica):
         match = re.fullmatch(r"/documents/\d{4}/\d{2}/\d{2}/([\d-]+)/[^/]*", request.path)
         if match and match.group(1) in self.notices:
             notice = self.notices[match.group(1)]
-            return Response(body=f"<html><body><h1>{notice.title}</h1><p>{notice.abstract}</p>"
-                            "</body></html>")
+            return Response(
+                body=f"<html><body><h1>{notice.title}</h1><p>{notice.abstract}</p></body></html>"
+            )
         match = re.fullmatch(r"/content/pkg/FR-[\d-]+/pdf/([\d-]+)\.pdf", request.path)
         if match and match.group(1) in self.notices:
             notice = self.notices[match.group(1)]
-            lines = [f"Federal Register / {_long(notice.publication_date)}", notice.abstract,
-                     notice.dates, *notice.docket_ids]
+            lines = [
+                f"Federal Register / {_long(notice.publication_date)}",
+                notice.abstract,
+                notice.dates,
+                *notice.docket_ids,
+            ]
             return Response(body=pdf_bytes(notice.title, lines), content_type="application/pdf")
         return Response(status=404, body="<html><body>Not Found</body></html>")
 
@@ -293,8 +388,10 @@ class FederalRegisterReplica(SiteReplica):
             "type": notice.type,
             "abstract": notice.abstract,
             "document_number": notice.document_number,
-            "html_url": (f"{base}/documents/{day:%Y/%m/%d}/{notice.document_number}/"
-                         f"{slugify(notice.title)[:100]}"),
+            "html_url": (
+                f"{base}/documents/{day:%Y/%m/%d}/{notice.document_number}/"
+                f"{slugify(notice.title)[:100]}"
+            ),
             "pdf_url": f"{base}/content/pkg/FR-{day.isoformat()}/pdf/{notice.document_number}.pdf",
             "public_inspection_pdf_url": f"{base}/public-inspection/{notice.document_number}.pdf",
             "publication_date": day.isoformat(),
@@ -302,7 +399,8 @@ class FederalRegisterReplica(SiteReplica):
             "excerpts": None,
             "docket_ids": notice.docket_ids,
             "comments_close_on": notice.comments_close_on.isoformat()
-            if notice.comments_close_on else None,
+            if notice.comments_close_on
+            else None,
             "dates": notice.dates or None,
         }
         return {name: full[name] for name in wanted if name in full}
@@ -310,10 +408,20 @@ class FederalRegisterReplica(SiteReplica):
 
 def _agency(slug: str, base: str) -> dict[str, Any]:
     raw, name, number, parent = AGENCIES[slug]
-    return {"raw_name": raw, "name": name, "id": number, "url": f"{base}/agencies/{slug}",
-            "json_url": f"{base}/api/v1/agencies/{number}", "parent_id": parent, "slug": slug}
+    return {
+        "raw_name": raw,
+        "name": name,
+        "id": number,
+        "url": f"{base}/agencies/{slug}",
+        "json_url": f"{base}/api/v1/agencies/{number}",
+        "parent_id": parent,
+        "slug": slug,
+    }
 
 
 def _error(errors: dict[str, Any]) -> Response:
-    return Response(status=400, body=json.dumps({"errors": errors}),
-                    content_type="application/json; charset=utf-8")
+    return Response(
+        status=400,
+        body=json.dumps({"errors": errors}),
+        content_type="application/json; charset=utf-8",
+    )

@@ -171,37 +171,62 @@ class PmdaReplica(PresetReplica):
     def seed(self) -> None:
         t = self.today
         self.lists["/rss_015.xml"] = [
-            Item("/review-services/drug-reviews/0001.html",
-                 "[審査]再生医療等製品の承認品目一覧を更新しました", t - timedelta(days=1)),
-            Item("/safety/info-services/drugs/0002.html",
-                 "[安全]使用上の注意の改訂指示通知を掲載しました", t - timedelta(days=2)),
-            Item("/rs-std-jp/standards-development/0003.html",
-                 "[基準]遺伝子治療用製品等の品質及び安全性の確保に関する指針について",
-                 t - timedelta(days=5)),
+            Item(
+                "/review-services/drug-reviews/0001.html",
+                "[審査]再生医療等製品の承認品目一覧を更新しました",
+                t - timedelta(days=1),
+            ),
+            Item(
+                "/safety/info-services/drugs/0002.html",
+                "[安全]使用上の注意の改訂指示通知を掲載しました",
+                t - timedelta(days=2),
+            ),
+            Item(
+                "/rs-std-jp/standards-development/0003.html",
+                "[基準]遺伝子治療用製品等の品質及び安全性の確保に関する指針について",
+                t - timedelta(days=5),
+            ),
         ]
         self.lists["/rss_008.xml"] = [
-            Item("/english/review-services/reviews/0003.html",
-                 "Related Guidelines and Notifications for Regenerative Medical Products "
-                 "have been updated", t - timedelta(days=3)),
-            Item("/english/about-pmda/0004.html", "PMDA Updates (November, 2026)",
-                 t - timedelta(days=6)),
+            Item(
+                "/english/review-services/reviews/0003.html",
+                "Related Guidelines and Notifications for Regenerative Medical Products "
+                "have been updated",
+                t - timedelta(days=3),
+            ),
+            Item(
+                "/english/about-pmda/0004.html",
+                "PMDA Updates (November, 2026)",
+                t - timedelta(days=6),
+            ),
         ]
         self.lists["/rss_017.xml"] = [
-            Item("/rs-std-jp/outline/0005.html",
-                 "[RS]ゲノム編集技術を用いた遺伝子治療用製品に関する科学委員会報告書を掲載しました",
-                 t - timedelta(days=9)),
+            Item(
+                "/rs-std-jp/outline/0005.html",
+                "[RS]ゲノム編集技術を用いた遺伝子治療用製品に関する科学委員会報告書を掲載しました",
+                t - timedelta(days=9),
+            ),
         ]
         self.lists["/rss_021.xml"] = [
-            Item("/review-services/drug-reviews/review-information/ctp/0006.html",
-                 "[審査]再生医療等製品 審査報告書を掲載しました", t - timedelta(days=4)),
+            Item(
+                "/review-services/drug-reviews/review-information/ctp/0006.html",
+                "[審査]再生医療等製品 審査報告書を掲載しました",
+                t - timedelta(days=4),
+            ),
         ]
         self.lists[self.NOTICES] = [
-            Item("/files/000201234.pdf",
-                 "再生医療等製品の製造販売承認申請に際し留意すべき事項について",
-                 date(2014, 8, 12), "薬食発0812第30号"),
-            Item("/files/000267890.pdf",
-                 "ヒト（自己）体性幹細胞加工製品の品質及び安全性の確保に関する指針について",
-                 date(2024, 3, 29), "医薬機審発0329第12号"),
+            Item(
+                "/files/000201234.pdf",
+                "再生医療等製品の製造販売承認申請に際し留意すべき事項について",
+                date(2014, 8, 12),
+                "薬食発0812第30号",
+            ),
+            Item(
+                "/files/000267890.pdf",
+                "ヒト（自己）体性幹細胞加工製品の品質及び安全性の確保に関する指針について",
+                date(2024, 3, 29),
+                "医薬機審発0329第12号",
+            ),
         ]
 
     def render(self, request: Request, items: list[Item] | None) -> Response:
@@ -240,14 +265,16 @@ class PmdaReplica(PresetReplica):
             for i in items or []
         )
         main = f"<ul>{lis}</ul>" if items is not None else "<p>このページは移動しました。</p>"
-        return Response(body=(
-            '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
-            "<title>再生医療等製品関連通知 | 独立行政法人 医薬品医療機器総合機構</title>"
-            "</head><body>"
-            '<div id="header"><ul><li><a href="/">ホーム</a></li></ul></div>'
-            f'<div id="contents"><h1>再生医療等製品関連通知</h1>{main}</div>'
-            f'<div id="footer">更新 {self.stamp}</div></body></html>'
-        ))
+        return Response(
+            body=(
+                '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
+                "<title>再生医療等製品関連通知 | 独立行政法人 医薬品医療機器総合機構</title>"
+                "</head><body>"
+                '<div id="header"><ul><li><a href="/">ホーム</a></li></ul></div>'
+                f'<div id="contents"><h1>再生医療等製品関連通知</h1>{main}</div>'
+                f'<div id="footer">更新 {self.stamp}</div></body></html>'
+            )
+        )
 
 
 def _heisei_or_reiwa(day: date) -> str:
@@ -267,14 +294,28 @@ class MhraReplica(PresetReplica):
     def seed(self) -> None:
         t = self.today
         items = [
-            Item("/government/publications/guidance-on-the-regulation-of-advanced-therapy-"
-                 "medicinal-products", "Advanced therapy medicinal products: regulation and "
-                 "licensing", t - timedelta(days=2), "Guidance", self._ident("atmp")),
-            Item("/government/consultations/point-of-care-manufacturing",
-                 "Consultation on point of care manufacturing", t - timedelta(days=8),
-                 "Consultation outcome", self._ident("poc")),
-            Item("/drug-safety-update/november-2026", "Drug Safety Update: November 2026",
-                 t - timedelta(days=12), "Drug Safety Update", self._ident("dsu")),
+            Item(
+                "/government/publications/guidance-on-the-regulation-of-advanced-therapy-"
+                "medicinal-products",
+                "Advanced therapy medicinal products: regulation and licensing",
+                t - timedelta(days=2),
+                "Guidance",
+                self._ident("atmp"),
+            ),
+            Item(
+                "/government/consultations/point-of-care-manufacturing",
+                "Consultation on point of care manufacturing",
+                t - timedelta(days=8),
+                "Consultation outcome",
+                self._ident("poc"),
+            ),
+            Item(
+                "/drug-safety-update/november-2026",
+                "Drug Safety Update: November 2026",
+                t - timedelta(days=12),
+                "Drug Safety Update",
+                self._ident("dsu"),
+            ),
         ]
         self.lists[self.ORG] = list(items)
         self.lists[self.SEARCH] = list(items)
@@ -290,7 +331,7 @@ class MhraReplica(PresetReplica):
             f"<entry><id>{i.ident}</id><published>{i.day.isoformat()}T09:30:00+00:00</published>"
             f"<updated>{i.day.isoformat()}T09:30:00+00:00</updated>"
             f'<link rel="alternate" type="text/html" href="{base}{i.path}"/>'
-            f"<title>{escape(i.title)}</title><category term=\"{escape(i.summary)}\"/>"
+            f'<title>{escape(i.title)}</title><category term="{escape(i.summary)}"/>'
             f'<summary type="html">{escape(i.title)}</summary></entry>'
             for i in items
         )
@@ -318,14 +359,22 @@ class HealthCanadaReplica(PresetReplica):
     def seed(self) -> None:
         root = self.PAGE.rsplit("/", 1)[0]
         self.lists[self.PAGE] = [
-            Item(f"{root}/guidance-documents/cell-gene-therapy-quality.html",
-                 "Guidance document: Quality (chemistry and manufacturing) requirements for "
-                 "cell and gene therapy products", date(2024, 4, 29)),
-            Item(f"{root}/guidance-documents/clinical-trial-applications-biologics.html",
-                 "Guidance document: Preparation of clinical trial applications for biologics",
-                 date(2023, 11, 14)),
-            Item(f"{root}/guidance-documents/radiopharmaceuticals.html",
-                 "Guidance document: Radiopharmaceuticals", date(2022, 6, 1)),
+            Item(
+                f"{root}/guidance-documents/cell-gene-therapy-quality.html",
+                "Guidance document: Quality (chemistry and manufacturing) requirements for "
+                "cell and gene therapy products",
+                date(2024, 4, 29),
+            ),
+            Item(
+                f"{root}/guidance-documents/clinical-trial-applications-biologics.html",
+                "Guidance document: Preparation of clinical trial applications for biologics",
+                date(2023, 11, 14),
+            ),
+            Item(
+                f"{root}/guidance-documents/radiopharmaceuticals.html",
+                "Guidance document: Radiopharmaceuticals",
+                date(2022, 6, 1),
+            ),
         ]
 
     def render(self, request: Request, items: list[Item] | None) -> Response:
@@ -334,14 +383,16 @@ class HealthCanadaReplica(PresetReplica):
             for i in items or []
         )
         main = f"<ul>{lis}</ul>" if items is not None else "<p>This page has moved.</p>"
-        return Response(body=(
-            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Guidance '
-            "documents: Biologics, radiopharmaceuticals and genetic therapies - Canada.ca"
-            '</title></head><body><nav><ul><li><a href="/en.html">Canada.ca</a></li></ul></nav>'
-            '<main property="mainContentOfPage"><h1>Guidance documents</h1>'
-            f'{main}<dl id="wb-dtmd"><dt>Date modified:</dt><dd>2026-10-{1 + self.stamp % 28:02d}'
-            "</dd></dl></main></body></html>"
-        ))
+        return Response(
+            body=(
+                '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Guidance '
+                "documents: Biologics, radiopharmaceuticals and genetic therapies - Canada.ca"
+                '</title></head><body><nav><ul><li><a href="/en.html">Canada.ca</a></li></ul></nav>'
+                '<main property="mainContentOfPage"><h1>Guidance documents</h1>'
+                f'{main}<dl id="wb-dtmd"><dt>Date modified:</dt><dd>2026-10-{1 + self.stamp % 28:02d}'
+                "</dd></dl></main></body></html>"
+            )
+        )
 
 
 class TgaReplica(PresetReplica):
@@ -352,22 +403,38 @@ class TgaReplica(PresetReplica):
     def seed(self) -> None:
         t = self.today
         self.lists["/feeds/publication/publications.xml"] = [
-            Item("/resources/guidance/australian-regulatory-guidelines-biologicals-argb",
-                 "Australian regulatory guidelines for biologicals (ARGB)", t - timedelta(days=3),
-                 "Guidance on the regulation of biologicals, including cell and gene therapies.",
-                 "1201"),
-            Item("/resources/publication/consultations/regulation-gene-therapies",
-                 "Consultation: regulation of gene therapies", t - timedelta(days=20),
-                 "Closed consultation.", "1188"),
+            Item(
+                "/resources/guidance/australian-regulatory-guidelines-biologicals-argb",
+                "Australian regulatory guidelines for biologicals (ARGB)",
+                t - timedelta(days=3),
+                "Guidance on the regulation of biologicals, including cell and gene therapies.",
+                "1201",
+            ),
+            Item(
+                "/resources/publication/consultations/regulation-gene-therapies",
+                "Consultation: regulation of gene therapies",
+                t - timedelta(days=20),
+                "Closed consultation.",
+                "1188",
+            ),
         ]
         self.lists["/feeds/article.xml"] = [
-            Item("/news/news/tga-approves-first-car-t-for-solid-tumour",
-                 "TGA provisionally registers a CAR-T cell therapy", t - timedelta(days=1),
-                 "News article.", "1210"),
+            Item(
+                "/news/news/tga-approves-first-car-t-for-solid-tumour",
+                "TGA provisionally registers a CAR-T cell therapy",
+                t - timedelta(days=1),
+                "News article.",
+                "1210",
+            ),
         ]
         self.lists["/feeds/alert.xml"] = [
-            Item("/safety/safety-monitoring-and-information/safety-alerts/sample-alert",
-                 "Safety alert: sample product", t - timedelta(days=4), "Alert.", "1199"),
+            Item(
+                "/safety/safety-monitoring-and-information/safety-alerts/sample-alert",
+                "Safety alert: sample product",
+                t - timedelta(days=4),
+                "Alert.",
+                "1199",
+            ),
         ]
 
     def render(self, request: Request, items: list[Item] | None) -> Response:
@@ -403,25 +470,36 @@ class GovCnPolicyReplica(PresetReplica):
         for name in self.CATEGORIES:
             self.lists[f"{self.API}#{name}"] = []
         self.lists[f"{self.API}#gongwen"] = [
-            Item("https://www.gov.cn/zhengce/content/202601/content_7012345.htm",
-                 "国务院办公厅关于全面深化<em>药品</em>医疗器械监管改革促进医药产业高质量发展的意见",
-                 date(2025, 1, 3), "国办发〔2024〕53号"),
-            Item("https://www.gov.cn/zhengce/content/202509/content_7040001.htm",
-                 "国务院关于修改《<em>药品</em>管理法实施条例》的决定", date(2025, 9, 20),
-                 "国令第800号"),
+            Item(
+                "https://www.gov.cn/zhengce/content/202601/content_7012345.htm",
+                "国务院办公厅关于全面深化<em>药品</em>医疗器械监管改革促进医药产业高质量发展的意见",
+                date(2025, 1, 3),
+                "国办发〔2024〕53号",
+            ),
+            Item(
+                "https://www.gov.cn/zhengce/content/202509/content_7040001.htm",
+                "国务院关于修改《<em>药品</em>管理法实施条例》的决定",
+                date(2025, 9, 20),
+                "国令第800号",
+            ),
         ]
         self.lists[f"{self.API}#bumenfile"] = [
-            Item("https://www.gov.cn/zhengce/zhengceku/202604/content_7064729.htm",
-                 "国家药监局关于发布《<em>药品</em>注册管理办法》配套文件的公告",
-                 date(2026, 4, 15), "国家药监局公告2026年第30号"),
+            Item(
+                "https://www.gov.cn/zhengce/zhengceku/202604/content_7064729.htm",
+                "国家药监局关于发布《<em>药品</em>注册管理办法》配套文件的公告",
+                date(2026, 4, 15),
+                "国家药监局公告2026年第30号",
+            ),
         ]
 
     def serve(self, request: Request) -> Response:
         if request.path != self.API:
             return Response(status=404, body="<html><body>404</body></html>")
         if request.query.get("t") != "zhengcelibrary_gw_bm_gb":
-            return Response(body=json.dumps({"code": 1001, "msg": "参数错误"}, ensure_ascii=False),
-                            content_type="application/json;charset=UTF-8")
+            return Response(
+                body=json.dumps({"code": 1001, "msg": "参数错误"}, ensure_ascii=False),
+                content_type="application/json;charset=UTF-8",
+            )
         if self.mode == "empty":  # the API moved: 200 with no searchVO
             body: dict[str, Any] = {"code": 200, "msg": "操作成功"}
         else:
@@ -429,24 +507,40 @@ class GovCnPolicyReplica(PresetReplica):
             size = int(request.query.get("n") or 10)
             cat_map = {}
             for name in self.CATEGORIES:
-                items = [i for i in self.lists[f"{self.API}#{name}"]
-                         if not words or words in i.title.replace("<em>", "").replace("</em>", "")]
+                items = [
+                    i
+                    for i in self.lists[f"{self.API}#{name}"]
+                    if not words or words in i.title.replace("<em>", "").replace("</em>", "")
+                ]
                 items.sort(key=lambda i: i.day, reverse=True)
-                cat_map[name] = {"listVO": [self._row(i) for i in items[:size]],
-                                 "totalCount": len(items)}
-            body = {"code": 200, "msg": "操作成功",
-                    "searchVO": {"catMap": cat_map, "totalCount": sum(
-                        c["totalCount"] for c in cat_map.values()), "took": self.stamp}}
-        return Response(body=json.dumps(body, ensure_ascii=False),
-                        content_type="application/json;charset=UTF-8")
+                cat_map[name] = {
+                    "listVO": [self._row(i) for i in items[:size]],
+                    "totalCount": len(items),
+                }
+            body = {
+                "code": 200,
+                "msg": "操作成功",
+                "searchVO": {
+                    "catMap": cat_map,
+                    "totalCount": sum(c["totalCount"] for c in cat_map.values()),
+                    "took": self.stamp,
+                },
+            }
+        return Response(
+            body=json.dumps(body, ensure_ascii=False), content_type="application/json;charset=UTF-8"
+        )
 
     @staticmethod
     def _row(item: Item) -> dict[str, Any]:
-        return {"title": item.title, "url": item.path,
-                "pubtimeStr": item.day.strftime("%Y.%m.%d"),
-                "summary": item.title.replace("<em>", "").replace("</em>", "")[:60],
-                "puborg": "国务院办公厅" if "国务院" in item.title else "国家药监局",
-                "pcode": item.summary, "childtype": ""}
+        return {
+            "title": item.title,
+            "url": item.path,
+            "pubtimeStr": item.day.strftime("%Y.%m.%d"),
+            "summary": item.title.replace("<em>", "").replace("</em>", "")[:60],
+            "puborg": "国务院办公厅" if "国务院" in item.title else "国家药监局",
+            "pcode": item.summary,
+            "childtype": "",
+        }
 
     def add(self, list_path: str, title: str, path: str, *, summary: str = "") -> Item:
         """``list_path`` is a category name (``gongwen``, ``bumenfile``…)."""

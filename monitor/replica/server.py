@@ -31,7 +31,7 @@ class Request:
     query: dict[str, str]
     headers: Mapping[str, str]
     body: bytes
-    base: str = ""   # the public URL this app is mounted at, e.g. http://127.0.0.1:8080/cde
+    base: str = ""  # the public URL this app is mounted at, e.g. http://127.0.0.1:8080/cde
     raw_query: str = ""  # the query string as sent, for repeated keys (``fields[]=a&fields[]=b``)
 
     @property
@@ -170,9 +170,9 @@ class ReplicaServer:
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.app = app
         self._server.log = []
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

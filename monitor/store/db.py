@@ -51,8 +51,10 @@ def url_problem(url: str) -> tuple[str, str] | None:
     try:
         dialect.import_dbapi()
     except ImportError as exc:
-        return (f"PostgreSQL needs the {exc.name or dialect.driver} driver, which is not installed",
-                "pip install 'regwatch[postgres]', or use sqlite:///regwatch.db")
+        return (
+            f"PostgreSQL needs the {exc.name or dialect.driver} driver, which is not installed",
+            "pip install 'regwatch[postgres]', or use sqlite:///regwatch.db",
+        )
     return None
 
 
@@ -119,7 +121,7 @@ class Store:
             lock.acquire()
         try:
             with Session(self.engine, expire_on_commit=False) as session:
-                session.info["search_index"] = True   # search.py re-indexes what is written
+                session.info["search_index"] = True  # search.py re-indexes what is written
                 try:
                     yield session
                     if write:
@@ -142,8 +144,9 @@ class Store:
         digest = blob_hash(data)
         if session.get(BlobRow, digest) is None:
             session.add(
-                BlobRow(hash=digest, size=len(data), data=zlib.compress(data, 6),
-                        created_at=utcnow())
+                BlobRow(
+                    hash=digest, size=len(data), data=zlib.compress(data, 6), created_at=utcnow()
+                )
             )
             session.flush()
         return digest
@@ -185,10 +188,13 @@ def _make_engine(url: str) -> Engine:
         scheme = url.split(":", 1)[0]
         raise ConfigError(
             f"cannot use a {scheme}:// database ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200]})", key="[store].url",
+            f"{str(exc).splitlines()[0][:200]})",
+            key="[store].url",
             fix='use "sqlite:///regwatch.db" or "postgresql+psycopg://user@host/db" '
-            "(pip install 'regwatch[postgres]')") from None
+            "(pip install 'regwatch[postgres]')",
+        ) from None
     if url.startswith("sqlite"):
+
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
@@ -197,11 +203,12 @@ def _make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
     return engine
 
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OperationalError) and exc.orig is not None:
-        return " ".join(str(exc.orig).split())[:300]    # one line: psycopg adds a hint line
+        return " ".join(str(exc.orig).split())[:300]  # one line: psycopg adds a hint line
     text = str(exc).splitlines()[0]
     return text[:300]

@@ -77,7 +77,8 @@ class StoreIdentity:
                 f"the database {database} is not the one this service kept its history in "
                 f"(expected id {expected}, found {identity.id}): it was deleted, replaced or "
                 "emptied. Restore the right file; or, to start a new history on purpose "
-                f"(the next check is a silent baseline), delete {marker}")
+                f"(the next check is a silent baseline), delete {marker}"
+            )
         if not expected:
             tmp = marker.with_name(marker.name + ".tmp")
             tmp.write_text(identity.id + "\n", encoding="ascii")

@@ -31,9 +31,9 @@ class SourceRow(SQLModel, table=True):
     healthy_runs: int = 0
     last_record_count: int = 0
     validators: str = "{}"
-    listing_hash: str = ""        # digest of the last healthy run's normalised listing
-    moved_to: str = ""            # where the list now answers from, once said
-    hosts: str = ""               # host names the source's site has had (space-separated)
+    listing_hash: str = ""  # digest of the last healthy run's normalised listing
+    moved_to: str = ""  # where the list now answers from, once said
+    hosts: str = ""  # host names the source's site has had (space-separated)
 
 
 class RunRow(SQLModel, table=True):
@@ -43,13 +43,13 @@ class RunRow(SQLModel, table=True):
     source_id: int = Field(foreign_key="source.id", index=True)
     started_at: datetime
     finished_at: datetime | None = None
-    outcome: str = ""             # baseline / changed / unchanged / failed / blocked
+    outcome: str = ""  # baseline / changed / unchanged / failed / blocked
     http_status: int | None = None
     record_count: int | None = None
     changes: int = 0
     error: str = ""
     snapshot_hash: str | None = None
-    item_errors: int = 0          # items kept without what their detail page should give
+    item_errors: int = 0  # items kept without what their detail page should give
 
 
 class BlobRow(SQLModel, table=True):
@@ -74,16 +74,16 @@ class DocumentRow(SQLModel, table=True):
     jurisdiction: str = ""
     first_seen: datetime
     last_seen: datetime
-    state: str = "active"        # active / removed / withdrawn
+    state: str = "active"  # active / removed / withdrawn
     missing_runs: int = 0
-    record: str = "{}"           # the current Record as JSON
+    record: str = "{}"  # the current Record as JSON
     fingerprint: str = ""
     lineage: str = Field(default="", index=True)
     linked_to: int | None = None  # the draft this final version finalises
     status: str = "unknown"
     comment_deadline: date | None = None
     text_hash: str | None = None
-    attachments: str = "{}"      # attachment url -> blob hash
+    attachments: str = "{}"  # attachment url -> blob hash
     attachments_checked_at: datetime | None = None
     classification: str = "{}"
     relevant: bool = False
@@ -107,9 +107,9 @@ class ChangeRow(SQLModel, table=True):
     source_id: int = Field(foreign_key="source.id", index=True)
     run_id: int | None = Field(default=None, foreign_key="run.id")
     document_id: int | None = Field(default=None, foreign_key="document.id", index=True)
-    kind: str                     # added / changed / removed / page_changed / health
-    event: str                    # what a user reads: added, draft, changed, finalised, withdrawn,
-                                  # removed, page_changed, health, recovered
+    kind: str  # added / changed / removed / page_changed / health
+    event: str  # what a user reads: added, draft, changed, finalised, withdrawn,
+    # removed, page_changed, health, recovered
     detected_at: datetime = Field(index=True)
     title: str = ""
     url: str = ""
@@ -140,11 +140,11 @@ class DeliveryRow(SQLModel, table=True):
     # at most once per route: "change:<id>", "reminder:<doc>:<days>:<deadline>", "test:…"
     purpose: str
     change_id: int | None = Field(default=None, foreign_key="change.id")
-    alert: str = "{}"             # the Alert as JSON, frozen when the delivery was queued
-    mode: str = "immediate"       # immediate / digest
-    status: str = Field(default="pending", index=True)   # pending / sending / sent / failed
+    alert: str = "{}"  # the Alert as JSON, frozen when the delivery was queued
+    mode: str = "immediate"  # immediate / digest
+    status: str = Field(default="pending", index=True)  # pending / sending / sent / failed
     attempts: int = 0
-    done: str = "[]"              # indexes of the route's urls already delivered
+    done: str = "[]"  # indexes of the route's urls already delivered
     next_attempt_at: datetime | None = None
     last_error: str = ""
     created_at: datetime
@@ -164,7 +164,7 @@ class EvidenceRow(SQLModel, table=True):
     method: str = "GET"
     url: str = ""
     status: int | None = None
-    headers: str = "{}"           # JSON object
-    size: int = 0                 # the body's length as received
+    headers: str = "{}"  # JSON object
+    size: int = 0  # the body's length as received
     truncated: bool = False
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

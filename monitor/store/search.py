@@ -44,14 +44,15 @@ from monitor.store.models import ChangeRow, DocumentRow
 
 metadata = sa.MetaData()
 entries = sa.Table(
-    "search_entry", metadata,
+    "search_entry",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("kind", sa.String(10), nullable=False),         # document / change
+    sa.Column("kind", sa.String(10), nullable=False),  # document / change
     sa.Column("ref_id", sa.Integer, nullable=False),
     sa.Column("document_id", sa.Integer, nullable=True),
     sa.Column("source_id", sa.Integer, nullable=False),
     sa.Column("jurisdiction", sa.String(8), nullable=False, server_default=""),
-    sa.Column("classes", sa.Text, nullable=False, server_default=""),   # ,car_t,gtmp,
+    sa.Column("classes", sa.Text, nullable=False, server_default=""),  # ,car_t,gtmp,
     sa.Column("status", sa.String(20), nullable=False, server_default=""),
     sa.Column("doc_type", sa.String(40), nullable=False, server_default=""),
     sa.Column("event", sa.String(20), nullable=False, server_default=""),
@@ -65,7 +66,7 @@ entries = sa.Table(
     sa.Index("ix_search_entry_source", "source_id"),
 )
 
-MAX_BODY = 200_000           # characters of attachment text indexed per document
+MAX_BODY = 200_000  # characters of attachment text indexed per document
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+")
 _SHORT_WORD = 2
@@ -86,14 +87,17 @@ SQLITE_DDL = [
     "VALUES ('delete', old.id, old.title, old.body); "
     "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
 ]
-SQLITE_DROP = ["DROP TRIGGER IF EXISTS search_entry_au", "DROP TRIGGER IF EXISTS search_entry_ad",
-               "DROP TRIGGER IF EXISTS search_entry_ai", "DROP TABLE IF EXISTS search_short",
-               "DROP TABLE IF EXISTS search_fts"]
+SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS search_entry_au",
+    "DROP TRIGGER IF EXISTS search_entry_ad",
+    "DROP TRIGGER IF EXISTS search_entry_ai",
+    "DROP TABLE IF EXISTS search_short",
+    "DROP TABLE IF EXISTS search_fts",
+]
 PG_DDL = [
     "CREATE INDEX ix_search_entry_trgm ON search_entry USING gin "
     "((title || ' ' || body) gin_trgm_ops)",
-    "CREATE INDEX ix_search_entry_grams ON search_entry USING gin "
-    "(string_to_array(grams, ' '))",
+    "CREATE INDEX ix_search_entry_grams ON search_entry USING gin (string_to_array(grams, ' '))",
 ]
 
 
@@ -110,7 +114,7 @@ def grams(*texts: str) -> str:
             for i, char in enumerate(run):
                 seen[char] = None
                 if i + 1 < len(run):
-                    seen[run[i:i + 2]] = None
+                    seen[run[i : i + 2]] = None
         for word in _WORD.findall(CJK.sub(" ", text)):
             if len(word) <= _SHORT_WORD:
                 seen[word.lower()] = None
@@ -135,8 +139,9 @@ def _fields_text(record: str) -> str:
         return ""
     fields = data.get("fields") or {}
     values = [str(v) for v in fields.values() if v not in (None, "")]
-    values += [str(a.get("name") or "") for a in data.get("attachments") or []
-               if isinstance(a, dict)]
+    values += [
+        str(a.get("name") or "") for a in data.get("attachments") or [] if isinstance(a, dict)
+    ]
     return "\n".join(v for v in values if v)
 
 
@@ -144,8 +149,9 @@ def blob_text(connection: Connection, digest: str | None) -> str:
     """The text of a stored blob, read on ``connection`` ('' when absent)."""
     if not digest:
         return ""
-    row = connection.execute(sa.text("SELECT data, compression FROM blob WHERE hash = :h"),
-                             {"h": digest}).first()
+    row = connection.execute(
+        sa.text("SELECT data, compression FROM blob WHERE hash = :h"), {"h": digest}
+    ).first()
     if row is None:
         return ""
     data = zlib.decompress(row[0]) if row[1] == "zlib" else bytes(row[0])
@@ -156,12 +162,22 @@ def document_entry(doc: Any, text: str) -> dict[str, Any]:
     """The index row of a document (a ``DocumentRow`` or a row with its columns)."""
     body = "\n".join(part for part in (text[:MAX_BODY], _fields_text(doc.record)) if part)
     cls = json.loads(doc.classification or "{}") if doc.classification else {}
-    return {"kind": "document", "ref_id": doc.id, "document_id": doc.id,
-            "source_id": doc.source_id, "jurisdiction": doc.jurisdiction or "",
-            "classes": _classes(doc.classification), "status": doc.status or "",
-            "doc_type": str(cls.get("doc_type") or ""), "event": doc.state or "",
-            "relevant": bool(doc.relevant), "at": doc.first_seen, "title": doc.title or "",
-            "body": body, "grams": grams(doc.title or "", body)}
+    return {
+        "kind": "document",
+        "ref_id": doc.id,
+        "document_id": doc.id,
+        "source_id": doc.source_id,
+        "jurisdiction": doc.jurisdiction or "",
+        "classes": _classes(doc.classification),
+        "status": doc.status or "",
+        "doc_type": str(cls.get("doc_type") or ""),
+        "event": doc.state or "",
+        "relevant": bool(doc.relevant),
+        "at": doc.first_seen,
+        "title": doc.title or "",
+        "body": body,
+        "grams": grams(doc.title or "", body),
+    }
 
 
 def change_entry(change: Any) -> dict[str, Any]:
@@ -171,12 +187,22 @@ def change_entry(change: Any) -> dict[str, Any]:
     except ValueError:
         changed = ""
     body = "\n".join(p for p in (change.excerpt or "", change.detail or "", changed) if p)
-    return {"kind": "change", "ref_id": change.id, "document_id": change.document_id,
-            "source_id": change.source_id, "jurisdiction": change.jurisdiction or "",
-            "classes": _classes(change.classification), "status": change.status or "",
-            "doc_type": change.doc_type or "", "event": change.event or "",
-            "relevant": bool(change.relevant), "at": change.detected_at,
-            "title": change.title or "", "body": body, "grams": grams(change.title or "", body)}
+    return {
+        "kind": "change",
+        "ref_id": change.id,
+        "document_id": change.document_id,
+        "source_id": change.source_id,
+        "jurisdiction": change.jurisdiction or "",
+        "classes": _classes(change.classification),
+        "status": change.status or "",
+        "doc_type": change.doc_type or "",
+        "event": change.event or "",
+        "relevant": bool(change.relevant),
+        "at": change.detected_at,
+        "title": change.title or "",
+        "body": body,
+        "grams": grams(change.title or "", body),
+    }
 
 
 def write_entries(connection: Connection, rows: Iterable[dict[str, Any]]) -> int:
@@ -188,10 +214,11 @@ def write_entries(connection: Connection, rows: Iterable[dict[str, Any]]) -> int
     for kind in ("document", "change"):
         ids = [r["ref_id"] for r in batch if r["kind"] == kind]
         for start in range(0, len(ids), 500):
-            chosen = sa.and_(entries.c.kind == kind, entries.c.ref_id.in_(ids[start:start + 500]))
+            chosen = sa.and_(entries.c.kind == kind, entries.c.ref_id.in_(ids[start : start + 500]))
             if sqlite:
-                old = connection.execute(sa.select(entries.c.id, entries.c.title,
-                                                   entries.c.body).where(chosen)).all()
+                old = connection.execute(
+                    sa.select(entries.c.id, entries.c.title, entries.c.body).where(chosen)
+                ).all()
                 _short(connection, [(r.id, grams(r.title, r.body)) for r in old], delete=True)
             connection.execute(entries.delete().where(chosen))
     if not batch:
@@ -204,8 +231,11 @@ def write_entries(connection: Connection, rows: Iterable[dict[str, Any]]) -> int
         for kind in ("document", "change"):
             ids = [r["ref_id"] for r in batch if r["kind"] == kind]
             for start in range(0, len(ids), 500):
-                new = connection.execute(sa.select(entries.c.id, entries.c.ref_id).where(
-                    entries.c.kind == kind, entries.c.ref_id.in_(ids[start:start + 500]))).all()
+                new = connection.execute(
+                    sa.select(entries.c.id, entries.c.ref_id).where(
+                        entries.c.kind == kind, entries.c.ref_id.in_(ids[start : start + 500])
+                    )
+                ).all()
                 _short(connection, [(r.id, short[(kind, r.ref_id)]) for r in new])
     return len(batch)
 
@@ -215,17 +245,34 @@ def _short(connection: Connection, rows: list[tuple[int, str]], *, delete: bool 
         return
     if delete:
         connection.exec_driver_sql(
-            "INSERT INTO search_short(search_short, rowid, grams) VALUES ('delete', ?, ?)", rows)
+            "INSERT INTO search_short(search_short, rowid, grams) VALUES ('delete', ?, ?)", rows
+        )
     else:
         connection.exec_driver_sql("INSERT INTO search_short(rowid, grams) VALUES (?, ?)", rows)
 
 
 # -- the store-level hook ------------------------------------------------------------
 
-_DOC_COLUMNS = ("title", "record", "text_hash", "classification", "status", "state",
-                "relevant", "jurisdiction")
-_CHANGE_COLUMNS = ("title", "excerpt", "detail", "classification", "status", "event",
-                   "fields_changed", "relevant")
+_DOC_COLUMNS = (
+    "title",
+    "record",
+    "text_hash",
+    "classification",
+    "status",
+    "state",
+    "relevant",
+    "jurisdiction",
+)
+_CHANGE_COLUMNS = (
+    "title",
+    "excerpt",
+    "detail",
+    "classification",
+    "status",
+    "event",
+    "fields_changed",
+    "relevant",
+)
 
 
 def _touched(obj: object, columns: tuple[str, ...]) -> bool:
@@ -236,19 +283,20 @@ def _after_flush(session: OrmSession, _context: object) -> None:
     if not session.info.get("search_index"):
         return
     docs = [o for o in session.new if isinstance(o, DocumentRow)]
-    docs += [o for o in session.dirty if isinstance(o, DocumentRow)
-             and _touched(o, _DOC_COLUMNS)]
+    docs += [o for o in session.dirty if isinstance(o, DocumentRow) and _touched(o, _DOC_COLUMNS)]
     changes = [o for o in session.new if isinstance(o, ChangeRow)]
-    changes += [o for o in session.dirty if isinstance(o, ChangeRow)
-                and _touched(o, _CHANGE_COLUMNS)]
+    changes += [
+        o for o in session.dirty if isinstance(o, ChangeRow) and _touched(o, _CHANGE_COLUMNS)
+    ]
     gone = [o for o in session.deleted if isinstance(o, DocumentRow | ChangeRow)]
     if not (docs or changes or gone):
         return
     connection = session.connection()
     for obj in gone:
         kind = "document" if isinstance(obj, DocumentRow) else "change"
-        connection.execute(entries.delete().where(entries.c.kind == kind,
-                                                  entries.c.ref_id == obj.id))
+        connection.execute(
+            entries.delete().where(entries.c.kind == kind, entries.c.ref_id == obj.id)
+        )
     rows = [document_entry(d, blob_text(connection, d.text_hash)) for d in docs if d.id]
     rows += [change_entry(c) for c in changes if c.id]
     write_entries(connection, rows)
@@ -266,7 +314,7 @@ def install_hook() -> None:
 
 def create_schema(connection: Connection) -> None:
     """The table, its indexes and the engine's full-text structures."""
-    entries.create(connection)          # with its filter indexes
+    entries.create(connection)  # with its filter indexes
     if connection.dialect.name == "sqlite":
         for statement in SQLITE_DDL:
             connection.exec_driver_sql(statement)
@@ -288,19 +336,44 @@ def rebuild(connection: Connection, batch: int = 500) -> int:
     connection.execute(entries.delete())
     total = 0
     for rows in _batches(connection, "document", batch):
-        total += write_entries(connection, [document_entry(r, blob_text(connection, r.text_hash))
-                                            for r in rows])
+        total += write_entries(
+            connection, [document_entry(r, blob_text(connection, r.text_hash)) for r in rows]
+        )
     for rows in _batches(connection, "change", batch):
         total += write_entries(connection, [change_entry(r) for r in rows])
     return total
 
 
 _COLUMNS = {
-    "document": ("id", "source_id", "title", "jurisdiction", "record", "classification",
-                 "status", "state", "relevant", "first_seen", "text_hash"),
-    "change": ("id", "source_id", "document_id", "title", "jurisdiction", "excerpt", "detail",
-               "fields_changed", "classification", "status", "doc_type", "event", "relevant",
-               "detected_at"),
+    "document": (
+        "id",
+        "source_id",
+        "title",
+        "jurisdiction",
+        "record",
+        "classification",
+        "status",
+        "state",
+        "relevant",
+        "first_seen",
+        "text_hash",
+    ),
+    "change": (
+        "id",
+        "source_id",
+        "document_id",
+        "title",
+        "jurisdiction",
+        "excerpt",
+        "detail",
+        "fields_changed",
+        "classification",
+        "status",
+        "doc_type",
+        "event",
+        "relevant",
+        "detected_at",
+    ),
 }
 
 
@@ -309,9 +382,14 @@ def _batches(connection: Connection, table: str, size: int) -> Iterator[list[Any
     columns = model.__table__.c
     last = 0
     while True:
-        rows = list(connection.execute(
-            sa.select(*(columns[name] for name in _COLUMNS[table]))
-            .where(columns.id > last).order_by(columns.id).limit(size)))
+        rows = list(
+            connection.execute(
+                sa.select(*(columns[name] for name in _COLUMNS[table]))
+                .where(columns.id > last)
+                .order_by(columns.id)
+                .limit(size)
+            )
+        )
         if not rows:
             return
         yield rows

@@ -65,10 +65,15 @@ class Timeline:
         got = "healthy" if result.outcome in HEALTHY else result.outcome
         self.outcomes.append(got)
         if got != want:
-            self.mismatches.append(f"cycle {self.cycle} {fault.label if fault else 'no fault'}: "
-                                   f"expected {want}, got {result.outcome} ({result.error})")
-        if got == "healthy" and self.steps < len(self.site.actions) \
-                and self.cycle < self.cycles - self.clean_tail:
+            self.mismatches.append(
+                f"cycle {self.cycle} {fault.label if fault else 'no fault'}: "
+                f"expected {want}, got {result.outcome} ({result.error})"
+            )
+        if (
+            got == "healthy"
+            and self.steps < len(self.site.actions)
+            and self.cycle < self.cycles - self.clean_tail
+        ):
             self.site.actions[self.steps](self.replica, self.ids)
             self.steps += 1
         self.cycle += 1
@@ -92,20 +97,39 @@ def toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def service_config(db_url: str, sources: list[dict[str, Any]], routes: list[dict[str, Any]],
-                   *, every: str = "0.2s", listen: str = "127.0.0.1:0", extra: str = "",
-                   timeout: float = TIMEOUT, delivery_every: str = "0.5s") -> str:
+def service_config(
+    db_url: str,
+    sources: list[dict[str, Any]],
+    routes: list[dict[str, Any]],
+    *,
+    every: str = "0.2s",
+    listen: str = "127.0.0.1:0",
+    extra: str = "",
+    timeout: float = TIMEOUT,
+    delivery_every: str = "0.5s",
+) -> str:
     """A regwatch.toml for tests; ``extra`` lines go into the [service] table."""
     lines = [
-        "[store]", f"url = {toml_value(db_url)}",
-        "[http]", 'user_agent = "regwatch-test/0.1 (+mailto:test@example.com)"',
-        f"timeout = {timeout}", "delay = 0", "retries = 2", "backoff = 0.05", "max_wait = 5",
+        "[store]",
+        f"url = {toml_value(db_url)}",
+        "[http]",
+        'user_agent = "regwatch-test/0.1 (+mailto:test@example.com)"',
+        f"timeout = {timeout}",
+        "delay = 0",
+        "retries = 2",
+        "backoff = 0.05",
+        "max_wait = 5",
         f"max_bytes = {MAX_BYTES}",
-        "[health]", f"alert_after = {ALERT_AFTER}",
-        "[delivery]", f"every = {toml_value(delivery_every)}", "backoff = 0.2",
+        "[health]",
+        f"alert_after = {ALERT_AFTER}",
+        "[delivery]",
+        f"every = {toml_value(delivery_every)}",
+        "backoff = 0.2",
         "max_backoff = 1.0",
         "max_attempts = 50",
-        "[service]", f"listen = {toml_value(listen)}", "jitter = 0.1",
+        "[service]",
+        f"listen = {toml_value(listen)}",
+        "jitter = 0.1",
         extra,
     ]
     for source in sources:
@@ -126,11 +150,20 @@ def service_config(db_url: str, sources: list[dict[str, Any]], routes: list[dict
 
 def sink_routes(sink: WebhookReceiver, templates: str) -> list[dict[str, Any]]:
     return [
-        {"name": "changes", "urls": [sink.json_url("/changes")], "match": {},
-         "templates": templates, "max_attempts": 50},
-        {"name": "health", "urls": [sink.json_url("/health")],
-         "match": {"kinds": ["health", "recovered"]}, "templates": templates,
-         "max_attempts": 50},
+        {
+            "name": "changes",
+            "urls": [sink.json_url("/changes")],
+            "match": {},
+            "templates": templates,
+            "max_attempts": 50,
+        },
+        {
+            "name": "health",
+            "urls": [sink.json_url("/health")],
+            "match": {"kinds": ["health", "recovered"]},
+            "templates": templates,
+            "max_attempts": 50,
+        },
     ]
 
 
@@ -149,7 +182,7 @@ def integrity(db: Path) -> str:
 class Report:
     cycles: int = 0
     checks: int = 0
-    faults: Counter[str] = field(default_factory=Counter)          # faulty checks by fault
+    faults: Counter[str] = field(default_factory=Counter)  # faulty checks by fault
     requests_faulted: Counter[str] = field(default_factory=Counter)
     expected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     received: Counter[tuple[str, str, str]] = field(default_factory=Counter)
@@ -163,13 +196,15 @@ class Report:
 
     def summary(self) -> str:
         faults = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items()))
-        return (f"{self.checks} checks ({self.cycles} cycles per source) in {self.seconds:.0f}s; "
-                f"faulty checks: {sum(self.faults.values())} ({faults}); requests faulted: "
-                f"{sum(self.requests_faulted.values())}; sink answered 500 {self.sink_failures} "
-                f"times; document alerts expected {sum(self.expected.values())}, received "
-                f"{sum(self.received.values())}; health alerts expected "
-                f"{sum(self.expected_health.values())}, received "
-                f"{sum(self.received_health.values())}")
+        return (
+            f"{self.checks} checks ({self.cycles} cycles per source) in {self.seconds:.0f}s; "
+            f"faulty checks: {sum(self.faults.values())} ({faults}); requests faulted: "
+            f"{sum(self.requests_faulted.values())}; sink answered 500 {self.sink_failures} "
+            f"times; document alerts expected {sum(self.expected.values())}, received "
+            f"{sum(self.received.values())}; health alerts expected "
+            f"{sum(self.expected_health.values())}, received "
+            f"{sum(self.received_health.values())}"
+        )
 
 
 def seed_of(name: str, seed: int) -> int:
@@ -195,16 +230,17 @@ def outbox_empty(db: Path | str) -> bool:
         engine = create_engine(db)
         try:
             with engine.connect() as connection:
-                count = connection.execute(text(
-                    "SELECT count(*) FROM delivery WHERE status IN ('pending', 'sending')"
-                )).scalar()
+                count = connection.execute(
+                    text("SELECT count(*) FROM delivery WHERE status IN ('pending', 'sending')")
+                ).scalar()
         finally:
             engine.dispose()
         return count == 0
     sql = sqlite3.connect(db, timeout=10)
     try:
         row = sql.execute(
-            "SELECT count(*) FROM delivery WHERE status IN ('pending', 'sending')").fetchone()
+            "SELECT count(*) FROM delivery WHERE status IN ('pending', 'sending')"
+        ).fetchone()
         return int(row[0]) == 0
     finally:
         sql.close()
@@ -233,7 +269,7 @@ class Campaign:
     seed: int = 2026
     sink_outages: bool = True
     clean_tail: int = 4
-    store_url: str | None = None     # default: a SQLite file in tmp
+    store_url: str | None = None  # default: a SQLite file in tmp
 
     def run(self) -> Report:
         from monitor.service import Service
@@ -251,16 +287,21 @@ class Campaign:
                 faulty = FaultySite(replica)
                 server = ReplicaServer(faulty).start()
                 servers.append(server)
-                plan = plan_faults(random.Random(seed_of(site.name, self.seed)), self.cycles,
-                                   clean_tail=self.clean_tail)
-                timelines[site.name] = Timeline(site, replica, faulty, plan, self.cycles,
-                                                self.clean_tail)
+                plan = plan_faults(
+                    random.Random(seed_of(site.name, self.seed)),
+                    self.cycles,
+                    clean_tail=self.clean_tail,
+                )
+                timelines[site.name] = Timeline(
+                    site, replica, faulty, plan, self.cycles, self.clean_tail
+                )
                 sources.append(site.settings(replica, server.url))
             db = self.tmp / "faulty.db"
             url = self.store_url or f"sqlite:///{db}"
             path = self.tmp / "faulty.toml"
-            path.write_text(service_config(url, sources, sink_routes(sink, templates)),
-                            encoding="utf-8")
+            path.write_text(
+                service_config(url, sources, sink_routes(sink, templates)), encoding="utf-8"
+            )
             for timeline in timelines.values():
                 timeline.begin()
             service = Service(str(path), grace=10)
@@ -272,9 +313,12 @@ class Campaign:
                 outage.start()
             try:
                 for timeline in timelines.values():
-                    _wait(timeline.done.is_set, 30 + self.cycles * 4.0,
-                          f"{timeline.site.name} to finish {self.cycles} cycles "
-                          f"(at {timeline.cycle})")
+                    _wait(
+                        timeline.done.is_set,
+                        30 + self.cycles * 4.0,
+                        f"{timeline.site.name} to finish {self.cycles} cycles "
+                        f"(at {timeline.cycle})",
+                    )
                 outage_stop.set()
                 sink.mode = "ok"
                 _wait(lambda: outbox_empty(self.store_url or db), 60, "the outbox to drain")
@@ -289,11 +333,13 @@ class Campaign:
                 for fault in timeline.plan.values():
                     report.faults[fault.label] += 1
                 report.requests_faulted += timeline.faulty.injected
-                report.scripted += Counter((timeline.site.name, kind, title)
-                                           for kind, title in timeline.ids.get("log", []))
+                report.scripted += Counter(
+                    (timeline.site.name, kind, title) for kind, title in timeline.ids.get("log", [])
+                )
                 report.expected_health += Counter(
                     (timeline.site.name, kind, title)
-                    for kind, title in expected_health(timeline.site.name, timeline.outcomes))
+                    for kind, title in expected_health(timeline.site.name, timeline.outcomes)
+                )
             for got in sink.delivered("/changes"):
                 report.received[(got.source, got.kind, got.title)] += 1
             for got in sink.delivered("/health"):
@@ -312,7 +358,7 @@ class Campaign:
     def _outages(self, sink: Sink, stop: threading.Event) -> None:
         """Now and then the alert sink answers 500 for a while."""
         rng = random.Random(self.seed)
-        sink.mode = "fail"          # the first post is always refused, so every run retries
+        sink.mode = "fail"  # the first post is always refused, so every run retries
         while not stop.wait(0.05):
             with sink.lock:
                 if any(status != 200 for status in sink.statuses):
@@ -323,8 +369,9 @@ class Campaign:
             stop.wait(rng.uniform(0.5, 1.5))
             sink.mode = "ok"
 
-    def control(self, timelines: dict[str, Timeline], templates: str,
-                sink: WebhookReceiver) -> Counter[tuple[str, str, str]]:
+    def control(
+        self, timelines: dict[str, Timeline], templates: str, sink: WebhookReceiver
+    ) -> Counter[tuple[str, str, str]]:
         """The same scripts without faults, one step per check: the alerts a user should get."""
         from monitor.config import load
         from monitor.pipeline import Pipeline
@@ -337,8 +384,14 @@ class Campaign:
             with ReplicaServer(replica) as server:
                 db = self.tmp / f"control-{name}.db"
                 path = self.tmp / f"control-{name}.toml"
-                path.write_text(service_config(f"sqlite:///{db}", [site.settings(replica, server.url)],
-                                               sink_routes(sink, templates)), encoding="utf-8")
+                path.write_text(
+                    service_config(
+                        f"sqlite:///{db}",
+                        [site.settings(replica, server.url)],
+                        sink_routes(sink, templates),
+                    ),
+                    encoding="utf-8",
+                )
                 config = load(str(path))
                 store = Store(config.store.url)
                 pipeline = Pipeline(config, store)
@@ -360,10 +413,13 @@ def assert_report(report: Report) -> None:
     assert report.mismatches == [], "\n".join(report.mismatches)
     missing = report.expected - report.received
     extra = report.received - report.expected
-    assert not missing and not extra, f"missing alerts: {dict(missing)}\nextra alerts: {dict(extra)}"
+    assert not missing and not extra, (
+        f"missing alerts: {dict(missing)}\nextra alerts: {dict(extra)}"
+    )
     assert report.received_health == report.expected_health, (
         f"health alerts: expected {dict(report.expected_health)}, "
-        f"received {dict(report.received_health)}")
+        f"received {dict(report.received_health)}"
+    )
     assert report.duplicate_ids == []
 
 

@@ -17,7 +17,7 @@ from monitor.replica.server import Request, Response
 from tests.receivers import Posted, WebhookReceiver
 from tests.sites import CHALLENGE, Item, ListSite
 
-TIMEOUT = 0.6          # [http] timeout in the test configs
+TIMEOUT = 0.6  # [http] timeout in the test configs
 MAX_BYTES = 6_000_000  # [http] max_bytes
 ALERT_AFTER = 2
 HEALTHY = ("baseline", "changed", "unchanged")
@@ -111,8 +111,11 @@ class FaultySite:
     def __call__(self, request: Request) -> Response:
         with self.lock:
             fault = self.fault
-            active = fault is not None and fault.kind != "empty" and (
-                fault.requests is None or self.hits < fault.requests)
+            active = (
+                fault is not None
+                and fault.kind != "empty"
+                and (fault.requests is None or self.hits < fault.requests)
+            )
             self.hits += 1
             if fault is not None and (active or fault.kind == "empty"):
                 self.injected[fault.kind] += 1
@@ -127,16 +130,22 @@ class FaultySite:
         if kind == "reset":
             return Response(fault="reset")
         if kind == "5xx":
-            return Response(status=random.choice([500, 502, 503, 504]),
-                            body="<html><body>Service Unavailable</body></html>")
+            return Response(
+                status=random.choice([500, 502, 503, 504]),
+                body="<html><body>Service Unavailable</body></html>",
+            )
         if kind == "429":
-            return Response(status=429, headers={"Retry-After": "1"},
-                            body="<html><body>Too Many Requests</body></html>")
+            return Response(
+                status=429,
+                headers={"Retry-After": "1"},
+                body="<html><body>Too Many Requests</body></html>",
+            )
         if kind == "challenge":
             if isinstance(self.site, SiteReplica):
                 return self.site.blocked_response(request)
-            return Response(status=202, body=CHALLENGE,
-                            headers={"Set-Cookie": "FSSBBIl1UgzbN7N80S=abc; path=/"})
+            return Response(
+                status=202, body=CHALLENGE, headers={"Set-Cookie": "FSSBBIl1UgzbN7N80S=abc; path=/"}
+            )
         inner: Response = self.site(request)
         if kind == "truncate":
             inner.fault = "truncate"
@@ -144,10 +153,17 @@ class FaultySite:
         body = inner.payload()
         is_json = "json" in inner.content_type
         if kind == "oversize":
-            pad = b" " * (MAX_BYTES + 1000) if is_json else b"<!--" + b"x" * (MAX_BYTES + 1000) + b"-->"
-            return Response(status=inner.status, headers=inner.headers,
-                            content_type=inner.content_type,
-                            body=body + pad if is_json else body.replace(b"</body>", pad + b"</body>"))
+            pad = (
+                b" " * (MAX_BYTES + 1000)
+                if is_json
+                else b"<!--" + b"x" * (MAX_BYTES + 1000) + b"-->"
+            )
+            return Response(
+                status=inner.status,
+                headers=inner.headers,
+                content_type=inner.content_type,
+                body=body + pad if is_json else body.replace(b"</body>", pad + b"</body>"),
+            )
         if kind == "encoding":
             self.flips += 1
             return _wrong_encoding(inner, body, is_json, flip=self.flips % 2 == 0)
@@ -162,29 +178,43 @@ def _wrong_encoding(inner: Response, body: bytes, is_json: bool, flip: bool) -> 
     bytes labelled GBK in the header."""
     base = inner.content_type.split(";")[0]
     if is_json or not inner.content_type.startswith("text/html"):
-        return Response(status=inner.status, body=body, headers=inner.headers,
-                        content_type=base + "; charset=gbk")
+        return Response(
+            status=inner.status,
+            body=body,
+            headers=inner.headers,
+            content_type=base + "; charset=gbk",
+        )
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return inner   # already not UTF-8 (a GBK column): serve as it is
+        return inner  # already not UTF-8 (a GBK column): serve as it is
     if flip:
-        return Response(status=inner.status, body=body, headers=inner.headers,
-                        content_type="text/html; charset=gbk")
-    return Response(status=inner.status, body=text.encode("gb18030"), headers=inner.headers,
-                    content_type="text/html; charset=utf-8")
+        return Response(
+            status=inner.status,
+            body=body,
+            headers=inner.headers,
+            content_type="text/html; charset=gbk",
+        )
+    return Response(
+        status=inner.status,
+        body=text.encode("gb18030"),
+        headers=inner.headers,
+        content_type="text/html; charset=utf-8",
+    )
 
 
 def _malformed(inner: Response, body: bytes, is_json: bool) -> Response:
     """HTML with closing tags lost (browsers cope); JSON cut short (nobody can)."""
     if is_json:
         cut = body[: max(1, len(body) * 2 // 3)]
-        return Response(status=inner.status, body=cut, headers=inner.headers,
-                        content_type=inner.content_type)
+        return Response(
+            status=inner.status, body=cut, headers=inner.headers, content_type=inner.content_type
+        )
     if inner.content_type.startswith("text/html"):
         broken = body.replace(b"</li>", b"", 5).replace(b"</ul>", b"").replace(b"</div>", b"", 2)
-        return Response(status=inner.status, body=broken, headers=inner.headers,
-                        content_type=inner.content_type)
+        return Response(
+            status=inner.status, body=broken, headers=inner.headers, content_type=inner.content_type
+        )
     return inner
 
 
@@ -206,14 +236,25 @@ class Site:
 
 
 def _list_settings(_site: Any, base: str) -> dict[str, Any]:
-    return {"name": "list-site", "kind": "html-list", "url": f"{base}/list/index.html",
-            "jurisdiction": "CN", "item": ".list ul li", "title": "a", "link": "a@href",
-            "date": "span"}
+    return {
+        "name": "list-site",
+        "kind": "html-list",
+        "url": f"{base}/list/index.html",
+        "jurisdiction": "CN",
+        "item": ".list ul li",
+        "title": "a",
+        "link": "a@href",
+        "date": "span",
+    }
 
 
 def _list_site() -> ListSite:
-    return ListSite(items=[Item(f"2026060{i}0900000{i:02d}", f"国家药监局公告（2026年第{i}号）",
-                                f"2026-06-0{i}") for i in range(1, 9)])
+    return ListSite(
+        items=[
+            Item(f"2026060{i}0900000{i:02d}", f"国家药监局公告（2026年第{i}号）", f"2026-06-0{i}")
+            for i in range(1, 9)
+        ]
+    )
 
 
 def list_actions(count: int) -> list[Action]:
@@ -221,18 +262,25 @@ def list_actions(count: int) -> list[Action]:
     step notes the alert it should cause in ``ids["log"]`` (the hand oracle)."""
     actions: list[Action] = []
     for n in range(count):
+
         def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
             log = ids.setdefault("log", [])
             step = n % 4
             if step == 0:
-                item = Item(f"20261{n:012d}", f"关于发布细胞治疗产品研究技术指导原则的通告（第{n}批）",
-                            "2026-11-01")
+                item = Item(
+                    f"20261{n:012d}",
+                    f"关于发布细胞治疗产品研究技术指导原则的通告（第{n}批）",
+                    "2026-11-01",
+                )
                 site.items.insert(0, item)
                 ids["added"] = item
                 log.append(("added", item.title))
             elif step == 1:
-                item = Item(f"20262{n:012d}", f"基因治疗产品非临床研究技术指导原则（征求意见稿）第{n}号",
-                            "2026-11-02")
+                item = Item(
+                    f"20262{n:012d}",
+                    f"基因治疗产品非临床研究技术指导原则（征求意见稿）第{n}号",
+                    "2026-11-02",
+                )
                 site.items.insert(0, item)
                 log.append(("draft", item.title))
             elif step == 2:
@@ -245,6 +293,7 @@ def list_actions(count: int) -> list[Action]:
                 victim = ids.pop("edited")
                 site.items[:] = [it for it in site.items if it.path != victim.path]
                 log.append(("removed", victim.title))
+
         actions.append(act)
     return actions
 
@@ -259,107 +308,162 @@ def _replica_sites() -> list[Site]:
     def cde_actions(count: int) -> list[Action]:
         out: list[Action] = []
         for n in range(count):
+
             def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
                 step = n % 4
                 if step == 0:
-                    g = site.add_guideline(f"CAR-T细胞治疗产品药学变更研究技术指导原则（第{n}版）",
-                                           "20261101")
+                    g = site.add_guideline(
+                        f"CAR-T细胞治疗产品药学变更研究技术指导原则（第{n}版）", "20261101"
+                    )
                     ids[f"g{n}"] = g.id
                 elif step == 1:
-                    o = site.add_opinion(f"溶瘤病毒类药物临床试验设计指导原则（征求意见稿）第{n}号",
-                                         "20261102")
+                    o = site.add_opinion(
+                        f"溶瘤病毒类药物临床试验设计指导原则（征求意见稿）第{n}号", "20261102"
+                    )
                     ids[f"o{n}"] = o.id
                 elif step == 2 and f"g{n - 2}" in ids:
-                    site.edit_title(ids[f"g{n - 2}"], f"CAR-T细胞治疗产品药学变更研究技术指导原则（第{n}版，修订）")
+                    site.edit_title(
+                        ids[f"g{n - 2}"],
+                        f"CAR-T细胞治疗产品药学变更研究技术指导原则（第{n}版，修订）",
+                    )
                 elif step == 3 and f"g{n - 3}" in ids:
                     site.withdraw(ids.pop(f"g{n - 3}"))
+
             out.append(act)
         return out
 
     def nmpa_actions(count: int) -> list[Action]:
         out: list[Action] = []
         for n in range(count):
+
             def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
                 step = n % 3
                 if step == 0:
-                    a = site.add_article("ggtg", f"国家药监局关于发布基因治疗产品说明书撰写指南的通告（第{n}号）",
-                                         "2026-11-03")
+                    a = site.add_article(
+                        "ggtg",
+                        f"国家药监局关于发布基因治疗产品说明书撰写指南的通告（第{n}号）",
+                        "2026-11-03",
+                    )
                     ids[f"a{n}"] = a.path
                 elif step == 1 and f"a{n - 1}" in ids:
-                    site.edit_title(ids[f"a{n - 1}"], f"国家药监局关于发布基因治疗产品说明书撰写指南（修订）的通告（第{n}号）")
+                    site.edit_title(
+                        ids[f"a{n - 1}"],
+                        f"国家药监局关于发布基因治疗产品说明书撰写指南（修订）的通告（第{n}号）",
+                    )
                 elif step == 2 and f"a{n - 2}" in ids:
                     site.remove(ids.pop(f"a{n - 2}"))
+
             out.append(act)
         return out
 
     def fda_actions(count: int) -> list[Action]:
         out: list[Action] = []
         for n in range(count):
+
             def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
                 step = n % 4
                 if step == 0:
                     ids[f"d{n}"] = site.add_guidance(
                         f"Potency Assurance for Cellular and Gene Therapy Products Part {n}; "
-                        "Draft Guidance for Industry", cgt_label="Draft Guidance")
+                        "Draft Guidance for Industry",
+                        cgt_label="Draft Guidance",
+                    )
                 elif step == 1 and f"d{n - 1}" in ids:
                     site.revise(ids[f"d{n - 1}"])
                 elif step == 2 and f"d{n - 2}" in ids:
                     site.finalise(ids.pop(f"d{n - 2}"))
                 elif step == 3:
                     site.noise()
+
             out.append(act)
         return out
 
     def ema_actions(count: int) -> list[Action]:
         out: list[Action] = []
         for n in range(count):
+
             def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
                 step = n % 4
                 if step == 0:
                     ids[f"e{n}"] = site.add_document(
-                        f"Guideline on quality of gene therapy medicinal products, part {n}")
+                        f"Guideline on quality of gene therapy medicinal products, part {n}"
+                    )
                 elif step == 1 and f"e{n - 1}" in ids:
                     site.close_consultation(ids[f"e{n - 1}"])
                 elif step == 2 and f"e{n - 2}" in ids:
                     site.revise(ids.pop(f"e{n - 2}"))
                 else:
                     site.refresh()
+
             out.append(act)
         return out
 
     def fr_actions(count: int) -> list[Action]:
         out: list[Action] = []
         for n in range(count):
+
             def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
                 if n % 2 == 0:
-                    site.announce(f"Human Gene Therapy Products Incorporating Genome Editing, "
-                                  f"Volume {n}")
+                    site.announce(
+                        f"Human Gene Therapy Products Incorporating Genome Editing, Volume {n}"
+                    )
+
             out.append(act)
         return out
 
     failed = {k: "failed" for k in (*TRANSPORT, "oversize", "empty")}
     return [
-        Site("cde-replica", CdeReplica, lambda s, b: s.source_settings(b), cde_actions(400),
-             {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"}),
-        Site("nmpa-replica", lambda: NmpaReplica(gbk=["ggtg"]), lambda s, b: s.source_settings(b),
-             nmpa_actions(400),
-             {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "healthy"}),
-        Site("fda-guidance", lambda: FdaReplica(size=120), lambda s, b: s.source_settings(b),
-             fda_actions(400),
-             {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"}),
-        Site("ema-documents", lambda: EmaReplica(size=400), lambda s, b: s.source_settings(b),
-             ema_actions(400),
-             {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"}),
-        Site("federal-register", lambda: FederalRegisterReplica(size=60),
-             lambda s, b: s.source_settings(b), fr_actions(400),
-             {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"}),
+        Site(
+            "cde-replica",
+            CdeReplica,
+            lambda s, b: s.source_settings(b),
+            cde_actions(400),
+            {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"},
+        ),
+        Site(
+            "nmpa-replica",
+            lambda: NmpaReplica(gbk=["ggtg"]),
+            lambda s, b: s.source_settings(b),
+            nmpa_actions(400),
+            {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "healthy"},
+        ),
+        Site(
+            "fda-guidance",
+            lambda: FdaReplica(size=120),
+            lambda s, b: s.source_settings(b),
+            fda_actions(400),
+            {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"},
+        ),
+        Site(
+            "ema-documents",
+            lambda: EmaReplica(size=400),
+            lambda s, b: s.source_settings(b),
+            ema_actions(400),
+            {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"},
+        ),
+        Site(
+            "federal-register",
+            lambda: FederalRegisterReplica(size=60),
+            lambda s, b: s.source_settings(b),
+            fr_actions(400),
+            {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"},
+        ),
     ]
 
 
 def all_sites() -> list[Site]:
-    list_site = Site("list-site", _list_site, _list_settings, list_actions(400),
-                     {**{k: "failed" for k in (*TRANSPORT, "oversize", "empty")},
-                      "challenge": "blocked", "encoding": "healthy", "malformed": "healthy"})
+    list_site = Site(
+        "list-site",
+        _list_site,
+        _list_settings,
+        list_actions(400),
+        {
+            **{k: "failed" for k in (*TRANSPORT, "oversize", "empty")},
+            "challenge": "blocked",
+            "encoding": "healthy",
+            "malformed": "healthy",
+        },
+    )
     return [list_site, *_replica_sites()]
 
 

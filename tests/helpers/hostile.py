@@ -18,8 +18,9 @@ from typing import Self
 class TrickleServer:
     """A TCP server that drips a long HTTP response, byte by byte."""
 
-    def __init__(self, *, interval: float = 0.05, body_size: int = 100_000,
-                 headers_too: bool = False) -> None:
+    def __init__(
+        self, *, interval: float = 0.05, body_size: int = 100_000, headers_too: bool = False
+    ) -> None:
         self.interval = interval
         self.body_size = body_size
         self.headers_too = headers_too
@@ -56,8 +57,10 @@ class TrickleServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-                b"Content-Length: %d\r\n\r\n" % self.body_size)
+        head = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+            b"Content-Length: %d\r\n\r\n" % self.body_size
+        )
         try:
             conn.settimeout(5)
             conn.recv(65536)
@@ -87,6 +90,10 @@ class TrickleServer:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

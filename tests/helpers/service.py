@@ -19,14 +19,24 @@ REGWATCH = str(Path(sys.executable).with_name("regwatch"))
 
 
 def list_source(url: str, name: str = "list", **extra: Any) -> dict[str, Any]:
-    return {"name": name, "kind": "html-list", "url": f"{url}/list/index.html",
-            "jurisdiction": "CN", "item": ".list ul li", "title": "a", "link": "a@href",
-            "date": "span", **extra}
+    return {
+        "name": name,
+        "kind": "html-list",
+        "url": f"{url}/list/index.html",
+        "jurisdiction": "CN",
+        "item": ".list ul li",
+        "title": "a",
+        "link": "a@href",
+        "date": "span",
+        **extra,
+    }
 
 
 def seed_items(n: int = 5) -> list[Item]:
-    return [Item(f"2026060{i}0900000{i:02d}", f"国家药监局公告（2026年第{i}号）", "2026-06-01")
-            for i in range(1, n + 1)]
+    return [
+        Item(f"2026060{i}0900000{i:02d}", f"国家药监局公告（2026年第{i}号）", "2026-06-01")
+        for i in range(1, n + 1)
+    ]
 
 
 def get_json(url: str) -> tuple[int, dict[str, Any]]:
@@ -55,9 +65,13 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         with self.log.open("ab") as err:
-            self.proc = subprocess.Popen([REGWATCH, "run", "-c", str(self.config)],
-                                         stdout=subprocess.DEVNULL, stderr=err, env=self.env,
-                                         cwd=self.config.parent)
+            self.proc = subprocess.Popen(
+                [REGWATCH, "run", "-c", str(self.config)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=self.env,
+                cwd=self.config.parent,
+            )
         return self
 
     def wait_healthy(self, url: str, timeout: float = 30) -> dict[str, Any]:
