@@ -499,8 +499,9 @@ class Pipeline:
         """The silent baseline's one summary line, for routes that ask for ``baseline``."""
         relevant = session.exec(
             select(DocumentRow.id).where(
-                DocumentRow.source_id == source.id, DocumentRow.relevant == True
-            )  # noqa: E712
+                DocumentRow.source_id == source.id,
+                DocumentRow.relevant == True,  # noqa: E712
+            )
         ).all()
         alert = Alert(
             id=f"baseline-{source.id}",

@@ -61,9 +61,9 @@ CASES = [
     Case(
         "fda-cber-cgt",
         lambda: FdaReplica(today=TODAY),
-        lambda r, base: r.cber_source_settings(base),
+        lambda r, base: r.cber_source_settings(base),  # type: ignore[attr-defined]
         _noise("noise"),
-    ),  # type: ignore[attr-defined]
+    ),
     Case(
         "federal-register",
         lambda: FederalRegisterReplica(today=TODAY),
