@@ -66,6 +66,7 @@ from sources.decode import charset_from_content_type, decode_html, json_encoding
 from sources.errors import Blocked, FetchError, TooLarge
 from sources.exchanges import ExchangeLog
 from sources.http import HttpSettings
+from sources.netpolicy import NetworkPolicy, RedirectRefused
 from sources.politeness import HostGate, host_of
 from sources.types import Expect, Fetched
 
@@ -107,8 +108,10 @@ class BrowserFetcher(PageDriven):
         browser: BrowserSettings | None = None,
         *,
         politeness: HostGate | None = None,
+        policy: NetworkPolicy | None = None,
     ) -> None:
         self.http = http
+        self.policy = policy or NetworkPolicy()
         self.settings = browser or BrowserSettings()
         self.gate = politeness or HostGate(per_host=http.per_host, delay=http.delay)
         self.validators: dict[str, dict[str, str]] = {}
@@ -138,6 +141,7 @@ class BrowserFetcher(PageDriven):
         if expect == "html":
             with self._errors(url):
                 raw = self._visit(url, referer, extra)
+            self._landed(url, raw.url)
             return self._finish(raw, expect)
         extra.setdefault("Accept", _ACCEPT.get(expect, "*/*"))
         return self._in_page(url, "GET", None, extra, referer, expect)
@@ -188,10 +192,31 @@ class BrowserFetcher(PageDriven):
             raise FetchError("a BrowserFetcher was used from a second thread; use one per check")
         if self._chromium is None or not self._chromium.alive():
             self.close()
-            self._chromium = Chromium.start(self.settings, host_of(url))
+            origin = self.policy.site or url
+
+            def refuse(target: str, navigation: bool) -> str | None:
+                return self.policy.browser_refusal(target, navigation=navigation, origin=origin)
+
+            self._chromium = Chromium.start(self.settings, host_of(url), refuse)
             self._owner = threading.get_ident()
         assert self._chromium.page is not None
         return self._chromium.page
+
+    def _landed(self, url: str, final: str) -> None:
+        """Chromium follows a page's redirects itself, without asking the route
+        handler: a page that ended up off the site (or on a refused address) is
+        refused after the fact, and what it returned is never used."""
+        if final == url:
+            return
+        why = self.policy.browser_refusal(final, navigation=True, origin=self.policy.site or url)
+        if why:
+            raise RedirectRefused(
+                why,
+                url=url,
+                hint=(
+                    "if the source really moved there, list it in the source's allow_redirects_to"
+                ),
+            )
 
     @contextmanager
     def _errors(self, url: str) -> Iterator[None]:
@@ -206,6 +231,15 @@ class BrowserFetcher(PageDriven):
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if self._chromium is not None and not self._chromium.alive():
                 self.close()
+            if "ERR_BLOCKED_BY_CLIENT" in text and self._chromium and self._chromium.refused:
+                raise RedirectRefused(
+                    self._chromium.refused[-1],
+                    url=url,
+                    hint=(
+                        "if the source really moved there, list it in the source's "
+                        "allow_redirects_to"
+                    ),
+                ) from None
             raise FetchError(f"browser error: {text}", url=url) from None
 
     def _visit(self, url: str, referer: str | None, headers: Mapping[str, str]) -> _Raw:

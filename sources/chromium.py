@@ -40,6 +40,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -49,6 +50,9 @@ from sources.errors import BrowserUnavailable
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Playwright, Route
+
+Refusal = Callable[[str, bool], str | None]
+"""``refuse(url, top_level_navigation)``: why the browser must not make a request, or None."""
 
 __all__ = [
     "INSTALL_HINT",
@@ -236,10 +240,31 @@ class Chromium:
         self.pid: int | None = None
         self._lock: IO[str] | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self.refuse: Refusal | None = None
+        self.refused: list[str] = []  # why requests were aborted, newest last
+
+    def _route(self, route: Route) -> None:
+        request = route.request
+        if self.refuse is not None:
+            try:
+                top = request.is_navigation_request() and request.frame.parent_frame is None
+            except Exception:  # noqa: BLE001 - a worker's request has no frame
+                top = False
+            why = self.refuse(request.url, top)
+            if why:
+                log.warning("browser: refused %s: %s", request.url[:200], why)
+                self.refused = [*self.refused[-9:], why]
+                route.abort("blockedbyclient")
+                return
+        _skip_heavy(route)
 
     @classmethod
-    def start(cls, settings: BrowserSettings, site: str) -> Chromium:
-        """Start Chromium for ``site`` (a host name: it names the profile directory)."""
+    def start(cls, settings: BrowserSettings, site: str, refuse: Refusal | None = None) -> Chromium:
+        """Start Chromium for ``site`` (a host name: it names the profile directory).
+
+        ``refuse(url, navigation)`` says why a request must not be made (the
+        source's network policy), or None; a refused request is aborted before it
+        leaves the browser and its reason kept in ``refused``."""
         path = chromium_path(settings)
         if path is None:
             where = settings.chromium_path or os.environ.get("REGWATCH_CHROMIUM")
@@ -257,6 +282,7 @@ class Chromium:
         except Error as exc:  # e.g. called inside a running asyncio loop
             raise BrowserUnavailable(f"Playwright could not start: {_first_line(exc)}") from None
         session = cls(playwright)
+        session.refuse = refuse
         try:
             env: dict[str, str | float | bool] = dict(os.environ)
             if not settings.headless and not os.environ.get("DISPLAY"):
@@ -272,7 +298,7 @@ class Chromium:
                 service_workers="block",
                 accept_downloads=False,
             )
-            session.context.route("**/*", _skip_heavy)
+            session.context.route("**/*", session._route)
             pages = session.context.pages
             session.page = pages[0] if pages else session.context.new_page()
         except Error as exc:

@@ -169,10 +169,10 @@ def make_fetcher(
             http, validators=validators, politeness=gate, policy=policy, shared=shared
         )
     if mode == "browser":
-        return BrowserFetcher(http, browser, politeness=gate)
+        return BrowserFetcher(http, browser, politeness=gate, policy=policy)
     if mode == "auto":
         return AutoFetcher(
             HttpFetcher(http, validators=validators, politeness=gate, policy=policy, shared=shared),
-            BrowserFetcher(http, browser, politeness=gate),
+            BrowserFetcher(http, browser, politeness=gate, policy=policy),
         )
     raise ValueError(f"unknown fetch mode {mode!r}: use 'http', 'browser' or 'auto'")

@@ -207,6 +207,40 @@ class NetworkPolicy:
             return self.allow_local
         return str(request_url)
 
+    def browser_refusal(self, url: str, *, navigation: bool, origin: str) -> str | None:
+        """Why a browser must not make this request (None: it may).
+
+        The browser follows redirects and runs the site's scripts itself, so the
+        rules are applied to every request it makes: a top-level navigation stays
+        on the site (as ``check_redirect``); no request goes to a link-local,
+        metadata or reserved address, nor to a loopback/private one unless the
+        source is local itself. ``data:``/``blob:`` sub-resources are not network
+        requests and pass. Limit: Chromium follows an HTTP redirect without asking
+        the route handler, so the target of a redirect is requested once and only
+        then refused (``BrowserFetcher`` never uses what it returned)."""
+        found = site_of(url)
+        if found is None:
+            return "a page that is not http(s)" if navigation else None
+        if navigation:
+            try:
+                self.check_redirect(origin, url)
+            except RedirectRefused as exc:
+                return exc.message
+        try:
+            infos = socket.getaddrinfo(found[0], found[1], type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return None  # the browser's own lookup fails the same way: not ours to say
+        kinds = {address_kind(str(info[4][0])) for info in infos}
+        if "forbidden" in kinds:
+            return f"{found[0]} is a link-local, metadata or reserved address: refused"
+        if "local" in kinds:
+            allowed = self.local_ok(origin)
+            if isinstance(allowed, str):
+                allowed = _resolve_local(allowed)
+            if not allowed:
+                return f"{found[0]} is a loopback or private address and the source is not local"
+        return None
+
     def check_redirect(self, origin: str | httpx.URL, target: str | httpx.URL) -> None:
         """Raise ``RedirectRefused`` unless a redirect from ``origin`` to ``target`` may
         be followed."""
