@@ -21,36 +21,10 @@ from monitor.store.db import Store
 from monitor.store.models import ChangeRow, SourceRow
 from notifiers.routes import Match, Route, routes_for
 from notifiers.types import Alert
+from tests.helpers.config import write_config
 from tests.sites import Item, ListSite
 
 runner = CliRunner()
-
-
-def write_config(tmp_path: Path, base: str, extra: str = "") -> Path:
-    """A config with one html-list source on the replica at ``base``."""
-    path = tmp_path / "regwatch.toml"
-    path.write_text(
-        f"""
-[store]
-url = "sqlite:///{tmp_path / "regwatch.db"}"
-
-[http]
-delay = 0
-retries = 0
-timeout = 2
-
-[[source]]
-name = "list"
-kind = "html-list"
-url = "{base}/list/index.html"
-jurisdiction = "CN"
-item = ".list ul li"
-date = "span"
-every = "6h"
-{extra}""",
-        encoding="utf-8",
-    )
-    return path
 
 
 JP_CAR_T = "イエスカルタ点滴静注(アキシカブタゲン シロルユーセル)の承認について"

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.history import CHANGE_FIELDS
 from monitor.replica.server import ReplicaServer
+from tests.helpers.config import write_config
 from tests.sites import Item, ListSite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,32 +41,6 @@ def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
     assert f"regwatch {name}" in (ROOT / "README.md").read_text(encoding="utf-8")
-
-
-def write_config(tmp_path: Path, base: str, extra: str = "") -> Path:
-    path = tmp_path / "regwatch.toml"
-    path.write_text(
-        f"""
-[store]
-url = "sqlite:///{tmp_path / "regwatch.db"}"
-
-[http]
-delay = 0
-retries = 0
-timeout = 2
-
-[[source]]
-name = "list"
-kind = "html-list"
-url = "{base}/list/index.html"
-jurisdiction = "CN"
-item = ".list ul li"
-date = "span"
-every = "6h"
-{extra}""",
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture
