@@ -106,6 +106,10 @@ class Site:
 def serve(site: Site) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, a client that
+        # reuses its connection waits ~40 ms for the delayed ACK each time. Real
+        # web servers (nginx's tcp_nodelay, the replica server) send at once.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             body = site.page(self.path)
