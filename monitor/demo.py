@@ -1,16 +1,18 @@
 """`regwatch demo`: the whole product offline, on bundled replicas.
 
 Starts local replicas of CDE, NMPA, FDA (guidance catalogue, CBER page,
-Federal Register) and EMA on 127.0.0.1, points a real configuration and a
+Federal Register), EMA, PMDA and the MHRA on 127.0.0.1, points a real configuration and a
 real SQLite store at them, and walks through a scripted fortnight: a silent
 baseline, a new CGT draft at CDE, an NMPA consultation, noise-only edits, an
-FDA draft finalised, an EMA guideline revised, a blocked day, withdrawals, a
+FDA draft finalised, an EMA guideline revised, a PMDA 再生医療等製品 notice and
+an MHRA cell and gene therapy guidance, a blocked day, withdrawals, a
 removal and a comment-deadline reminder. Alerts go through apprise to a local
 webhook inbox and are printed as they arrived.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -30,6 +32,7 @@ from monitor.replica.fda import FdaReplica
 from monitor.replica.federal_register import FederalRegisterReplica
 from monitor.replica.inbox import Inbox
 from monitor.replica.nmpa import NmpaReplica
+from monitor.replica.presets import MhraReplica, PmdaReplica
 from monitor.replica.server import ReplicaServer, Router
 from monitor.store import Store
 
@@ -47,7 +50,24 @@ class Clock:
         self.now += timedelta(days=days)
 
 
+def preset_tables(base: str) -> str:
+    """The PMDA and MHRA starter presets, pointed at their replicas."""
+    tables = [
+        PmdaReplica().source_settings(f"{base}/pmda"),
+        MhraReplica().source_settings(f"{base}/mhra"),
+    ]
+    return "".join(
+        "[[source]]\n"
+        + "".join(
+            f"{key} = {json.dumps(value, ensure_ascii=False)}\n" for key, value in table.items()
+        )
+        + "\n"
+        for table in tables
+    )
+
+
 def demo_config(base: str, db: Path) -> str:
+    presets = preset_tables(base)
     return f"""
 [store]
 url = "sqlite:///{db}"
@@ -91,6 +111,7 @@ name = "ema"
 kind = "ema-documents"
 base_url = "{base}/ema"
 
+{presets}
 [[notify]]
 name = "cgt-team"
 urls = ["json://{base.removeprefix("http://")}/inbox/cgt-team"]
@@ -124,10 +145,22 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
     fda = FdaReplica(today=START)
     fr = FederalRegisterReplica(today=START)
     ema = EmaReplica(today=START)
+    pmda, mhra = PmdaReplica(today=START), MhraReplica(today=START)
     inbox = Inbox()
     workdir = Path(tempfile.mkdtemp(prefix="regwatch-demo-"))
     db = workdir / "demo.db"
-    app = Router({"/cde": cde, "/nmpa": nmpa, "/fda": fda, "/fr": fr, "/ema": ema, "/inbox": inbox})
+    app = Router(
+        {
+            "/cde": cde,
+            "/nmpa": nmpa,
+            "/fda": fda,
+            "/fr": fr,
+            "/ema": ema,
+            "/pmda": pmda,
+            "/mhra": mhra,
+            "/inbox": inbox,
+        }
+    )
     try:
         with ReplicaServer(app) as server:
             config = loads(demo_config(server.url, db), path="demo.toml")
@@ -156,7 +189,7 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
 
             out.print(
                 "[bold]regwatch demo[/bold]: local replicas of CDE, NMPA, FDA, the "
-                f"Federal Register and EMA at {server.url}; store {db}"
+                f"Federal Register, EMA, PMDA and MHRA at {server.url}; store {db}"
             )
             day("first run: a silent baseline (no per-document alerts)")
             potency = _slug_of(fda, "Potency Assurance for Cellular and Gene Therapy Products")
@@ -215,6 +248,25 @@ def run_demo(keep: str | None = None, console: Console | None = None) -> dict[st
                 )
 
             day("EMA revises an ATMP guideline and opens a consultation", ema_day)
+
+            def japan_uk_day() -> None:
+                pmda.today = mhra.today = clock.now.date()
+                pmda.add(
+                    "/rss_015.xml",
+                    "[審査]再生医療等製品（ヒト細胞加工製品）の品質及び安全性の確保に関する"
+                    "指針について",
+                    "/review-services/drug-reviews/about-reviews/ctp/0012.html",
+                )
+                mhra.add(
+                    mhra.ORG,
+                    "Point of care manufacturing of cell and gene therapy products: guidance",
+                    "/government/publications/point-of-care-manufacturing-cell-gene-therapy",
+                )
+
+            day(
+                "PMDA issues a 再生医療等製品 notice; the MHRA a cell and gene therapy guidance",
+                japan_uk_day,
+            )
 
             def blocked() -> None:
                 cde.mode = nmpa.mode = "blocked"

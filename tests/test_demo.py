@@ -17,7 +17,9 @@ def test_the_demo_walks_through_every_kind_of_event() -> None:
     # CBER CGT page, which answers 304 on the second miss; that removal used to be lost
     # (absences were not counted behind a 304). It is stored as a mirror of the
     # fda-guidance removal, so people still get one "Removed" alert.
+    # added 2: the PMDA and MHRA moment (issue 15), one new document each
     assert counts == {
+        "added": 2,
         "changed": 1,
         "draft": 6,
         "finalised": 2,
@@ -32,3 +34,6 @@ def test_the_demo_walks_through_every_kind_of_event() -> None:
     assert "New draft open for comment until" in text and "基因治疗" in text
     assert "Comment deadline in" in text and "Removed from the list" in text
     assert "blocked" in text and "Recovered" in text
+    assert "alert [PMDA 医薬品医療機器総合機構] New document" in text
+    assert "JP: Human cell-processed product" in text
+    assert "alert [MHRA] New guideline — Point of care manufacturing" in text
