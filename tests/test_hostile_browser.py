@@ -9,20 +9,19 @@ Chromium, real servers on 127.0.0.1.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from monitor.replica.server import ReplicaServer, Request, Response
-from sources.browser import BrowserFetcher, BrowserSettings
+from sources.browser import BrowserFetcher, BrowserSettings, browser_available
 from sources.http import HttpSettings
 from sources.netpolicy import NetworkPolicy, RedirectRefused
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
-        shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
-        reason="Chromium is not installed (.ci/run installs Debian's chromium)",
+        browser_available(BrowserSettings()) is None,
+        reason="Chromium or playwright is not installed (bash .ci/install-chromium.sh; "
+        "pip install regwatch[browser])",
     ),
 ]
 
