@@ -164,17 +164,12 @@ class StoreHealth:
             )
         if due:
             self._send(
-                Alert(
-                    id=f"store-{int(time.time())}",
-                    kind="health",
-                    source="regwatch",
-                    regulator="regwatch",
-                    jurisdiction="",
-                    title="the database cannot be written",
-                    detected_at=datetime.now(UTC),
-                    change_kind="health",
-                    detail=f"the database cannot be written: {error}",
-                    failures=self.failures,
+                self._alert(
+                    "store",
+                    "health",
+                    "the database cannot be written",
+                    f"the database cannot be written: {error}",
+                    self.failures,
                 ),
                 routes,
             )
@@ -190,27 +185,14 @@ class StoreHealth:
         if first:
             log.error("%s", error)
             self._send(
-                Alert(
-                    id=f"store-lost-{int(time.time())}",
-                    kind="health",
-                    source="regwatch",
-                    regulator="regwatch",
-                    jurisdiction="",
-                    title="the database was lost",
-                    detected_at=datetime.now(UTC),
-                    change_kind="health",
-                    detail=error,
-                    failures=self.failures,
-                ),
+                self._alert("store-lost", "health", "the database was lost", error, self.failures),
                 routes,
             )
 
     def ok(self, routes: Sequence[Route]) -> None:
         """A write succeeded: clear the error; say "recovered" if an alert went out."""
         with self._lock:
-            if self.frozen:
-                return
-            if not self.error:
+            if self.frozen or not self.error:
                 return
             error, failures = self.error, self.failures
             alerted = self._alerted_at is not None
@@ -218,19 +200,30 @@ class StoreHealth:
         log.info("the database can be written again (after %d failed writes: %s)", failures, error)
         if alerted:
             self._send(
-                Alert(
-                    id=f"store-ok-{int(time.time())}",
-                    kind="recovered",
-                    source="regwatch",
-                    regulator="regwatch",
-                    jurisdiction="",
-                    title="the database can be written again",
-                    detected_at=datetime.now(UTC),
-                    change_kind="health",
-                    detail=f"recovered after {failures} failed writes",
+                self._alert(
+                    "store-ok",
+                    "recovered",
+                    "the database can be written again",
+                    f"recovered after {failures} failed writes",
                 ),
                 routes,
             )
+
+    @staticmethod
+    def _alert(prefix: str, kind: str, title: str, detail: str, failures: int = 0) -> Alert:
+        """A direct alert about the database itself (it has no change row)."""
+        return Alert(
+            id=f"{prefix}-{int(time.time())}",
+            kind=kind,
+            source="regwatch",
+            regulator="regwatch",
+            jurisdiction="",
+            title=title,
+            detected_at=datetime.now(UTC),
+            change_kind="health",
+            detail=detail,
+            failures=failures,
+        )
 
     def _send(self, alert: Alert, routes: Sequence[Route]) -> None:
         targets = routes_for(alert, routes)
