@@ -22,7 +22,6 @@ import email.policy
 import json
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from types import TracebackType
@@ -33,6 +32,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from monitor.replica.server import ReplicaServer, Request, Response
+from tests.helpers.wait import wait_for
 
 SMTP_PASSWORD = "Sm7p-pa55word-x9"  # the password of the ``smtp`` fixture's alice
 
@@ -41,14 +41,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
 
 
 @dataclass
@@ -162,7 +154,7 @@ class SmtpReceiver:
 
     def wait_for(self, count: int, timeout: float = 10) -> list[EmailMessage]:
         """Block until ``count`` messages arrived; return them."""
-        _wait(lambda: len(self.mails) >= count, timeout, f"{count} e-mail(s)")
+        wait_for(lambda: len(self.mails) >= count, timeout, f"{count} e-mail(s)", poll=0.01)
         return self.messages
 
     def mailto_url(
@@ -288,7 +280,7 @@ class WebhookReceiver:
         return self.start()
 
     def wait_for(self, count: int, timeout: float = 10) -> list[Posted]:
-        _wait(lambda: len(self.posts) >= count, timeout, f"{count} webhook post(s)")
+        wait_for(lambda: len(self.posts) >= count, timeout, f"{count} webhook post(s)", poll=0.01)
         with self.lock:
             return list(self.posts)
 

@@ -31,7 +31,8 @@ from monitor.replica.server import ReplicaServer
 from monitor.service import Service
 from tests.helpers.campaign import integrity, service_config, silence_server_errors, sink_routes
 from tests.helpers.faults import Sink, write_templates
-from tests.helpers.service import REGWATCH, get_json, list_source, seed_items, wait_for
+from tests.helpers.service import REGWATCH, get_json, list_source, seed_items
+from tests.helpers.wait import wait_for
 from tests.receivers import free_port
 from tests.sites import Item, ListSite
 

@@ -15,8 +15,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,21 +23,13 @@ from monitor.config import load
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from notifiers.types import Alert
+from tests.helpers.wait import until
 from tests.receivers import WebhookReceiver
 from tests.sites import Item, ListSite
 
 REGWATCH = str(Path(sys.executable).with_name("regwatch"))
 MAX_ATTEMPTS = 3
 KILLS = 7
-
-
-def until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def delivery(db: Path) -> tuple[str, int]:

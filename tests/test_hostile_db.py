@@ -3,8 +3,7 @@ database deleted or replaced is reported, never silently re-baselined."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,9 @@ from monitor.errors import ServiceLocked, StoreError
 from monitor.replica.server import ReplicaServer
 from monitor.service import Service
 from monitor.store.identity import marker_path
+from tests.helpers.wait import until
 from tests.receivers import WebhookReceiver
 from tests.sites import Item, ListSite
-
-
-def until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def write_config(path: Path, db: Path, site: str, hook: WebhookReceiver) -> Path:

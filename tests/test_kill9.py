@@ -40,7 +40,8 @@ from tests.helpers.campaign import (
     sink_routes,
 )
 from tests.helpers.faults import HEALTHY, Sink, all_sites, write_templates
-from tests.helpers.service import ServiceProcess, get_json, wait_for
+from tests.helpers.service import ServiceProcess, get_json
+from tests.helpers.wait import wait_for
 from tests.receivers import free_port
 
 

@@ -30,7 +30,8 @@ from tests.helpers.campaign import (
     sink_routes,
 )
 from tests.helpers.faults import Sink, all_sites, write_templates
-from tests.helpers.service import list_source, seed_items, wait_for
+from tests.helpers.service import list_source, seed_items
+from tests.helpers.wait import wait_for
 from tests.sites import Item, ListSite
 
 PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")

@@ -38,8 +38,8 @@ from tests.helpers.service import (
     get_json,
     list_source,
     seed_items,
-    wait_for,
 )
+from tests.helpers.wait import wait_for
 from tests.receivers import free_port
 from tests.sites import Item, ListSite
 

@@ -9,7 +9,6 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from tests.helpers.faults import (
     plan_faults,
     write_templates,
 )
+from tests.helpers.wait import wait_for as _wait
 from tests.receivers import WebhookReceiver
 
 # -- one source's timeline ------------------------------------------------------------------
@@ -212,14 +212,6 @@ def seed_of(name: str, seed: int) -> int:
     import zlib
 
     return zlib.crc32(name.encode()) ^ seed
-
-
-def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def outbox_empty(db: Path | str) -> bool:
