@@ -134,13 +134,16 @@ class Pipeline:
         self.http_client = SharedClient(config.http)
         weakref.finalize(self, self.http_client.close)
         self.fetcher_factory = fetcher_factory or self._default_fetcher
+        self._policies: dict[tuple[str, tuple[str, ...]], NetworkPolicy] = {}
 
     def _default_fetcher(
         self, settings: SourceSettings, validators: dict[str, dict[str, str]]
     ) -> Fetcher:
-        policy = NetworkPolicy.for_source(
-            adapter_for(settings.kind)(settings).base_url, settings.allow_redirects_to
-        )
+        base_url = adapter_for(settings.kind)(settings).base_url
+        key = (base_url, tuple(settings.allow_redirects_to))
+        policy = self._policies.get(key)
+        if policy is None:  # one name lookup per source and pipeline, not per check
+            policy = self._policies[key] = NetworkPolicy.for_source(*key)
         return make_fetcher(
             settings.fetch,
             self.config.http,
