@@ -102,8 +102,7 @@ class Listing:
 
     ``coverage`` must be given for every record listing (see ``Coverage``);
     ``since`` is the first ISO date of a ``WINDOW`` (None: the oldest record
-    listed marks it). ``complete=True/False`` is accepted for older adapters
-    and means ``COMPLETE`` / ``NEWEST``.
+    listed marks it). ``complete`` reads back whether it is the whole catalogue.
 
     ``item_errors`` names the items the adapter kept from the list without
     what their detail page should have given (one line each, the page and
@@ -116,11 +115,8 @@ class Listing:
     coverage: Coverage | None = None
     since: str | None = None
     item_errors: list[str] = field(default_factory=list)
-    complete: bool | None = None  # read back: coverage is COMPLETE (set on creation)
 
     def __post_init__(self) -> None:
-        if self.coverage is None and self.complete is not None:
-            self.coverage = Coverage.COMPLETE if self.complete else Coverage.NEWEST
         if self.coverage is not None:
             self.coverage = Coverage(self.coverage)
         elif self.page_text is None and not self.not_modified:
@@ -128,7 +124,11 @@ class Listing:
                 "a Listing of records needs coverage= (Coverage.COMPLETE, "
                 "WINDOW or NEWEST): say how much of the source it shows"
             )
-        self.complete = self.coverage in (None, Coverage.COMPLETE)
+
+    @property
+    def complete(self) -> bool:
+        """The whole catalogue (or a page / 304 listing): absences can mean removal."""
+        return self.coverage in (None, Coverage.COMPLETE)
 
     @classmethod
     def unchanged(cls) -> Listing:
