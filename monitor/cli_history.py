@@ -199,7 +199,7 @@ def register(app: typer.Typer) -> None:
             ..., metavar="TEXT...", help="Titles or texts; '-' reads one per line from stdin."
         ),
     ) -> None:
-        """Classify titles/texts by ATMP class; one JSON object per input (TAXONOMY.md)."""
+        """Classify titles/texts by ATMP class; one JSON object per input (docs/taxonomy.md)."""
         from monitor.classify import classify as run
 
         items = texts

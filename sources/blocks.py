@@ -3,7 +3,7 @@
 ``detect_block(status, headers, body, url, expect)`` is a pure function: it
 returns a short reason a person can read ("Ruishu JavaScript challenge
 (HTTP 202)") or None when the response looks like real content. What it
-knows (see SOURCES.md):
+knows (see docs/sources.md):
 
 - **Ruishu / 瑞数** (CDE, NMPA, NHC): HTTP 202 or 412 with obfuscated
   JavaScript holding ``$_ts``, ``$_ts.cd`` / ``$_ts.nsd`` and a
@@ -61,7 +61,7 @@ _BLOCK_PAGE_MARKERS: tuple[bytes, ...] = (
     b"the requested url was rejected",
     b"web application firewall",
 )
-# Ruishu's answer to a call its hook did not sign (SOURCES.md: "非法url，被拒绝访问").
+# Ruishu's answer to a call its hook did not sign (docs/sources.md: "非法url，被拒绝访问").
 _REFUSED_CALL = "非法url，被拒绝访问".encode()
 _TAGS = re.compile(
     rb"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE

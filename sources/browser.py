@@ -16,7 +16,7 @@ fetcher does what a person's browser does, driven by Playwright:
 - ``post(...)`` and ``get`` of JSON / XML / files first load the ``Referer``
   page (or the site's root), then call ``fetch()`` inside that page. Kept for
   sites that do not sign calls; evidence says Ruishu signs XHR (``MmEwMD``)
-  and nothing shows it signs ``fetch()`` (SOURCES.md, "Evidence checked
+  and nothing shows it signs ``fetch()`` (docs/sources.md, "Evidence checked
   2026-12"), so Ruishu sites use ``pages`` instead.
 - One Chromium per fetcher, launched on first use with the site's persistent
   profile (``sources.chromium``): a real window on a virtual display by

@@ -71,7 +71,7 @@ list, the adapter reads that answer and clicks the page's pager
 (``a.layui-laypage-next``) for the next one, so it makes no request the page
 would not make. The page asks for its own page size (10-15 rows), and
 ``search_title`` / ``zyfl1`` are then applied to the rows read. Evidence:
-SOURCES.md "Evidence checked 2026-12" (headless Playwright blocked at CDE,
+docs/sources.md "Evidence checked 2026-12" (headless Playwright blocked at CDE,
 page-driven XHR worked; RSSHub ``lib/routes/cde``). Unverified: the pager's
 markup on the live site (layui's ``laypage`` default is assumed).
 

@@ -8,7 +8,7 @@ it; Playwright's own browser downloads are never used.
 A real window by default (issue 11). Plain headless Chromium is reported
 blocked at CDE (HTTP 202 and endless navigation), while a headed browser
 under a virtual display got through (public reports collected in
-/work/shared/SOURCES.md, "Evidence checked 2026-12": CDE/NMPA Ruishu notes,
+docs/sources.md, "Evidence checked 2026-12": CDE/NMPA Ruishu notes,
 RSSHub ``lib/routes/cde`` and its issue #13053). So ``headless = false`` is
 the default: Chromium opens a window. When there is no ``DISPLAY`` (a server,
 a container, a systemd unit), regwatch starts Debian's ``Xvfb`` itself on a

@@ -49,7 +49,7 @@ reported as ``Blocked`` (set ``fetch = "auto"`` or ``"browser"``). Read
 through the browser, a column is page-driven (``sources.pages``): its first
 page is opened and the next ones are reached by clicking the pager's
 "下一页" link that the page's ``createPageHTML`` wrote, as a person does
-(SOURCES.md "Evidence checked 2026-12"; RSSHub ``lib/routes/gov/nmpa``).
+(docs/sources.md "Evidence checked 2026-12"; RSSHub ``lib/routes/gov/nmpa``).
 Unverified: the live pager's link text (下一页 assumed).
 
 Unverified (coded defensively): the ``302 → /`` of a moved column (from the

@@ -3,7 +3,7 @@
 Sites behind Ruishu (CDE, NMPA) sign the requests their own scripts make
 (XHR, ``MmEwMD``) and, by the public record, refuse the rest; what worked for
 other people was opening the list page in a browser and reading what the
-page received (SOURCES.md, "Evidence checked 2026-12"). An adapter asks
+page received (docs/sources.md, "Evidence checked 2026-12"). An adapter asks
 ``page_driver(fetcher, url)`` whether ``url`` is read through a browser; when
 it is, it reads the list with ``driver.pages(...)`` (see
 ``sources.browser.BrowserFetcher.pages``) instead of calling the API itself.

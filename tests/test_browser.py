@@ -54,7 +54,7 @@ TITLE = "基因治疗产品非临床研究技术指导原则"
 
 
 def site(request: Request) -> Response:
-    """A small CDE-like site: a list page and its JSON API (SOURCES.md shapes)."""
+    """A small CDE-like site: a list page and its JSON API (docs/sources.md shapes)."""
     if request.path == "/zdyz/getDomesticGuideList" and request.method == "POST":
         form = request.form
         record = {

@@ -1,4 +1,4 @@
-"""DESIGN.md's import direction: sources and notifiers import no project
+"""docs/design.md's import direction: sources and notifiers import no project
 package; diffing may import only sources; nothing imports monitor."""
 
 from __future__ import annotations

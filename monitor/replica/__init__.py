@@ -1,6 +1,6 @@
 """Local replicas of the regulator sites, served on 127.0.0.1.
 
 Used by the tests and by ``regwatch demo``. Each site replica reproduces the
-structure ../shared/SOURCES.md documents (paths, field names, date formats,
+structure docs/sources.md documents (paths, field names, date formats,
 encodings, bot challenges) and can move through a scripted timeline.
 """

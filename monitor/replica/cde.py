@@ -1,4 +1,4 @@
-"""A replica of CDE's 指导原则专栏 (www.cde.org.cn), as SOURCES.md describes it.
+"""A replica of CDE's 指导原则专栏 (www.cde.org.cn), as docs/sources.md describes it.
 
 Served paths (the real site's):
 

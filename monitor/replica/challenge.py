@@ -29,7 +29,7 @@ and calls the API from inside it does. The wrapped app never sees ``MmEwMD``.
 test can check the two agree; ``log`` lists ``(method, path, passed)`` per request.
 
 ``strict=True`` models the worst case the public record shows for the real
-sites (SOURCES.md, "Evidence checked 2026-12": plain headless Playwright
+sites (docs/sources.md, "Evidence checked 2026-12": plain headless Playwright
 blocked at CDE with 202 and endless navigation; a headed browser, or the
 page's own jQuery XHR, got through; RSSHub's CDE/NMPA routes needing a
 "clean" browser; Ruishu signing XHR with ``MmEwMD`` and nothing showing that

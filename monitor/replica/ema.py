@@ -1,6 +1,6 @@
 """A replica of www.ema.europa.eu: the documents data file, RSS feeds, PDFs.
 
-Serves, as SOURCES.md describes them:
+Serves, as docs/sources.md describes them:
 
 - ``/en/documents/report/documents-output-json-report_en.json`` —
   ``{"meta": {"total_records", "timestamp"}, "data": [...]}`` with the real

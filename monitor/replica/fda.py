@@ -1,6 +1,6 @@
 """A replica of www.fda.gov: the guidance JSON catalogue and CBER's CGT page.
 
-Serves, as SOURCES.md describes them:
+Serves, as docs/sources.md describes them:
 
 - ``/files/api/datatables/static/search-for-guidance.json`` — every guidance
   as a JSON array of HTML-fragment values (escaped titles, ``MM/DD/YYYY``

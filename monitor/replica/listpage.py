@@ -3,7 +3,7 @@
 The real CDE list pages (``/zdyz/listpage/<id>``) load jQuery and layui and
 request their list with ``$.ajax({type: 'post', …})``; the rows are drawn into
 ``table.layui-table`` and layui's ``laypage`` draws the pager in
-``#pageDiv`` (SOURCES.md; RSSHub ``lib/routes/cde/zdyz.ts`` posts the same
+``#pageDiv`` (docs/sources.md; RSSHub ``lib/routes/cde/zdyz.ts`` posts the same
 form). The NMPA column pages call ``createPageHTML(pages, current, "index",
 "html")`` from a shared script that writes the pager links. These replicas
 carry small stand-ins for those scripts, written for the replica (not copied

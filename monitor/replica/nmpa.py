@@ -1,4 +1,4 @@
-"""A replica of NMPA's static columns (www.nmpa.gov.cn), as SOURCES.md describes them.
+"""A replica of NMPA's static columns (www.nmpa.gov.cn), as docs/sources.md describes them.
 
 Columns 公告通告 ``/xxgk/ggtg/``, 药品公告通告 ``/yaopin/ypggtg/``, 药品法规文件
 ``/yaopin/ypfgwj/``, 征求意见 ``/xxgk/zhqyj/`` and 政策解读 ``/yaopin/ypzhcjd/``,

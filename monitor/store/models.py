@@ -1,4 +1,4 @@
-"""The tables of DESIGN.md as SQLModel classes.
+"""The tables of docs/design.md as SQLModel classes.
 
 Lists of classes (cn, eu, us, modalities) are stored twice: as JSON inside
 ``classification`` and as a ``,a,b,`` string column that SQL can filter with
