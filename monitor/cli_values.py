@@ -13,16 +13,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from monitor.app import Context
 from monitor.errors import ConfigError, StoreError, UsageError
+from monitor.history import parse_since as since_moment
 
 _UNSET = "__regwatch_unset_{}__"
 _UNSET_RE = re.compile(r"__regwatch_unset_(\w+)__")
-_AGE = {"h": 3600, "d": 86400, "w": 7 * 86400}
-MAX_AGE_DAYS = 36_500
 
 
 class _Lenient(Mapping[str, str]):
@@ -100,22 +99,14 @@ def choose(option: str, value: str | None, valid: Iterable[str]) -> str | None:
 
 
 def parse_since(value: str | None) -> datetime | None:
-    """``7d`` / ``12h`` / ``2w`` ago, or a date (UTC unless it says)."""
+    """``--since``: ``7d`` / ``12h`` / ``2w`` ago, or a date (UTC unless it says);
+    see ``monitor.history.parse_since``."""
     if not value:
         return None
-    text = value.strip()
-    if text[-1:] in _AGE and text[:-1].isdigit():
-        seconds = int(text[:-1]) * _AGE[text[-1]]
-        if seconds > MAX_AGE_DAYS * 86400:
-            return datetime(1970, 1, 1, tzinfo=UTC)
-        return datetime.now(UTC) - timedelta(seconds=seconds)
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(
-            f"--since {value!r}: use a date (2026-11-01) or an age (7d, 12h, 2w)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return since_moment(value)
+    except ValueError as exc:
+        raise UsageError(f"--since {value!r}: {exc}") from None
 
 
 def source_names(ctx: Context) -> list[str]:

@@ -39,13 +39,8 @@ def register(app: typer.Typer) -> None:
         """
         from monitor import config as config_module
         from monitor.errors import ConfigError, RegwatchError
-        from monitor.web import (
-            WebSettings,
-            open_readonly_store,
-            parse_listen,
-            serve_web,
-            server_url,
-        )
+        from monitor.healthz import parse_listen
+        from monitor.web import WebSettings, open_readonly_store, serve_web, server_url
 
         settings = config_module.load(config)
         try:

@@ -44,15 +44,28 @@ Snapshot = Callable[[], tuple[int, dict[str, Any]]]
 Sender = Callable[[Route, Alert], None]
 
 
-def parse_listen(listen: str) -> tuple[str, int] | None:
-    """``"127.0.0.1:8470"`` → (host, port); ``"off"`` or ``""`` → None."""
-    text = listen.strip()
-    if text.lower() in ("", "off", "none", "no"):
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:8470"`` → ("127.0.0.1", 8470); ``"[::1]:8470"`` → ("::1", 8470);
+    an empty host is 127.0.0.1. ``ValueError`` naming the value otherwise (no port,
+    a port that is not a number or is above 65535). The one parser of ``HOST:PORT``
+    for ``[service] listen``, ``[service] web`` and ``regwatch web --listen``."""
+    host, sep, port = listen.strip().rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"listen {listen!r}: expected HOST:PORT with a port up to 65535")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def health_listen(listen: str) -> tuple[str, int] | None:
+    """``[service] listen``: ``HOST:PORT`` (see :func:`parse_listen`), or ``"off"``
+    (also ``""``, ``"none"``, ``"no"``) for no health endpoint → None."""
+    if listen.strip().lower() in ("", "off", "none", "no"):
         return None
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f'[service] listen = {listen!r}: expected HOST:PORT or "off"')
-    return (host.strip("[]") or "127.0.0.1", int(port))
+    try:
+        return parse_listen(listen)
+    except ValueError:
+        raise ValueError(
+            f'[service] listen = {listen!r}: expected HOST:PORT (such as 127.0.0.1:8470) or "off"'
+        ) from None
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_
@@ -42,6 +42,27 @@ CHANGE_FIELDS = (
     "document_id",
     "mirror_of",
 )
+
+
+AGE_UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_AGE_DAYS = 36_500  # an age beyond a century means "since ever"
+
+
+def parse_since(value: str) -> datetime:
+    """``7d`` / ``12h`` / ``2w`` ago, or a date or date-time (UTC unless it says);
+    an age beyond a century means "since ever". ``ValueError`` names the two forms;
+    the CLI and the web UI say it in their own words (``--since``, ``since=``)."""
+    text = value.strip()
+    if text[-1:] in AGE_UNITS and text[:-1].isdigit() and len(text) < 12:
+        seconds = int(text[:-1]) * AGE_UNITS[text[-1]]
+        if seconds > MAX_AGE_DAYS * 86400:
+            return datetime(1970, 1, 1, tzinfo=UTC)
+        return datetime.now(UTC) - timedelta(seconds=seconds)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("use a date (2026-11-01) or an age (7d, 12h, 2w)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass

@@ -43,7 +43,7 @@ from sqlmodel import select
 from monitor import config as config_module
 from monitor.config import Config
 from monitor.errors import ConfigError, RegwatchError, StoreError
-from monitor.healthz import HealthServer, StoreHealth, parse_listen
+from monitor.healthz import HealthServer, StoreHealth, health_listen, parse_listen
 from monitor.lock import ServiceLock, service_lock, sqlite_path
 from monitor.scheduler import JobSpec, build_jobs, schedule_of, sync_jobs, zone_of
 from monitor.store import Store
@@ -143,10 +143,9 @@ class Service:
                 ) from None
         if config.service.web != "off":
             from monitor.web import WebSettings, serve_web
-            from monitor.web import parse_listen as web_listen
 
             try:
-                web_listen(config.service.web)
+                parse_listen(config.service.web)
                 self.web_server, _ = serve_web(
                     self.store, config.service.web, settings=WebSettings.of(config)
                 )
@@ -422,7 +421,7 @@ class Service:
 
 def _listen(config: Config) -> tuple[str, int] | None:
     try:
-        return parse_listen(config.service.listen)
+        return health_listen(config.service.listen)
     except ValueError as exc:
         raise ConfigError(str(exc), path=config.path, key="[service].listen") from None
 

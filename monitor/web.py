@@ -40,7 +40,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -48,7 +48,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from monitor.errors import NotFound, StoreError, UsageError
+from monitor.healthz import parse_listen
 from monitor.history import ChangeFilter, get_change, list_changes
+from monitor.history import parse_since as since_moment
 from monitor.search import SearchFilter
 from monitor.store import Store
 from monitor.web_views import EVENTS, KINDS, PAGE_LIMIT, Views, atmp_keys
@@ -60,7 +62,6 @@ DEFAULT_LISTEN = "127.0.0.1:8471"
 MAX_LIMIT = 1000
 JSON_LIMIT = 100  # as `regwatch changes --json`
 FILTERS = ("since", "jurisdiction", "atmp", "kind", "source", "search", "relevant")
-_AGE = {"h": 3600, "d": 86400, "w": 7 * 86400}
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 _ID = r"(\d{1,18})"
 
@@ -144,21 +145,11 @@ def parse_filter(params: dict[str, str], *, default_limit: int = PAGE_LIMIT) -> 
 
 
 def parse_since(value: str) -> datetime:
-    """``7d`` / ``12h`` / ``2w`` ago, or a date or date-time (UTC unless it says);
-    an age beyond a century means "since ever"."""
-    text = value.strip()
-    if text[-1:] in _AGE and text[:-1].isdigit() and len(text) < 12:
-        seconds = int(text[:-1]) * _AGE[text[-1]]
-        if seconds > 36_500 * 86400:
-            return datetime(1970, 1, 1, tzinfo=UTC)
-        return datetime.now(UTC) - timedelta(seconds=seconds)
+    """``since=``: see ``monitor.history.parse_since``; ``HTTPError(400)`` when bad."""
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise HTTPError(
-            400, f"since={value!r}: use a date (2026-11-01) or an age (7d, 12h, 2w)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return since_moment(value)
+    except ValueError as exc:
+        raise HTTPError(400, f"since={value!r}: {exc}") from None
 
 
 def _number(name: str, value: str, low: int, high: int) -> int:
@@ -462,14 +453,6 @@ class _Server(ThreadingMixIn, WSGIServer):
 class _Handler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("web: %s " + format, self.address_string(), *args)
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``"127.0.0.1:8471"`` → ("127.0.0.1", 8471); ``ValueError`` otherwise."""
-    host, sep, port = listen.strip().rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"listen {listen!r}: expected HOST:PORT such as {DEFAULT_LISTEN}")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def serve_web(
