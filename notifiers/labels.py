@@ -1,6 +1,6 @@
 """Bilingual labels for classes, modalities and fields, read from ``labels.toml``.
 
-Every label is English then Chinese (``"Gene therapy 基因治疗"``). A key the
+Every label is English then Chinese (``"Gene therapy 基因治疗药品"``). A key the
 file does not know is shown as the key itself with ``_`` as spaces, so a new
 class from the classifier never breaks a message.
 """
@@ -39,7 +39,7 @@ def phrase(name: str) -> str:
 
 
 def label(section: str, key: str, *, chinese: bool = True) -> str:
-    """``"Gene therapy 基因治疗"`` for ``label("cn", "gene_therapy")``."""
+    """``"Gene therapy 基因治疗药品"`` for ``label("cn", "gene_therapy")``."""
     pair = vocabulary(section).get(key)
     if pair is None:
         return key.replace("_", " ")
@@ -57,7 +57,7 @@ def joined(section: str, keys: Iterable[str], sep: str = ", ") -> str:
 
 
 def class_parts(alert: Alert) -> list[str]:
-    """One string per jurisdiction's classes: ``["CN: Cell therapy 细胞治疗", "EU: GTMP …"]``."""
+    """One string per jurisdiction's classes: ``["CN: Cell therapy 细胞治疗药品", "EU: GTMP"]``."""
     parts = []
     for scope in CLASS_SCOPES:
         keys: tuple[str, ...] = getattr(alert, scope)

@@ -28,11 +28,10 @@ from monitor.classify import (
     LexiconError,
     classify,
     classify_many,
-    label_cn,
-    label_en,
     load_lexicon,
 )
 from monitor.classify._lexicon import lexicon, normalise
+from notifiers.labels import label, vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 # The project's dev set lives in ../shared/data; a copy is kept in the repo so that a
@@ -169,7 +168,7 @@ def test_taxonomy_example_exactly() -> None:
         "status": "final",
         "disciplines": ["clinical"],
         "evidence": ["CAR-T", "嵌合抗原受体T细胞", "指导原则"],
-        # added by issue 15 (TAXONOMY.md: new fields only added, at the end)
+        # added by issue 15 (docs/taxonomy.md: new fields only added, at the end)
         "jp": ["human_cell_processed"],
         "scope": "cgt",
         "evidence_where": ["title", "title", "title"],
@@ -406,16 +405,24 @@ def test_classify_many_is_classify_in_order() -> None:
     ],
 )
 def test_every_vocabulary_value_has_labels(field: str, values: tuple[str, ...]) -> None:
+    """The one bilingual table (notifiers/labels.toml) names every value the classifier
+    can give, in English and Chinese (its sections are ``doc_types``/``statuses``)."""
+    section = {"doc_type": "doc_types", "status": "statuses"}.get(field, field)
+    table = vocabulary(section)
     for value in values:
-        english, chinese = label_en(value, field=field), label_cn(value, field=field)
+        assert value in table, f"add {value} = [English, 中文] to [{section}] in notifiers/labels.toml"
+        english, chinese = table[value]
         assert english and english != value
         assert re.search(r"[\u4e00-\u9fff]", chinese), (value, chinese)
 
 
-def test_labels_without_a_field() -> None:
-    assert (label_en("cell_therapy"), label_cn("cell_therapy")) == ("Cell therapy", "细胞治疗药品")
-    assert label_cn("gtmp").startswith("基因治疗")
-    assert label_en("no_such_value") == "no_such_value"
+def test_china_classes_are_labelled_with_the_product_class_names() -> None:
+    """docs/taxonomy.md (after the 2025 NMPA proposal): 细胞治疗药品 / 基因治疗药品 /
+    其他先进治疗药品 are the class names, not the therapies."""
+    assert label("cn", "cell_therapy") == "Cell therapy 细胞治疗药品"
+    assert label("cn", "gene_therapy") == "Gene therapy 基因治疗药品"
+    assert label("cn", "other") == "Other advanced therapy 其他先进治疗药品"
+    assert label("cn", "no_such_value") == "no such value"
 
 
 # ---------------------------------------------------------------------------

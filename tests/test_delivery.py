@@ -213,13 +213,13 @@ def test_a_new_cgt_draft_arrives_once_by_mail_and_webhook(
         for key in stored[scope]:
             label = " ".join(labels.vocabulary(scope)[key])
             assert escape(label) in html and label in plain
-    assert "Cell therapy 细胞治疗" in html and "CAR-T 嵌合抗原受体T细胞" in html
+    assert "Cell therapy 细胞治疗药品" in html and "CAR-T 嵌合抗原受体T细胞" in html
     (cgt_post,) = posts_to(hook, "/cgt")
     (all_post,) = posts_to(hook, "/all")
     for post in (cgt_post, all_post):
         assert post.json["title"] == mail["Subject"]
         assert CART.title in post.json["message"] and link in post.json["message"]
-        assert "Cell therapy 细胞治疗" in post.json["message"]
+        assert "Cell therapy 细胞治疗药品" in post.json["message"]
 
     # something that is not about CGT goes only to the route without relevant = true
     replica.items.insert(0, PLAIN)
@@ -562,8 +562,8 @@ def test_digest_waits_for_its_time_and_sends_one_message_grouped_by_regulator(
         assert FDA_CART.title in message[: message.index("== NMPA (3) ==")]
         assert PLAIN.title not in message  # not relevant
         assert (
-            "-- Cell therapy 细胞治疗 --" in nmpa_part
-            and "-- Gene therapy 基因治疗 --" in nmpa_part
+            "-- Cell therapy 细胞治疗药品 --" in nmpa_part
+            and "-- Gene therapy 基因治疗药品 --" in nmpa_part
         )
 
         # the next change waits for the next morning

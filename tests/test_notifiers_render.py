@@ -127,12 +127,12 @@ def test_alert_shows_regulator_title_classes_and_link(fmt: str) -> None:
     body = message.body
     assert "CDE" in body and "CDE" in message.title
     assert CN_TITLE in body and CN_TITLE in message.title  # the title in its own language
-    assert "Cell therapy 细胞治疗" in body
+    assert "Cell therapy 细胞治疗药品" in body
     assert "GTMP 基因治疗药品" in body
     assert "CAR-T 嵌合抗原受体T细胞" in body
     assert CDE_URL in body
     english = render_alert(fda("added"), fmt=fmt).body
-    assert EN_TITLE in english and "Gene therapy 基因治疗" in english
+    assert EN_TITLE in english and "Gene therapy 基因治疗药品" in english
 
 
 def test_html_links_the_title() -> None:
@@ -180,7 +180,7 @@ def test_user_templates_override_bundled_ones(tmp_path: Path) -> None:
     mine = render_alert(cde("finalised"), fmt="markdown", templates_dir=str(tmp_path))
     assert (
         mine.body
-        == "CUSTOM CDE | Finalised | CN: Cell therapy 细胞治疗 · EU: GTMP 基因治疗药品 · US: Cellular & gene therapy 细胞和基因治疗"
+        == "CUSTOM CDE | Finalised | CN: Cell therapy 细胞治疗药品 · EU: GTMP 基因治疗药品 · US: Cellular & gene therapy 细胞和基因治疗"
     )
     assert mine.title == f"T: {CN_TITLE}"
     # Formats the user did not override come from the bundled templates.
@@ -246,15 +246,15 @@ def test_digest_groups_by_regulator_then_class() -> None:
     headers = [line for line in lines if line.startswith(("==", "--"))]
     assert headers == [
         "== CDE (4) ==",
-        "-- Cell therapy 细胞治疗 --",
-        "-- Gene therapy 基因治疗 --",
+        "-- Cell therapy 细胞治疗药品 --",
+        "-- Gene therapy 基因治疗药品 --",
         "-- Source health 数据源状态 --",
         "== FDA (2) ==",
-        "-- Gene therapy 基因治疗 --",
+        "-- Gene therapy 基因治疗 --",  # the FDA's class keeps the therapy's name
         "-- Not classified 未分类 --",
     ]
-    cell = lines.index("-- Cell therapy 细胞治疗 --")
-    gene = lines.index("-- Gene therapy 基因治疗 --")
+    cell = lines.index("-- Cell therapy 细胞治疗药品 --")
+    gene = lines.index("-- Gene therapy 基因治疗药品 --")
     cell_block = "\n".join(lines[cell:gene])
     assert "细胞治疗产品临床试验技术指导原则" in cell_block
     assert "干细胞治疗产品药学研究指导原则" in cell_block
@@ -262,7 +262,7 @@ def test_digest_groups_by_regulator_then_class() -> None:
     assert CDE_URL in cell_block
     for fmt in ("markdown", "html"):
         body = render_digest(items, fmt=fmt, title="regwatch daily digest").body
-        assert body.index("CDE") < body.index("Cell therapy 细胞治疗") < body.index("FDA")
+        assert body.index("CDE") < body.index("Cell therapy 细胞治疗药品") < body.index("FDA")
         assert "基因治疗产品长期随访临床研究技术指导原则" in body
 
 

@@ -62,9 +62,9 @@ def test_email_arrives_with_subject_body_link_and_classes(smtp: SmtpReceiver) ->
     assert html_part is not None and plain_part is not None  # apprise adds a text alternative
     html = html_part.get_content()
     assert f'<a href="{LINK}">{TITLE}</a>' in html
-    assert "Cell therapy 细胞治疗" in html and "GTMP 基因治疗药品" in html
+    assert "Cell therapy 细胞治疗药品" in html and "GTMP 基因治疗药品" in html
     plain = plain_part.get_content()
-    assert TITLE in plain and "Cell therapy 细胞治疗" in plain
+    assert TITLE in plain and "Cell therapy 细胞治疗药品" in plain
 
 
 def test_wrong_password_fails_without_leaking_it(smtp: SmtpReceiver) -> None:
@@ -108,7 +108,7 @@ def test_json_webhook_gets_title_and_text_body(hook: WebhookReceiver) -> None:
     assert post.method == "POST" and post.path == "/regwatch/alerts"
     assert post.json["title"].startswith("[CDE] New draft open for comment until 2026-12-31")
     message = post.json["message"]
-    assert TITLE in message and LINK in message and "Cell therapy 细胞治疗" in message
+    assert TITLE in message and LINK in message and "Cell therapy 细胞治疗药品" in message
     assert "<" not in message and "**" not in message  # json:// gets plain text
     assert TOKEN not in result.url
 
@@ -265,7 +265,7 @@ def test_slack_payload_through_the_real_slack_plugin(hook: WebhookReceiver) -> N
     # apprise turns CommonMark **bold** into Slack's *bold* and escapes "&".
     assert text.startswith("*New draft open for comment until 2026-12-31 (36 days left)*")
     assert "**" not in text and "Cellular &amp; gene therapy" in text
-    assert LINK in text and "Cell therapy 细胞治疗" in text
+    assert LINK in text and "Cell therapy 细胞治疗药品" in text
 
 
 def test_check_urls_reports_unusable_urls_by_index() -> None:

@@ -133,7 +133,7 @@ match = {{ relevant = true, kinds = ["draft", "reminder"] }}
         (date(2026, 12, 19), f"{head} Comment deadline in 1 day (2026-12-20) — {CONSULTATION}"),
     ]
     message = arrived[1][1].json["message"]
-    assert doc.url in message and "Cell therapy 细胞治疗" in message
+    assert doc.url in message and "Cell therapy 细胞治疗药品" in message
 
 
 # -- the rules, on a real store ------------------------------------------------------------

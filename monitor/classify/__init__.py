@@ -1,4 +1,4 @@
-"""Classifying regulator documents by ATMP class (TAXONOMY.md).
+"""Classifying regulator documents by ATMP class (docs/taxonomy.md).
 
 ``classify(title, text=..., status=..., doc_type=...)`` says whether a title
 concerns cell and gene therapy, which modalities it names, its China / EU / US /
@@ -11,7 +11,6 @@ title or the text). The rules and bilingual lexicons live in
 from __future__ import annotations
 
 from monitor.classify._engine import classify, classify_many
-from monitor.classify._labels import label_cn, label_en
 from monitor.classify._lexicon import LexiconError, load_lexicon
 from monitor.classify._result import (
     CN,
@@ -40,7 +39,5 @@ __all__ = [
     "LexiconError",
     "classify",
     "classify_many",
-    "label_cn",
-    "label_en",
     "load_lexicon",
 ]

@@ -26,7 +26,6 @@ from monitor.classify._result import (
     JP,
     LIST_FIELDS,
     MODALITIES,
-    SCOPES,
     STATUSES,
     US,
 )
@@ -137,7 +136,6 @@ class Lexicon:
     tep_aim: re.Pattern[str]
     combinations: tuple[tuple[int, tuple[frozenset[str], ...]], ...]
     body: BodySettings
-    labels: Mapping[str, Mapping[str, tuple[str, str]]]
 
     def cue_hits(self, text: str) -> list[Hit]:
         """Leftmost-first, non-overlapping cue hits of both matchers."""
@@ -389,18 +387,6 @@ def _ordered_rules(
     return RuleSet(rules)
 
 
-def _read_labels(data: Mapping[str, Any], where: str) -> dict[str, dict[str, tuple[str, str]]]:
-    vocabularies = dict(LIST_FIELDS, doc_type=DOC_TYPES, status=STATUSES, scope=SCOPES)
-    labels: dict[str, dict[str, tuple[str, str]]] = {}
-    for field, vocabulary in vocabularies.items():
-        table = data.get("labels", {}).get(field, {})
-        missing = set(vocabulary) - set(table)
-        if missing:
-            raise LexiconError(f"{where}: [labels.{field}] lacks {sorted(missing)}")
-        labels[field] = {value: (str(pair[0]), str(pair[1])) for value, pair in table.items()}
-    return labels
-
-
 def _read_combinations(
     data: Mapping[str, Any], where: str, cues: Sequence[Cue]
 ) -> tuple[tuple[int, tuple[frozenset[str], ...]], ...]:
@@ -478,7 +464,6 @@ def load_lexicon(directory: Path | None = None) -> Lexicon:
             min_cue_hits=int(body.get("min_cue_hits", 2)),
             max_evidence=int(body.get("max_evidence", 6)),
         ),
-        labels=_read_labels(mapping_data, where),
     )
 
 

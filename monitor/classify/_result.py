@@ -1,5 +1,5 @@
 """The result of classifying a document, and the fixed vocabularies it uses
-(TAXONOMY.md). Filters, stored rows and tests rely on these exact words."""
+(docs/taxonomy.md). Filters, stored rows and tests rely on these exact words."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def in_order(values: set[str] | frozenset[str], vocabulary: tuple[str, ...]) -> 
 
 @dataclass(frozen=True)
 class Classification:
-    """What a document is about, in the words of TAXONOMY.md.
+    """What a document is about, in the words of docs/taxonomy.md.
 
     ``relevant`` says whether it concerns cell / gene therapy (ATMP) products;
     ``cn``, ``eu`` and ``us`` are the legal classes in China, the EU and the US,
@@ -89,7 +89,7 @@ class Classification:
     evidence_where: tuple[str, ...] = ()
 
     def as_dict(self, text: str | None = None) -> dict[str, Any]:
-        """The TAXONOMY.md JSON object. ``text`` (the classified input) comes
+        """The docs/taxonomy.md JSON object. ``text`` (the classified input) comes
         first when given."""
         out: dict[str, Any] = {} if text is None else {"text": text}
         out.update(
