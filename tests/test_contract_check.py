@@ -19,16 +19,21 @@ from typing import Any
 
 import pytest
 
-from monitor.config import Config, loads
+from monitor.config import Config
 from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline import Pipeline
-from monitor.replica.base import SiteReplica
 from monitor.replica.ema import EmaDocument
-from monitor.replica.server import ReplicaServer, Request, Response
+from monitor.replica.registry import ReplicaCase, cases, serve
+from monitor.replica.server import Request, Response
 from monitor.store import Store
 from sources.types import Coverage
+from tests.helpers.contract import collect, source_config
 from tests.sites import Conditional
-from tests.test_contract import CASES, IDS, Case, _toml, collect
+
+# every case of monitor/replica/registry.py with the "change" check; each needs a
+# removal hook (REMOVE) and a same-title hook (SAME_TITLE) below
+CASES = cases("change")
+IDS = [case.name for case in CASES]
 
 
 def _drop_ema(replica: Any, key: str) -> None:
@@ -47,23 +52,23 @@ REMOVE: dict[str, Callable[[Any, str], None]] = {
 }
 
 
+Site = tuple[ReplicaCase, Any, Conditional, Any]  # case, replica, ETag wrapper, server
+
+
 @pytest.fixture(params=CASES, ids=IDS)
-def conditional_site(
-    request: pytest.FixtureRequest,
-) -> Iterator[tuple[Case, SiteReplica, Conditional, ReplicaServer]]:
-    case: Case = request.param
-    replica = case.make()
-    app = Conditional(replica)
-    with ReplicaServer(app) as server:
-        yield case, replica, app, server
+def conditional_site(request: pytest.FixtureRequest) -> Iterator[Site]:
+    apps: list[Conditional] = []
+
+    def wrap(replica: Any) -> Conditional:
+        apps.append(Conditional(replica))
+        return apps[-1]
+
+    with serve(request.param, wrap=wrap) as running:
+        yield running.case, running.replica, apps[0], running.server
 
 
 def _config(tmp_path: Path, raw: dict[str, Any]) -> Config:
-    lines = "\n".join(f"{k} = {_toml(v)}" for k, v in raw.items())
-    return loads(
-        f'[store]\nurl = "sqlite:///{tmp_path / "c.db"}"\n[http]\ndelay = 0\n'
-        f"retries = 0\n[[source]]\n{lines}\nattachments = false\n"
-    )
+    return source_config(tmp_path, raw)
 
 
 def _events(store: Store) -> list[str]:
@@ -73,19 +78,20 @@ def _events(store: Store) -> list[str]:
 
 
 def test_every_listing_declares_its_coverage(
-    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer],
+    conditional_site: Site,
 ) -> None:
     case, replica, _app, server = conditional_site
     listing = collect(case, replica, server.url)
     assert isinstance(listing.coverage, Coverage)
-    assert case.kind in REMOVE, "give the new adapter a removal hook here"
+    assert case.name in REMOVE, "give the new case a removal hook in REMOVE here"
+    assert case.name in SAME_TITLE, "give the new case a same-title hook in SAME_TITLE here"
 
 
 def test_a_removal_behind_304_is_reported_after_the_second_healthy_miss(
-    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer], tmp_path: Path
+    conditional_site: Site, tmp_path: Path
 ) -> None:
     case, replica, _app, server = conditional_site
-    config = _config(tmp_path, case.settings(replica, server.url))
+    config = _config(tmp_path, case.source(replica, server.url))
     store = Store(config.store.url)
     pipeline = Pipeline(config, store)
     source = config.sources[0]
@@ -93,7 +99,7 @@ def test_a_removal_behind_304_is_reported_after_the_second_healthy_miss(
     # the newest record: inside every window, so its absence is a real one
     gone = max(first.records, key=lambda r: (r.date or "", r.key))
     assert pipeline.check(source).outcome == "baseline"
-    REMOVE[case.kind](replica, gone.key)
+    REMOVE[case.name](replica, gone.key)
     outcomes = [pipeline.check(source).outcome for _ in range(3)]
     assert "failed" not in outcomes and "blocked" not in outcomes
     removed = [
@@ -105,10 +111,10 @@ def test_a_removal_behind_304_is_reported_after_the_second_healthy_miss(
 
 
 def test_a_move_to_another_host_name_is_no_change(
-    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer], tmp_path: Path
+    conditional_site: Site, tmp_path: Path
 ) -> None:
     case, replica, _app, server = conditional_site
-    store_config = _config(tmp_path, case.settings(replica, server.url))
+    store_config = _config(tmp_path, case.source(replica, server.url))
     store = Store(store_config.store.url)
     assert Pipeline(store_config, store).check(store_config.sources[0]).outcome == "baseline"
     moved = _config(tmp_path, case.settings(replica, server.url.replace("127.0.0.1", "localhost")))
@@ -118,28 +124,27 @@ def test_a_move_to_another_host_name_is_no_change(
     assert _events(store) == []
 
 
-WINDOW_CASES = [case for case in CASES if case.kind in ("federal-register", "rss")]
+WINDOW_CASES = [case for case in CASES if case.name in ("federal-register", "rss")]
 
 
-@pytest.mark.parametrize("case", WINDOW_CASES, ids=[c.kind for c in WINDOW_CASES])
-def test_a_record_leaving_the_window_is_never_removed(case: Case, tmp_path: Path) -> None:
-    replica = case.make()
-    with ReplicaServer(replica) as server:
-        raw = case.settings(replica, server.url)
+@pytest.mark.parametrize("case", WINDOW_CASES, ids=[c.name for c in WINDOW_CASES])
+def test_a_record_leaving_the_window_is_never_removed(case: ReplicaCase, tmp_path: Path) -> None:
+    with serve(case) as running:
+        replica, server, raw = running.replica, running.server, running.source
         config = _config(tmp_path, raw)
         store = Store(config.store.url)
         first = collect(case, replica, server.url)
         assert first.coverage in (Coverage.WINDOW, Coverage.NEWEST)
         oldest = min(first.records, key=lambda r: (r.date or "", r.key))
         assert Pipeline(config, store).check(config.sources[0]).outcome == "baseline"
-        if case.kind == "federal-register":
+        if case.name == "federal-register":
             # the window moves on: a shorter `days` is the same as weeks passing
             assert oldest.date is not None
             newest = max(r.date or "" for r in first.records)
             raw = {**raw, "days": max(1, _days_since(oldest.date) - 1)}
             assert newest > oldest.date
         else:
-            REMOVE[case.kind](replica, oldest.key)  # the feed's oldest item drops off
+            REMOVE[case.name](replica, oldest.key)  # the feed's oldest item drops off
         narrowed = _config(tmp_path, raw)
         pipeline = Pipeline(narrowed, store)
         for _ in range(3):
@@ -197,19 +202,19 @@ SAME_TITLE: dict[str, Callable[[Any, str], object]] = {
 
 
 def test_two_documents_with_one_title_are_two_alerts(
-    conditional_site: tuple[Case, SiteReplica, Conditional, ReplicaServer], tmp_path: Path
+    conditional_site: Site, tmp_path: Path
 ) -> None:
     case, replica, _app, server = conditional_site
-    config = _config(tmp_path, case.settings(replica, server.url))
+    config = _config(tmp_path, case.source(replica, server.url))
     store = Store(config.store.url)
     pipeline = Pipeline(config, store)
     assert pipeline.check(config.sources[0]).outcome == "baseline"
     title = (
         "细胞治疗产品说明书撰写指导原则"
-        if case.kind in ("cde", "nmpa")
+        if case.name in ("cde", "nmpa")
         else "Labeling for Cellular Therapy Products"
     )
-    SAME_TITLE[case.kind](replica, title)
+    SAME_TITLE[case.name](replica, title)
     getattr(replica, "_edited", lambda: None)()
     pipeline.check(config.sources[0])
     new = [
@@ -226,25 +231,28 @@ DETAIL_PAGES = {"cde": "/zdyz/domesticinfopage", "nmpa": "/xxgk/"}
 
 @pytest.mark.parametrize("kind", sorted(DETAIL_PAGES))
 def test_one_broken_detail_page_leaves_the_source_healthy(kind: str, tmp_path: Path) -> None:
-    case = next(c for c in CASES if c.kind == kind)
-    replica = case.make()
+    case = next(c for c in CASES if c.name == kind)
     broken: list[str] = []
 
-    def app(request: Request) -> Response:
-        path = request.path
-        is_detail = (
-            DETAIL_PAGES[kind] in path
-            and not path.endswith(("/", "index.html"))
-            and "index_" not in path
-        )
-        if is_detail and (not broken or broken[0] == path):
-            broken[:1] = [path]
-            return Response(status=500, body="<html>Internal Server Error</html>")
-        return replica(request)
+    def wrap(replica: Any) -> Callable[[Request], Response]:
+        def app(request: Request) -> Response:
+            path = request.path
+            is_detail = (
+                DETAIL_PAGES[kind] in path
+                and not path.endswith(("/", "index.html"))
+                and "index_" not in path
+            )
+            if is_detail and (not broken or broken[0] == path):
+                broken[:1] = [path]
+                return Response(status=500, body="<html>Internal Server Error</html>")
+            answer: Response = replica(request)
+            return answer
 
-    with ReplicaServer(app) as server:
-        raw = {**case.settings(replica, server.url)}
-        config = _config(tmp_path, raw)
+        return app
+
+    with serve(case, wrap=wrap) as running:
+        replica, server = running.replica, running.server
+        config = _config(tmp_path, running.source)
         store = Store(config.store.url)
         result = Pipeline(config, store).check(config.sources[0])
         every = collect(case, replica, server.url)

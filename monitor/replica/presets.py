@@ -67,6 +67,7 @@ __all__ = [
     "PmdaReplica",
     "PresetReplica",
     "TgaReplica",
+    "starter_at",
     "starter_source",
 ]
 
@@ -79,6 +80,23 @@ def starter_source(name: str) -> dict[str, Any]:
         if table["name"] == name:
             return dict(table)
     raise KeyError(f"no [[source]] named {name!r} in monitor/starter.toml")
+
+
+def starter_at(name: str, base_url: str) -> dict[str, Any]:
+    """The starter preset ``name`` with its URL (and a ``Referer`` header) moved onto
+    ``base_url``, checked on demand (no ``every``/``cron``) and read over plain HTTP
+    (a replica's "blocked" mode stands for the challenge a browser would meet)."""
+    table = starter_source(name)
+    parts = urlsplit(table["url"])
+    table["url"] = base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+    headers = table.get("headers")
+    if headers and "Referer" in headers:
+        table["headers"] = {**headers, "Referer": base_url + "/"}
+    for key in ("every", "cron"):
+        table.pop(key, None)
+    if table.get("fetch") == "auto":
+        table["fetch"] = "http"
+    return table
 
 
 @dataclass
@@ -135,15 +153,7 @@ class PresetReplica(SiteReplica):
 
     def source_settings(self, base_url: str, name: str | None = None) -> dict[str, Any]:
         """The starter preset ``name`` (default: this replica's) pointed at ``base_url``."""
-        table = starter_source(name or self.preset)
-        parts = urlsplit(table["url"])
-        table["url"] = base_url + parts.path + (f"?{parts.query}" if parts.query else "")
-        headers = table.get("headers")
-        if headers and "Referer" in headers:
-            table["headers"] = {**headers, "Referer": base_url + "/"}
-        for key in ("every", "cron"):
-            table.pop(key, None)
-        return table
+        return starter_at(name or self.preset, base_url)
 
     def blocked_response(self, request: Request) -> Response:
         return Response(status=403, body="<html><body><h1>Access Denied</h1></body></html>")
