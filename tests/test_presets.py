@@ -6,79 +6,59 @@ produces changes), plus what each site's evidence says the records carry."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from monitor.config import loads
 from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline import Pipeline
+from monitor.replica.nhc import NhcReplica
 from monitor.replica.presets import (
     GovCnPolicyReplica,
     HealthCanadaReplica,
     MhraReplica,
     PmdaReplica,
-    PresetReplica,
-    TgaReplica,
     starter_source,
 )
+from monitor.replica.registry import ReplicaCase, cases, serve
 from monitor.replica.server import ReplicaServer
 from monitor.starter import starter_config
 from monitor.store import Store
 from sources.errors import FetchError, SourceError
 from sources.http import HttpFetcher, HttpSettings
-from sources.registry import SourceSettings, adapter_for
 from sources.types import Listing, Record
+from tests.helpers.contract import ISO, collect, source_config
 
-ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# every case of monitor/replica/registry.py with the "preset" check
+CASES = cases("preset")
+IDS = [case.name for case in CASES]
 
+# where ``add`` publishes for each preset (a list path, or a gov.cn category)
+LIST_PATHS = {
+    "pmda-new": "/rss_015.xml",
+    "pmda-english": "/rss_008.xml",
+    "pmda-regulatory-science": "/rss_017.xml",
+    "pmda-reviews": "/rss_021.xml",
+    "pmda-regenerative-notices": PmdaReplica.NOTICES,
+    "mhra": MhraReplica.ORG,
+    "mhra-updates": MhraReplica.SEARCH,
+    "health-canada-cgt-guidance": HealthCanadaReplica.PAGE,
+    "tga-publications": "/feeds/publication/publications.xml",
+    "tga-articles": "/feeds/article.xml",
+    "gov-cn-policy": "gongwen",
+    "gov-cn-policy-departments": "bumenfile",
+    "nhc-regulations": NhcReplica.LIST,
+}
 
-@dataclass
-class Case:
-    preset: str
-    make: Callable[[], PresetReplica]
-    list_path: str  # where ``add`` publishes for this preset
-
-
-CASES = [
-    Case("pmda-new", PmdaReplica, "/rss_015.xml"),
-    Case("pmda-english", PmdaReplica, "/rss_008.xml"),
-    Case("pmda-regulatory-science", PmdaReplica, "/rss_017.xml"),
-    Case("pmda-reviews", PmdaReplica, "/rss_021.xml"),
-    Case("pmda-regenerative-notices", PmdaReplica, PmdaReplica.NOTICES),
-    Case("mhra", MhraReplica, MhraReplica.ORG),
-    Case("mhra-updates", MhraReplica, MhraReplica.SEARCH),
-    Case("health-canada-cgt-guidance", HealthCanadaReplica, HealthCanadaReplica.PAGE),
-    Case("tga-publications", TgaReplica, "/feeds/publication/publications.xml"),
-    Case("tga-articles", TgaReplica, "/feeds/article.xml"),
-    Case("gov-cn-policy", GovCnPolicyReplica, "gongwen"),
-    Case("gov-cn-policy-departments", GovCnPolicyReplica, "bumenfile"),
-]
-IDS = [case.preset for case in CASES]
+Site = tuple[ReplicaCase, Any, ReplicaServer]
 
 
 @pytest.fixture(params=CASES, ids=IDS)
-def site(request: pytest.FixtureRequest) -> Iterator[tuple[Case, PresetReplica, ReplicaServer]]:
-    case: Case = request.param
-    replica = case.make()
-    with ReplicaServer(replica) as server:
-        yield case, replica, server
-
-
-def settings_of(case: Case, replica: PresetReplica, base: str) -> dict[str, Any]:
-    return replica.source_settings(base, case.preset)
-
-
-def collect(case: Case, replica: PresetReplica, base: str) -> Listing:
-    raw = settings_of(case, replica, base)
-    settings = adapter_for(raw["kind"]).Settings.model_validate(raw)
-    assert isinstance(settings, SourceSettings)
-    with HttpFetcher(HttpSettings(delay=0, retries=0, timeout=5)) as fetcher:
-        return adapter_for(settings.kind)(settings).collect(fetcher, {})
+def site(request: pytest.FixtureRequest) -> Iterator[Site]:
+    with serve(request.param) as running:
+        yield running.case, running.replica, running.server
 
 
 def by_key(listing: Listing) -> dict[str, Record]:
@@ -86,7 +66,7 @@ def by_key(listing: Listing) -> dict[str, Record]:
 
 
 def test_records_are_well_formed_and_stable(
-    site: tuple[Case, PresetReplica, ReplicaServer],
+    site: Site,
 ) -> None:
     case, replica, server = site
     first = collect(case, replica, server.url)
@@ -101,16 +81,17 @@ def test_records_are_well_formed_and_stable(
 
 
 def test_an_added_retitled_and_removed_item_shows(
-    site: tuple[Case, PresetReplica, ReplicaServer],
+    site: Site,
 ) -> None:
     case, replica, server = site
+    assert case.name in LIST_PATHS, "say where `add` publishes: LIST_PATHS in tests/test_presets.py"
     before = by_key(collect(case, replica, server.url))
     path = (
         "https://www.gov.cn/zhengce/content/202611/content_7099999.htm"
-        if (case.preset.startswith("gov-cn"))
+        if case.name.startswith("gov-cn")
         else "/new/cell-therapy-guidance.html"
     )
-    replica.add(case.list_path, "细胞治疗产品 <em>药品</em> guidance on cell therapy", path)
+    replica.add(LIST_PATHS[case.name], "细胞治疗产品 <em>药品</em> guidance on cell therapy", path)
     added = by_key(collect(case, replica, server.url))
     (new_key,) = set(added) - set(before)
     assert added[new_key].date == replica.today.isoformat()
@@ -122,24 +103,19 @@ def test_an_added_retitled_and_removed_item_shows(
 
 @pytest.mark.parametrize("mode", ["blocked", "error"])
 def test_a_refusing_site_raises_not_returns(
-    site: tuple[Case, PresetReplica, ReplicaServer], mode: str
+    site: Site, mode: str
 ) -> None:
     case, replica, server = site
-    replica.mode = mode  # type: ignore[assignment]
+    replica.mode = mode
     with pytest.raises(FetchError):
         collect(case, replica, server.url)
 
 
 def test_a_vanished_list_never_produces_changes(
-    site: tuple[Case, PresetReplica, ReplicaServer], tmp_path: Path
+    site: Site, tmp_path: Path
 ) -> None:
     case, replica, server = site
-    raw = settings_of(case, replica, server.url)
-    lines = "\n".join(f"{k} = {_toml(v)}" for k, v in raw.items())
-    config = loads(
-        f'[store]\nurl = "sqlite:///{tmp_path / "p.db"}"\n[http]\ndelay = 0\n'
-        f"retries = 0\n[[source]]\n{lines}\nattachments = false\n"
-    )
+    config = source_config(tmp_path, case.source(replica, server.url), db="p.db")
     pipeline = Pipeline(config, Store(config.store.url))
     assert pipeline.check(config.sources[0]).outcome == "baseline"
     replica.mode = "empty"
@@ -152,12 +128,15 @@ def test_a_vanished_list_never_produces_changes(
     ] == []
 
 
-def test_every_issue_15_preset_has_a_case() -> None:
+def test_every_generic_preset_has_a_case() -> None:
+    """Every starter preset on a generic adapter (the issue-15 sites and NHC) runs
+    here; tests/test_replica_registry.py covers the rest."""
     import tomllib
 
     names = {t["name"] for t in tomllib.loads(starter_config())["source"]}
     ours = {n for n in names if n.startswith(("pmda", "mhra", "health-canada", "tga", "gov-cn"))}
-    assert ours == set(IDS)
+    assert ours | {"nhc-regulations"} == set(IDS)
+    assert set(IDS) <= set(LIST_PATHS)
     for name in IDS:
         assert starter_source(name)["url"].startswith("https://")
 
@@ -201,18 +180,6 @@ def test_gov_cn_records_carry_number_issuer_and_clean_titles() -> None:
     assert record.fields["doc_number"] == "国家药监局公告2026年第30号"
     assert record.fields["issuer"] == "国家药监局"
     assert record.url.startswith("https://www.gov.cn/zhengce/")
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def test_source_errors_are_one_family() -> None:
