@@ -9,10 +9,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from monitor.replica.base import SiteReplica
+from monitor.replica.registry import cases
 from monitor.replica.server import Request, Response
 from tests.receivers import Posted, WebhookReceiver
 from tests.sites import CHALLENGE, Item, ListSite
@@ -298,157 +300,143 @@ def list_actions(count: int) -> list[Action]:
     return actions
 
 
+def cde_actions(count: int) -> list[Action]:
+    out: list[Action] = []
+    for n in range(count):
+
+        def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
+            step = n % 4
+            if step == 0:
+                g = site.add_guideline(
+                    f"CAR-T细胞治疗产品药学变更研究技术指导原则（第{n}版）", "20261101"
+                )
+                ids[f"g{n}"] = g.id
+            elif step == 1:
+                o = site.add_opinion(
+                    f"溶瘤病毒类药物临床试验设计指导原则（征求意见稿）第{n}号", "20261102"
+                )
+                ids[f"o{n}"] = o.id
+            elif step == 2 and f"g{n - 2}" in ids:
+                site.edit_title(
+                    ids[f"g{n - 2}"],
+                    f"CAR-T细胞治疗产品药学变更研究技术指导原则（第{n}版，修订）",
+                )
+            elif step == 3 and f"g{n - 3}" in ids:
+                site.withdraw(ids.pop(f"g{n - 3}"))
+
+        out.append(act)
+    return out
+
+
+def nmpa_actions(count: int) -> list[Action]:
+    out: list[Action] = []
+    for n in range(count):
+
+        def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
+            step = n % 3
+            if step == 0:
+                a = site.add_article(
+                    "ggtg",
+                    f"国家药监局关于发布基因治疗产品说明书撰写指南的通告（第{n}号）",
+                    "2026-11-03",
+                )
+                ids[f"a{n}"] = a.path
+            elif step == 1 and f"a{n - 1}" in ids:
+                site.edit_title(
+                    ids[f"a{n - 1}"],
+                    f"国家药监局关于发布基因治疗产品说明书撰写指南（修订）的通告（第{n}号）",
+                )
+            elif step == 2 and f"a{n - 2}" in ids:
+                site.remove(ids.pop(f"a{n - 2}"))
+
+        out.append(act)
+    return out
+
+
+def fda_actions(count: int) -> list[Action]:
+    out: list[Action] = []
+    for n in range(count):
+
+        def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
+            step = n % 4
+            if step == 0:
+                ids[f"d{n}"] = site.add_guidance(
+                    f"Potency Assurance for Cellular and Gene Therapy Products Part {n}; "
+                    "Draft Guidance for Industry",
+                    cgt_label="Draft Guidance",
+                )
+            elif step == 1 and f"d{n - 1}" in ids:
+                site.revise(ids[f"d{n - 1}"])
+            elif step == 2 and f"d{n - 2}" in ids:
+                site.finalise(ids.pop(f"d{n - 2}"))
+            elif step == 3:
+                site.noise()
+
+        out.append(act)
+    return out
+
+
+def ema_actions(count: int) -> list[Action]:
+    out: list[Action] = []
+    for n in range(count):
+
+        def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
+            step = n % 4
+            if step == 0:
+                ids[f"e{n}"] = site.add_document(
+                    f"Guideline on quality of gene therapy medicinal products, part {n}"
+                )
+            elif step == 1 and f"e{n - 1}" in ids:
+                site.close_consultation(ids[f"e{n - 1}"])
+            elif step == 2 and f"e{n - 2}" in ids:
+                site.revise(ids.pop(f"e{n - 2}"))
+            else:
+                site.refresh()
+
+        out.append(act)
+    return out
+
+
+def fr_actions(count: int) -> list[Action]:
+    out: list[Action] = []
+    for n in range(count):
+
+        def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
+            if n % 2 == 0:
+                site.announce(
+                    f"Human Gene Therapy Products Incorporating Genome Editing, Volume {n}"
+                )
+
+        out.append(act)
+    return out
+
+
+_FAILED = {k: "failed" for k in (*TRANSPORT, "oversize", "empty")}
+
+# per case of monitor/replica/registry.py with the "faults" check: the source name,
+# replica options, the script of real changes, and what malformed answers do to a check
+SCRIPTS: dict[str, tuple[str, dict[str, Any], Callable[[int], list[Action]], str]] = {
+    "cde": ("cde-replica", {}, cde_actions, "failed"),
+    "nmpa": ("nmpa-replica", {"gbk": ["ggtg"]}, nmpa_actions, "healthy"),
+    "fda-guidance": ("fda-guidance", {"size": 120, "today": None}, fda_actions, "failed"),
+    "federal-register": ("federal-register", {"size": 60, "today": None}, fr_actions, "failed"),
+    "ema-documents": ("ema-documents", {"size": 400, "today": None}, ema_actions, "failed"),
+}
+
+
 def _replica_sites() -> list[Site]:
-    from monitor.replica.cde import CdeReplica
-    from monitor.replica.ema import EmaReplica
-    from monitor.replica.fda import FdaReplica
-    from monitor.replica.federal_register import FederalRegisterReplica
-    from monitor.replica.nmpa import NmpaReplica
-
-    def cde_actions(count: int) -> list[Action]:
-        out: list[Action] = []
-        for n in range(count):
-
-            def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
-                step = n % 4
-                if step == 0:
-                    g = site.add_guideline(
-                        f"CAR-T细胞治疗产品药学变更研究技术指导原则（第{n}版）", "20261101"
-                    )
-                    ids[f"g{n}"] = g.id
-                elif step == 1:
-                    o = site.add_opinion(
-                        f"溶瘤病毒类药物临床试验设计指导原则（征求意见稿）第{n}号", "20261102"
-                    )
-                    ids[f"o{n}"] = o.id
-                elif step == 2 and f"g{n - 2}" in ids:
-                    site.edit_title(
-                        ids[f"g{n - 2}"],
-                        f"CAR-T细胞治疗产品药学变更研究技术指导原则（第{n}版，修订）",
-                    )
-                elif step == 3 and f"g{n - 3}" in ids:
-                    site.withdraw(ids.pop(f"g{n - 3}"))
-
-            out.append(act)
-        return out
-
-    def nmpa_actions(count: int) -> list[Action]:
-        out: list[Action] = []
-        for n in range(count):
-
-            def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
-                step = n % 3
-                if step == 0:
-                    a = site.add_article(
-                        "ggtg",
-                        f"国家药监局关于发布基因治疗产品说明书撰写指南的通告（第{n}号）",
-                        "2026-11-03",
-                    )
-                    ids[f"a{n}"] = a.path
-                elif step == 1 and f"a{n - 1}" in ids:
-                    site.edit_title(
-                        ids[f"a{n - 1}"],
-                        f"国家药监局关于发布基因治疗产品说明书撰写指南（修订）的通告（第{n}号）",
-                    )
-                elif step == 2 and f"a{n - 2}" in ids:
-                    site.remove(ids.pop(f"a{n - 2}"))
-
-            out.append(act)
-        return out
-
-    def fda_actions(count: int) -> list[Action]:
-        out: list[Action] = []
-        for n in range(count):
-
-            def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
-                step = n % 4
-                if step == 0:
-                    ids[f"d{n}"] = site.add_guidance(
-                        f"Potency Assurance for Cellular and Gene Therapy Products Part {n}; "
-                        "Draft Guidance for Industry",
-                        cgt_label="Draft Guidance",
-                    )
-                elif step == 1 and f"d{n - 1}" in ids:
-                    site.revise(ids[f"d{n - 1}"])
-                elif step == 2 and f"d{n - 2}" in ids:
-                    site.finalise(ids.pop(f"d{n - 2}"))
-                elif step == 3:
-                    site.noise()
-
-            out.append(act)
-        return out
-
-    def ema_actions(count: int) -> list[Action]:
-        out: list[Action] = []
-        for n in range(count):
-
-            def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
-                step = n % 4
-                if step == 0:
-                    ids[f"e{n}"] = site.add_document(
-                        f"Guideline on quality of gene therapy medicinal products, part {n}"
-                    )
-                elif step == 1 and f"e{n - 1}" in ids:
-                    site.close_consultation(ids[f"e{n - 1}"])
-                elif step == 2 and f"e{n - 2}" in ids:
-                    site.revise(ids.pop(f"e{n - 2}"))
-                else:
-                    site.refresh()
-
-            out.append(act)
-        return out
-
-    def fr_actions(count: int) -> list[Action]:
-        out: list[Action] = []
-        for n in range(count):
-
-            def act(site: Any, ids: dict[str, Any], n: int = n) -> None:
-                if n % 2 == 0:
-                    site.announce(
-                        f"Human Gene Therapy Products Incorporating Genome Editing, Volume {n}"
-                    )
-
-            out.append(act)
-        return out
-
-    failed = {k: "failed" for k in (*TRANSPORT, "oversize", "empty")}
-    return [
-        Site(
-            "cde-replica",
-            CdeReplica,
-            lambda s, b: s.source_settings(b),
-            cde_actions(400),
-            {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"},
-        ),
-        Site(
-            "nmpa-replica",
-            lambda: NmpaReplica(gbk=["ggtg"]),
-            lambda s, b: s.source_settings(b),
-            nmpa_actions(400),
-            {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "healthy"},
-        ),
-        Site(
-            "fda-guidance",
-            lambda: FdaReplica(size=120),
-            lambda s, b: s.source_settings(b),
-            fda_actions(400),
-            {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"},
-        ),
-        Site(
-            "ema-documents",
-            lambda: EmaReplica(size=400),
-            lambda s, b: s.source_settings(b),
-            ema_actions(400),
-            {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"},
-        ),
-        Site(
-            "federal-register",
-            lambda: FederalRegisterReplica(size=60),
-            lambda s, b: s.source_settings(b),
-            fr_actions(400),
-            {**failed, "challenge": "blocked", "encoding": "healthy", "malformed": "failed"},
-        ),
-    ]
+    """A fault-suite site for every registry case with the "faults" check."""
+    out = []
+    for case in cases("faults"):
+        if case.name not in SCRIPTS:
+            raise AssertionError(
+                f"replica case {case.name!r} has the faults check but no script: "
+                "add it to SCRIPTS in tests/helpers/faults.py"
+            )
+        name, options, script, malformed = SCRIPTS[case.name]
+        storm = {**_FAILED, "challenge": "blocked", "encoding": "healthy", "malformed": malformed}
+        out.append(Site(name, partial(case.make, **options), case.source, script(400), storm))
+    return out
 
 
 def all_sites() -> list[Site]:
