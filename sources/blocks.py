@@ -116,15 +116,30 @@ def detect_block(
         return "Akamai abuse-detection redirect (apology page)"
     if 300 <= status < 400:
         return None
-
     head = _head(body)
-    if status in (202, 412):
-        if is_ruishu(body):
-            return f"Ruishu JavaScript challenge (HTTP {status})"
-        if status == 412:
-            return "HTTP 412 bot challenge"
-        if _looks_like_html(body) and _visible_text_length(body) < 200:
-            return "HTTP 202 with a script-only page (bot challenge)"
+    reason = _challenge_status(status, body) or _block_page(status, headers, head)
+    if reason or status >= 400:
+        return reason
+    if is_ruishu(body) and _visible_text_length(body) < 200:
+        return f"Ruishu JavaScript challenge (HTTP {status})"
+    return _wrong_content(body, expect)
+
+
+def _challenge_status(status: int, body: bytes) -> str | None:
+    """202 and 412: the statuses Ruishu-guarded sites answer a robot with."""
+    if status not in (202, 412):
+        return None
+    if is_ruishu(body):
+        return f"Ruishu JavaScript challenge (HTTP {status})"
+    if status == 412:
+        return "HTTP 412 bot challenge"
+    if _looks_like_html(body) and _visible_text_length(body) < 200:
+        return "HTTP 202 with a script-only page (bot challenge)"
+    return None
+
+
+def _block_page(status: int, headers: Mapping[str, str], head: bytes) -> str | None:
+    """A browser-check page (any status), a 403 block page, a refused unsigned call."""
     if _header(headers, "cf-mitigated").lower() == "challenge" or any(
         marker in head for marker in _CHALLENGE_MARKERS
     ):
@@ -135,10 +150,11 @@ def detect_block(
         return "blocked by the site (HTTP 403 block page)"
     if status == 400 and _REFUSED_CALL in head:
         return "the site refused the call (HTTP 400: 非法url，被拒绝访问; an unsigned request)"
-    if status >= 400:
-        return None
-    if is_ruishu(body) and _visible_text_length(body) < 200:
-        return f"Ruishu JavaScript challenge (HTTP {status})"
+    return None
+
+
+def _wrong_content(body: bytes, expect: Expect) -> str | None:
+    """A healthy-looking answer of the wrong kind (HTML for JSON or a feed)."""
     if expect == "json":
         if _looks_like_html(body) or _first_char(body) == b"<":
             return "HTML where JSON was expected"

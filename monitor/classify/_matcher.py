@@ -69,34 +69,16 @@ def _prefixes(items: list[tuple[Any, Any]], k: int, depth: int = 0) -> set[str] 
     if depth > _MAX_DEPTH:
         return None
     (op, av), rest = items[0], items[1:]
-    chars: set[str] | None = None
-    if op is C.LITERAL:
-        chars = {chr(av)}
-    elif op is C.IN:
-        chars = _class_chars(av)
+    if op is C.LITERAL or op is C.IN:
+        chars = {chr(av)} if op is C.LITERAL else _class_chars(av)
         if chars is None:
             return {""}  # any character: nothing more is known from here
-    if chars is not None:
         tails = _prefixes(rest, k - 1, depth + 1)
         if tails is None or len(chars) * len(tails) > _MAX_PREFIXES:
             return None
         return {c + t for c in _cased(chars) for t in tails}
-    options: list[list[tuple[Any, Any]]]
-    if op is C.SUBPATTERN:
-        options = [list(av[3]) + rest]
-    elif op is C.ATOMIC_GROUP:
-        options = [list(av) + rest]
-    elif op is C.BRANCH:
-        options = [list(branch) + rest for branch in av[1]]
-    elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
-        low, high, item = av
-        options = [rest] if low == 0 else []
-        if high != 0:
-            again = (op, (max(low - 1, 0), high if high is C.MAXREPEAT else high - 1, item))
-            options.append([*item, again, *rest])
-    elif op in (C.ASSERT, C.ASSERT_NOT, C.AT):
-        options = [rest]
-    else:
+    options = _continuations(op, av, rest)
+    if options is None:
         return {""}  # any character, a back-reference...: nothing more is known
     out: set[str] = set()
     for option in options:
@@ -107,6 +89,29 @@ def _prefixes(items: list[tuple[Any, Any]], k: int, depth: int = 0) -> set[str] 
         if len(out) > _MAX_PREFIXES:
             return None
     return out
+
+
+def _continuations(
+    op: Any, av: Any, rest: list[tuple[Any, Any]]
+) -> list[list[tuple[Any, Any]]] | None:
+    """The item lists a match can go on with when ``op`` (a group, a branch, a
+    repeat, a look-around) comes first; None for an item that says nothing."""
+    if op is C.SUBPATTERN:
+        return [list(av[3]) + rest]
+    if op is C.ATOMIC_GROUP:
+        return [list(av) + rest]
+    if op is C.BRANCH:
+        return [list(branch) + rest for branch in av[1]]
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+        low, high, item = av
+        options = [rest] if low == 0 else []
+        if high != 0:
+            again = (op, (max(low - 1, 0), high if high is C.MAXREPEAT else high - 1, item))
+            options.append([*item, again, *rest])
+        return options
+    if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+        return [rest]
+    return None
 
 
 _DEPTH = 3  # characters of each pattern's start the trigger looks at
