@@ -410,7 +410,9 @@ def test_every_vocabulary_value_has_labels(field: str, values: tuple[str, ...]) 
     section = {"doc_type": "doc_types", "status": "statuses"}.get(field, field)
     table = vocabulary(section)
     for value in values:
-        assert value in table, f"add {value} = [English, 中文] to [{section}] in notifiers/labels.toml"
+        assert value in table, (
+            f"add {value} = [English, 中文] to [{section}] in notifiers/labels.toml"
+        )
         english, chinese = table[value]
         assert english and english != value
         assert re.search(r"[\u4e00-\u9fff]", chinese), (value, chinese)

@@ -110,9 +110,7 @@ def test_a_removal_behind_304_is_reported_after_the_second_healthy_miss(
     assert _events(store) == ["removed"]
 
 
-def test_a_move_to_another_host_name_is_no_change(
-    conditional_site: Site, tmp_path: Path
-) -> None:
+def test_a_move_to_another_host_name_is_no_change(conditional_site: Site, tmp_path: Path) -> None:
     case, replica, _app, server = conditional_site
     store_config = _config(tmp_path, case.source(replica, server.url))
     store = Store(store_config.store.url)

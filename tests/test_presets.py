@@ -102,18 +102,14 @@ def test_an_added_retitled_and_removed_item_shows(
 
 
 @pytest.mark.parametrize("mode", ["blocked", "error"])
-def test_a_refusing_site_raises_not_returns(
-    site: Site, mode: str
-) -> None:
+def test_a_refusing_site_raises_not_returns(site: Site, mode: str) -> None:
     case, replica, server = site
     replica.mode = mode
     with pytest.raises(FetchError):
         collect(case, replica, server.url)
 
 
-def test_a_vanished_list_never_produces_changes(
-    site: Site, tmp_path: Path
-) -> None:
+def test_a_vanished_list_never_produces_changes(site: Site, tmp_path: Path) -> None:
     case, replica, server = site
     config = source_config(tmp_path, case.source(replica, server.url), db="p.db")
     pipeline = Pipeline(config, Store(config.store.url))

@@ -199,7 +199,10 @@ def test_the_index_lists_every_change_newest_first(world: World) -> None:
     expected = [(c["id"], c["title"]) for c in list_changes(world.store, ChangeFilter())]
     assert rows(response) == expected
     assert {title for _, title in expected} >= {CAR_T, SCRIPT, GENE, GENERIC + "（第二版）"}
-    assert "Cell therapy 细胞治疗药品" in response.text and "Gene therapy 基因治疗药品" in response.text
+    assert (
+        "Cell therapy 细胞治疗药品" in response.text
+        and "Gene therapy 基因治疗药品" in response.text
+    )
     assert "10 days left" in response.text and DEADLINE in response.text
     page = html(response.text)
     links = {a.get_text(): a.get("href") for a in page.select("td.title > a")}
