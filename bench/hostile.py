@@ -34,7 +34,7 @@ EXTRACT = r"""
 import io, json, resource, sys, time, zipfile
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(1, sys.argv[2])
-from tests.test_hostile_files import many_paragraphs, rebuilt, head, TAIL
+from tests.helpers.docx_files import many_paragraphs, rebuilt, head, TAIL
 from sources.documents import extract_text
 kind = sys.argv[3]
 if kind == "bomb":

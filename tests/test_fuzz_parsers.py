@@ -15,8 +15,6 @@ import json
 import os
 from collections.abc import Callable
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.replica.registry import cases
-from monitor.replica.server import Request, Response
+from monitor.replica.server import Request
 from sources import (
     blocks,
     cde,
@@ -47,6 +45,7 @@ from sources.errors import SourceError
 from sources.http import HttpFetcher, HttpSettings
 from sources.registry import adapter_for
 from sources.types import Listing, Record
+from tests.helpers.fuzz import BASE, mutated, pages, text
 
 # bs4 *warns* (it does not raise) when a fragment looks like XML or like a file name;
 # only pytest's filterwarnings=error would turn that into an exception.
@@ -62,7 +61,6 @@ FUZZ = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-BASE = "http://replica.test"
 
 
 def survives(call: Callable[[], Any]) -> Any:
@@ -73,47 +71,6 @@ def survives(call: Callable[[], Any]) -> Any:
         return None
 
 
-# -- mutations -------------------------------------------------------------------------------------
-
-
-@st.composite
-def mutated(draw: st.DrawFn, original: bytes) -> bytes:
-    """``original`` with a few edits: cut, insert, overwrite, repeat, truncate."""
-    data = bytearray(original)
-    for _ in range(draw(st.integers(1, 4))):
-        if not data:
-            break
-        at = draw(st.integers(0, len(data) - 1))
-        size = draw(st.integers(1, min(400, len(data) - at)))
-        edit = draw(st.sampled_from(["cut", "insert", "overwrite", "repeat", "truncate", "swap"]))
-        if edit == "cut":
-            del data[at : at + size]
-        elif edit == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=64))
-        elif edit == "overwrite":
-            chunk = draw(st.binary(min_size=1, max_size=size))
-            data[at : at + len(chunk)] = chunk
-        elif edit == "repeat":
-            data[at:at] = data[at : at + size]
-        elif edit == "truncate":
-            del data[at:]
-        else:
-            a, b = draw(
-                st.sampled_from(
-                    [
-                        (b"<", b">"),
-                        (b"{", b"["),
-                        (b'"', b"'"),
-                        (b",", b":"),
-                        (b"</li>", b""),
-                        (b"</a>", b"<a>"),
-                    ]
-                )
-            )
-            data[:] = bytes(data).replace(a, b, draw(st.integers(1, 3)))
-    return bytes(data)
-
-
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda inner: (
@@ -121,84 +78,6 @@ json_values = st.recursive(
     ),
     max_leaves=30,
 )
-
-
-# -- real replica pages ----------------------------------------------------------------------------------
-
-
-def _serve(
-    app: Any,
-    method: str,
-    path: str,
-    query: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> bytes:
-    from urllib.parse import urlencode
-
-    body = urlencode(form or {}).encode()
-    request = Request(
-        method=method,
-        path=path,
-        query=dict(query or {}),
-        headers={
-            "Referer": f"{BASE}/zdyz/index",
-            "Content-Type": "application/x-www-form-urlencoded",
-            **(headers or {}),
-        },
-        body=body,
-        base=BASE,
-        raw_query=urlencode(query or {}),
-    )
-    response: Response = app(request)
-    return response.payload()
-
-
-@cache
-def pages() -> dict[str, bytes]:
-    """A few real pages of each replica, as their sites serve them."""
-    from monitor.replica.cde import LIST_IDS, CdeReplica
-    from monitor.replica.ema import DOCUMENTS_JSON, EmaReplica
-    from monitor.replica.fda import CBER_CGT, GUIDANCE_JSON, FdaReplica
-    from monitor.replica.federal_register import API, FederalRegisterReplica
-    from monitor.replica.nmpa import NmpaReplica
-
-    out: dict[str, bytes] = {}
-    c = CdeReplica()
-    out["cde-api"] = _serve(
-        c,
-        "POST",
-        "/zdyz/getDomesticGuideList",
-        form={"pageNum": "1", "pageSize": "10"},
-        headers={"Referer": f"{BASE}/zdyz/listpage/{LIST_IDS['domestic']}"},
-    )
-    first = next(iter(c.guidelines.values()))
-    out["cde-detail"] = _serve(c, "GET", "/zdyz/domesticinfopage", query={"zdyzIdCODE": first.id})
-    opinion = next(iter(c.opinions.values()))
-    out["cde-notice"] = _serve(c, "GET", f"/main/news/viewInfoCommon/{opinion.id}")
-    n = NmpaReplica(gbk=["ggtg"])
-    out["nmpa-column"] = _serve(n, "GET", "/xxgk/ggtg/index.html")
-    out["nmpa-column-utf8"] = _serve(n, "GET", "/yaopin/ypfgwj/index.html")
-    article = next(iter(n.articles.values()))
-    out["nmpa-article"] = _serve(n, "GET", article.path)
-    f = FdaReplica(size=30)
-    out["fda-json"] = _serve(f, "GET", GUIDANCE_JSON)
-    out["fda-cber"] = _serve(f, "GET", CBER_CGT)
-    e = EmaReplica(size=80)
-    out["ema-json"] = _serve(e, "GET", DOCUMENTS_JSON)
-    out["ema-rss"] = _serve(e, "GET", "/en/scientific-guidelines.xml")
-    doc = next(iter(e.docs.values()))
-    out["ema-pdf"] = e.pdf(doc)
-    out["word-doc"] = (
-        Path(__file__).parent / "fixtures" / "docs" / "guideline_cn.doc"
-    ).read_bytes()
-    r = FederalRegisterReplica(size=20)
-    out["fr-json"] = _serve(r, "GET", API, query={"per_page": "20"})
-    return out
-
-
-def text(data: bytes) -> str:
-    return decode.decode_html(data, None)[0]
 
 
 # -- each parse function on random bytes and on mutated pages ----------------------------------------------

@@ -10,7 +10,6 @@ reachable from a test).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -56,15 +55,6 @@ def live_markup(text: str) -> list[str]:
         if token in text
     ]
     return found
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver().start()
-    try:
-        yield receiver
-    finally:
-        receiver.stop()
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "text"])

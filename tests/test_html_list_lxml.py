@@ -26,7 +26,7 @@ from sources.html_list import (
     parse_list,
 )
 from sources.selectors import css_xpath, lxml_safe, make_soup, parse_tree
-from tests.test_fuzz_parsers import mutated, pages, text
+from tests.helpers.fuzz import mutated, pages, text
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::bs4.XMLParsedAsHTMLWarning"),
