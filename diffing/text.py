@@ -277,14 +277,6 @@ class TextDiff:
         """True when the texts differ."""
         return any(op.tag != "equal" for op in self.ops)
 
-    @property
-    def inserted_chars(self) -> int:
-        return sum(len(op.text) for op in self.ops if op.tag == "insert")
-
-    @property
-    def deleted_chars(self) -> int:
-        return sum(len(op.text) for op in self.ops if op.tag == "delete")
-
     def unified(self, context: int = 2) -> str:
         """A line-level unified diff (``@@ -l,n +l,n @@`` hunks with
         ``context`` lines around each change) where changed lines carry

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlmodel import select
 
-from monitor.app import open_context
 from monitor.store import Store
 from monitor.store.models import SourceRow
 
@@ -35,9 +34,3 @@ def status_of(store: Store, names: list[tuple[str, str, str]]) -> list[dict[str,
             }
         )
     return result
-
-
-def source_status(config_path: str) -> list[dict[str, Any]]:
-    ctx = open_context(config_path)
-    names = [(s.name, s.kind, s.cron or s.every or "") for s in ctx.config.sources]
-    return status_of(ctx.store, names)
