@@ -73,10 +73,7 @@ def _prefixes(items: list[tuple[Any, Any]], k: int, depth: int = 0) -> set[str] 
         chars = {chr(av)} if op is C.LITERAL else _class_chars(av)
         if chars is None:
             return {""}  # any character: nothing more is known from here
-        tails = _prefixes(rest, k - 1, depth + 1)
-        if tails is None or len(chars) * len(tails) > _MAX_PREFIXES:
-            return None
-        return {c + t for c in _cased(chars) for t in tails}
+        return _each_then(chars, rest, k, depth)
     options = _continuations(op, av, rest)
     if options is None:
         return {""}  # any character, a back-reference...: nothing more is known
@@ -89,6 +86,14 @@ def _prefixes(items: list[tuple[Any, Any]], k: int, depth: int = 0) -> set[str] 
         if len(out) > _MAX_PREFIXES:
             return None
     return out
+
+
+def _each_then(chars: set[str], rest: list[tuple[Any, Any]], k: int, depth: int) -> set[str] | None:
+    """One of ``chars`` (either case) followed by a start of ``rest``."""
+    tails = _prefixes(rest, k - 1, depth + 1)
+    if tails is None or len(chars) * len(tails) > _MAX_PREFIXES:
+        return None
+    return {c + t for c in _cased(chars) for t in tails}
 
 
 def _continuations(
