@@ -1,15 +1,20 @@
-"""Shared fixtures: the alert receivers (``smtp``, ``hook``), and test hygiene (a
-test that configures logging, as the CLI does, must not change what later tests see)."""
+"""Shared fixtures: the alert receivers (``smtp``, ``hook``, the fault suite's
+``sink``), ``quiet_servers``, and test hygiene (a test that configures logging, as
+the CLI does, must not change what later tests see)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.receivers import SMTP_PASSWORD, SmtpReceiver, WebhookReceiver
+
+if TYPE_CHECKING:
+    from tests.helpers.faults import Sink
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +44,23 @@ def hook() -> Iterator[WebhookReceiver]:
     """A real webhook receiver on 127.0.0.1."""
     with WebhookReceiver() as receiver:
         yield receiver
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """The fault suite's webhook: remembers what it answered (tests/helpers/faults.py)."""
+    from tests.helpers.faults import Sink
+
+    with Sink() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def quiet_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No tracebacks from local servers whose client gave up."""
+    from tests.helpers.campaign import silence_server_errors
+
+    silence_server_errors(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,7 @@ import pytest
 
 from monitor.replica.server import ReplicaServer
 from monitor.service import Service
-from tests.helpers.campaign import integrity, service_config, silence_server_errors, sink_routes
+from tests.helpers.campaign import integrity, service_config, sink_routes
 from tests.helpers.faults import Sink, write_templates
 from tests.helpers.service import REGWATCH, get_json, list_source, seed_items
 from tests.helpers.wait import wait_for
@@ -43,10 +43,7 @@ NEW = Item(
 )
 
 
-@pytest.fixture(autouse=True)
-def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No tracebacks from local servers whose client gave up."""
-    silence_server_errors(monkeypatch)
+pytestmark = pytest.mark.usefixtures("quiet_servers")  # conftest: no tracebacks from servers
 
 
 @pytest.fixture
@@ -54,12 +51,6 @@ def site() -> Iterator[tuple[ListSite, ReplicaServer]]:
     replica = ListSite(items=seed_items())
     with ReplicaServer(replica) as server:
         yield replica, server
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    with Sink() as receiver:
-        yield receiver
 
 
 def alerts(sink: Sink, path: str) -> list[tuple[str, str, str]]:

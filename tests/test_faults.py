@@ -37,14 +37,8 @@ from tests.helpers.campaign import (
     Campaign,
     assert_report,
     seed_of,
-    silence_server_errors,
 )
 from tests.helpers.faults import FAULTS, TRANSPORT, all_sites, expected_health, plan_faults
-
-
-@pytest.fixture
-def quiet_servers(monkeypatch: pytest.MonkeyPatch) -> None:
-    silence_server_errors(monkeypatch)
 
 
 def test_the_fault_plan_covers_every_fault_and_keeps_a_clean_baseline_and_tail() -> None:

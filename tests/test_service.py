@@ -30,7 +30,7 @@ from monitor.errors import ServiceLocked
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.scheduler import DigestTrigger, build_jobs, first_run, source_trigger, sync_jobs
 from monitor.service import Service
-from tests.helpers.campaign import integrity, service_config, silence_server_errors, sink_routes
+from tests.helpers.campaign import integrity, service_config, sink_routes
 from tests.helpers.faults import Sink, write_templates
 from tests.helpers.service import (
     REGWATCH,
@@ -43,11 +43,7 @@ from tests.helpers.wait import wait_for
 from tests.receivers import free_port
 from tests.sites import Item, ListSite
 
-
-@pytest.fixture(autouse=True)
-def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No tracebacks from local servers whose client gave up."""
-    silence_server_errors(monkeypatch)
+pytestmark = pytest.mark.usefixtures("quiet_servers")  # conftest: no tracebacks from servers
 
 
 @pytest.fixture
@@ -55,12 +51,6 @@ def site() -> Iterator[tuple[ListSite, ReplicaServer]]:
     replica = ListSite(items=seed_items())
     with ReplicaServer(replica) as server:
         yield replica, server
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[Sink]:
-    with Sink() as receiver:
-        yield receiver
 
 
 # -- triggers and jobs -----------------------------------------------------------------------------
