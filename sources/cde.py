@@ -93,7 +93,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import Field
@@ -105,7 +105,16 @@ from sources.generic import target_url
 from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import clean_text, make_soup, node_text
-from sources.types import Attachment, Coverage, Fetched, Fetcher, Listing, Record
+from sources.types import (
+    Attachment,
+    Coverage,
+    Fetched,
+    Fetcher,
+    FromSetting,
+    Listing,
+    Record,
+    Regulator,
+)
 
 __all__ = [
     "CdeGuidelines",
@@ -143,12 +152,23 @@ _DETAIL_ONLY = ("doc_number", "scope", "comment_deadline")  # never filled from 
 class CdeSettings(SourceSettings):
     """Settings of ``kind = "cde"``."""
 
-    lists: list[ListName] = Field(default_factory=lambda: list(ALL_LISTS), min_length=1)
-    page_size: int = Field(default=50, ge=1, le=500)
-    max_pages: int = Field(default=100, ge=1)
-    details: bool = True
-    search_title: str = ""
-    zyfl1: str = ""
+    lists: list[ListName] = Field(
+        default_factory=lambda: list(ALL_LISTS),
+        min_length=1,
+        description='lists read: "domestic" 国内指导原则, "notices" 发布通告, "opinions" 征求意见',
+    )
+    page_size: int = Field(default=50, ge=1, le=500, description="rows asked per API page")
+    max_pages: int = Field(
+        default=100, ge=1, description="pages read per list at most (a cut listing is `newest`)"
+    )
+    details: bool = Field(
+        default=True,
+        description="read detail pages of new or changed entries (文号, 适用范围, attachments)",
+    )
+    search_title: str = Field(default="", description="keep only titles containing this text")
+    zyfl1: str = Field(
+        default="", description="the API's 专业分类 filter, e.g. 生物制品 (empty: every class)"
+    )
 
 
 @dataclass(frozen=True)
@@ -349,10 +369,18 @@ def _int(value: Any) -> int | None:
 class CdeGuidelines(Adapter):
     """CDE 指导原则: 国内指导原则, 发布通告 and 征求意见 (JSON API + detail pages)."""
 
-    kind = "cde"
-    Settings = CdeSettings
-    jurisdiction = "CN"
-    default_base_url = DEFAULT_BASE
+    kind: ClassVar[str] = "cde"
+    regulator: ClassVar[Regulator | None] = Regulator(
+        short="CDE",
+        en="Center for Drug Evaluation, NMPA",
+        zh="国家药监局药品审评中心",
+        label="CDE 国家药监局药品审评中心",
+    )
+    jurisdiction: ClassVar[str] = "CN"
+    # every page read; a ``max_pages`` cut makes one check's listing NEWEST
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
+    Settings: ClassVar[type[SourceSettings]] = CdeSettings
+    default_base_url: ClassVar[str | None] = DEFAULT_BASE
     settings: CdeSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:

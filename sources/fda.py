@@ -62,7 +62,7 @@ from pydantic import Field
 from sources.dates import parse_date
 from sources.errors import LayoutChanged, ParseError
 from sources.registry import Adapter, SourceSettings, register
-from sources.types import Attachment, Coverage, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, FromSetting, Listing, Record, Regulator
 
 __all__ = [
     "CBER_CGT_PATH",
@@ -308,9 +308,14 @@ class FdaGuidance(Adapter):
     """
 
     kind: ClassVar[str] = "fda-guidance"
-    Settings: ClassVar[type[SourceSettings]] = FdaGuidanceSettings
+    regulator: ClassVar[Regulator | None] = Regulator(
+        short="FDA", en="U.S. Food and Drug Administration", zh="美国食品药品监督管理局"
+    )
     jurisdiction: ClassVar[str] = "US"
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
+    Settings: ClassVar[type[SourceSettings]] = FdaGuidanceSettings
     default_base_url: ClassVar[str | None] = "https://www.fda.gov"
+    settings: FdaGuidanceSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
         url = self.base_url + GUIDANCE_JSON_PATH
@@ -327,7 +332,6 @@ class FdaGuidance(Adapter):
                 result.duplicates,
             )
         records = result.records
-        assert isinstance(self.settings, FdaGuidanceSettings)
         if self.settings.centers:
             wanted = _wanted_centers(self.settings.centers)
             records = [r for r in records if _center_matches(r, wanted)]
@@ -430,7 +434,14 @@ class FdaCberCgt(Adapter):
     """
 
     kind: ClassVar[str] = "fda-cber-cgt"
+    regulator: ClassVar[Regulator | None] = Regulator(
+        short="FDA CBER",
+        en="FDA Center for Biologics Evaluation and Research",
+        zh="美国FDA生物制品评价与研究中心",
+    )
     jurisdiction: ClassVar[str] = "US"
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
+    Settings: ClassVar[type[SourceSettings]] = SourceSettings
     default_base_url: ClassVar[str | None] = "https://www.fda.gov"
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:

@@ -66,6 +66,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -76,7 +77,16 @@ from sources.errors import Blocked, FetchError, LayoutChanged
 from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import absolute_url, clean_text, make_soup, node_text
-from sources.types import Attachment, Coverage, Fetched, Fetcher, Listing, Record
+from sources.types import (
+    Attachment,
+    Coverage,
+    Fetched,
+    Fetcher,
+    FromSetting,
+    Listing,
+    Record,
+    Regulator,
+)
 
 __all__ = [
     "COLUMN_PATHS",
@@ -107,10 +117,17 @@ class NmpaSettings(SourceSettings):
     """Settings of ``kind = "nmpa"``."""
 
     columns: list[str] = Field(
-        default_factory=lambda: ["/xxgk/ggtg/", "/yaopin/ypfgwj/", "/xxgk/zhqyj/"], min_length=1
+        default_factory=lambda: ["/xxgk/ggtg/", "/yaopin/ypfgwj/", "/xxgk/zhqyj/"],
+        min_length=1,
+        description="column paths (/xxgk/ggtg/) or names: ggtg, ypggtg, ypfgwj, zhqyj, ypzhcjd",
     )
-    max_pages: int = Field(default=3, ge=1, le=500)
-    details: bool = True
+    max_pages: int = Field(
+        default=3, ge=1, le=500, description="newest pages read per column (20 items a page)"
+    )
+    details: bool = Field(
+        default=True,
+        description="read article pages of new or changed items (attachments, deadlines)",
+    )
 
     @field_validator("columns")
     @classmethod
@@ -199,10 +216,18 @@ def _key(url: str, base_url: str) -> str:
 class NmpaColumns(Adapter):
     """NMPA columns (公告通告, 药品法规文件, 征求意见 …): static HTML lists + articles."""
 
-    kind = "nmpa"
-    Settings = NmpaSettings
-    jurisdiction = "CN"
-    default_base_url = "https://www.nmpa.gov.cn"
+    kind: ClassVar[str] = "nmpa"
+    regulator: ClassVar[Regulator | None] = Regulator(
+        short="NMPA",
+        en="National Medical Products Administration",
+        zh="国家药品监督管理局",
+        label="NMPA 国家药品监督管理局",
+    )
+    jurisdiction: ClassVar[str] = "CN"
+    # the newest pages, with older records carried over (see the module docstring)
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
+    Settings: ClassVar[type[SourceSettings]] = NmpaSettings
+    default_base_url: ClassVar[str | None] = "https://www.nmpa.gov.cn"
     settings: NmpaSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
