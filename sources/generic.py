@@ -73,7 +73,7 @@ class ListSettings(GenericSettings):
 
     key: str = Field(
         default="link",
-        description='record key: "link", "title", "re:<regex>" on the link, or a spec/path',
+        description='record key: "link", "title", "re:REGEX" searched in the link, or a spec/path',
     )
     date_format: list[str] = Field(
         default_factory=list,
