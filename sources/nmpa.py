@@ -73,6 +73,7 @@ from pydantic import Field, field_validator
 
 from sources.dates import parse_date
 from sources.deadlines import extract_deadline
+from sources.details import enrich
 from sources.errors import Blocked, FetchError, LayoutChanged
 from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
@@ -228,6 +229,7 @@ class NmpaColumns(Adapter):
     coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
     Settings: ClassVar[type[SourceSettings]] = NmpaSettings
     default_base_url: ClassVar[str | None] = "https://www.nmpa.gov.cn"
+    detail_name: ClassVar[str] = "article"
     settings: NmpaSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
@@ -245,11 +247,8 @@ class NmpaColumns(Adapter):
                 _carry_over(found, known, column, records)
         failed: list[str] = []
         if self.settings.details:
-            outcomes = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
-            found = {k: record for k, (record, _) in outcomes.items()}
-            failed = [
-                f"{r.url}: its page could not be read" for r, ok in outcomes.values() if not ok
-            ]
+            enriched = enrich(fetcher, found, known, self)
+            found, failed = enriched.records, enriched.item_errors
         # complete: records that scrolled past the pages read are carried over (above)
         return Listing(records=list(found.values()), coverage=Coverage.COMPLETE, item_errors=failed)
 
@@ -306,33 +305,34 @@ class NmpaColumns(Adapter):
                 return records, True
         return records, False
 
-    def _with_detail(
-        self, fetcher: Fetcher, record: Record, old: Record | None
-    ) -> tuple[Record, bool]:
-        """The record with its article's fields, and False when the article page
-        failed with an HTTP error (the list entry and last known fields are kept,
-        counted in ``item_errors``). A block or a network error fails the run."""
+    # -- articles (sources.details) ----------------------------------------------
+
+    def reuse_detail(self, record: Record, old: Record | None) -> Record | None:
+        """The last run's article fields, for an item whose title and date did not change."""
         if (
             old is not None
             and (old.title, old.date) == (record.title, record.date)
             and "published" in old.fields
         ):
-            return _apply(record, dict(old.fields), old.attachments), True
+            return _apply(record, dict(old.fields), old.attachments)
+        return None
+
+    def skip_detail(self, record: Record) -> Record | None:
         if _FILE.search(urlsplit(record.url).path + "?"):  # the item is the file itself
-            return replace(record, attachments=(Attachment(record.url, record.title),)), True
+            return replace(record, attachments=(Attachment(record.url, record.title),))
         if urlsplit(record.url).netloc != urlsplit(self.base_url).netloc:
-            return record, True  # another site (e.g. www.gov.cn): not ours to crawl
-        try:
-            fetched = fetcher.get(record.url, expect="html")
-        except Blocked:
-            raise
-        except FetchError as exc:  # one broken article must not fail the column
-            if exc.status is None:
-                raise  # the network, not the page
-            log.warning("%s: article not read (%s); keeping the list entry", record.key, exc)
-            return (_apply(record, dict(old.fields), old.attachments) if old else record), False
+            return record  # another site (e.g. www.gov.cn): not ours to crawl
+        return None
+
+    def keep_on_error(self, record: Record, old: Record | None) -> Record:
+        """The list entry and the last known fields."""
+        return _apply(record, dict(old.fields), old.attachments) if old else record
+
+    def read_detail(self, fetcher: Fetcher, record: Record) -> Record:
+        """The record with its article's publication stamp, attachments and deadline."""
+        fetched = fetcher.get(record.url, expect="html")
         fields, attachments = parse_article(fetched.text, fetched.url, record.date)
-        return _apply(record, fields, attachments), True
+        return _apply(record, fields, attachments)
 
 
 def _check_landing(asked: str, landed: str, base_url: str, column: str) -> None:
