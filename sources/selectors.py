@@ -216,7 +216,11 @@ def fragment_list(value: object, *, blocks: bool = True, drop_hidden: bool = Fal
     ``<br>`` separates — and, with ``blocks``, the ends of ``<p>`` and ``<li>``."""
     if value is None:
         return []
-    text = str(value)
+    return list(_fragment_parts(str(value), blocks, drop_hidden))
+
+
+@lru_cache(maxsize=4096)  # pure; catalogue fields repeat (centres, offices, types)
+def _fragment_parts(text: str, blocks: bool, drop_hidden: bool) -> tuple[str, ...]:
     if "<" not in text and "&" not in text:
         parts = [text]
     else:
@@ -232,7 +236,7 @@ def fragment_list(value: object, *, blocks: bool = True, drop_hidden: bool = Fal
         part = clean_text(part)
         if part:
             out.append(part)
-    return out
+    return tuple(out)
 
 
 def _text_nodes(root: lxml_html.HtmlElement, blocks: bool, drop_hidden: bool) -> list[str]:
