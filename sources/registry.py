@@ -40,7 +40,7 @@ class SourceSettings(BaseModel):
         default=None, description='check interval, e.g. "6h" or "30m" (default 6h)'
     )
     cron: str | None = Field(
-        default=None, description='a cron schedule instead of `every`, e.g. `0 8 * * 1-5`'
+        default=None, description="a cron schedule instead of `every`, e.g. `0 8 * * 1-5`"
     )
     fetch: Literal["http", "browser", "auto"] = Field(
         default="http",
