@@ -18,19 +18,13 @@ from monitor.store.db import utcnow
 from monitor.store.models import ChangeRow, DeliveryRow, SourceRow
 from notifiers.routes import Route, routes_for
 from notifiers.types import Alert
-
-REGULATORS = {
-    "cde": "CDE 国家药监局药品审评中心",
-    "nmpa": "NMPA 国家药品监督管理局",
-    "fda-guidance": "FDA",
-    "fda-cber-cgt": "FDA CBER",
-    "federal-register": "FDA (Federal Register)",
-    "ema-documents": "EMA",
-}
+from sources.registry import regulator_label
 
 
 def regulator_of(source: SourceRow, regulator: str | None = None) -> str:
-    return regulator or REGULATORS.get(source.kind) or source.name
+    """The regulator an alert names: the source's ``regulator`` setting, else
+    the label its adapter kind declares, else the source's name."""
+    return regulator or regulator_label(source.kind) or source.name
 
 
 def split_list(value: str) -> tuple[str, ...]:

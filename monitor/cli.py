@@ -292,14 +292,20 @@ def sources(
     evidence: Path = typer.Option(
         None, "--evidence", help="With SOURCE: write the last failing body to this file."
     ),
+    as_markdown: bool = typer.Option(
+        False, "--markdown", help="The README's sources reference (kinds, settings, presets)."
+    ),
 ) -> None:
     """Adapter kinds, configured sources and their health."""
     from monitor.cli_values import clean, open_reader, sqlite_path
     from monitor.config import load
+    from monitor.reference import kinds_reference, markdown
     from monitor.scheduler import DEFAULT_EVERY
     from monitor.status import status_of
-    from sources.registry import kinds
 
+    if as_markdown:
+        out.print(markdown(), markup=False, end="", soft_wrap=True)
+        return
     if source:
         from monitor.cli_probe import show_source
 
@@ -325,26 +331,10 @@ def sources(
         for entry, item in zip(configured, settings, strict=True):
             entry["enabled"] = item.enabled
     if as_json:
-        data = {
-            "kinds": {
-                k: {"summary": a.summary(), "settings": sorted(a.Settings.model_fields)}
-                for k, a in kinds().items()
-            },
-            "sources": configured,
-        }
+        data = {**kinds_reference(), "sources": configured}
         out.print(json.dumps(data, ensure_ascii=False, default=str), markup=False)
         return
-    table = Table(title="Adapter kinds")
-    table.add_column("kind")
-    table.add_column("what it reads")
-    table.add_column("settings (beyond name, kind, url, base_url, every, cron, fetch…)")
-    from sources.registry import SourceSettings
-
-    common = set(SourceSettings.model_fields)
-    for kind, adapter in kinds().items():
-        own = sorted(set(adapter.Settings.model_fields) - common)
-        table.add_row(kind, adapter.summary(), ", ".join(own))
-    out.print(table)
+    print_kinds()
     if configured:
         health = Table(title="Configured sources")
         for column in (
@@ -376,6 +366,42 @@ def sources(
                 )
             )
         out.print(health)
+
+
+def print_kinds() -> None:
+    """The registry as tables: the kinds, the common keys, each kind's own keys."""
+    from monitor import reference
+    from sources.registry import SourceSettings, kinds
+
+    table = Table(title="Adapter kinds")
+    for column in ("kind", "what it reads", "regulator", "jurisdiction", "listing"):
+        table.add_column(column)
+    for kind, adapter in kinds().items():
+        table.add_row(
+            kind,
+            adapter.summary(),
+            reference.regulator_text(adapter),
+            reference.jurisdiction_text(adapter),
+            reference.coverage_text(adapter),
+        )
+    out.print(table)
+    out.print(_settings_table("Keys of every source", reference.setting_rows(SourceSettings)))
+    for kind, adapter in kinds().items():
+        own = reference.own_settings(adapter)
+        if own:
+            out.print(_settings_table(f"{kind} keys", own))
+
+
+def _settings_table(title: str, rows: list[dict[str, Any]]) -> Table:
+    from monitor.reference import default_text
+
+    table = Table(title=title)
+    for column in ("key", "type", "default", "description"):
+        table.add_column(column)
+    for row in rows:
+        cells = (row["name"], row["type"], default_text(row), row["description"])
+        table.add_row(*(Text(c) for c in cells))
+    return table
 
 
 def status_of_nothing(names: list[tuple[str, str, str]]) -> list[dict[str, Any]]:

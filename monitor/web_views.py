@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup, escape
 from sqlmodel import col, select
 
-from monitor.alerts import REGULATORS
+from monitor.alerts import regulator_of
 from monitor.classify import DOC_TYPES, STATUSES
 from monitor.errors import NotFound
 from monitor.history import ChangeFilter, change_dict, diff_versions, document_versions, get_change
@@ -178,10 +178,7 @@ class Views:
         """Source name → (regulator label, row)."""
         with self.store.session() as session:
             rows = session.exec(select(SourceRow).order_by(col(SourceRow.name))).all()
-        return {
-            row.name: (self.labels.get(row.name) or REGULATORS.get(row.kind) or row.name, row)
-            for row in rows
-        }
+        return {row.name: (regulator_of(row, self.labels.get(row.name)), row) for row in rows}
 
     # -- pages -----------------------------------------------------------------
 

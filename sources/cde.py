@@ -93,19 +93,29 @@ from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import Field
 
 from sources.dates import parse_date
 from sources.deadlines import extract_deadline
-from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
+from sources.details import enrich
+from sources.errors import Blocked, LayoutChanged, ParseError
 from sources.generic import target_url
 from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import clean_text, make_soup, node_text
-from sources.types import Attachment, Coverage, Fetched, Fetcher, Listing, Record
+from sources.types import (
+    Attachment,
+    Coverage,
+    Fetched,
+    Fetcher,
+    FromSetting,
+    Listing,
+    Record,
+    Regulator,
+)
 
 __all__ = [
     "CdeGuidelines",
@@ -143,12 +153,23 @@ _DETAIL_ONLY = ("doc_number", "scope", "comment_deadline")  # never filled from 
 class CdeSettings(SourceSettings):
     """Settings of ``kind = "cde"``."""
 
-    lists: list[ListName] = Field(default_factory=lambda: list(ALL_LISTS), min_length=1)
-    page_size: int = Field(default=50, ge=1, le=500)
-    max_pages: int = Field(default=100, ge=1)
-    details: bool = True
-    search_title: str = ""
-    zyfl1: str = ""
+    lists: list[ListName] = Field(
+        default_factory=lambda: list(ALL_LISTS),
+        min_length=1,
+        description='lists read: "domestic" 国内指导原则, "notices" 发布通告, "opinions" 征求意见',
+    )
+    page_size: int = Field(default=50, ge=1, le=500, description="rows asked per API page")
+    max_pages: int = Field(
+        default=100, ge=1, description="pages read per list at most (a cut listing is `newest`)"
+    )
+    details: bool = Field(
+        default=True,
+        description="read detail pages of new or changed entries (文号, 适用范围, attachments)",
+    )
+    search_title: str = Field(default="", description="keep only titles containing this text")
+    zyfl1: str = Field(
+        default="", description="the API's 专业分类 filter, e.g. 生物制品 (empty: every class)"
+    )
 
 
 @dataclass(frozen=True)
@@ -349,10 +370,19 @@ def _int(value: Any) -> int | None:
 class CdeGuidelines(Adapter):
     """CDE 指导原则: 国内指导原则, 发布通告 and 征求意见 (JSON API + detail pages)."""
 
-    kind = "cde"
-    Settings = CdeSettings
-    jurisdiction = "CN"
-    default_base_url = DEFAULT_BASE
+    kind: ClassVar[str] = "cde"
+    regulator: ClassVar[Regulator | None] = Regulator(
+        short="CDE",
+        en="Center for Drug Evaluation, NMPA",
+        zh="国家药监局药品审评中心",
+        label="CDE 国家药监局药品审评中心",
+    )
+    jurisdiction: ClassVar[str] = "CN"
+    # every page read; a ``max_pages`` cut makes one check's listing NEWEST
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
+    Settings: ClassVar[type[SourceSettings]] = CdeSettings
+    default_base_url: ClassVar[str | None] = DEFAULT_BASE
+    detail_name: ClassVar[str] = "detail page"
     settings: CdeSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
@@ -368,13 +398,9 @@ class CdeGuidelines(Adapter):
             raise LayoutChanged("the CDE lists returned no records at all", url=self.base_url)
         failed: list[str] = []
         if s.details:
-            outcomes = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
-            found = {k: record for k, (record, _) in outcomes.items()}
-            read = [ok for _, ok in outcomes.values() if ok is not None]
-            failed = [
-                f"{r.url}: its page could not be read" for r, ok in outcomes.values() if ok is False
-            ]
-            if failed and len(failed) == len(read) > 1:
+            enriched = enrich(fetcher, found, known, self)
+            found, failed = enriched.records, enriched.item_errors
+            if failed and len(failed) == enriched.tried > 1:
                 raise LayoutChanged(
                     f"none of the {len(failed)} CDE detail pages read could be parsed or fetched",
                     url=self.base_url,
@@ -465,45 +491,39 @@ class CdeGuidelines(Adapter):
             form.update({"isFbtg": "1", "classid": NOTICES_CLASSID})
         return form
 
-    def _with_detail(
-        self, fetcher: Fetcher, record: Record, old: Record | None
-    ) -> tuple[Record, bool | None]:
-        """The record with its detail page's fields, and whether the page was read
-        (True), failed (False: HTTP error or an odd page, the list entry and the
-        last known details are kept) or not needed (None). A block or a network
-        error fails the run."""
+    # -- detail pages (sources.details) ------------------------------------------
+
+    def reuse_detail(self, record: Record, old: Record | None) -> Record | None:
+        """The last run's details, for an entry whose list fields did not change."""
         if old is not None and _same_listing(record, old) and _has_detail(old):
-            return _reuse(record, old), None
+            return _reuse(record, old)
+        return None
+
+    def skip_detail(self, record: Record) -> Record | None:
         if not record.url.startswith(self.base_url + "/") or record.key.startswith("row:"):
-            return record, None  # hosted elsewhere (e.g. NMPA), or no page of its own
+            return record  # hosted elsewhere (e.g. NMPA), or no page of its own
+        return None
+
+    def keep_on_error(self, record: Record, old: Record | None) -> Record:
+        """The list entry and the last known details."""
+        return _reuse(record, old) if old is not None and _has_detail(old) else record
+
+    def read_detail(self, fetcher: Fetcher, record: Record) -> Record:
+        """The record with its detail page's fields (a 通告 page or a guideline page)."""
         first_list = record.fields["list"].split(",")[0]
         referer = self.base_url + LIST_PAGES[first_list]
-        kept = _reuse(record, old) if old is not None and _has_detail(old) else record
-        try:
-            fetched = fetcher.get(record.url, headers={"Referer": referer}, expect="html")
-            if _NEWS_ID.search(record.url):
-                opinion = record.key.startswith("opinion:")
-                detail = parse_notice(
-                    fetched.text, fetched.url, self.base_url, record.date, deadline=opinion
-                )
-                number = _DOC_NUMBER.search(record.title)
-                if number and not opinion:
-                    detail.fields.setdefault("doc_number", re.sub(r"\s", "", number.group(1)))
-            else:
-                detail = parse_detail(fetched.text, fetched.url, self.base_url)
-        except Blocked:
-            raise
-        except FetchError as exc:  # one broken page must not fail the whole list
-            if exc.status is None:
-                raise  # the network, not the page: the whole run is in doubt
-            log.warning("%s: detail page not read (%s); keeping the list entry", record.key, exc)
-            return kept, False
-        except ParseError as exc:  # one odd page: the same
-            log.warning(
-                "%s: detail page not understood (%s); keeping the list entry", record.key, exc
+        fetched = fetcher.get(record.url, headers={"Referer": referer}, expect="html")
+        if _NEWS_ID.search(record.url):
+            opinion = record.key.startswith("opinion:")
+            detail = parse_notice(
+                fetched.text, fetched.url, self.base_url, record.date, deadline=opinion
             )
-            return kept, False
-        return _apply(record, detail), True
+            number = _DOC_NUMBER.search(record.title)
+            if number and not opinion:
+                detail.fields.setdefault("doc_number", re.sub(r"\s", "", number.group(1)))
+        else:
+            detail = parse_detail(fetched.text, fetched.url, self.base_url)
+        return _apply(record, detail)
 
 
 def _wanted(rows: list[dict[str, Any]], s: CdeSettings, listing: str) -> list[dict[str, Any]]:

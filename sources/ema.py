@@ -52,7 +52,7 @@ from pydantic import Field
 from sources.dates import parse_date
 from sources.errors import LayoutChanged, ParseError
 from sources.registry import Adapter, SourceSettings, register
-from sources.types import Attachment, Coverage, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, FromSetting, Listing, Record, Regulator
 
 __all__ = [
     "DOCUMENTS_JSON_PATH",
@@ -230,15 +230,19 @@ class EmaDocuments(Adapter):
     """
 
     kind: ClassVar[str] = "ema-documents"
-    Settings: ClassVar[type[SourceSettings]] = EmaDocumentsSettings
+    regulator: ClassVar[Regulator | None] = Regulator(
+        short="EMA", en="European Medicines Agency", zh="欧洲药品管理局"
+    )
     jurisdiction: ClassVar[str] = "EU"
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
+    Settings: ClassVar[type[SourceSettings]] = EmaDocumentsSettings
     default_base_url: ClassVar[str | None] = "https://www.ema.europa.eu"
+    settings: EmaDocumentsSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
         fetched = fetcher.get(self.base_url + DOCUMENTS_JSON_PATH, expect="json", conditional=True)
         if fetched.not_modified:
             return Listing.unchanged()
-        assert isinstance(self.settings, EmaDocumentsSettings)
         result = parse_documents_json(fetched.body, self.base_url, self.settings.types)
         if result.skipped:
             log.warning(

@@ -47,7 +47,6 @@ or changed site, not "every document was removed".
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
@@ -59,10 +58,12 @@ from urllib.parse import urlsplit
 from bs4 import BeautifulSoup, Tag
 from pydantic import Field
 
+from sources import selectors
 from sources.dates import parse_date
 from sources.errors import LayoutChanged, ParseError
 from sources.registry import Adapter, SourceSettings, register
-from sources.types import Attachment, Coverage, Fetcher, Listing, Record
+from sources.selectors import clean_text, fragment_attr
+from sources.types import Attachment, Coverage, Fetcher, FromSetting, Listing, Record, Regulator
 
 __all__ = [
     "CBER_CGT_PATH",
@@ -97,52 +98,26 @@ CENTER_ABBREVIATIONS: Mapping[str, str] = {
 }
 
 # --- HTML fragments ----------------------------------------------------------
+# One implementation, in sources.selectors (json-list reads the same style).
 
-_SR_ONLY = re.compile(
-    r"<(span|div)\b[^>]*class\s*=\s*[\"'][^\"']*\b(?:sr-only|visually-hidden)\b[^>]*>.*?</\1\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
-_BREAKS = re.compile(r"(?:<br\s*/?>\s*)+|</p\s*>\s*<p\b[^>]*>|</li\s*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
-_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
-_SPACE = re.compile(r"\s+")
-_HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _DATETIME_ATTR = re.compile(r"""datetime\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 
 
 def fragment_text(value: object) -> str:
-    """The visible text of an HTML fragment: tags stripped, entities unescaped
-    (twice when the site escaped them twice), whitespace collapsed. Screen-reader
-    only spans (``<span class="sr-only">``) are dropped."""
-    if value is None:
-        return ""
-    text = str(value)
-    if "<" in text:
-        text = _TAG.sub("", _BREAKS.sub(" ", _SR_ONLY.sub("", text)))
-    if "&" in text:
-        text = html.unescape(text)
-        if _ENTITY.search(text):
-            text = html.unescape(text)
-    return _SPACE.sub(" ", text).strip()
+    """The visible text of an HTML fragment (``sources.selectors.fragment_text``):
+    ``<br>`` read as a space, screen-reader-only labels dropped."""
+    return selectors.fragment_text(value, breaks=" ", drop_hidden=True)
 
 
 def fragment_list(value: object) -> list[str]:
-    """The parts of a fragment separated by ``<br>`` (one or more), as text."""
-    if value is None:
-        return []
-    parts = (fragment_text(part) for part in _BREAKS.split(str(value)))
-    return [part for part in parts if part]
+    """The parts of a fragment separated by ``<br>`` (one or more), ``</p><p>`` or
+    ``</li>``, as text."""
+    return selectors.fragment_list(value, drop_hidden=True)
 
 
 def fragment_href(value: object) -> str | None:
     """The first link target in a fragment, unescaped, or None."""
-    if value is None:
-        return None
-    match = _HREF.search(str(value))
-    if not match:
-        return None
-    href = html.unescape(match.group(1) if match.group(1) is not None else match.group(2))
-    return href.strip() or None
+    return fragment_attr(value, "href")
 
 
 def _absolute(base: str, href: str) -> str:
@@ -308,9 +283,14 @@ class FdaGuidance(Adapter):
     """
 
     kind: ClassVar[str] = "fda-guidance"
-    Settings: ClassVar[type[SourceSettings]] = FdaGuidanceSettings
+    regulator: ClassVar[Regulator | None] = Regulator(
+        short="FDA", en="U.S. Food and Drug Administration", zh="美国食品药品监督管理局"
+    )
     jurisdiction: ClassVar[str] = "US"
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
+    Settings: ClassVar[type[SourceSettings]] = FdaGuidanceSettings
     default_base_url: ClassVar[str | None] = "https://www.fda.gov"
+    settings: FdaGuidanceSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
         url = self.base_url + GUIDANCE_JSON_PATH
@@ -327,7 +307,6 @@ class FdaGuidance(Adapter):
                 result.duplicates,
             )
         records = result.records
-        assert isinstance(self.settings, FdaGuidanceSettings)
         if self.settings.centers:
             wanted = _wanted_centers(self.settings.centers)
             records = [r for r in records if _center_matches(r, wanted)]
@@ -383,10 +362,10 @@ def parse_cber_cgt_page(body: bytes | str, base: str) -> list[Record]:
         link = item.find("a", href=True)
         if not isinstance(link, Tag):
             continue
-        text = _SPACE.sub(" ", link.get_text(" ")).strip()
+        text = clean_text(link.get_text(" "))
         title, label = _split_label(text)
         link.extract()
-        rest = _SPACE.sub(" ", item.get_text(" ")).strip()
+        rest = clean_text(item.get_text(" "))
         month = _MONTH.search(rest)
         if label is None and month is None:
             continue  # navigation, not a guidance
@@ -430,7 +409,14 @@ class FdaCberCgt(Adapter):
     """
 
     kind: ClassVar[str] = "fda-cber-cgt"
+    regulator: ClassVar[Regulator | None] = Regulator(
+        short="FDA CBER",
+        en="FDA Center for Biologics Evaluation and Research",
+        zh="美国FDA生物制品评价与研究中心",
+    )
     jurisdiction: ClassVar[str] = "US"
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
+    Settings: ClassVar[type[SourceSettings]] = SourceSettings
     default_base_url: ClassVar[str | None] = "https://www.fda.gov"
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:

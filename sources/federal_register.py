@@ -57,7 +57,7 @@ from pydantic import Field
 from sources.dates import parse_date
 from sources.errors import LayoutChanged, ParseError
 from sources.registry import Adapter, SourceSettings, register
-from sources.types import Attachment, Coverage, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, FromSetting, Listing, Record, Regulator
 
 __all__ = [
     "API_PATH",
@@ -215,11 +215,19 @@ def parse_notice_page(body: bytes | str, *, availability_only: bool = True) -> N
 
 
 class FederalRegisterSettings(SourceSettings):
-    agency: str = Field(default="food-and-drug-administration", min_length=1)
-    term: str = "guidance"
-    days: int = Field(default=120, ge=1, le=3650)
-    per_page: int = Field(default=100, ge=1, le=1000)
-    availability_only: bool = True
+    agency: str = Field(
+        default="food-and-drug-administration",
+        min_length=1,
+        description="the Federal Register agency slug",
+    )
+    term: str = Field(default="guidance", description="full-text search term (empty: none)")
+    days: int = Field(
+        default=120, ge=1, le=3650, description="the window: notices of the last N days"
+    )
+    per_page: int = Field(default=100, ge=1, le=1000, description="notices per API page")
+    availability_only: bool = Field(
+        default=True, description='keep only "…; Availability" notices of guidance documents'
+    )
 
 
 @register
@@ -231,9 +239,17 @@ class FederalRegister(Adapter):
     """
 
     kind: ClassVar[str] = "federal-register"
-    Settings: ClassVar[type[SourceSettings]] = FederalRegisterSettings
+    regulator: ClassVar[Regulator | None] = Regulator(
+        short="FDA",
+        en="U.S. Food and Drug Administration (Federal Register notices)",
+        zh="美国食品药品监督管理局（联邦公报）",
+        label="FDA (Federal Register)",
+    )
     jurisdiction: ClassVar[str] = "US"
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.WINDOW
+    Settings: ClassVar[type[SourceSettings]] = FederalRegisterSettings
     default_base_url: ClassVar[str | None] = "https://www.federalregister.gov"
+    settings: FederalRegisterSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
         settings = self.settings

@@ -43,8 +43,12 @@ ListingCoverage = Literal["complete", "window", "newest"]
 class GenericSettings(SourceSettings):
     """Keys shared by every generic adapter: ``url`` is required."""
 
-    url: str = Field(min_length=1)
-    headers: dict[str, str] = Field(default_factory=dict)
+    url: str = Field(
+        min_length=1, description="the page, feed or API to read (a path needs `base_url`)"
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description='extra request headers, e.g. { Referer = "…" }'
+    )
 
     @field_validator("url", "base_url")
     @classmethod
@@ -67,15 +71,26 @@ class GenericSettings(SourceSettings):
 class ListSettings(GenericSettings):
     """Keys shared by the list adapters (``html-list``, ``json-list``)."""
 
-    key: str = "link"
-    date_format: list[str] = Field(default_factory=list)
-    allow_empty: bool = False
-    max_pages: int = Field(default=10, ge=1, le=1000)
+    key: str = Field(
+        default="link",
+        description='record key: "link", "title", "re:REGEX" searched in the link, or a spec/path',
+    )
+    date_format: list[str] = Field(
+        default_factory=list,
+        description='date formats to try first, e.g. "YYYY年M月D日" or "%d/%m/%Y"',
+    )
+    allow_empty: bool = Field(
+        default=False, description="an empty list is normal (else: a layout change)"
+    )
+    max_pages: int = Field(default=10, ge=1, le=1000, description="pages read at most")
     # "complete": the whole list (a page cap that cuts it makes it "newest");
     # "window": a date-limited query; "newest": the newest N items or pages.
     # Outside "complete", a record older than the oldest one listed that is no
     # longer listed is out of view, never "removed".
-    listing: ListingCoverage = "complete"
+    listing: ListingCoverage = Field(
+        default="complete",
+        description='how much one check shows: "complete", "window" or "newest"',
+    )
 
     @field_validator("key")
     @classmethod

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
@@ -33,7 +33,7 @@ from pydantic import Field, field_validator, model_validator
 from sources.dates import parse_date
 from sources.errors import FetchError, LayoutChanged
 from sources.generic import KeyRule, ListSettings, coverage, target_url, unique
-from sources.registry import Adapter, register
+from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import (
     Spec,
     absolute_url,
@@ -51,7 +51,7 @@ from sources.selectors import (
     select_value,
     tree_text,
 )
-from sources.types import Attachment, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, FromSetting, Listing, Record, Regulator
 
 __all__ = ["HtmlList", "HtmlListSettings", "ListPage", "parse_list"]
 
@@ -63,16 +63,24 @@ _SELF = frozenset({"", ".", ":scope"})  # the element itself (as in sources.sele
 class HtmlListSettings(ListSettings):
     """Settings of ``html-list``. Selector specs are CSS, ``@attr`` for an attribute."""
 
-    item: str
-    title: str = "a"
-    link: str = "a@href"
-    date: str | None = None
-    status: str | None = None
-    fields: dict[str, str] = Field(default_factory=dict)
-    files: list[str] = Field(default_factory=list)
-    next: str | None = None
-    pages: str | None = None
-    first_page: int = Field(default=1, ge=0)
+    item: str = Field(description="CSS selector of one element per document (required)")
+    title: str = Field(default="a", description="spec of the title inside an item")
+    link: str = Field(default="a@href", description="spec of the link (made absolute)")
+    date: str | None = Field(default=None, description="spec of the date text")
+    status: str | None = Field(default=None, description="spec of the site's status words")
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="more metadata: field name = spec"
+    )
+    files: list[str] = Field(
+        default_factory=list, description='specs of attachment links, e.g. "a.pdf@href"'
+    )
+    next: str | None = Field(
+        default=None, description='spec of the next-page link, e.g. "a.next@href"'
+    )
+    pages: str | None = Field(
+        default=None, description='page URL template with {n}, e.g. "index_{n}.html"'
+    )
+    first_page: int = Field(default=1, ge=0, description="the {n} of the second page")
 
     @field_validator("item")
     @classmethod
@@ -299,8 +307,11 @@ class HtmlList(Adapter):
     listing ("complete", "window" or "newest": see ListSettings).
     """
 
-    kind = "html-list"
-    Settings = HtmlListSettings
+    kind: ClassVar[str] = "html-list"
+    regulator: ClassVar[Regulator | None] = None  # the `regulator` setting
+    jurisdiction: ClassVar[str] = ""  # the `jurisdiction` setting
+    coverage: ClassVar[Coverage | FromSetting] = FromSetting("listing")
+    Settings: ClassVar[type[SourceSettings]] = HtmlListSettings
     settings: HtmlListSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlencode, urljoin
 
 from pydantic import Field, field_validator, model_validator
@@ -41,9 +41,18 @@ from pydantic import Field, field_validator, model_validator
 from sources.dates import parse_date
 from sources.errors import FetchError, LayoutChanged, ParseError
 from sources.generic import KeyRule, ListSettings, coverage, target_url, unique
-from sources.registry import Adapter, register
+from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import absolute_url, canonical_url, fragment_attr, fragment_text, parse_spec
-from sources.types import Attachment, Fetched, Fetcher, Listing, Record
+from sources.types import (
+    Attachment,
+    Coverage,
+    Fetched,
+    Fetcher,
+    FromSetting,
+    Listing,
+    Record,
+    Regulator,
+)
 
 __all__ = ["MISSING", "JsonList", "JsonListSettings", "lookup", "parse_records", "total_pages"]
 
@@ -55,20 +64,30 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 class JsonListSettings(ListSettings):
     """Settings of ``json-list``. Paths are dotted; ``@attr`` reads an HTML fragment."""
 
-    method: Literal["GET", "POST"] = "GET"
-    params: dict[str, Scalar] = Field(default_factory=dict)
-    form: dict[str, Scalar] = Field(default_factory=dict)
-    records: str = "[]"
-    title: str = "title"
-    link: str | None = None
-    link_template: str | None = None
-    date: str | None = None
-    status: str | None = None
-    fields: dict[str, str] = Field(default_factory=dict)
-    files: list[str] = Field(default_factory=list)
-    page_param: str | None = None
-    first_page: int = Field(default=1, ge=0)
-    pages_path: str | None = None
+    method: Literal["GET", "POST"] = Field(default="GET", description='"GET" or "POST"')
+    params: dict[str, Scalar] = Field(default_factory=dict, description="query parameters")
+    form: dict[str, Scalar] = Field(
+        default_factory=dict, description='form fields sent with method = "POST"'
+    )
+    records: str = Field(default="[]", description='path of the record list, e.g. "data.records"')
+    title: str = Field(default="title", description="path of the title")
+    link: str | None = Field(
+        default=None, description='path of the link (or "field@href" in an HTML fragment)'
+    )
+    link_template: str | None = Field(
+        default=None, description='a link built from fields, e.g. "https://…?id={id}"'
+    )
+    date: str | None = Field(default=None, description="path of the date")
+    status: str | None = Field(default=None, description="path of the site's status words")
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="more metadata: field name = path"
+    )
+    files: list[str] = Field(default_factory=list, description="paths of attachment links")
+    page_param: str | None = Field(
+        default=None, description="the parameter that selects the page (enables paging)"
+    )
+    first_page: int = Field(default=1, ge=0, description="the page_param value of page one")
+    pages_path: str | None = Field(default=None, description="path of the page count in the answer")
 
     @field_validator("method", mode="before")
     @classmethod
@@ -233,8 +252,11 @@ class JsonList(Adapter):
     "window" or "newest": see ListSettings).
     """
 
-    kind = "json-list"
-    Settings = JsonListSettings
+    kind: ClassVar[str] = "json-list"
+    regulator: ClassVar[Regulator | None] = None  # the `regulator` setting
+    jurisdiction: ClassVar[str] = ""  # the `jurisdiction` setting
+    coverage: ClassVar[Coverage | FromSetting] = FromSetting("listing")
+    Settings: ClassVar[type[SourceSettings]] = JsonListSettings
     settings: JsonListSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:

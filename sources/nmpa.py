@@ -66,17 +66,28 @@ from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
 from sources.dates import parse_date
 from sources.deadlines import extract_deadline
+from sources.details import enrich
 from sources.errors import Blocked, FetchError, LayoutChanged
 from sources.pages import PageDriver, page_driver, plain_part
 from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import absolute_url, clean_text, make_soup, node_text
-from sources.types import Attachment, Coverage, Fetched, Fetcher, Listing, Record
+from sources.types import (
+    Attachment,
+    Coverage,
+    Fetched,
+    Fetcher,
+    FromSetting,
+    Listing,
+    Record,
+    Regulator,
+)
 
 __all__ = [
     "COLUMN_PATHS",
@@ -107,10 +118,17 @@ class NmpaSettings(SourceSettings):
     """Settings of ``kind = "nmpa"``."""
 
     columns: list[str] = Field(
-        default_factory=lambda: ["/xxgk/ggtg/", "/yaopin/ypfgwj/", "/xxgk/zhqyj/"], min_length=1
+        default_factory=lambda: ["/xxgk/ggtg/", "/yaopin/ypfgwj/", "/xxgk/zhqyj/"],
+        min_length=1,
+        description="column paths (/xxgk/ggtg/) or names: ggtg, ypggtg, ypfgwj, zhqyj, ypzhcjd",
     )
-    max_pages: int = Field(default=3, ge=1, le=500)
-    details: bool = True
+    max_pages: int = Field(
+        default=3, ge=1, le=500, description="newest pages read per column (20 items a page)"
+    )
+    details: bool = Field(
+        default=True,
+        description="read article pages of new or changed items (attachments, deadlines)",
+    )
 
     @field_validator("columns")
     @classmethod
@@ -199,10 +217,19 @@ def _key(url: str, base_url: str) -> str:
 class NmpaColumns(Adapter):
     """NMPA columns (公告通告, 药品法规文件, 征求意见 …): static HTML lists + articles."""
 
-    kind = "nmpa"
-    Settings = NmpaSettings
-    jurisdiction = "CN"
-    default_base_url = "https://www.nmpa.gov.cn"
+    kind: ClassVar[str] = "nmpa"
+    regulator: ClassVar[Regulator | None] = Regulator(
+        short="NMPA",
+        en="National Medical Products Administration",
+        zh="国家药品监督管理局",
+        label="NMPA 国家药品监督管理局",
+    )
+    jurisdiction: ClassVar[str] = "CN"
+    # the newest pages, with older records carried over (see the module docstring)
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
+    Settings: ClassVar[type[SourceSettings]] = NmpaSettings
+    default_base_url: ClassVar[str | None] = "https://www.nmpa.gov.cn"
+    detail_name: ClassVar[str] = "article"
     settings: NmpaSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:
@@ -220,11 +247,8 @@ class NmpaColumns(Adapter):
                 _carry_over(found, known, column, records)
         failed: list[str] = []
         if self.settings.details:
-            outcomes = {k: self._with_detail(fetcher, r, known.get(k)) for k, r in found.items()}
-            found = {k: record for k, (record, _) in outcomes.items()}
-            failed = [
-                f"{r.url}: its page could not be read" for r, ok in outcomes.values() if not ok
-            ]
+            enriched = enrich(fetcher, found, known, self)
+            found, failed = enriched.records, enriched.item_errors
         # complete: records that scrolled past the pages read are carried over (above)
         return Listing(records=list(found.values()), coverage=Coverage.COMPLETE, item_errors=failed)
 
@@ -281,33 +305,34 @@ class NmpaColumns(Adapter):
                 return records, True
         return records, False
 
-    def _with_detail(
-        self, fetcher: Fetcher, record: Record, old: Record | None
-    ) -> tuple[Record, bool]:
-        """The record with its article's fields, and False when the article page
-        failed with an HTTP error (the list entry and last known fields are kept,
-        counted in ``item_errors``). A block or a network error fails the run."""
+    # -- articles (sources.details) ----------------------------------------------
+
+    def reuse_detail(self, record: Record, old: Record | None) -> Record | None:
+        """The last run's article fields, for an item whose title and date did not change."""
         if (
             old is not None
             and (old.title, old.date) == (record.title, record.date)
             and "published" in old.fields
         ):
-            return _apply(record, dict(old.fields), old.attachments), True
+            return _apply(record, dict(old.fields), old.attachments)
+        return None
+
+    def skip_detail(self, record: Record) -> Record | None:
         if _FILE.search(urlsplit(record.url).path + "?"):  # the item is the file itself
-            return replace(record, attachments=(Attachment(record.url, record.title),)), True
+            return replace(record, attachments=(Attachment(record.url, record.title),))
         if urlsplit(record.url).netloc != urlsplit(self.base_url).netloc:
-            return record, True  # another site (e.g. www.gov.cn): not ours to crawl
-        try:
-            fetched = fetcher.get(record.url, expect="html")
-        except Blocked:
-            raise
-        except FetchError as exc:  # one broken article must not fail the column
-            if exc.status is None:
-                raise  # the network, not the page
-            log.warning("%s: article not read (%s); keeping the list entry", record.key, exc)
-            return (_apply(record, dict(old.fields), old.attachments) if old else record), False
+            return record  # another site (e.g. www.gov.cn): not ours to crawl
+        return None
+
+    def keep_on_error(self, record: Record, old: Record | None) -> Record:
+        """The list entry and the last known fields."""
+        return _apply(record, dict(old.fields), old.attachments) if old else record
+
+    def read_detail(self, fetcher: Fetcher, record: Record) -> Record:
+        """The record with its article's publication stamp, attachments and deadline."""
+        fetched = fetcher.get(record.url, expect="html")
         fields, attachments = parse_article(fetched.text, fetched.url, record.date)
-        return _apply(record, fields, attachments), True
+        return _apply(record, fields, attachments)
 
 
 def _check_landing(asked: str, landed: str, base_url: str, column: str) -> None:

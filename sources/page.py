@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import ClassVar
 
 from bs4 import BeautifulSoup, Tag
 from bs4.element import CData, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
@@ -29,9 +30,9 @@ from pydantic import Field, field_validator
 
 from sources.errors import LayoutChanged
 from sources.generic import GenericSettings, target_url
-from sources.registry import Adapter, register
+from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import check_css, clean_text, make_soup
-from sources.types import Fetcher, Listing, Record
+from sources.types import Coverage, Fetcher, FromSetting, Listing, Record, Regulator
 
 __all__ = ["Page", "PageSettings", "page_text", "readable_text"]
 
@@ -104,8 +105,12 @@ _NOT_TEXT = (Comment, CData, Declaration, Doctype, ProcessingInstruction)
 class PageSettings(GenericSettings):
     """Settings of ``page``: ``region`` (CSS, optional) and ``exclude`` (CSS list)."""
 
-    region: str | None = None
-    exclude: list[str] = Field(default_factory=list)
+    region: str | None = Field(
+        default=None, description="CSS selector of the part to watch (default: the whole page)"
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description="CSS selectors of parts to leave out (menus, counters)"
+    )
 
     @field_validator("region")
     @classmethod
@@ -184,8 +189,12 @@ class Page(Adapter):
     Keys: url, region, exclude, headers.
     """
 
-    kind = "page"
-    Settings = PageSettings
+    kind: ClassVar[str] = "page"
+    regulator: ClassVar[Regulator | None] = None  # the `regulator` setting
+    jurisdiction: ClassVar[str] = ""  # the `jurisdiction` setting
+    # one page's text: a page_changed diff, never records that go missing
+    coverage: ClassVar[Coverage | FromSetting] = Coverage.COMPLETE
+    Settings: ClassVar[type[SourceSettings]] = PageSettings
     settings: PageSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from typing import ClassVar
 from urllib.parse import urljoin
 
 from lxml import etree
+from pydantic import Field
 
 from sources.dates import parse_date
 from sources.errors import Blocked, LayoutChanged, ParseError
 from sources.generic import GenericSettings, ListingCoverage, target_url, unique
-from sources.registry import Adapter, register
+from sources.registry import Adapter, SourceSettings, register
 from sources.selectors import absolute_url, canonical_url, clean_text, fragment_text
-from sources.types import Attachment, Coverage, Fetcher, Listing, Record
+from sources.types import Attachment, Coverage, Fetcher, FromSetting, Listing, Record, Regulator
 
 __all__ = ["Rss", "RssSettings", "parse_feed"]
 
@@ -46,7 +48,10 @@ class RssSettings(GenericSettings):
     still listed that vanished is). ``listing = "complete"`` for a feed that
     lists every document; ``"window"`` for one limited to recent dates."""
 
-    listing: ListingCoverage = "newest"
+    listing: ListingCoverage = Field(
+        default="newest",
+        description='how much the feed shows: "newest" (its N items), "window" or "complete"',
+    )
 
 
 def parse_feed(body: bytes, url: str, encoding: str | None = None) -> list[Record]:
@@ -211,8 +216,11 @@ class Rss(Adapter):
     Keys: url, headers.
     """
 
-    kind = "rss"
-    Settings = RssSettings
+    kind: ClassVar[str] = "rss"
+    regulator: ClassVar[Regulator | None] = None  # the `regulator` setting
+    jurisdiction: ClassVar[str] = ""  # the `jurisdiction` setting
+    coverage: ClassVar[Coverage | FromSetting] = FromSetting("listing")
+    Settings: ClassVar[type[SourceSettings]] = RssSettings
     settings: RssSettings
 
     def collect(self, fetcher: Fetcher, known: Mapping[str, Record]) -> Listing:

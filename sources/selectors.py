@@ -60,6 +60,8 @@ _SPACE = re.compile(r"\s+")
 _SELF = frozenset({"", ".", ":scope"})  # the element itself, e.g. the list item
 _TAG = re.compile(r"<[^>]*>")
 _BR = "\ue000"  # marks a <br> until the text is assembled (private-use character)
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+_SCREEN_READER = frozenset({"sr-only", "visually-hidden"})
 # Query parameters and path parameters that carry a session, not a document.
 _SESSION_PARAMS = frozenset(
     {
@@ -193,31 +195,69 @@ def _join(texts: Iterable[str]) -> str:
     return out
 
 
-def fragment_text(value: str) -> str:
+def fragment_text(value: object, *, breaks: str = "; ", drop_hidden: bool = False) -> str:
     """Plain text of a value that may be an HTML fragment (FDA's JSON style).
 
-    Entities are unescaped, tags stripped, ``<br>`` becomes ``"; "`` (FDA joins
-    several offices with ``<br><br>``), all other whitespace collapsed. A tag
-    between two CJK characters adds no space (``《<em>药品</em>注册管理办法》``, a
-    search highlight, reads as one word); elsewhere text on both sides of a tag
-    is separated by one space.
+    Entities are unescaped (twice when the site escaped them twice:
+    ``Q&amp;amp;A``), tags stripped, with ``drop_hidden`` screen-reader-only
+    elements (``class="sr-only"`` / ``visually-hidden``) dropped (FDA's own
+    pages label links that way), ``<br>`` (one or more)
+    becomes ``breaks`` (``"; "``: FDA joins several offices with
+    ``<br><br>``), all other whitespace collapsed. A tag between two CJK
+    characters adds no space (``《<em>药品</em>注册管理办法》``, a search
+    highlight, reads as one word); elsewhere text on both sides of a tag is
+    separated by one space. None is "".
     """
-    if "<" not in value and "&" not in value:
-        return clean_text(value)
-    root = _fragment(value)
-    if root is None:
-        return clean_text(html.unescape(_TAG.sub(" ", value)))
-    for br in root.iter("br"):
-        br.tail = _BR + (br.tail or "")
-    parts = (clean_text(part) for part in _join(root.itertext()).split(_BR))
-    return "; ".join(part for part in parts if part)
+    return breaks.join(fragment_list(value, blocks=False, drop_hidden=drop_hidden))
 
 
-def fragment_attr(value: str, attr: str) -> str | None:
+def fragment_list(value: object, *, blocks: bool = True, drop_hidden: bool = False) -> list[str]:
+    """The non-empty parts of a fragment, as ``fragment_text`` reads them, that
+    ``<br>`` separates — and, with ``blocks``, the ends of ``<p>`` and ``<li>``."""
+    if value is None:
+        return []
+    return list(_fragment_parts(str(value), blocks, drop_hidden))
+
+
+@lru_cache(maxsize=4096)  # pure; catalogue fields repeat (centres, offices, types)
+def _fragment_parts(text: str, blocks: bool, drop_hidden: bool) -> tuple[str, ...]:
+    if "<" not in text and "&" not in text:
+        parts = [text]
+    else:
+        root = _fragment(text)
+        if root is None:
+            parts = [html.unescape(_TAG.sub(" ", text))]
+        else:
+            parts = _join(_text_nodes(root, blocks, drop_hidden)).split(_BR)
+    out = []
+    for part in parts:
+        if _ENTITY.search(part):  # escaped twice: what a reader sees is one level down
+            part = html.unescape(part)
+        part = clean_text(part)
+        if part:
+            out.append(part)
+    return tuple(out)
+
+
+def _text_nodes(root: lxml_html.HtmlElement, blocks: bool, drop_hidden: bool) -> list[str]:
+    hidden = [
+        el
+        for el in (root.iter() if drop_hidden else ())
+        if isinstance(el.tag, str) and _SCREEN_READER & set((el.get("class") or "").split())
+    ]
+    for element in hidden:
+        if element.getparent() is not None:
+            element.drop_tree()  # keeps the text after it
+    for element in root.iter("br", "p", "li") if blocks else root.iter("br"):
+        element.tail = _BR + (element.tail or "")
+    return list(root.itertext())
+
+
+def fragment_attr(value: object, attr: str) -> str | None:
     """The first ``attr`` (e.g. ``href``) of any element in an HTML fragment."""
-    if "<" not in value:
+    if value is None or "<" not in str(value):
         return None
-    root = _fragment(value)
+    root = _fragment(str(value))
     for element in root.iter() if root is not None else ():
         found = element.get(attr) if isinstance(element.tag, str) else None
         if found and found.strip():

@@ -91,6 +91,40 @@ class Coverage(StrEnum):
     NEWEST = "newest"
 
 
+@dataclass(frozen=True)
+class Regulator:
+    """Who publishes a source, in both languages an alert may be read in.
+
+    ``short`` is the acronym (``"CDE"``), ``en`` / ``zh`` the full names;
+    ``label`` is how alerts and the web UI name the regulator (default:
+    ``short``; the Chinese regulators add their Chinese name, as alerts always
+    have). Generic kinds have none: their ``regulator`` setting names it.
+    """
+
+    short: str
+    en: str
+    zh: str
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("short", "en", "zh"):
+            if not getattr(self, name).strip():
+                raise ValueError(f"Regulator.{name} must not be empty")
+        if not self.label:
+            object.__setattr__(self, "label", self.short)
+
+
+@dataclass(frozen=True)
+class FromSetting:
+    """A declaration an adapter leaves to one of its settings (e.g. the
+    coverage of a generic list, chosen by its ``listing`` key)."""
+
+    key: str
+
+    def __str__(self) -> str:
+        return f"set by `{self.key}`"
+
+
 @dataclass(kw_only=True)
 class Listing:
     """What one check of a source produced.
