@@ -35,6 +35,8 @@ class SourceSettings(BaseModel):
     attachments: StrictBool = True
     recheck_days: float = Field(default=7.0, ge=0.0)  # re-read CGT attachments (0: never)
     recheck_per_run: int = Field(default=5, ge=0)
+    # attachments read a run to classify titles that say too little (0: never)
+    ambiguous_per_run: int = Field(default=3, ge=0)
     ignore: list[str] = Field(default_factory=list)
     collapse_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
     # more sites a redirect may lead to ("host", "host:port" or a URL); see sources.netpolicy

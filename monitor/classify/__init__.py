@@ -10,7 +10,7 @@ title or the text). The rules and bilingual lexicons live in
 
 from __future__ import annotations
 
-from monitor.classify._engine import classify, classify_many
+from monitor.classify._engine import AMBIGUOUS_TYPES, ambiguous, classify, classify_many, locate
 from monitor.classify._labels import label_cn, label_en
 from monitor.classify._lexicon import LexiconError, load_lexicon
 from monitor.classify._result import (
@@ -27,6 +27,7 @@ from monitor.classify._result import (
 )
 
 __all__ = [
+    "AMBIGUOUS_TYPES",
     "CN",
     "DISCIPLINES",
     "DOC_TYPES",
@@ -38,9 +39,11 @@ __all__ = [
     "US",
     "Classification",
     "LexiconError",
+    "ambiguous",
     "classify",
     "classify_many",
     "label_cn",
     "label_en",
     "load_lexicon",
+    "locate",
 ]
