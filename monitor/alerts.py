@@ -71,7 +71,7 @@ def alert_from_change(
         cn=split_list(change.cn),
         eu=split_list(change.eu),
         us=split_list(change.us),
-        jp=tuple(classification.get("jp", ())),
+        jp=split_list(change.jp),
         scope=str(classification.get("scope", "cgt" if change.relevant else "none"))
         if classification
         else "",

@@ -154,6 +154,7 @@ def test_an_ambiguous_title_whose_pdf_is_about_aav_is_alerted_with_where(
     where = dict(zip(aav["evidence"], aav["evidence_at"], strict=True))
     assert where["腺相关病毒载体"] == 'attachment "附件1.pdf" p.2'
     assert docs[AAV_TITLE].relevant and not docs[FOOD_TITLE].relevant
+    assert changes[AAV_TITLE].jp == ",gene_therapy," and changes[FOOD_TITLE].jp == ""
     food = json.loads(docs[FOOD_TITLE].classification)
     assert food["scope"] == "none" and "evidence_at" not in food
     assert docs[FOOD_TITLE].text_hash  # read and stored all the same (search finds it)
