@@ -31,7 +31,11 @@ from monitor.store.models import ChangeRow, DocumentRow
 from tests.receivers import WebhookReceiver
 
 AAV_PAGES = [
-    ["为规范药品研发，药审中心组织制定了以下技术指导原则。", "一、概述", "本文件适用于相关产品的研发。"],
+    [
+        "为规范药品研发，药审中心组织制定了以下技术指导原则。",
+        "一、概述",
+        "本文件适用于相关产品的研发。",
+    ],
     [
         "二、重组腺相关病毒载体的质量控制",
         "腺相关病毒载体的空壳率应当检测。",
@@ -213,7 +217,9 @@ def test_a_trap_in_the_title_means_no_read(
         pipeline = Pipeline(config, store)
         pipeline.check(config.sources[0])
         title = "国家药监局关于发布《疫苗生产车间生物安全通用要求》的通告"
-        notices.notices.append(Notice("7", title, "2026-11-28", "附件1.pdf", make_pdf_pages(AAV_PAGES)))
+        notices.notices.append(
+            Notice("7", title, "2026-11-28", "附件1.pdf", make_pdf_pages(AAV_PAGES))
+        )
         assert pipeline.check(config.sources[0]).alerts == 0
     assert "/att/7/附件1.pdf" not in notices.requests
 

@@ -96,4 +96,3 @@ def test_0008_fills_the_jp_column_from_the_stored_classification(tmp_path: Path)
     ]
     found = search(store, SearchFilter("CAR", atmp="human_cell_processed"))
     assert [hit["title"] for hit in found] == ["CAR-T細胞の品質に関する通知"]
-

@@ -9,6 +9,7 @@ cn / eu / us columns) and fills it from each change's stored classification
 JSON, so ``--atmp human_cell_processed`` filters on a column instead of a
 LIKE over the JSON. The search index's ``classes`` gain the jp keys too.
 """
+
 import json
 
 import sqlalchemy as sa
@@ -37,9 +38,7 @@ def _jp(classification: str | None) -> str:
 def upgrade() -> None:
     with op.batch_alter_table("change", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "jp", sqlmodel.sql.sqltypes.AutoString(), nullable=False, server_default=""
-            )
+            sa.Column("jp", sqlmodel.sql.sqltypes.AutoString(), nullable=False, server_default="")
         )
     connection = op.get_bind()
     change = sa.table(
