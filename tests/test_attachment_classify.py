@@ -241,3 +241,59 @@ item = "ul.news li"
         encoding="utf-8",
     )
     return path
+
+
+# -- the parts, one at a time ---------------------------------------------------------
+
+
+def test_first_pages_reads_only_the_pages_and_characters_asked() -> None:
+    from sources.documents import first_pages
+
+    body = make_pdf_pages(AAV_PAGES)
+    pages = first_pages(body, filename="附件1.pdf", pages=2, chars=10_000)
+    assert [n for n, _ in pages] == [1, 2]
+    assert "腺相关病毒载体" in pages[1][1] and "参考文献" not in "".join(t for _, t in pages)
+    first = len(pages[0][1])
+    cut = first_pages(body, filename="附件1.pdf", pages=3, chars=first + 5)
+    assert [(n, len(t)) for n, t in cut] == [(1, first), (2, 5)]
+    docx = first_pages(make_docx(["标题", "腺相关病毒"]), filename="a.docx", pages=3, chars=100)
+    assert docx == [(None, "标题\n腺相关病毒")]
+
+
+def test_locate_reads_the_part_headers() -> None:
+    from monitor.classify import locate
+
+    text = "== 附件1.pdf p.1 ==\n概述\n== 附件1.pdf p.2 ==\n腺相关病毒\n== 说明.docx ==\nAAV"
+    assert locate(text, text.index("腺相关")) == 'attachment "附件1.pdf" p.2'
+    assert locate(text, text.index("概述")) == 'attachment "附件1.pdf" p.1'
+    assert locate(text, text.index("AAV")) == 'attachment "说明.docx"'
+    assert locate("plain text AAV", 11) == "text"
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        (AAV_TITLE, True),  # says nothing about its subject
+        ("Guidance for Industry: Potency Assurance", True),
+        ("CAR-T细胞治疗产品药学研究技术指导原则", False),  # relevant by title already
+        ("关于发布《药品注册管理办法》的公告", False),  # horizontal: routed as such
+        ("国家药监局关于发布《疫苗生产车间生物安全通用要求》的通告", False),  # a trap
+        (BASELINE, True),  # a notice: worth a look when it has a file
+    ],
+)
+def test_which_titles_are_ambiguous(title: str, expected: bool) -> None:
+    from monitor.classify import ambiguous, classify
+
+    assert ambiguous(title, classify(title)) is expected
+
+
+def test_evidence_at_survives_the_stored_json_and_old_rows_have_none() -> None:
+    from monitor.classify import Classification, classify
+
+    text = "== 附件1.pdf p.2 ==\n" + "\n".join(AAV_PAGES[1])
+    cls = classify(AAV_TITLE, text=text)
+    assert cls.relevant and cls.evidence_at
+    assert Classification.from_dict(cls.as_dict()) == cls
+    assert "evidence_at" not in classify(AAV_TITLE).as_dict()  # title-only output unchanged
+    relevant_title = classify("AAV载体基因治疗产品指导原则", text=text)
+    assert relevant_title.evidence_at == ()  # the title decided: no location claimed
