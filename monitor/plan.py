@@ -128,20 +128,31 @@ def make_plan(
             plan.reads[record.key] = attachment_urls(record, base_url or record.url)
         elif settings.attachments and record.attachments and ambiguous(record.title, cls):
             open_titles.append(record)
-    ambiguous_reads(plan, settings, base_url, open_titles)
+    ambiguous_reads(plan, settings, base_url, open_titles, documents)
     touched = {r.key for r in diff.added} | {c.key for c in diff.changed}
     add_rechecks(plan, settings, base_url, documents.values(), touched, now)
     return plan
 
 
 def ambiguous_reads(
-    plan: Plan, settings: SourceSettings, base_url: str, records: list[Record]
+    plan: Plan,
+    settings: SourceSettings,
+    base_url: str,
+    records: list[Record],
+    documents: Mapping[str, DocumentRow],
 ) -> None:
     """Plan the attachment reads of records whose title is ambiguous
-    (``monitor.classify.ambiguous``): the newest first, at most
-    ``ambiguous_per_run`` a run (politeness: each is up to ``MAX_FILES``
-    downloads). The others keep their title's classification (``Plan.unread``)."""
-    records = sorted(records, key=lambda r: (r.date or "", r.key), reverse=True)
+    (``monitor.classify.ambiguous``), at most ``ambiguous_per_run`` a run
+    (politeness: each is up to ``MAX_FILES`` downloads): first the changed
+    documents their attachment had made relevant (so a retitled one does not
+    lose its class), then the newest. The others keep their title's
+    classification (``Plan.unread``)."""
+
+    def by_text(record: Record) -> bool:
+        doc = documents.get(record.key)
+        return doc is not None and doc.relevant and '"evidence_at"' in doc.classification
+
+    records = sorted(records, key=lambda r: (by_text(r), r.date or "", r.key), reverse=True)
     chosen = [r for r in records if attachment_urls(r, base_url or r.url)]
     chosen = chosen[: settings.ambiguous_per_run]
     for record in chosen:

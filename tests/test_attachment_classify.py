@@ -297,3 +297,29 @@ def test_evidence_at_survives_the_stored_json_and_old_rows_have_none() -> None:
     assert "evidence_at" not in classify(AAV_TITLE).as_dict()  # title-only output unchanged
     relevant_title = classify("AAV载体基因治疗产品指导原则", text=text)
     assert relevant_title.evidence_at == ()  # the title decided: no location claimed
+
+
+def test_a_retitled_document_its_attachment_made_relevant_is_read_first(
+    site: tuple[NoticeSite, ReplicaServer], tmp_path: Path
+) -> None:
+    notices, server = site
+    with WebhookReceiver() as hook:
+        config = config_for(tmp_path, server.url, hook.json_url("/team"), per_run=1)
+        store = Store(config.store.url)
+        pipeline = Pipeline(config, store)
+        pipeline.check(config.sources[0])
+        aav = Notice("8", AAV_TITLE, "2026-11-20", "附件1.pdf", make_pdf_pages(AAV_PAGES))
+        notices.notices.append(aav)
+        assert pipeline.check(config.sources[0]).alerts == 1
+        # retitled, and a newer ambiguous notice arrives in the same run: the budget of
+        # one goes to the document whose class came from its attachment
+        aav.title = AAV_TITLE.replace("51号", "51号（更正）")
+        notices.notices.append(
+            Notice("9", FOOD_TITLE, "2026-11-29", "附件1.pdf", make_pdf_pages(FOOD_PAGES))
+        )
+        notices.requests.clear()
+        pipeline.check(config.sources[0])
+    assert "/att/8/附件1.pdf" in notices.requests and "/att/9/附件1.pdf" not in notices.requests
+    with store.session() as session:
+        doc = session.exec(select(DocumentRow).where(DocumentRow.key == "/news/8.html")).one()
+    assert doc.relevant and "（更正）" in doc.title
