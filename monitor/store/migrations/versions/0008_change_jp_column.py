@@ -13,8 +13,8 @@ LIKE over the JSON. The search index's ``classes`` gain the jp keys too.
 import json
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString
 
 revision = "0008"
 down_revision = "0006"
@@ -37,9 +37,7 @@ def _jp(classification: str | None) -> str:
 
 def upgrade() -> None:
     with op.batch_alter_table("change", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("jp", sqlmodel.sql.sqltypes.AutoString(), nullable=False, server_default="")
-        )
+        batch_op.add_column(sa.Column("jp", AutoString(), nullable=False, server_default=""))
     connection = op.get_bind()
     change = sa.table(
         "change", sa.column("id", sa.Integer), sa.column("classification"), sa.column("jp")
