@@ -65,7 +65,7 @@ def alert_from_change(
         cn=split_list(change.cn),
         eu=split_list(change.eu),
         us=split_list(change.us),
-        jp=tuple(classification.get("jp", ())),
+        jp=split_list(change.jp),
         scope=str(classification.get("scope", "cgt" if change.relevant else "none"))
         if classification
         else "",
@@ -73,6 +73,7 @@ def alert_from_change(
         doc_type=change.doc_type,
         disciplines=tuple(classification.get("disciplines", ())),
         evidence=tuple(classification.get("evidence", ())),
+        found_in=found_in(classification),
         fields_changed=tuple(json.loads(change.fields_changed or "[]")),
         diff_excerpt=change.excerpt,
         comment_deadline=deadline,
@@ -80,6 +81,13 @@ def alert_from_change(
         detail=change.detail,
         failures=source.consecutive_failures if change.event == "health" else 0,
     )
+
+
+def found_in(classification: dict[str, Any]) -> tuple[str, ...]:
+    """Where the words that made a document relevant were found in its
+    attachments (``Classification.found_in``); empty when the title decided."""
+    words, places = classification.get("evidence", ()), classification.get("evidence_at", ())
+    return tuple(f'{place}: "{word}"' for word, place in zip(words, places, strict=False) if place)
 
 
 def alert_to_json(alert: Alert) -> str:

@@ -6,6 +6,12 @@ anywhere); the fetcher's byte cap and deadlines apply. A file that fails to down
 keeps its last known hash: a flaky download is not a revision. Reading
 happens before the run's write transaction (``monitor.plan``): no network
 I/O and no text extraction while the database's write lock is held.
+
+For a record whose title is ambiguous (``monitor.classify.ambiguous``) the
+first ``FIRST_PAGES`` pages of each file, at most ``FIRST_CHARS`` characters in
+all, are also kept apart as ``AttachmentTexts.first``, each page under a
+``== NAME p.N ==`` header, so the classifier can say on which page of which
+file it found its words.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from monitor.store.db import blob_hash
-from sources.documents import extract_text
+from sources.documents import extract_text, first_pages
 from sources.errors import FetchError, SourceError
 from sources.netpolicy import same_site
 from sources.types import Fetcher, Record
@@ -33,9 +39,12 @@ class AttachmentTexts:
     bodies: dict[str, bytes] = field(default_factory=dict)  # blob hash -> raw file
     text: str = ""
     errors: list[str] = field(default_factory=list)
+    first: str = ""  # the first pages, under "== NAME p.N ==" headers (ambiguous titles)
 
 
 MAX_FILES = 6
+FIRST_PAGES = 3  # pages of each file read to classify an ambiguous title
+FIRST_CHARS = 20_000  # characters of those pages, all files together
 
 
 def attachment_urls(record: Record, base_url: str) -> list[str]:
@@ -55,11 +64,15 @@ def read_attachments(
     *,
     base_url: str,
     previous: Mapping[str, str],
+    first: bool = False,
 ) -> AttachmentTexts:
     """Download ``record``'s attachments (on ``base_url``'s host) and extract their
-    text. No database access: this runs before the write transaction opens."""
+    text; with ``first``, their first pages too (see the module docstring). No
+    database access: this runs before the write transaction opens."""
     result = AttachmentTexts()
     parts: list[str] = []
+    pages: list[str] = []
+    left = FIRST_CHARS
     wanted = set(attachment_urls(record, base_url))
     for attachment in record.attachments:
         if attachment.url not in wanted:
@@ -89,9 +102,32 @@ def read_attachments(
         except SourceError as exc:
             result.errors.append(f"{attachment.url}: {exc}")
             continue
+        name = attachment.name or attachment.url
         if text.strip():
-            parts.append(f"== {attachment.name or attachment.url} ==\n{text.strip()}")
+            parts.append(f"== {name} ==\n{text.strip()}")
+        if first and left > 0 and text.strip():
+            for page, page_text in _first_pages(body, name, fetched.headers, left):
+                header = f"{name} p.{page}" if page is not None else name
+                pages.append(f"== {header} ==\n{page_text}")
+                left -= len(page_text)
     result.text = "\n\n".join(parts)
+    result.first = "\n\n".join(pages)
     for error in result.errors:
         log.warning("attachment skipped: %s", error)
     return result
+
+
+def _first_pages(
+    body: bytes, name: str, headers: Mapping[str, str], chars: int
+) -> list[tuple[int | None, str]]:
+    try:
+        return first_pages(
+            body,
+            filename=name,
+            content_type=headers.get("content-type"),
+            pages=FIRST_PAGES,
+            chars=chars,
+        )
+    except SourceError as exc:  # the whole text was read: the pages' reader failed alone
+        log.warning("first pages of %s not read: %s", name, exc)
+        return []

@@ -77,7 +77,7 @@ def change_row(
         row.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
         row.relevant = cls.relevant
         row.cn, row.eu, row.us = join_list(cls.cn), join_list(cls.eu), join_list(cls.us)
-        row.modalities = join_list(cls.modalities)
+        row.jp, row.modalities = join_list(cls.jp), join_list(cls.modalities)
         row.doc_type, row.status = cls.doc_type, cls.status
     return row
 

@@ -41,6 +41,7 @@ CHANGE_FIELDS = (
     "detail",
     "document_id",
     "mirror_of",
+    "jp",  # Japan's PMD Act class (last: CSV columns before it keep their place)
 )
 
 
@@ -106,6 +107,7 @@ def change_dict(change: ChangeRow, source: SourceRow) -> dict[str, Any]:
         "detail": change.detail,
         "document_id": change.document_id,
         "mirror_of": change.mirror_of,  # the document already announced: not alerted
+        "jp": list(split_list(change.jp)),
     }
 
 
@@ -122,9 +124,8 @@ def list_changes(store: Store, flt: ChangeFilter) -> list[dict[str, Any]]:
                 col(ChangeRow.cn).like(pattern),
                 col(ChangeRow.eu).like(pattern),
                 col(ChangeRow.us).like(pattern),
+                col(ChangeRow.jp).like(pattern),
                 col(ChangeRow.modalities).like(pattern),
-                # Japan's class lives in the stored classification only
-                col(ChangeRow.classification).like(f'%"jp": [%"{flt.atmp}"%]%'),
             )
         )
     if flt.kind:

@@ -270,6 +270,14 @@ class Pipeline:
                     ctx.now,
                     canonical,
                 )
+                if plan.unread:
+                    log.info(
+                        "%s: %d ambiguous title(s) classified by title alone "
+                        "(over ambiguous_per_run = %d)",
+                        settings.name,
+                        plan.unread,
+                        settings.ambiguous_per_run,
+                    )
             if plan is not None:
                 # downloads and text extraction happen here, before the write lock is taken
                 read_files(

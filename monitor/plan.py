@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from diffing import records as record_diff
 from diffing.normalise import fingerprint
 from monitor.attachments import AttachmentTexts, attachment_urls, read_attachments
-from monitor.classify import Classification, classify
+from monitor.classify import Classification, ambiguous, classify
 from monitor.identity import relative_key
 from monitor.store.models import DocumentRow
 from sources.registry import SourceSettings
@@ -40,6 +40,9 @@ class Plan:
     rechecks: list[DocumentRow] = field(default_factory=list)
     files: dict[str, AttachmentTexts] = field(default_factory=dict)  # key -> what was read
     classes: dict[str, Classification] = field(default_factory=dict)  # key -> final
+    # keys whose title is ambiguous: their first pages decide (``ambiguous_reads``)
+    first_pages: set[str] = field(default_factory=set)
+    unread: int = 0  # ambiguous titles left to their title: over ``ambiguous_per_run``
 
 
 def classify_record(record: Record, text: str | None = None) -> Classification:
@@ -117,14 +120,45 @@ def make_plan(
         canonical=canonical,
     )
     plan = Plan(diff=diff, out_of_view=sorted(out_of_view))
+    open_titles: list[Record] = []
     for record in [*diff.added, *(c.new for c in diff.changed)]:
         cls = classify_record(record)
         plan.classes[record.key] = cls
         if settings.attachments and cls.relevant and record.attachments:
             plan.reads[record.key] = attachment_urls(record, base_url or record.url)
+        elif settings.attachments and record.attachments and ambiguous(record.title, cls):
+            open_titles.append(record)
+    ambiguous_reads(plan, settings, base_url, open_titles, documents)
     touched = {r.key for r in diff.added} | {c.key for c in diff.changed}
     add_rechecks(plan, settings, base_url, documents.values(), touched, now)
     return plan
+
+
+def ambiguous_reads(
+    plan: Plan,
+    settings: SourceSettings,
+    base_url: str,
+    records: list[Record],
+    documents: Mapping[str, DocumentRow],
+) -> None:
+    """Plan the attachment reads of records whose title is ambiguous
+    (``monitor.classify.ambiguous``), at most ``ambiguous_per_run`` a run
+    (politeness: each is up to ``MAX_FILES`` downloads): first the changed
+    documents their attachment had made relevant (so a retitled one does not
+    lose its class), then the newest. The others keep their title's
+    classification (``Plan.unread``)."""
+
+    def by_text(record: Record) -> bool:
+        doc = documents.get(record.key)
+        return doc is not None and doc.relevant and '"evidence_at"' in doc.classification
+
+    records = sorted(records, key=lambda r: (by_text(r), r.date or "", r.key), reverse=True)
+    chosen = [r for r in records if attachment_urls(r, base_url or r.url)]
+    chosen = chosen[: settings.ambiguous_per_run]
+    for record in chosen:
+        plan.reads[record.key] = attachment_urls(record, base_url or record.url)
+        plan.first_pages.add(record.key)
+    plan.unread = len(records) - len(chosen)
 
 
 def add_rechecks(
@@ -159,18 +193,24 @@ def read_files(
             continue
         previous = json.loads(doc.attachments or "{}") if doc is not None else {}
         plan.files[key] = read_attachments(
-            fetcher, record, base_url=base_url or record.url, previous=previous
+            fetcher,
+            record,
+            base_url=base_url or record.url,
+            previous=previous,
+            first=key in plan.first_pages,
         )
 
 
 def classify_plan(plan: Plan) -> None:
-    """The classification stage: once per record, with its attachment text if read."""
+    """The classification stage: once per record, with its attachment text if
+    read (an ambiguous title: its first pages, so the evidence can say where)."""
     changed = {c.key: c.new for c in plan.diff.changed}
     added = {r.key: r for r in plan.diff.added}
     for key, found in plan.files.items():
         record = added.get(key) or changed.get(key)
-        if record is not None and found.text:
-            plan.classes[key] = classify_record(record, found.text)
+        text = found.first if key in plan.first_pages else found.text
+        if record is not None and text:
+            plan.classes[key] = classify_record(record, text)
 
 
 def due_for_recheck(

@@ -115,6 +115,7 @@ def alert_context(alert: Alert) -> dict[str, Any]:
         "detail": "" if alert.kind in _DETAIL_IN_HEADLINE else alert.detail.strip(),
         "detected": detected,
         "group": labels.group_label(alert),
+        "found_in": list(alert.found_in),
     }
 
 

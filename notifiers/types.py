@@ -50,6 +50,9 @@ class Alert:
     doc_type: str = ""
     disciplines: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
+    # where the attachment's words were, when they (not the title) made it relevant:
+    # 'attachment "附件1.pdf" p.2: "腺相关病毒"'
+    found_in: tuple[str, ...] = ()
     fields_changed: tuple[str, ...] = ()
     diff_excerpt: str = ""
     comment_deadline: date | None = None

@@ -13,9 +13,14 @@ year beside it (``2014年(平成26年)8月12日``, full-width brackets too), and
 era dates alone (``令和6年3月29日``, ``平成26年8月12日``, ``令和元年5月1日``:
 元年 is year 1) for 明治, 大正, 昭和, 平成 and 令和. An era date outside its era
 (``平成32年``, ``令和元年4月1日``) is impossible and comes back as None.
-Full-width digits (``令和６年３月２９日``) are read like ASCII ones. The
-abbreviated forms (``R6.3.29``, ``H26.8.12``) and kanji numerals (``六年``)
-are not read.
+Full-width digits (``令和６年３月２９日``) are read like ASCII ones, and so are
+kanji numerals before 年, 月 or 日: positional (``令和六年三月二十九日``,
+``平成二十六年八月十二日``) or digit by digit (``二〇二四年四月二十九日``, with
+〇 or ○). The abbreviated eras ``R`` (令和) and ``H`` (平成) are read with a
+full year, month and day and one separator (``R6.3.29``, ``H26.8.12``,
+``R6/3/29``, ``R6-3-29``), not inside a word or a longer dotted number, and
+within the era's days; ``S``, ``T`` and ``M`` are not read (``S1.2.3`` is as
+often a section or an ICH number as a 昭和 date).
 
 Placeholders that sites put where they have no date (``01/01/1900``,
 ``0000-00-00``, the Unix epoch) come back as None, as do impossible dates.
@@ -76,6 +81,16 @@ _ERA = re.compile(
     r"(?P<era>明治|大正|昭和|平成|令和)\s*(?P<n>元|\d{1,2})\s*年\s*"
     r"(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*日)?"
 )
+_ERA_LETTERS = {"R": "令和", "H": "平成"}
+_ERA_SHORT = re.compile(
+    r"(?<![A-Za-z0-9.])(?P<era>[RH])(?P<n>\d{1,2})(?P<sep>[./-])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
+    r"(?![A-Za-z0-9]|[./-]\d)"
+)
+_KANJI_DIGITS = {
+    "〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4,
+    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+}  # fmt: skip
+_KANJI_NUMBER = re.compile(r"[〇○零一二三四五六七八九十]+(?=\s*[年月日])")
 _COMPACT = re.compile(r"(?<!\d)(?P<y>(?:19|20|21)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)")
 _NUMERIC = re.compile(
     r"(?<![\d/.-])(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4})(?!\d)"
@@ -106,6 +121,8 @@ def parse_date(
     clean = unicodedata.normalize("NFKC", text).strip()
     if not clean:
         return None
+    if any(ch in _KANJI_DIGITS or ch == "十" for ch in clean):
+        clean = _KANJI_NUMBER.sub(_kanji_value, clean)
     for fmt in formats or ():
         found = _parse_with_format(clean, fmt)
         if found:
@@ -113,6 +130,20 @@ def parse_date(
         if fmt.upper().startswith("D"):
             dayfirst = True
     return _parse_builtin(clean, dayfirst)
+
+
+def _kanji_value(match: re.Match[str]) -> str:
+    """``二十九`` → ``29``, ``十`` → ``10``, ``二〇二四`` → ``2024`` (digit by digit
+    without 十); a run that is not a number is left as it was."""
+    run = match.group(0)
+    if "十" not in run:
+        return "".join(str(_KANJI_DIGITS[ch]) for ch in run)
+    tens, _, units = run.partition("十")
+    if len(tens) > 1 or len(units) > 1 or "十" in units:
+        return run
+    value = (_KANJI_DIGITS.get(tens, -99) if tens else 1) * 10
+    value += _KANJI_DIGITS.get(units, -99) if units else 0
+    return str(value) if value >= 0 else run
 
 
 def format_pattern(fmt: str) -> re.Pattern[str]:
@@ -185,7 +216,7 @@ def _builtin_patterns(
         return _from_groups(m.group("y"), str(month), str(day))
 
     def era(m: re.Match[str]) -> str | None:
-        first, last = _ERAS[m.group("era")]
+        first, last = _ERAS[_ERA_LETTERS.get(m.group("era"), m.group("era"))]
         n = 1 if m.group("n") == "元" else int(m.group("n"))
         found = _from_groups(str(first.year + n - 1), m.group("m"), m.groupdict().get("d"))
         if found is None or not first.isoformat()[:7] <= found[:7] <= last.isoformat():
@@ -198,6 +229,7 @@ def _builtin_patterns(
         (_YMD, ymd),
         (_CJK, ymd),
         (_ERA, era),
+        (_ERA_SHORT, era),
         (_NUMERIC, numeric),
         (_DAY_MONTH, ymd),
         (_MONTH_DAY, ymd),

@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # python-docx is imported when a DOCX is read: a check of a l
 
 Kind = Literal["pdf", "docx", "doc", "html", "text", "unknown"]
 
-__all__ = ["Kind", "extract_text", "sniff_kind"]
+__all__ = ["Kind", "extract_text", "first_pages", "sniff_kind"]
 
 _EXTENSIONS: dict[str, Kind] = {
     ".pdf": "pdf",
@@ -159,6 +159,36 @@ def extract_text(body: bytes, *, filename: str = "", content_type: str | None = 
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT] + f"\n[… text cut at {MAX_TEXT:,} characters]"
     return text
+
+
+def first_pages(
+    body: bytes, *, filename: str = "", content_type: str | None = None, pages: int, chars: int
+) -> list[tuple[int | None, str]]:
+    """The first ``pages`` pages of an attachment as ``(page number, text)``, at
+    most ``chars`` characters in all, for classifying a document whose title is
+    ambiguous. A PDF is read page by page (only those pages are parsed); a file
+    without pages (DOCX, DOC, HTML, text) is one part numbered ``None``. The
+    bounds of ``extract_text`` apply (worker process, ZIP checks);
+    ``ParseError`` when the file cannot be read."""
+    kind = sniff_kind(body, filename, content_type)
+    if kind != "pdf":
+        return [(None, extract_text(body, filename=filename, content_type=content_type)[:chars])]
+    if len(body) > IN_PROCESS_BELOW:
+        what = f"reading the first pages of {filename or 'the PDF file'}"
+        found = run_bounded(
+            _pdf_pages, body, pages, seconds=EXTRACT_SECONDS, memory=EXTRACT_MEMORY, what=what
+        )
+    else:
+        found = _pdf_pages(body, pages)
+    out: list[tuple[int | None, str]] = []
+    left = chars
+    for number, text in enumerate(found, start=1):
+        if left <= 0:
+            break
+        text = tidy(text)[:left]
+        left -= len(text)
+        out.append((number, text))
+    return out
 
 
 def _check_zip(body: bytes) -> int:
@@ -281,6 +311,49 @@ def _pdf_text(body: bytes) -> str:
     if first_error is not None:
         return _CID.sub("", second)
     return _CID.sub("", second) if _better(first, second) else first
+
+
+def _pdf_pages(body: bytes, pages: int) -> list[str]:
+    """The text of the first ``pages`` pages, one string a page: pypdf, or
+    pdfminer.six when pypdf's text is unreadable (as ``_pdf_text`` decides)."""
+    try:
+        first = _pypdf_pages(body, pages)
+    except ParseError:
+        raise
+    except Exception:  # noqa: BLE001 - pypdf raises many kinds on broken files
+        first = []
+    good, share = text_quality("".join(first))
+    if first and good >= _MIN_READABLE_PER_PAGE * len(first) and share >= _MIN_SHARE:
+        return first
+    from pdfminer.high_level import extract_text as pdfminer_extract
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            second = str(pdfminer_extract(io.BytesIO(body), maxpages=pages))
+    except Exception as exc:
+        if first:
+            return first
+        raise ParseError(f"corrupt PDF: {exc}") from exc
+    split = [_CID.sub("", page) for page in second.split("\f")][:pages]
+    return split if not first or _better("".join(first), "".join(split)) else first
+
+
+def _pypdf_pages(body: bytes, pages: int) -> list[str]:
+    import pypdf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reader = pypdf.PdfReader(io.BytesIO(body))
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("")
+            except Exception as exc:
+                raise ParseError(f"the PDF is encrypted: {exc}") from exc
+            if not opened:
+                raise ParseError("the PDF is encrypted with a password")
+        count = min(pages, len(reader.pages))
+        return [reader.pages[i].extract_text() or "" for i in range(count)]
 
 
 def _pypdf_text(body: bytes) -> tuple[str, int]:

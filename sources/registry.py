@@ -66,6 +66,12 @@ class SourceSettings(BaseModel):
     recheck_per_run: int = Field(
         default=5, ge=0, description="at most this many attachment re-reads per check"
     )
+    ambiguous_per_run: int = Field(
+        default=3,
+        ge=0,
+        description="records a check whose title says too little get their attachments' first "
+        "pages read to classify them (0: never)",
+    )
     ignore: list[str] = Field(
         default_factory=list, description="regexes of noise to drop from texts before diffing"
     )

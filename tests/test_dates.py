@@ -42,6 +42,29 @@ def wareki(d: date) -> str:
     raise ValueError(d)
 
 
+_KANJI = "〇一二三四五六七八九"
+
+
+def kanji(n: int) -> str:
+    """``n`` (1–99) in positional kanji numerals: 二十九, 十二, 十, 六."""
+    tens, units = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _KANJI[tens] + "十")
+    return head + (_KANJI[units] if units else "")
+
+
+def wareki_kanji(d: date) -> str:
+    """``wareki`` in kanji numerals: 令和六年三月二十九日, 令和元年五月一日."""
+    era = wareki(d).split("年", 1)[0]
+    name, n = era[:2], era[2:]
+    return f"{name}{n if n == '元' else kanji(int(n))}年{kanji(d.month)}月{kanji(d.day)}日"
+
+
+def wareki_short(d: date, sep: str) -> str:
+    """The abbreviated era date: R6.3.29, H26/8/12."""
+    letter, start = ("R", date(2019, 5, 1)) if d >= date(2019, 5, 1) else ("H", date(1989, 1, 8))
+    return f"{letter}{d.year - start.year + 1}{sep}{d.month}{sep}{d.day}"
+
+
 # Each writer renders a date the way one site does; parse_date must read it back.
 WRITERS: dict[str, Callable[[date], str]] = {
     "iso": lambda d: d.isoformat(),
@@ -64,6 +87,14 @@ WRITERS: dict[str, Callable[[date], str]] = {
     "japanese era full-width": lambda d: wareki(d).translate(_FULL_WIDTH),
     "japanese western + era full-width": lambda d: (
         f"{d.year}年({wareki(d).split('年')[0]}年){d.month}月{d.day}日".translate(_FULL_WIDTH)
+    ),
+    "japanese era kanji numerals (MHLW)": wareki_kanji,
+    "japanese western kanji digits": lambda d: (
+        "".join(_KANJI[int(c)] for c in str(d.year)) + f"年{kanji(d.month)}月{kanji(d.day)}日"
+    ),
+    "japanese western kanji digits ○": lambda d: (
+        "".join(_KANJI[int(c)] for c in str(d.year)).replace("〇", "○")
+        + f"年{kanji(d.month)}月{kanji(d.day)}日付け"
     ),
     "full-width": lambda d: f"（{d.year}－{d.month:02d}－{d.day:02d}）".translate(
         str.maketrans("0123456789", "０１２３４５６７８９")
@@ -175,6 +206,41 @@ def test_era_and_western_year_agree(day: date) -> None:
     assert (
         parse_date(era) == parse_date(f"{day.year}年{day.month}月{day.day}日") == (day.isoformat())
     )
+
+
+@pytest.mark.parametrize("sep", [".", "/", "-"])
+@settings(max_examples=60, deadline=None)
+@given(day=st.dates(min_value=date(1989, 1, 8), max_value=date(2099, 12, 31)))
+def test_abbreviated_eras_read_back(sep: str, day: date) -> None:
+    assert parse_date(f"更新日：{wareki_short(day, sep)}") == day.isoformat()
+    assert parse_date(f"（{wareki_short(day, sep)}）".translate(_FULL_WIDTH)) == day.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("令和六年三月二十九日", "2024-03-29"),
+        ("令和元年五月一日", "2019-05-01"),
+        ("平成二十六年八月十二日", "2014-08-12"),
+        ("二〇二四年四月二十九日", "2024-04-29"),
+        ("令和元年四月三十日", None),  # still 平成
+        ("R6.3.29", "2024-03-29"),
+        ("H26.8.12", "2014-08-12"),
+        ("R6/3/29", "2024-03-29"),
+        ("H31.4.30", "2019-04-30"),
+        ("H31.5.1", None),  # 令和 by then
+        ("R1.4.30", None),
+        ("R6.3/29", None),  # mixed separators
+        ("version R6.3.29.1", None),  # a longer dotted number
+        ("XR6.3.29", None),  # inside a word
+        ("ICH E6(R2) Step 4", None),
+        ("S1.2.3 Carcinogenicity", None),  # 昭和 letters are not read
+        ("第十三届 三十二月", None),  # kanji numbers that are no date
+        ("发布于十年前", None),
+    ],
+)
+def test_kanji_numerals_and_abbreviated_eras(text: str, expected: str | None) -> None:
+    assert parse_date(text) == expected
 
 
 @settings(max_examples=300, deadline=None)

@@ -10,7 +10,7 @@ title or the text). The rules and bilingual lexicons live in
 
 from __future__ import annotations
 
-from monitor.classify._engine import classify, classify_many
+from monitor.classify._engine import AMBIGUOUS_TYPES, ambiguous, classify, classify_many, locate
 from monitor.classify._lexicon import LexiconError, load_lexicon
 from monitor.classify._result import (
     CN,
@@ -26,6 +26,7 @@ from monitor.classify._result import (
 )
 
 __all__ = [
+    "AMBIGUOUS_TYPES",
     "CN",
     "DISCIPLINES",
     "DOC_TYPES",
@@ -37,7 +38,9 @@ __all__ = [
     "US",
     "Classification",
     "LexiconError",
+    "ambiguous",
     "classify",
     "classify_many",
     "load_lexicon",
+    "locate",
 ]

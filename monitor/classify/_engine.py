@@ -11,6 +11,9 @@ lexicon's hits into a :class:`Classification`.
    title aims at repairing or replacing tissue.
 4. Body text adds tags and evidence; it decides relevance and classes only for
    a title without CGT words and without traps, and only with repeated words.
+   When it decides, ``evidence_at`` says where each of its words was found
+   (``attachment "附件1.pdf" p.2``), read from the ``== name p.N ==`` part
+   headers of ``monitor.attachments``.
 5. Status and document type: the source's metadata when recognised, else the
    title's words, else the defaults.
 6. Scope: "cgt" when relevant; else "horizontal" when the title names a rule
@@ -21,6 +24,7 @@ lexicon's hits into a :class:`Classification`.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -151,6 +155,39 @@ def _words(original: str, spans: Iterable[tuple[int, int]]) -> list[str]:
     return out
 
 
+_PART = re.compile(r"^== (.+?) ==$", re.MULTILINE)
+_PAGE = re.compile(r"^(.*) p\.(\d+)$")
+
+
+def locate(text: str, offset: int) -> str:
+    """Where ``offset`` of a document text lies: ``attachment "NAME" p.N`` after a
+    ``== NAME p.N ==`` part header, ``attachment "NAME"`` after ``== NAME ==``,
+    else ``text``."""
+    header = None
+    for found in _PART.finditer(text, 0, offset):
+        header = found.group(1)
+    if header is None:
+        return "text"
+    paged = _PAGE.match(header)
+    if paged:
+        return f'attachment "{paged.group(1)}" p.{paged.group(2)}'
+    return f'attachment "{header}"'
+
+
+def ambiguous(title: str, cls: Classification) -> bool:
+    """Whether a title leaves a document's subject open, so its attachment is
+    worth reading: no strong CGT cue (``cls`` not relevant), no negative cue
+    (trap) anywhere in it, not horizontal, and a guideline-, notice-,
+    Q&A-, consultation- or reflection-paper-like document (``AMBIGUOUS_TYPES``)."""
+    if cls.relevant or cls.scope != "none" or cls.doc_type not in AMBIGUOUS_TYPES:
+        return False
+    lex = lexicon()
+    return not any(True for _ in lex.negative_matcher.hits(normalise(title or "")))
+
+
+AMBIGUOUS_TYPES = ("guideline", "notice", "qa", "consultation", "reflection_paper")
+
+
 def _body(
     lex: Lexicon, text: str, inherited: list[Negative]
 ) -> tuple[list[Cue], int, list[tuple[int, int]]]:
@@ -191,6 +228,7 @@ def classify(
         for h in sorted(scan.hits, key=lambda h: (lex.cues[h.owner].order, h.pattern, h.start))
     ]
     body_words: list[str] = []
+    body_at: list[tuple[str, str]] = []  # (word, where) when the text decided
     tags: set[str] = {c.modality for c in cues if c.modality}
     class_cues = cues
     if text:
@@ -202,6 +240,7 @@ def classify(
             body_words = _words(text, spans)[: lex.body.max_evidence]
         if from_body:
             relevant, class_cues = True, body_cues
+            body_at = [(text[a:b].strip(), locate(text, a)) for a, b in spans]
     cn, eu, us, jp = _classes(lex, class_cues, norm) if relevant else ((), (), (), ())
     trap_spans = [(h.start, h.end) for _, h, removed in scan.traps if removed]
     status_value, status_span = _status(lex, norm, status)
@@ -217,6 +256,12 @@ def classify(
     in_title = len(evidence)
     evidence += [w for w in body_words if w not in evidence]
     where = ("title",) * in_title + ("text",) * (len(evidence) - in_title)
+    at: tuple[str, ...] = ()
+    if body_at:
+        first_at: dict[str, str] = {}
+        for word, place in body_at:
+            first_at.setdefault(word, place)
+        at = ("",) * in_title + tuple(first_at.get(w, "text") for w in evidence[in_title:])
     disciplines = lex.disciplines.every(norm)
     return Classification(
         relevant=relevant,
@@ -231,6 +276,7 @@ def classify(
         jp=jp,
         scope=scope,
         evidence_where=where,
+        evidence_at=at,
     )
 
 

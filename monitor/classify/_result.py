@@ -72,7 +72,10 @@ class Classification:
     ``scope`` says whether it is about CGT, applies to all medicines or
     biologics ("horizontal") or neither; ``evidence`` holds the words that
     decided it, as they appear, and ``evidence_where`` (same length) says
-    whether each was found in the title or in the document's text.
+    whether each was found in the title or in the document's text. When the
+    text decided relevance (an ambiguous title, ``monitor.classify.ambiguous``),
+    ``evidence_at`` (same length) says where each text word was found, e.g.
+    ``attachment "附件1.pdf" p.2`` ("" for a title word); else it is empty.
     """
 
     relevant: bool
@@ -87,6 +90,7 @@ class Classification:
     jp: tuple[str, ...] = ()
     scope: str = "none"
     evidence_where: tuple[str, ...] = ()
+    evidence_at: tuple[str, ...] = ()
 
     def as_dict(self, text: str | None = None) -> dict[str, Any]:
         """The docs/taxonomy.md JSON object. ``text`` (the classified input) comes
@@ -108,6 +112,8 @@ class Classification:
                 "evidence_where": list(self.evidence_where),
             }
         )
+        if self.evidence_at:  # only when the text decided: older outputs stay as they were
+            out["evidence_at"] = list(self.evidence_at)
         return out
 
     @classmethod
@@ -145,6 +151,9 @@ class Classification:
         where = data.get("evidence_where", ())
         if isinstance(where, str) or any(w not in WHERE for w in where):
             raise ValueError(f"classification field 'evidence_where' must list values of {WHERE}")
+        at = data.get("evidence_at", ())
+        if isinstance(at, str) or not all(isinstance(v, str) for v in at):
+            raise TypeError("classification field 'evidence_at' must be a list of strings")
         return cls(
             relevant=relevant,
             doc_type=doc_type,
@@ -152,5 +161,6 @@ class Classification:
             evidence=tuple(evidence),
             scope=scope,
             evidence_where=tuple(where),
+            evidence_at=tuple(at),
             **lists,
         )

@@ -57,28 +57,43 @@ def _pdf_text(line: str) -> str:
 
 def make_pdf(lines: list[str]) -> bytes:
     """A one-page PDF showing ``lines`` (Chinese included), byte-stable."""
-    ops = ["BT", "/F1 12 Tf", "16 TL", "56 790 Td"]
-    for line in lines[:45]:
-        for start in range(0, max(len(line), 1), 38):
-            ops.append(f"{_pdf_text(line[start : start + 38])} Tj T*")
-    ops.append("ET")
-    content = "\n".join(ops).encode("ascii")
+    return make_pdf_pages([lines[:45]])
+
+
+def make_pdf_pages(pages: list[list[str]]) -> bytes:
+    """A PDF of one page per list of lines (at most 45 each), byte-stable; one
+    page gives the bytes ``make_pdf`` always gave."""
+    streams: list[bytes] = []
+    for lines in pages:
+        ops = ["BT", "/F1 12 Tf", "16 TL", "56 790 Td"]
+        for line in lines[:45]:
+            for start in range(0, max(len(line), 1), 38):
+                ops.append(f"{_pdf_text(line[start : start + 38])} Tj T*")
+        ops.append("ET")
+        streams.append("\n".join(ops).encode("ascii"))
+    # objects: 1 catalog, 2 pages, 3.. page i and its contents, then the three font objects
+    count = len(streams)
+    font = 3 + 2 * count
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(count)).encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        (
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
+    ]
+    for i, content in enumerate(streams):
+        objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-            b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>"
-        ),
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+            b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (font, 4 + 2 * i)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+    objects += [
         (
             b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
-            b"/DescendantFonts [6 0 R] >>"
+            b"/DescendantFonts [%d 0 R] >>" % (font + 1)
         ),
         (
             b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
             b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> "
-            b"/FontDescriptor 7 0 R /DW 1000 >>"
+            b"/FontDescriptor %d 0 R /DW 1000 >>" % (font + 2)
         ),
         (
             b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 "

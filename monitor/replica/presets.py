@@ -19,12 +19,23 @@ Public evidence, and what stays unverified:
   like "…について(2014年(平成26年)8月12日 薬食発0812第30号)[112 KB]" (from the
   issue); its markup (``#contents`` holding ``<li>`` with the PDF link and
   the date in the item's text) is unverified.
-- **MHRA** on GOV.UK: the organisation Atom feed and ``/search/all.atom``.
-  GOV.UK's publishing code (alphagov/whitehall ``FeedHelper``) gives entries
-  a stable id (``tag:www.gov.uk,2005:…``), ``published`` / ``updated`` and a
-  ``category`` (the display type); the search feed's exact entries are
-  unverified (another GOV.UK feed builds ids as ``url#updated``, which would
-  change on every update).
+- **MHRA** on GOV.UK: the organisation Atom feed and a search (finder) feed.
+  GOV.UK's publishing code (alphagov/whitehall ``FeedHelper``) gives the
+  organisation feed's entries a stable id (``tag:www.gov.uk,2005:…``),
+  ``published`` / ``updated`` and a ``category`` (the display type). The
+  ``/search/<finder>.atom`` feeds are built by alphagov/finder-frontend
+  (``app/views/finders/show.atom.builder`` and ``EntryPresenter#tag``): an
+  entry's id is ``tag:www.gov.uk,2005:<base path>`` (the Rails ``atom_feed``
+  default schema date 2005), so it depends on the document's path only and
+  stays the same across re-sorts and updates; the entry has ``updated`` (the
+  document's ``public_timestamp``) and no ``published``, so with
+  ``order=updated-newest`` an updated document jumps to the top with a new
+  date under the same id (modelled: ``MhraReplica.update``), and old ones
+  fall off the end of the window. GOV.UK's robots.txt (``User-agent: *`` /
+  ``Disallow: /search/all*``, as quoted live by several public projects)
+  forbids ``/search/all.atom``, so the preset reads the
+  ``/search/guidance-and-regulation.atom`` finder, which robots.txt allows.
+  The finder's page size in the feed is unverified (20 here).
 - **Health Canada**: the "Guidance documents" page under
   ``…/biologics-radiopharmaceuticals-genetic-therapies/``, items
   "Title [2024-04-29]" (from the issue); the WET markup (``<main>`` with
@@ -49,7 +60,7 @@ from __future__ import annotations
 import json
 import tomllib
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from html import escape
 from typing import Any
@@ -299,7 +310,8 @@ class MhraReplica(PresetReplica):
 
     preset = "mhra"
     ORG = "/government/organisations/medicines-and-healthcare-products-regulatory-agency.atom"
-    SEARCH = "/search/all.atom"
+    SEARCH = "/search/guidance-and-regulation.atom"
+    WINDOW = 20  # entries a finder feed shows (unverified)
 
     def seed(self) -> None:
         t = self.today
@@ -328,7 +340,7 @@ class MhraReplica(PresetReplica):
             ),
         ]
         self.lists[self.ORG] = list(items)
-        self.lists[self.SEARCH] = list(items)
+        self.lists[self.SEARCH] = [replace(i) for i in items]  # updated on their own
 
     def _ident(self, path: str) -> str:
         return f"tag:www.gov.uk,2005:Document/{zlib.crc32(path.encode()) % 900_000 + 100_000}"
@@ -337,6 +349,8 @@ class MhraReplica(PresetReplica):
         if items is None:  # GOV.UK's "no results" feed has no entries; a page moved: HTML
             return Response(body="<!DOCTYPE html><html><body><h1>Page not found</h1></body></html>")
         base = request.base
+        if request.path == self.SEARCH:
+            return self._finder_feed(request, items)
         entries = "".join(
             f"<entry><id>{i.ident}</id><published>{i.day.isoformat()}T09:30:00+00:00</published>"
             f"<updated>{i.day.isoformat()}T09:30:00+00:00</updated>"
@@ -352,6 +366,39 @@ class MhraReplica(PresetReplica):
             f'<link rel="self" type="application/atom+xml" href="{base}{request.path}"/>'
             "<title>Medicines and Healthcare products Regulatory Agency - Activity on GOV.UK"
             f"</title><updated>{stamp}T00:00:00+00:00</updated>"
+            f"<author><name>HM Government</name></author>{entries}</feed>"
+        )
+        return Response(body=body, content_type="application/atom+xml; charset=utf-8")
+
+
+    def update(self, path: str) -> None:
+        """A public update of the document at ``path`` today: the finder feed
+        re-sorts it to the top with a new ``updated``, under the same id."""
+        for items in self.lists.values():
+            for item in items:
+                if item.path == path:
+                    item.day = self.today
+
+    def _finder_feed(self, request: Request, items: list[Item]) -> Response:
+        """finder-frontend's Atom: id from the path, ``updated`` only, newest updated first."""
+        base = request.base
+        ordered = sorted(items, key=lambda i: i.day, reverse=True)[: self.WINDOW]
+        entries = "".join(
+            f"<entry><id>tag:www.gov.uk,2005:{escape(i.path)}</id>"
+            f"<updated>{i.day.isoformat()}T09:30:00+00:00</updated>"
+            f'<link rel="alternate" type="text/html" href="{base}{i.path}"/>'
+            f'<title>{escape(i.title)}</title><summary type="html">{escape(i.title)}</summary>'
+            "</entry>"
+            for i in ordered
+        )
+        stamp = (self.today + timedelta(minutes=self.stamp)).isoformat()
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+            'xml:lang="en">'
+            f"<id>tag:www.gov.uk,2005:{self.SEARCH.removesuffix('.atom')}</id>"
+            f'<link rel="self" type="application/atom+xml" href="{base}{request.path}"/>'
+            "<title>Guidance and regulation from Medicines and Healthcare products Regulatory "
+            f"Agency</title><updated>{stamp}T00:00:00+00:00</updated>"
             f"<author><name>HM Government</name></author>{entries}</feed>"
         )
         return Response(body=body, content_type="application/atom+xml; charset=utf-8")

@@ -1,6 +1,6 @@
 """The tables of docs/design.md as SQLModel classes.
 
-Lists of classes (cn, eu, us, modalities) are stored twice: as JSON inside
+Lists of classes (cn, eu, us, jp, modalities) are stored twice: as JSON inside
 ``classification`` and as a ``,a,b,`` string column that SQL can filter with
 ``LIKE '%,gtmp,%'`` on SQLite and PostgreSQL alike.
 """
@@ -125,6 +125,7 @@ class ChangeRow(SQLModel, table=True):
     cn: str = ""
     eu: str = ""
     us: str = ""
+    jp: str = ""  # Japan's PMD Act class (migration 0008)
     modalities: str = ""
     doc_type: str = ""
     status: str = "unknown"

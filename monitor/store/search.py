@@ -121,13 +121,15 @@ def grams(*texts: str) -> str:
     return " ".join(seen)
 
 
-def _classes(classification: str) -> str:
+def classes_of(classification: str) -> str:
+    """The ``,key,key,`` list the ``atmp`` filter matches: the cn / eu / us / jp
+    classes and the modalities of a stored classification."""
     try:
         cls = json.loads(classification or "{}")
     except ValueError:
         return ""
     keys: list[str] = []
-    for scope in ("cn", "eu", "us", "modalities"):
+    for scope in ("cn", "eu", "us", "jp", "modalities"):
         keys += [k for k in cls.get(scope) or [] if isinstance(k, str)]
     return "," + ",".join(dict.fromkeys(keys)) + "," if keys else ""
 
@@ -168,7 +170,7 @@ def document_entry(doc: Any, text: str) -> dict[str, Any]:
         "document_id": doc.id,
         "source_id": doc.source_id,
         "jurisdiction": doc.jurisdiction or "",
-        "classes": _classes(doc.classification),
+        "classes": classes_of(doc.classification),
         "status": doc.status or "",
         "doc_type": str(cls.get("doc_type") or ""),
         "event": doc.state or "",
@@ -193,7 +195,7 @@ def change_entry(change: Any) -> dict[str, Any]:
         "document_id": change.document_id,
         "source_id": change.source_id,
         "jurisdiction": change.jurisdiction or "",
-        "classes": _classes(change.classification),
+        "classes": classes_of(change.classification),
         "status": change.status or "",
         "doc_type": change.doc_type or "",
         "event": change.event or "",
