@@ -21,7 +21,7 @@ from monitor.replica.server import App, ReplicaServer, Request, Response
 from monitor.store import Store
 from sources.errors import Blocked, FetchError, LayoutChanged
 from sources.http import HttpFetcher, HttpSettings
-from sources.nmpa import NmpaColumns, parse_article, parse_column_page
+from sources.nmpa import NmpaColumns, NmpaSettings, parse_article, parse_column_page
 from sources.registry import adapter_for
 from sources.types import Listing, Record
 
@@ -187,12 +187,12 @@ def test_gbk_column_decodes(site: Site) -> None:
 
 
 def test_column_names_and_paths(site: Site) -> None:
-    settings = NmpaColumns.Settings(
+    settings = NmpaSettings(
         name="n", kind="nmpa", columns=["ggtg", "ypzhcjd", "/xxgk/zhqyj/index.html", "ggtg"]
     )
     assert settings.columns == ["/xxgk/ggtg/", "/yaopin/ypzhcjd/", "/xxgk/zhqyj/"]
     with pytest.raises(ValidationError):
-        NmpaColumns.Settings(name="n", kind="nmpa", columns=["notices"])
+        NmpaSettings(name="n", kind="nmpa", columns=["notices"])
     listing = site.collect(columns=["ypggtg", "ypzhcjd"], details=False)
     assert {r.fields["column"] for r in listing.records} == {COLUMNS["ypggtg"], COLUMNS["ypzhcjd"]}
 
