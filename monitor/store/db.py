@@ -35,7 +35,8 @@ _REVISION = re.compile(r"""^(down_)?revision\s*=\s*['"]?(\w+)""", re.MULTILINE)
 def _head_revision() -> str | None:
     """The one revision no migration builds on, read from the files (``None`` if
     there is not exactly one: then Alembic decides)."""
-    revisions, parents = set(), set()
+    revisions: set[str] = set()
+    parents: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         for down, name in _REVISION.findall(path.read_text(encoding="utf-8")):
             (parents if down else revisions).add(name)
