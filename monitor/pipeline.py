@@ -208,7 +208,13 @@ class Pipeline:
         with self.store.session(write=True) as session:
             source, previous_url = self._source_row(session, settings, adapter)
             validators = json.loads(source.validators or "{}")
-        fetcher = RecordingFetcher(self.fetcher_factory(settings, validators))
+        fetcher = RecordingFetcher(
+            self.fetcher_factory(settings, validators),
+            # the same page as the last healthy listing is read as a 304 (no parse);
+            # the keys also depend on the host names, checked once the page is in
+            same_page=source.page_digest if source.healthy_runs and source.listing_hash else "",
+            salt=settings.model_dump_json(),
+        )
 
         def hosts() -> frozenset[str]:
             return site_hosts(
@@ -234,6 +240,14 @@ class Pipeline:
                 baseline=source.healthy_runs == 0,
                 hosts=own,
             )
+            due: list[DocumentRow] | None = None
+            if fetcher.stood_in is not None:
+                with self.store.session() as session:
+                    due = _due_rows(session, settings, source, ctx.now)
+                # a re-read needs the records the page lists, a new host name the
+                # full path once (see below): parse the page after all
+                if due or not own <= set(source.hosts.split()):
+                    listing, due = adapter.collect(fetcher.replay(), known), None
 
             def canonical(url: str) -> str:
                 return relative_key(url, own)
@@ -257,7 +271,7 @@ class Pipeline:
                 # the last healthy run's listing (a new host name takes the full path
                 # once, so stored records get their new URLs)
                 documents, plan = self._same_listing_plan(
-                    settings, source, adapter.base_url, ctx.now
+                    settings, source, adapter.base_url, ctx.now, due
                 )
             else:
                 documents = known.documents()
@@ -312,11 +326,16 @@ class Pipeline:
         return documents
 
     def _same_listing_plan(
-        self, settings: SourceSettings, source: SourceRow, base_url: str, now: datetime
+        self,
+        settings: SourceSettings,
+        source: SourceRow,
+        base_url: str,
+        now: datetime,
+        due: list[DocumentRow] | None = None,
     ) -> tuple[dict[str, DocumentRow], Plan]:
         """The plan of a run whose listing is the last healthy run's (a 304, or the
         same digest): no diff, no document load; records missing last time are
-        still missing, and count."""
+        still missing, and count. ``due``: the re-reads, when already looked up."""
         with self.store.session() as session:
             missing = session.exec(
                 select(DocumentRow).where(
@@ -325,7 +344,8 @@ class Pipeline:
                     col(DocumentRow.missing_runs) > 0,
                 )
             ).all()
-            due = _due_rows(session, settings, source, now)
+            if due is None:
+                due = _due_rows(session, settings, source, now)
         documents = {doc.key: doc for doc in [*missing, *due]}
         diff = record_diff.RecordDiff()
         for doc in missing:
@@ -423,9 +443,9 @@ class Pipeline:
         run = ctx.run
         run.finished_at, run.http_status = now, fetcher.last_status
         run.item_errors = len(listing.item_errors)
+        run.snapshot_hash = _snapshot(session, fetcher)  # before the insert: no update
         session.add(run)
         session.flush()
-        run.snapshot_hash = _snapshot(session, fetcher)
         changes: list[ChangeRow] = []
         if listing.page_text is not None:
             changes = self._page(session, ctx, documents, listing.page_text)
@@ -465,6 +485,8 @@ class Pipeline:
         if ctx.baseline:
             result.alerts += self._baseline_summary(session, source, settings, run)
         source.validators = json.dumps(fetcher.validators or {}, sort_keys=True)
+        if listing.page_text is None and fetcher.page_digest is not None:
+            source.page_digest = fetcher.page_digest
         source.hosts = " ".join(sorted(ctx.hosts)[:MAX_HOSTS])
         session.add(source)
         return result

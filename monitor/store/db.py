@@ -176,7 +176,8 @@ class Store:
     def put_blob(session: Session, data: bytes) -> str:
         """Store ``data`` once per distinct content; return its hash."""
         digest = blob_hash(data)
-        if session.get(BlobRow, digest) is None:
+        stored = session.exec(select(BlobRow.hash).where(BlobRow.hash == digest)).first()
+        if stored is None:  # (the hash alone: an unchanged page's blob is not read back)
             session.add(
                 BlobRow(
                     hash=digest, size=len(data), data=zlib.compress(data, 6), created_at=utcnow()
