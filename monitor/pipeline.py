@@ -240,14 +240,14 @@ class Pipeline:
                 baseline=source.healthy_runs == 0,
                 hosts=own,
             )
-            due: list[DocumentRow] | None = None
-            if fetcher.stood_in is not None:
-                with self.store.session() as session:
-                    due = _due_rows(session, settings, source, ctx.now)
-                # a re-read needs the records the page lists, a new host name the
-                # full path once (see below): parse the page after all
-                if due or not own <= set(source.hosts.split()):
-                    listing, due = adapter.collect(fetcher.replay(), known), None
+            same: tuple[dict[str, DocumentRow], Plan] | None = None
+            if fetcher.stood_in is not None:  # the page the last healthy listing was read from
+                same = self._same_listing_plan(settings, source, adapter.base_url, ctx.now)
+                # a listed document due for a re-read needs its record from the page, a
+                # new host name the full path once (see below): parse the page after all
+                listed = any(doc.missing_runs == 0 for doc in same[0].values())
+                if listed or not own <= set(source.hosts.split()):
+                    listing, same = adapter.collect(fetcher.replay(), known), None
 
             def canonical(url: str) -> str:
                 return relative_key(url, own)
@@ -270,8 +270,8 @@ class Pipeline:
             ):
                 # the last healthy run's listing (a new host name takes the full path
                 # once, so stored records get their new URLs)
-                documents, plan = self._same_listing_plan(
-                    settings, source, adapter.base_url, ctx.now, due
+                documents, plan = same or self._same_listing_plan(
+                    settings, source, adapter.base_url, ctx.now
                 )
             else:
                 documents = known.documents()
@@ -331,11 +331,10 @@ class Pipeline:
         source: SourceRow,
         base_url: str,
         now: datetime,
-        due: list[DocumentRow] | None = None,
     ) -> tuple[dict[str, DocumentRow], Plan]:
         """The plan of a run whose listing is the last healthy run's (a 304, or the
         same digest): no diff, no document load; records missing last time are
-        still missing, and count. ``due``: the re-reads, when already looked up."""
+        still missing, and count."""
         with self.store.session() as session:
             missing = session.exec(
                 select(DocumentRow).where(
@@ -344,8 +343,7 @@ class Pipeline:
                     col(DocumentRow.missing_runs) > 0,
                 )
             ).all()
-            if due is None:
-                due = _due_rows(session, settings, source, now)
+            due = _due_rows(session, settings, source, now)
         documents = {doc.key: doc for doc in [*missing, *due]}
         diff = record_diff.RecordDiff()
         for doc in missing:
