@@ -208,7 +208,13 @@ class Pipeline:
         with self.store.session(write=True) as session:
             source, previous_url = self._source_row(session, settings, adapter)
             validators = json.loads(source.validators or "{}")
-        fetcher = RecordingFetcher(self.fetcher_factory(settings, validators))
+        fetcher = RecordingFetcher(
+            self.fetcher_factory(settings, validators),
+            # the same page as the last healthy listing is read as a 304 (no parse);
+            # the keys also depend on the host names, checked once the page is in
+            same_page=source.page_digest if source.healthy_runs and source.listing_hash else "",
+            salt=settings.model_dump_json(),
+        )
 
         def hosts() -> frozenset[str]:
             return site_hosts(
@@ -234,6 +240,14 @@ class Pipeline:
                 baseline=source.healthy_runs == 0,
                 hosts=own,
             )
+            same: tuple[dict[str, DocumentRow], Plan] | None = None
+            if fetcher.stood_in is not None:  # the page the last healthy listing was read from
+                same = self._same_listing_plan(settings, source, adapter.base_url, ctx.now)
+                # a listed document due for a re-read needs its record from the page, a
+                # new host name the full path once (see below): parse the page after all
+                listed = any(doc.missing_runs == 0 for doc in same[0].values())
+                if listed or not own <= set(source.hosts.split()):
+                    listing, same = adapter.collect(fetcher.replay(), known), None
 
             def canonical(url: str) -> str:
                 return relative_key(url, own)
@@ -256,7 +270,7 @@ class Pipeline:
             ):
                 # the last healthy run's listing (a new host name takes the full path
                 # once, so stored records get their new URLs)
-                documents, plan = self._same_listing_plan(
+                documents, plan = same or self._same_listing_plan(
                     settings, source, adapter.base_url, ctx.now
                 )
             else:
@@ -320,7 +334,11 @@ class Pipeline:
         return documents
 
     def _same_listing_plan(
-        self, settings: SourceSettings, source: SourceRow, base_url: str, now: datetime
+        self,
+        settings: SourceSettings,
+        source: SourceRow,
+        base_url: str,
+        now: datetime,
     ) -> tuple[dict[str, DocumentRow], Plan]:
         """The plan of a run whose listing is the last healthy run's (a 304, or the
         same digest): no diff, no document load; records missing last time are
@@ -431,9 +449,9 @@ class Pipeline:
         run = ctx.run
         run.finished_at, run.http_status = now, fetcher.last_status
         run.item_errors = len(listing.item_errors)
+        run.snapshot_hash = _snapshot(session, fetcher)  # before the insert: no update
         session.add(run)
         session.flush()
-        run.snapshot_hash = _snapshot(session, fetcher)
         changes: list[ChangeRow] = []
         if listing.page_text is not None:
             changes = self._page(session, ctx, documents, listing.page_text)
@@ -473,6 +491,8 @@ class Pipeline:
         if ctx.baseline:
             result.alerts += self._baseline_summary(session, source, settings, run)
         source.validators = json.dumps(fetcher.validators or {}, sort_keys=True)
+        if listing.page_text is None and fetcher.page_digest is not None:
+            source.page_digest = fetcher.page_digest
         source.hosts = " ".join(sorted(ctx.hosts)[:MAX_HOSTS])
         session.add(source)
         return result

@@ -26,9 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
-
-import jinja2
+from typing import TYPE_CHECKING, Any, Literal
 
 from notifiers.context import alert_context, digest_context
 from notifiers.errors import TemplateError
@@ -43,6 +41,9 @@ from notifiers.services import (
     size,
 )
 from notifiers.types import Alert
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = [
     "CUT_MARK",
@@ -109,6 +110,8 @@ def _format_of(name: str) -> str:
 
 @lru_cache(maxsize=32)
 def _environment(templates_dir: str | None, fmt: str = "text") -> jinja2.Environment:
+    import jinja2  # here, not at the top: only a run that renders an alert needs it
+
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir:
         loaders.append(jinja2.FileSystemLoader(os.fspath(templates_dir)))
@@ -128,6 +131,8 @@ def _render(
 ) -> str:
     """Render ``name``; values are neutralised for ``fmt`` (default: the template's
     own format; a title is neutralised for the format of its message)."""
+    import jinja2
+
     try:
         template = _environment(templates_dir, fmt or _format_of(name)).get_template(name)
         return template.render(**values)
@@ -199,6 +204,8 @@ def check_templates(templates_dir: str) -> list[str]:
     Files starting with ``_`` are partials (for ``{% include %}``) and may be
     named freely.
     """
+    import jinja2
+
     problems = []
     env = _environment(templates_dir)
     for name in sorted(p.name for p in Path(templates_dir).glob("*.j2")):

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-
-import apprise
+from typing import TYPE_CHECKING
 
 from notifiers._capture import capture, reasons
 from notifiers.redact import redact
@@ -31,11 +30,10 @@ __all__ = [
     "send_to",
 ]
 
-_FORMATS = {
-    "text": apprise.NotifyFormat.TEXT,
-    "markdown": apprise.NotifyFormat.MARKDOWN,
-    "html": apprise.NotifyFormat.HTML,
-}
+if TYPE_CHECKING:  # apprise itself is imported when a message is sent, not before
+    import apprise
+
+_FORMATS = {"text": "TEXT", "markdown": "MARKDOWN", "html": "HTML"}  # apprise.NotifyFormat
 
 
 @dataclass(frozen=True)
@@ -48,12 +46,16 @@ class SendResult:
 
 
 def _asset() -> apprise.AppriseAsset:
+    import apprise
+
     # Synchronous: the plugin runs in this thread, so its log lands in our capture.
     return apprise.AppriseAsset(async_mode=False)
 
 
 def send_to(url: str, message: Message, *, timeout: float = 30) -> SendResult:
     """Send ``message`` (as is, not cut) to one apprise URL."""
+    import apprise
+
     plugin, why = instantiate(url, asset=_asset())
     if plugin is None:
         return SendResult(ok=False, url=masked(url), error=f"apprise cannot use this URL: {why}")
@@ -71,7 +73,7 @@ def send_to(url: str, message: Message, *, timeout: float = 30) -> SendResult:
                 notifier.notify(
                     body=message.body,
                     title=message.title,
-                    body_format=_FORMATS[message.format],
+                    body_format=getattr(apprise.NotifyFormat, _FORMATS[message.format]),
                 )
             )
         except Exception as exc:  # noqa: BLE001 - a plugin bug must not stop the dispatcher

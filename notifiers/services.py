@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
-import apprise
-
 from notifiers._capture import capture, reasons
 from notifiers.redact import register_url
 
@@ -38,6 +36,8 @@ def _ensure_plugins() -> None:
     under ``-W error`` that import would fail and e-mail would be unusable.
     """
     global _loaded
+    import apprise  # here, not at the top: a check without [[notify]] routes never needs it
+
     with _load_lock:
         if _loaded:
             return
@@ -49,6 +49,8 @@ def _ensure_plugins() -> None:
 
 def instantiate(url: str, asset: Any = None) -> tuple[Any | None, str]:
     """apprise's plugin object for ``url`` (or None) and why it failed, secret-free."""
+    import apprise
+
     _ensure_plugins()
     tail = url.partition("://")[2]
     with capture(hide=((url, masked(url)), (tail, "…"))) as records:

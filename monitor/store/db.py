@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 import threading
 import zlib
 from collections.abc import Iterator
@@ -24,6 +26,22 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 URL_KEY = "[store].url"
 URL_FIX = "use sqlite:///regwatch.db or postgresql+psycopg://user:pass@host/db"
 _SUPPORTED = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
+
+
+_REVISION = re.compile(r"""^(down_)?revision\s*=\s*['"]?(\w+)""", re.MULTILINE)
+
+
+@functools.cache
+def _head_revision() -> str | None:
+    """The one revision no migration builds on, read from the files (``None`` if
+    there is not exactly one: then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for down, name in _REVISION.findall(path.read_text(encoding="utf-8")):
+            (parents if down else revisions).add(name)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def url_problem(url: str) -> tuple[str, str] | None:
@@ -99,7 +117,12 @@ class Store:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision (safe to run every start)."""
+        """Bring the schema to the newest revision (safe to run every start).
+
+        A database already at the newest revision is told by one query, without
+        importing Alembic (a third of a second of every ``check``'s start-up)."""
+        if self._at_head():
+            return
         from alembic import command
         from alembic.config import Config as AlembicConfig
 
@@ -109,6 +132,17 @@ class Store:
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def _at_head(self) -> bool:
+        head = _head_revision()
+        if head is None:
+            return False
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        except SQLAlchemyError:  # no table yet: a new database
+            return False
+        return [row[0] for row in rows] == [head]
 
     def tables(self) -> list[str]:
         return sorted(inspect(self.engine).get_table_names())
@@ -142,7 +176,8 @@ class Store:
     def put_blob(session: Session, data: bytes) -> str:
         """Store ``data`` once per distinct content; return its hash."""
         digest = blob_hash(data)
-        if session.get(BlobRow, digest) is None:
+        stored = session.exec(select(BlobRow.hash).where(BlobRow.hash == digest)).first()
+        if stored is None:  # (the hash alone: an unchanged page's blob is not read back)
             session.add(
                 BlobRow(
                     hash=digest, size=len(data), data=zlib.compress(data, 6), created_at=utcnow()

@@ -34,6 +34,9 @@ class SourceRow(SQLModel, table=True):
     listing_hash: str = ""  # digest of the last healthy run's normalised listing
     moved_to: str = ""  # where the list now answers from, once said
     hosts: str = ""  # host names the source's site has had (space-separated)
+    # digest of the first page (with the source's settings) of the last healthy
+    # listing: the same bytes again are read as a 304 (see RecordingFetcher)
+    page_digest: str = ""
 
 
 class RunRow(SQLModel, table=True):
