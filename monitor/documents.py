@@ -127,6 +127,25 @@ class LineageIndex:
             self.changes.setdefault(doc.lineage, []).append((change, doc))
 
 
+# What a document listed again takes from its new record (the rest is its history).
+_RELISTED_COLUMNS = (
+    "title",
+    "url",
+    "jurisdiction",
+    "last_seen",
+    "record",
+    "fingerprint",
+    "lineage",
+    "status",
+    "comment_deadline",
+    "text_hash",
+    "attachments",
+    "classification",
+    "relevant",
+    "attachments_checked_at",
+)
+
+
 class DocumentWriter:
     """Writes the plan of one run as rows. Every method runs inside the run's
     transaction; none fetches or classifies."""
@@ -148,6 +167,7 @@ class DocumentWriter:
         lineages |= {documents[r.key].lineage for r in diff.removed if r.key in documents}
         lineages |= {doc.lineage for doc in plan.rechecks}
         self.index = LineageIndex(session, lineages, ctx.now)
+        self._returned: dict[str, datetime] = {}  # key -> last seen, of documents listed again
 
     # -- attachments -----------------------------------------------------------
 
@@ -178,10 +198,16 @@ class DocumentWriter:
     def add_all(self, records: list[Record]) -> list[ChangeRow]:
         """New documents, in bulk: one insert of the documents, one of their
         versions; the changes (none on a baseline) are returned unflushed."""
-        docs = [self._new_document(record) for record in records]
+        returning = self._removed_documents([record.key for record in records])
+        docs = [
+            self._relisted(returning[record.key], record)
+            if record.key in returning
+            else self._new_document(record)
+            for record in records
+        ]
         if not docs:
             return []
-        self.session.add_all(docs)
+        self.session.add_all([doc for doc in docs if doc.id is None])
         self.session.flush()
         self.session.execute(
             insert(VersionRow),
@@ -198,6 +224,10 @@ class DocumentWriter:
         )
         if self.ctx.baseline:
             return []
+        relisted = {
+            key: f"listed again (last listed {last:%Y-%m-%d})"
+            for key, last in self._returned.items()
+        }
         changes = []
         for record, doc in zip(records, docs, strict=True):
             cls = self._classification(record.key)
@@ -205,7 +235,7 @@ class DocumentWriter:
             change = change_row(
                 self.source, self.run, doc, "added", event, self.now, cls, doc.comment_deadline
             )
-            change.detail = detail
+            change.detail = detail or relisted.get(record.key, "")
             change.mirror_of = self._mirror(doc, event) or twin
             read = self.plan.files.get(record.key)
             if read is not None and read.text:
@@ -213,6 +243,31 @@ class DocumentWriter:
             self.index.add_change(change, doc)
             changes.append(change)
         return changes
+
+    def _removed_documents(self, keys: list[str]) -> dict[str, DocumentRow]:
+        """This source's removed documents among ``keys``: a document listed again
+        is the same row made active, not a second row under the same key."""
+        found: dict[str, DocumentRow] = {}
+        for start in range(0, len(keys), 500):
+            rows = self.session.exec(
+                select(DocumentRow).where(
+                    DocumentRow.source_id == self.source.id,
+                    DocumentRow.state == "removed",
+                    col(DocumentRow.key).in_(keys[start : start + 500]),
+                )
+            )
+            found.update((row.key, row) for row in rows)
+        return found
+
+    def _relisted(self, doc: DocumentRow, record: Record) -> DocumentRow:
+        """A removed document listed again: its row takes the new record; its
+        history (first seen, earlier versions and changes) stays."""
+        self._returned[record.key] = doc.last_seen
+        fresh = self._new_document(record)
+        for name in _RELISTED_COLUMNS:
+            setattr(doc, name, getattr(fresh, name))
+        doc.state, doc.missing_runs, doc.linked_to = "active", 0, None
+        return doc
 
     def _new_document(self, record: Record) -> DocumentRow:
         cls = self._classification(record.key)
