@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the system Chromium that sources/browser.py drives through Playwright
+# Install the system Chromium that sources/fetch/browser.py drives through Playwright
 # (Debian package, /usr/bin/chromium). Idempotent: does nothing when Chromium is
 # already on PATH. Runs as root in CI; Playwright's own browser downloads are
 # never used (`playwright install` is not run).

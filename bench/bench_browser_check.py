@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.config import loads  # noqa: E402
-from monitor.pipeline import Pipeline  # noqa: E402
+from monitor.pipeline.check import Pipeline  # noqa: E402
 from monitor.replica.cde import CdeReplica  # noqa: E402
 from monitor.replica.challenge import JsCookieChallenge  # noqa: E402
 from monitor.replica.nmpa import NmpaReplica  # noqa: E402

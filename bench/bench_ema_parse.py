@@ -7,7 +7,7 @@ Builds the replica's documents file at the real scale (70,000 documents,
 
 - ``json.loads`` alone;
 - ``plain``: ``json.loads`` of the whole file, then keep the wanted type;
-- ``object_hook`` (what ``sources.ema.parse_documents_json`` does): drop
+- ``object_hook`` (what ``sources.adapters.ema.parse_documents_json`` does): drop
   unwanted documents while the parser builds them;
 - ``ijson`` streaming, when ijson happens to be installed (it is not a
   dependency).
@@ -29,8 +29,8 @@ from typing import Any
 
 from monitor.replica.ema import EmaReplica
 from monitor.replica.fda import FdaReplica
-from sources import ema
-from sources.fda import parse_guidance_json
+from sources.adapters import ema
+from sources.adapters.fda import parse_guidance_json
 
 BASE = "https://www.ema.europa.eu"
 WANTED = frozenset(ema.DEFAULT_TYPES)

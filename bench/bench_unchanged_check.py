@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.config import loads
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.server import App, ReplicaServer, Router
 from monitor.store import Store
 from tests.sites import Item, ListSite

@@ -35,7 +35,7 @@ import io, json, resource, sys, time, zipfile
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(1, sys.argv[2])
 from tests.helpers.docx_files import many_paragraphs, rebuilt, head, TAIL
-from sources.documents import extract_text
+from sources.text.documents import extract_text
 kind = sys.argv[3]
 if kind == "bomb":
     chunk = b"<w:p><w:r><w:t>a</w:t></w:r></w:p>" * 30_000

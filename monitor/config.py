@@ -23,8 +23,8 @@ from monitor.errors import ConfigError
 from monitor.store.db import URL_KEY, url_problem
 from notifiers import redact
 from notifiers.routes import Route
-from sources.browser import BrowserSettings
-from sources.http import HttpSettings
+from sources.fetch.browser import BrowserSettings
+from sources.fetch.http import HttpSettings
 from sources.registry import SourceSettings, adapter_for
 
 DEFAULT_PATH = "regwatch.toml"

@@ -24,9 +24,9 @@ from rich.console import Console
 from rich.text import Text
 
 from monitor.config import loads
-from monitor.dispatch import Dispatcher
+from monitor.delivery.dispatch import Dispatcher
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.cde import CdeReplica
 from monitor.replica.ema import EmaReplica
 from monitor.replica.fda import FdaReplica
@@ -366,7 +366,7 @@ def keep_database(db: Path, keep: Path) -> tuple[Path, Path]:
 
 def _reminders() -> Callable[..., object] | None:
     try:
-        from monitor.reminders import queue_reminders
+        from monitor.delivery.reminders import queue_reminders
     except ImportError:
         return None
     return queue_reminders

@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from diffing import text as text_diff
-from monitor.alerts import split_list
+from monitor.delivery.alerts import split_list
 from monitor.errors import NotFound
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow

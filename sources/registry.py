@@ -89,7 +89,7 @@ class SourceSettings(BaseModel):
     @field_validator("allow_redirects_to")
     @classmethod
     def _sites(cls, value: list[str]) -> list[str]:
-        from sources.netpolicy import NetworkPolicy
+        from sources.fetch.netpolicy import NetworkPolicy
 
         NetworkPolicy(allow_redirects_to=tuple(value))  # raises ValueError naming the entry
         return value
@@ -212,4 +212,4 @@ def kinds() -> dict[str, type[Adapter]]:
 
 def _load_builtins() -> None:
     # Explicit list, not folder scanning: importing a module runs its @register.
-    import sources.builtin  # noqa: F401
+    import sources.adapters.builtin  # noqa: F401

@@ -192,8 +192,8 @@ class Fetched:
 
 
 class Fetcher(Protocol):
-    """What an adapter is given to read a site. Implemented by ``sources.http``
-    (plain HTTP) and ``sources.browser`` (Chromium).
+    """What an adapter is given to read a site. Implemented by ``sources.fetch.http``
+    (plain HTTP) and ``sources.fetch.browser`` (Chromium).
 
     ``validators`` and ``close()`` are part of the contract: the pipeline
     persists the first and always calls the second.

@@ -20,10 +20,10 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli.main import app
 from monitor.config import Config, loads
-from monitor.dispatch import Dispatcher
-from monitor.pipeline import Pipeline
+from monitor.delivery.dispatch import Dispatcher
+from monitor.pipeline.check import Pipeline
 from monitor.replica.data_cn import make_docx, make_pdf_pages
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
@@ -247,7 +247,7 @@ item = "ul.news li"
 
 
 def test_first_pages_reads_only_the_pages_and_characters_asked() -> None:
-    from sources.documents import first_pages
+    from sources.text.documents import first_pages
 
     body = make_pdf_pages(AAV_PAGES)
     pages = first_pages(body, filename="附件1.pdf", pages=2, chars=10_000)

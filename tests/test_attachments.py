@@ -9,7 +9,7 @@ from pathlib import Path
 
 from monitor.config import loads
 from monitor.history import ChangeFilter, diff_versions, get_change, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.data_west import pdf_bytes
 from monitor.replica.ema import EmaReplica
 from monitor.replica.server import ReplicaServer, Request, Response, Router
@@ -161,7 +161,7 @@ recheck_days = 7
 
 def test_no_download_happens_while_the_database_write_lock_is_held(tmp_path: Path) -> None:
     from monitor.replica.cde import CdeReplica
-    from sources.http import HttpFetcher, HttpSettings
+    from sources.fetch.http import HttpFetcher, HttpSettings
 
     cde = CdeReplica()
     under_lock: list[str] = []

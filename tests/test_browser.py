@@ -26,17 +26,17 @@ from monitor.replica.challenge import (
     solve,
 )
 from monitor.replica.server import ReplicaServer, Request, Response
-from sources.browser import (
+from sources.errors import Blocked, BrowserUnavailable, FetchError, TooLarge
+from sources.fetch.browser import (
     INSTALL_HINT,
     BrowserFetcher,
     BrowserSettings,
     browser_available,
     chromium_path,
 )
-from sources.errors import Blocked, BrowserUnavailable, FetchError, TooLarge
-from sources.fetchers import AutoFetcher, make_fetcher
-from sources.http import HttpFetcher, HttpSettings
-from sources.politeness import HostGate, host_of
+from sources.fetch.fetchers import AutoFetcher, make_fetcher
+from sources.fetch.http import HttpFetcher, HttpSettings
+from sources.fetch.politeness import HostGate, host_of
 from tests.helpers.clock import FakeClock
 
 CHROMIUM = browser_available(BrowserSettings())

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from monitor.config import loads
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.cde import CdeReplica
 from monitor.replica.challenge import JsCookieChallenge
 from monitor.replica.nmpa import NmpaReplica
 from monitor.replica.server import ReplicaServer, Router
 from monitor.store import Store
-from sources.chromium import browser_available
+from sources.fetch.chromium import browser_available
 
 pytestmark = [
     pytest.mark.browser,

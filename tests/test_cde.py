@@ -20,21 +20,21 @@ from pydantic import ValidationError
 
 from monitor.config import loads
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.cde import LIST_IDS, CdeReplica, Guideline
 from monitor.replica.server import App, ReplicaServer, Request, Response, Router
 from monitor.store import Store
-from sources.cde import (
+from sources.adapters.cde import (
     CdeGuidelines,
     list_records,
     parse_detail,
     parse_list_page,
     parse_notice,
 )
-from sources.deadlines import add_months
 from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
-from sources.http import HttpFetcher, HttpSettings
+from sources.fetch.http import HttpFetcher, HttpSettings
 from sources.registry import adapter_for
+from sources.text.deadlines import add_months
 from sources.types import Listing, Record
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")

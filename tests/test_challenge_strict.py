@@ -19,11 +19,11 @@ import pytest
 from monitor.replica.cde import LIST_IDS, CdeReplica
 from monitor.replica.challenge import TOKEN_PARAM, JsCookieChallenge, api_token_for, solve
 from monitor.replica.server import ReplicaServer, Request, Response
-from sources.browser import BrowserFetcher, BrowserSettings, browser_available
-from sources.cde import NEXT_PAGE
+from sources.adapters.cde import NEXT_PAGE
 from sources.errors import Blocked
-from sources.http import HttpSettings
-from sources.politeness import HostGate
+from sources.fetch.browser import BrowserFetcher, BrowserSettings, browser_available
+from sources.fetch.http import HttpSettings
+from sources.fetch.politeness import HostGate
 
 HTTP = HttpSettings(delay=0, retries=0, timeout=10)
 WINDOW = BrowserSettings(timeout=20)

@@ -25,7 +25,7 @@ import pytest
 
 from monitor.config import Config, loads
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
 from sources import registry

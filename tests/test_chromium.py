@@ -11,9 +11,9 @@ import pytest
 
 from monitor.replica.challenge import JsCookieChallenge
 from monitor.replica.server import ReplicaServer, Request, Response
-from sources.browser import BrowserFetcher, BrowserSettings, browser_available
-from sources.chromium import Chromium, VirtualDisplay, launch_args, profile_root
-from sources.http import HttpSettings
+from sources.fetch.browser import BrowserFetcher, BrowserSettings, browser_available
+from sources.fetch.chromium import Chromium, VirtualDisplay, launch_args, profile_root
+from sources.fetch.http import HttpSettings
 
 HTTP = HttpSettings(delay=0, retries=0, timeout=10)
 pytestmark = [

@@ -13,8 +13,8 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from monitor import config as config_module
-from monitor.alerts import alert_from_change
-from monitor.cli import app
+from monitor.cli.main import app
+from monitor.delivery.alerts import alert_from_change
 from monitor.errors import ConfigError
 from monitor.replica.server import ReplicaServer
 from monitor.store.db import Store

@@ -16,7 +16,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli.main import app
 from monitor.history import CHANGE_FIELDS
 from monitor.replica.server import ReplicaServer
 from tests.helpers.config import write_config
@@ -171,7 +171,7 @@ def test_init_writes_the_starter_config_that_loads(tmp_path: Path) -> None:
 
 def test_classify_prints_one_json_object_per_line() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "classify", "-"],
+        [sys.executable, "-m", "monitor.cli.main", "classify", "-"],
         input="溶瘤病毒类药物临床试验设计指导原则（试行）\nBioequivalence Studies\n",
         capture_output=True,
         text=True,
@@ -198,7 +198,7 @@ def test_classify_prints_one_json_object_per_line() -> None:
 
 
 def test_check_refuses_while_a_service_holds_the_database(tmp_path: Path) -> None:
-    from monitor.lock import service_lock
+    from monitor.service.lock import service_lock
 
     config = write_config(tmp_path, "http://127.0.0.1:9")
     lock = service_lock(f"sqlite:///{tmp_path / 'regwatch.db'}")

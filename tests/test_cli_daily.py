@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor.cli import app
-from monitor.cli_values import atmp_values, kind_values
+from monitor.cli.main import app
+from monitor.cli.values import atmp_values, kind_values
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from monitor.store.models import ChangeRow, SourceRow
@@ -267,7 +267,7 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "monitor.cli",
+            "monitor.cli.main",
             "changes",
             "-c",
             str(config),
@@ -414,7 +414,7 @@ item = "li"
     text = config.read_text(encoding="utf-8").replace("retries = 0", "retries = 2\nbackoff = 0.01")
     config.write_text(text, encoding="utf-8")
     process = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "check", "-c", str(config), "--no-deliver"],
+        [sys.executable, "-m", "monitor.cli.main", "check", "-c", str(config), "--no-deliver"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -434,7 +434,7 @@ item = "li"
 
 
 def test_healthz_times_share_the_configured_zone() -> None:
-    from monitor.service import local_times
+    from monitor.service.run import local_times
 
     body = {
         "started_at": "2026-11-25T00:00:00+00:00",
@@ -460,7 +460,7 @@ def test_a_failed_notify_test_is_not_sent_later(tmp_path: Path) -> None:
     from sqlmodel import select
 
     from monitor.config import load
-    from monitor.dispatch import Dispatcher
+    from monitor.delivery.dispatch import Dispatcher
     from monitor.store.models import DeliveryRow
 
     config = write_config(
@@ -490,7 +490,16 @@ def test_web_off_loopback_warns_that_there_is_no_login(tmp_path: Path) -> None:
     config = write_config(tmp_path, "http://127.0.0.1:9")
     Store(f"sqlite:///{tmp_path / 'regwatch.db'}").close()
     process = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "web", "-c", str(config), "--listen", "0.0.0.0:0"],
+        [
+            sys.executable,
+            "-m",
+            "monitor.cli.main",
+            "web",
+            "-c",
+            str(config),
+            "--listen",
+            "0.0.0.0:0",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

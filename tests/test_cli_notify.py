@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from monitor.alerts import enqueue
-from monitor.cli import app
+from monitor.cli.main import app
 from monitor.config import load
+from monitor.delivery.alerts import enqueue
 from monitor.store import Store
 from notifiers.types import Alert
 from tests.receivers import SMTP_PASSWORD, SmtpReceiver, WebhookReceiver

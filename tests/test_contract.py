@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.registry import Running, cases, serve
 from monitor.store import Store
 from sources.errors import Blocked, FetchError, SourceError

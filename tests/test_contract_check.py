@@ -21,7 +21,7 @@ import pytest
 
 from monitor.config import Config
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.ema import EmaDocument
 from monitor.replica.registry import ReplicaCase, cases, serve
 from monitor.replica.server import Request, Response

@@ -1,4 +1,4 @@
-"""sources.dates.parse_date: the date formats regulators print, placeholders, order."""
+"""sources.text.dates.parse_date: the date formats regulators print, placeholders, order."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sources.dates import format_pattern, parse_date
+from sources.text.dates import format_pattern, parse_date
 
 MONTHS = [
     "January",

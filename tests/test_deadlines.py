@@ -1,4 +1,4 @@
-"""Comment deadlines in Chinese and English notice text (sources.deadlines)."""
+"""Comment deadlines in Chinese and English notice text (sources.text.deadlines)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sources.deadlines import add_months, chinese_number, extract_deadline
+from sources.text.deadlines import add_months, chinese_number, extract_deadline
 
 PUBLISHED = date(2026, 6, 24)
 

@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from monitor.alerts import enqueue
 from monitor.config import Config, loads
-from monitor.dispatch import Dispatcher
-from monitor.pipeline import Pipeline
+from monitor.delivery.alerts import enqueue
+from monitor.delivery.dispatch import Dispatcher
+from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DeliveryRow
@@ -362,7 +362,7 @@ def queue(store: Store, config: Config, alerts: list[Alert], now: datetime) -> N
 DISPATCH_ONCE = """
 import sys
 from monitor.config import load
-from monitor.dispatch import Dispatcher
+from monitor.delivery.dispatch import Dispatcher
 from monitor.store import Store
 config = load(sys.argv[1])
 Dispatcher(config, Store(config.store.url)).run_once()

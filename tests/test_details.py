@@ -1,4 +1,4 @@
-"""``sources.details.enrich``, the list+detail step ``cde`` and ``nmpa`` share.
+"""``sources.adapters.details.enrich``, the list+detail step ``cde`` and ``nmpa`` share.
 
 A unit test of one function: the fetcher is a stub that answers from a dict
 (the adapters' own tests run the same step against their replicas over HTTP).
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from sources.details import enrich
+from sources.adapters.details import enrich
 from sources.errors import Blocked, FetchError, ParseError
 from sources.types import Expect, Fetched, Fetcher, Record
 

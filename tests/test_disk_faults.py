@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from monitor.replica.server import ReplicaServer
-from monitor.service import Service
+from monitor.service.run import Service
 from tests.helpers.campaign import integrity, service_config, sink_routes
 from tests.helpers.faults import Sink, write_templates
 from tests.helpers.service import REGWATCH, get_json, list_source, seed_items
@@ -285,7 +285,7 @@ def test_read_only_database_is_reported_and_the_change_comes_after(
 
 def test_a_store_health_alert_is_rate_limited(tmp_path: Path, sink: Sink) -> None:
     from monitor.config import loads
-    from monitor.healthz import StoreHealth
+    from monitor.service.healthz import StoreHealth
 
     routes = loads(
         service_config("sqlite://", [], sink_routes(sink, write_templates(tmp_path / "tpl")))

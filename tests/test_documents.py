@@ -13,8 +13,8 @@ import olefile
 import pypdf
 import pytest
 
-from sources.documents import extract_text, sniff_kind, text_quality
 from sources.errors import ParseError
+from sources.text.documents import extract_text, sniff_kind, text_quality
 
 FIXTURES = Path(__file__).parent / "fixtures" / "docs"
 

@@ -17,9 +17,9 @@ from pypdf import PdfReader
 
 from monitor.replica.ema import DOCUMENTS_JSON, EmaReplica
 from monitor.replica.server import ReplicaServer, Router
-from sources.ema import EmaDocuments, consultation_end, ema_day, parse_documents_json
+from sources.adapters.ema import EmaDocuments, consultation_end, ema_day, parse_documents_json
 from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
-from sources.http import HttpFetcher, HttpSettings
+from sources.fetch.http import HttpFetcher, HttpSettings
 from sources.registry import adapter_for
 from sources.types import Listing, Record
 

@@ -13,15 +13,15 @@ from wsgiref.util import setup_testing_defaults
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli.main import app
 from monitor.config import loads
-from monitor.evidence import MAX_BODY, evidence_for
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
+from monitor.pipeline.evidence import MAX_BODY, evidence_for
 from monitor.replica.nmpa import NmpaReplica
 from monitor.replica.server import ReplicaServer, Request, Response, Router
 from monitor.store import Store
 from monitor.store.models import EvidenceRow
-from monitor.web import make_app
+from monitor.web.server import make_app
 
 runner = CliRunner()
 

@@ -18,13 +18,12 @@ from pypdf import PdfReader
 
 from monitor.config import loads
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
-from monitor.plan import classify_record
+from monitor.pipeline.check import Pipeline
+from monitor.pipeline.plan import classify_record
 from monitor.replica.fda import APOLOGY, CBER_CGT, GUIDANCE_JSON, LANDING, FdaReplica
 from monitor.replica.server import ReplicaServer, Request, Response, Router
 from monitor.store import Store
-from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
-from sources.fda import (
+from sources.adapters.fda import (
     FdaCberCgt,
     FdaGuidance,
     catalogue_doc_type,
@@ -32,7 +31,8 @@ from sources.fda import (
     parse_cber_cgt_page,
     parse_guidance_json,
 )
-from sources.http import HttpFetcher, HttpSettings
+from sources.errors import Blocked, FetchError, LayoutChanged, ParseError
+from sources.fetch.http import HttpFetcher, HttpSettings
 from sources.registry import adapter_for
 from sources.types import Listing, Record
 
@@ -325,7 +325,7 @@ def test_centers_filter(site: Site) -> None:
 
 def test_skipped_entries_are_logged(site: Site, caplog: pytest.LogCaptureFixture) -> None:
     site.replica.raw_extra.append({"title": "No link here"})
-    with caplog.at_level(logging.WARNING, logger="sources.fda"):
+    with caplog.at_level(logging.WARNING, logger="sources.adapters.fda"):
         assert len(site.collect().records) == 200
     assert "skipped 1 of 201" in caplog.text
 

@@ -16,15 +16,15 @@ import pytest
 
 from monitor.replica.federal_register import API, FederalRegisterReplica, Notice
 from monitor.replica.server import ReplicaServer, Router
-from sources.errors import Blocked, LayoutChanged
-from sources.federal_register import (
+from sources.adapters.federal_register import (
     FIELDS,
     FederalRegister,
     FederalRegisterSettings,
     parse_notice_page,
     split_availability,
 )
-from sources.http import HttpFetcher, HttpSettings
+from sources.errors import Blocked, LayoutChanged
+from sources.fetch.http import HttpFetcher, HttpSettings
 from sources.registry import adapter_for
 from sources.types import Listing, Record
 

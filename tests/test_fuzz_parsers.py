@@ -1,7 +1,7 @@
 """Parsers fuzzed with hypothesis: random bytes and mutated replica pages.
 
-Every parse function of every adapter in ``sources/`` (and ``sources.decode``,
-``sources.blocks``, ``sources.documents``, dates and deadlines) gets random
+Every parse function of every adapter in ``sources/`` (and ``sources.text.decode``,
+``sources.fetch.blocks``, ``sources.text.documents``, dates and deadlines) gets random
 input and real replica pages with bytes cut, inserted, replaced and
 repeated. Allowed outcomes: a valid result, or a ``SourceError`` subclass —
 never another exception (which the pipeline would log as an internal error).
@@ -24,26 +24,14 @@ from hypothesis import strategies as st
 
 from monitor.replica.registry import cases
 from monitor.replica.server import Request
-from sources import (
-    blocks,
-    cde,
-    decode,
-    documents,
-    ema,
-    fda,
-    federal_register,
-    html_list,
-    json_list,
-    msdoc,
-    nmpa,
-    page,
-    rss,
-)
-from sources.dates import parse_date
-from sources.deadlines import extract_deadline
+from sources.adapters import cde, ema, fda, federal_register, html_list, json_list, nmpa, page, rss
 from sources.errors import SourceError
-from sources.http import HttpFetcher, HttpSettings
+from sources.fetch import blocks
+from sources.fetch.http import HttpFetcher, HttpSettings
 from sources.registry import adapter_for
+from sources.text import decode, documents, msdoc
+from sources.text.dates import parse_date
+from sources.text.deadlines import extract_deadline
 from sources.types import Listing, Record
 from tests.helpers.fuzz import BASE, mutated, pages, text
 

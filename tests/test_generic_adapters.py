@@ -18,13 +18,13 @@ from pydantic import ValidationError
 
 from monitor.replica.base import SiteReplica
 from monitor.replica.server import ReplicaServer, Request, Response
+from sources.adapters.html_list import HtmlList, HtmlListSettings, parse_list
+from sources.adapters.json_list import JsonList, JsonListSettings, parse_records
+from sources.adapters.page import Page, PageSettings, page_text
+from sources.adapters.rss import Rss, RssSettings, parse_feed
 from sources.errors import Blocked, LayoutChanged, ParseError
-from sources.html_list import HtmlList, HtmlListSettings, parse_list
-from sources.http import HttpFetcher, HttpSettings
-from sources.json_list import JsonList, JsonListSettings, parse_records
-from sources.page import Page, PageSettings, page_text
+from sources.fetch.http import HttpFetcher, HttpSettings
 from sources.registry import Adapter, SourceSettings, adapter_for
-from sources.rss import Rss, RssSettings, parse_feed
 from sources.types import Listing
 
 # -- replica content ------------------------------------------------------------

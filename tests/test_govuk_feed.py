@@ -13,12 +13,12 @@ import pytest
 
 from monitor.config import loads
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.presets import MhraReplica
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
-from sources.http import HttpFetcher, HttpSettings
-from sources.rss import Rss, RssSettings
+from sources.adapters.rss import Rss, RssSettings
+from sources.fetch.http import HttpFetcher, HttpSettings
 from sources.types import Listing
 
 ATMP = "/government/publications/guidance-on-the-regulation-of-advanced-therapy-medicinal-products"

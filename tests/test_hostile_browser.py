@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 
 from monitor.replica.server import ReplicaServer, Request, Response
-from sources.browser import BrowserFetcher, BrowserSettings, browser_available
-from sources.http import HttpSettings
-from sources.netpolicy import NetworkPolicy, RedirectRefused
+from sources.fetch.browser import BrowserFetcher, BrowserSettings, browser_available
+from sources.fetch.http import HttpSettings
+from sources.fetch.netpolicy import NetworkPolicy, RedirectRefused
 
 pytestmark = [
     pytest.mark.browser,

@@ -18,8 +18,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.alerts import enqueue
 from monitor.config import load
+from monitor.delivery.alerts import enqueue
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from notifiers.types import Alert

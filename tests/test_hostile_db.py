@@ -10,7 +10,7 @@ import pytest
 
 from monitor.errors import ServiceLocked, StoreError
 from monitor.replica.server import ReplicaServer
-from monitor.service import Service
+from monitor.service.run import Service
 from monitor.store.identity import marker_path
 from tests.helpers.wait import until
 from tests.receivers import WebhookReceiver

@@ -12,10 +12,10 @@ from pathlib import Path
 import docx
 import pytest
 
-from sources import documents
-from sources.documents import extract_text
 from sources.errors import ParseError
-from sources.sandbox import Exceeded, run_bounded
+from sources.text import documents
+from sources.text.documents import extract_text
+from sources.text.sandbox import Exceeded, run_bounded
 from tests.helpers.docx_files import TAIL, head, many_paragraphs, rebuilt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +52,8 @@ def test_a_many_paragraph_file_is_stopped_at_the_time_bound(
 _MEMORY_BOUND = """
 import sys
 from sources import documents
-from sources.documents import extract_text
-from sources.sandbox import Exceeded
+from sources.text.documents import extract_text
+from sources.text.sandbox import Exceeded
 
 documents.EXTRACT_MEMORY = 100 * 2**20
 documents.EXTRACT_SECONDS = 600.0

@@ -15,12 +15,12 @@ import pytest
 from sqlmodel import select
 
 from monitor.config import loads
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
 from monitor.store.models import RunRow
-from sources.http import HttpFetcher, HttpSettings
-from sources.netpolicy import (
+from sources.fetch.http import HttpFetcher, HttpSettings
+from sources.fetch.netpolicy import (
     AddressRefused,
     DeadlineExceeded,
     NetworkPolicy,
@@ -28,7 +28,7 @@ from sources.netpolicy import (
     address_kind,
     same_site,
 )
-from sources.politeness import HostGate
+from sources.fetch.politeness import HostGate
 from tests.helpers.hostile import TrickleServer
 from tests.sites import Item, ListSite
 

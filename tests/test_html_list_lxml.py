@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sources.html_list import (
+from sources.adapters.html_list import (
     HtmlListSettings,
     ListPage,
     _parse,
@@ -25,7 +25,7 @@ from sources.html_list import (
     _TreeReader,
     parse_list,
 )
-from sources.selectors import css_xpath, lxml_safe, make_soup, parse_tree
+from sources.text.selectors import css_xpath, lxml_safe, make_soup, parse_tree
 from tests.helpers.fuzz import mutated, pages, text
 
 pytestmark = [

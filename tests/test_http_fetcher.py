@@ -15,9 +15,9 @@ from email.utils import formatdate
 import pytest
 
 from monitor.replica.server import ReplicaServer, Request, Response
-from sources.blocks import detect_block
 from sources.errors import Blocked, FetchError, TooLarge
-from sources.http import HostGate, HttpFetcher, HttpSettings
+from sources.fetch.blocks import detect_block
+from sources.fetch.http import HostGate, HttpFetcher, HttpSettings
 from tests.helpers.clock import FakeClock
 
 Handler = Callable[[Request], Response]

@@ -289,7 +289,7 @@ def control(
 ) -> Counter[tuple[str, str, str]]:
     """The alerts one uninterrupted check per step gives."""
     from monitor.config import load
-    from monitor.pipeline import Pipeline
+    from monitor.pipeline.check import Pipeline
     from monitor.store import Store
 
     expected: Counter[tuple[str, str, str]] = Counter()

@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from monitor.config import loads
 from monitor.history import ChangeFilter, list_changes
-from monitor.lineage import stem
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
+from monitor.pipeline.lineage import stem
 from monitor.replica.cde import CdeReplica
 from monitor.replica.ema import EmaReplica
 from monitor.replica.fda import FdaReplica

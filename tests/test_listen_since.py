@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.cli_values import parse_since as cli_since
+from monitor.cli.values import parse_since as cli_since
 from monitor.errors import UsageError
-from monitor.healthz import health_listen, parse_listen
 from monitor.history import parse_since
-from monitor.web import HTTPError
-from monitor.web import parse_since as web_since
+from monitor.service.healthz import health_listen, parse_listen
+from monitor.web.server import HTTPError
+from monitor.web.server import parse_since as web_since
 
 
 @pytest.mark.parametrize(

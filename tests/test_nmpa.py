@@ -15,13 +15,13 @@ from pydantic import ValidationError
 
 from monitor.config import loads
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.nmpa import COLUMNS, NmpaReplica
 from monitor.replica.server import App, ReplicaServer, Request, Response
 from monitor.store import Store
+from sources.adapters.nmpa import NmpaColumns, NmpaSettings, parse_article, parse_column_page
 from sources.errors import Blocked, FetchError, LayoutChanged
-from sources.http import HttpFetcher, HttpSettings
-from sources.nmpa import NmpaColumns, NmpaSettings, parse_article, parse_column_page
+from sources.fetch.http import HttpFetcher, HttpSettings
 from sources.registry import adapter_for
 from sources.types import Listing, Record
 

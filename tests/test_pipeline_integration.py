@@ -13,7 +13,7 @@ import pytest
 
 from monitor.config import Config, loads
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from tests.sites import Item, ListSite
@@ -275,7 +275,7 @@ item = ".list ul li"
 def test_the_baseline_sends_one_summary_line_only_to_routes_that_ask(
     site: tuple[ListSite, ReplicaServer], tmp_path: Path
 ) -> None:
-    from monitor.dispatch import Dispatcher
+    from monitor.delivery.dispatch import Dispatcher
     from tests.receivers import WebhookReceiver
 
     _, server = site

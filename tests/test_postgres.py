@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from monitor.config import loads
 from monitor.errors import ServiceLocked
 from monitor.replica.server import ReplicaServer
-from monitor.service import Service
+from monitor.service.run import Service
 from tests.helpers.campaign import (
     Campaign,
     assert_report,
@@ -80,9 +80,9 @@ def site() -> Iterator[tuple[ListSite, ReplicaServer]]:
 def test_pipeline_and_dispatcher_on_postgres(
     pg_url: str, site: tuple[ListSite, ReplicaServer], tmp_path: Path
 ) -> None:
-    from monitor.dispatch import Dispatcher
+    from monitor.delivery.dispatch import Dispatcher
     from monitor.history import ChangeFilter, get_change, list_changes
-    from monitor.pipeline import Pipeline
+    from monitor.pipeline.check import Pipeline
     from monitor.store import Store
 
     replica, server = site
@@ -156,8 +156,8 @@ def test_the_service_lock_on_postgres_says_who_holds_it(
 def test_retention_on_postgres(pg_url: str, site: tuple[ListSite, ReplicaServer]) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from monitor.pipeline import Pipeline
-    from monitor.retention import prune_snapshots
+    from monitor.pipeline.check import Pipeline
+    from monitor.service.retention import prune_snapshots
     from monitor.store import Store
 
     replica, server = site

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.nhc import NhcReplica
 from monitor.replica.presets import (
     GovCnPolicyReplica,
@@ -27,7 +27,7 @@ from monitor.replica.server import ReplicaServer
 from monitor.starter import starter_config
 from monitor.store import Store
 from sources.errors import FetchError, SourceError
-from sources.http import HttpFetcher, HttpSettings
+from sources.fetch.http import HttpFetcher, HttpSettings
 from sources.types import Listing, Record
 from tests.helpers.contract import ISO, collect, source_config
 

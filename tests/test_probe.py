@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli.main import app
 from monitor.replica.cde import CdeReplica
 from monitor.replica.challenge import JsCookieChallenge
 from monitor.replica.nmpa import NmpaReplica
 from monitor.replica.server import ReplicaServer, Request, Response, Router
-from sources.browser import browser_available
+from sources.fetch.browser import browser_available
 
 runner = CliRunner()
 

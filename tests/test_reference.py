@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from monitor.alerts import regulator_of
-from monitor.reference import BEGIN, END, REGENERATE, markdown, presets, replace_block
+from monitor.cli.reference import BEGIN, END, REGENERATE, markdown, presets, replace_block
+from monitor.delivery.alerts import regulator_of
 from monitor.store.models import SourceRow
 from sources import registry
 from sources.registry import Adapter, SourceSettings, check_shape, kinds, register
@@ -178,7 +178,7 @@ def test_replace_block_refuses_a_file_without_markers() -> None:
 def _regwatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args],
+        [sys.executable, "-m", "monitor.cli.main", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -216,7 +216,7 @@ def test_the_regenerate_command_rewrites_the_block(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{BEGIN}\nstale\n{END}\n\nprose after\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "monitor.reference", str(readme)],
+        [sys.executable, "-m", "monitor.cli.reference", str(readme)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from monitor.config import Config, loads
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow, VersionRow

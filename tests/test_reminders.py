@@ -20,9 +20,9 @@ import pytest
 from sqlmodel import col, select
 
 from monitor.config import Config, loads
-from monitor.dispatch import Dispatcher
-from monitor.pipeline import Pipeline
-from monitor.reminders import due_reminder, queue_reminders
+from monitor.delivery.dispatch import Dispatcher
+from monitor.delivery.reminders import due_reminder, queue_reminders
+from monitor.pipeline.check import Pipeline
 from monitor.replica.nmpa import NmpaReplica
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
@@ -243,7 +243,7 @@ def test_reminder_rules_over_two_months_of_days(tmp_path: Path) -> None:
             queue_reminders(config, store, at(day, hour))
         day += timedelta(days=1)
     got = Counter(queued(store))
-    # written by hand from the rules in monitor/reminders.py
+    # written by hand from the rules in monitor/delivery/reminders.py
     assert got == Counter(
         {
             ("cgt", "plain", 7): 1,

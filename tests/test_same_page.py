@@ -21,13 +21,13 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine
 
-from monitor import recording
 from monitor.config import Config, loads
-from monitor.pipeline import Pipeline
+from monitor.pipeline import recording
+from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from monitor.store.db import MIGRATIONS, _head_revision
-from sources import html_list
+from sources.adapters import html_list
 from tests.sites import Item, ListSite
 
 ITEMS = [

@@ -1,6 +1,6 @@
 """`regwatch run`: jobs and triggers, the lock, signals, /healthz, logs, retention.
 
-In-process tests use ``monitor.service.Service``; the signal, lock and log tests
+In-process tests use ``monitor.service.run.Service``; the signal, lock and log tests
 run the real ``regwatch run`` command in a subprocess against local sites.
 """
 
@@ -28,8 +28,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import loads
 from monitor.errors import ServiceLocked
 from monitor.replica.server import ReplicaServer, Request, Response
-from monitor.scheduler import DigestTrigger, build_jobs, first_run, source_trigger, sync_jobs
-from monitor.service import Service
+from monitor.service.run import Service
+from monitor.service.scheduler import (
+    DigestTrigger,
+    build_jobs,
+    first_run,
+    source_trigger,
+    sync_jobs,
+)
 from tests.helpers.campaign import integrity, service_config, sink_routes
 from tests.helpers.faults import Sink, write_templates
 from tests.helpers.service import (
@@ -283,7 +289,7 @@ def test_the_lock_of_a_killed_service_does_not_block_a_restart(tmp_path: Path) -
         [
             sys.executable,
             "-c",
-            "import sys, time; from monitor.lock import service_lock; "
+            "import sys, time; from monitor.service.lock import service_lock; "
             f"service_lock({url!r}).acquire(); print('locked', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
@@ -292,7 +298,7 @@ def test_the_lock_of_a_killed_service_does_not_block_a_restart(tmp_path: Path) -
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == b"locked"
-        from monitor.lock import service_lock
+        from monitor.service.lock import service_lock
 
         with pytest.raises(ServiceLocked, match=f"held by pid {holder.pid} "):
             service_lock(url).acquire()
@@ -353,14 +359,14 @@ def test_reminders_job_queues_through_the_reminders_module(
 
     _, server = site
     calls: list[tuple[Any, Any, datetime]] = []
-    fake = types.ModuleType("monitor.reminders")
+    fake = types.ModuleType("monitor.delivery.reminders")
 
     def queue_reminders(config: Any, store: Any, now: datetime) -> int:
         calls.append((config, store, now))
         return 0
 
     fake.queue_reminders = queue_reminders  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "monitor.reminders", fake)
+    monkeypatch.setitem(sys.modules, "monitor.delivery.reminders", fake)
     service = make_service(tmp_path, [list_source(server.url)])
     service.start()
     try:
@@ -546,8 +552,8 @@ def test_retention_drops_old_snapshots_and_never_the_history(
 ) -> None:
     import sqlite3
 
-    from monitor.pipeline import Pipeline
-    from monitor.retention import prune_snapshots
+    from monitor.pipeline.check import Pipeline
+    from monitor.service.retention import prune_snapshots
     from monitor.store import Store
 
     replica, server = site
@@ -612,7 +618,7 @@ def test_retention_drops_old_snapshots_and_never_the_history(
 def test_the_service_serves_the_read_only_web_ui_when_asked(
     tmp_path: Path, site: tuple[ListSite, ReplicaServer]
 ) -> None:
-    from monitor.web import server_url
+    from monitor.web.server import server_url
 
     _, server = site
     service = make_service(tmp_path, [list_source(server.url)], extra='web = "127.0.0.1:0"')

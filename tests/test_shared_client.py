@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from monitor.replica.server import ReplicaServer, Request, Response
-from sources.fetchers import make_fetcher
-from sources.http import HostGate, HttpFetcher, HttpSettings, SharedClient
+from sources.fetch.fetchers import make_fetcher
+from sources.fetch.http import HostGate, HttpFetcher, HttpSettings, SharedClient
 
 SETTINGS = HttpSettings(delay=0, retries=0, timeout=5)
 

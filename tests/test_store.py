@@ -143,7 +143,7 @@ class NoPsycopg:
 
 sys.meta_path.insert(0, NoPsycopg())
 sys.modules.pop("psycopg", None)
-from monitor.cli import app
+from monitor.cli.main import app
 sys.argv = ["regwatch", *sys.argv[1:]]
 app()
 """
@@ -180,7 +180,11 @@ def test_a_postgresql_url_without_psycopg_names_the_key_and_the_fix(tmp_path: Pa
 def test_the_psycopg_blocker_really_blocks() -> None:
     """The harness above would prove nothing if psycopg were importable in it."""
     probe = subprocess.run(
-        [sys.executable, "-c", _WITHOUT_PSYCOPG.split("from monitor.cli")[0] + "import psycopg\n"],
+        [
+            sys.executable,
+            "-c",
+            _WITHOUT_PSYCOPG.split("from monitor.cli.main")[0] + "import psycopg\n",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -192,7 +196,7 @@ def test_the_psycopg_blocker_really_blocks() -> None:
 def test_a_mysql_url_is_a_config_error_at_the_command_line(tmp_path: Path) -> None:
     config = write_store_config(tmp_path, "mysql://regwatch:s3cret@127.0.0.1/regwatch")
     result = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "check", "--config", str(config)],
+        [sys.executable, "-m", "monitor.cli.main", "check", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -24,15 +24,15 @@ from bs4 import BeautifulSoup
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from monitor.cli import app as cli_app
+from monitor.cli.main import app as cli_app
 from monitor.config import loads
 from monitor.errors import StoreError
 from monitor.history import ChangeFilter, diff_versions, get_change, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
 from monitor.store.models import SourceRow
-from monitor.web import make_app, open_readonly_store, serve_web, server_url
+from monitor.web.server import make_app, open_readonly_store, serve_web, server_url
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 DEADLINE = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
@@ -465,7 +465,7 @@ def test_regwatch_web_serves_until_sigterm(world: World, tmp_path: Path) -> None
         [
             sys.executable,
             "-c",
-            "from monitor.cli import app; app()",
+            "from monitor.cli.main import app; app()",
             "web",
             "-c",
             str(config),

@@ -18,11 +18,11 @@ from bs4 import BeautifulSoup
 
 from monitor.config import loads
 from monitor.history import ChangeFilter, list_changes
-from monitor.pipeline import Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
-from monitor.web import WebSettings, open_readonly_store, serve_web, server_url
-from sources.chromium import browser_available, launch_args
+from monitor.web.server import WebSettings, open_readonly_store, serve_web, server_url
+from sources.fetch.chromium import browser_available, launch_args
 
 GENE = "基因治疗产品长期随访临床研究技术指导原则（征求意见稿）"
 POTENCY = "细胞治疗产品效价测定研究技术指导原则"

@@ -13,7 +13,7 @@ lexicon's hits into a :class:`Classification`.
    a title without CGT words and without traps, and only with repeated words.
    When it decides, ``evidence_at`` says where each of its words was found
    (``attachment "附件1.pdf" p.2``), read from the ``== name p.N ==`` part
-   headers of ``monitor.attachments``.
+   headers of ``monitor.pipeline.attachments``.
 5. Status and document type: the source's metadata when recognised, else the
    title's words, else the defaults.
 6. Scope: "cgt" when relevant; else "horizontal" when the title names a rule

@@ -370,7 +370,6 @@ class MhraReplica(PresetReplica):
         )
         return Response(body=body, content_type="application/atom+xml; charset=utf-8")
 
-
     def update(self, path: str) -> None:
         """A public update of the document at ``path`` today: the finder feed
         re-sorts it to the top with a new ``updated``, under the same id."""

@@ -158,7 +158,7 @@ class DeliveryRow(SQLModel, table=True):
 class EvidenceRow(SQLModel, table=True):
     """What the site sent on a source's last failed or blocked run (one row per source,
     replaced by the next failure): status, headers, the body zlib-compressed and cut
-    at ``monitor.evidence.MAX_BODY`` bytes."""
+    at ``monitor.pipeline.evidence.MAX_BODY`` bytes."""
 
     __tablename__ = "failure_evidence"
 

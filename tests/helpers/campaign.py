@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from monitor.pipeline import CheckResult
+from monitor.pipeline.check import CheckResult
 from monitor.replica.server import ReplicaServer
 from tests.helpers.faults import (
     ALERT_AFTER,
@@ -264,7 +264,7 @@ class Campaign:
     store_url: str | None = None  # default: a SQLite file in tmp
 
     def run(self) -> Report:
-        from monitor.service import Service
+        from monitor.service.run import Service
 
         report = Report(cycles=self.cycles)
         started = time.monotonic()
@@ -366,7 +366,7 @@ class Campaign:
     ) -> Counter[tuple[str, str, str]]:
         """The same scripts without faults, one step per check: the alerts a user should get."""
         from monitor.config import load
-        from monitor.pipeline import Pipeline
+        from monitor.pipeline.check import Pipeline
         from monitor.store import Store
 
         expected: Counter[tuple[str, str, str]] = Counter()

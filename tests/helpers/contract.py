@@ -10,7 +10,7 @@ from typing import Any
 
 from monitor.config import Config, loads
 from monitor.replica.registry import ReplicaCase
-from sources.http import HttpFetcher, HttpSettings
+from sources.fetch.http import HttpFetcher, HttpSettings
 from sources.registry import SourceSettings, adapter_for
 from sources.types import Listing
 

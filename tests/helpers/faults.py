@@ -492,7 +492,7 @@ def expected_outcome(site: Site, fault: Fault | None) -> str:
 
 
 def expected_health(name: str, outcomes: list[str]) -> list[tuple[str, str]]:
-    """The health alerts monitor.health sends for this sequence of outcomes."""
+    """The health alerts monitor.pipeline.health sends for this sequence of outcomes."""
     out: list[tuple[str, str]] = []
     failures, alerted = 0, False
     for outcome in outcomes:

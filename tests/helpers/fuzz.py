@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from monitor.replica.server import Request, Response
-from sources import decode
+from sources.text import decode
 
 BASE = "http://replica.test"
 

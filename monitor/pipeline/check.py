@@ -1,0 +1,710 @@
+"""Check one source: fetch → parse → diff → classify → store, in one transaction.
+
+The pipeline is the only place that knows the order. A source that fails,
+is blocked, or whose list collapses leaves its documents untouched and is
+recorded as a health event; one broken source never stops the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from diffing import records as record_diff
+from diffing import text as text_diff
+from diffing.normalise import normalise_text
+from monitor.classify import classify
+from monitor.config import Config
+from monitor.delivery.alerts import alert_from_change, enqueue, regulator_of
+from monitor.delivery.run_alerts import queue_run_alerts
+from monitor.errors import StoreError
+from monitor.pipeline import evidence, health
+from monitor.pipeline.documents import CheckContext, DocumentWriter, change_row
+from monitor.pipeline.identity import relative_key, site_hosts
+from monitor.pipeline.plan import (
+    PAGE_KEY,
+    KnownRecords,
+    Plan,
+    add_rechecks,
+    classify_plan,
+    listing_hash,
+    make_plan,
+    read_files,
+)
+from monitor.pipeline.recording import RecordingFetcher
+from monitor.store import Store
+from monitor.store.db import utcnow
+from monitor.store.models import (
+    ChangeRow,
+    DocumentRow,
+    RunRow,
+    SourceRow,
+    VersionRow,
+)
+from notifiers.types import Alert
+from sources.errors import Blocked, LayoutChanged, SourceError
+from sources.fetch.fetchers import make_fetcher
+from sources.fetch.http import HostGate, SharedClient
+from sources.fetch.netpolicy import NetworkPolicy
+from sources.registry import Adapter, SourceSettings, adapter_for
+from sources.types import Fetcher, Listing, Record
+
+log = logging.getLogger("regwatch.check")
+
+MAX_HOSTS = 16  # host names remembered per source (a site moves rarely)
+REMOVE_AFTER = 2  # healthy runs in a row a record must be missing to be "removed"
+FetcherFactory = Callable[[SourceSettings, dict[str, dict[str, str]]], Fetcher]
+
+
+@dataclass
+class CheckResult:
+    """What one check did, for logs, the CLI and tests."""
+
+    source: str
+    outcome: str  # baseline / changed / unchanged / failed / blocked
+    records: int | None = None
+    changes: int = 0
+    alerts: int = 0
+    error: str = ""
+    item_errors: int = 0
+    seconds: float = 0.0
+    cpu_ms: float = 0.0
+    events: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        parts = [f"{self.source}: {self.outcome}"]
+        if self.records is not None:
+            parts.append(f"{self.records} records")
+        if self.changes:
+            parts.append(f"{self.changes} changes")
+        if self.alerts:
+            parts.append(f"{self.alerts} alerts queued")
+        if self.item_errors:
+            parts.append(f"{self.item_errors} items without details")
+        if self.error:
+            parts.append(self.error)
+        parts.append(f"{self.seconds:.1f}s")
+        return ", ".join(parts)
+
+
+def unreachable(result: CheckResult) -> bool:
+    """The host did not answer at all (refused, no route, DNS, timed out)."""
+    return result.outcome == "failed" and result.error.startswith(("network error", "timed out"))
+
+
+def give_up_on_host(host: str, rest: list[SourceSettings], results: dict[str, CheckResult]) -> None:
+    """The host is unreachable: its other sources are not tried again this run."""
+    log.warning(
+        "cannot reach %s (network down?): its %d other source(s) are skipped this run",
+        host,
+        len(rest),
+    )
+    for source in rest:
+        results[source.name] = CheckResult(
+            source.name, "failed", error=f"skipped: cannot reach {host}"
+        )
+
+
+class Pipeline:
+    """Runs checks for the sources of one configuration against one store."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        fetcher_factory: FetcherFactory | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.now = now
+        self.gate = HostGate(config.http)
+        # one SSL context and connection pool for every check; closed with the pipeline
+        self.http_client = SharedClient(config.http)
+        weakref.finalize(self, self.http_client.close)
+        self.fetcher_factory = fetcher_factory or self._default_fetcher
+        self._policies: dict[tuple[str, tuple[str, ...]], NetworkPolicy] = {}
+
+    def _default_fetcher(
+        self, settings: SourceSettings, validators: dict[str, dict[str, str]]
+    ) -> Fetcher:
+        base_url = adapter_for(settings.kind)(settings).base_url
+        key = (base_url, tuple(settings.allow_redirects_to))
+        policy = self._policies.get(key)
+        if policy is None:  # one name lookup per source and pipeline, not per check
+            policy = self._policies[key] = NetworkPolicy.for_source(*key)
+        return make_fetcher(
+            settings.fetch,
+            self.config.http,
+            self.config.browser,
+            validators=validators,
+            politeness=self.gate,
+            policy=policy,
+            shared=self.http_client,
+        )
+
+    # -- many sources ----------------------------------------------------------
+
+    def check_all(self, names: Iterable[str] | None = None) -> list[CheckResult]:
+        """Check sources in parallel, one worker per host, ``http.concurrency`` hosts at once."""
+        wanted = set(names) if names is not None else None
+        sources = [
+            s for s in self.config.sources if s.enabled and (wanted is None or s.name in wanted)
+        ]
+        by_host: dict[str, list[SourceSettings]] = {}
+        for source in sources:
+            host = urlsplit(adapter_for(source.kind)(source).base_url).hostname or source.name
+            by_host.setdefault(host, []).append(source)
+        results: dict[str, CheckResult] = {}
+
+        def run_host(host: str, group: list[SourceSettings]) -> None:
+            for number, source in enumerate(group):
+                results[source.name] = self.check(source)
+                if unreachable(results[source.name]) and number + 1 < len(group):
+                    give_up_on_host(host, group[number + 1 :], results)
+                    return
+
+        workers = max(1, min(self.config.http.concurrency, len(by_host)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
+            list(pool.map(run_host, by_host.keys(), by_host.values()))
+        return [results[s.name] for s in sources]
+
+    # -- one source ------------------------------------------------------------
+
+    def check(self, settings: SourceSettings) -> CheckResult:
+        started, cpu = time.monotonic(), time.process_time()
+        result = self._check(settings)
+        result.seconds = time.monotonic() - started
+        result.cpu_ms = (time.process_time() - cpu) * 1000
+        log.info(
+            "%s",
+            result.line(),
+            extra={
+                "source": result.source,
+                "outcome": result.outcome,
+                "records": result.records,
+                "changes": result.changes,
+                "alerts": result.alerts,
+                "seconds": round(result.seconds, 3),
+            },
+        )
+        return result
+
+    def _check(self, settings: SourceSettings) -> CheckResult:
+        """fetch → (same listing? count absences) → plan → read → classify → write."""
+        adapter = adapter_for(settings.kind)(settings)
+        started_at = self.now()
+        with self.store.session(write=True) as session:
+            source, previous_url = self._source_row(session, settings, adapter)
+            validators = json.loads(source.validators or "{}")
+        fetcher = RecordingFetcher(
+            self.fetcher_factory(settings, validators),
+            # the same page as the last healthy listing is read as a 304 (no parse);
+            # the keys also depend on the host names, checked once the page is in
+            same_page=source.page_digest if source.healthy_runs and source.listing_hash else "",
+            salt=settings.model_dump_json(),
+        )
+
+        def hosts() -> frozenset[str]:
+            return site_hosts(
+                [
+                    settings.url,
+                    adapter.base_url,
+                    previous_url,
+                    source.moved_to,
+                    *(f.url for f in fetcher.responses),
+                ]
+            ) | set(source.hosts.split())
+
+        known = KnownRecords(lambda: self._load(source, hosts()), hosts)
+        try:
+            listing = adapter.collect(fetcher, known)
+            own = hosts()
+            ctx = CheckContext(
+                settings=settings,
+                adapter=adapter,
+                source=source,
+                run=RunRow(source_id=source.id or 0, started_at=started_at),
+                now=self.now(),
+                baseline=source.healthy_runs == 0,
+                hosts=own,
+            )
+            same: tuple[dict[str, DocumentRow], Plan] | None = None
+            if fetcher.stood_in is not None:  # the page the last healthy listing was read from
+                same = self._same_listing_plan(settings, source, adapter.base_url, ctx.now)
+                # a listed document due for a re-read needs its record from the page, a
+                # new host name the full path once (see below): parse the page after all
+                listed = any(doc.missing_runs == 0 for doc in same[0].values())
+                if listed or not own <= set(source.hosts.split()):
+                    listing, same = adapter.collect(fetcher.replay(), known), None
+
+            def canonical(url: str) -> str:
+                return relative_key(url, own)
+
+            plan: Plan | None = None
+            documents: dict[str, DocumentRow] = {}
+            digest = ""
+            if listing.page_text is None:
+                listing.records = [
+                    r if canonical(r.key) == r.key else replace(r, key=canonical(r.key))
+                    for r in listing.records
+                ]
+            if listing.page_text is None and not listing.not_modified:
+                self._check_collapse(source, settings, listing)
+                digest = listing_hash(listing, canonical, settings.ignore)
+            if listing.page_text is not None:
+                documents = known.documents()
+            elif listing.not_modified or (
+                digest and digest == source.listing_hash and own <= set(source.hosts.split())
+            ):
+                # the last healthy run's listing (a new host name takes the full path
+                # once, so stored records get their new URLs)
+                documents, plan = same or self._same_listing_plan(
+                    settings, source, adapter.base_url, ctx.now
+                )
+            else:
+                documents = known.documents()
+                plan = make_plan(
+                    settings,
+                    adapter.base_url,
+                    documents,
+                    known.records(),
+                    listing,
+                    ctx.now,
+                    canonical,
+                )
+                if plan.unread:
+                    log.info(
+                        "%s: %d ambiguous title(s) classified by title alone "
+                        "(over ambiguous_per_run = %d)",
+                        settings.name,
+                        plan.unread,
+                        settings.ambiguous_per_run,
+                    )
+            if plan is not None:
+                # downloads and text extraction happen here, before the write lock is taken
+                read_files(
+                    plan, fetcher, adapter.base_url, {r.key: r for r in listing.records}, documents
+                )
+                classify_plan(plan)
+            with self.store.session(write=True) as session:
+                return self._store_listing(session, ctx, documents, listing, plan, digest, fetcher)
+        except SourceError as exc:
+            outcome = "blocked" if isinstance(exc, Blocked) else "failed"
+            return self._store_failure(settings, source, outcome, str(exc), fetcher, started_at)
+        except StoreError:  # the database, not the source: the caller reports it
+            raise
+        except Exception as exc:  # an adapter bug must not stop the other sources
+            log.exception("internal error checking %s", settings.name)
+            return self._store_failure(
+                settings,
+                source,
+                "failed",
+                f"internal error: {type(exc).__name__}: {exc}",
+                fetcher,
+                started_at,
+            )
+        finally:
+            fetcher.close()
+
+    def _load(self, source: SourceRow, hosts: frozenset[str]) -> dict[str, DocumentRow]:
+        """The active documents by key, stored keys mapped to keys relative to the
+        source (databases from before that rule keep matching)."""
+        with self.store.session() as session:
+            rows = _active_documents(session, source)
+        documents: dict[str, DocumentRow] = {}
+        for key, doc in sorted(rows.items(), key=lambda item: item[1].id or 0):
+            relative = relative_key(key, hosts)
+            if relative in documents:
+                relative = key  # two stored keys meet: keep the older one's
+            if relative != key:
+                doc.key = relative  # renamed in place when the run is written
+            documents[relative] = doc
+        return documents
+
+    def _same_listing_plan(
+        self,
+        settings: SourceSettings,
+        source: SourceRow,
+        base_url: str,
+        now: datetime,
+    ) -> tuple[dict[str, DocumentRow], Plan]:
+        """The plan of a run whose listing is the last healthy run's (a 304, or the
+        same digest): no diff, no document load; records missing last time are
+        still missing, and count."""
+        with self.store.session() as session:
+            missing = session.exec(
+                select(DocumentRow).where(
+                    DocumentRow.source_id == source.id,
+                    DocumentRow.state != "removed",
+                    col(DocumentRow.missing_runs) > 0,
+                )
+            ).all()
+            due = _due_rows(session, settings, source, now)
+        documents = {doc.key: doc for doc in [*missing, *due]}
+        diff = record_diff.RecordDiff()
+        for doc in missing:
+            if doc.missing_runs + 1 >= REMOVE_AFTER:
+                diff.removed.append(Record.from_dict(json.loads(doc.record)))
+            else:
+                diff.missing[doc.key] = doc.missing_runs + 1
+        plan = Plan(diff=diff)
+        add_rechecks(plan, settings, base_url, due, set(), now)
+        return documents, plan
+
+    def _source_row(
+        self, session: Session, settings: SourceSettings, adapter: Adapter
+    ) -> tuple[SourceRow, str]:
+        """The source's row, updated from the configuration, and the URL it had."""
+        row = session.exec(select(SourceRow).where(SourceRow.name == settings.name)).first()
+        if row is None:
+            row = SourceRow(name=settings.name, kind=settings.kind)
+        previous_url = row.url
+        row.kind = settings.kind
+        row.url = settings.url or adapter.base_url
+        row.jurisdiction = settings.jurisdiction or adapter.jurisdiction
+        row.schedule = settings.cron or settings.every or ""
+        session.add(row)
+        session.flush()
+        return row, previous_url
+
+    def _check_collapse(
+        self, source: SourceRow, settings: SourceSettings, listing: Listing
+    ) -> None:
+        count = len({r.key for r in listing.records})
+        if source.healthy_runs and record_diff.collapsed(
+            source.last_record_count, count, ratio=settings.collapse_ratio
+        ):
+            raise LayoutChanged(
+                f"the list collapsed from {source.last_record_count} to {count} records; "
+                "treated as a site problem, not as removals"
+            )
+
+    # -- failure ---------------------------------------------------------------
+
+    def _store_failure(
+        self,
+        settings: SourceSettings,
+        source: SourceRow,
+        outcome: str,
+        error: str,
+        fetcher: RecordingFetcher,
+        started_at: datetime,
+    ) -> CheckResult:
+        result = CheckResult(source=settings.name, outcome=outcome, error=error)
+        with self.store.session(write=True) as session:
+            source = session.get(SourceRow, source.id) or source
+            run = RunRow(
+                source_id=source.id or 0,
+                started_at=started_at,
+                finished_at=self.now(),
+                outcome=outcome,
+                http_status=fetcher.last_status,
+                error=error[:2000],
+            )
+            session.add(run)
+            session.flush()
+            evidence.keep(session, source.id, run.id, fetcher, self.now())
+            change = health.record_failure(
+                session,
+                source,
+                run,
+                error,
+                outcome,
+                alert_after=self.config.health.alert_after,
+                now=self.now(),
+            )
+            if change is not None:
+                result.alerts += self._enqueue(session, change, source, settings)
+                result.events.append(change.event)
+            session.add(source)
+        return result
+
+    # -- success ---------------------------------------------------------------
+
+    def _store_listing(
+        self,
+        session: Session,
+        ctx: CheckContext,
+        documents: dict[str, DocumentRow],
+        listing: Listing,
+        plan: Plan | None,
+        digest: str,
+        fetcher: RecordingFetcher,
+    ) -> CheckResult:
+        settings = ctx.settings
+        source = ctx.source = session.get(SourceRow, ctx.source.id) or ctx.source
+        now = ctx.now
+        run = ctx.run
+        run.finished_at, run.http_status = now, fetcher.last_status
+        run.item_errors = len(listing.item_errors)
+        run.snapshot_hash = _snapshot(session, fetcher)  # before the insert: no update
+        session.add(run)
+        session.flush()
+        changes: list[ChangeRow] = []
+        if listing.page_text is not None:
+            changes = self._page(session, ctx, documents, listing.page_text)
+            run.record_count = 1
+        else:
+            assert plan is not None
+            changes = self._records(session, ctx, documents, plan, {r.key for r in listing.records})
+            if listing.not_modified or digest == source.listing_hash:
+                run.record_count = source.last_record_count
+            else:
+                run.record_count = len({r.key for r in listing.records})
+                source.last_record_count = run.record_count
+                source.listing_hash = digest
+        moved = self._moved(ctx, fetcher)
+        if moved is not None:
+            changes.append(moved)
+        run.outcome = (
+            "baseline"
+            if ctx.baseline
+            else ("changed" if any(c.kind != "health" for c in changes) else "unchanged")
+        )
+        run.changes = len(changes)
+        result = CheckResult(
+            source=settings.name,
+            outcome=run.outcome,
+            records=run.record_count,
+            changes=len(changes),
+            item_errors=run.item_errors,
+        )
+        for error in listing.item_errors:
+            log.warning("%s: item kept without its details: %s", settings.name, error)
+        recovered = health.record_success(session, source, run, now=now)
+        if recovered is not None:
+            changes.append(recovered)
+        result.alerts += self._enqueue_all(session, changes, source, settings)
+        result.events += [change.event for change in changes]
+        if ctx.baseline:
+            result.alerts += self._baseline_summary(session, source, settings, run)
+        source.validators = json.dumps(fetcher.validators or {}, sort_keys=True)
+        if listing.page_text is None and fetcher.page_digest is not None:
+            source.page_digest = fetcher.page_digest
+        source.hosts = " ".join(sorted(ctx.hosts)[:MAX_HOSTS])
+        session.add(source)
+        return result
+
+    def _moved(self, ctx: CheckContext, fetcher: RecordingFetcher) -> ChangeRow | None:
+        """One notice when the list answers from another scheme or host than
+        configured ("the list moved to …"); said again only if it moves again."""
+        configured = ctx.settings.url or ctx.adapter.base_url
+        if not fetcher.responses or not configured:
+            return None
+        answered, asked = _origin(fetcher.responses[0].url), _origin(configured)
+        source = ctx.source
+        if answered == asked or not answered:
+            source.moved_to = ""
+            return None
+        if source.moved_to == answered:
+            return None
+        source.moved_to = answered
+        return ChangeRow(
+            source_id=source.id or 0,
+            run_id=ctx.run.id,
+            kind="health",
+            event="health",
+            detected_at=ctx.now,
+            title=f"{source.name}: the list moved to {answered}",
+            url=fetcher.responses[0].url,
+            jurisdiction=source.jurisdiction,
+            detail=f"{asked} now answers from {answered}; documents keep their identity "
+            f"(set url to {fetcher.responses[0].url} to silence this)",
+        )
+
+    def _baseline_summary(
+        self, session: Session, source: SourceRow, settings: SourceSettings, run: RunRow
+    ) -> int:
+        """The silent baseline's one summary line, for routes that ask for ``baseline``."""
+        relevant = session.exec(
+            select(DocumentRow.id).where(
+                DocumentRow.source_id == source.id,
+                DocumentRow.relevant == True,  # noqa: E712
+            )
+        ).all()
+        alert = Alert(
+            id=f"baseline-{source.id}",
+            kind="baseline",
+            source=source.name,
+            regulator=regulator_of(source, settings.regulator),
+            jurisdiction=source.jurisdiction,
+            title=f"{source.name}: watching {run.record_count or 0} documents",
+            url=source.url,
+            detected_at=self.now(),
+            detail=f"first check stored {run.record_count or 0} documents as a baseline "
+            f"({len(relevant)} about cell and gene therapy); from now on you hear "
+            "about what changes",
+        )
+        return len(
+            enqueue(
+                session, alert, self.config.routes, purpose=f"baseline:{source.id}", now=self.now()
+            )
+        )
+
+    def _enqueue_all(
+        self,
+        session: Session,
+        changes: list[ChangeRow],
+        source: SourceRow,
+        settings: SourceSettings,
+    ) -> int:
+        return queue_run_alerts(session, self.config, changes, source, settings, self.now())
+
+    def _enqueue(
+        self, session: Session, change: ChangeRow, source: SourceRow, settings: SourceSettings
+    ) -> int:
+        if change.id is None:
+            session.add(change)
+            session.flush()
+        if change.mirror_of is not None:
+            return 0
+        # "N days left" counts calendar days where the team is, like the reminders do
+        local_now = self.now().astimezone(ZoneInfo(self.config.service.timezone))
+        alert = alert_from_change(change, source, regulator=settings.regulator, now=local_now)
+        return len(
+            enqueue(
+                session,
+                alert,
+                self.config.routes,
+                purpose=f"change:{change.id}",
+                change_id=change.id,
+                now=self.now(),
+            )
+        )
+
+    def _page(
+        self, session: Session, ctx: CheckContext, documents: dict[str, DocumentRow], page_text: str
+    ) -> list[ChangeRow]:
+        settings, source, run, now = ctx.settings, ctx.source, ctx.run, ctx.now
+        text = normalise_text(page_text, settings.ignore)
+        digest = Store.put_blob(session, text.encode("utf-8"))
+        doc = documents.get(PAGE_KEY)
+        title = settings.name
+        if doc is None:
+            doc = DocumentRow(
+                source_id=source.id or 0,
+                key=PAGE_KEY,
+                title=title,
+                url=source.url,
+                jurisdiction=source.jurisdiction,
+                first_seen=now,
+                last_seen=now,
+                text_hash=digest,
+            )
+            session.add(doc)
+            session.flush()
+            session.add(VersionRow(document_id=doc.id or 0, seen_at=now, text_hash=digest))
+            return []
+        doc.last_seen = now
+        if doc.text_hash == digest:
+            return []
+        old = self.store.get_blob(session, doc.text_hash)
+        diff = text_diff.diff(old.decode("utf-8") if old else "", text)
+        doc.text_hash = digest
+        session.add(VersionRow(document_id=doc.id or 0, seen_at=now, text_hash=digest))
+        if not diff.changed:
+            return []
+        cls = classify(title, text=text)
+        change = change_row(source, run, doc, "page_changed", "page_changed", now, cls)
+        change.diff_hash = Store.put_blob(session, diff.unified().encode("utf-8"))
+        change.excerpt = diff.excerpt(300)
+        return [change]
+
+    def _records(
+        self,
+        session: Session,
+        ctx: CheckContext,
+        documents: dict[str, DocumentRow],
+        plan: Plan,
+        seen: set[str],
+    ) -> list[ChangeRow]:
+        for doc in documents.values():
+            session.add(doc)  # keys renamed on load are written with the run
+        writer = DocumentWriter(session, self.store, ctx, plan, documents)
+        outcome = plan.diff
+        changes: list[ChangeRow] = writer.add_all(outcome.added)
+
+        def keep(change: ChangeRow | None) -> None:
+            if change is not None:
+                changes.append(change)
+
+        for item in outcome.changed:
+            keep(writer.change(documents[item.new.key], item))
+        for record in outcome.refreshed:
+            writer.refresh(documents[record.key], record)
+        for record in outcome.removed:
+            keep(writer.remove(documents[record.key]))
+        for doc in plan.rechecks:
+            keep(writer.recheck(doc))
+        for key, count in outcome.missing.items():
+            documents[key].missing_runs = count
+        for key in [*outcome.returned, *plan.out_of_view]:
+            documents[key].missing_runs = 0  # back, or no longer listed here: not missing
+        for key, doc in documents.items():
+            if key in seen:
+                doc.last_seen = ctx.now
+        session.add_all(changes)
+        session.flush()  # one insert for the run's changes
+        return changes
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _due_rows(
+    session: Session, settings: SourceSettings, source: SourceRow, now: datetime
+) -> list[DocumentRow]:
+    """Documents that may be due for a re-read, by SQL (``due_for_recheck`` picks)."""
+    if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
+        return []
+    cutoff = now - timedelta(days=settings.recheck_days)
+    return list(
+        session.exec(
+            select(DocumentRow)
+            .where(
+                DocumentRow.source_id == source.id,
+                DocumentRow.state != "removed",
+                DocumentRow.relevant == True,  # noqa: E712
+                col(DocumentRow.attachments_checked_at) <= cutoff,
+            )
+            .order_by(col(DocumentRow.attachments_checked_at), col(DocumentRow.id))
+            .limit(settings.recheck_per_run * 4)
+        ).all()
+    )
+
+
+def _active_documents(session: Session, source: SourceRow) -> dict[str, DocumentRow]:
+    rows = session.exec(
+        select(DocumentRow).where(
+            DocumentRow.source_id == source.id, DocumentRow.state != "removed"
+        )
+    ).all()
+    return {row.key: row for row in rows}
+
+
+def _snapshot(session: Session, fetcher: RecordingFetcher) -> str | None:
+    """Store each raw body once and the run's manifest of them once."""
+    if not fetcher.responses:
+        return None
+    manifest = [
+        {"url": f.url, "status": f.status, "hash": Store.put_blob(session, f.body)}
+        for f in fetcher.responses
+        if f.status != 304
+    ]
+    if not manifest:
+        return None
+    return Store.put_blob(session, json.dumps(manifest, sort_keys=True).encode("utf-8"))

@@ -1,0 +1,529 @@
+"""Writing documents, versions and changes for one healthy run of a source.
+
+The writer only writes: what to read, which classification and which event
+come from the run's plan (``monitor.pipeline.plan``), made before the write
+transaction opened. Nothing here fetches or classifies.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from diffing import text as text_diff
+from diffing.normalise import fingerprint
+from diffing.records import RecordChange
+from monitor.classify import Classification
+from monitor.delivery.alerts import join_list
+from monitor.pipeline.attachments import AttachmentTexts
+from monitor.pipeline.lineage import stem
+from monitor.pipeline.plan import Plan
+from monitor.store import Store
+from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
+from sources.registry import Adapter, SourceSettings
+from sources.types import Record
+
+# Fields whose change alone is not worth an alert, but is worth re-reading the
+# attachments for: the site says it edited the record (FDA `changed`, EMA
+# `last_updated_date`); an alert follows only if the text really changed.
+TOUCH_FIELDS = {"fields.updated"}
+# Fields that name one document: two records agreeing on one are the same
+# document; two disagreeing are two documents, whatever their titles say.
+IDENTITY_FIELDS = ("doc_number", "reference_number", "docket")
+
+
+@dataclass
+class CheckContext:
+    """What every step of one check of one source needs."""
+
+    settings: SourceSettings
+    adapter: Adapter
+    source: SourceRow
+    run: RunRow
+    now: datetime
+    baseline: bool
+    hosts: frozenset[str] = frozenset()  # the source's own site (``monitor.pipeline.identity``)
+
+
+def change_row(
+    source: SourceRow,
+    run: RunRow,
+    doc: DocumentRow,
+    kind: str,
+    event: str,
+    now: datetime,
+    cls: Classification | None,
+    deadline: date | None = None,
+) -> ChangeRow:
+    row = ChangeRow(
+        source_id=source.id or 0,
+        run_id=run.id,
+        document_id=doc.id,
+        kind=kind,
+        event=event,
+        detected_at=now,
+        title=doc.title,
+        url=doc.url,
+        jurisdiction=doc.jurisdiction,
+        comment_deadline=deadline,
+    )
+    if cls is not None:
+        row.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
+        row.relevant = cls.relevant
+        row.cn, row.eu, row.us = join_list(cls.cn), join_list(cls.eu), join_list(cls.us)
+        row.jp, row.modalities = join_list(cls.jp), join_list(cls.modalities)
+        row.doc_type, row.status = cls.doc_type, cls.status
+    return row
+
+
+def deadline_of(record: Record) -> date | None:
+    value = record.fields.get("comment_deadline")
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+class LineageIndex:
+    """The documents and recent changes that share a lineage with this run's
+    records, read in two queries when the writer starts, then kept up to date
+    in memory: finalisation links and mirrors cost no query per record."""
+
+    def __init__(self, session: Session, lineages: set[str], now: datetime) -> None:
+        self.docs: dict[str, list[DocumentRow]] = {}
+        self.changes: dict[str, list[tuple[ChangeRow, DocumentRow]]] = {}
+        self.since = now - timedelta(days=7)
+        wanted = sorted(x for x in lineages if x)
+        for start in range(0, len(wanted), 500):  # SQLite's bound-variable limit
+            chunk = wanted[start : start + 500]
+            for doc in session.exec(
+                select(DocumentRow).where(
+                    col(DocumentRow.lineage).in_(chunk), DocumentRow.state != "removed"
+                )
+            ):
+                self.docs.setdefault(doc.lineage, []).append(doc)
+            for change, doc in session.exec(
+                select(ChangeRow, DocumentRow)
+                .join(DocumentRow, col(ChangeRow.document_id) == DocumentRow.id)
+                .where(
+                    col(DocumentRow.lineage).in_(chunk), col(ChangeRow.detected_at) >= self.since
+                )
+                .order_by(col(ChangeRow.id))
+            ):
+                self.changes.setdefault(doc.lineage, []).append((change, doc))
+
+    def add_document(self, doc: DocumentRow) -> None:
+        if doc.lineage:
+            self.docs.setdefault(doc.lineage, []).append(doc)
+
+    def add_change(self, change: ChangeRow, doc: DocumentRow) -> None:
+        if doc.lineage:
+            self.changes.setdefault(doc.lineage, []).append((change, doc))
+
+
+# What a document listed again takes from its new record (the rest is its history).
+_RELISTED_COLUMNS = (
+    "title",
+    "url",
+    "jurisdiction",
+    "last_seen",
+    "record",
+    "fingerprint",
+    "lineage",
+    "status",
+    "comment_deadline",
+    "text_hash",
+    "attachments",
+    "classification",
+    "relevant",
+    "attachments_checked_at",
+)
+
+
+class DocumentWriter:
+    """Writes the plan of one run as rows. Every method runs inside the run's
+    transaction; none fetches or classifies."""
+
+    def __init__(
+        self,
+        session: Session,
+        store: Store,
+        ctx: CheckContext,
+        plan: Plan,
+        documents: Mapping[str, DocumentRow],
+    ) -> None:
+        self.session, self.store, self.ctx, self.plan = session, store, ctx, plan
+        self.source, self.run, self.now = ctx.source, ctx.run, ctx.now
+        diff = plan.diff
+        lineages = {stem(r.title) for r in diff.added}
+        lineages |= {stem(c.new.title) for c in diff.changed}
+        lineages |= {documents[c.key].lineage for c in diff.changed if c.key in documents}
+        lineages |= {documents[r.key].lineage for r in diff.removed if r.key in documents}
+        lineages |= {doc.lineage for doc in plan.rechecks}
+        self.index = LineageIndex(session, lineages, ctx.now)
+        self._returned: dict[str, datetime] = {}  # key -> last seen, of documents listed again
+
+    # -- attachments -----------------------------------------------------------
+
+    def _stored(self, key: str) -> tuple[AttachmentTexts, str | None] | None:
+        """Store what the plan read for ``key``: (what was read, text hash), or
+        None when this record's attachments were not read at all."""
+        found = self.plan.files.get(key)
+        if found is None:
+            return None
+        for body in found.bodies.values():
+            Store.put_blob(self.session, body)
+        text_hash = Store.put_blob(self.session, found.text.encode("utf-8")) if found.text else None
+        return found, text_hash
+
+    def _text(self, digest: str | None) -> str:
+        data = self.store.get_blob(self.session, digest)
+        return data.decode("utf-8") if data else ""
+
+    def _classification(self, key: str, doc: DocumentRow | None = None) -> Classification:
+        cls = self.plan.classes.get(key)
+        if cls is not None:
+            return cls
+        assert doc is not None, f"no classification planned for {key!r}"
+        return Classification.from_dict(json.loads(doc.classification))
+
+    # -- added -----------------------------------------------------------------
+
+    def add_all(self, records: list[Record]) -> list[ChangeRow]:
+        """New documents, in bulk: one insert of the documents, one of their
+        versions; the changes (none on a baseline) are returned unflushed."""
+        returning = self._removed_documents([record.key for record in records])
+        docs = [
+            self._relisted(returning[record.key], record)
+            if record.key in returning
+            else self._new_document(record)
+            for record in records
+        ]
+        if not docs:
+            return []
+        self.session.add_all([doc for doc in docs if doc.id is None])
+        self.session.flush()
+        self.session.execute(
+            insert(VersionRow),
+            [
+                {
+                    "document_id": doc.id,
+                    "seen_at": self.now,
+                    "record": doc.record,
+                    "attachments": doc.attachments,
+                    "text_hash": doc.text_hash,
+                }
+                for doc in docs
+            ],
+        )
+        if self.ctx.baseline:
+            return []
+        relisted = {
+            key: f"listed again (last listed {last:%Y-%m-%d})"
+            for key, last in self._returned.items()
+        }
+        changes = []
+        for record, doc in zip(records, docs, strict=True):
+            cls = self._classification(record.key)
+            event, detail, twin = self._added_event(doc, cls)
+            change = change_row(
+                self.source, self.run, doc, "added", event, self.now, cls, doc.comment_deadline
+            )
+            change.detail = detail or relisted.get(record.key, "")
+            change.mirror_of = self._mirror(doc, event) or twin
+            read = self.plan.files.get(record.key)
+            if read is not None and read.text:
+                change.excerpt = read.text[:300]
+            self.index.add_change(change, doc)
+            changes.append(change)
+        return changes
+
+    def _removed_documents(self, keys: list[str]) -> dict[str, DocumentRow]:
+        """This source's removed documents among ``keys``: a document listed again
+        is the same row made active, not a second row under the same key."""
+        found: dict[str, DocumentRow] = {}
+        for start in range(0, len(keys), 500):
+            rows = self.session.exec(
+                select(DocumentRow).where(
+                    DocumentRow.source_id == self.source.id,
+                    DocumentRow.state == "removed",
+                    col(DocumentRow.key).in_(keys[start : start + 500]),
+                )
+            )
+            found.update((row.key, row) for row in rows)
+        return found
+
+    def _relisted(self, doc: DocumentRow, record: Record) -> DocumentRow:
+        """A removed document listed again: its row takes the new record; its
+        history (first seen, earlier versions and changes) stays."""
+        self._returned[record.key] = doc.last_seen
+        fresh = self._new_document(record)
+        for name in _RELISTED_COLUMNS:
+            setattr(doc, name, getattr(fresh, name))
+        doc.state, doc.missing_runs, doc.linked_to = "active", 0, None
+        return doc
+
+    def _new_document(self, record: Record) -> DocumentRow:
+        cls = self._classification(record.key)
+        read = self._stored(record.key)
+        hashes = read[0].hashes if read else {}
+        text_hash = read[1] if read else None
+        return DocumentRow(
+            source_id=self.source.id or 0,
+            key=record.key,
+            title=record.title,
+            url=record.url,
+            jurisdiction=self.source.jurisdiction,
+            first_seen=self.now,
+            last_seen=self.now,
+            record=json.dumps(record.as_dict(), ensure_ascii=False),
+            fingerprint=fingerprint(record),
+            lineage=stem(record.title),
+            status=cls.status,
+            comment_deadline=deadline_of(record),
+            text_hash=text_hash,
+            attachments=json.dumps(hashes, sort_keys=True),
+            classification=json.dumps(cls.as_dict(), ensure_ascii=False),
+            relevant=cls.relevant,
+            attachments_checked_at=self.now if read else None,
+        )
+
+    def _added_event(self, doc: DocumentRow, cls: Classification) -> tuple[str, str, int | None]:
+        """(event, detail, twin document): finalised (a draft's final version
+        appeared), a mirror of a document another source already holds, or plain
+        added / draft / withdrawn."""
+        if doc.lineage:
+            kin = [
+                k
+                for k in self.index.docs.get(doc.lineage, [])
+                if k.jurisdiction == doc.jurisdiction
+                and k is not doc
+                and k.id != doc.id
+                and k.state != "removed"
+            ]
+            self.index.add_document(doc)
+            drafts = [k for k in kin if k.status == "draft"]
+            if cls.status == "final" and drafts:
+                doc.linked_to = drafts[-1].id
+                seen = f"{drafts[-1].first_seen:%Y-%m-%d}"
+                return "finalised", f"finalises the draft first seen {seen}", None
+            same = [
+                k
+                for k in kin
+                if k.status == cls.status
+                and k.source_id != doc.source_id
+                and self._may_be_same(doc, k)
+            ]
+            if same:
+                twin = same[0]
+                if doc.comment_deadline and not twin.comment_deadline:
+                    twin.comment_deadline = doc.comment_deadline
+                    self.session.add(twin)
+                return ("draft" if cls.status == "draft" else "added"), "", twin.id
+        if cls.status == "draft":
+            return "draft", "", None
+        if cls.status == "withdrawn":
+            return "withdrawn", "", None
+        return "added", "", None
+
+    # -- changed ---------------------------------------------------------------
+
+    def change(self, doc: DocumentRow, item: RecordChange) -> ChangeRow | None:
+        record = item.new
+        names = [f.name for f in item.fields]
+        old_status = doc.status
+        cls = self._classification(record.key, doc)
+        previous = json.loads(doc.attachments or "{}")
+        read = self._stored(record.key)
+        hashes = read[0].hashes if read else previous
+        text_hash = read[1] if read else None
+        if read:
+            doc.attachments_checked_at = self.now
+        text_changed = bool(text_hash) and text_hash != doc.text_hash and bool(doc.text_hash)
+        old_text_hash = doc.text_hash
+        if text_hash:
+            doc.text_hash = text_hash
+        self._store_record(doc, record)
+        doc.status = cls.status
+        doc.attachments = json.dumps(hashes, sort_keys=True)
+        doc.comment_deadline = deadline_of(record) or doc.comment_deadline
+        doc.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
+        doc.relevant = cls.relevant
+        self.session.add(doc)
+        self._version(doc)
+        if set(names) <= TOUCH_FIELDS and not text_changed:
+            return None
+        if text_changed:
+            names.append("attachment text")
+        if cls.status == "withdrawn" and old_status != "withdrawn":
+            event = "withdrawn"
+        elif old_status == "draft" and cls.status == "final":
+            event = "finalised"
+        else:
+            event = "changed"
+        change = change_row(
+            self.source, self.run, doc, "changed", event, self.now, cls, doc.comment_deadline
+        )
+        change.mirror_of = self._mirror(doc, event)
+        self.index.add_change(change, doc)
+        change.fields_changed = json.dumps([n for n in names if n not in TOUCH_FIELDS])
+        if text_changed:
+            self._text_diff(change, old_text_hash, text_hash)
+        else:
+            change.excerpt = "; ".join(
+                f"{f.name}: {f.old or '∅'} → {f.new or '∅'}"
+                for f in item.fields
+                if f.name not in TOUCH_FIELDS
+            )[:300]
+        return change
+
+    def refresh(self, doc: DocumentRow, record: Record) -> None:
+        """Store a record that changed only by noise or by its site's new
+        scheme/host: no version, no change."""
+        self._store_record(doc, record)
+        self.session.add(doc)
+
+    def _store_record(self, doc: DocumentRow, record: Record) -> None:
+        doc.title, doc.url = record.title, record.url
+        doc.record = json.dumps(record.as_dict(), ensure_ascii=False)
+        doc.fingerprint, doc.lineage = fingerprint(record), stem(record.title)
+        doc.last_seen = self.now
+
+    def _text_diff(self, change: ChangeRow, old_hash: str | None, new_hash: str | None) -> None:
+        diff = text_diff.diff(self._text(old_hash), self._text(new_hash))
+        change.diff_hash = Store.put_blob(self.session, diff.unified().encode("utf-8"))
+        change.excerpt = diff.excerpt(300)
+
+    # -- re-reading attachments ------------------------------------------------
+
+    def recheck(self, doc: DocumentRow) -> ChangeRow | None:
+        """Store the re-read of an unchanged CGT document's attachments: a file
+        revised at the same URL (the list entry unchanged) is a revision too."""
+        cls = Classification.from_dict(json.loads(doc.classification))
+        previous = json.loads(doc.attachments or "{}")
+        read = self._stored(doc.key)
+        hashes = read[0].hashes if read else previous
+        text_hash = read[1] if read else None
+        doc.attachments_checked_at = self.now
+        self.session.add(doc)
+        if not text_hash or text_hash == doc.text_hash:
+            return None
+        old_hash, doc.text_hash = doc.text_hash, text_hash
+        doc.attachments = json.dumps(hashes, sort_keys=True)
+        self._version(doc)
+        if not old_hash:
+            return None
+        change = change_row(
+            self.source, self.run, doc, "changed", "changed", self.now, cls, doc.comment_deadline
+        )
+        change.fields_changed = json.dumps(["attachment text"])
+        self._text_diff(change, old_hash, text_hash)
+        change.mirror_of = self._mirror(doc, "changed")
+        self.index.add_change(change, doc)
+        return change
+
+    # -- removed ---------------------------------------------------------------
+
+    def remove(self, doc: DocumentRow) -> ChangeRow:
+        doc.state, doc.missing_runs = "removed", 0
+        self.session.add(doc)
+        cls = (
+            Classification.from_dict(json.loads(doc.classification))
+            if doc.classification not in ("", "{}")
+            else None
+        )
+        change = change_row(
+            self.source, self.run, doc, "removed", "removed", self.now, cls, doc.comment_deadline
+        )
+        change.mirror_of = self._mirror(doc, "removed")
+        self.index.add_change(change, doc)
+        return change
+
+    # -- mirrors ---------------------------------------------------------------
+
+    def _mirror(self, doc: DocumentRow, event: str) -> int | None:
+        """The document whose change already told people about this one, or None.
+
+        Another record (another source, or another list of the same site, like
+        CDE's 发布通告 beside 国内指导原则) announced the same event in the last
+        week for the same document: same lineage and jurisdiction, and, within
+        one source, positive evidence that it is one document (the same page or
+        file, or the same document number). Two documents of one source with
+        the same title are two alerts; a change is the original of at most one
+        mirror per source.
+        """
+        if not doc.lineage:
+            return None
+        recent = [
+            (c, d)
+            for c, d in self.index.changes.get(doc.lineage, [])
+            if d.jurisdiction == doc.jurisdiction and d.id != doc.id
+        ]
+        for change, twin in recent:
+            if change.event != event or change.mirror_of is not None:
+                continue
+            if twin.source_id == doc.source_id and not self._same_document(doc, twin):
+                continue
+            if not self._may_be_same(doc, twin):
+                continue
+            taken = any(
+                c.mirror_of == twin.id and c.source_id == doc.source_id and c.event == event
+                for c, _ in recent
+            )
+            if not taken:
+                return twin.id
+        return None
+
+    @staticmethod
+    def _identity(doc: DocumentRow) -> tuple[dict[str, str], set[str]]:
+        record = json.loads(doc.record or "{}")
+        fields = {
+            k: str(v).strip()
+            for k, v in (record.get("fields") or {}).items()
+            if k in IDENTITY_FIELDS and str(v).strip()
+        }
+        files = {str(a.get("url", "")).split("://", 1)[-1] for a in record.get("attachments", [])}
+        files |= set(json.loads(doc.attachments or "{}").values())
+        return fields, {f for f in files if f}
+
+    def _may_be_same(self, doc: DocumentRow, twin: DocumentRow) -> bool:
+        """False when an identity field (document number, docket) disagrees."""
+        mine, _ = self._identity(doc)
+        theirs, _ = self._identity(twin)
+        return all(theirs[k] == v for k, v in mine.items() if k in theirs)
+
+    def _same_document(self, doc: DocumentRow, twin: DocumentRow) -> bool:
+        """Positive evidence that two records of one source are one document: the
+        same page, file or document number, or one record announcing the other
+        (``关于发布《X》的通告`` beside ``X``: equal stems, different titles). Two
+        records with the same title are two documents."""
+        if _bare(doc.title) != _bare(twin.title):
+            return True
+        if doc.url and doc.url.split("://", 1)[-1] == twin.url.split("://", 1)[-1]:
+            return True
+        mine, my_files = self._identity(doc)
+        theirs, their_files = self._identity(twin)
+        if any(theirs.get(k) == v for k, v in mine.items()):
+            return True
+        return bool(my_files & their_files)
+
+    def _version(self, doc: DocumentRow) -> None:
+        self.session.add(
+            VersionRow(
+                document_id=doc.id or 0,
+                seen_at=self.now,
+                record=doc.record,
+                attachments=doc.attachments,
+                text_hash=doc.text_hash,
+            )
+        )
+
+
+def _bare(title: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", title).split()).lower()

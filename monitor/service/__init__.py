@@ -1,0 +1,1 @@
+"""``regwatch run``: the service, its scheduler, the database lock, ``/healthz`` and retention."""

@@ -1,0 +1,1 @@
+"""The read-only web UI and feeds over the change history."""
