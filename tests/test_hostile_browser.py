@@ -47,10 +47,14 @@ def test_a_redirect_to_another_port_is_refused_and_its_content_never_used() -> N
             with pytest.raises(RedirectRefused, match="another site") as refused:
                 fetcher.get(site.url + "/list")
         assert refused.value.hint and "allow_redirects_to" in refused.value.hint
-        # Chromium follows a redirect without asking the route handler: the one
-        # request it made is refused after the fact and its content never returned
-        # (a known limit, see NetworkPolicy.browser_refusal).
-        assert [r.path for r in inside.requests] == ["/secret"]
+        # Chromium follows a redirect without asking the route handler: the page it
+        # landed on is refused after the fact and its content never returned; the
+        # browser's own favicon probe of that page is not routable either (Playwright
+        # filters favicon requests: microsoft/playwright#7493) and may or may not have
+        # left before the page was closed. Nothing else reaches the refused site: no
+        # sub-resource, script or XHR of the page (see NetworkPolicy.browser_refusal).
+        paths = [r.path for r in inside.requests]
+        assert paths[0] == "/secret" and set(paths[1:]) <= {"/favicon.ico"}, paths
 
 
 def test_a_redirect_the_source_allows_is_followed() -> None:

@@ -217,7 +217,9 @@ class NetworkPolicy:
         source is local itself. ``data:``/``blob:`` sub-resources are not network
         requests and pass. Limit: Chromium follows an HTTP redirect without asking
         the route handler, so the target of a redirect is requested once and only
-        then refused (``BrowserFetcher`` never uses what it returned)."""
+        then refused (``BrowserFetcher`` never uses what it returned); the browser's
+        favicon request for that page bypasses the route handler too (Playwright
+        filters favicon requests, microsoft/playwright#7493), so it may follow."""
         found = site_of(url)
         if found is None:
             return "a page that is not http(s)" if navigation else None
