@@ -58,7 +58,6 @@ PENDING = {
     "sources/cde.py::parse_list_page",  # 16
     "sources/documents.py::sniff_kind",  # 17
     "sources/ema.py::_record",  # 16
-    "sources/federal_register.py::_notice",  # 33
     "sources/http.py::HttpFetcher._send",  # 18
     "sources/json_list.py::JsonList.collect",  # 18
     "sources/page.py::readable_text",  # 19
