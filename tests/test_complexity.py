@@ -41,8 +41,6 @@ PENDING = {
     "monitor/cli.py::sources",  # 20
     "monitor/cli_probe.py::render",  # 16
     "monitor/config.py::_load_sources",  # 16
-    "monitor/documents.py::DocumentWriter._added_event",  # 21
-    "monitor/documents.py::DocumentWriter.change",  # 24
     "monitor/plan.py::make_plan",  # 22
     "monitor/replica/cde.py::CdeReplica.serve",  # 18
     "monitor/replica/cde.py::CdeReplica._api",  # 22
