@@ -48,8 +48,6 @@ PENDING = {
     "monitor/replica/federal_register.py::FederalRegisterReplica._api",  # 16
     "monitor/replica/federal_register.py::FederalRegisterReplica._search",  # 16
     "monitor/run_alerts.py::queue_run_alerts",  # 21
-    "monitor/store/search.py::write_entries",  # 17
-    "monitor/store/search.py::_after_flush",  # 23
     "sources/cde.py::parse_list_page",  # 16
     "sources/documents.py::sniff_kind",  # 17
     "sources/ema.py::_record",  # 16
@@ -60,7 +58,6 @@ PENDING = {
     "sources/selectors.py::_plain",  # 22
     "diffing/text.py::_canonical",  # 18
     "notifiers/context.py::headline",  # 20
-    "notifiers/routes.py::Match.matches",  # 24
 }
 
 
