@@ -44,7 +44,6 @@ PENDING = {
     "monitor/plan.py::make_plan",  # 22
     "monitor/replica/cde.py::CdeReplica.serve",  # 18
     "monitor/replica/cde.py::CdeReplica._api",  # 22
-    "monitor/replica/challenge.py::JsCookieChallenge._admit",  # 22
     "monitor/replica/federal_register.py::FederalRegisterReplica._api",  # 16
     "monitor/replica/federal_register.py::FederalRegisterReplica._search",  # 16
     "monitor/run_alerts.py::queue_run_alerts",  # 21
@@ -55,7 +54,6 @@ PENDING = {
     "sources/json_list.py::JsonList.collect",  # 18
     "sources/page.py::readable_text",  # 19
     "sources/rss.py::_record",  # 17
-    "sources/selectors.py::_plain",  # 22
     "diffing/text.py::_canonical",  # 18
     "notifiers/context.py::headline",  # 20
 }
