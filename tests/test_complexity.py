@@ -42,8 +42,6 @@ PENDING = {
     "monitor/cli_probe.py::render",  # 16
     "monitor/config.py::_load_sources",  # 16
     "monitor/plan.py::make_plan",  # 22
-    "monitor/replica/cde.py::CdeReplica.serve",  # 18
-    "monitor/replica/cde.py::CdeReplica._api",  # 22
     "monitor/replica/federal_register.py::FederalRegisterReplica._api",  # 16
     "monitor/replica/federal_register.py::FederalRegisterReplica._search",  # 16
     "monitor/run_alerts.py::queue_run_alerts",  # 21
