@@ -41,7 +41,6 @@ PENDING = {
     "monitor/cli.py::sources",  # 20
     "monitor/cli_probe.py::render",  # 16
     "monitor/config.py::_load_sources",  # 16
-    "monitor/plan.py::make_plan",  # 22
     "monitor/replica/federal_register.py::FederalRegisterReplica._api",  # 16
     "monitor/replica/federal_register.py::FederalRegisterReplica._search",  # 16
     "monitor/run_alerts.py::queue_run_alerts",  # 21
