@@ -36,7 +36,6 @@ EXEMPT = {
 PENDING = {
     "monitor/attachments.py::read_attachments",  # 16
     "monitor/classify/_lexicon.py::_read_cues",  # 21
-    "monitor/classify/_result.py::Classification.from_dict",  # 22
     "monitor/cli.py::check",  # 17
     "monitor/cli.py::sources",  # 20
     "monitor/cli_probe.py::render",  # 16
