@@ -42,7 +42,6 @@ PENDING = {
     "monitor/config.py::_load_sources",  # 16
     "monitor/replica/federal_register.py::FederalRegisterReplica._api",  # 16
     "monitor/replica/federal_register.py::FederalRegisterReplica._search",  # 16
-    "monitor/run_alerts.py::queue_run_alerts",  # 21
     "sources/cde.py::parse_list_page",  # 16
     "sources/documents.py::sniff_kind",  # 17
     "sources/ema.py::_record",  # 16
