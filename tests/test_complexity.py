@@ -44,7 +44,6 @@ PENDING = {
     "sources/ema.py::_record",  # 16
     "sources/http.py::HttpFetcher._send",  # 18
     "sources/json_list.py::JsonList.collect",  # 18
-    "sources/page.py::readable_text",  # 19
     "sources/rss.py::_record",  # 17
     "diffing/text.py::_canonical",  # 18
 }
