@@ -42,8 +42,6 @@ PENDING = {
     "sources/cde.py::parse_list_page",  # 16
     "sources/documents.py::sniff_kind",  # 17
     "sources/ema.py::_record",  # 16
-    "sources/rss.py::_record",  # 17
-    "diffing/text.py::_canonical",  # 18
 }
 
 
