@@ -40,8 +40,6 @@ PENDING = {
     "monitor/replica/federal_register.py::FederalRegisterReplica._api",  # 16
     "monitor/replica/federal_register.py::FederalRegisterReplica._search",  # 16
     "sources/cde.py::parse_list_page",  # 16
-    "sources/documents.py::sniff_kind",  # 17
-    "sources/ema.py::_record",  # 16
 }
 
 
