@@ -39,7 +39,6 @@ PENDING = {
     "monitor/config.py::_load_sources",  # 16
     "monitor/replica/federal_register.py::FederalRegisterReplica._api",  # 16
     "monitor/replica/federal_register.py::FederalRegisterReplica._search",  # 16
-    "sources/cde.py::parse_list_page",  # 16
 }
 
 
