@@ -37,8 +37,6 @@ PENDING = {
     "monitor/attachments.py::read_attachments",  # 16
     "monitor/cli_probe.py::render",  # 16
     "monitor/config.py::_load_sources",  # 16
-    "monitor/replica/federal_register.py::FederalRegisterReplica._api",  # 16
-    "monitor/replica/federal_register.py::FederalRegisterReplica._search",  # 16
 }
 
 
