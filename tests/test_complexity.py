@@ -31,12 +31,6 @@ EXEMPT = {
     "monitor/pipeline.py",
 }
 
-# Functions still being split (issue 13), each "module::qualified name"; this
-# list only shrinks: a test fails when an entry is no longer over the limit.
-PENDING = {
-}
-
-
 def _docstrings(source: str) -> dict[tuple[str, int], str]:
     """Docstring of every function in `source`, keyed by (name, first line)."""
     docs: dict[tuple[str, int], str] = {}
@@ -62,8 +56,6 @@ def over_limit(source: str, label: str) -> Iterator[str]:
             continue
         if "Complexity:" in docs.get((function.name, function.lineno), ""):
             continue
-        if f"{label}::{function.fullname}" in PENDING:
-            continue
         yield f"{label}:{function.lineno} {function.fullname} is {function.complexity}"
 
 
@@ -86,17 +78,6 @@ def test_no_function_is_above_the_limit_without_a_reason() -> None:
         f"functions above complexity {LIMIT} (radon); split them, or say why in a "
         '"Complexity:" sentence of the docstring:\n' + "\n".join(offenders)
     )
-
-
-def test_every_pending_function_is_still_over_the_limit() -> None:
-    still = {
-        f"{path.relative_to(ROOT).as_posix()}::{function.fullname}"
-        for path in _package_files()
-        for function in _functions(cc_visit(path.read_text(encoding="utf-8")))
-        if function.complexity > LIMIT
-    }
-    fixed = sorted(PENDING - still)
-    assert not fixed, f"no longer over the limit, remove from PENDING: {fixed}"
 
 
 def test_every_exempt_module_exists() -> None:
