@@ -31,6 +31,7 @@ EXEMPT = {
     "monitor/pipeline.py",
 }
 
+
 def _docstrings(source: str) -> dict[tuple[str, int], str]:
     """Docstring of every function in `source`, keyed by (name, first line)."""
     docs: dict[tuple[str, int], str] = {}
