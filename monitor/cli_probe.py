@@ -152,10 +152,8 @@ def _error_line(error: BaseException) -> str:
 def _sample_line(record: Record) -> str:
     """One sample record: title | date | status | URL | fields."""
     fields = ", ".join(f"{k}={v}" for k, v in sorted(record.fields.items()))
-    return (
-        f"  - {record.title} | {record.date or '-'} | {record.status or '-'} | "
-        f"{record.url}" + (f" | {fields}" if fields else "")
-    )
+    parts = [record.title, record.date or "-", record.status or "-", record.url]
+    return "  - " + " | ".join(parts + ([fields] if fields else []))
 
 
 def verdict(ex: Exchange) -> str:

@@ -118,9 +118,7 @@ def make_plan(
     return plan
 
 
-def _in_view(
-    known: Mapping[str, Record], listing: Listing
-) -> tuple[dict[str, Record], list[str]]:
+def _in_view(known: Mapping[str, Record], listing: Listing) -> tuple[dict[str, Record], list[str]]:
     """The known records this listing still covers (so their absence means
     removal), and the keys of those it no longer shows."""
     dates = [r.date for r in listing.records if r.date]

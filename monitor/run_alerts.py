@@ -73,9 +73,7 @@ def queue_run_alerts(
 _Wanted = tuple[str, int, Alert]  # (purpose, change id, alert)
 
 
-def _by_route(
-    session: Session, config: Config, wanted: list[_Wanted]
-) -> dict[str, list[_Wanted]]:
+def _by_route(session: Session, config: Config, wanted: list[_Wanted]) -> dict[str, list[_Wanted]]:
     """The alerts each route matches and has not queued yet (one query per 500)."""
     purposes = [purpose for purpose, _, _ in wanted]
     taken: set[tuple[str, str]] = set()

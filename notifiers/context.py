@@ -55,7 +55,8 @@ def headline(alert: Alert) -> str:
 
 
 def _doc_type_words(doc_type: str | None) -> str:
-    """"draft guidance", "guideline" …, or "document" for none or "other"."""
+    """The document type in words ("draft guidance", "guideline" …); "document"
+    for none or "other"."""
     if doc_type and doc_type != "other":
         return labels.english("doc_types", doc_type).lower()
     return labels.phrase("document")

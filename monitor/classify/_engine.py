@@ -303,7 +303,7 @@ def _read_body(lex: Lexicon, text: str, scan: _Scan, reading: _Reading) -> None:
 
 
 def _scope(lex: Lexicon, norm: str, relevant: bool) -> tuple[str, tuple[int, int] | None]:
-    """"cgt" for a relevant document, else the title's scope words (or "none")."""
+    """The scope: "cgt" for a relevant document, else the title's scope words (or "none")."""
     if relevant:
         return "cgt", None
     found = lex.scope.first(norm)
