@@ -162,10 +162,27 @@ def _absorbable(equal: str, left: tuple[str, str], right: tuple[str, str]) -> bo
     return size <= max(map(len, left)) and size <= max(map(len, right))
 
 
+_Item = str | tuple[str, str]  # equal text, or (deleted, inserted)
+
+
 def _canonical(raw: list[Op]) -> list[Op]:
     """Merge runs, put deletions before insertions, fold small equal runs
     between two changes into the change."""
-    merged: list[str | tuple[str, str]] = []  # equal text, or (deleted, inserted)
+    ops: list[Op] = []
+    for item in _folded(_merged(raw)):
+        if isinstance(item, str):
+            ops.append(Op("equal", item))
+        else:
+            deleted, inserted = item
+            ops += [Op("delete", deleted)] if deleted else []
+            ops += [Op("insert", inserted)] if inserted else []
+    return ops
+
+
+def _merged(raw: list[Op]) -> list[_Item]:
+    """Adjacent equal runs joined, and adjacent deletions and insertions
+    joined into one (deleted, inserted) change."""
+    merged: list[_Item] = []
     for op in raw:
         last = merged[-1] if merged else None
         if not op.text:
@@ -181,7 +198,12 @@ def _canonical(raw: list[Op]) -> list[Op]:
             merged[-1] = (last[0] + change[0], last[1] + change[1])
         else:
             merged.append(change)
-    items: list[str | tuple[str, str]] = []
+    return merged
+
+
+def _folded(merged: list[_Item]) -> list[_Item]:
+    """A small equal run between two changes absorbed into one change."""
+    items: list[_Item] = []
     for item in merged:
         items.append(item)
         while len(items) >= 3:
@@ -193,15 +215,7 @@ def _canonical(raw: list[Op]) -> list[Op]:
             if not _absorbable(equal, left, right):
                 break
             items[-3:] = [(left[0] + equal + right[0], left[1] + equal + right[1])]
-    ops: list[Op] = []
-    for item in items:
-        if isinstance(item, str):
-            ops.append(Op("equal", item))
-        else:
-            deleted, inserted = item
-            ops += [Op("delete", deleted)] if deleted else []
-            ops += [Op("insert", inserted)] if inserted else []
-    return ops
+    return items
 
 
 @dataclass

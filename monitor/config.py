@@ -212,66 +212,8 @@ def _load_sources(items: Any, path: str, locator: _Locator) -> list[SourceSettin
     for index, item in enumerate(items):
         start = locator.array_item("source", index)
         where = f"[[source]] #{index + 1}"
-        kind = item.get("kind")
-        if not kind:
-            raise ConfigError(
-                "missing 'kind'",
-                path=path,
-                key=where,
-                line=start,
-                fix='set kind = "…"; `regwatch sources` lists the kinds',
-            )
-        try:
-            adapter = adapter_for(str(kind))
-        except KeyError as exc:
-            raise ConfigError(
-                str(exc.args[0]),
-                path=path,
-                key=f"{where}.kind",
-                line=locator.key_after(start, "kind"),
-            ) from None
-        settings = _validate(adapter.Settings, item, path, where, start, locator)
-        assert isinstance(settings, SourceSettings)
-        if settings.every and settings.cron:
-            raise ConfigError(
-                "set either 'every' or 'cron', not both",
-                path=path,
-                key=f"{where} ({settings.name})",
-                line=start,
-            )
-        if settings.every:
-            try:
-                if parse_duration(settings.every) <= 0:
-                    raise ValueError(f"{settings.every!r} is not a positive duration like '6h'")
-            except ValueError as exc:
-                raise ConfigError(
-                    str(exc),
-                    path=path,
-                    key=f"{where}.every",
-                    line=locator.key_after(start, "every"),
-                ) from None
-        if settings.cron:
-            from apscheduler.triggers.cron import CronTrigger
-
-            try:
-                CronTrigger.from_crontab(settings.cron)
-            except ValueError as exc:
-                raise ConfigError(
-                    f"bad cron expression: {exc}",
-                    path=path,
-                    key=f"{where}.cron",
-                    line=locator.key_after(start, "cron"),
-                ) from None
-        for pattern in settings.ignore:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ConfigError(
-                    f"bad regular expression {pattern!r}: {exc}",
-                    path=path,
-                    key=f"{where}.ignore",
-                    line=locator.key_after(start, "ignore"),
-                ) from None
+        settings = _source(item, path, where, start, locator)
+        _check_source(settings, path, where, start, locator)
         if settings.name in seen:
             raise ConfigError(
                 f"two sources are named {settings.name!r}",
@@ -283,6 +225,80 @@ def _load_sources(items: Any, path: str, locator: _Locator) -> list[SourceSettin
         seen.add(settings.name)
         sources.append(settings)
     return sources
+
+
+def _source(
+    item: Any, path: str, where: str, start: int | None, locator: _Locator
+) -> SourceSettings:
+    """One [[source]] table validated by its kind's settings model."""
+    kind = item.get("kind")
+    if not kind:
+        raise ConfigError(
+            "missing 'kind'",
+            path=path,
+            key=where,
+            line=start,
+            fix='set kind = "…"; `regwatch sources` lists the kinds',
+        )
+    try:
+        adapter = adapter_for(str(kind))
+    except KeyError as exc:
+        raise ConfigError(
+            str(exc.args[0]),
+            path=path,
+            key=f"{where}.kind",
+            line=locator.key_after(start, "kind"),
+        ) from None
+    settings = _validate(adapter.Settings, item, path, where, start, locator)
+    assert isinstance(settings, SourceSettings)
+    return settings
+
+
+def _check_source(
+    settings: SourceSettings, path: str, where: str, start: int | None, locator: _Locator
+) -> None:
+    """What the settings model cannot check alone: one schedule, a positive
+    ``every``, a valid ``cron``, ``ignore`` patterns that compile."""
+    if settings.every and settings.cron:
+        raise ConfigError(
+            "set either 'every' or 'cron', not both",
+            path=path,
+            key=f"{where} ({settings.name})",
+            line=start,
+        )
+    if settings.every:
+        try:
+            if parse_duration(settings.every) <= 0:
+                raise ValueError(f"{settings.every!r} is not a positive duration like '6h'")
+        except ValueError as exc:
+            raise ConfigError(
+                str(exc),
+                path=path,
+                key=f"{where}.every",
+                line=locator.key_after(start, "every"),
+            ) from None
+    if settings.cron:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(settings.cron)
+        except ValueError as exc:
+            raise ConfigError(
+                f"bad cron expression: {exc}",
+                path=path,
+                key=f"{where}.cron",
+                line=locator.key_after(start, "cron"),
+            ) from None
+    for pattern in settings.ignore:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"bad regular expression {pattern!r}: {exc}",
+                path=path,
+                key=f"{where}.ignore",
+                line=locator.key_after(start, "ignore"),
+            ) from None
 
 
 def _load_routes(items: Any, path: str, locator: _Locator) -> list[Route]:

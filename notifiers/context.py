@@ -41,30 +41,40 @@ def headline(alert: Alert) -> str:
     values = {
         "source": alert.source,
         "regulator": alert.regulator,
-        "doc_type": labels.english("doc_types", alert.doc_type).lower()
-        if alert.doc_type and alert.doc_type != "other"
-        else labels.phrase("document"),
+        "doc_type": _doc_type_words(alert.doc_type),
         "fields": ", ".join(labels.english("fields", f) for f in alert.fields_changed),
         "deadline": deadline,
         "days": _days(left) if left is not None else "",
         "failures": alert.failures,
         "detail": alert.detail.strip() or "no detail",
     }
-    kind = alert.kind
-    if kind == "draft" and deadline and left is not None:
-        name = "draft_deadline" if left >= 0 else "draft_closed"
-    elif kind == "changed" and alert.fields_changed:
-        name = "changed_fields"
-    elif kind == "health" and not alert.failures:
-        name = "health_no_count"
-    elif kind == "reminder" and left is not None and left <= 0:
-        name = "reminder_today" if left == 0 else "reminder_passed"
-    else:
-        name = kind
     try:
-        return labels.phrase(name).format(**values)
+        return labels.phrase(_headline_phrase(alert, left)).format(**values)
     except KeyError:
-        return kind.replace("_", " ").capitalize()
+        return alert.kind.replace("_", " ").capitalize()
+
+
+def _doc_type_words(doc_type: str | None) -> str:
+    """The document type in words ("draft guidance", "guideline" …); "document"
+    for none or "other"."""
+    if doc_type and doc_type != "other":
+        return labels.english("doc_types", doc_type).lower()
+    return labels.phrase("document")
+
+
+def _headline_phrase(alert: Alert, left: int | None) -> str:
+    """The name of the headline phrase: the alert's kind, or its variant (a
+    draft's open or closed deadline, the changed fields, a reminder's day)."""
+    kind = alert.kind
+    if kind == "draft" and alert.comment_deadline and left is not None:
+        return "draft_deadline" if left >= 0 else "draft_closed"
+    if kind == "changed" and alert.fields_changed:
+        return "changed_fields"
+    if kind == "health" and not alert.failures:
+        return "health_no_count"
+    if kind == "reminder" and left is not None and left <= 0:
+        return "reminder_today" if left == 0 else "reminder_passed"
+    return kind
 
 
 def safe_link(url: str) -> str:

@@ -109,13 +109,7 @@ class Match(BaseModel):
 
     def matches(self, alert: Alert) -> bool:
         """True when this filter accepts ``alert``."""
-        if alert.kind in OPT_IN_KINDS:
-            # "health" means the whole story of a failing source: failing and recovered
-            if alert.kind not in self.kinds and not (
-                alert.change_kind == "health" and "health" in self.kinds
-            ):
-                return False
-        elif self.kinds and alert.kind not in self.kinds and alert.change_kind not in self.kinds:
+        if not self._kind_matches(alert):
             return False
         if self.jurisdictions and alert.jurisdiction.upper() not in self.jurisdictions:
             return False
@@ -123,6 +117,20 @@ class Match(BaseModel):
             return False
         if alert.kind in OPT_IN_KINDS:
             return True
+        return self._document_matches(alert)
+
+    def _kind_matches(self, alert: Alert) -> bool:
+        """Opt-in kinds (health, …) need naming in ``kinds``; other alerts pass
+        an empty ``kinds`` or one naming their kind or change kind."""
+        if alert.kind in OPT_IN_KINDS:
+            # "health" means the whole story of a failing source: failing and recovered
+            return alert.kind in self.kinds or (
+                alert.change_kind == "health" and "health" in self.kinds
+            )
+        return not self.kinds or alert.kind in self.kinds or alert.change_kind in self.kinds
+
+    def _document_matches(self, alert: Alert) -> bool:
+        """The filters on a document alert's classification."""
         if self.relevant is not None and alert.relevant is not self.relevant:
             return False
         if self.scope and alert.scope not in self.scope:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from monitor.classify._lexicon import Cue, Lexicon, Negative, lexicon, normalise
 from monitor.classify._matcher import Hit
@@ -78,15 +78,29 @@ def _scan(
         if not negative.span:
             doc_scope.setdefault(found.owner, found)
             continue
-        kept = [
-            h
-            for h in hits
-            if h.end <= found.start
-            or h.start >= found.end
-            or not negative.removes(lex.cues[h.owner])
-        ]
+        kept = [h for h in hits if not _trap_removes(lex, negative, found, h)]
         traps.append((negative, found, len(kept) < len(hits)))
         hits = kept
+    for negative, where in _document_traps(lex, hits, doc_scope, inherited):
+        kept = [h for h in hits if not negative.removes(lex.cues[h.owner])]
+        if where.owner >= 0:
+            traps.append((negative, where, len(kept) < len(hits)))
+        hits = kept
+    return _Scan(hits, traps)
+
+
+def _trap_removes(lex: Lexicon, negative: Negative, found: Hit, hit: Hit) -> bool:
+    """Whether the span trap `negative`, found at `found`, removes cue hit `hit`
+    (it overlaps the trap and is a cue the trap removes)."""
+    overlaps = hit.end > found.start and hit.start < found.end
+    return overlaps and negative.removes(lex.cues[hit.owner])
+
+
+def _document_traps(
+    lex: Lexicon, hits: list[Hit], doc_scope: dict[int, Hit], inherited: Iterable[Negative]
+) -> list[tuple[Negative, Hit]]:
+    """The document-wide traps in force (found here, or inherited from the
+    title, with a placeholder hit) that no remaining cue excuses."""
     present = {lex.cues[h.owner].id for h in hits}
     active = [
         (lex.negatives[i], hit)
@@ -96,24 +110,14 @@ def _scan(
     for negative in inherited:
         if not negative.unless & present:
             active.append((negative, Hit(-1, -1, -1, -1)))
-    for negative, where in active:
-        kept = [h for h in hits if not negative.removes(lex.cues[h.owner])]
-        if where.owner >= 0:
-            traps.append((negative, where, len(kept) < len(hits)))
-        hits = kept
-    return _Scan(hits, traps)
+    return active
 
 
 _Classes = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 def _classes(lex: Lexicon, cues: list[Cue], title: str) -> _Classes:
-    def covered(cue: Cue) -> bool:
-        return any(other.id != cue.id and cue.domain in other.covers for other in cues)
-
-    main = [c for c in cues if not c.fallback and not covered(c)]
-    if not any(c.cn or c.eu or c.us or c.jp for c in main):
-        main = [c for c in cues if c.fallback]
+    main = _main_cues(cues)
     cn = {v for c in main for v in c.cn}
     eu = {v for c in main for v in c.eu}
     us = {v for c in main for v in c.us}
@@ -121,6 +125,23 @@ def _classes(lex: Lexicon, cues: list[Cue], title: str) -> _Classes:
     if "sctmp" in eu and lex.tep_aim.search(title):
         eu = (eu - {"sctmp"}) | {"tep"}
     return in_order(cn, CN), in_order(eu, EU), in_order(us, US), in_order(jp, JP)
+
+
+def _main_cues(cues: list[Cue]) -> list[Cue]:
+    """The cues that give the classes: those no other cue covers, or the
+    fallback cues when none of those names a class."""
+
+    def covered(cue: Cue) -> bool:
+        return any(other.id != cue.id and cue.domain in other.covers for other in cues)
+
+    main = [c for c in cues if not c.fallback and not covered(c)]
+    if not any(_names_a_class(c) for c in main):
+        main = [c for c in cues if c.fallback]
+    return main
+
+
+def _names_a_class(cue: Cue) -> bool:
+    return bool(cue.cn or cue.eu or cue.us or cue.jp)
 
 
 def _status(lex: Lexicon, norm: str, metadata: str | None) -> tuple[str, tuple[int, int] | None]:
@@ -222,50 +243,22 @@ def classify(
     norm = normalise(title)
     scan = _scan(lex, norm, always_traps=bool(text))
     cues = _cues(lex, (h.owner for h in scan.hits))
-    relevant = any(c.strong for c in cues)
-    evidence_spans = [
-        (h.start, h.end)
-        for h in sorted(scan.hits, key=lambda h: (lex.cues[h.owner].order, h.pattern, h.start))
-    ]
-    body_words: list[str] = []
-    body_at: list[tuple[str, str]] = []  # (word, where) when the text decided
-    tags: set[str] = {c.modality for c in cues if c.modality}
-    class_cues = cues
+    reading = _Reading(any(c.strong for c in cues), cues, {c.modality for c in cues if c.modality})
     if text:
-        traps_in_force = [n for n, _, _ in scan.traps if not n.span]
-        body_cues, strong_hits, spans = _body(lex, text, traps_in_force)
-        from_body = not relevant and not traps_in_force and strong_hits >= lex.body.min_strong_hits
-        if relevant or from_body:
-            tags |= {c.modality for c in body_cues if c.modality}
-            body_words = _words(text, spans)[: lex.body.max_evidence]
-        if from_body:
-            relevant, class_cues = True, body_cues
-            body_at = [(text[a:b].strip(), locate(text, a)) for a, b in spans]
-    cn, eu, us, jp = _classes(lex, class_cues, norm) if relevant else ((), (), (), ())
-    trap_spans = [(h.start, h.end) for _, h, removed in scan.traps if removed]
+        _read_body(lex, text, scan, reading)
+    relevant = reading.relevant
+    cn, eu, us, jp = _classes(lex, reading.cues, norm) if relevant else ((), (), (), ())
     status_value, status_span = _status(lex, norm, status)
     type_value, type_span = _doc_type(lex, norm, doc_type)
     extra = [s for s in (type_span, status_span) if s is not None]
-    scope, scope_span = "cgt", None
-    if not relevant:
-        found = lex.scope.first(norm)
-        scope, scope_span = found if found else ("none", None)
+    scope, scope_span = _scope(lex, norm, relevant)
     if scope_span is not None and scope == "horizontal":
         extra.append(scope_span)
-    evidence = _words(title, [*evidence_spans, *sorted(trap_spans), *extra])
-    in_title = len(evidence)
-    evidence += [w for w in body_words if w not in evidence]
-    where = ("title",) * in_title + ("text",) * (len(evidence) - in_title)
-    at: tuple[str, ...] = ()
-    if body_at:
-        first_at: dict[str, str] = {}
-        for word, place in body_at:
-            first_at.setdefault(word, place)
-        at = ("",) * in_title + tuple(first_at.get(w, "text") for w in evidence[in_title:])
+    evidence, where, at = _evidence(lex, title, scan, extra, reading)
     disciplines = lex.disciplines.every(norm)
     return Classification(
         relevant=relevant,
-        modalities=in_order(tags, MODALITIES),
+        modalities=in_order(reading.tags, MODALITIES),
         cn=cn,
         eu=eu,
         us=us,
@@ -278,6 +271,66 @@ def classify(
         evidence_where=where,
         evidence_at=at,
     )
+
+
+@dataclass
+class _Reading:
+    """What the title, and then the text, decided: relevance, the cues that
+    give the classes, the modality tags, and the text's evidence words."""
+
+    relevant: bool
+    cues: list[Cue]
+    tags: set[str]
+    body_words: list[str] = field(default_factory=list)
+    # (word, where) for each text word, when the text decided
+    body_at: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _read_body(lex: Lexicon, text: str, scan: _Scan, reading: _Reading) -> None:
+    """Let the document's text add tags and evidence to a relevant title, and
+    decide for a title that names nothing (no cue, no trap in force)."""
+    traps_in_force = [n for n, _, _ in scan.traps if not n.span]
+    body_cues, strong_hits, spans = _body(lex, text, traps_in_force)
+    from_body = (
+        not reading.relevant and not traps_in_force and strong_hits >= lex.body.min_strong_hits
+    )
+    if reading.relevant or from_body:
+        reading.tags |= {c.modality for c in body_cues if c.modality}
+        reading.body_words = _words(text, spans)[: lex.body.max_evidence]
+    if from_body:
+        reading.relevant, reading.cues = True, body_cues
+        reading.body_at = [(text[a:b].strip(), locate(text, a)) for a, b in spans]
+
+
+def _scope(lex: Lexicon, norm: str, relevant: bool) -> tuple[str, tuple[int, int] | None]:
+    """The scope: "cgt" for a relevant document, else the title's scope words (or "none")."""
+    if relevant:
+        return "cgt", None
+    found = lex.scope.first(norm)
+    return found if found else ("none", None)
+
+
+def _evidence(
+    lex: Lexicon, title: str, scan: _Scan, extra: list[tuple[int, int]], reading: _Reading
+) -> tuple[list[str], tuple[str, ...], tuple[str, ...]]:
+    """The evidence words (title's first, then the text's), where each was
+    found ("title" / "text"), and where in the text when the text decided."""
+    evidence_spans = [
+        (h.start, h.end)
+        for h in sorted(scan.hits, key=lambda h: (lex.cues[h.owner].order, h.pattern, h.start))
+    ]
+    trap_spans = [(h.start, h.end) for _, h, removed in scan.traps if removed]
+    evidence = _words(title, [*evidence_spans, *sorted(trap_spans), *extra])
+    in_title = len(evidence)
+    evidence += [w for w in reading.body_words if w not in evidence]
+    where = ("title",) * in_title + ("text",) * (len(evidence) - in_title)
+    at: tuple[str, ...] = ()
+    if reading.body_at:
+        first_at: dict[str, str] = {}
+        for word, place in reading.body_at:
+            first_at.setdefault(word, place)
+        at = ("",) * in_title + tuple(first_at.get(w, "text") for w in evidence[in_title:])
+    return evidence, where, at
 
 
 def classify_many(titles: Iterable[str]) -> list[Classification]:

@@ -293,6 +293,31 @@ _KATAKANA = re.compile("[\u30a1-\u30fa\u30fc]")
 def _read_cues(
     reader: _Reader, files: Sequence[str], mapping: Mapping[str, Mapping[str, tuple[str, ...]]]
 ) -> tuple[tuple[Cue, ...], Matcher, Matcher, re.Pattern[str]]:
+    raw, gated, gates = _read_cue_files(reader, files)
+    raw.extend(_product_cues(reader))
+    # higher priority first; file order otherwise (sorted() is stable)
+    raw = sorted(raw, key=lambda item: -int(item[1].get("priority", 0)))
+    cues: list[Cue] = []
+    entries: list[tuple[int, tuple[str, ...]]] = []
+    stem_entries: list[tuple[int, tuple[str, ...]]] = []
+    for order, (name, entry) in enumerate(raw):
+        where = f"{reader.directory / name}: cue {entry.get('id', '?')!r}"
+        cues.append(_cue(where, entry, order, mapping))
+        (stem_entries if name in gated else entries).append(
+            (order, reader.patterns(where, entry.get("patterns")))
+        )
+    ids = [c.id for c in cues]
+    if len(set(ids)) != len(ids):
+        raise LexiconError(f"{reader.directory}: duplicate cue ids")
+    gate = re.compile("|".join(gates) or r"(?!)", _FLAGS)
+    return tuple(cues), Matcher(entries), Matcher(stem_entries), gate
+
+
+def _read_cue_files(
+    reader: _Reader, files: Sequence[str]
+) -> tuple[list[tuple[str, dict[str, Any]]], set[str], list[str]]:
+    """The (file, entry) of every cue of these files, the files with a
+    ``[gate]`` (their cues are word stems), and the gates' patterns."""
     raw: list[tuple[str, dict[str, Any]]] = []
     gated: set[str] = set()
     gates: list[str] = []
@@ -306,47 +331,43 @@ def _read_cues(
             raw_gates = data["gate"].get("patterns")
             reader.patterns(where, raw_gates)  # checks them
             gates.extend(reader._expand(where, str(p)).translate(script_table()) for p in raw_gates)
-    raw.extend(_product_cues(reader))
-    # higher priority first; file order otherwise (sorted() is stable)
-    raw = sorted(raw, key=lambda item: -int(item[1].get("priority", 0)))
-    cues: list[Cue] = []
-    entries: list[tuple[int, tuple[str, ...]]] = []
-    stem_entries: list[tuple[int, tuple[str, ...]]] = []
-    for order, (name, entry) in enumerate(raw):
-        where = f"{reader.directory / name}: cue {entry.get('id', '?')!r}"
-        unknown = set(entry) - _CUE_KEYS
-        if unknown or not isinstance(entry.get("id"), str):
-            raise LexiconError(f"{where}: needs an 'id'; unknown keys {sorted(unknown)}")
-        modality = entry.get("modality")
-        if modality is not None and modality not in MODALITIES:
-            raise LexiconError(f"{where}: unknown modality {modality!r}")
-        if entry.get("strength") not in ("strong", "weak"):
-            raise LexiconError(f'{where}: \'strength\' must be "strong" or "weak"')
-        default = mapping.get(modality or "", {})
-        classes = {field: _classes(where, entry, field, vocab) for field, vocab in _CLASS_FIELDS}
-        cues.append(
-            Cue(
-                id=entry["id"],
-                order=order,
-                modality=modality,
-                strong=entry["strength"] == "strong",
-                domain=str(entry.get("domain", entry["id"])),
-                covers=frozenset(entry.get("covers", ())),
-                cn=classes["cn"] if classes["cn"] is not None else default.get("cn", ()),
-                eu=classes["eu"] if classes["eu"] is not None else default.get("eu", ()),
-                us=classes["us"] if classes["us"] is not None else default.get("us", ()),
-                fallback=bool(entry.get("fallback", False)),
-                jp=classes["jp"] if classes["jp"] is not None else default.get("jp", ()),
-            )
-        )
-        (stem_entries if name in gated else entries).append(
-            (order, reader.patterns(where, entry.get("patterns")))
-        )
-    ids = [c.id for c in cues]
-    if len(set(ids)) != len(ids):
-        raise LexiconError(f"{reader.directory}: duplicate cue ids")
-    gate = re.compile("|".join(gates) or r"(?!)", _FLAGS)
-    return tuple(cues), Matcher(entries), Matcher(stem_entries), gate
+    return raw, gated, gates
+
+
+def _cue(
+    where: str,
+    entry: Mapping[str, Any],
+    order: int,
+    mapping: Mapping[str, Mapping[str, tuple[str, ...]]],
+) -> Cue:
+    """One checked ``[[cue]]`` entry; its classes default to its modality's."""
+    unknown = set(entry) - _CUE_KEYS
+    if unknown or not isinstance(entry.get("id"), str):
+        raise LexiconError(f"{where}: needs an 'id'; unknown keys {sorted(unknown)}")
+    modality = entry.get("modality")
+    if modality is not None and modality not in MODALITIES:
+        raise LexiconError(f"{where}: unknown modality {modality!r}")
+    if entry.get("strength") not in ("strong", "weak"):
+        raise LexiconError(f'{where}: \'strength\' must be "strong" or "weak"')
+    default = mapping.get(modality or "", {})
+    classes = {field: _classes(where, entry, field, vocab) for field, vocab in _CLASS_FIELDS}
+    chosen = {
+        field: found if found is not None else default.get(field, ())
+        for field, found in classes.items()
+    }
+    return Cue(
+        id=entry["id"],
+        order=order,
+        modality=modality,
+        strong=entry["strength"] == "strong",
+        domain=str(entry.get("domain", entry["id"])),
+        covers=frozenset(entry.get("covers", ())),
+        cn=chosen["cn"],
+        eu=chosen["eu"],
+        us=chosen["us"],
+        fallback=bool(entry.get("fallback", False)),
+        jp=chosen["jp"],
+    )
 
 
 def _read_negatives(reader: _Reader, cue_ids: set[str]) -> tuple[tuple[Negative, ...], Matcher]:

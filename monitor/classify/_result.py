@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,44 +123,53 @@ class Classification:
         Raises ValueError for a value outside the vocabularies, TypeError for a
         value of the wrong type.
         """
-        lists: dict[str, tuple[str, ...]] = {}
-        for name, vocabulary in LIST_FIELDS.items():
-            raw = data.get(name, ())
-            if isinstance(raw, str) or not all(isinstance(v, str) for v in raw):
-                raise TypeError(f"classification field {name!r} must be a list of strings")
-            unknown = [v for v in raw if v not in vocabulary]
-            if unknown:
-                raise ValueError(f"classification field {name!r}: unknown value(s) {unknown}")
-            lists[name] = tuple(raw)
+        lists = {name: _vocabulary_list(data, name, words) for name, words in LIST_FIELDS.items()}
         relevant = data.get("relevant", False)
-        doc_type = data.get("doc_type", "other")
-        status = data.get("status", "unknown")
-        evidence = data.get("evidence", ())
         if not isinstance(relevant, bool):
             raise TypeError("classification field 'relevant' must be true or false")
-        if doc_type not in DOC_TYPES:
-            raise ValueError(f"classification field 'doc_type': unknown value {doc_type!r}")
-        if status not in STATUSES:
-            raise ValueError(f"classification field 'status': unknown value {status!r}")
-        if isinstance(evidence, str) or not all(isinstance(v, str) for v in evidence):
-            raise TypeError("classification field 'evidence' must be a list of strings")
+        doc_type = _one_of(data, "doc_type", "other", DOC_TYPES)
+        status = _one_of(data, "status", "unknown", STATUSES)
+        evidence = _strings(data, "evidence")
         # rows stored before scope existed: relevant ones are about CGT
-        scope = data.get("scope", "cgt" if relevant else "none")
-        if scope not in SCOPES:
-            raise ValueError(f"classification field 'scope': unknown value {scope!r}")
+        scope = _one_of(data, "scope", "cgt" if relevant else "none", SCOPES)
         where = data.get("evidence_where", ())
         if isinstance(where, str) or any(w not in WHERE for w in where):
             raise ValueError(f"classification field 'evidence_where' must list values of {WHERE}")
-        at = data.get("evidence_at", ())
-        if isinstance(at, str) or not all(isinstance(v, str) for v in at):
-            raise TypeError("classification field 'evidence_at' must be a list of strings")
+        at = _strings(data, "evidence_at")
         return cls(
             relevant=relevant,
             doc_type=doc_type,
             status=status,
-            evidence=tuple(evidence),
+            evidence=evidence,
             scope=scope,
             evidence_where=tuple(where),
-            evidence_at=tuple(at),
+            evidence_at=at,
             **lists,
         )
+
+
+def _strings(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """Field `name` as a tuple of strings (empty when absent); TypeError otherwise."""
+    raw = data.get(name, ())
+    if isinstance(raw, str) or not all(isinstance(v, str) for v in raw):
+        raise TypeError(f"classification field {name!r} must be a list of strings")
+    return tuple(raw)
+
+
+def _vocabulary_list(
+    data: Mapping[str, Any], name: str, vocabulary: Collection[str]
+) -> tuple[str, ...]:
+    """Field `name` as a tuple of words of `vocabulary`; ValueError for others."""
+    values = _strings(data, name)
+    unknown = [v for v in values if v not in vocabulary]
+    if unknown:
+        raise ValueError(f"classification field {name!r}: unknown value(s) {unknown}")
+    return values
+
+
+def _one_of(data: Mapping[str, Any], name: str, default: str, allowed: Collection[str]) -> Any:
+    """Field `name` (`default` when absent), which must be one of `allowed`."""
+    value = data.get(name, default)
+    if value not in allowed:
+        raise ValueError(f"classification field {name!r}: unknown value {value!r}")
+    return value

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +24,9 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from monitor.errors import RegwatchError, UsageError
 from notifiers.redact import redact
+
+if TYPE_CHECKING:
+    from monitor.pipeline.check import CheckResult
 
 _READABLE = {
     "<str>": "TEXT",
@@ -257,30 +260,35 @@ def check(
         for name, level in quiet.items():
             logging.getLogger(name).setLevel(level)
     for result in results:
-        if as_json:
-            out.print(
-                json.dumps(
-                    {
-                        "source": result.source,
-                        "outcome": result.outcome,
-                        "records": result.records,
-                        "changes": result.changes,
-                        "alerts": result.alerts,
-                        "error": result.error,
-                        "seconds": round(result.seconds, 3),
-                    },
-                    ensure_ascii=False,
-                ),
-                markup=False,
-            )
-        else:
-            colour = {"failed": "red", "blocked": "yellow", "changed": "green"}.get(result.outcome)
-            line = result.line()
-            out.print(f"[{colour}]{line}[/{colour}]" if colour else line, markup=bool(colour))
+        _print_result(result, as_json)
     if sent is not None and not as_json:
         out.print(f"deliveries: {sent.sent} sent, {sent.failed} failed, {sent.retrying} to retry")
     if any(r.outcome in ("failed", "blocked") for r in results):
         raise typer.Exit(6)
+
+
+def _print_result(result: CheckResult, as_json: bool) -> None:
+    """One source's check: a JSON object, or its coloured line."""
+    if as_json:
+        out.print(
+            json.dumps(
+                {
+                    "source": result.source,
+                    "outcome": result.outcome,
+                    "records": result.records,
+                    "changes": result.changes,
+                    "alerts": result.alerts,
+                    "error": result.error,
+                    "seconds": round(result.seconds, 3),
+                },
+                ensure_ascii=False,
+            ),
+            markup=False,
+        )
+        return
+    colour = {"failed": "red", "blocked": "yellow", "changed": "green"}.get(result.outcome)
+    line = result.line()
+    out.print(f"[{colour}]{line}[/{colour}]" if colour else line, markup=bool(colour))
 
 
 @app.command()
@@ -300,10 +308,6 @@ def sources(
 ) -> None:
     """Adapter kinds, configured sources and their health."""
     from monitor.cli.reference import kinds_reference, markdown
-    from monitor.cli.values import clean, open_reader, sqlite_path
-    from monitor.config import load
-    from monitor.service.scheduler import DEFAULT_EVERY
-    from monitor.status import status_of
 
     if as_markdown:
         out.print(markdown(), markup=False, end="", soft_wrap=True)
@@ -314,60 +318,77 @@ def sources(
         show_source(config, source, as_json=as_json, body_file=evidence)
         return
 
-    configured: list[dict[str, Any]] = []
-    if Path(config).exists():
-        settings = load(config).sources
-        names = [
-            (
-                s.name,
-                s.kind,
-                s.cron or f"every {s.every or DEFAULT_EVERY}" + ("" if s.every else " (default)"),
-            )
-            for s in settings
-        ]
-        path = sqlite_path(load(config).store.url)
-        if path is None or path.is_file():
-            configured = status_of(open_reader(config).store, names)
-        else:  # no database yet: nothing has run (and nothing is created)
-            configured = status_of_nothing(names)
-        for entry, item in zip(configured, settings, strict=True):
-            entry["enabled"] = item.enabled
+    configured = _configured_sources(config) if Path(config).exists() else []
     if as_json:
         data = {**kinds_reference(), "sources": configured}
         out.print(json.dumps(data, ensure_ascii=False, default=str), markup=False)
         return
     print_kinds()
     if configured:
-        health = Table(title="Configured sources")
-        for column in (
-            "name",
-            "kind",
-            "schedule",
-            "last outcome",
-            "last ok",
-            "failures",
-            "records",
-            "last error",
-        ):
-            health.add_column(column)
-        for s in configured:
-            outcome = s["last_outcome"] or "never run"
-            health.add_row(
-                *(
-                    Text(clean(v))
-                    for v in (
-                        s["name"],
-                        s["kind"],
-                        s["schedule"] if s["enabled"] else "disabled",
-                        outcome,
-                        s["last_ok_at"] or "-",
-                        str(s["consecutive_failures"]),
-                        str(s["records"]),
-                        (s["last_error"] or "")[:80],
-                    )
+        _print_health(configured)
+
+
+def _configured_sources(config: str) -> list[dict[str, Any]]:
+    """The configured sources with their schedule, health and whether enabled;
+    without a database yet, as never run (and nothing is created)."""
+    from monitor.cli.values import open_reader, sqlite_path
+    from monitor.config import load
+    from monitor.service.scheduler import DEFAULT_EVERY
+    from monitor.status import status_of
+
+    settings = load(config).sources
+    names = [
+        (
+            s.name,
+            s.kind,
+            s.cron or f"every {s.every or DEFAULT_EVERY}" + ("" if s.every else " (default)"),
+        )
+        for s in settings
+    ]
+    path = sqlite_path(load(config).store.url)
+    if path is None or path.is_file():
+        configured = status_of(open_reader(config).store, names)
+    else:  # no database yet: nothing has run (and nothing is created)
+        configured = status_of_nothing(names)
+    for entry, item in zip(configured, settings, strict=True):
+        entry["enabled"] = item.enabled
+    return configured
+
+
+def _print_health(configured: list[dict[str, Any]]) -> None:
+    """The "Configured sources" table."""
+    from monitor.cli.values import clean
+
+    health = Table(title="Configured sources")
+    for column in (
+        "name",
+        "kind",
+        "schedule",
+        "last outcome",
+        "last ok",
+        "failures",
+        "records",
+        "last error",
+    ):
+        health.add_column(column)
+    for s in configured:
+        outcome = s["last_outcome"] or "never run"
+        health.add_row(
+            *(
+                Text(clean(v))
+                for v in (
+                    s["name"],
+                    s["kind"],
+                    s["schedule"] if s["enabled"] else "disabled",
+                    outcome,
+                    s["last_ok_at"] or "-",
+                    str(s["consecutive_failures"]),
+                    str(s["records"]),
+                    (s["last_error"] or "")[:80],
                 )
             )
-        out.print(health)
+        )
+    out.print(health)
 
 
 def print_kinds() -> None:

@@ -125,14 +125,8 @@ def render(report: dict[str, Any], samples: int) -> list[str]:
         )
     if not report["exchanges"]:
         lines.append("  no request was answered")
-    error = report["error"]
-    if error is not None:
-        kind = (
-            "blocked"
-            if type(error).__name__ in ("Blocked", "BrowserUnavailable")
-            else type(error).__name__
-        )
-        lines.append(f"  result: {kind}: {error}")
+    if report["error"] is not None:
+        lines.append(f"  result: {_error_line(report['error'])}")
     records: list[Record] = report["records"]
     listing: Listing | None = report["listing"]
     if listing is not None and listing.page_text is not None:
@@ -145,13 +139,21 @@ def render(report: dict[str, Any], samples: int) -> list[str]:
         lines.append("  (detail pages not read; --details reads them as a check does)")
     for name, count in missing_fields(records):
         lines.append(f"  missing or empty: {name} in {count} of {len(records)} records")
-    for record in records[:samples]:
-        fields = ", ".join(f"{k}={v}" for k, v in sorted(record.fields.items()))
-        lines.append(
-            f"  - {record.title} | {record.date or '-'} | {record.status or '-'} | "
-            f"{record.url}" + (f" | {fields}" if fields else "")
-        )
+    lines += [_sample_line(record) for record in records[:samples]]
     return lines
+
+
+def _error_line(error: BaseException) -> str:
+    """``blocked: …`` for a block, else the error's type and message."""
+    blocked = type(error).__name__ in ("Blocked", "BrowserUnavailable")
+    return f"{'blocked' if blocked else type(error).__name__}: {error}"
+
+
+def _sample_line(record: Record) -> str:
+    """One sample record: title | date | status | URL | fields."""
+    fields = ", ".join(f"{k}={v}" for k, v in sorted(record.fields.items()))
+    parts = [record.title, record.date or "-", record.status or "-", record.url]
+    return "  - " + " | ".join(parts + ([fields] if fields else []))
 
 
 def verdict(ex: Exchange) -> str:

@@ -38,7 +38,7 @@ def queue_run_alerts(
         session.add_all(fresh)
         session.flush()
     local_now = now.astimezone(ZoneInfo(config.service.timezone))
-    wanted: list[tuple[str, int, Alert]] = []
+    wanted: list[_Wanted] = []
     for change in changes:
         if change.mirror_of is not None or change.id is None:
             continue
@@ -47,23 +47,7 @@ def queue_run_alerts(
         wanted.append((f"change:{change.id}", change.id, alert))
     if not wanted:
         return 0
-    purposes = [purpose for purpose, _, _ in wanted]
-    taken: set[tuple[str, str]] = set()
-    for start in range(0, len(purposes), 500):
-        taken |= {
-            (route, purpose)
-            for route, purpose in session.exec(
-                select(DeliveryRow.route, DeliveryRow.purpose).where(
-                    col(DeliveryRow.route).in_([r.name for r in config.routes]),
-                    col(DeliveryRow.purpose).in_(purposes[start : start + 500]),
-                )
-            )
-        }
-    by_route: dict[str, list[tuple[str, int, Alert]]] = {}
-    for item in wanted:
-        for route in routes_for(item[2], config.routes):
-            if (route.name, item[0]) not in taken:
-                by_route.setdefault(route.name, []).append(item)
+    by_route = _by_route(session, config, wanted)
     rows: list[dict[str, object]] = []
     over = config.delivery.summary_over
     for route in config.routes:
@@ -84,6 +68,31 @@ def queue_run_alerts(
     if rows:
         session.execute(insert(DeliveryRow), rows)  # one insert, no ORM objects
     return len(rows)
+
+
+_Wanted = tuple[str, int, Alert]  # (purpose, change id, alert)
+
+
+def _by_route(session: Session, config: Config, wanted: list[_Wanted]) -> dict[str, list[_Wanted]]:
+    """The alerts each route matches and has not queued yet (one query per 500)."""
+    purposes = [purpose for purpose, _, _ in wanted]
+    taken: set[tuple[str, str]] = set()
+    for start in range(0, len(purposes), 500):
+        taken |= {
+            (route, purpose)
+            for route, purpose in session.exec(
+                select(DeliveryRow.route, DeliveryRow.purpose).where(
+                    col(DeliveryRow.route).in_([r.name for r in config.routes]),
+                    col(DeliveryRow.purpose).in_(purposes[start : start + 500]),
+                )
+            )
+        }
+    by_route: dict[str, list[_Wanted]] = {}
+    for item in wanted:
+        for route in routes_for(item[2], config.routes):
+            if (route.name, item[0]) not in taken:
+                by_route.setdefault(route.name, []).append(item)
+    return by_route
 
 
 def _delivery(

@@ -24,7 +24,7 @@ from monitor.store.db import blob_hash
 from sources.errors import FetchError, SourceError
 from sources.fetch.netpolicy import same_site
 from sources.text.documents import extract_text, first_pages
-from sources.types import Fetcher, Record
+from sources.types import Fetched, Fetcher, Record
 
 log = logging.getLogger("regwatch.attachments")
 
@@ -78,13 +78,8 @@ def read_attachments(
         if attachment.url not in wanted:
             continue
         try:
-            fetched = fetcher.get(attachment.url, expect="bytes")
+            fetched = _download(fetcher, attachment.url, base_url)
             body = fetched.body
-            if not same_site(fetched.url, base_url):
-                raise FetchError(
-                    f"the download redirected off the source's site to {fetched.url}; not read",
-                    url=attachment.url,
-                )
         except SourceError as exc:
             result.errors.append(f"{attachment.url}: {exc}")
             if attachment.url in previous:
@@ -106,15 +101,39 @@ def read_attachments(
         if text.strip():
             parts.append(f"== {name} ==\n{text.strip()}")
         if first and left > 0 and text.strip():
-            for page, page_text in _first_pages(body, name, fetched.headers, left):
-                header = f"{name} p.{page}" if page is not None else name
-                pages.append(f"== {header} ==\n{page_text}")
-                left -= len(page_text)
+            read, used = _first_page_parts(body, name, fetched.headers, left)
+            pages += read
+            left -= used
     result.text = "\n\n".join(parts)
     result.first = "\n\n".join(pages)
     for error in result.errors:
         log.warning("attachment skipped: %s", error)
     return result
+
+
+def _download(fetcher: Fetcher, url: str, base_url: str) -> Fetched:
+    """One attachment's bytes; FetchError when the download left the source's site."""
+    fetched = fetcher.get(url, expect="bytes")
+    if not same_site(fetched.url, base_url):
+        raise FetchError(
+            f"the download redirected off the source's site to {fetched.url}; not read",
+            url=url,
+        )
+    return fetched
+
+
+def _first_page_parts(
+    body: bytes, name: str, headers: Mapping[str, str], chars: int
+) -> tuple[list[str], int]:
+    """The first pages as ``== NAME p.N ==`` parts (within ``chars``), and the
+    characters of page text they hold."""
+    parts = []
+    used = 0
+    for page, page_text in _first_pages(body, name, headers, chars):
+        header = f"{name} p.{page}" if page is not None else name
+        parts.append(f"== {header} ==\n{page_text}")
+        used += len(page_text)
+    return parts, used
 
 
 def _first_pages(

@@ -299,38 +299,51 @@ class DocumentWriter:
         appeared), a mirror of a document another source already holds, or plain
         added / draft / withdrawn."""
         if doc.lineage:
-            kin = [
-                k
-                for k in self.index.docs.get(doc.lineage, [])
-                if k.jurisdiction == doc.jurisdiction
-                and k is not doc
-                and k.id != doc.id
-                and k.state != "removed"
-            ]
+            kin = self._kin(doc)
             self.index.add_document(doc)
             drafts = [k for k in kin if k.status == "draft"]
             if cls.status == "final" and drafts:
                 doc.linked_to = drafts[-1].id
                 seen = f"{drafts[-1].first_seen:%Y-%m-%d}"
                 return "finalised", f"finalises the draft first seen {seen}", None
-            same = [
-                k
-                for k in kin
-                if k.status == cls.status
-                and k.source_id != doc.source_id
-                and self._may_be_same(doc, k)
-            ]
-            if same:
-                twin = same[0]
-                if doc.comment_deadline and not twin.comment_deadline:
-                    twin.comment_deadline = doc.comment_deadline
-                    self.session.add(twin)
+            twin = self._twin(doc, kin, cls)
+            if twin is not None:
                 return ("draft" if cls.status == "draft" else "added"), "", twin.id
         if cls.status == "draft":
             return "draft", "", None
         if cls.status == "withdrawn":
             return "withdrawn", "", None
         return "added", "", None
+
+    def _kin(self, doc: DocumentRow) -> list[DocumentRow]:
+        """The other live documents of the same lineage and jurisdiction."""
+        return [
+            k
+            for k in self.index.docs.get(doc.lineage, [])
+            if k.jurisdiction == doc.jurisdiction
+            and k is not doc
+            and k.id != doc.id
+            and k.state != "removed"
+        ]
+
+    def _twin(
+        self, doc: DocumentRow, kin: list[DocumentRow], cls: Classification
+    ) -> DocumentRow | None:
+        """The first of `kin` that another source holds with the same status and
+        that may be this document; it takes this one's comment deadline if it
+        had none."""
+        same = [
+            k
+            for k in kin
+            if k.status == cls.status and k.source_id != doc.source_id and self._may_be_same(doc, k)
+        ]
+        if not same:
+            return None
+        twin = same[0]
+        if doc.comment_deadline and not twin.comment_deadline:
+            twin.comment_deadline = doc.comment_deadline
+            self.session.add(twin)
+        return twin
 
     # -- changed ---------------------------------------------------------------
 
@@ -339,34 +352,14 @@ class DocumentWriter:
         names = [f.name for f in item.fields]
         old_status = doc.status
         cls = self._classification(record.key, doc)
-        previous = json.loads(doc.attachments or "{}")
-        read = self._stored(record.key)
-        hashes = read[0].hashes if read else previous
-        text_hash = read[1] if read else None
-        if read:
-            doc.attachments_checked_at = self.now
-        text_changed = bool(text_hash) and text_hash != doc.text_hash and bool(doc.text_hash)
         old_text_hash = doc.text_hash
-        if text_hash:
-            doc.text_hash = text_hash
-        self._store_record(doc, record)
-        doc.status = cls.status
-        doc.attachments = json.dumps(hashes, sort_keys=True)
-        doc.comment_deadline = deadline_of(record) or doc.comment_deadline
-        doc.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
-        doc.relevant = cls.relevant
-        self.session.add(doc)
-        self._version(doc)
+        text_hash = self._update(doc, record, cls)
+        text_changed = bool(text_hash) and text_hash != old_text_hash and bool(old_text_hash)
         if set(names) <= TOUCH_FIELDS and not text_changed:
             return None
         if text_changed:
             names.append("attachment text")
-        if cls.status == "withdrawn" and old_status != "withdrawn":
-            event = "withdrawn"
-        elif old_status == "draft" and cls.status == "final":
-            event = "finalised"
-        else:
-            event = "changed"
+        event = _changed_event(old_status, cls.status)
         change = change_row(
             self.source, self.run, doc, "changed", event, self.now, cls, doc.comment_deadline
         )
@@ -382,6 +375,27 @@ class DocumentWriter:
                 if f.name not in TOUCH_FIELDS
             )[:300]
         return change
+
+    def _update(self, doc: DocumentRow, record: Record, cls: Classification) -> str | None:
+        """Store a changed record, its classification and its attachments'
+        re-read (if any) on `doc`, with a new version; the text hash read."""
+        previous = json.loads(doc.attachments or "{}")
+        read = self._stored(record.key)
+        hashes = read[0].hashes if read else previous
+        text_hash = read[1] if read else None
+        if read:
+            doc.attachments_checked_at = self.now
+        if text_hash:
+            doc.text_hash = text_hash
+        self._store_record(doc, record)
+        doc.status = cls.status
+        doc.attachments = json.dumps(hashes, sort_keys=True)
+        doc.comment_deadline = deadline_of(record) or doc.comment_deadline
+        doc.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
+        doc.relevant = cls.relevant
+        self.session.add(doc)
+        self._version(doc)
+        return text_hash
 
     def refresh(self, doc: DocumentRow, record: Record) -> None:
         """Store a record that changed only by noise or by its site's new
@@ -527,3 +541,12 @@ class DocumentWriter:
 
 def _bare(title: str) -> str:
     return "".join(unicodedata.normalize("NFKC", title).split()).lower()
+
+
+def _changed_event(old_status: str | None, new_status: str) -> str:
+    """The event of a changed record: withdrawn, finalised (draft → final) or changed."""
+    if new_status == "withdrawn" and old_status != "withdrawn":
+        return "withdrawn"
+    if old_status == "draft" and new_status == "final":
+        return "finalised"
+    return "changed"

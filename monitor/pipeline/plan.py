@@ -96,16 +96,7 @@ def make_plan(
     canonical: Callable[[str], str],
 ) -> Plan:
     """The record diff of this run against the active documents, and what to read (pure)."""
-    dates = [r.date for r in listing.records if r.date]
-    oldest = min(dates) if dates else None
-    seen = {r.key for r in listing.records}
-    previous: dict[str, Record] = {}
-    out_of_view: list[str] = []
-    for key, record in known.items():
-        if key in seen or in_view(record, listing, oldest):
-            previous[key] = record
-        else:
-            out_of_view.append(key)
+    previous, out_of_view = _in_view(known, listing)
     missing = {
         key: doc.missing_runs
         for key, doc in documents.items()
@@ -120,18 +111,43 @@ def make_plan(
         canonical=canonical,
     )
     plan = Plan(diff=diff, out_of_view=sorted(out_of_view))
-    open_titles: list[Record] = []
-    for record in [*diff.added, *(c.new for c in diff.changed)]:
-        cls = classify_record(record)
-        plan.classes[record.key] = cls
-        if settings.attachments and cls.relevant and record.attachments:
-            plan.reads[record.key] = attachment_urls(record, base_url or record.url)
-        elif settings.attachments and record.attachments and ambiguous(record.title, cls):
-            open_titles.append(record)
+    open_titles = _plan_reads(plan, settings, base_url)
     ambiguous_reads(plan, settings, base_url, open_titles, documents)
     touched = {r.key for r in diff.added} | {c.key for c in diff.changed}
     add_rechecks(plan, settings, base_url, documents.values(), touched, now)
     return plan
+
+
+def _in_view(known: Mapping[str, Record], listing: Listing) -> tuple[dict[str, Record], list[str]]:
+    """The known records this listing still covers (so their absence means
+    removal), and the keys of those it no longer shows."""
+    dates = [r.date for r in listing.records if r.date]
+    oldest = min(dates) if dates else None
+    seen = {r.key for r in listing.records}
+    previous: dict[str, Record] = {}
+    out_of_view: list[str] = []
+    for key, record in known.items():
+        if key in seen or in_view(record, listing, oldest):
+            previous[key] = record
+        else:
+            out_of_view.append(key)
+    return previous, out_of_view
+
+
+def _plan_reads(plan: Plan, settings: SourceSettings, base_url: str) -> list[Record]:
+    """Classify the added and changed records, plan the attachment reads of
+    the relevant ones; the records whose title is ambiguous."""
+    open_titles: list[Record] = []
+    for record in [*plan.diff.added, *(c.new for c in plan.diff.changed)]:
+        cls = classify_record(record)
+        plan.classes[record.key] = cls
+        if not settings.attachments or not record.attachments:
+            continue
+        if cls.relevant:
+            plan.reads[record.key] = attachment_urls(record, base_url or record.url)
+        elif ambiguous(record.title, cls):
+            open_titles.append(record)
+    return open_titles
 
 
 def ambiguous_reads(

@@ -326,11 +326,8 @@ class CdeReplica(SiteReplica):
             record = self.guidelines.get(request.query.get("zdyzIdCODE", ""))
             return self._detail(record) if record else self._not_found()
         match = re.fullmatch(r"/main/news/viewInfoCommon/([0-9a-f]{32})", path)
-        if match and match.group(1) in self.opinions:
-            return self._news(self.opinions[match.group(1)])
-        news = {g.news_id: g for g in self.guidelines.values() if g.news_id}
-        if match and match.group(1) in news:
-            return self._guideline_news(news[match.group(1)])
+        if match:
+            return self._news_page(match.group(1))
         if path == "/zdyz/downloadAtt":
             return self._download(request.query.get("idCODE", ""), self.guidelines.values())
         match = re.fullmatch(r"/main/att/download/([0-9a-f]{32})", path)
@@ -338,7 +335,42 @@ class CdeReplica(SiteReplica):
             return self._download(match.group(1), self.opinions.values())
         return self._not_found()
 
+    def _news_page(self, news_id: str) -> Response:
+        """A news page: a consultation's, or the announcement of a guideline."""
+        if news_id in self.opinions:
+            return self._news(self.opinions[news_id])
+        news = {g.news_id: g for g in self.guidelines.values() if g.news_id}
+        if news_id in news:
+            return self._guideline_news(news[news_id])
+        return self._not_found()
+
     def _api(self, request: Request) -> Response:
+        refused = self._api_refusal(request)
+        if refused is not None:
+            return refused
+        form = request.form
+        if self.mode == "empty":  # the list moved: 200, but no records key
+            return Response(
+                body=json.dumps({"code": 200, "msg": "操作成功", "data": {}}), content_type=_JSON
+            )
+        if request.path == "/zdyz/getOpinionList":
+            return self._opinion_list(request)
+        wanted = "notices" if form.get("isFbtg") == "1" else "domestic"
+        if wanted == "notices" and form.get("classid") != LIST_IDS["notices"]:
+            return Response(
+                body=json.dumps({"code": 500, "msg": "参数错误", "data": None}), content_type=_JSON
+            )
+        chosen = [g for g in self.guidelines.values() if g.listing == wanted]
+        chosen = [g for g in chosen if form.get("zyfl1", "") in g.fclass]
+        chosen = [g for g in chosen if form.get("zyfl2", "") in g.zyfl]
+        shape = self.notice_rows if wanted == "notices" else "both"
+        rows = [g.as_json(request.base, shape) for g in self._filtered(chosen, form)]
+        return self._envelope(rows, form)
+
+    @staticmethod
+    def _api_refusal(request: Request) -> Response | None:
+        """The site's answer to an API call that is not a form POST from a list
+        page (405, 415, 403), or None."""
         if request.method != "POST":
             body = {"status": 405, "error": "Method Not Allowed", "path": request.path}
             return Response(405, json.dumps(body), {"Allow": "POST"}, _JSON)
@@ -351,34 +383,22 @@ class CdeReplica(SiteReplica):
             )
         if "/zdyz/listpage/" not in (request.header("Referer") or ""):
             return Response(403, _FORBIDDEN)
+        return None
+
+    def _opinion_list(self, request: Request) -> Response:
+        """getOpinionList: the consultations (征求意见) as rows."""
         form = request.form
-        if self.mode == "empty":  # the list moved: 200, but no records key
-            return Response(
-                body=json.dumps({"code": 200, "msg": "操作成功", "data": {}}), content_type=_JSON
-            )
-        if request.path == "/zdyz/getOpinionList":
-            if form.get("fclass") != "征求意见":
-                return self._envelope([], form)
-            base = request.base
-            rows = [
-                {
-                    "title": o.title,
-                    "issueDate": o.issue_date,
-                    "externalLinks": o.link or f"{base}/main/news/viewInfoCommon/{o.id}",
-                }
-                for o in self._filtered(list(self.opinions.values()), form)
-            ]
-            return self._envelope(rows, form)
-        wanted = "notices" if form.get("isFbtg") == "1" else "domestic"
-        if wanted == "notices" and form.get("classid") != LIST_IDS["notices"]:
-            return Response(
-                body=json.dumps({"code": 500, "msg": "参数错误", "data": None}), content_type=_JSON
-            )
-        chosen = [g for g in self.guidelines.values() if g.listing == wanted]
-        chosen = [g for g in chosen if form.get("zyfl1", "") in g.fclass]
-        chosen = [g for g in chosen if form.get("zyfl2", "") in g.zyfl]
-        shape = self.notice_rows if wanted == "notices" else "both"
-        rows = [g.as_json(request.base, shape) for g in self._filtered(chosen, form)]
+        if form.get("fclass") != "征求意见":
+            return self._envelope([], form)
+        base = request.base
+        rows = [
+            {
+                "title": o.title,
+                "issueDate": o.issue_date,
+                "externalLinks": o.link or f"{base}/main/news/viewInfoCommon/{o.id}",
+            }
+            for o in self._filtered(list(self.opinions.values()), form)
+        ]
         return self._envelope(rows, form)
 
     @staticmethod

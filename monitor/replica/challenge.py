@@ -228,20 +228,34 @@ class JsCookieChallenge:
             return False, request
         query = dict(request.query)
         token = query.pop(TOKEN_PARAM, None)
+        verdict = self._token_verdict(request, value, token)
+        if verdict is not True:
+            return verdict, request
+        if not self._within_quota(value):
+            return False, request
+        return True, replace(request, query=query)
+
+    def _token_verdict(self, request: Request, value: str, token: str | None) -> bool | None:
+        """Whether a request with a valid cookie passes the script-token check:
+        True; False for the challenge; None for the strict 400 refusal."""
         full_path = urlsplit(request.base).path.rstrip("/") + request.path
         signed = token is not None and token == api_token_for(value, full_path)
+        refused = None if self.strict else False
         if token is not None and not signed:
-            return (None if self.strict else False), request
+            return refused
         if self.strict and not signed and (request.header("Sec-Fetch-Dest") or "") == "empty":
-            return None, request
+            return None
         if token is None and request.method == "POST" and self.api_token:
-            return (None if self.strict else False), request
-        if self.strict and self.max_requests is not None:
-            with self._lock:
-                self.uses[value] = used = self.uses.get(value, 0) + 1
-            if used > self.max_requests:
-                return False, request
-        return True, replace(request, query=query)
+            return refused
+        return True
+
+    def _within_quota(self, value: str) -> bool:
+        """Count a use of cookie `value`; False once strict's max_requests are used."""
+        if not self.strict or self.max_requests is None:
+            return True
+        with self._lock:
+            self.uses[value] = used = self.uses.get(value, 0) + 1
+        return used <= self.max_requests
 
     def challenge(self) -> Response:
         """The challenge page, with a fresh token and its server cookie."""

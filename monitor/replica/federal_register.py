@@ -328,11 +328,7 @@ class FederalRegisterReplica(SiteReplica):
         try:
             per_page = int(one.get("per_page", "20"))
             page = int(one.get("page", "1"))
-            bounds = {
-                op: date.fromisoformat(one[f"conditions[publication_date][{op}]"])
-                for op in ("gte", "lte", "is")
-                if f"conditions[publication_date][{op}]" in one
-            }
+            bounds = _date_bounds(one)
         except ValueError as exc:
             return _error({"query": [str(exc)]})
         if per_page > 1000:
@@ -347,8 +343,7 @@ class FederalRegisterReplica(SiteReplica):
             "total_pages": total_pages,
         }
         if page < total_pages:
-            nxt = [(k, v) for k, v in pairs if k != "page"] + [("page", str(page + 1))]
-            envelope["next_page_url"] = f"{request.base}{API}?{urlencode(nxt)}"
+            envelope["next_page_url"] = _next_page_url(request.base, pairs, page)
         if self.mode != "empty":
             wanted = many.get("fields[]") or list(DEFAULT_FIELDS)
             chunk = found[(page - 1) * per_page : page * per_page]
@@ -363,16 +358,11 @@ class FederalRegisterReplica(SiteReplica):
         words = [w for w in re.findall(r"\w+", term.lower())]
         found = []
         for notice in self.notices.values():
-            day = notice.publication_date
             if agencies and not agencies & set(notice.agencies):
                 continue
             if types and notice.type not in types:
                 continue
-            if "gte" in bounds and day < bounds["gte"]:
-                continue
-            if "lte" in bounds and day > bounds["lte"]:
-                continue
-            if "is" in bounds and day != bounds["is"]:
+            if not _within(notice.publication_date, bounds):
                 continue
             text = f"{notice.title} {notice.abstract}".lower()
             if any(word not in text for word in words):
@@ -425,3 +415,27 @@ def _error(errors: dict[str, Any]) -> Response:
         body=json.dumps({"errors": errors}),
         content_type="application/json; charset=utf-8",
     )
+
+
+def _date_bounds(one: dict[str, str]) -> dict[str, date]:
+    """The query's publication-date conditions (gte, lte, is); ValueError for a bad date."""
+    return {
+        op: date.fromisoformat(one[f"conditions[publication_date][{op}]"])
+        for op in ("gte", "lte", "is")
+        if f"conditions[publication_date][{op}]" in one
+    }
+
+
+def _within(day: date, bounds: dict[str, date]) -> bool:
+    """Whether `day` meets every publication-date condition."""
+    if "gte" in bounds and day < bounds["gte"]:
+        return False
+    if "lte" in bounds and day > bounds["lte"]:
+        return False
+    return not ("is" in bounds and day != bounds["is"])
+
+
+def _next_page_url(base: str, pairs: list[tuple[str, str]], page: int) -> str:
+    """The same query for the next page."""
+    nxt = [(k, v) for k, v in pairs if k != "page"] + [("page", str(page + 1))]
+    return f"{base}{API}?{urlencode(nxt)}"

@@ -213,16 +213,13 @@ def write_entries(connection: Connection, rows: Iterable[dict[str, Any]]) -> int
     ``search_short`` is written here (its grams are not stored twice)."""
     batch = list(rows)
     sqlite = connection.dialect.name == "sqlite"
-    for kind in ("document", "change"):
-        ids = [r["ref_id"] for r in batch if r["kind"] == kind]
-        for start in range(0, len(ids), 500):
-            chosen = sa.and_(entries.c.kind == kind, entries.c.ref_id.in_(ids[start : start + 500]))
-            if sqlite:
-                old = connection.execute(
-                    sa.select(entries.c.id, entries.c.title, entries.c.body).where(chosen)
-                ).all()
-                _short(connection, [(r.id, grams(r.title, r.body)) for r in old], delete=True)
-            connection.execute(entries.delete().where(chosen))
+    for _kind, chosen in _chunks(batch):
+        if sqlite:
+            old = connection.execute(
+                sa.select(entries.c.id, entries.c.title, entries.c.body).where(chosen)
+            ).all()
+            _short(connection, [(r.id, grams(r.title, r.body)) for r in old], delete=True)
+        connection.execute(entries.delete().where(chosen))
     if not batch:
         return 0
     short = {(r["kind"], r["ref_id"]): r["grams"] for r in batch}
@@ -230,16 +227,19 @@ def write_entries(connection: Connection, rows: Iterable[dict[str, Any]]) -> int
         batch = [dict(r, grams="") for r in batch]
     connection.execute(entries.insert(), batch)
     if sqlite:
-        for kind in ("document", "change"):
-            ids = [r["ref_id"] for r in batch if r["kind"] == kind]
-            for start in range(0, len(ids), 500):
-                new = connection.execute(
-                    sa.select(entries.c.id, entries.c.ref_id).where(
-                        entries.c.kind == kind, entries.c.ref_id.in_(ids[start : start + 500])
-                    )
-                ).all()
-                _short(connection, [(r.id, short[(kind, r.ref_id)]) for r in new])
+        for kind, chosen in _chunks(batch):
+            new = connection.execute(sa.select(entries.c.id, entries.c.ref_id).where(chosen)).all()
+            _short(connection, [(r.id, short[(kind, r.ref_id)]) for r in new])
     return len(batch)
+
+
+def _chunks(batch: list[dict[str, Any]]) -> Iterator[tuple[str, sa.ColumnElement[bool]]]:
+    """(kind, condition) choosing the index rows of `batch`, 500 refs at a time."""
+    for kind in ("document", "change"):
+        ids = [r["ref_id"] for r in batch if r["kind"] == kind]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            yield kind, sa.and_(entries.c.kind == kind, entries.c.ref_id.in_(chunk))
 
 
 def _short(connection: Connection, rows: list[tuple[int, str]], *, delete: bool = False) -> None:
@@ -284,13 +284,7 @@ def _touched(obj: object, columns: tuple[str, ...]) -> bool:
 def _after_flush(session: OrmSession, _context: object) -> None:
     if not session.info.get("search_index"):
         return
-    docs = [o for o in session.new if isinstance(o, DocumentRow)]
-    docs += [o for o in session.dirty if isinstance(o, DocumentRow) and _touched(o, _DOC_COLUMNS)]
-    changes = [o for o in session.new if isinstance(o, ChangeRow)]
-    changes += [
-        o for o in session.dirty if isinstance(o, ChangeRow) and _touched(o, _CHANGE_COLUMNS)
-    ]
-    gone = [o for o in session.deleted if isinstance(o, DocumentRow | ChangeRow)]
+    docs, changes, gone = _flushed(session)
     if not (docs or changes or gone):
         return
     connection = session.connection()
@@ -302,6 +296,21 @@ def _after_flush(session: OrmSession, _context: object) -> None:
     rows = [document_entry(d, blob_text(connection, d.text_hash)) for d in docs if d.id]
     rows += [change_entry(c) for c in changes if c.id]
     write_entries(connection, rows)
+
+
+def _flushed(
+    session: OrmSession,
+) -> tuple[list[DocumentRow], list[ChangeRow], list[DocumentRow | ChangeRow]]:
+    """The documents and changes this flush added or changed in an indexed
+    column, and those it deleted."""
+    docs = [o for o in session.new if isinstance(o, DocumentRow)]
+    docs += [o for o in session.dirty if isinstance(o, DocumentRow) and _touched(o, _DOC_COLUMNS)]
+    changes = [o for o in session.new if isinstance(o, ChangeRow)]
+    changes += [
+        o for o in session.dirty if isinstance(o, ChangeRow) and _touched(o, _CHANGE_COLUMNS)
+    ]
+    gone = [o for o in session.deleted if isinstance(o, DocumentRow | ChangeRow)]
+    return docs, changes, gone
 
 
 def install_hook() -> None:

@@ -197,11 +197,7 @@ def parse_list_page(payload: Any, url: str) -> ListPage:
     """Check the envelope ``{"code": 200, "data": {"records": [...], "pages": P}}``."""
     if not isinstance(payload, dict):
         raise LayoutChanged("the CDE API did not answer with a JSON object", url=url)
-    code, message = payload.get("code"), str(payload.get("msg") or "")
-    if str(code) != "200":
-        if str(code) in ("401", "403") or any(w in message for w in ("非法", "拒绝", "禁止")):
-            raise Blocked(f"the CDE API refused the request (code {code}: {message})", url=url)
-        raise ParseError(f"the CDE API answered code {code}: {message}", url=url)
+    _check_code(payload, url)
     data = payload.get("data")
     rows = data.get("records") if isinstance(data, dict) else None
     if not isinstance(data, dict) or not isinstance(rows, list):
@@ -212,6 +208,17 @@ def parse_list_page(payload: Any, url: str) -> ListPage:
         size = _int(data.get("size")) or len(rows) or 1
         pages = -(-total // size) if total is not None else 1
     return ListPage([r for r in rows if isinstance(r, dict)], pages, total)
+
+
+def _check_code(payload: dict[str, Any], url: str) -> None:
+    """Raise for an envelope whose code is not 200: Blocked for a refusal
+    (401, 403, or a message saying 非法 / 拒绝 / 禁止), else ParseError."""
+    code, message = payload.get("code"), str(payload.get("msg") or "")
+    if str(code) == "200":
+        return
+    if str(code) in ("401", "403") or any(w in message for w in ("非法", "拒绝", "禁止")):
+        raise Blocked(f"the CDE API refused the request (code {code}: {message})", url=url)
+    raise ParseError(f"the CDE API answered code {code}: {message}", url=url)
 
 
 def list_records(rows: Iterable[dict[str, Any]], listing: str, base_url: str) -> list[Record]:

@@ -134,17 +134,6 @@ def _record(entry: Mapping[str, Any], base: str) -> Record | None:
         return None
     if not url.startswith(("http://", "https://")):
         url = base.rstrip("/") + "/" + url.lstrip("/")
-    fields: dict[str, str] = {}
-    for name, value in (
-        ("reference_number", entry.get("reference_number")),
-        ("updated", entry.get("last_updated_date")),
-        ("consultation", entry.get("consultation_date")),
-        ("comment_deadline", consultation_end(str(entry.get("consultation_date") or ""))),
-        ("doc_type", entry.get("type")),
-    ):
-        text = " ".join(str(value or "").split())
-        if text:
-            fields[name] = text
     try:
         file_name = urlsplit(url).path.rsplit("/", 1)[-1] or "document"
     except ValueError:  # a malformed URL ("http://[…"): skip this entry, not the file
@@ -156,8 +145,24 @@ def _record(entry: Mapping[str, Any], base: str) -> Record | None:
         date=ema_day(entry.get("first_published_date")),
         status=" ".join(str(entry.get("status") or "").split()) or None,
         attachments=(Attachment(url=url, name=file_name),),
-        fields=fields,
+        fields=_entry_fields(entry),
     )
+
+
+def _entry_fields(entry: Mapping[str, Any]) -> dict[str, str]:
+    """Reference number, dates, comment deadline and type, when present."""
+    fields: dict[str, str] = {}
+    for name, value in (
+        ("reference_number", entry.get("reference_number")),
+        ("updated", entry.get("last_updated_date")),
+        ("consultation", entry.get("consultation_date")),
+        ("comment_deadline", consultation_end(str(entry.get("consultation_date") or ""))),
+        ("doc_type", entry.get("type")),
+    ):
+        text = " ".join(str(value or "").split())
+        if text:
+            fields[name] = text
+    return fields
 
 
 def parse_documents_json(

@@ -135,40 +135,58 @@ class NoticePage:
     seen: int = 0  # results on this page before filtering
 
 
-def _notice(entry: Mapping[str, Any], availability_only: bool) -> Record | None:
-    key = str(entry.get("document_number") or "").strip()
-    title = " ".join(str(entry.get("title") or "").split())
-    url = str(entry.get("html_url") or "").strip()
-    if not key or not title or not url:
-        return None
+def _text(entry: Mapping[str, Any], name: str) -> str:
+    """Field `name` of `entry` as one line of text ("" when absent)."""
+    return " ".join(str(entry.get(name) or "").split())
+
+
+def _availability_fields(title: str) -> tuple[dict[str, str], str | None]:
+    """The guidance title, document type and extension of an "…; Availability"
+    title, with its status (Draft or Final); ({}, None) for any other title."""
     split = split_availability(title)
-    if split is None and availability_only:
-        return None
+    if split is None:
+        return {}, None
+    fields = {"guidance_title": split[0], "doc_type": split[1]}
+    extension = _AVAILABILITY.match(" ".join(title.split()))
+    if extension and extension.group("extension"):
+        fields["extension"] = extension.group("extension")
+    status = "Draft" if re.search(r"\bdraft\b", split[1], re.IGNORECASE) else "Final"
+    return fields, status
+
+
+def _detail_fields(entry: Mapping[str, Any]) -> dict[str, str]:
+    """Docket, comment deadline, abstract and agencies of a notice, when present."""
     fields: dict[str, str] = {}
-    status: str | None = None
-    if split:
-        fields["guidance_title"], fields["doc_type"] = split
-        extension = _AVAILABILITY.match(" ".join(title.split()))
-        if extension and extension.group("extension"):
-            fields["extension"] = extension.group("extension")
-        status = "Draft" if re.search(r"\bdraft\b", split[1], re.IGNORECASE) else "Final"
     dockets = [_DOCKET_PREFIX.sub("", str(d)).strip() for d in entry.get("docket_ids") or [] if d]
     if dockets:
         fields["docket"] = ", ".join(dockets)
     deadline = parse_date(str(entry.get("comments_close_on") or ""))
     if deadline:
         fields["comment_deadline"] = deadline
-    abstract = " ".join(str(entry.get("abstract") or "").split())
+    abstract = _text(entry, "abstract")
     if abstract:
         cut = abstract[:ABSTRACT_CHARS]
         fields["abstract"] = cut if cut == abstract else cut.rsplit(" ", 1)[0] + " …"
-    agencies = [
-        str(a.get("name") or a.get("raw_name") or "")
-        for a in entry.get("agencies") or []
-        if isinstance(a, dict)
-    ]
+    agencies = [_agency_name(a) for a in entry.get("agencies") or [] if isinstance(a, dict)]
     if any(agencies):
         fields["agencies"] = "; ".join(a for a in agencies if a)
+    return fields
+
+
+def _agency_name(agency: Mapping[str, Any]) -> str:
+    return str(agency.get("name") or agency.get("raw_name") or "")
+
+
+def _notice(entry: Mapping[str, Any], availability_only: bool) -> Record | None:
+    key = str(entry.get("document_number") or "").strip()
+    title = _text(entry, "title")
+    url = str(entry.get("html_url") or "").strip()
+    if not key or not title or not url:
+        return None
+    if availability_only and split_availability(title) is None:
+        return None
+    fields, status = _availability_fields(title)
+    fields.update(_detail_fields(entry))
     pdf = str(entry.get("pdf_url") or "").strip()
     return Record(
         key=key,

@@ -270,23 +270,13 @@ class JsonList(Adapter):
         records: list[Record] = []
         complete = True
         for index in range(s.max_pages if s.paginated else 1):
-            number = s.first_page + index
-            try:
-                fetched = self._fetch(fetcher, number if s.page_param else None)
-            except FetchError as exc:
-                if index > 0 and exc.status in (404, 410):
-                    break
-                raise
+            fetched = self._fetch_page(fetcher, index)
+            if fetched is None:
+                break
             if fetched.not_modified:
                 return Listing.unchanged()
             payload = _decode(fetched)
-            page = parse_records(payload, fetched.url, s)
-            if index == 0 and not page and not s.allow_empty:
-                raise LayoutChanged(
-                    "the list is empty",
-                    url=fetched.url,
-                    hint="set allow_empty = true if this list can really be empty",
-                )
+            page = self._parse_page(payload, fetched, index)
             known_keys = {r.key for r in records}
             fresh = [r for r in page if r.key not in known_keys]
             records.extend(fresh)
@@ -297,6 +287,29 @@ class JsonList(Adapter):
             # max_pages read and the list did not end: the rest is out of view, not removed
             complete = not s.paginated
         return Listing(records=unique(records), coverage=coverage(s.listing, cut=not complete))
+
+    def _fetch_page(self, fetcher: Fetcher, index: int) -> Fetched | None:
+        """Page `index` (0 = the first), or None when a later page is gone (404, 410)."""
+        s = self.settings
+        number = s.first_page + index
+        try:
+            return self._fetch(fetcher, number if s.page_param else None)
+        except FetchError as exc:
+            if index > 0 and exc.status in (404, 410):
+                return None
+            raise
+
+    def _parse_page(self, payload: Any, fetched: Fetched, index: int) -> list[Record]:
+        """The records of one page; an empty first page is a layout change
+        unless ``allow_empty``."""
+        page = parse_records(payload, fetched.url, self.settings)
+        if index == 0 and not page and not self.settings.allow_empty:
+            raise LayoutChanged(
+                "the list is empty",
+                url=fetched.url,
+                hint="set allow_empty = true if this list can really be empty",
+            )
+        return page
 
     def _fetch(self, fetcher: Fetcher, number: int | None) -> Fetched:
         s = self.settings

@@ -162,19 +162,31 @@ def readable_text(root: Tag | BeautifulSoup) -> str:
             if not isinstance(node, _NOT_TEXT):
                 out.append(_SPACE.sub(" ", str(node)))  # source newlines are not line breaks
         elif isinstance(node, Tag):
-            name = (node.name or "").lower()
-            if name in _SKIP or node.has_attr("hidden"):
-                continue
-            if name == "br":
-                out.append("\n")
-                continue
-            before = _CELL if name in _CELLS else "\n" if name in _BLOCK else ""
-            after = "\n" if name in _BLOCK else ""
-            out.append(before)
-            stack.append(after)
-            stack.extend(reversed(list(node.children)))
+            _open_element(node, out, stack)
+    return _joined_lines("".join(out))
+
+
+def _open_element(node: Tag, out: list[str], stack: list[object]) -> None:
+    """Write what starts an element (a line break, a cell separator) and push
+    its children, then the marker that ends it; skipped and hidden elements
+    write nothing."""
+    name = (node.name or "").lower()
+    if name in _SKIP or node.has_attr("hidden"):
+        return
+    if name == "br":
+        out.append("\n")
+        return
+    before = _CELL if name in _CELLS else "\n" if name in _BLOCK else ""
+    after = "\n" if name in _BLOCK else ""
+    out.append(before)
+    stack.append(after)
+    stack.extend(reversed(list(node.children)))
+
+
+def _joined_lines(raw: str) -> str:
+    """The non-empty lines of `raw`, their cells cleaned and joined with " | "."""
     lines = []
-    for line in "".join(out).split("\n"):
+    for line in raw.split("\n"):
         cells = [clean_text(cell) for cell in line.split(_CELL)]
         joined = " | ".join(cell for cell in cells if cell)
         if joined:

@@ -137,6 +137,18 @@ def _record(entry: etree._Element, base: str) -> Record | None:
         return None
     published = _text(_child(entry, "pubDate", "date", "published", "issued"))
     updated = _text(_child(entry, "updated", "modified"))
+    return Record(
+        key=guid or (canonical_url(link) if link else title),
+        title=title or link or guid,
+        url=link or base,
+        date=parse_date(published) or parse_date(updated),
+        attachments=_attachments(entry, base, link, title),
+        fields=_entry_fields(entry, updated),
+    )
+
+
+def _entry_fields(entry: etree._Element, updated: str) -> dict[str, str]:
+    """An entry's categories, summary (truncated) and update date, when present."""
     fields: dict[str, str] = {}
     categories = [c for c in (_category(el) for el in _children(entry, "category", "subject")) if c]
     if categories:
@@ -146,14 +158,7 @@ def _record(entry: etree._Element, base: str) -> Record | None:
         fields["summary"] = _truncate(summary)
     if updated:
         fields["updated"] = updated
-    return Record(
-        key=guid or (canonical_url(link) if link else title),
-        title=title or link or guid,
-        url=link or base,
-        date=parse_date(published) or parse_date(updated),
-        attachments=_attachments(entry, base, link, title),
-        fields=fields,
-    )
+    return fields
 
 
 def _child_text(entry: etree._Element, *names: str) -> list[str]:

@@ -344,7 +344,6 @@ class HttpFetcher:
         expect: Expect = "html",
     ) -> tuple[int, httpx.Headers, bytes, httpx.Request | None]:
         url = str(request.url)
-        cap = self.settings.max_bytes
         if time.monotonic() >= deadline:
             raise self._overdue(url)
         try:
@@ -358,26 +357,7 @@ class HttpFetcher:
                 try:
                     with self._lock:
                         self.cookies.extract_cookies(response)
-                    declared = response.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > cap:
-                        raise TooLarge(
-                            f"the response is {int(declared):,} bytes, over max_bytes ({cap:,})",
-                            url=url,
-                            status=response.status_code,
-                        )
-                    chunks: list[bytes] = []
-                    size = 0
-                    for chunk in response.iter_bytes():
-                        size += len(chunk)
-                        if size > cap:
-                            raise TooLarge(
-                                f"the response went over max_bytes ({cap:,} bytes)",
-                                url=url,
-                                status=response.status_code,
-                            )
-                        chunks.append(chunk)
-                        if time.monotonic() >= deadline:
-                            raise self._overdue(url)
+                    body = self._read_body(response, url, deadline)
                 finally:
                     response.close()
         except TimeoutError:  # no turn at the host gate before the deadline
@@ -399,7 +379,6 @@ class HttpFetcher:
         except httpx.HTTPError as exc:
             raise FetchError(f"HTTP client error: {exc}", url=url) from exc
         status = response.status_code
-        body = b"".join(chunks)
         self.exchanges.add(request.method, url, status, response.headers, body, expect)
         if status in RETRY_STATUSES:
             if detect_block(status, response.headers, body, url, "html") is None:
@@ -410,6 +389,31 @@ class HttpFetcher:
                 )
         next_request = response.next_request if response.is_redirect else None
         return status, response.headers, body, next_request
+
+    def _read_body(self, response: httpx.Response, url: str, deadline: float) -> bytes:
+        """The streamed body, within ``max_bytes`` (declared or counted) and the deadline."""
+        cap = self.settings.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise TooLarge(
+                f"the response is {int(declared):,} bytes, over max_bytes ({cap:,})",
+                url=url,
+                status=response.status_code,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise TooLarge(
+                    f"the response went over max_bytes ({cap:,} bytes)",
+                    url=url,
+                    status=response.status_code,
+                )
+            chunks.append(chunk)
+            if time.monotonic() >= deadline:
+                raise self._overdue(url)
+        return b"".join(chunks)
 
     def _finish(
         self, url: str, status: int, headers: httpx.Headers, body: bytes, expect: Expect

@@ -100,17 +100,9 @@ def _extension(filename: str) -> str:
 def sniff_kind(body: bytes, filename: str = "", content_type: str | None = None) -> Kind:
     """What a file is: by magic bytes, then by file name, then by Content-Type."""
     head = body[:2048]
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(body)) as archive:
-                names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError):
-            return "docx" if _extension(filename) == ".docx" else "unknown"
-        return "docx" if "word/document.xml" in names else "unknown"
-    if is_ole(head):
-        return "doc" if _WORD_STREAM_NAME in body[:1_000_000] else "unknown"
+    binary = _binary_kind(body, head, filename)
+    if binary is not None:
+        return binary
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if stripped.startswith(b"{\\rtf"):
         return "unknown"
@@ -124,6 +116,23 @@ def sniff_kind(body: bytes, filename: str = "", content_type: str | None = None)
     if guess is None and body and _looks_like_text(head):
         return "text"
     return "unknown"
+
+
+def _binary_kind(body: bytes, head: bytes, filename: str) -> Kind | None:
+    """The kind a binary signature says (PDF, zip/DOCX, OLE/DOC), or None when
+    the body has none of them."""
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(body)) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return "docx" if _extension(filename) == ".docx" else "unknown"
+        return "docx" if "word/document.xml" in names else "unknown"
+    if is_ole(head):
+        return "doc" if _WORD_STREAM_NAME in body[:1_000_000] else "unknown"
+    return None
 
 
 def _looks_like_text(head: bytes) -> bool:

@@ -370,16 +370,7 @@ def _plain(tree: object) -> bool:
     if isinstance(tree, css.Class | css.Hash):
         return _plain(tree.selector)
     if isinstance(tree, css.Attrib):
-        name = tree.attrib.lower()
-        if tree.namespace is not None or tree.flag is not None or tree.operator not in _OPERATORS:
-            return False
-        if tree.operator != "exists" and (
-            name in _LIST_ATTRIBUTES
-            or name in soupsieve.css_parser.HTML_CASE_INSENSITIVE_ATTRIBUTES
-            or not (tree.value and tree.value.value)
-        ):
-            return False
-        return _plain(tree.selector)
+        return _plain_attrib(tree)
     if isinstance(tree, css.Pseudo):
         return tree.ident.lower() in _PSEUDOS and _plain(tree.selector)
     if isinstance(tree, css.Function):
@@ -397,6 +388,25 @@ def _plain(tree: object) -> bool:
             and _plain(tree.subselector)
         )
     return False
+
+
+def _plain_attrib(tree: css.Attrib) -> bool:
+    """An attribute test means the same to soupsieve when it has no namespace
+    or flag, a known operator, and (unless it tests existence) compares a
+    non-empty value of an attribute that is neither a word list nor matched
+    case-insensitively by soupsieve."""
+    if tree.namespace is not None or tree.flag is not None or tree.operator not in _OPERATORS:
+        return False
+    if tree.operator != "exists" and not _plain_value(tree):
+        return False
+    return _plain(tree.selector)
+
+
+def _plain_value(tree: css.Attrib) -> bool:
+    name = tree.attrib.lower()
+    if name in _LIST_ATTRIBUTES or name in soupsieve.css_parser.HTML_CASE_INSENSITIVE_ATTRIBUTES:
+        return False
+    return bool(tree.value and tree.value.value)
 
 
 @lru_cache(maxsize=1024)
