@@ -1,20 +1,30 @@
 """Shared fixtures: the alert receivers (``smtp``, ``hook``, the fault suite's
 ``sink``), ``quiet_servers``, and test hygiene (a test that configures logging, as
-the CLI does, must not change what later tests see)."""
+the CLI does, must not change what later tests see).
+
+Property tests (Hypothesis) run derandomized by default, so the gate is the same
+on every run and machine; ``HYPOTHESIS_PROFILE=explore pytest …`` draws fresh
+examples (and more of them) to look for new bugs."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
 
 from tests.receivers import SMTP_PASSWORD, SmtpReceiver, WebhookReceiver
 
 if TYPE_CHECKING:
     from tests.helpers.faults import Sink
+
+settings.register_profile("gate", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 
 @pytest.fixture(autouse=True)
