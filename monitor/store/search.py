@@ -207,13 +207,16 @@ def change_entry(change: Any) -> dict[str, Any]:
     }
 
 
-def write_entries(connection: Connection, rows: Iterable[dict[str, Any]]) -> int:
+def write_entries(
+    connection: Connection, rows: Iterable[dict[str, Any]], *, fresh: bool = False
+) -> int:
     """Replace the index rows of these documents/changes. The trigram table
     follows ``search_entry`` by trigger; on SQLite the contentless
-    ``search_short`` is written here (its grams are not stored twice)."""
+    ``search_short`` is written here (its grams are not stored twice).
+    ``fresh``: rows just inserted in this transaction, with nothing to replace."""
     batch = list(rows)
     sqlite = connection.dialect.name == "sqlite"
-    for kind in ("document", "change"):
+    for kind in ("document", "change") if not fresh else ():
         ids = [r["ref_id"] for r in batch if r["kind"] == kind]
         for start in range(0, len(ids), 500):
             chosen = sa.and_(entries.c.kind == kind, entries.c.ref_id.in_(ids[start : start + 500]))
