@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
@@ -169,8 +170,16 @@ class DocumentWriter:
         lineages |= {documents[c.key].lineage for c in diff.changed if c.key in documents}
         lineages |= {documents[r.key].lineage for r in diff.removed if r.key in documents}
         lineages |= {doc.lineage for doc in plan.rechecks}
-        self.index = LineageIndex(session, lineages, ctx.now)
+        self._lineages = lineages
+        if not ctx.baseline:
+            _ = self.index  # read before this run writes any row, as it always was
         self._returned: dict[str, datetime] = {}  # key -> last seen, of documents listed again
+
+    @cached_property
+    def index(self) -> LineageIndex:
+        """Read when the writer starts; a baseline, which writes no change, does
+        not read it at all."""
+        return LineageIndex(self.session, self._lineages, self.now)
 
     # -- attachments -----------------------------------------------------------
 

@@ -228,20 +228,15 @@ def write_entries(
             connection.execute(entries.delete().where(chosen))
     if not batch:
         return 0
-    short = {(r["kind"], r["ref_id"]): r["grams"] for r in batch}
-    if sqlite:
-        batch = [dict(r, grams="") for r in batch]
-    connection.execute(entries.insert(), batch)
-    if sqlite:
-        for kind in ("document", "change"):
-            ids = [r["ref_id"] for r in batch if r["kind"] == kind]
-            for start in range(0, len(ids), 500):
-                new = connection.execute(
-                    sa.select(entries.c.id, entries.c.ref_id).where(
-                        entries.c.kind == kind, entries.c.ref_id.in_(ids[start : start + 500])
-                    )
-                ).all()
-                _short(connection, [(r.id, short[(kind, r.ref_id)]) for r in new])
+    if not sqlite:
+        connection.execute(entries.insert(), batch)
+        return len(batch)
+    short = [r["grams"] for r in batch]
+    inserted = connection.execute(
+        entries.insert().returning(entries.c.id, sort_by_parameter_order=True),
+        [dict(r, grams="") for r in batch],
+    )
+    _short(connection, list(zip((row[0] for row in inserted), short, strict=True)))
     return len(batch)
 
 
