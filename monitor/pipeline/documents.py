@@ -28,6 +28,7 @@ from monitor.pipeline.attachments import AttachmentTexts
 from monitor.pipeline.lineage import stem
 from monitor.pipeline.plan import Plan
 from monitor.store import Store
+from monitor.store.bulk import insert_ids
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
 from monitor.store.search import document_entry, write_entries
 from sources.registry import Adapter, SourceSettings
@@ -272,10 +273,7 @@ class DocumentWriter:
         if not values:
             return []
         table: Table = DocumentRow.__table__  # type: ignore[attr-defined]
-        result = self.session.execute(
-            table.insert().returning(table.c.id, sort_by_parameter_order=True), values
-        )
-        ids = [int(row[0]) for row in result]
+        ids = insert_ids(self.session.connection(), table, values)
         if self.session.info.get("search_index"):
             entries = []
             for doc_id, row, record in zip(ids, values, records, strict=True):

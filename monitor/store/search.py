@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from monitor.store.bulk import insert_ids
 from monitor.store.models import ChangeRow, DocumentRow
 
 metadata = sa.MetaData()
@@ -232,11 +233,8 @@ def write_entries(
         connection.execute(entries.insert(), batch)
         return len(batch)
     short = [r["grams"] for r in batch]
-    inserted = connection.execute(
-        entries.insert().returning(entries.c.id, sort_by_parameter_order=True),
-        [dict(r, grams="") for r in batch],
-    )
-    _short(connection, list(zip((row[0] for row in inserted), short, strict=True)))
+    ids = insert_ids(connection, entries, [dict(r, grams="") for r in batch])
+    _short(connection, list(zip(ids, short, strict=True)))
     return len(batch)
 
 
