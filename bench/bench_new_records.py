@@ -1,7 +1,9 @@
 """What a new record costs, and what an unchanged run costs, in one check.
 
 A local html-list page (no network) grows by N records between two checks
-of the same source, with one notification route. Prints the wall time per
+of the same source, with one notification route. Prints the CPU per record
+of a baseline of N records (a second source's first check, the classifier
+already loaded: the cold path, written in bulk), then the wall time per
 new record of the second check (diff, classification, document, version,
 change and queued alert rows), the longest single write transaction, then
 the cost of an unchanged check on the big list (fast path: same listing
@@ -76,6 +78,20 @@ summary_over = 0
         pipeline = Pipeline(config, store)
         source = config.sources[0]
         pipeline.check(source)
+        first = source.model_copy(update={"name": "big-baseline"})  # same page, new source
+        site.items += [
+            Item(f"cold{n:08d}", TITLES[n % 4].format(n + 50_000), "2026-06-02") for n in range(new)
+        ]
+        started, cpu0 = time.perf_counter(), time.process_time()
+        outcome = pipeline.check(first).outcome
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
+        assert outcome == "baseline", outcome
+        count = len(site.items)
+        print(
+            f"baseline of {count} records: per record {cpu / count * 1000:.3f} ms CPU, "
+            f"{wall / count * 1000:.3f} ms wall"
+        )
+        del site.items[-new:]
         site.items += [
             Item(f"new{n:08d}", TITLES[n % 4].format(n + 1000), "2026-07-01") for n in range(new)
         ]

@@ -12,8 +12,11 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlmodel import Session, col, select
 
 from diffing import text as text_diff
@@ -25,7 +28,9 @@ from monitor.pipeline.attachments import AttachmentTexts
 from monitor.pipeline.lineage import stem
 from monitor.pipeline.plan import Plan
 from monitor.store import Store
+from monitor.store.bulk import insert_ids
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
+from monitor.store.search import document_entry, write_entries
 from sources.registry import Adapter, SourceSettings
 from sources.types import Record
 
@@ -166,8 +171,16 @@ class DocumentWriter:
         lineages |= {documents[c.key].lineage for c in diff.changed if c.key in documents}
         lineages |= {documents[r.key].lineage for r in diff.removed if r.key in documents}
         lineages |= {doc.lineage for doc in plan.rechecks}
-        self.index = LineageIndex(session, lineages, ctx.now)
+        self._lineages = lineages
+        if not ctx.baseline:
+            _ = self.index  # read before this run writes any row, as it always was
         self._returned: dict[str, datetime] = {}  # key -> last seen, of documents listed again
+
+    @cached_property
+    def index(self) -> LineageIndex:
+        """Read when the writer starts; a baseline, which writes no change, does
+        not read it at all."""
+        return LineageIndex(self.session, self._lineages, self.now)
 
     # -- attachments -----------------------------------------------------------
 
@@ -196,35 +209,45 @@ class DocumentWriter:
     # -- added -----------------------------------------------------------------
 
     def add_all(self, records: list[Record]) -> list[ChangeRow]:
-        """New documents, in bulk: one insert of the documents, one of their
-        versions; the changes (none on a baseline) are returned unflushed."""
+        """New documents, in bulk: one Core insert of the documents (their ids
+        back by ``RETURNING``), one of their versions, one of their search
+        entries; no ORM object is built for a baseline. A removed document
+        listed again takes the ORM path (its row is updated). The changes (none
+        on a baseline) are returned unflushed."""
         returning = self._removed_documents([record.key for record in records])
-        docs = [
-            self._relisted(returning[record.key], record)
-            if record.key in returning
-            else self._new_document(record)
-            for record in records
+        fresh = [record for record in records if record.key not in returning]
+        values = [self._new_values(record) for record in fresh]
+        relisted = [self._relisted(returning[r.key], r) for r in records if r.key in returning]
+        self.session.flush()  # the blobs, and the relisted rows (re-indexed by the hook)
+        ids = self._insert_documents(values, fresh)
+        versions = [(doc_id, row) for doc_id, row in zip(ids, values, strict=True)]
+        versions += [
+            (
+                doc.id or 0,
+                {"record": doc.record, "attachments": doc.attachments, "text_hash": doc.text_hash},
+            )
+            for doc in relisted
         ]
-        if not docs:
+        if versions:
+            self.session.execute(
+                insert(VersionRow),
+                [
+                    {
+                        "document_id": doc_id,
+                        "seen_at": self.now,
+                        "record": row["record"],
+                        "attachments": row["attachments"],
+                        "text_hash": row["text_hash"],
+                    }
+                    for doc_id, row in versions
+                ],
+            )
+        if self.ctx.baseline or not records:
             return []
-        self.session.add_all([doc for doc in docs if doc.id is None])
-        self.session.flush()
-        self.session.execute(
-            insert(VersionRow),
-            [
-                {
-                    "document_id": doc.id,
-                    "seen_at": self.now,
-                    "record": doc.record,
-                    "attachments": doc.attachments,
-                    "text_hash": doc.text_hash,
-                }
-                for doc in docs
-            ],
-        )
-        if self.ctx.baseline:
-            return []
-        relisted = {
+        loaded = self._load(ids)
+        by_key = {doc.key: doc for doc in [*loaded, *relisted]}
+        docs = [by_key[record.key] for record in records]
+        relisted_detail = {
             key: f"listed again (last listed {last:%Y-%m-%d})"
             for key, last in self._returned.items()
         }
@@ -235,7 +258,7 @@ class DocumentWriter:
             change = change_row(
                 self.source, self.run, doc, "added", event, self.now, cls, doc.comment_deadline
             )
-            change.detail = detail or relisted.get(record.key, "")
+            change.detail = detail or relisted_detail.get(record.key, "")
             change.mirror_of = self._mirror(doc, event) or twin
             read = self.plan.files.get(record.key)
             if read is not None and read.text:
@@ -243,6 +266,31 @@ class DocumentWriter:
             self.index.add_change(change, doc)
             changes.append(change)
         return changes
+
+    def _insert_documents(self, values: list[dict[str, Any]], records: list[Record]) -> list[int]:
+        """Insert new documents with Core (executemany, ids in parameter order)
+        and their search entries (the ORM hook does not see a Core insert)."""
+        if not values:
+            return []
+        table: Table = DocumentRow.__table__  # type: ignore[attr-defined]
+        ids = insert_ids(self.session.connection(), table, values)
+        if self.session.info.get("search_index"):
+            entries = []
+            for doc_id, row, record in zip(ids, values, records, strict=True):
+                read = self.plan.files.get(record.key)
+                text = read.text if read is not None and row["text_hash"] else ""
+                entries.append(document_entry(SimpleNamespace(**row, id=doc_id), text))
+            write_entries(self.session.connection(), entries, fresh=True)
+        return ids
+
+    def _load(self, ids: list[int]) -> list[DocumentRow]:
+        """The documents just inserted, as ORM rows (for the changes that name them)."""
+        found: list[DocumentRow] = []
+        for start in range(0, len(ids), 500):
+            found += self.session.exec(
+                select(DocumentRow).where(col(DocumentRow.id).in_(ids[start : start + 500]))
+            ).all()
+        return found
 
     def _removed_documents(self, keys: list[str]) -> dict[str, DocumentRow]:
         """This source's removed documents among ``keys``: a document listed again
@@ -263,36 +311,40 @@ class DocumentWriter:
         """A removed document listed again: its row takes the new record; its
         history (first seen, earlier versions and changes) stays."""
         self._returned[record.key] = doc.last_seen
-        fresh = self._new_document(record)
+        fresh = self._new_values(record)
         for name in _RELISTED_COLUMNS:
-            setattr(doc, name, getattr(fresh, name))
+            setattr(doc, name, fresh[name])
         doc.state, doc.missing_runs, doc.linked_to = "active", 0, None
         return doc
 
-    def _new_document(self, record: Record) -> DocumentRow:
+    def _new_values(self, record: Record) -> dict[str, Any]:
+        """Every column of a new document's row (its attachments stored first)."""
         cls = self._classification(record.key)
         read = self._stored(record.key)
         hashes = read[0].hashes if read else {}
         text_hash = read[1] if read else None
-        return DocumentRow(
-            source_id=self.source.id or 0,
-            key=record.key,
-            title=record.title,
-            url=record.url,
-            jurisdiction=self.source.jurisdiction,
-            first_seen=self.now,
-            last_seen=self.now,
-            record=json.dumps(record.as_dict(), ensure_ascii=False),
-            fingerprint=fingerprint(record),
-            lineage=stem(record.title),
-            status=cls.status,
-            comment_deadline=deadline_of(record),
-            text_hash=text_hash,
-            attachments=json.dumps(hashes, sort_keys=True),
-            classification=json.dumps(cls.as_dict(), ensure_ascii=False),
-            relevant=cls.relevant,
-            attachments_checked_at=self.now if read else None,
-        )
+        return {
+            "source_id": self.source.id or 0,
+            "key": record.key,
+            "title": record.title,
+            "url": record.url,
+            "jurisdiction": self.source.jurisdiction,
+            "first_seen": self.now,
+            "last_seen": self.now,
+            "state": "active",
+            "missing_runs": 0,
+            "record": json.dumps(record.as_dict(), ensure_ascii=False),
+            "fingerprint": fingerprint(record),
+            "lineage": stem(record.title),
+            "linked_to": None,
+            "status": cls.status,
+            "comment_deadline": deadline_of(record),
+            "text_hash": text_hash,
+            "attachments": json.dumps(hashes, sort_keys=True),
+            "classification": json.dumps(cls.as_dict(), ensure_ascii=False),
+            "relevant": cls.relevant,
+            "attachments_checked_at": self.now if read else None,
+        }
 
     def _added_event(self, doc: DocumentRow, cls: Classification) -> tuple[str, str, int | None]:
         """(event, detail, twin document): finalised (a draft's final version

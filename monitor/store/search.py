@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from monitor.store.bulk import insert_ids
 from monitor.store.models import ChangeRow, DocumentRow
 
 metadata = sa.MetaData()
@@ -207,13 +208,16 @@ def change_entry(change: Any) -> dict[str, Any]:
     }
 
 
-def write_entries(connection: Connection, rows: Iterable[dict[str, Any]]) -> int:
+def write_entries(
+    connection: Connection, rows: Iterable[dict[str, Any]], *, fresh: bool = False
+) -> int:
     """Replace the index rows of these documents/changes. The trigram table
     follows ``search_entry`` by trigger; on SQLite the contentless
-    ``search_short`` is written here (its grams are not stored twice)."""
+    ``search_short`` is written here (its grams are not stored twice).
+    ``fresh``: rows just inserted in this transaction, with nothing to replace."""
     batch = list(rows)
     sqlite = connection.dialect.name == "sqlite"
-    for _kind, chosen in _chunks(batch):
+    for _kind, chosen in _chunks(batch) if not fresh else ():
         if sqlite:
             old = connection.execute(
                 sa.select(entries.c.id, entries.c.title, entries.c.body).where(chosen)
@@ -222,14 +226,12 @@ def write_entries(connection: Connection, rows: Iterable[dict[str, Any]]) -> int
         connection.execute(entries.delete().where(chosen))
     if not batch:
         return 0
-    short = {(r["kind"], r["ref_id"]): r["grams"] for r in batch}
-    if sqlite:
-        batch = [dict(r, grams="") for r in batch]
-    connection.execute(entries.insert(), batch)
-    if sqlite:
-        for kind, chosen in _chunks(batch):
-            new = connection.execute(sa.select(entries.c.id, entries.c.ref_id).where(chosen)).all()
-            _short(connection, [(r.id, short[(kind, r.ref_id)]) for r in new])
+    if not sqlite:
+        connection.execute(entries.insert(), batch)
+        return len(batch)
+    short = [r["grams"] for r in batch]
+    ids = insert_ids(connection, entries, [dict(r, grams="") for r in batch])
+    _short(connection, list(zip(ids, short, strict=True)))
     return len(batch)
 
 
