@@ -151,6 +151,10 @@ _RELISTED_COLUMNS = (
 )
 
 
+def _version_values(doc: DocumentRow) -> dict[str, Any]:
+    return {"record": doc.record, "attachments": doc.attachments, "text_hash": doc.text_hash}
+
+
 class DocumentWriter:
     """Writes the plan of one run as rows. Every method runs inside the run's
     transaction; none fetches or classifies."""
@@ -220,52 +224,48 @@ class DocumentWriter:
         relisted = [self._relisted(returning[r.key], r) for r in records if r.key in returning]
         self.session.flush()  # the blobs, and the relisted rows (re-indexed by the hook)
         ids = self._insert_documents(values, fresh)
-        versions = [(doc_id, row) for doc_id, row in zip(ids, values, strict=True)]
-        versions += [
-            (
-                doc.id or 0,
-                {"record": doc.record, "attachments": doc.attachments, "text_hash": doc.text_hash},
-            )
-            for doc in relisted
-        ]
-        if versions:
-            self.session.execute(
-                insert(VersionRow),
-                [
-                    {
-                        "document_id": doc_id,
-                        "seen_at": self.now,
-                        "record": row["record"],
-                        "attachments": row["attachments"],
-                        "text_hash": row["text_hash"],
-                    }
-                    for doc_id, row in versions
-                ],
-            )
+        versions = list(zip(ids, values, strict=True))
+        versions += [(doc.id or 0, _version_values(doc)) for doc in relisted]
+        self._insert_versions(versions)
         if self.ctx.baseline or not records:
             return []
-        loaded = self._load(ids)
-        by_key = {doc.key: doc for doc in [*loaded, *relisted]}
-        docs = [by_key[record.key] for record in records]
-        relisted_detail = {
-            key: f"listed again (last listed {last:%Y-%m-%d})"
-            for key, last in self._returned.items()
-        }
-        changes = []
-        for record, doc in zip(records, docs, strict=True):
-            cls = self._classification(record.key)
-            event, detail, twin = self._added_event(doc, cls)
-            change = change_row(
-                self.source, self.run, doc, "added", event, self.now, cls, doc.comment_deadline
-            )
-            change.detail = detail or relisted_detail.get(record.key, "")
-            change.mirror_of = self._mirror(doc, event) or twin
-            read = self.plan.files.get(record.key)
-            if read is not None and read.text:
-                change.excerpt = read.text[:300]
-            self.index.add_change(change, doc)
-            changes.append(change)
-        return changes
+        by_key = {doc.key: doc for doc in [*self._load(ids), *relisted]}
+        return [self._added(record, by_key[record.key]) for record in records]
+
+    def _insert_versions(self, versions: list[tuple[int, dict[str, Any]]]) -> None:
+        """The first version of each new (or listed-again) document, one executemany."""
+        if not versions:
+            return
+        self.session.execute(
+            insert(VersionRow),
+            [
+                {
+                    "document_id": doc_id,
+                    "seen_at": self.now,
+                    "record": row["record"],
+                    "attachments": row["attachments"],
+                    "text_hash": row["text_hash"],
+                }
+                for doc_id, row in versions
+            ],
+        )
+
+    def _added(self, record: Record, doc: DocumentRow) -> ChangeRow:
+        """The "added" change of a new document (finalised, mirror, listed again…)."""
+        cls = self._classification(record.key)
+        event, detail, twin = self._added_event(doc, cls)
+        change = change_row(
+            self.source, self.run, doc, "added", event, self.now, cls, doc.comment_deadline
+        )
+        last = self._returned.get(record.key)
+        relisted = f"listed again (last listed {last:%Y-%m-%d})" if last else ""
+        change.detail = detail or relisted
+        change.mirror_of = self._mirror(doc, event) or twin
+        read = self.plan.files.get(record.key)
+        if read is not None and read.text:
+            change.excerpt = read.text[:300]
+        self.index.add_change(change, doc)
+        return change
 
     def _insert_documents(self, values: list[dict[str, Any]], records: list[Record]) -> list[int]:
         """Insert new documents with Core (executemany, ids in parameter order)
