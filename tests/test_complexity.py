@@ -23,14 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("monitor", "sources", "diffing", "notifiers")
 SKIPPED_DIRS = ("migrations/versions",)  # generated Alembic scripts
 
-# Modules whose functions are not checked yet, each with the reason.
-EXEMPT = {
-    # Another change is reshaping the pipeline at the same time; its two
-    # over-limit methods (Pipeline._check, Pipeline._store_listing) are split
-    # after that merge.
-    "monitor/pipeline/check.py",
-}
-
 
 def _docstrings(source: str) -> dict[tuple[str, int], str]:
     """Docstring of every function in `source`, keyed by (name, first line)."""
@@ -64,7 +56,7 @@ def _package_files() -> Iterator[Path]:
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             relative = path.relative_to(ROOT).as_posix()
-            if any(part in relative for part in SKIPPED_DIRS) or relative in EXEMPT:
+            if any(part in relative for part in SKIPPED_DIRS):
                 continue
             yield path
 
@@ -79,11 +71,6 @@ def test_no_function_is_above_the_limit_without_a_reason() -> None:
         f"functions above complexity {LIMIT} (radon); split them, or say why in a "
         '"Complexity:" sentence of the docstring:\n' + "\n".join(offenders)
     )
-
-
-def test_every_exempt_module_exists() -> None:
-    missing = [name for name in sorted(EXEMPT) if not (ROOT / name).is_file()]
-    assert not missing, f"EXEMPT names modules that no longer exist: {missing}"
 
 
 _TANGLED = textwrap.dedent(

@@ -248,50 +248,7 @@ class Pipeline:
                 listed = any(doc.missing_runs == 0 for doc in same[0].values())
                 if listed or not own <= set(source.hosts.split()):
                     listing, same = adapter.collect(fetcher.replay(), known), None
-
-            def canonical(url: str) -> str:
-                return relative_key(url, own)
-
-            plan: Plan | None = None
-            documents: dict[str, DocumentRow] = {}
-            digest = ""
-            if listing.page_text is None:
-                listing.records = [
-                    r if canonical(r.key) == r.key else replace(r, key=canonical(r.key))
-                    for r in listing.records
-                ]
-            if listing.page_text is None and not listing.not_modified:
-                self._check_collapse(source, settings, listing)
-                digest = listing_hash(listing, canonical, settings.ignore)
-            if listing.page_text is not None:
-                documents = known.documents()
-            elif listing.not_modified or (
-                digest and digest == source.listing_hash and own <= set(source.hosts.split())
-            ):
-                # the last healthy run's listing (a new host name takes the full path
-                # once, so stored records get their new URLs)
-                documents, plan = same or self._same_listing_plan(
-                    settings, source, adapter.base_url, ctx.now
-                )
-            else:
-                documents = known.documents()
-                plan = make_plan(
-                    settings,
-                    adapter.base_url,
-                    documents,
-                    known.records(),
-                    listing,
-                    ctx.now,
-                    canonical,
-                )
-                if plan.unread:
-                    log.info(
-                        "%s: %d ambiguous title(s) classified by title alone "
-                        "(over ambiguous_per_run = %d)",
-                        settings.name,
-                        plan.unread,
-                        settings.ambiguous_per_run,
-                    )
+            documents, plan, digest = self._plan(ctx, listing, known, same)
             if plan is not None:
                 # downloads and text extraction happen here, before the write lock is taken
                 read_files(
@@ -317,6 +274,52 @@ class Pipeline:
             )
         finally:
             fetcher.close()
+
+    def _plan(
+        self,
+        ctx: CheckContext,
+        listing: Listing,
+        known: KnownRecords,
+        same: tuple[dict[str, DocumentRow], Plan] | None,
+    ) -> tuple[dict[str, DocumentRow], Plan | None, str]:
+        """(documents, plan, listing digest) for this listing: a page source has no
+        plan; the last healthy run's listing (or a 304) is the same-listing plan; any
+        other listing is diffed against the stored documents."""
+        settings, source, own = ctx.settings, ctx.source, ctx.hosts
+        base_url = ctx.adapter.base_url
+
+        def canonical(url: str) -> str:
+            return relative_key(url, own)
+
+        if listing.page_text is not None:
+            return known.documents(), None, ""
+        listing.records = [
+            r if canonical(r.key) == r.key else replace(r, key=canonical(r.key))
+            for r in listing.records
+        ]
+        digest = ""
+        if not listing.not_modified:
+            self._check_collapse(source, settings, listing)
+            digest = listing_hash(listing, canonical, settings.ignore)
+        if listing.not_modified or (
+            digest and digest == source.listing_hash and own <= set(source.hosts.split())
+        ):
+            # the last healthy run's listing (a new host name takes the full path once,
+            # so stored records get their new URLs)
+            documents, plan = same or self._same_listing_plan(settings, source, base_url, ctx.now)
+            return documents, plan, digest
+        documents = known.documents()
+        plan = make_plan(
+            settings, base_url, documents, known.records(), listing, ctx.now, canonical
+        )
+        if plan.unread:
+            log.info(
+                "%s: %d ambiguous title(s) classified by title alone (over ambiguous_per_run = %d)",
+                settings.name,
+                plan.unread,
+                settings.ambiguous_per_run,
+            )
+        return documents, plan, digest
 
     def _load(self, source: SourceRow, hosts: frozenset[str]) -> dict[str, DocumentRow]:
         """The active documents by key, stored keys mapped to keys relative to the
@@ -452,19 +455,7 @@ class Pipeline:
         run.snapshot_hash = _snapshot(session, fetcher)  # before the insert: no update
         session.add(run)
         session.flush()
-        changes: list[ChangeRow] = []
-        if listing.page_text is not None:
-            changes = self._page(session, ctx, documents, listing.page_text)
-            run.record_count = 1
-        else:
-            assert plan is not None
-            changes = self._records(session, ctx, documents, plan, {r.key for r in listing.records})
-            if listing.not_modified or digest == source.listing_hash:
-                run.record_count = source.last_record_count
-            else:
-                run.record_count = len({r.key for r in listing.records})
-                source.last_record_count = run.record_count
-                source.listing_hash = digest
+        changes = self._write(session, ctx, documents, listing, plan, digest)
         moved = self._moved(ctx, fetcher)
         if moved is not None:
             changes.append(moved)
@@ -496,6 +487,30 @@ class Pipeline:
         source.hosts = " ".join(sorted(ctx.hosts)[:MAX_HOSTS])
         session.add(source)
         return result
+
+    def _write(
+        self,
+        session: Session,
+        ctx: CheckContext,
+        documents: dict[str, DocumentRow],
+        listing: Listing,
+        plan: Plan | None,
+        digest: str,
+    ) -> list[ChangeRow]:
+        """The run's document changes, and how many records it saw."""
+        run, source = ctx.run, ctx.source
+        if listing.page_text is not None:
+            run.record_count = 1
+            return self._page(session, ctx, documents, listing.page_text)
+        assert plan is not None
+        changes = self._records(session, ctx, documents, plan, {r.key for r in listing.records})
+        if listing.not_modified or digest == source.listing_hash:
+            run.record_count = source.last_record_count
+        else:
+            run.record_count = len({r.key for r in listing.records})
+            source.last_record_count = run.record_count
+            source.listing_hash = digest
+        return changes
 
     def _moved(self, ctx: CheckContext, fetcher: RecordingFetcher) -> ChangeRow | None:
         """One notice when the list answers from another scheme or host than
