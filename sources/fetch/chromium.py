@@ -81,7 +81,7 @@ LAUNCH_ARGS: tuple[str, ...] = (
 )
 # Not downloaded: a person's browser would, but the fetcher never looks at them.
 _SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
-_XVFB_READY = 10.0  # seconds Xvfb may take to report its display
+_XVFB_READY = 60.0  # seconds Xvfb may take to report its display (xkbcomp, a loaded machine)
 _LAUNCH_TIMEOUT = 60.0  # seconds Chromium may take to start (a loaded machine), at least
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,7 @@ class VirtualDisplay:
                 "a browser window needs a display and Xvfb is not installed", hint=XVFB_HINT
             )
         read_end, write_end = os.pipe()
+        errors = tempfile.TemporaryFile()  # what Xvfb says, for the message if it fails
         try:
             process = subprocess.Popen(
                 [
@@ -180,7 +181,7 @@ class VirtualDisplay:
                 pass_fds=(write_end,),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=errors,
                 start_new_session=True,
             )
         finally:
@@ -188,11 +189,20 @@ class VirtualDisplay:
         with os.fdopen(read_end, "rb") as pipe:
             number = _read_display(pipe, process)
         if number is None:
+            exited = process.poll()
             process.kill()
             process.wait()
-            raise BrowserUnavailable(
-                f"Xvfb did not start a display within {_XVFB_READY:g} s", hint=XVFB_HINT
+            errors.seek(0)
+            said = [line.strip() for line in errors.read().decode(errors="replace").splitlines()]
+            errors.close()
+            why = (
+                f"Xvfb exited (status {exited}) before reporting a display"
+                + (f": {said[-1][:200]}" if said and said[-1] else "")
+                if exited is not None
+                else f"Xvfb did not start a display within {_XVFB_READY:g} s"
             )
+            raise BrowserUnavailable(why, hint=XVFB_HINT)
+        errors.close()
         return cls(process, f":{number}")
 
     def stop(self) -> None:
