@@ -279,6 +279,14 @@ def test_locate_reads_the_part_headers() -> None:
         ("关于发布《药品注册管理办法》的公告", False),  # horizontal: routed as such
         ("国家药监局关于发布《疫苗生产车间生物安全通用要求》的通告", False),  # a trap
         (BASELINE, True),  # a notice: worth a look when it has a file
+        # food safety, cosmetics and devices only: traps, never read
+        ("国家药监局关于发布《食品安全抽样检验指导原则》的通告", False),
+        ("国家药监局关于发布《化妆品安全评估技术导则》的公告", False),
+        ("关于发布《医疗器械临床评价技术指导原则》的通告", False),
+        ("Food Safety Modernization Act: Produce Safety Rule guidance", False),
+        # CFDA's old name and the FD&C Act head medicine documents: still read
+        ("国家食品药品监督管理总局关于发布药物临床试验的一般考虑指导原则的通告", True),
+        ("Guidance: Section 505(q) of the Federal Food, Drug, and Cosmetic Act", True),
     ],
 )
 def test_which_titles_are_ambiguous(title: str, expected: bool) -> None:
