@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,27 @@ def test_a_late_cgt_notice_listed_after_the_baseline_alerts_once_and_says_why(
         ).one()
     assert late.kind == "added" and late.detail.startswith("listed since ")
     assert 'attachment "附件1.pdf" p.1 is about cell and gene therapy' in late.detail
+
+
+def test_a_waiting_document_gone_from_the_list_is_not_read_late(
+    cde: tuple[CdeReplica, ReplicaServer], tmp_path: Path
+) -> None:
+    site, server = cde
+    notice(site, 1, FOOD_LINES)
+    with WebhookReceiver() as hook:
+        config = config_for(tmp_path, server.url, hook.json_url("/team"))
+        store = Store(config.store.url)
+        pipeline = Pipeline(config, store)
+        pipeline.check(config.sources[0])
+        late = notice(site, 40, AAV_LINES)  # the oldest of four: it waits
+        for number in (41, 42, 43):
+            notice(site, number, FOOD_LINES)
+        pipeline.check(config.sources[0])
+        site.guidelines.pop(late.id)  # off the list, its file still served below
+        site.guidelines[f"x{late.id}"] = replace(late, listing="domestic")
+        results = [pipeline.check(config.sources[0]) for _ in range(3)]
+    assert [r.events for r in results] == [[], ["removed"], []]
+    assert sum(r.alerts for r in results) == 0
+    with store.session() as session:
+        doc = session.exec(select(DocumentRow).where(DocumentRow.title == late.title)).one()
+    assert doc.state == "removed" and not doc.relevant

@@ -363,7 +363,7 @@ class Pipeline:
                 diff.missing[doc.key] = doc.missing_runs + 1
         plan = Plan(diff=diff)
         add_rechecks(plan, settings, base_url, due, set(), now)
-        add_backlog(plan, settings, base_url, waiting, set())
+        add_backlog(plan, settings, base_url, waiting, {r.key for r in diff.removed})
         return documents, plan
 
     def _source_row(

@@ -134,7 +134,8 @@ def make_plan(
     ambiguous_reads(plan, settings, base_url, open_titles, documents)
     touched = {r.key for r in diff.added} | {c.key for c in diff.changed}
     add_rechecks(plan, settings, base_url, documents.values(), touched, now)
-    add_backlog(plan, settings, base_url, documents.values(), touched)
+    gone = {r.key for r in diff.removed} | set(diff.missing)  # not listed: not read late
+    add_backlog(plan, settings, base_url, documents.values(), touched | gone)
     return plan
 
 
@@ -178,14 +179,18 @@ def add_backlog(
     were left unread (``DocumentRow.read_pending``), with what this run's own
     ambiguous titles left of ``ambiguous_per_run``: never tried first, then
     waiting longest, then the newest document. A big baseline is read a few
-    files a check until none are left."""
+    files a check until none are left. A document missing from the list is
+    not read (``touched`` also holds this run's missing and removed keys)."""
     left = settings.ambiguous_per_run - len(plan.first_pages)
     if left <= 0 or not settings.attachments:
         return
     waiting = [
         doc
         for doc in documents
-        if doc.read_pending and doc.key not in touched and doc.key not in plan.reads
+        if doc.read_pending
+        and not doc.missing_runs
+        and doc.key not in touched
+        and doc.key not in plan.reads
     ]
     waiting.sort(key=lambda doc: str(json.loads(doc.record).get("date") or ""), reverse=True)
     waiting.sort(key=lambda doc: (doc.attachments_checked_at is not None, _waited(doc)))
