@@ -51,7 +51,7 @@ def test_a_many_paragraph_file_is_stopped_at_the_time_bound(
 
 _MEMORY_BOUND = """
 import sys
-from sources import documents
+from sources.text import documents
 from sources.text.documents import extract_text
 from sources.text.sandbox import Exceeded
 

@@ -11,8 +11,9 @@ What a robots.txt answer means (RFC 9309, section 2.3.1):
 
 - 2xx: its rules apply;
 - 4xx (404 missing, 410, 401/403 too): no rules, everything is allowed;
-- 5xx, a timeout, a network error, a block page: allowed, and logged as a
-  warning; asked again after ``RETRY_UNREACHABLE`` seconds (an hour), not a
+- 5xx, a timeout, a block page: allowed, and logged as a warning (a refused
+  connection is logged at debug: the page request fails next and says so);
+  asked again after ``RETRY_UNREACHABLE`` seconds (an hour), not a
   day. RFC 9309 would disallow everything here; regwatch does not, because a
   regulator whose robots.txt stalls would otherwise go silent with nothing
   said (the page itself still fails visibly if the site is down).
@@ -189,9 +190,11 @@ class RobotsCache:
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
                 return ALLOW_ALL, TTL  # no robots.txt: everything allowed
-            log.warning(
-                "robots.txt of %s not read (%s): allowed, asked again in an hour", origin, exc
-            )
+            # a host that refuses connections fails its page request too, which says
+            # so: the robots.txt attempt is only noted; anything else is a warning
+            level = logging.DEBUG if exc.message.startswith("network error") else logging.WARNING
+            said = "robots.txt of %s not read (%s): allowed, asked again in an hour"
+            log.log(level, said, origin, exc)
             return ALLOW_ALL, RETRY_UNREACHABLE
         if 400 <= status < 500:
             return ALLOW_ALL, TTL
