@@ -20,7 +20,7 @@ from monitor.config import Config, loads
 from monitor.delivery.dispatch import Dispatcher
 from monitor.pipeline.check import Pipeline
 from monitor.replica.cde import CdeReplica, Guideline
-from monitor.replica.server import ReplicaServer
+from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow
 from tests.receivers import WebhookReceiver
@@ -171,3 +171,31 @@ def test_a_waiting_document_gone_from_the_list_is_not_read_late(
     with store.session() as session:
         doc = session.exec(select(DocumentRow).where(DocumentRow.title == late.title)).one()
     assert doc.state == "removed" and not doc.relevant
+
+
+def test_a_late_read_whose_download_fails_waits_and_is_read_next_time(tmp_path: Path) -> None:
+    site = CdeReplica(seeded=False)
+    notice(site, 1, FOOD_LINES)
+    refused: set[str] = set()
+
+    def app(request: Request) -> Response:
+        if request.path == "/zdyz/downloadAtt" and request.query.get("idCODE") in refused:
+            return Response(status=404, body="gone for now")
+        return site(request)
+
+    with ReplicaServer(app) as server, WebhookReceiver() as hook:
+        config = config_for(tmp_path, server.url, hook.json_url("/team"))
+        store = Store(config.store.url)
+        pipeline = Pipeline(config, store)
+        pipeline.check(config.sources[0])
+        late = notice(site, 40, AAV_LINES)  # the oldest of four: it waits
+        for number in (41, 42, 43):
+            notice(site, number, FOOD_LINES)
+        pipeline.check(config.sources[0])
+        refused.add(late.files[0].id)
+        assert pipeline.check(config.sources[0]).alerts == 0  # tried, refused: waits
+        with store.session() as session:
+            doc = session.exec(select(DocumentRow).where(DocumentRow.title == late.title)).one()
+        assert doc.read_pending and doc.attachments_checked_at is not None
+        refused.clear()
+        assert pipeline.check(config.sources[0]).events == ["added"]

@@ -436,12 +436,13 @@ class DocumentWriter:
         (``Plan.backlog``). Its class is now its files' class. A document listed
         after the baseline that turns out to be about CGT is news nobody heard:
         one "added" change, saying why now; one from the silent baseline is
-        classified and stays silent, like the baseline. A read that got no text
-        (every download failed) waits again, behind those never tried."""
+        classified and stays silent, like the baseline. A read whose downloads
+        failed waits again, behind those never tried; files that downloaded
+        but hold no text (scans) are done: the title's class stays."""
         read = self._stored(doc.key)
         doc.attachments_checked_at = self.now
         self.session.add(doc)
-        if read is None or not read[0].text:
+        if read is None or (not read[0].text and read[0].errors):
             return None
         found, text_hash = read
         doc.read_pending = False
