@@ -201,10 +201,18 @@ def test_ambiguous_reads_are_budgeted_newest_first(
             Notice("6", FOOD_TITLE, "2026-11-29", "附件1.pdf", make_pdf_pages(FOOD_PAGES)),
         ]
         result = pipeline.check(config.sources[0])
-    # only the newest ambiguous notice's file was fetched; the other keeps its title's class
-    assert "/att/6/附件1.pdf" in notices.requests
-    assert "/att/5/附件1.pdf" not in notices.requests
-    assert result.alerts == 0
+        # only the newest ambiguous notice's file was fetched; the other keeps its
+        # title's class for now
+        assert "/att/6/附件1.pdf" in notices.requests
+        assert "/att/5/附件1.pdf" not in notices.requests
+        assert result.alerts == 0
+        # the next check (the same page: read as a 304) reads the one that waited
+        later = pipeline.check(config.sources[0])
+        assert "/att/5/附件1.pdf" in notices.requests
+        assert later.alerts == 1 and later.events == ["added"]
+        notices.requests.clear()
+        assert pipeline.check(config.sources[0]).alerts == 0
+    assert not [path for path in notices.requests if path.startswith("/att/")]
 
 
 def test_a_trap_in_the_title_means_no_read(
