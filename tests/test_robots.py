@@ -39,7 +39,9 @@ class RobotsSite:
     status: int = 200
     hang: float = 0.0
     site: ListSite = field(
-        default_factory=lambda: ListSite([Item("a1", "关于发布细胞治疗产品指导原则的通告", "2026-11-20")])
+        default_factory=lambda: ListSite(
+            [Item("a1", "关于发布细胞治疗产品指导原则的通告", "2026-11-20")]
+        )
     )
     paths: list[str] = field(default_factory=list)
 

@@ -110,9 +110,9 @@ def read_attachments(
             continue
         parts.append(f"== {name} ==\n{read.text.strip()}")
         for page, page_text in read.first:
-                header = f"{name} p.{page}" if page is not None else name
-                pages.append(f"== {header} ==\n{page_text}")
-                left -= len(page_text)
+            header = f"{name} p.{page}" if page is not None else name
+            pages.append(f"== {header} ==\n{page_text}")
+            left -= len(page_text)
     result.text = "\n\n".join(parts)
     result.first = "\n\n".join(pages)
     for error in result.errors:
