@@ -70,7 +70,8 @@ class SourceSettings(BaseModel):
         default=3,
         ge=0,
         description="records a check whose title says too little get their attachments' first "
-        "pages read to classify them (0: never)",
+        "pages read to classify them (0: never); the others wait and later checks read them, "
+        "within the same budget",
     )
     ignore: list[str] = Field(
         default_factory=list, description="regexes of noise to drop from texts before diffing"

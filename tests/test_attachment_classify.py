@@ -201,10 +201,18 @@ def test_ambiguous_reads_are_budgeted_newest_first(
             Notice("6", FOOD_TITLE, "2026-11-29", "附件1.pdf", make_pdf_pages(FOOD_PAGES)),
         ]
         result = pipeline.check(config.sources[0])
-    # only the newest ambiguous notice's file was fetched; the other keeps its title's class
-    assert "/att/6/附件1.pdf" in notices.requests
-    assert "/att/5/附件1.pdf" not in notices.requests
-    assert result.alerts == 0
+        # only the newest ambiguous notice's file was fetched; the other keeps its
+        # title's class for now
+        assert "/att/6/附件1.pdf" in notices.requests
+        assert "/att/5/附件1.pdf" not in notices.requests
+        assert result.alerts == 0
+        # the next check (the same page: read as a 304) reads the one that waited
+        later = pipeline.check(config.sources[0])
+        assert "/att/5/附件1.pdf" in notices.requests
+        assert later.alerts == 1 and later.events == ["added"]
+        notices.requests.clear()
+        assert pipeline.check(config.sources[0]).alerts == 0
+    assert not [path for path in notices.requests if path.startswith("/att/")]
 
 
 def test_a_trap_in_the_title_means_no_read(
@@ -279,6 +287,14 @@ def test_locate_reads_the_part_headers() -> None:
         ("关于发布《药品注册管理办法》的公告", False),  # horizontal: routed as such
         ("国家药监局关于发布《疫苗生产车间生物安全通用要求》的通告", False),  # a trap
         (BASELINE, True),  # a notice: worth a look when it has a file
+        # food safety, cosmetics and devices only: traps, never read
+        ("国家药监局关于发布《食品安全抽样检验指导原则》的通告", False),
+        ("国家药监局关于发布《化妆品安全评估技术导则》的公告", False),
+        ("关于发布《医疗器械临床评价技术指导原则》的通告", False),
+        ("Food Safety Modernization Act: Produce Safety Rule guidance", False),
+        # CFDA's old name and the FD&C Act head medicine documents: still read
+        ("国家食品药品监督管理总局关于发布药物临床试验的一般考虑指导原则的通告", True),
+        ("Guidance: Section 505(q) of the Federal Food, Drug, and Cosmetic Act", True),
     ],
 )
 def test_which_titles_are_ambiguous(title: str, expected: bool) -> None:

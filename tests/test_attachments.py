@@ -138,6 +138,7 @@ kind = "cde"
 base_url = "{server.url}/cde"
 lists = ["domestic"]
 recheck_days = 7
+ambiguous_per_run = 0  # the re-reads alone (ambiguous titles have their own budget)
 """)
         store = Store(config.store.url)
         pipeline = Pipeline(config, store, now=lambda: clock["now"])

@@ -47,7 +47,7 @@ needs_chromium = pytest.mark.skipif(
 )
 browser = [pytest.mark.browser, needs_chromium]
 
-HTTP = HttpSettings(delay=0, retries=0, timeout=10)
+HTTP = HttpSettings(delay=0, retries=0, timeout=10, robots=False)  # requests are counted
 FAST = BrowserSettings(timeout=15)
 LIST_PAGE = "/zdyz/listpage/9cd8db3b7530c6fa0c86485e563f93c7"
 TITLE = "基因治疗产品非临床研究技术指导原则"

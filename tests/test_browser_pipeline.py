@@ -93,6 +93,7 @@ url = "sqlite:///{tmp_path / "strict.db"}"
 delay = 0
 retries = 0
 timeout = 10
+robots = false
 [browser]
 timeout = {6 if headless else 30}
 headless = {str(headless).lower()}

@@ -88,7 +88,8 @@ def site(served: tuple[ReplicaServer, Mount]) -> Iterator[Site]:
     server, mount = served
     replica = CdeReplica()
     mount.app = replica
-    with HttpFetcher(HttpSettings(delay=0, retries=0)) as fetcher:
+    # robots.txt off: these tests list the requests made (robots.txt: tests/test_robots.py)
+    with HttpFetcher(HttpSettings(delay=0, retries=0, robots=False)) as fetcher:
         yield Site(replica, server, fetcher, mount, len(server.requests))
 
 

@@ -177,7 +177,7 @@ def site() -> Iterator[Site]:
     replica = FederalRegisterReplica(size=300)
     with (
         ReplicaServer(Router({"/fr": replica})) as server,
-        HttpFetcher(HttpSettings(delay=0, retries=0)) as fetcher,
+        HttpFetcher(HttpSettings(delay=0, retries=0, robots=False)) as fetcher,  # counted
     ):
         yield Site(replica, server, fetcher)
 

@@ -116,7 +116,8 @@ NHC_HTML = """<html><head><meta charset="utf-8"></head><body>
 
 @pytest.fixture
 def fetcher() -> Iterator[HttpFetcher]:
-    with HttpFetcher(HttpSettings(delay=0, retries=0)) as http:
+    # robots.txt off: these tests list the requests made (robots.txt: tests/test_robots.py)
+    with HttpFetcher(HttpSettings(delay=0, retries=0, robots=False)) as http:
         yield http
 
 

@@ -89,6 +89,7 @@ def settings(**overrides: float | str) -> HttpSettings:
         "retries": 2,
         "timeout": 2,
         "max_wait": 5,
+        "robots": False,  # these tests count requests; robots.txt: tests/test_robots.py
     }
     base.update(overrides)
     return HttpSettings.model_validate(base)

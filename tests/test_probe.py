@@ -125,13 +125,16 @@ def test_probe_blocked_site_says_why_and_saves_the_challenge(
     assert "-> HTTP 202" in result.output
     assert "BLOCKED (Ruishu JavaScript challenge (HTTP 202))" in result.output
     assert "result: blocked:" in result.output and 'fetch = "auto"' in result.output
-    body = (save / "blocked" / "01-202.body").read_bytes()
+    # the first request is the site's robots.txt (none here: 404, everything allowed)
+    assert f"GET {base}/robots.txt -> HTTP 404" in result.output
+    assert f"robots.txt: allows {base}/blocked" in result.output
+    body = (save / "blocked" / "02-202.body").read_bytes()
     assert b"$_ts" in body
-    headers = json.loads((save / "blocked" / "01-202.headers.json").read_text())
+    headers = json.loads((save / "blocked" / "02-202.headers.json").read_text())
     assert headers["status"] == 202 and headers["method"] == "POST"
     assert any(k.lower() == "set-cookie" for k in headers["headers"])
     summary = json.loads((save / "blocked" / "summary.json").read_text())
-    assert summary["records"] == 0 and "Ruishu" in summary["requests"][0]["verdict"]
+    assert summary["records"] == 0 and "Ruishu" in summary["requests"][1]["verdict"]
     assert not (save / "blocked" / "screenshot.png").exists()  # plain HTTP: no browser
 
 

@@ -17,7 +17,7 @@ from monitor.replica.server import ReplicaServer, Request, Response
 from sources.fetch.fetchers import make_fetcher
 from sources.fetch.http import HostGate, HttpFetcher, HttpSettings, SharedClient
 
-SETTINGS = HttpSettings(delay=0, retries=0, timeout=5)
+SETTINGS = HttpSettings(delay=0, retries=0, timeout=5, robots=False)  # connections counted
 
 
 def _app(request: Request) -> Response:

@@ -5,7 +5,9 @@ reads every (or one) configured source once through the fetcher the source
 is configured with, **without touching the database**, and prints per
 request the method, URL, HTTP status, size and the block detector's verdict
 with its reason; then the records parsed, the fields missing or empty in
-them (how many records lack each) and a few sample records. ``--save DIR``
+them (how many records lack each) and a few sample records. The robots.txt
+verdict on the source's URL comes first (``sources.fetch.robots``: allowed,
+disallowed by which rule, the crawl delay, or not read). ``--save DIR``
 writes what came back, for a bug report: per request the raw body and the
 headers (``NN-<status>.body`` / ``NN-<status>.headers.json``), for browser
 sources a screenshot of the last page (``screenshot.png``), and
@@ -93,6 +95,7 @@ def probe_source(item: Any, settings: Any, *, details: bool) -> dict[str, Any]:
     listing: Listing | None = None
     error: SourceError | None = None
     screenshot: bytes | None = None
+    robots = ""
     try:
         with fetcher:
             try:
@@ -100,6 +103,7 @@ def probe_source(item: Any, settings: Any, *, details: bool) -> dict[str, Any]:
             except SourceError as exc:
                 error = exc
             screenshot = _screenshot(fetcher)
+            robots = robots_verdict(fetcher, item.url or adapter.base_url)
     except SourceError as exc:  # closing a broken browser
         error = error or exc
     return {
@@ -112,12 +116,34 @@ def probe_source(item: Any, settings: Any, *, details: bool) -> dict[str, Any]:
         "records": listing.records if listing else [],
         "screenshot": screenshot,
         "details": details,
+        "robots": robots,
     }
+
+
+def robots_verdict(fetcher: object, url: str) -> str:
+    """What the site's robots.txt says of ``url`` for regwatch, in one line."""
+    from sources.fetch.http import HttpFetcher
+
+    http = fetcher if isinstance(fetcher, HttpFetcher) else getattr(fetcher, "http", None)
+    if not isinstance(http, HttpFetcher) or not url:
+        return "robots.txt: not read (the browser fetcher is a person's browser)"
+    try:
+        rules = http.robots_rules(url)
+    except SourceError as exc:
+        return f"robots.txt: not read ({exc})"
+    if rules is None:
+        return "robots.txt: ignored ([http] robots = false)"
+    delay = f"; Crawl-delay {rules.crawl_delay:g} s" if rules.crawl_delay is not None else ""
+    if rules.allows(url):
+        return f"robots.txt: allows {url}{delay}"
+    return f"robots.txt: disallows {url} (Disallow: {rules.disallowed_rule(url)}){delay}"
 
 
 def render(report: dict[str, Any], samples: int) -> list[str]:
     """The lines `probe` prints for one source."""
     lines = [f"{report['source']} ({report['kind']}, fetch = {report['fetch']})"]
+    if report.get("robots"):
+        lines.append(f"  {report['robots']}")
     for number, ex in enumerate(report["exchanges"], 1):
         lines.append(
             f"  {number:>2}. {ex.method} {ex.url} -> HTTP {ex.status}, "

@@ -11,7 +11,8 @@ For a record whose title is ambiguous (``monitor.classify.ambiguous``) the
 first ``FIRST_PAGES`` pages of each file, at most ``FIRST_CHARS`` characters in
 all, are also kept apart as ``AttachmentTexts.first``, each page under a
 ``== NAME p.N ==`` header, so the classifier can say on which page of which
-file it found its words.
+file it found its words. The whole text and the first pages come from one
+parse of each file (``sources.text.documents.read_document``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from monitor.store.db import blob_hash
 from sources.errors import FetchError, SourceError
 from sources.fetch.netpolicy import same_site
-from sources.text.documents import extract_text, first_pages
+from sources.text.documents import read_document
 from sources.types import Fetched, Fetcher, Record
 
 log = logging.getLogger("regwatch.attachments")
@@ -88,22 +89,25 @@ def read_attachments(
         digest = blob_hash(body)
         result.hashes[attachment.url] = digest
         result.bodies[digest] = body
+        name = attachment.name or attachment.url
         try:
-            text = extract_text(
+            read = read_document(
                 body,
-                filename=attachment.name or attachment.url,
+                filename=name,
                 content_type=fetched.headers.get("content-type"),
+                pages=FIRST_PAGES if first and left > 0 else 0,
+                chars=left,
             )
         except SourceError as exc:
             result.errors.append(f"{attachment.url}: {exc}")
             continue
-        name = attachment.name or attachment.url
-        if text.strip():
-            parts.append(f"== {name} ==\n{text.strip()}")
-        if first and left > 0 and text.strip():
-            read, used = _first_page_parts(body, name, fetched.headers, left)
-            pages += read
-            left -= used
+        if not read.text.strip():
+            continue
+        parts.append(f"== {name} ==\n{read.text.strip()}")
+        for page, page_text in read.first:
+            header = f"{name} p.{page}" if page is not None else name
+            pages.append(f"== {header} ==\n{page_text}")
+            left -= len(page_text)
     result.text = "\n\n".join(parts)
     result.first = "\n\n".join(pages)
     for error in result.errors:
@@ -120,33 +124,3 @@ def _download(fetcher: Fetcher, url: str, base_url: str) -> Fetched:
             url=url,
         )
     return fetched
-
-
-def _first_page_parts(
-    body: bytes, name: str, headers: Mapping[str, str], chars: int
-) -> tuple[list[str], int]:
-    """The first pages as ``== NAME p.N ==`` parts (within ``chars``), and the
-    characters of page text they hold."""
-    parts = []
-    used = 0
-    for page, page_text in _first_pages(body, name, headers, chars):
-        header = f"{name} p.{page}" if page is not None else name
-        parts.append(f"== {header} ==\n{page_text}")
-        used += len(page_text)
-    return parts, used
-
-
-def _first_pages(
-    body: bytes, name: str, headers: Mapping[str, str], chars: int
-) -> list[tuple[int | None, str]]:
-    try:
-        return first_pages(
-            body,
-            filename=name,
-            content_type=headers.get("content-type"),
-            pages=FIRST_PAGES,
-            chars=chars,
-        )
-    except SourceError as exc:  # the whole text was read: the pages' reader failed alone
-        log.warning("first pages of %s not read: %s", name, exc)
-        return []

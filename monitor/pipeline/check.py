@@ -35,6 +35,7 @@ from monitor.pipeline.plan import (
     PAGE_KEY,
     KnownRecords,
     Plan,
+    add_backlog,
     add_rechecks,
     classify_plan,
     listing_hash,
@@ -355,7 +356,8 @@ class Pipeline:
                 )
             ).all()
             due = _due_rows(session, settings, source, now)
-        documents = {doc.key: doc for doc in [*missing, *due]}
+            waiting = _pending_rows(session, settings, source)
+        documents = {doc.key: doc for doc in [*missing, *due, *waiting]}
         diff = record_diff.RecordDiff()
         for doc in missing:
             if doc.missing_runs + 1 >= REMOVE_AFTER:
@@ -364,6 +366,7 @@ class Pipeline:
                 diff.missing[doc.key] = doc.missing_runs + 1
         plan = Plan(diff=diff)
         add_rechecks(plan, settings, base_url, due, set(), now)
+        add_backlog(plan, settings, base_url, waiting, {r.key for r in diff.removed})
         return documents, plan
 
     def _source_row(
@@ -663,6 +666,8 @@ class Pipeline:
             keep(writer.remove(documents[record.key]))
         for doc in plan.rechecks:
             keep(writer.recheck(doc))
+        for doc in plan.backlog:
+            keep(writer.late_read(doc))
         for key, count in outcome.missing.items():
             documents[key].missing_runs = count
         for key in [*outcome.returned, *plan.out_of_view]:
@@ -698,6 +703,29 @@ def _due_rows(
             )
             .order_by(col(DocumentRow.attachments_checked_at), col(DocumentRow.id))
             .limit(settings.recheck_per_run * 4)
+        ).all()
+    )
+
+
+def _pending_rows(
+    session: Session, settings: SourceSettings, source: SourceRow
+) -> list[DocumentRow]:
+    """Documents whose ambiguous title's files wait to be read (``add_backlog`` picks)."""
+    if not (settings.attachments and settings.ambiguous_per_run):
+        return []
+    return list(
+        session.exec(
+            select(DocumentRow)
+            .where(
+                DocumentRow.source_id == source.id,
+                DocumentRow.state != "removed",
+                DocumentRow.read_pending == True,  # noqa: E712
+            )
+            .order_by(
+                col(DocumentRow.attachments_checked_at).asc().nulls_first(),
+                col(DocumentRow.first_seen),
+            )
+            .limit(settings.ambiguous_per_run * 4)
         ).all()
     )
 

@@ -148,6 +148,7 @@ _RELISTED_COLUMNS = (
     "classification",
     "relevant",
     "attachments_checked_at",
+    "read_pending",
 )
 
 
@@ -344,6 +345,7 @@ class DocumentWriter:
             "classification": json.dumps(cls.as_dict(), ensure_ascii=False),
             "relevant": cls.relevant,
             "attachments_checked_at": self.now if read else None,
+            "read_pending": record.key in self.plan.pending,
         }
 
     def _added_event(self, doc: DocumentRow, cls: Classification) -> tuple[str, str, int | None]:
@@ -445,6 +447,7 @@ class DocumentWriter:
         doc.comment_deadline = deadline_of(record) or doc.comment_deadline
         doc.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
         doc.relevant = cls.relevant
+        doc.read_pending = record.key in self.plan.pending
         self.session.add(doc)
         self._version(doc)
         return text_hash
@@ -493,6 +496,54 @@ class DocumentWriter:
         change.mirror_of = self._mirror(doc, "changed")
         self.index.add_change(change, doc)
         return change
+
+    def late_read(self, doc: DocumentRow) -> ChangeRow | None:
+        """Store the late read of a document whose ambiguous title's files waited
+        (``Plan.backlog``). Its class is now its files' class. A document listed
+        after the baseline that turns out to be about CGT is news nobody heard:
+        one "added" change, saying why now; one from the silent baseline is
+        classified and stays silent, like the baseline. A read whose downloads
+        failed waits again, behind those never tried; files that downloaded
+        but hold no text (scans) are done: the title's class stays."""
+        read = self._stored(doc.key)
+        doc.attachments_checked_at = self.now
+        self.session.add(doc)
+        if read is None or (not read[0].text and read[0].errors):
+            return None
+        found, text_hash = read
+        doc.read_pending = False
+        doc.attachments = json.dumps(found.hashes, sort_keys=True)
+        doc.text_hash = text_hash or doc.text_hash
+        was_relevant = doc.relevant
+        cls = self._classification(doc.key, doc)
+        doc.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
+        doc.relevant = cls.relevant
+        self._version(doc)
+        if not cls.relevant or was_relevant or not self._listed_after_baseline(doc):
+            return None
+        change = change_row(
+            self.source, self.run, doc, "added", "added", self.now, cls, doc.comment_deadline
+        )
+        where = next((at for at in cls.evidence_at if at), "its attachments")
+        change.detail = (
+            f"listed since {doc.first_seen:%Y-%m-%d}; the title did not say, "
+            f"{where} is about cell and gene therapy"
+        )
+        change.excerpt = found.text[:300]
+        self.index.add_change(change, doc)
+        return change
+
+    def _listed_after_baseline(self, doc: DocumentRow) -> bool:
+        """Whether ``doc`` was listed after its source's baseline (it has an
+        "added" change of its own)."""
+        return (
+            self.session.exec(
+                select(ChangeRow.id).where(
+                    ChangeRow.document_id == doc.id, ChangeRow.kind == "added"
+                )
+            ).first()
+            is not None
+        )
 
     # -- removed ---------------------------------------------------------------
 

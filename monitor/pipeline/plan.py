@@ -43,6 +43,9 @@ class Plan:
     # keys whose title is ambiguous: their first pages decide (``ambiguous_reads``)
     first_pages: set[str] = field(default_factory=set)
     unread: int = 0  # ambiguous titles left to their title: over ``ambiguous_per_run``
+    pending: set[str] = field(default_factory=set)  # those keys: read by a later check
+    # documents listed earlier whose ambiguous title's files are read now (``add_backlog``)
+    backlog: list[DocumentRow] = field(default_factory=list)
 
 
 def classify_record(record: Record, text: str | None = None) -> Classification:
@@ -115,6 +118,8 @@ def make_plan(
     ambiguous_reads(plan, settings, base_url, open_titles, documents)
     touched = {r.key for r in diff.added} | {c.key for c in diff.changed}
     add_rechecks(plan, settings, base_url, documents.values(), touched, now)
+    gone = {r.key for r in diff.removed} | set(diff.missing)  # not listed: not read late
+    add_backlog(plan, settings, base_url, documents.values(), touched | gone)
     return plan
 
 
@@ -175,6 +180,46 @@ def ambiguous_reads(
         plan.reads[record.key] = attachment_urls(record, base_url or record.url)
         plan.first_pages.add(record.key)
     plan.unread = len(records) - len(chosen)
+    readable = {r.key for r in records if attachment_urls(r, base_url or r.url)}
+    plan.pending = readable - {r.key for r in chosen}
+
+
+def add_backlog(
+    plan: Plan,
+    settings: SourceSettings,
+    base_url: str,
+    documents: Iterable[DocumentRow],
+    touched: set[str],
+) -> None:
+    """Plan the reads of documents listed earlier whose ambiguous title's files
+    were left unread (``DocumentRow.read_pending``), with what this run's own
+    ambiguous titles left of ``ambiguous_per_run``: never tried first, then
+    waiting longest, then the newest document. A big baseline is read a few
+    files a check until none are left. A document missing from the list is
+    not read (``touched`` also holds this run's missing and removed keys)."""
+    left = settings.ambiguous_per_run - len(plan.first_pages)
+    if left <= 0 or not settings.attachments:
+        return
+    waiting = [
+        doc
+        for doc in documents
+        if doc.read_pending
+        and not doc.missing_runs
+        and doc.key not in touched
+        and doc.key not in plan.reads
+    ]
+    waiting.sort(key=lambda doc: str(json.loads(doc.record).get("date") or ""), reverse=True)
+    waiting.sort(key=lambda doc: (doc.attachments_checked_at is not None, _waited(doc)))
+    for doc in waiting[:left]:
+        record = Record.from_dict(json.loads(doc.record))
+        plan.reads[doc.key] = attachment_urls(record, base_url or record.url)
+        plan.first_pages.add(doc.key)
+        plan.backlog.append(doc)
+
+
+def _waited(doc: DocumentRow) -> datetime:
+    """Since when ``doc`` waits: its last failed try, or its first listing."""
+    return doc.attachments_checked_at or doc.first_seen
 
 
 def add_rechecks(
@@ -222,8 +267,9 @@ def classify_plan(plan: Plan) -> None:
     read (an ambiguous title: its first pages, so the evidence can say where)."""
     changed = {c.key: c.new for c in plan.diff.changed}
     added = {r.key: r for r in plan.diff.added}
+    waiting = {doc.key: Record.from_dict(json.loads(doc.record)) for doc in plan.backlog}
     for key, found in plan.files.items():
-        record = added.get(key) or changed.get(key)
+        record = added.get(key) or changed.get(key) or waiting.get(key)
         text = found.first if key in plan.first_pages else found.text
         if record is not None and text:
             plan.classes[key] = classify_record(record, text)

@@ -35,6 +35,9 @@ Public evidence, and what stays unverified:
   ``Disallow: /search/all*``, as quoted live by several public projects)
   forbids ``/search/all.atom``, so the preset reads the
   ``/search/guidance-and-regulation.atom`` finder, which robots.txt allows.
+  The replica serves that robots.txt (``GOVUK_ROBOTS``: the text public site
+  audits quote as fetched live, its ``*`` group and two others), so the
+  fetcher's robots.txt handling runs against it in every MHRA test.
   The finder's page size in the feed is unverified (20 here).
 - **Health Canada**: the "Guidance documents" page under
   ``…/biologics-radiopharmaceuticals-genetic-therapies/``, items
@@ -305,8 +308,26 @@ def _heisei_or_reiwa(day: date) -> str:
     return f"平成{day.year - 1988}年"
 
 
+GOVUK_ROBOTS = """User-agent: *
+Disallow: /*/print$
+# Don't allow indexing of site search
+Disallow: /search/all*
+Sitemap: https://www.gov.uk/sitemap.xml
+
+User-agent: meta-externalagent
+Disallow: /search/all*
+
+User-agent: AhrefsBot
+Crawl-delay: 10
+
+User-agent: deepcrawl
+Disallow: /
+"""
+
+
 class MhraReplica(PresetReplica):
-    """GOV.UK's Atom feeds for the MHRA (organisation feed and a search feed)."""
+    """GOV.UK's Atom feeds for the MHRA (organisation feed and a search feed)
+    and GOV.UK's robots.txt."""
 
     preset = "mhra"
     ORG = "/government/organisations/medicines-and-healthcare-products-regulatory-agency.atom"
@@ -341,6 +362,11 @@ class MhraReplica(PresetReplica):
         ]
         self.lists[self.ORG] = list(items)
         self.lists[self.SEARCH] = [replace(i) for i in items]  # updated on their own
+
+    def serve(self, request: Request) -> Response:
+        if request.path == "/robots.txt":
+            return Response(body=GOVUK_ROBOTS, content_type="text/plain; charset=utf-8")
+        return super().serve(request)
 
     def _ident(self, path: str) -> str:
         return f"tag:www.gov.uk,2005:Document/{zlib.crc32(path.encode()) % 900_000 + 100_000}"

@@ -90,6 +90,8 @@ class DocumentRow(SQLModel, table=True):
     attachments_checked_at: datetime | None = None
     classification: str = "{}"
     relevant: bool = False
+    # an ambiguous title whose attachments wait to be read (migration 0010)
+    read_pending: bool = False
 
 
 class VersionRow(SQLModel, table=True):

@@ -30,7 +30,11 @@ Politeness: every page visit (with the reloads and sub-requests it causes),
 every pager click and every in-page call holds one slot of the shared
 ``HostGate`` for its host, so ``per_host`` and ``delay`` apply as for plain
 HTTP. Images, fonts and media are not downloaded. ``conditional`` is
-accepted but not used: a browser always fetches in full.
+accepted but not used: a browser always fetches in full. robots.txt is not
+read here (``sources.fetch.robots``): this is a person's browser, opened by
+the person who runs regwatch on the pages they chose, not a crawler; a
+robots.txt Crawl-delay the HTTP fetcher saw for the host still applies
+through the shared gate.
 
 ``exchanges`` lists what the fetcher received (URL, status, headers, body),
 for ``regwatch probe`` and for the evidence kept of a failed run;

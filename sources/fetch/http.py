@@ -6,6 +6,12 @@ What it does for every request:
   at most ``per_host`` requests run against one host at a time and keeps
   ``delay`` seconds between two request starts to the same host. Retries and
   redirect hops go through the gate too.
+- **robots.txt** (``sources.fetch.robots``, ``[http] robots``, default on):
+  each site's robots.txt is read once a day per process; a URL it disallows
+  for regwatch's User-Agent token (or ``*``) is not fetched (``Disallowed``,
+  a health event for the check), and its ``Crawl-delay`` raises the host's
+  delay. A missing robots.txt (4xx) allows everything; one that times out or
+  answers 5xx allows everything too and is logged, then asked again in an hour.
 - **A descriptive User-Agent**, timeouts, and a streamed download capped at
   ``max_bytes`` (``TooLarge``), counted after decompression.
 - **Deadlines** (``sources.fetch.netpolicy``): ``timeout`` bounds each socket
@@ -63,6 +69,7 @@ from sources.fetch.blocks import BROWSER_HINT, detect_block
 from sources.fetch.exchanges import ExchangeLog
 from sources.fetch.netpolicy import DeadlineExceeded, NetworkPolicy, guard_transport, scope
 from sources.fetch.politeness import HostGate, host_of, retry_after_seconds
+from sources.fetch.robots import Disallowed, Rules
 from sources.text.decode import charset_from_content_type, decode_html, json_encoding
 from sources.types import Expect, Fetched
 
@@ -100,6 +107,11 @@ class HttpSettings(BaseModel):
     max_wait: float = Field(default=300, ge=0)
     deadline: float = Field(default=120, gt=0, description="seconds for one whole request")
     check_deadline: float = Field(default=1800, gt=0, description="seconds for one check")
+    robots: bool = Field(
+        default=True,
+        description="read each site's robots.txt (once a day) and fetch nothing it disallows "
+        "for regwatch; its Crawl-delay raises the site's delay (false: ignore robots.txt)",
+    )
 
 
 class _NoCookies(CookieJar):
@@ -177,6 +189,7 @@ class HttpFetcher:
         self.validators: dict[str, dict[str, str]] = validators if validators is not None else {}
         self.gate = politeness or HostGate(settings)
         self._lock = threading.Lock()
+        self._robots_reading = threading.local()
         self.exchanges = ExchangeLog()  # what was received, for probe and evidence
         self.cookies = httpx.Cookies()  # this fetcher's own, even on a shared client
         self._owns_client = shared is None
@@ -280,9 +293,47 @@ class HttpFetcher:
             else:
                 self.validators.pop(key, None)
 
+    def robots_rules(self, url: str) -> Rules | None:
+        """The robots.txt rules for ``url``'s site (read on first use, cached on the
+        gate), or None when ``[http] robots`` is off."""
+        if not self.settings.robots:
+            return None
+        return self.gate.robots.rules_for(url, self.settings.user_agent, self._read_robots)
+
+    def _read_robots(self, url: str) -> tuple[int, bytes]:
+        """One attempt at ``url`` (a robots.txt): no retries, the usual deadlines."""
+        self._robots_reading.active = True  # its own redirect hops are not checked
+        try:
+            request = self._client.build_request("GET", url, headers={"Accept": "text/plain"})
+            fetched = self._follow(request, "bytes", self.policy.local_ok(request.url))
+        except _Retry as retry:
+            raise retry.error from None
+        finally:
+            self._robots_reading.active = False
+        return fetched.status, fetched.body
+
+    def _check_robots(self, url: httpx.URL) -> None:
+        if not self.settings.robots or getattr(self._robots_reading, "active", False):
+            return
+        target = str(url)
+        rules = self.robots_rules(target)
+        if rules is None:
+            return
+        if rules.crawl_delay is not None:
+            self.gate.set_delay(host_of(url), min(rules.crawl_delay, self.settings.max_wait))
+        if not rules.allows(target):
+            path = url.raw_path.decode("ascii", errors="replace")
+            raise Disallowed(
+                f"robots.txt of {url.host} disallows {path} "
+                f"(Disallow: {rules.disallowed_rule(target)}); not fetched "
+                "(choose a page it allows, or set [http] robots = false)",
+                url=target,
+            )
+
     def _fetch(self, request: httpx.Request, expect: Expect) -> Fetched:
         attempts = self.settings.retries + 1
         local = self.policy.local_ok(request.url)
+        self._check_robots(request.url)
         for attempt in range(attempts):
             try:
                 return self._follow(request, expect, local)
@@ -320,6 +371,7 @@ class HttpFetcher:
             if next_request is None:
                 return self._finish(url, status, headers, body, expect)
             self.policy.check_redirect(request.url, next_request.url)
+            self._check_robots(next_request.url)
             request = next_request
         raise FetchError(f"more than {MAX_REDIRECTS} redirects", url=str(request.url))
 

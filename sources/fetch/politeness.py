@@ -4,7 +4,10 @@
 may start: at most ``per_host`` requests in flight to one host, and
 ``delay`` seconds between two request starts to the same host. A server's
 ``Retry-After`` (or a back-off after an error) pushes the host's next start
-later for everyone, via ``defer``. Thread-safe.
+later for everyone, via ``defer``; a robots.txt ``Crawl-delay`` raises one
+host's delay, via ``set_delay``. The gate also holds the process's
+robots.txt cache (``sources.fetch.robots``), so every fetcher that shares
+the gate reads each site's robots.txt once. Thread-safe.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 import httpx
+
+from sources.fetch.robots import RobotsCache
 
 
 class GateSettings(Protocol):
@@ -91,6 +96,8 @@ class HostGate:
         self._cond = threading.Condition()
         self._in_flight: dict[str, int] = {}
         self._next_start: dict[str, float] = {}
+        self._host_delay: dict[str, float] = {}  # robots.txt Crawl-delay, over ``delay``
+        self.robots = RobotsCache(clock=clock)
 
     @contextmanager
     def slot(self, host: str, *, timeout: float | None = None) -> Iterator[None]:
@@ -121,7 +128,7 @@ class HostGate:
                 finally:
                     self._cond.acquire()
             self._in_flight[host] = self._in_flight.get(host, 0) + 1
-            self._next_start[host] = now + self.delay
+            self._next_start[host] = now + max(self.delay, self._host_delay.get(host, 0.0))
         try:
             yield
         finally:
@@ -130,6 +137,17 @@ class HostGate:
                 if not self._in_flight[host]:
                     del self._in_flight[host]
                 self._cond.notify_all()
+
+    def set_delay(self, host: str, seconds: float) -> None:
+        """At least ``seconds`` between two request starts to ``host`` from now on
+        (a robots.txt ``Crawl-delay``); never below the gate's own ``delay``."""
+        with self._cond:
+            self._host_delay[host] = max(0.0, seconds)
+
+    def delay_for(self, host: str) -> float:
+        """The seconds kept between two request starts to ``host``."""
+        with self._cond:
+            return max(self.delay, self._host_delay.get(host, 0.0))
 
     def defer(self, host: str, seconds: float) -> None:
         """No new request to ``host`` starts for ``seconds`` from now."""

@@ -41,6 +41,7 @@ import re
 import unicodedata
 import warnings
 import zipfile
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from bs4 import BeautifulSoup
@@ -146,6 +147,32 @@ def _looks_like_text(head: bytes) -> bool:
 def extract_text(body: bytes, *, filename: str = "", content_type: str | None = None) -> str:
     """The text of an attachment, within the bounds of the module docstring;
     ``ParseError`` when it cannot be read or goes over a bound."""
+    return read_document(body, filename=filename, content_type=content_type).text
+
+
+@dataclass(frozen=True)
+class ReadDocument:
+    """One parse of an attachment: its whole text and, when asked, its first
+    pages as ``(page number, text)`` (``first_pages``'s form)."""
+
+    text: str
+    first: list[tuple[int | None, str]]
+
+
+def read_document(
+    body: bytes,
+    *,
+    filename: str = "",
+    content_type: str | None = None,
+    pages: int = 0,
+    chars: int = 0,
+) -> ReadDocument:
+    """The text of an attachment and its first ``pages`` pages (at most
+    ``chars`` characters in all) from ONE parse of the file: a PDF's pages come
+    from the same reader that gave the whole text, so an ambiguous title's
+    attachment is not parsed twice. Without ``pages`` it is ``extract_text``.
+    A file without pages (DOCX, DOC, HTML, text) is one part numbered ``None``.
+    The bounds of the module docstring apply; ``ParseError`` as ``extract_text``."""
     kind = sniff_kind(body, filename, content_type)
     unpacked = _check_zip(body) if kind == "docx" else 0
     heavy = kind in ("pdf", "doc", "docx") and (
@@ -153,21 +180,38 @@ def extract_text(body: bytes, *, filename: str = "", content_type: str | None = 
     )
     if heavy:
         what = f"reading {filename or 'the ' + kind.upper() + ' file'}"
-        text = run_bounded(
-            _extract,
+        text, parts = run_bounded(
+            _extract_parts,
             body,
             kind,
             filename,
             content_type,
+            pages,
             seconds=EXTRACT_SECONDS,
             memory=EXTRACT_MEMORY,
             what=what,
         )
     else:
-        text = _extract(body, kind, filename, content_type)
+        text, parts = _extract_parts(body, kind, filename, content_type, pages)
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT] + f"\n[… text cut at {MAX_TEXT:,} characters]"
-    return text
+    if not pages:
+        return ReadDocument(text, [])
+    if parts is None:
+        return ReadDocument(text, [(None, text[:chars])])
+    return ReadDocument(text, _numbered(parts, chars))
+
+
+def _numbered(parts: list[str], chars: int) -> list[tuple[int | None, str]]:
+    out: list[tuple[int | None, str]] = []
+    left = chars
+    for number, part in enumerate(parts, start=1):
+        if left <= 0:
+            break
+        part = tidy(part)[:left]
+        left -= len(part)
+        out.append((number, part))
+    return out
 
 
 def first_pages(
@@ -189,15 +233,7 @@ def first_pages(
         )
     else:
         found = _pdf_pages(body, pages)
-    out: list[tuple[int | None, str]] = []
-    left = chars
-    for number, text in enumerate(found, start=1):
-        if left <= 0:
-            break
-        text = tidy(text)[:left]
-        left -= len(text)
-        out.append((number, text))
-    return out
+    return _numbered(found, chars)
 
 
 def _check_zip(body: bytes) -> int:
@@ -225,6 +261,16 @@ def _check_zip(body: bytes) -> int:
                 f"more than {MAX_RATIO} (a decompression bomb?)"
             )
     return total
+
+
+def _extract_parts(
+    body: bytes, kind: Kind, filename: str, content_type: str | None, pages: int
+) -> tuple[str, list[str] | None]:
+    """(the tidied text, a PDF's first ``pages`` page texts or None): one parse."""
+    if kind == "pdf":
+        text, first = _pdf_read(body, pages)
+        return tidy(text), first
+    return _extract(body, kind, filename, content_type), None
 
 
 def _extract(body: bytes, kind: Kind, filename: str, content_type: str | None) -> str:
@@ -298,28 +344,35 @@ def _better(first: str, second: str) -> bool:
 
 
 def _pdf_text(body: bytes) -> str:
-    pages = 1
-    first = ""
+    return _pdf_read(body, 0)[0]
+
+
+def _pdf_read(body: bytes, pages: int) -> tuple[str, list[str]]:
+    """The whole text and the first ``pages`` page texts, from one reader:
+    pypdf, or pdfminer.six when pypdf's text is unreadable."""
+    texts: list[str] = []
     first_error: Exception | None = None
     try:
-        first, pages = _pypdf_text(body)
+        texts = _pypdf_texts(body)
     except ParseError:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on broken files
         first_error = exc
+    first = "\n\n".join(texts)
     if first_error is None:
         good, share = text_quality(first)
-        if good >= _MIN_READABLE_PER_PAGE * max(1, pages) and share >= _MIN_SHARE:
-            return first
+        if good >= _MIN_READABLE_PER_PAGE * max(1, len(texts)) and share >= _MIN_SHARE:
+            return first, texts[:pages]
     try:
         second = _pdfminer_text(body)
     except Exception as exc:
         if first_error is not None:
             raise ParseError(f"corrupt PDF: {first_error}") from exc
-        return first
-    if first_error is not None:
-        return _CID.sub("", second)
-    return _CID.sub("", second) if _better(first, second) else first
+        return first, texts[:pages]
+    if first_error is not None or _better(first, second):
+        cleaned = _CID.sub("", second)
+        return cleaned, cleaned.split("\f")[:pages]
+    return first, texts[:pages]
 
 
 def _pdf_pages(body: bytes, pages: int) -> list[str]:
@@ -365,7 +418,7 @@ def _pypdf_pages(body: bytes, pages: int) -> list[str]:
         return [reader.pages[i].extract_text() or "" for i in range(count)]
 
 
-def _pypdf_text(body: bytes) -> tuple[str, int]:
+def _pypdf_texts(body: bytes) -> list[str]:
     import pypdf
 
     with warnings.catch_warnings():
@@ -378,8 +431,7 @@ def _pypdf_text(body: bytes) -> tuple[str, int]:
                 raise ParseError(f"the PDF is encrypted: {exc}") from exc
             if not opened:
                 raise ParseError("the PDF is encrypted with a password")
-        texts = [page.extract_text() or "" for page in reader.pages]
-    return "\n\n".join(texts), len(texts)
+        return [page.extract_text() or "" for page in reader.pages]
 
 
 def _pdfminer_text(body: bytes) -> str:
