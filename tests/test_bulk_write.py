@@ -13,13 +13,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from monitor.config import Config, loads
+from monitor.config import Config
 from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer
 from monitor.search import SearchFilter, search
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow, VersionRow
 from monitor.store.search import entries, rebuild
+from tests.helpers.config import list_config
 from tests.sites import Item, ListSite
 
 TITLES = [
@@ -36,23 +37,12 @@ def items(prefix: str, count: int, day: str) -> list[Item]:
 
 
 def config(tmp_path: Path, base: str) -> Config:
-    return loads(f"""
-[store]
-url = "sqlite:///{tmp_path / "regwatch.db"}"
-[http]
-delay = 0
-retries = 0
-timeout = 30
-max_bytes = 50_000_000
-[[source]]
-name = "list"
-kind = "html-list"
-url = "{base}/list/index.html"
-item = ".list ul li"
-date = "span"
-attachments = false
-collapse_ratio = 0
-""")
+    return list_config(
+        tmp_path,
+        base,
+        source="attachments = false\ncollapse_ratio = 0",
+        http="timeout = 30\nmax_bytes = 50_000_000",
+    )
 
 
 def open_store(cfg: Config, returning: bool) -> Store:

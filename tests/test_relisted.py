@@ -14,11 +14,11 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from monitor.config import Config, loads
 from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow, VersionRow
+from tests.helpers.config import list_config
 from tests.sites import Item, ListSite
 
 ITEMS = [
@@ -28,29 +28,12 @@ ITEMS = [
 ]
 
 
-def config(tmp_path: Path, base: str) -> Config:
-    return loads(f"""
-[store]
-url = "sqlite:///{tmp_path / "regwatch.db"}"
-[http]
-delay = 0
-retries = 0
-timeout = 5
-[[source]]
-name = "list"
-kind = "html-list"
-url = "{base}/list/index.html"
-item = ".list ul li"
-date = "span"
-""")
-
-
 def test_a_removed_document_listed_again_is_one_added_change_on_the_same_row(
     tmp_path: Path,
 ) -> None:
     site = ListSite(items=list(ITEMS))
     with ReplicaServer(site) as server:
-        cfg = config(tmp_path, server.url)
+        cfg = list_config(tmp_path, server.url)
         store = Store(cfg.store.url)
         pipeline = Pipeline(cfg, store)
         source = cfg.sources[0]

@@ -21,13 +21,14 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine
 
-from monitor.config import Config, loads
+from monitor.config import Config
 from monitor.pipeline import recording
 from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from monitor.store.db import MIGRATIONS, _head_revision
 from sources.adapters import html_list
+from tests.helpers.config import list_config
 from tests.sites import Item, ListSite
 
 ITEMS = [
@@ -39,21 +40,7 @@ ITEMS = [
 
 
 def config(tmp_path: Path, base: str, extra: str = "") -> Config:
-    return loads(f"""
-[store]
-url = "sqlite:///{tmp_path / "regwatch.db"}"
-[http]
-delay = 0
-retries = 0
-timeout = 5
-[[source]]
-name = "list"
-kind = "html-list"
-url = "{base}/list/index.html"
-item = ".list ul li"
-date = "span"
-{extra}
-""")
+    return list_config(tmp_path, base, source=extra)
 
 
 @pytest.fixture

@@ -41,8 +41,10 @@ import re
 import unicodedata
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bs4 import BeautifulSoup
 
@@ -402,23 +404,20 @@ def _pdf_pages(body: bytes, pages: int) -> list[str]:
 
 
 def _pypdf_pages(body: bytes, pages: int) -> list[str]:
-    import pypdf
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reader = pypdf.PdfReader(io.BytesIO(body))
-        if reader.is_encrypted:
-            try:
-                opened = reader.decrypt("")
-            except Exception as exc:
-                raise ParseError(f"the PDF is encrypted: {exc}") from exc
-            if not opened:
-                raise ParseError("the PDF is encrypted with a password")
+    with _pypdf(body) as reader:
         count = min(pages, len(reader.pages))
         return [reader.pages[i].extract_text() or "" for i in range(count)]
 
 
 def _pypdf_texts(body: bytes) -> list[str]:
+    with _pypdf(body) as reader:
+        return [page.extract_text() or "" for page in reader.pages]
+
+
+@contextmanager
+def _pypdf(body: bytes) -> Iterator[Any]:
+    """pypdf's reader of ``body``, opened (an empty password tried), with its
+    warnings silenced while the caller reads it; ParseError when it stays locked."""
     import pypdf
 
     with warnings.catch_warnings():
@@ -431,7 +430,7 @@ def _pypdf_texts(body: bytes) -> list[str]:
                 raise ParseError(f"the PDF is encrypted: {exc}") from exc
             if not opened:
                 raise ParseError("the PDF is encrypted with a password")
-        return [page.extract_text() or "" for page in reader.pages]
+        yield reader
 
 
 def _pdfminer_text(body: bytes) -> str:

@@ -1,8 +1,11 @@
-"""Configuration files the CLI tests write: one ``html-list`` source on a replica."""
+"""Configurations with one ``html-list`` source on a replica: a file for the CLI
+tests (``write_config``), a loaded ``Config`` for pipeline tests (``list_config``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from monitor.config import Config, loads
 
 
 def write_config(tmp_path: Path, base: str, extra: str = "") -> Path:
@@ -31,3 +34,26 @@ every = "6h"
         encoding="utf-8",
     )
     return path
+
+
+def list_config(
+    tmp_path: Path, base: str, *, source: str = "", http: str = "timeout = 5"
+) -> Config:
+    """One html-list source ``list`` on the replica's ``/list/index.html`` (the
+    tests.sites ``ListSite`` shape), a SQLite file in ``tmp_path``, no delay and
+    no retries; ``source`` / ``http`` add lines to those tables."""
+    return loads(f"""
+[store]
+url = "sqlite:///{tmp_path / "regwatch.db"}"
+[http]
+delay = 0
+retries = 0
+{http}
+[[source]]
+name = "list"
+kind = "html-list"
+url = "{base}/list/index.html"
+item = ".list ul li"
+date = "span"
+{source}
+""")
