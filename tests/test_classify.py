@@ -32,6 +32,7 @@ from monitor.classify import (
 )
 from monitor.classify._lexicon import lexicon, normalise
 from notifiers.labels import label, vocabulary
+from tests.helpers.taxonomy import CLASSIFY_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 # The project's dev set lives in ../shared/data; a copy is kept in the repo so that a
@@ -344,21 +345,7 @@ def test_doc_types(title: str, doc_type: str) -> None:
 def test_as_dict_shape_and_round_trip() -> None:
     result = classify("Human Gene Therapy for Hemophilia; Draft Guidance for Industry")
     data = result.as_dict("t")
-    assert list(data) == [
-        "text",
-        "relevant",
-        "modalities",
-        "cn",
-        "eu",
-        "us",
-        "doc_type",
-        "status",
-        "disciplines",
-        "evidence",
-        "jp",
-        "scope",
-        "evidence_where",
-    ]
+    assert list(data) == CLASSIFY_FIELDS
     assert "text" not in result.as_dict()
     assert Classification.from_dict(json.loads(json.dumps(data))) == result
 

@@ -20,6 +20,7 @@ from monitor.cli.main import app
 from monitor.history import CHANGE_FIELDS
 from monitor.replica.server import ReplicaServer
 from tests.helpers.config import write_config
+from tests.helpers.taxonomy import CLASSIFY_FIELDS
 from tests.sites import Item, ListSite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,21 +181,7 @@ def test_classify_prints_one_json_object_per_line() -> None:
     )
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["relevant"] for line in lines] == [True, False]
-    assert list(lines[0]) == [
-        "text",
-        "relevant",
-        "modalities",
-        "cn",
-        "eu",
-        "us",
-        "doc_type",
-        "status",
-        "disciplines",
-        "evidence",
-        "jp",
-        "scope",
-        "evidence_where",
-    ]
+    assert list(lines[0]) == CLASSIFY_FIELDS
 
 
 def test_check_refuses_while_a_service_holds_the_database(tmp_path: Path) -> None:
