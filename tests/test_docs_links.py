@@ -30,8 +30,14 @@ def _scanned() -> list[Path]:
     return out
 
 
+def _in_repo(path: Path) -> bool:
+    """A file inside the checkout (a sibling folder such as ../shared/ does not count)."""
+    resolved = path.resolve()
+    return resolved.is_file() and resolved.is_relative_to(ROOT)
+
+
 def _exists(name: str, where: Path) -> bool:
-    if (ROOT / name).is_file() or (where.parent / name).is_file():
+    if _in_repo(ROOT / name) or _in_repo(where.parent / name):
         return True
     if where.parent == ROOT / "docs" and "/" not in name:
         return (ROOT / "docs" / name.lower()).is_file()
@@ -64,4 +70,7 @@ def test_the_check_finds_a_missing_file(tmp_path: Path) -> None:
     found = MD_PATH.findall(line)
     assert found == ["../shared/SOURCES.md", "docs/nothing-here.md"]
     assert not any(_exists(name, ROOT / "monitor" / "x.py") for name in found)
+    # found even where the checkout has a ../shared/ beside it (CI's does)
+    assert not _exists("../shared/SOURCES.md", ROOT / "docs" / "design.md")
+    assert _exists("../README.md", ROOT / "monitor" / "x.py")  # inside the checkout
     assert _exists("docs/taxonomy.md", ROOT / "monitor" / "x.py")
