@@ -386,7 +386,13 @@ class Pipeline:
         known = warm.source_state(session, settings.name, wanted)  # one read, no ORM
         if known is not None:
             return known
-        row = SourceRow(name=settings.name, **wanted)  # a new source
+        row = SourceRow(  # a new source
+            name=settings.name,
+            kind=wanted["kind"],
+            url=wanted["url"],
+            jurisdiction=wanted["jurisdiction"],
+            schedule=wanted["schedule"],
+        )
         session.add(row)
         session.flush()
         return row, ""

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import CursorResult, and_, bindparam, exists, insert, or_, select, update
 from sqlmodel import Session
 
 from monitor.store.db import blob_hash, utcnow
@@ -56,19 +56,62 @@ def source_state(
     return SourceRow(**values), previous_url
 
 
-def _anything_due(session: Session, settings: SourceSettings, source_id: int, now: datetime) -> bool:
+def _due_query(recheck: bool, pending: bool) -> Any:
+    """Does any active document of ``:source_id`` need the same-listing plan?"""
+    wanted = [_DOC.c.missing_runs > 0]
+    if recheck:
+        wanted.append(
+            and_(
+                _DOC.c.relevant == True,  # noqa: E712
+                _DOC.c.attachments_checked_at <= bindparam("cutoff"),
+            )
+        )
+    if pending:
+        wanted.append(_DOC.c.read_pending == True)  # noqa: E712
+    active = and_(_DOC.c.source_id == bindparam("source_id"), _DOC.c.state != "removed")
+    return select(exists().where(active, or_(*wanted)))
+
+
+# built once: a statement built per check costs more CPU than running it
+_DUE = {(r, p): _due_query(r, p) for r in (False, True) for p in (False, True)}
+_INSERT_RUN = insert(_RUN)
+_STORED_BLOBS = select(_BLOB.c.hash).where(_BLOB.c.hash.in_(bindparam("hashes", expanding=True)))
+_INSERT_BLOBS = insert(_BLOB)
+_SET = (
+    *("last_ok_at", "last_run_at", "last_outcome", "last_error"),
+    *("validators", "hosts", "moved_to"),
+)
+
+
+def _update_source(page_digest: bool) -> Any:
+    """The healthy run's source update (``health.record_success`` and the rest)."""
+    names = (*_SET, "page_digest") if page_digest else _SET
+    return (
+        update(_SOURCE)
+        .where(_SOURCE.c.id == bindparam("v_id"))
+        .values(
+            consecutive_failures=0,
+            health_alerted=False,
+            healthy_runs=_SOURCE.c.healthy_runs + 1,
+            **{name: bindparam(f"v_{name}") for name in names},
+        )
+    )
+
+
+_UPDATE_SOURCE = {digest: _update_source(digest) for digest in (False, True)}
+
+
+def _anything_due(
+    session: Session, settings: SourceSettings, source_id: int, now: datetime
+) -> bool:
     """Is any document missing, due for a re-read or waiting for one? (what the
     same-listing plan would act on; see ``Pipeline._same_listing_plan``)"""
-    active = and_(_DOC.c.source_id == source_id, _DOC.c.state != "removed")
-    wanted = [_DOC.c.missing_runs > 0]
-    if settings.attachments and settings.recheck_days and settings.recheck_per_run:
-        cutoff = now - timedelta(days=settings.recheck_days)
-        wanted.append(
-            and_(_DOC.c.relevant == True, _DOC.c.attachments_checked_at <= cutoff)  # noqa: E712
-        )
-    if settings.attachments and settings.ambiguous_per_run:
-        wanted.append(_DOC.c.read_pending == True)  # noqa: E712
-    return bool(session.execute(select(exists().where(active, or_(*wanted)))).scalar())
+    recheck = bool(settings.attachments and settings.recheck_days and settings.recheck_per_run)
+    pending = bool(settings.attachments and settings.ambiguous_per_run)
+    params: dict[str, Any] = {"source_id": source_id}
+    if recheck:
+        params["cutoff"] = now - timedelta(days=settings.recheck_days)
+    return bool(session.execute(_DUE[recheck, pending], params).scalar())
 
 
 class UnchangedRun:
@@ -106,10 +149,7 @@ class UnchangedRun:
         }
 
     def source_values(self) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "consecutive_failures": 0,
-            "health_alerted": False,
-            "healthy_runs": _SOURCE.c.healthy_runs + 1,
+        return {
             "last_ok_at": self.now,
             "last_run_at": self.now,
             "last_outcome": "unchanged",
@@ -117,10 +157,8 @@ class UnchangedRun:
             "validators": json.dumps(self.validators or {}, sort_keys=True),
             "hosts": self.hosts,
             "moved_to": self.moved_to,
+            "page_digest": self.page_digest,
         }
-        if self.page_digest is not None:
-            values["page_digest"] = self.page_digest
-        return values
 
 
 def store_unchanged(session: Session, settings: SourceSettings, run: UnchangedRun) -> int | None:
@@ -130,11 +168,13 @@ def store_unchanged(session: Session, settings: SourceSettings, run: UnchangedRu
     if _anything_due(session, settings, source_id, run.now):
         return None
     snapshot = _snapshot(session, run.responses)
-    run_id = session.execute(insert(_RUN).values(**run.run_values(snapshot))).inserted_primary_key
-    session.execute(
-        update(_SOURCE).where(_SOURCE.c.id == source_id).values(**run.source_values())
+    inserted: CursorResult[Any] = session.connection().execute(
+        _INSERT_RUN, run.run_values(snapshot)
     )
-    return int(run_id[0]) if run_id else None
+    values = {f"v_{k}": v for k, v in run.source_values().items() if v is not None}
+    session.execute(_UPDATE_SOURCE["v_page_digest" in values], {"v_id": source_id, **values})
+    key = inserted.inserted_primary_key
+    return int(key[0]) if key else None
 
 
 def _snapshot(session: Session, responses: Sequence[Fetched]) -> str | None:
@@ -155,9 +195,7 @@ def _snapshot(session: Session, responses: Sequence[Fetched]) -> str | None:
     data = json.dumps(manifest, sort_keys=True).encode("utf-8")
     snapshot = blob_hash(data)
     blobs[snapshot] = data
-    stored = set(
-        session.execute(select(_BLOB.c.hash).where(_BLOB.c.hash.in_(list(blobs)))).scalars()
-    )
+    stored = set(session.execute(_STORED_BLOBS, {"hashes": list(blobs)}).scalars())
     rows = [
         {
             "hash": digest,
@@ -170,5 +208,5 @@ def _snapshot(session: Session, responses: Sequence[Fetched]) -> str | None:
         if digest not in stored
     ]
     if rows:
-        session.execute(insert(_BLOB), rows)
+        session.execute(_INSERT_BLOBS, rows)
     return snapshot
