@@ -115,7 +115,11 @@ def test_pipeline_and_dispatcher_on_postgres(
         outcomes = [pipeline.check(source).outcome for _ in range(2)]
         assert outcomes == ["failed", "failed"]
         replica.mode = "ok"
-        assert pipeline.check(source).outcome == "unchanged"
+        recovered = pipeline.check(source)
+        assert recovered.outcome == "unchanged"
+        # the same page again, nothing due: the warm path (monitor/pipeline/warm.py)
+        warm = pipeline.check(source)
+        assert (warm.outcome, warm.records, warm.events) == ("unchanged", recovered.records, [])
 
         result = Dispatcher(config, store).run_once()
         assert result.sent == 4 and result.failed == 0

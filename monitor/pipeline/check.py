@@ -28,7 +28,7 @@ from monitor.config import Config
 from monitor.delivery.alerts import alert_from_change, enqueue, regulator_of
 from monitor.delivery.run_alerts import queue_run_alerts
 from monitor.errors import StoreError
-from monitor.pipeline import evidence, health
+from monitor.pipeline import evidence, health, warm
 from monitor.pipeline.documents import CheckContext, DocumentWriter, change_row
 from monitor.pipeline.identity import relative_key, site_hosts
 from monitor.pipeline.plan import (
@@ -241,6 +241,10 @@ class Pipeline:
                 baseline=source.healthy_runs == 0,
                 hosts=own,
             )
+            if fetcher.stood_in is not None and listing.not_modified:
+                warm_result = self._store_warm(ctx, fetcher, started_at)
+                if warm_result is not None:  # nothing due: the unchanged run, written lean
+                    return warm_result
             same: tuple[dict[str, DocumentRow], Plan] | None = None
             if fetcher.stood_in is not None:  # the page the last healthy listing was read from
                 same = self._same_listing_plan(settings, source, adapter.base_url, ctx.now)
@@ -373,17 +377,25 @@ class Pipeline:
         self, session: Session, settings: SourceSettings, adapter: Adapter
     ) -> tuple[SourceRow, str]:
         """The source's row, updated from the configuration, and the URL it had."""
-        row = session.exec(select(SourceRow).where(SourceRow.name == settings.name)).first()
-        if row is None:
-            row = SourceRow(name=settings.name, kind=settings.kind)
-        previous_url = row.url
-        row.kind = settings.kind
-        row.url = settings.url or adapter.base_url
-        row.jurisdiction = settings.jurisdiction or adapter.jurisdiction
-        row.schedule = settings.cron or settings.every or ""
+        wanted = {
+            "kind": settings.kind,
+            "url": settings.url or adapter.base_url,
+            "jurisdiction": settings.jurisdiction or adapter.jurisdiction,
+            "schedule": settings.cron or settings.every or "",
+        }
+        known = warm.source_state(session, settings.name, wanted)  # one read, no ORM
+        if known is not None:
+            return known
+        row = SourceRow(  # a new source
+            name=settings.name,
+            kind=wanted["kind"],
+            url=wanted["url"],
+            jurisdiction=wanted["jurisdiction"],
+            schedule=wanted["schedule"],
+        )
         session.add(row)
         session.flush()
-        return row, previous_url
+        return row, ""
 
     def _check_collapse(
         self, source: SourceRow, settings: SourceSettings, listing: Listing
@@ -396,6 +408,42 @@ class Pipeline:
                 f"the list collapsed from {source.last_record_count} to {count} records; "
                 "treated as a site problem, not as removals"
             )
+
+    # -- unchanged -------------------------------------------------------------
+
+    def _store_warm(
+        self, ctx: CheckContext, fetcher: RecordingFetcher, started_at: datetime
+    ) -> CheckResult | None:
+        """The same page, nothing due: the unchanged run in three statements
+        (``warm``); None where the full path must write it (a new host name, a
+        "moved" notice or a recovery owed, a document missing or due)."""
+        source = ctx.source
+        if source.health_alerted or not ctx.hosts <= set(source.hosts.split()):
+            return None
+        moved_to = source.moved_to
+        configured = ctx.settings.url or ctx.adapter.base_url
+        if fetcher.responses and configured:
+            answered = _origin(fetcher.responses[0].url)
+            if answered == _origin(configured) or not answered:
+                moved_to = ""
+            elif answered != source.moved_to:
+                return None
+        run = warm.UnchangedRun(
+            source,
+            started_at=started_at,
+            now=ctx.now,
+            responses=fetcher.responses,
+            validators=fetcher.validators,
+            page_digest=fetcher.page_digest,
+            hosts=" ".join(sorted(ctx.hosts)[:MAX_HOSTS]),
+            moved_to=moved_to,
+        )
+        with self.store.session(write=True) as session:
+            if warm.store_unchanged(session, ctx.settings, run) is None:
+                return None
+        return CheckResult(
+            source=ctx.settings.name, outcome="unchanged", records=source.last_record_count
+        )
 
     # -- failure ---------------------------------------------------------------
 

@@ -1,0 +1,212 @@
+"""The warm check: the same page as the last healthy listing, nothing due (issue 12).
+
+Most checks of a watched list find it unchanged. When the first page's bytes
+are the last healthy listing's (``RecordingFetcher.stood_in``), no document
+is missing, due for a re-read or waiting for one, the site has no new host
+name and no "moved" notice or recovery is owed, the run is what the full
+path would write with an empty plan: one run row, the source's health and
+validators updated, the snapshot's blobs (stored already, as a rule). This
+module writes exactly that with three SQL Core statements in one
+transaction — no ORM objects, no document loaded. ``store_unchanged`` answers
+None when the store says otherwise (something is due after all); the caller
+then takes the full path, which writes the same facts the slow way.
+
+``source_state`` reads the source's row the same way, before the fetch.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CursorResult, and_, bindparam, exists, insert, or_, select, update
+from sqlmodel import Session
+
+from monitor.store.db import blob_hash, utcnow
+from monitor.store.models import BlobRow, DocumentRow, RunRow, SourceRow
+from sources.registry import SourceSettings
+from sources.types import Fetched
+
+__all__ = ["UnchangedRun", "source_state", "store_unchanged"]
+
+_SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
+_RUN = RunRow.__table__  # type: ignore[attr-defined]
+_BLOB = BlobRow.__table__  # type: ignore[attr-defined]
+_DOC = DocumentRow.__table__  # type: ignore[attr-defined]
+
+
+def source_state(
+    session: Session, name: str, wanted: dict[str, str]
+) -> tuple[SourceRow, str] | None:
+    """The source's row (a detached copy) with its configured fields set to
+    ``wanted`` (written only when they differ), and the URL it had; None if the
+    source has no row yet."""
+    row = session.execute(select(_SOURCE).where(_SOURCE.c.name == name)).mappings().first()
+    if row is None:
+        return None
+    values: dict[str, Any] = dict(row)
+    previous_url = str(values["url"])
+    stale = {key: value for key, value in wanted.items() if values[key] != value}
+    if stale:
+        session.execute(update(_SOURCE).where(_SOURCE.c.id == values["id"]).values(**stale))
+        values.update(stale)
+    return SourceRow(**values), previous_url
+
+
+def _due_query(recheck: bool, pending: bool) -> Any:
+    """Does any active document of ``:source_id`` need the same-listing plan?"""
+    wanted = [_DOC.c.missing_runs > 0]
+    if recheck:
+        wanted.append(
+            and_(
+                _DOC.c.relevant == True,  # noqa: E712
+                _DOC.c.attachments_checked_at <= bindparam("cutoff"),
+            )
+        )
+    if pending:
+        wanted.append(_DOC.c.read_pending == True)  # noqa: E712
+    active = and_(_DOC.c.source_id == bindparam("source_id"), _DOC.c.state != "removed")
+    return select(exists().where(active, or_(*wanted)))
+
+
+# built once: a statement built per check costs more CPU than running it
+_DUE = {(r, p): _due_query(r, p) for r in (False, True) for p in (False, True)}
+_INSERT_RUN = insert(_RUN)
+_STORED_BLOBS = select(_BLOB.c.hash).where(_BLOB.c.hash.in_(bindparam("hashes", expanding=True)))
+_INSERT_BLOBS = insert(_BLOB)
+_SET = (
+    *("last_ok_at", "last_run_at", "last_outcome", "last_error"),
+    *("validators", "hosts", "moved_to"),
+)
+
+
+def _update_source(page_digest: bool) -> Any:
+    """The healthy run's source update (``health.record_success`` and the rest)."""
+    names = (*_SET, "page_digest") if page_digest else _SET
+    return (
+        update(_SOURCE)
+        .where(_SOURCE.c.id == bindparam("v_id"))
+        .values(
+            consecutive_failures=0,
+            health_alerted=False,
+            healthy_runs=_SOURCE.c.healthy_runs + 1,
+            **{name: bindparam(f"v_{name}") for name in names},
+        )
+    )
+
+
+_UPDATE_SOURCE = {digest: _update_source(digest) for digest in (False, True)}
+
+
+def _anything_due(
+    session: Session, settings: SourceSettings, source_id: int, now: datetime
+) -> bool:
+    """Is any document missing, due for a re-read or waiting for one? (what the
+    same-listing plan would act on; see ``Pipeline._same_listing_plan``)"""
+    recheck = bool(settings.attachments and settings.recheck_days and settings.recheck_per_run)
+    pending = bool(settings.attachments and settings.ambiguous_per_run)
+    params: dict[str, Any] = {"source_id": source_id}
+    if recheck:
+        params["cutoff"] = now - timedelta(days=settings.recheck_days)
+    return bool(session.execute(_DUE[recheck, pending], params).scalar())
+
+
+class UnchangedRun:
+    """What an unchanged run writes: its run row's and its source's new values."""
+
+    def __init__(
+        self,
+        source: SourceRow,
+        *,
+        started_at: datetime,
+        now: datetime,
+        responses: Sequence[Fetched],
+        validators: dict[str, dict[str, str]],
+        page_digest: str | None,
+        hosts: str,
+        moved_to: str,
+    ) -> None:
+        self.source, self.started_at, self.now = source, started_at, now
+        self.responses = responses
+        self.validators, self.page_digest = validators, page_digest
+        self.hosts, self.moved_to = hosts, moved_to
+
+    def run_values(self, snapshot: str | None) -> dict[str, Any]:
+        return {
+            "source_id": self.source.id,
+            "started_at": self.started_at,
+            "finished_at": self.now,
+            "outcome": "unchanged",
+            "http_status": self.responses[-1].status if self.responses else None,
+            "record_count": self.source.last_record_count,
+            "changes": 0,
+            "error": "",
+            "snapshot_hash": snapshot,
+            "item_errors": 0,
+        }
+
+    def source_values(self) -> dict[str, Any]:
+        return {
+            "last_ok_at": self.now,
+            "last_run_at": self.now,
+            "last_outcome": "unchanged",
+            "last_error": "",
+            "validators": json.dumps(self.validators or {}, sort_keys=True),
+            "hosts": self.hosts,
+            "moved_to": self.moved_to,
+            "page_digest": self.page_digest,
+        }
+
+
+def store_unchanged(session: Session, settings: SourceSettings, run: UnchangedRun) -> int | None:
+    """Write the unchanged run; its id, or None (nothing written) if the store has
+    something due for this source after all."""
+    source_id = run.source.id or 0
+    if _anything_due(session, settings, source_id, run.now):
+        return None
+    snapshot = _snapshot(session, run.responses)
+    inserted: CursorResult[Any] = session.connection().execute(
+        _INSERT_RUN, run.run_values(snapshot)
+    )
+    values = {f"v_{k}": v for k, v in run.source_values().items() if v is not None}
+    session.execute(_UPDATE_SOURCE["v_page_digest" in values], {"v_id": source_id, **values})
+    key = inserted.inserted_primary_key
+    return int(key[0]) if key else None
+
+
+def _snapshot(session: Session, responses: Sequence[Fetched]) -> str | None:
+    """Each raw body once and the run's manifest of them once, as ``check._snapshot``
+    stores them: one query for the blobs already there, one insert for the others."""
+    if not responses:
+        return None
+    blobs: dict[str, bytes] = {}
+    manifest = []
+    for fetched in responses:
+        if fetched.status == 304:
+            continue
+        digest = blob_hash(fetched.body)
+        blobs[digest] = fetched.body
+        manifest.append({"url": fetched.url, "status": fetched.status, "hash": digest})
+    if not manifest:
+        return None
+    data = json.dumps(manifest, sort_keys=True).encode("utf-8")
+    snapshot = blob_hash(data)
+    blobs[snapshot] = data
+    stored = set(session.execute(_STORED_BLOBS, {"hashes": list(blobs)}).scalars())
+    rows = [
+        {
+            "hash": digest,
+            "size": len(body),
+            "compression": "zlib",
+            "data": zlib.compress(body, 6),
+            "created_at": utcnow(),
+        }
+        for digest, body in blobs.items()
+        if digest not in stored
+    ]
+    if rows:
+        session.execute(_INSERT_BLOBS, rows)
+    return snapshot
