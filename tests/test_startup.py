@@ -71,7 +71,7 @@ def test_an_unknown_kind_still_lists_every_kind(tmp_path: Path) -> None:
         "from monitor.config import loads\n"
         "from monitor.errors import ConfigError\n"
         "try:\n"
-        "    loads('[[source]]\\nname = \"a\"\\nkind = \"html-lists\"\\n')\n"
+        '    loads(\'[[source]]\\nname = "a"\\nkind = "html-lists"\\n\')\n'
         "except ConfigError as exc:\n"
         "    print(exc.message)\n",
         tmp_path,
