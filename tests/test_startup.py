@@ -122,3 +122,14 @@ def test_a_bad_selector_in_source_900_of_1000_refuses_up_front_naming_the_key(
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"error: {expected}")
     assert not (tmp_path / "regwatch.db").exists()  # refused before the store was opened
+
+
+def test_regwatch_help_imports_neither_the_store_nor_pydantic(tmp_path: Path) -> None:
+    out = _fresh(
+        "import sys\n"
+        "import monitor.cli.main\n"
+        "print(' '.join(m for m in ('sqlalchemy', 'sqlmodel', 'pydantic', 'httpx', 'lxml')"
+        " if m in sys.modules))\n",
+        tmp_path,
+    )
+    assert out.split() == []
