@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from monitor import config as config_module
-from monitor.config import Config
-from monitor.store import Store
+if TYPE_CHECKING:  # the config and the store import pydantic, httpx and SQLAlchemy:
+    # open_context imports them, not ``regwatch --help`` (which imports this module)
+    from monitor.config import Config
+    from monitor.store import Store
 
 
 @dataclass
@@ -18,6 +20,9 @@ class Context:
 
 
 def open_context(path: str) -> Context:
+    from monitor import config as config_module
+    from monitor.store import Store
+
     config = config_module.load(path)
     store = Store(config.store.url)
     return Context(config=config, store=store)

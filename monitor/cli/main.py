@@ -23,7 +23,6 @@ from rich.text import Text
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from monitor.errors import RegwatchError, UsageError
-from notifiers.redact import redact
 
 if TYPE_CHECKING:
     from monitor.pipeline.check import CheckResult
@@ -96,6 +95,10 @@ class _Redacted:
         return getattr(self._stream, "encoding", None) or "utf-8"
 
     def write(self, text: str) -> int:
+        # here, not at the top: importing notifiers imports its routes (pydantic),
+        # a third of ``regwatch --help``, which writes nothing through this
+        from notifiers.redact import redact
+
         return self._stream.write(redact(text))
 
     def flush(self) -> None:

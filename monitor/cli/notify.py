@@ -8,7 +8,6 @@ import uuid
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlmodel import col, select
 
 
 def register(app: typer.Typer) -> None:
@@ -69,6 +68,8 @@ def register(app: typer.Typer) -> None:
         config: str = ConfigOption, route: str = typer.Option(None, help="Only this route.")
     ) -> None:
         """Put failed deliveries back in the queue and send them now."""
+        from sqlmodel import select
+
         from monitor.app import open_context
         from monitor.delivery.dispatch import Dispatcher
         from monitor.store.db import utcnow
@@ -100,6 +101,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="A JSON array."),
     ) -> None:
         """Queued, sent and failed alerts, with the reason of failures."""
+        from sqlmodel import col, select
+
         from monitor.cli.values import choose, open_reader
         from monitor.store.models import DeliveryRow
 

@@ -15,10 +15,12 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor.app import Context
 from monitor.errors import ConfigError, StoreError, UsageError
-from monitor.history import parse_since as since_moment
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported when a command opens it, not for --help
+    from monitor.app import Context
 
 _UNSET = "__regwatch_unset_{}__"
 _UNSET_RE = re.compile(r"__regwatch_unset_(\w+)__")
@@ -51,6 +53,7 @@ def sqlite_path(url: str) -> Path | None:
 def open_reader(config_path: str) -> Context:
     """Config and store for a read-only command (see the module docstring)."""
     from monitor import config as config_module
+    from monitor.app import Context
     from monitor.store import Store
 
     config = config_module.load(config_path, env=_Lenient())
@@ -103,6 +106,8 @@ def parse_since(value: str | None) -> datetime | None:
     see ``monitor.history.parse_since``."""
     if not value:
         return None
+    from monitor.history import parse_since as since_moment  # imports the store: not for --help
+
     try:
         return since_moment(value)
     except ValueError as exc:

@@ -1,14 +1,21 @@
-"""The built-in adapters. Add a module here to make its kind available."""
+"""The built-in adapters: each kind and the module that registers it (its
+``@register`` runs on import). Add a module's kinds here to make them available.
 
-# Each import registers its adapters via @register; the list is explicit.
-from sources.adapters import (
-    cde,  # noqa: F401  cde
-    ema,  # noqa: F401  ema-documents
-    fda,  # noqa: F401  fda-guidance, fda-cber-cgt
-    federal_register,  # noqa: F401  federal-register
-    html_list,  # noqa: F401  html-list
-    json_list,  # noqa: F401  json-list
-    nmpa,  # noqa: F401  nmpa
-    page,  # noqa: F401  page
-    rss,  # noqa: F401  rss
-)
+A check imports only the modules of the kinds it is configured with (an
+html-list config needs none of the CDE, NMPA, FDA or EMA parsers);
+``regwatch sources`` and an unknown kind import them all.
+tests/test_registry_lazy.py checks the map against what each module registers.
+"""
+
+MODULES: dict[str, str] = {
+    "cde": "sources.adapters.cde",
+    "ema-documents": "sources.adapters.ema",
+    "fda-guidance": "sources.adapters.fda",
+    "fda-cber-cgt": "sources.adapters.fda",
+    "federal-register": "sources.adapters.federal_register",
+    "html-list": "sources.adapters.html_list",
+    "json-list": "sources.adapters.json_list",
+    "nmpa": "sources.adapters.nmpa",
+    "page": "sources.adapters.page",
+    "rss": "sources.adapters.rss",
+}
