@@ -31,6 +31,7 @@ from monitor.classify import (
     load_lexicon,
 )
 from monitor.classify._lexicon import lexicon, normalise
+from monitor.classify._matcher import _starts
 from notifiers.labels import label, vocabulary
 from tests.helpers.taxonomy import CLASSIFY_FIELDS
 
@@ -529,6 +530,15 @@ def test_matcher_equals_the_plain_alternation_on_spliced_titles(
     text = normalise(title[: cut % (len(title) + 1)] + rows[other % len(rows)]["text"])
     for matcher in matchers():
         assert [tuple(h) for h in matcher.hits(text)] == plain_hits(matcher, text)
+
+
+def test_an_anchored_pattern_has_the_starts_of_its_pattern() -> None:
+    # word_start hands the anchored pattern the starts it worked out for the
+    # pattern (the look-behind says nothing about a match's start): worked out
+    # afresh they are the same, for every pattern of every matcher
+    for matcher in matchers():
+        for _name, pattern, found in matcher._labelled:
+            assert _starts(pattern) == found, pattern
 
 
 # ---------------------------------------------------------------------------

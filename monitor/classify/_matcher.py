@@ -126,6 +126,19 @@ def starts(pattern: str) -> frozenset[str] | None:
     """The starts (up to ``_DEPTH`` characters) of a match of ``pattern``;
     shorter where a match can be that short or nothing more is known. None when
     a match could start with any character or be empty."""
+    if pattern in _STARTS:
+        return _STARTS[pattern]
+    found = _starts(pattern)
+    _STARTS[pattern] = found
+    return found
+
+
+# pattern -> its starts: the lexicon asks for each pattern's starts when it
+# reads it (``word_start``) and again when a Matcher is built over it
+_STARTS: dict[str, frozenset[str] | None] = {}
+
+
+def _starts(pattern: str) -> frozenset[str] | None:
     items = list(_parser.parse(pattern, _FLAGS))
     for depth in range(_DEPTH, 0, -1):  # too many long starts: look less deep
         found = _prefixes(items, depth)
@@ -179,9 +192,16 @@ def _trigger(all_starts: list[frozenset[str] | None]) -> re.Pattern[str]:
 def word_start(pattern: str) -> str:
     """``pattern``, anchored at a word start when every match begins with an
     ASCII letter or digit ("gene" must not match inside "oncogene")."""
-    first = first_chars(pattern)
-    if first and first <= _ALNUM and not pattern.startswith(_NO_ALNUM_BEFORE):
-        return _NO_ALNUM_BEFORE + pattern
+    if pattern.startswith(_NO_ALNUM_BEFORE):
+        return pattern
+    found = starts(pattern)
+    first = None if found is None else frozenset(s[0] for s in found)
+    if first and first <= _ALNUM:
+        anchored = _NO_ALNUM_BEFORE + pattern
+        # a look-behind says nothing about what a match starts with (see
+        # ``_continuations``): the anchored pattern has the same starts
+        _STARTS.setdefault(anchored, found)
+        return anchored
     return pattern
 
 

@@ -38,6 +38,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 
 __all__ = ["format_pattern", "parse_date"]
 
@@ -90,6 +91,7 @@ _KANJI_DIGITS = {
     "〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4,
     "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
 }  # fmt: skip
+_KANJI_NUMERALS = frozenset([*_KANJI_DIGITS, "十"])
 _KANJI_NUMBER = re.compile(r"[〇○零一二三四五六七八九十]+(?=\s*[年月日])")
 _COMPACT = re.compile(r"(?<!\d)(?P<y>(?:19|20|21)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)")
 _NUMERIC = re.compile(
@@ -118,18 +120,30 @@ def parse_date(
     """
     if not text:
         return None
+    if len(text) > _CACHED_LENGTH:
+        return _parse(text, tuple(formats or ()), dayfirst)
+    return _parse_short(text, tuple(formats or ()), dayfirst)
+
+
+_CACHED_LENGTH = 80  # a list's date cells: short, and the same days recur down a list
+
+
+def _parse(text: str, formats: tuple[str, ...], dayfirst: bool) -> str | None:
     clean = unicodedata.normalize("NFKC", text).strip()
     if not clean:
         return None
-    if any(ch in _KANJI_DIGITS or ch == "十" for ch in clean):
+    if not _KANJI_NUMERALS.isdisjoint(clean):
         clean = _KANJI_NUMBER.sub(_kanji_value, clean)
-    for fmt in formats or ():
+    for fmt in formats:
         found = _parse_with_format(clean, fmt)
         if found:
             return found
         if fmt.upper().startswith("D"):
             dayfirst = True
     return _parse_builtin(clean, dayfirst)
+
+
+_parse_short = lru_cache(maxsize=4096)(_parse)  # pure: text, formats, order in; a date out
 
 
 def _kanji_value(match: re.Match[str]) -> str:
@@ -188,7 +202,7 @@ def _parse_with_format(text: str, fmt: str) -> str | None:
 
 def _parse_builtin(text: str, dayfirst: bool) -> str | None:
     candidates: list[tuple[int, int, str]] = []
-    for rank, (pattern, convert) in enumerate(_builtin_patterns(dayfirst)):
+    for rank, (pattern, convert) in enumerate(_BUILTIN[dayfirst]):
         for match in pattern.finditer(text):
             found = convert(match)
             if found:
@@ -237,6 +251,9 @@ def _builtin_patterns(
         (_MONTH_YEAR, ymd),
         (_SLASH_MONTH_YEAR, ymd),
     ]
+
+
+_BUILTIN = {dayfirst: _builtin_patterns(dayfirst) for dayfirst in (False, True)}
 
 
 def _from_groups(year: str, month: str, day: str | None) -> str | None:
