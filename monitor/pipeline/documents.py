@@ -30,6 +30,12 @@ from monitor.pipeline.plan import Plan
 from monitor.store import Store
 from monitor.store.bulk import insert_ids
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
+from monitor.store.records import (
+    classification_dict,
+    pack_classification,
+    pack_record,
+    record_dict,
+)
 from monitor.store.search import document_entry, write_entries
 from sources.registry import Adapter, SourceSettings
 from sources.types import Record
@@ -41,6 +47,8 @@ TOUCH_FIELDS = {"fields.updated"}
 # Fields that name one document: two records agreeing on one are the same
 # document; two disagreeing are two documents, whatever their titles say.
 IDENTITY_FIELDS = ("doc_number", "reference_number", "docket")
+# A document's stored fingerprint: the first 128 bits of the SHA-256 (equality only)
+FINGERPRINT_HEX = 32
 
 
 @dataclass
@@ -152,8 +160,13 @@ _RELISTED_COLUMNS = (
 )
 
 
-def _version_values(doc: DocumentRow) -> dict[str, Any]:
-    return {"record": doc.record, "attachments": doc.attachments, "text_hash": doc.text_hash}
+def _version_values(doc: Any) -> dict[str, Any]:
+    """A version of ``doc`` as it is now (a ``DocumentRow`` or a row with its columns)."""
+    return {
+        "record": pack_record(record_dict(doc), key=doc.key),
+        "attachments": doc.attachments,
+        "text_hash": doc.text_hash,
+    }
 
 
 class DocumentWriter:
@@ -209,7 +222,7 @@ class DocumentWriter:
         if cls is not None:
             return cls
         assert doc is not None, f"no classification planned for {key!r}"
-        return Classification.from_dict(json.loads(doc.classification))
+        return Classification.from_dict(classification_dict(doc))
 
     # -- added -----------------------------------------------------------------
 
@@ -225,7 +238,9 @@ class DocumentWriter:
         relisted = [self._relisted(returning[r.key], r) for r in records if r.key in returning]
         self.session.flush()  # the blobs, and the relisted rows (re-indexed by the hook)
         ids = self._insert_documents(values, fresh)
-        versions = list(zip(ids, values, strict=True))
+        versions = [
+            (i, _version_values(SimpleNamespace(**v))) for i, v in zip(ids, values, strict=True)
+        ]
         versions += [(doc.id or 0, _version_values(doc)) for doc in relisted]
         self._insert_versions(versions)
         if self.ctx.baseline or not records:
@@ -334,15 +349,17 @@ class DocumentWriter:
             "last_seen": self.now,
             "state": "active",
             "missing_runs": 0,
-            "record": json.dumps(record.as_dict(), ensure_ascii=False),
-            "fingerprint": fingerprint(record),
+            "record": pack_record(
+                record.as_dict(), key=record.key, title=record.title, url=record.url
+            ),
+            "fingerprint": fingerprint(record)[:FINGERPRINT_HEX],
             "lineage": stem(record.title),
             "linked_to": None,
             "status": cls.status,
             "comment_deadline": deadline_of(record),
             "text_hash": text_hash,
             "attachments": json.dumps(hashes, sort_keys=True),
-            "classification": json.dumps(cls.as_dict(), ensure_ascii=False),
+            "classification": pack_classification(cls.as_dict()),
             "relevant": cls.relevant,
             "attachments_checked_at": self.now if read else None,
             "read_pending": record.key in self.plan.pending,
@@ -445,7 +462,7 @@ class DocumentWriter:
         doc.status = cls.status
         doc.attachments = json.dumps(hashes, sort_keys=True)
         doc.comment_deadline = deadline_of(record) or doc.comment_deadline
-        doc.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
+        doc.classification = pack_classification(cls.as_dict())
         doc.relevant = cls.relevant
         doc.read_pending = record.key in self.plan.pending
         self.session.add(doc)
@@ -460,8 +477,11 @@ class DocumentWriter:
 
     def _store_record(self, doc: DocumentRow, record: Record) -> None:
         doc.title, doc.url = record.title, record.url
-        doc.record = json.dumps(record.as_dict(), ensure_ascii=False)
-        doc.fingerprint, doc.lineage = fingerprint(record), stem(record.title)
+        doc.record = pack_record(
+            record.as_dict(), key=record.key, title=record.title, url=record.url
+        )
+        doc.fingerprint = fingerprint(record)[:FINGERPRINT_HEX]
+        doc.lineage = stem(record.title)
         doc.last_seen = self.now
 
     def _text_diff(self, change: ChangeRow, old_hash: str | None, new_hash: str | None) -> None:
@@ -474,7 +494,7 @@ class DocumentWriter:
     def recheck(self, doc: DocumentRow) -> ChangeRow | None:
         """Store the re-read of an unchanged CGT document's attachments: a file
         revised at the same URL (the list entry unchanged) is a revision too."""
-        cls = Classification.from_dict(json.loads(doc.classification))
+        cls = Classification.from_dict(classification_dict(doc))
         previous = json.loads(doc.attachments or "{}")
         read = self._stored(doc.key)
         hashes = read[0].hashes if read else previous
@@ -516,7 +536,7 @@ class DocumentWriter:
         doc.text_hash = text_hash or doc.text_hash
         was_relevant = doc.relevant
         cls = self._classification(doc.key, doc)
-        doc.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
+        doc.classification = pack_classification(cls.as_dict())
         doc.relevant = cls.relevant
         self._version(doc)
         if not cls.relevant or was_relevant or not self._listed_after_baseline(doc):
@@ -551,7 +571,7 @@ class DocumentWriter:
         doc.state, doc.missing_runs = "removed", 0
         self.session.add(doc)
         cls = (
-            Classification.from_dict(json.loads(doc.classification))
+            Classification.from_dict(classification_dict(doc))
             if doc.classification not in ("", "{}")
             else None
         )
@@ -599,7 +619,7 @@ class DocumentWriter:
 
     @staticmethod
     def _identity(doc: DocumentRow) -> tuple[dict[str, str], set[str]]:
-        record = json.loads(doc.record or "{}")
+        record = record_dict(doc)
         fields = {
             k: str(v).strip()
             for k, v in (record.get("fields") or {}).items()
@@ -632,13 +652,7 @@ class DocumentWriter:
 
     def _version(self, doc: DocumentRow) -> None:
         self.session.add(
-            VersionRow(
-                document_id=doc.id or 0,
-                seen_at=self.now,
-                record=doc.record,
-                attachments=doc.attachments,
-                text_hash=doc.text_hash,
-            )
+            VersionRow(document_id=doc.id or 0, seen_at=self.now, **_version_values(doc))
         )
 
 

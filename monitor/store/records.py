@@ -1,0 +1,171 @@
+"""How records and classifications are stored: compact, and read back whole.
+
+A document's ``record`` column holds its Record's JSON without what the row
+already holds as columns (``key``, ``title``, ``url``), without empty values
+(``date``/``status`` None, no attachments, no fields, an attachment's empty
+name) and without spaces. A version's ``record`` is packed the same way but
+keeps its ``title`` and ``url`` (the title it had then); only its document's
+``key`` is left out. A ``classification`` keeps ``relevant`` and the fields
+that differ from what ``Classification.from_dict`` reads for a missing one.
+
+One reader per column restores the full dictionaries, in the key order
+``Record.as_dict`` / ``Classification.as_dict`` write: every caller reads
+``record_dict`` / ``classification_dict``, never the column's JSON itself.
+A value kept in the JSON wins over the column (a record whose title differs
+from its row's keeps its own: nothing is lost).
+
+Migration 0010 repacks existing stores with ``pack_record`` and
+``pack_classification``; its downgrade writes the full JSON back with
+``record_dict`` and ``classification_dict``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+_RECORD_HEAD = ("key", "title", "url", "date", "status", "attachments", "fields")
+# Classification fields and their values when missing (``scope``: see _scope_default)
+_LIST_FIELDS = ("modalities", "cn", "eu", "us", "disciplines", "evidence", "jp")
+_CLASS_ORDER = (
+    "relevant",
+    "modalities",
+    "cn",
+    "eu",
+    "us",
+    "doc_type",
+    "status",
+    "disciplines",
+    "evidence",
+    "jp",
+    "scope",
+    "evidence_where",
+)
+_CLASS_DEFAULTS: dict[str, Any] = {"doc_type": "other", "status": "unknown"}
+
+
+def dumps(data: Any) -> str:
+    """JSON without spaces, non-ASCII kept as it is."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _load(text: str | None) -> dict[str, Any]:
+    data = json.loads(text or "{}")
+    return data if isinstance(data, dict) else {}
+
+
+# -- records -------------------------------------------------------------------
+
+
+def pack_record(
+    data: Mapping[str, Any], *, key: str, title: str | None = None, url: str | None = None
+) -> str:
+    """The stored form of ``Record.as_dict()`` output ``data``: ``key`` (and
+    ``title``/``url`` when given: a document's columns) left out when equal."""
+    out: dict[str, Any] = {}
+    columns = {"key": key, "title": title, "url": url}
+    for name, value in data.items():
+        if name in columns and columns[name] is not None and value == columns[name]:
+            continue
+        if name in ("date", "status") and value is None:
+            continue
+        if name in ("attachments", "fields") and not value:
+            continue
+        if name == "attachments":
+            value = [_pack_attachment(a) for a in value]
+        out[name] = value
+    return dumps(out)
+
+
+def _pack_attachment(attachment: Any) -> Any:
+    if isinstance(attachment, dict) and attachment.get("name") == "":
+        return {k: v for k, v in attachment.items() if k != "name"}
+    return attachment
+
+
+def unpack_record(text: str | None, *, key: str, title: str = "", url: str = "") -> dict[str, Any]:
+    """The full ``Record.as_dict()`` of a stored record."""
+    data = _load(text)
+    out: dict[str, Any] = {
+        "key": data.get("key", key),
+        "title": data.get("title", title),
+        "url": data.get("url", url),
+        "date": data.get("date"),
+        "status": data.get("status"),
+        "attachments": [_unpack_attachment(a) for a in data.get("attachments") or []],
+        "fields": data.get("fields") or {},
+    }
+    out.update((k, v) for k, v in data.items() if k not in _RECORD_HEAD)
+    return out
+
+
+def _unpack_attachment(attachment: Any) -> Any:
+    if not isinstance(attachment, dict):
+        return attachment
+    return {"url": attachment.get("url"), "name": attachment.get("name", ""), **attachment}
+
+
+def record_dict(doc: Any) -> dict[str, Any]:
+    """The full record of a document row (``DocumentRow`` or a row with its columns)."""
+    return unpack_record(doc.record, key=doc.key, title=doc.title or "", url=doc.url or "")
+
+
+def version_dict(version: Any, key: str) -> dict[str, Any]:
+    """The full record of a version of the document whose key is ``key``
+    (``{}`` for a version stored without one: a version always keeps its title)."""
+    if version.record in (None, "", "{}"):
+        return {}
+    return unpack_record(version.record, key=key)
+
+
+# -- classifications -----------------------------------------------------------
+
+
+def _scope_default(data: Mapping[str, Any]) -> str:
+    # as Classification.from_dict: rows stored before scope existed
+    return "cgt" if data.get("relevant", False) is True else "none"
+
+
+def pack_classification(data: Mapping[str, Any]) -> str:
+    """The stored form of ``Classification.as_dict()`` output: ``relevant``
+    always (so an empty classification never reads as none), the others when
+    they differ from their default."""
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "relevant":
+            out[name] = value
+        elif name in _LIST_FIELDS or name in ("evidence_where", "evidence_at"):
+            if value:
+                out[name] = value
+        elif name == "scope":
+            if value != _scope_default(data):
+                out[name] = value
+        elif name not in _CLASS_DEFAULTS or value != _CLASS_DEFAULTS[name]:
+            out[name] = value
+    return dumps(out) if out else "{}"
+
+
+def unpack_classification(text: str | None) -> dict[str, Any]:
+    """The full ``Classification.as_dict()`` of a stored classification; ``{}``
+    for none stored."""
+    data = _load(text)
+    if not data:
+        return {}
+    out: dict[str, Any] = {}
+    for name in _CLASS_ORDER:
+        if name in data:
+            out[name] = data[name]
+        elif name == "relevant":
+            out[name] = False
+        elif name == "scope":
+            out[name] = _scope_default(data)
+        else:
+            out[name] = _CLASS_DEFAULTS.get(name, [])
+    out.update((k, v) for k, v in data.items() if k not in out)
+    return out
+
+
+def classification_dict(row: Any) -> dict[str, Any]:
+    """The full classification of a document row; ``{}`` when none is stored."""
+    return unpack_classification(row.classification)
