@@ -38,6 +38,7 @@ from monitor.store.db import MIGRATIONS
 from monitor.store.models import DocumentRow, VersionRow
 from monitor.store.records import (
     classification_dict,
+    lineage_key,
     pack_classification,
     pack_record,
     record_dict,
@@ -168,8 +169,8 @@ def test_0010_packs_an_old_store_and_reads_back_its_dictionaries(tmp_path: Path)
             " last_seen, state, missing_runs, record, fingerprint, lineage, status,"
             " attachments, classification, relevant, read_pending) values (1, ?, ?, ?, 'CN',"
             " '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 'active', 0,"
-            " ?, ?, '', 'final', '{}', ?, 1, 0)",
-            (f"k{n}", record["title"], record["url"], rec, "ab" * 32, stored),
+            " ?, ?, ?, 'final', '{}', ?, 1, 0)",
+            (f"k{n}", record["title"], record["url"], rec, "ab" * 32, f"stem{n % 2}", stored),
         )
         db.execute(
             "insert into version (document_id, seen_at, record, attachments) values"
@@ -193,6 +194,19 @@ def test_0010_packs_an_old_store_and_reads_back_its_dictionaries(tmp_path: Path)
     assert {k: restored[k] for k in cls} == cls and restored["scope"] == "cgt"
     assert restored["status"] == "unknown" and restored["jp"] == []
     assert docs[0].fingerprint == "ab" * 16
+    # the lineage is looked up by its key, through the key's index
+    assert docs[0].lineage_key == docs[2].lineage_key == lineage_key("stem1") is not None
+    assert docs[1].lineage_key == lineage_key("stem0") != docs[0].lineage_key
+    db = sqlite3.connect(tmp_path / "old.db")
+    plan = db.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM document WHERE lineage_key IN (?, ?)"
+        " AND state != 'removed' ORDER BY id",
+        (1, 2),
+    ).fetchall()
+    indexes = {r[1] for r in db.execute("PRAGMA index_list(document)")}
+    db.close()
+    assert "ix_document_lineage_key" in str(plan)
+    assert {"ix_document_lineage", "ix_document_source_id"}.isdisjoint(indexes)
     assert (docs[1].record, docs[1].classification, version_dict(versions[1], "k2")) == (
         "{}",
         "{}",

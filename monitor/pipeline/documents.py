@@ -32,6 +32,7 @@ from monitor.store.bulk import insert_ids
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
 from monitor.store.records import (
     classification_dict,
+    lineage_key,
     pack_classification,
     pack_record,
     record_dict,
@@ -112,24 +113,28 @@ class LineageIndex:
         self.docs: dict[str, list[DocumentRow]] = {}
         self.changes: dict[str, list[tuple[ChangeRow, DocumentRow]]] = {}
         self.since = now - timedelta(days=7)
-        wanted = sorted(x for x in lineages if x)
-        for start in range(0, len(wanted), 500):  # SQLite's bound-variable limit
-            chunk = wanted[start : start + 500]
+        wanted = {x for x in lineages if x}
+        keys = sorted({lineage_key(x) for x in wanted})
+        for start in range(0, len(keys), 500):  # SQLite's bound-variable limit
+            chunk = keys[start : start + 500]
             for doc in session.exec(
-                select(DocumentRow).where(
-                    col(DocumentRow.lineage).in_(chunk), DocumentRow.state != "removed"
-                )
+                select(DocumentRow)
+                .where(col(DocumentRow.lineage_key).in_(chunk), DocumentRow.state != "removed")
+                .order_by(col(DocumentRow.id))  # as the lineage index gave them
             ):
-                self.docs.setdefault(doc.lineage, []).append(doc)
+                if doc.lineage in wanted:
+                    self.docs.setdefault(doc.lineage, []).append(doc)
             for change, doc in session.exec(
                 select(ChangeRow, DocumentRow)
                 .join(DocumentRow, col(ChangeRow.document_id) == DocumentRow.id)
                 .where(
-                    col(DocumentRow.lineage).in_(chunk), col(ChangeRow.detected_at) >= self.since
+                    col(DocumentRow.lineage_key).in_(chunk),
+                    col(ChangeRow.detected_at) >= self.since,
                 )
                 .order_by(col(ChangeRow.id))
             ):
-                self.changes.setdefault(doc.lineage, []).append((change, doc))
+                if doc.lineage in wanted:
+                    self.changes.setdefault(doc.lineage, []).append((change, doc))
 
     def add_document(self, doc: DocumentRow) -> None:
         if doc.lineage:
@@ -149,6 +154,7 @@ _RELISTED_COLUMNS = (
     "record",
     "fingerprint",
     "lineage",
+    "lineage_key",
     "status",
     "comment_deadline",
     "text_hash",
@@ -339,6 +345,7 @@ class DocumentWriter:
         read = self._stored(record.key)
         hashes = read[0].hashes if read else {}
         text_hash = read[1] if read else None
+        lineage = stem(record.title)
         return {
             "source_id": self.source.id or 0,
             "key": record.key,
@@ -353,7 +360,8 @@ class DocumentWriter:
                 record.as_dict(), key=record.key, title=record.title, url=record.url
             ),
             "fingerprint": fingerprint(record)[:FINGERPRINT_HEX],
-            "lineage": stem(record.title),
+            "lineage": lineage,
+            "lineage_key": lineage_key(lineage),
             "linked_to": None,
             "status": cls.status,
             "comment_deadline": deadline_of(record),
@@ -482,6 +490,7 @@ class DocumentWriter:
         )
         doc.fingerprint = fingerprint(record)[:FINGERPRINT_HEX]
         doc.lineage = stem(record.title)
+        doc.lineage_key = lineage_key(doc.lineage)
         doc.last_seen = self.now
 
     def _text_diff(self, change: ChangeRow, old_hash: str | None, new_hash: str | None) -> None:

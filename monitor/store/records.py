@@ -21,6 +21,7 @@ Migration 0010 repacks existing stores with ``pack_record`` and
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -117,6 +118,19 @@ def version_dict(version: Any, key: str) -> dict[str, Any]:
     if version.record in (None, "", "{}"):
         return {}
     return unpack_record(version.record, key=key)
+
+
+# -- lineages -----------------------------------------------------------------
+
+
+def lineage_key(lineage: str) -> int | None:
+    """The indexed stand-in for a lineage (``document.lineage_key``): the first
+    64 bits of its BLAKE2b, signed; None for no lineage. Lookups by key compare
+    the lineage itself too, so a collision costs a row read, never a wrong match."""
+    if not lineage:
+        return None
+    digest = hashlib.blake2b(lineage.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 # -- classifications -----------------------------------------------------------

@@ -13,7 +13,11 @@ Rewrites, in place, what ``monitor.store.records`` describes:
 * ``document.classification``: ``relevant`` and the fields that are not
   their default, without spaces;
 * ``document.fingerprint``: its first 32 hex digits (128 bits; the column is
-  compared for equality only).
+  compared for equality only);
+* ``document.lineage_key``, new: the lineage's 64-bit digest, indexed instead
+  of the lineage text (``ix_document_lineage`` copied every title's stem);
+  ``ix_document_source_id`` goes too: the unique (source_id, key) index
+  answers every lookup by source.
 
 Nothing is lost: ``record_dict``/``version_dict``/``classification_dict``
 read back the dictionaries the old columns held (missing defaults filled
@@ -32,6 +36,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from monitor.store.records import (
+    lineage_key,
     pack_classification,
     pack_record,
     unpack_classification,
@@ -55,6 +60,8 @@ _document = sa.table(
     sa.column("record", sa.String),
     sa.column("classification", sa.String),
     sa.column("fingerprint", sa.String),
+    sa.column("lineage", sa.String),
+    sa.column("lineage_key", sa.BigInteger),
 )
 _version = sa.table(
     "version",
@@ -145,7 +152,23 @@ def _packed_classification(data: dict[str, Any]) -> str:
     return pack_classification(data) if data else "{}"
 
 
+def _lineage_keys() -> None:
+    d = _document.c
+    for rows in _batches(sa.select(d.id, d.lineage), d.id):
+        values = [
+            {"row_id": row.id, "new_lineage_key": lineage_key(row.lineage or "")}
+            for row in rows
+            if row.lineage
+        ]
+        _update(_document, ("lineage_key",), values)
+
+
 def upgrade() -> None:
+    op.add_column("document", sa.Column("lineage_key", sa.BigInteger(), nullable=True))
+    _lineage_keys()
+    op.create_index("ix_document_lineage_key", "document", ["lineage_key"])
+    op.drop_index("ix_document_lineage", table_name="document")
+    op.drop_index("ix_document_source_id", table_name="document")
     _documents(
         lambda row, data: pack_record(data, key=row.key, title=row.title, url=row.url),
         _packed_classification,
@@ -163,3 +186,8 @@ def downgrade() -> None:
         lambda value: value,
     )
     _versions(lambda key, data: _full(unpack_record(json.dumps(data), key=key)))
+    op.create_index("ix_document_source_id", "document", ["source_id"])
+    op.create_index("ix_document_lineage", "document", ["lineage"])
+    op.drop_index("ix_document_lineage_key", table_name="document")
+    with op.batch_alter_table("document", schema=None) as batch_op:
+        batch_op.drop_column("lineage_key")
