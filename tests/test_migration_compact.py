@@ -104,7 +104,7 @@ def _shown(store: Store) -> dict[str, Any]:
     for version in versions:
         counts[version.document_id] = counts.get(version.document_id, 0) + 1
     # the pages of every document with a history, and of a few without
-    for doc in [d for d in docs if counts.get(d.id or 0, 0) > 1] + docs[:10]:
+    for doc in [d for d in docs if counts.get(d.id or 0, 0) > 1] + list(docs[:10]):
         try:
             shown["diffs"].append(diff_versions(store, doc.id or 0).unified())
         except NotFound as exc:

@@ -114,7 +114,7 @@ class LineageIndex:
         self.changes: dict[str, list[tuple[ChangeRow, DocumentRow]]] = {}
         self.since = now - timedelta(days=7)
         wanted = {x for x in lineages if x}
-        keys = sorted({lineage_key(x) for x in wanted})
+        keys = sorted({key for x in wanted if (key := lineage_key(x)) is not None})
         for start in range(0, len(keys), 500):  # SQLite's bound-variable limit
             chunk = keys[start : start + 500]
             for doc in session.exec(
