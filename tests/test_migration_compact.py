@@ -40,6 +40,7 @@ from monitor.store.records import (
     classification_dict,
     lineage_key,
     pack_classification,
+    pack_new,
     pack_record,
     record_dict,
     unpack_classification,
@@ -272,3 +273,25 @@ def test_0010_on_postgres_down_to_0009_and_back_loses_nothing(pg_url: str, tmp_p
         site.items.append(Item("p9", "溶瘤病毒产品指导原则（征求意见稿）", "2026-07-03"))
         pipeline.check(config.sources[0])
     _assert_roundtrip(pg_url, store)
+
+
+def test_the_write_path_packs_as_pack_record_does() -> None:
+    from sources.types import Attachment, Record
+
+    records = [
+        Record("k", "T", "u"),
+        Record(
+            "k",
+            "细胞治疗",
+            "https://x/1",
+            date="2026-01-02",
+            status="Draft",
+            attachments=(Attachment("https://x/a.pdf"), Attachment("https://x/b.pdf", "附件")),
+            fields={"z": "1", "doc_number": "2026年第1号"},
+        ),
+    ]
+    for record in records:
+        data = record.as_dict()
+        assert pack_new(record) == pack_record(data, key="k", title=record.title, url=record.url)
+        assert pack_new(record, version=True) == pack_record(data, key="k")
+        assert unpack_record(pack_new(record, version=True), key="k") == data

@@ -34,6 +34,7 @@ from monitor.store.records import (
     classification_dict,
     lineage_key,
     pack_classification,
+    pack_new,
     pack_record,
     record_dict,
 )
@@ -175,6 +176,16 @@ def _version_values(doc: Any) -> dict[str, Any]:
     }
 
 
+def _first_version(record: Record, row: dict[str, Any]) -> dict[str, Any]:
+    """The first version of a new document's row ``row`` (as ``_version_values``,
+    packed from the record itself rather than read back from the row)."""
+    return {
+        "record": pack_new(record, version=True),
+        "attachments": row["attachments"],
+        "text_hash": row["text_hash"],
+    }
+
+
 class DocumentWriter:
     """Writes the plan of one run as rows. Every method runs inside the run's
     transaction; none fetches or classifies."""
@@ -245,7 +256,8 @@ class DocumentWriter:
         self.session.flush()  # the blobs, and the relisted rows (re-indexed by the hook)
         ids = self._insert_documents(values, fresh)
         versions = [
-            (i, _version_values(SimpleNamespace(**v))) for i, v in zip(ids, values, strict=True)
+            (i, _first_version(record, row))
+            for i, record, row in zip(ids, fresh, values, strict=True)
         ]
         versions += [(doc.id or 0, _version_values(doc)) for doc in relisted]
         self._insert_versions(versions)
@@ -356,9 +368,7 @@ class DocumentWriter:
             "last_seen": self.now,
             "state": "active",
             "missing_runs": 0,
-            "record": pack_record(
-                record.as_dict(), key=record.key, title=record.title, url=record.url
-            ),
+            "record": pack_new(record),
             "fingerprint": fingerprint(record)[:FINGERPRINT_HEX],
             "lineage": lineage,
             "lineage_key": lineage_key(lineage),
@@ -485,9 +495,7 @@ class DocumentWriter:
 
     def _store_record(self, doc: DocumentRow, record: Record) -> None:
         doc.title, doc.url = record.title, record.url
-        doc.record = pack_record(
-            record.as_dict(), key=record.key, title=record.title, url=record.url
-        )
+        doc.record = pack_new(record)
         doc.fingerprint = fingerprint(record)[:FINGERPRINT_HEX]
         doc.lineage = stem(record.title)
         doc.lineage_key = lineage_key(doc.lineage)

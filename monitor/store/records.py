@@ -79,6 +79,24 @@ def pack_record(
     return dumps(out)
 
 
+def pack_new(record: Any, *, version: bool = False) -> str:
+    """``pack_record(record.as_dict(), …)`` of a ``sources.types.Record``, built
+    straight from its attributes (the write path: no dictionary walked twice).
+    ``version``: a version's form (keeps title and url); else a document's."""
+    out: dict[str, Any] = {"title": record.title, "url": record.url} if version else {}
+    if record.date is not None:
+        out["date"] = record.date
+    if record.status is not None:
+        out["status"] = record.status
+    if record.attachments:
+        out["attachments"] = [
+            {"url": a.url, "name": a.name} if a.name else {"url": a.url} for a in record.attachments
+        ]
+    if record.fields:
+        out["fields"] = dict(sorted(record.fields.items()))
+    return dumps(out)
+
+
 def _pack_attachment(attachment: Any) -> Any:
     if isinstance(attachment, dict) and attachment.get("name") == "":
         return {k: v for k, v in attachment.items() if k != "name"}
@@ -141,22 +159,24 @@ def _scope_default(data: Mapping[str, Any]) -> str:
     return "cgt" if data.get("relevant", False) is True else "none"
 
 
+_OMITTED: dict[str, Any] = {
+    **{name: [] for name in (*_LIST_FIELDS, "evidence_where", "evidence_at")},
+    **_CLASS_DEFAULTS,
+}
+# what an absent field reads as, by the value of ``relevant`` (see _scope_default)
+_OMITTED_BY_RELEVANT = {
+    True: {**_OMITTED, "scope": "cgt"},
+    False: {**_OMITTED, "scope": "none"},
+}
+_KEEP = object()
+
+
 def pack_classification(data: Mapping[str, Any]) -> str:
     """The stored form of ``Classification.as_dict()`` output: ``relevant``
     always (so an empty classification never reads as none), the others when
-    they differ from their default."""
-    out: dict[str, Any] = {}
-    for name, value in data.items():
-        if name == "relevant":
-            out[name] = value
-        elif name in _LIST_FIELDS or name in ("evidence_where", "evidence_at"):
-            if value:
-                out[name] = value
-        elif name == "scope":
-            if value != _scope_default(data):
-                out[name] = value
-        elif name not in _CLASS_DEFAULTS or value != _CLASS_DEFAULTS[name]:
-            out[name] = value
+    they differ from what their absence reads as."""
+    omitted = _OMITTED_BY_RELEVANT[data.get("relevant", False) is True]
+    out = {k: v for k, v in data.items() if k == "relevant" or v != omitted.get(k, _KEEP)}
     return dumps(out) if out else "{}"
 
 
