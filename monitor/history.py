@@ -18,6 +18,7 @@ from monitor.delivery.alerts import split_list
 from monitor.errors import NotFound
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow
+from monitor.store.records import version_dict
 
 CHANGE_FIELDS = (
     "id",
@@ -208,7 +209,7 @@ def diff_versions(
 ) -> text_diff.TextDiff:
     """Text diff between two versions (``v1``/``v2``: per-document numbers such
     as ``v1``, ``2``, or global ids; default: the last two with distinct text)."""
-    _doc, versions = document_versions(store, doc_id)
+    doc, versions = document_versions(store, doc_id)
     if v1 is not None or v2 is not None:
         if v1 is None or v2 is None:
             raise NotFound(f"give two versions of document {doc_id} (e.g. v1 v2), or none")
@@ -221,7 +222,7 @@ def diff_versions(
         if len(distinct) < 2:
             raise NotFound(f"document {doc_id} has only one version so far")
         old, new = distinct[-2], distinct[-1]
-    return text_diff.diff(_version_text(store, old), _version_text(store, new))
+    return text_diff.diff(_version_text(store, old, doc.key), _version_text(store, new, doc.key))
 
 
 def version_list(versions: list[VersionRow]) -> list[dict[str, Any]]:
@@ -236,8 +237,8 @@ def _content(version: VersionRow) -> tuple[str, str | None]:
     return version.record, version.text_hash
 
 
-def _version_text(store: Store, version: VersionRow) -> str:
-    record = json.loads(version.record or "{}")
+def _version_text(store: Store, version: VersionRow, key: str) -> str:
+    record = version_dict(version, key)
     lines = [f"{k}: {v}" for k, v in record.items() if k not in ("fields", "attachments")]
     lines += [f"{k}: {v}" for k, v in (record.get("fields") or {}).items()]
     lines += [f"attachment: {a.get('name') or a.get('url')}" for a in record.get("attachments", [])]

@@ -8,7 +8,6 @@ classified and stays silent."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +22,7 @@ from monitor.replica.cde import CdeReplica, Guideline
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow
+from monitor.store.records import classification_dict
 from tests.receivers import WebhookReceiver
 
 AAV_LINES = [
@@ -107,7 +107,7 @@ def test_a_baseline_of_75_is_read_a_budget_a_check_until_none_are_left(
     assert len(docs) == 75 and not any(d.read_pending for d in docs)
     assert all(d.attachments_checked_at is not None for d in docs)
     aav = next(d for d in docs if "第2批" in d.title)
-    assert aav.relevant and "evidence_at" in json.loads(aav.classification)
+    assert aav.relevant and "evidence_at" in classification_dict(aav)
     assert alerts == 0  # a baseline document found CGT late stays silent, like the baseline
 
 

@@ -10,7 +10,6 @@ stays "not relevant" and sends nothing. Ambiguous reads are budgeted per run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from monitor.replica.data_cn import make_docx, make_pdf_pages
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow
+from monitor.store.records import classification_dict
 from tests.receivers import WebhookReceiver
 
 AAV_PAGES = [
@@ -152,14 +152,14 @@ def test_an_ambiguous_title_whose_pdf_is_about_aav_is_alerted_with_where(
     with store.session() as session:
         docs = {d.title: d for d in session.exec(select(DocumentRow))}
         changes = {c.title: c for c in session.exec(select(ChangeRow))}
-    aav = json.loads(docs[AAV_TITLE].classification)
+    aav = classification_dict(docs[AAV_TITLE])
     assert aav["relevant"] and aav["scope"] == "cgt" and "aav" in aav["modalities"]
     assert aav["cn"] == ["gene_therapy"] and aav["jp"] == ["gene_therapy"]
     where = dict(zip(aav["evidence"], aav["evidence_at"], strict=True))
     assert where["腺相关病毒载体"] == 'attachment "附件1.pdf" p.2'
     assert docs[AAV_TITLE].relevant and not docs[FOOD_TITLE].relevant
     assert changes[AAV_TITLE].jp == ",gene_therapy," and changes[FOOD_TITLE].jp == ""
-    food = json.loads(docs[FOOD_TITLE].classification)
+    food = classification_dict(docs[FOOD_TITLE])
     assert food["scope"] == "none" and "evidence_at" not in food
     assert docs[FOOD_TITLE].text_hash  # read and stored all the same (search finds it)
     # `regwatch show` tells the same
@@ -183,7 +183,7 @@ def test_a_docx_attachment_has_no_pages_and_says_so(
         assert pipeline.check(config.sources[0]).alerts == 1
     with store.session() as session:
         doc = session.exec(select(DocumentRow).where(DocumentRow.title == DOCX_TITLE)).one()
-    cls = json.loads(doc.classification)
+    cls = classification_dict(doc)
     assert 'attachment "附件.docx"' in cls["evidence_at"]
 
 

@@ -5,7 +5,6 @@ and a real SQLite file; more records than one 500-row chunk."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from monitor.replica.server import ReplicaServer
 from monitor.search import SearchFilter, search
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow, VersionRow
+from monitor.store.records import record_dict, version_dict
 from monitor.store.search import entries, rebuild
 from tests.helpers.config import list_config
 from tests.sites import Item, ListSite
@@ -82,16 +82,21 @@ def test_bulk_written_documents_hold_their_own_records_versions_and_changes(
         versions = session.exec(select(VersionRow).order_by(col(VersionRow.id))).all()
         added = session.exec(select(ChangeRow).where(ChangeRow.kind == "added")).all()
     assert len(docs) == 1700 and all(d.state == "active" for d in docs)
-    for doc in docs:  # each id holds its own record: RETURNING came back in order
-        record = json.loads(doc.record)
-        assert (record["key"], record["title"]) == (doc.key, doc.title)
+    for doc in docs:
+        assert record_dict(doc)["key"] == doc.key
         assert doc.fingerprint and doc.lineage and doc.classification != "{}"
     docs_by_id = {d.id or 0: d for d in docs}
     first: dict[int, VersionRow] = {}
     for version in versions:
         first.setdefault(version.document_id, version)
     assert set(first) == {d.id for d in docs}
-    assert all(first[d.id or 0].record == d.record for d in docs if d.title != gone.title)
+    for doc in docs:  # each id's first version holds its record: RETURNING came back in order
+        assert version_dict(first[doc.id or 0], doc.key)["title"] == doc.title
+    assert all(
+        version_dict(first[d.id or 0], d.key) == record_dict(d)
+        for d in docs
+        if d.title != gone.title
+    )
     fresh = {d.id for d in docs if "第b" in d.title or d.title == gone.title}
     assert len(added) == 601 and {c.document_id for c in added} == fresh
     assert all(c.title == docs_by_id[c.document_id or 0].title for c in added)

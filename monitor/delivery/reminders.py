@@ -23,7 +23,6 @@ the title, jurisdiction and deadline). "Today" is the date in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -37,6 +36,7 @@ from monitor.delivery.dispatch import aware
 from monitor.store import Store
 from monitor.store.db import utcnow
 from monitor.store.models import DocumentRow, SourceRow
+from monitor.store.records import classification_dict
 from notifiers.types import Alert
 
 
@@ -128,7 +128,7 @@ def reminder_alert(
     regulator: str | None = None,
 ) -> Alert:
     """The reminder for one document, with its stored classification."""
-    classification: dict[str, Any] = json.loads(doc.classification or "{}")
+    classification: dict[str, Any] = classification_dict(doc)
 
     def listed(name: str) -> tuple[str, ...]:
         return tuple(str(v) for v in classification.get(name, ()))

@@ -52,6 +52,7 @@ from monitor.store.models import (
     SourceRow,
     VersionRow,
 )
+from monitor.store.records import record_dict
 from notifiers.types import Alert
 from sources.errors import Blocked, LayoutChanged, SourceError
 from sources.fetch.fetchers import make_fetcher
@@ -365,7 +366,7 @@ class Pipeline:
         diff = record_diff.RecordDiff()
         for doc in missing:
             if doc.missing_runs + 1 >= REMOVE_AFTER:
-                diff.removed.append(Record.from_dict(json.loads(doc.record)))
+                diff.removed.append(Record.from_dict(record_dict(doc)))
             else:
                 diff.missing[doc.key] = doc.missing_runs + 1
         plan = Plan(diff=diff)

@@ -30,6 +30,14 @@ from monitor.pipeline.plan import Plan
 from monitor.store import Store
 from monitor.store.bulk import insert_ids
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
+from monitor.store.records import (
+    classification_dict,
+    lineage_key,
+    pack_classification,
+    pack_new,
+    pack_record,
+    record_dict,
+)
 from monitor.store.search import document_entry, write_entries
 from sources.registry import Adapter, SourceSettings
 from sources.types import Record
@@ -41,6 +49,8 @@ TOUCH_FIELDS = {"fields.updated"}
 # Fields that name one document: two records agreeing on one are the same
 # document; two disagreeing are two documents, whatever their titles say.
 IDENTITY_FIELDS = ("doc_number", "reference_number", "docket")
+# A document's stored fingerprint: the first 128 bits of the SHA-256 (equality only)
+FINGERPRINT_HEX = 32
 
 
 @dataclass
@@ -104,24 +114,28 @@ class LineageIndex:
         self.docs: dict[str, list[DocumentRow]] = {}
         self.changes: dict[str, list[tuple[ChangeRow, DocumentRow]]] = {}
         self.since = now - timedelta(days=7)
-        wanted = sorted(x for x in lineages if x)
-        for start in range(0, len(wanted), 500):  # SQLite's bound-variable limit
-            chunk = wanted[start : start + 500]
+        wanted = {x for x in lineages if x}
+        keys = sorted({key for x in wanted if (key := lineage_key(x)) is not None})
+        for start in range(0, len(keys), 500):  # SQLite's bound-variable limit
+            chunk = keys[start : start + 500]
             for doc in session.exec(
-                select(DocumentRow).where(
-                    col(DocumentRow.lineage).in_(chunk), DocumentRow.state != "removed"
-                )
+                select(DocumentRow)
+                .where(col(DocumentRow.lineage_key).in_(chunk), DocumentRow.state != "removed")
+                .order_by(col(DocumentRow.id))  # as the lineage index gave them
             ):
-                self.docs.setdefault(doc.lineage, []).append(doc)
+                if doc.lineage in wanted:
+                    self.docs.setdefault(doc.lineage, []).append(doc)
             for change, doc in session.exec(
                 select(ChangeRow, DocumentRow)
                 .join(DocumentRow, col(ChangeRow.document_id) == DocumentRow.id)
                 .where(
-                    col(DocumentRow.lineage).in_(chunk), col(ChangeRow.detected_at) >= self.since
+                    col(DocumentRow.lineage_key).in_(chunk),
+                    col(ChangeRow.detected_at) >= self.since,
                 )
                 .order_by(col(ChangeRow.id))
             ):
-                self.changes.setdefault(doc.lineage, []).append((change, doc))
+                if doc.lineage in wanted:
+                    self.changes.setdefault(doc.lineage, []).append((change, doc))
 
     def add_document(self, doc: DocumentRow) -> None:
         if doc.lineage:
@@ -141,6 +155,7 @@ _RELISTED_COLUMNS = (
     "record",
     "fingerprint",
     "lineage",
+    "lineage_key",
     "status",
     "comment_deadline",
     "text_hash",
@@ -152,8 +167,23 @@ _RELISTED_COLUMNS = (
 )
 
 
-def _version_values(doc: DocumentRow) -> dict[str, Any]:
-    return {"record": doc.record, "attachments": doc.attachments, "text_hash": doc.text_hash}
+def _version_values(doc: Any) -> dict[str, Any]:
+    """A version of ``doc`` as it is now (a ``DocumentRow`` or a row with its columns)."""
+    return {
+        "record": pack_record(record_dict(doc), key=doc.key),
+        "attachments": doc.attachments,
+        "text_hash": doc.text_hash,
+    }
+
+
+def _first_version(record: Record, row: dict[str, Any]) -> dict[str, Any]:
+    """The first version of a new document's row ``row`` (as ``_version_values``,
+    packed from the record itself rather than read back from the row)."""
+    return {
+        "record": pack_new(record, version=True),
+        "attachments": row["attachments"],
+        "text_hash": row["text_hash"],
+    }
 
 
 class DocumentWriter:
@@ -209,7 +239,7 @@ class DocumentWriter:
         if cls is not None:
             return cls
         assert doc is not None, f"no classification planned for {key!r}"
-        return Classification.from_dict(json.loads(doc.classification))
+        return Classification.from_dict(classification_dict(doc))
 
     # -- added -----------------------------------------------------------------
 
@@ -225,7 +255,10 @@ class DocumentWriter:
         relisted = [self._relisted(returning[r.key], r) for r in records if r.key in returning]
         self.session.flush()  # the blobs, and the relisted rows (re-indexed by the hook)
         ids = self._insert_documents(values, fresh)
-        versions = list(zip(ids, values, strict=True))
+        versions = [
+            (i, _first_version(record, row))
+            for i, record, row in zip(ids, fresh, values, strict=True)
+        ]
         versions += [(doc.id or 0, _version_values(doc)) for doc in relisted]
         self._insert_versions(versions)
         if self.ctx.baseline or not records:
@@ -324,6 +357,7 @@ class DocumentWriter:
         read = self._stored(record.key)
         hashes = read[0].hashes if read else {}
         text_hash = read[1] if read else None
+        lineage = stem(record.title)
         return {
             "source_id": self.source.id or 0,
             "key": record.key,
@@ -334,15 +368,16 @@ class DocumentWriter:
             "last_seen": self.now,
             "state": "active",
             "missing_runs": 0,
-            "record": json.dumps(record.as_dict(), ensure_ascii=False),
-            "fingerprint": fingerprint(record),
-            "lineage": stem(record.title),
+            "record": pack_new(record),
+            "fingerprint": fingerprint(record)[:FINGERPRINT_HEX],
+            "lineage": lineage,
+            "lineage_key": lineage_key(lineage),
             "linked_to": None,
             "status": cls.status,
             "comment_deadline": deadline_of(record),
             "text_hash": text_hash,
             "attachments": json.dumps(hashes, sort_keys=True),
-            "classification": json.dumps(cls.as_dict(), ensure_ascii=False),
+            "classification": pack_classification(cls.as_dict()),
             "relevant": cls.relevant,
             "attachments_checked_at": self.now if read else None,
             "read_pending": record.key in self.plan.pending,
@@ -445,7 +480,7 @@ class DocumentWriter:
         doc.status = cls.status
         doc.attachments = json.dumps(hashes, sort_keys=True)
         doc.comment_deadline = deadline_of(record) or doc.comment_deadline
-        doc.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
+        doc.classification = pack_classification(cls.as_dict())
         doc.relevant = cls.relevant
         doc.read_pending = record.key in self.plan.pending
         self.session.add(doc)
@@ -460,8 +495,10 @@ class DocumentWriter:
 
     def _store_record(self, doc: DocumentRow, record: Record) -> None:
         doc.title, doc.url = record.title, record.url
-        doc.record = json.dumps(record.as_dict(), ensure_ascii=False)
-        doc.fingerprint, doc.lineage = fingerprint(record), stem(record.title)
+        doc.record = pack_new(record)
+        doc.fingerprint = fingerprint(record)[:FINGERPRINT_HEX]
+        doc.lineage = stem(record.title)
+        doc.lineage_key = lineage_key(doc.lineage)
         doc.last_seen = self.now
 
     def _text_diff(self, change: ChangeRow, old_hash: str | None, new_hash: str | None) -> None:
@@ -474,7 +511,7 @@ class DocumentWriter:
     def recheck(self, doc: DocumentRow) -> ChangeRow | None:
         """Store the re-read of an unchanged CGT document's attachments: a file
         revised at the same URL (the list entry unchanged) is a revision too."""
-        cls = Classification.from_dict(json.loads(doc.classification))
+        cls = Classification.from_dict(classification_dict(doc))
         previous = json.loads(doc.attachments or "{}")
         read = self._stored(doc.key)
         hashes = read[0].hashes if read else previous
@@ -516,7 +553,7 @@ class DocumentWriter:
         doc.text_hash = text_hash or doc.text_hash
         was_relevant = doc.relevant
         cls = self._classification(doc.key, doc)
-        doc.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
+        doc.classification = pack_classification(cls.as_dict())
         doc.relevant = cls.relevant
         self._version(doc)
         if not cls.relevant or was_relevant or not self._listed_after_baseline(doc):
@@ -551,7 +588,7 @@ class DocumentWriter:
         doc.state, doc.missing_runs = "removed", 0
         self.session.add(doc)
         cls = (
-            Classification.from_dict(json.loads(doc.classification))
+            Classification.from_dict(classification_dict(doc))
             if doc.classification not in ("", "{}")
             else None
         )
@@ -599,7 +636,7 @@ class DocumentWriter:
 
     @staticmethod
     def _identity(doc: DocumentRow) -> tuple[dict[str, str], set[str]]:
-        record = json.loads(doc.record or "{}")
+        record = record_dict(doc)
         fields = {
             k: str(v).strip()
             for k, v in (record.get("fields") or {}).items()
@@ -632,13 +669,7 @@ class DocumentWriter:
 
     def _version(self, doc: DocumentRow) -> None:
         self.session.add(
-            VersionRow(
-                document_id=doc.id or 0,
-                seen_at=self.now,
-                record=doc.record,
-                attachments=doc.attachments,
-                text_hash=doc.text_hash,
-            )
+            VersionRow(document_id=doc.id or 0, seen_at=self.now, **_version_values(doc))
         )
 
 

@@ -24,6 +24,7 @@ from monitor.classify import Classification, ambiguous, classify
 from monitor.pipeline.attachments import AttachmentTexts, attachment_urls, read_attachments
 from monitor.pipeline.identity import relative_key
 from monitor.store.models import DocumentRow
+from monitor.store.records import record_dict
 from sources.registry import SourceSettings
 from sources.types import Attachment, Coverage, Fetcher, Listing, Record
 
@@ -208,10 +209,10 @@ def add_backlog(
         and doc.key not in touched
         and doc.key not in plan.reads
     ]
-    waiting.sort(key=lambda doc: str(json.loads(doc.record).get("date") or ""), reverse=True)
+    waiting.sort(key=lambda doc: str(record_dict(doc).get("date") or ""), reverse=True)
     waiting.sort(key=lambda doc: (doc.attachments_checked_at is not None, _waited(doc)))
     for doc in waiting[:left]:
-        record = Record.from_dict(json.loads(doc.record))
+        record = Record.from_dict(record_dict(doc))
         plan.reads[doc.key] = attachment_urls(record, base_url or record.url)
         plan.first_pages.add(doc.key)
         plan.backlog.append(doc)
@@ -233,7 +234,7 @@ def add_rechecks(
     """Plan the periodic re-read of documents due for it (see ``due_for_recheck``)."""
     plan.rechecks = due_for_recheck(settings, documents, touched, now)
     for doc in plan.rechecks:
-        record = Record.from_dict(json.loads(doc.record))
+        record = Record.from_dict(record_dict(doc))
         plan.reads[doc.key] = attachment_urls(record, base_url or record.url)
 
 
@@ -249,7 +250,7 @@ def read_files(
         record = records.get(key)
         doc = documents.get(key)
         if record is None and doc is not None:
-            record = Record.from_dict(json.loads(doc.record))
+            record = Record.from_dict(record_dict(doc))
         if record is None:
             continue
         previous = json.loads(doc.attachments or "{}") if doc is not None else {}
@@ -267,7 +268,7 @@ def classify_plan(plan: Plan) -> None:
     read (an ambiguous title: its first pages, so the evidence can say where)."""
     changed = {c.key: c.new for c in plan.diff.changed}
     added = {r.key: r for r in plan.diff.added}
-    waiting = {doc.key: Record.from_dict(json.loads(doc.record)) for doc in plan.backlog}
+    waiting = {doc.key: Record.from_dict(record_dict(doc)) for doc in plan.backlog}
     for key, found in plan.files.items():
         record = added.get(key) or changed.get(key) or waiting.get(key)
         text = found.first if key in plan.first_pages else found.text
@@ -320,7 +321,7 @@ class KnownRecords(Mapping[str, Record]):
     def records(self) -> dict[str, Record]:
         if self._records is None:
             self._records = {
-                key: Record.from_dict(json.loads(doc.record))
+                key: Record.from_dict(record_dict(doc))
                 for key, doc in self.documents().items()
                 if key != PAGE_KEY
             }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -67,10 +67,11 @@ class BlobRow(SQLModel, table=True):
 
 class DocumentRow(SQLModel, table=True):
     __tablename__ = "document"
+    # the unique (source_id, key) index also serves lookups by source_id alone
     __table_args__ = (UniqueConstraint("source_id", "key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    source_id: int = Field(foreign_key="source.id", index=True)
+    source_id: int = Field(foreign_key="source.id")
     key: str
     title: str
     url: str = ""
@@ -79,16 +80,20 @@ class DocumentRow(SQLModel, table=True):
     last_seen: datetime
     state: str = "active"  # active / removed / withdrawn
     missing_runs: int = 0
-    record: str = "{}"  # the current Record as JSON
-    fingerprint: str = ""
-    lineage: str = Field(default="", index=True)
+    # the current Record as compact JSON, without key/title/url: read it with
+    # monitor.store.records.record_dict (migration 0010)
+    record: str = "{}"
+    fingerprint: str = ""  # 32 hex digits (migration 0010)
+    lineage: str = ""
+    # the lineage's 64-bit digest, indexed in its place (records.lineage_key)
+    lineage_key: int | None = Field(default=None, sa_type=BigInteger, index=True)
     linked_to: int | None = None  # the draft this final version finalises
     status: str = "unknown"
     comment_deadline: date | None = None
     text_hash: str | None = None
     attachments: str = "{}"  # attachment url -> blob hash
     attachments_checked_at: datetime | None = None
-    classification: str = "{}"
+    classification: str = "{}"  # compact: records.classification_dict reads it
     relevant: bool = False
     # an ambiguous title whose attachments wait to be read (migration 0010)
     read_pending: bool = False

@@ -42,6 +42,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from monitor.store.bulk import insert_ids
 from monitor.store.models import ChangeRow, DocumentRow
+from monitor.store.records import unpack_classification, unpack_record
 
 metadata = sa.MetaData()
 entries = sa.Table(
@@ -137,7 +138,7 @@ def classes_of(classification: str) -> str:
 
 def _fields_text(record: str) -> str:
     try:
-        data = json.loads(record or "{}")
+        data = unpack_record(record, key="")
     except ValueError:
         return ""
     fields = data.get("fields") or {}
@@ -164,7 +165,7 @@ def blob_text(connection: Connection, digest: str | None) -> str:
 def document_entry(doc: Any, text: str) -> dict[str, Any]:
     """The index row of a document (a ``DocumentRow`` or a row with its columns)."""
     body = "\n".join(part for part in (text[:MAX_BODY], _fields_text(doc.record)) if part)
-    cls = json.loads(doc.classification or "{}") if doc.classification else {}
+    cls = unpack_classification(doc.classification) if doc.classification else {}
     return {
         "kind": "document",
         "ref_id": doc.id,

@@ -3,7 +3,6 @@ in ``monitor/web/templates/web`` (Jinja2, autoescaped). See ``monitor.web.server
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from monitor.search import search as run_search
 from monitor.store import Store
 from monitor.store.db import utcnow
 from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow
+from monitor.store.records import classification_dict, record_dict, version_dict
 from notifiers.labels import label, vocabulary
 
 TEMPLATES = Path(__file__).with_name("templates") / "web"
@@ -207,7 +207,7 @@ class Views:
                 doc, versions = document_versions(self.store, data["document_id"])
             except NotFound:
                 doc = None
-        record = json.loads(doc.record or "{}") if doc is not None else {}
+        record = record_dict(doc) if doc is not None else {}
         return self.render(
             "change.html.j2",
             root=root,
@@ -243,7 +243,7 @@ class Views:
             if v1 is not None:
                 raise
             note, changed = exc.message, False
-        titles = [json.loads(v.record or "{}").get("title", "") for v in versions]
+        titles = [version_dict(v, doc.key).get("title", "") for v in versions]
         with self.store.session() as session:
             pairs = session.exec(
                 select(ChangeRow, SourceRow)
@@ -258,8 +258,8 @@ class Views:
             root=root,
             doc=doc,
             versions=list(zip(versions, titles, strict=True)),
-            cls=json.loads(doc.classification or "{}"),
-            record=json.loads(doc.record or "{}"),
+            cls=classification_dict(doc),
+            record=record_dict(doc),
             changes=changes,
             source=source.name if source else "",
             v1=v1,
