@@ -242,18 +242,10 @@ class Pipeline:
                 baseline=source.healthy_runs == 0,
                 hosts=own,
             )
-            if fetcher.stood_in is not None and listing.not_modified:
-                warm_result = self._store_warm(ctx, fetcher, started_at)
-                if warm_result is not None:  # nothing due: the unchanged run, written lean
-                    return warm_result
-            same: tuple[dict[str, DocumentRow], Plan] | None = None
-            if fetcher.stood_in is not None:  # the page the last healthy listing was read from
-                same = self._same_listing_plan(settings, source, adapter.base_url, ctx.now)
-                # a listed document due for a re-read needs its record from the page, a
-                # new host name the full path once (see below): parse the page after all
-                listed = any(doc.missing_runs == 0 for doc in same[0].values())
-                if listed or not own <= set(source.hosts.split()):
-                    listing, same = adapter.collect(fetcher.replay(), known), None
+            warm_result = self._store_warm(ctx, listing, fetcher, started_at)
+            if warm_result is not None:  # nothing due: the unchanged run, written lean
+                return warm_result
+            listing, same = self._same_page(ctx, listing, fetcher, known)
             documents, plan, digest = self._plan(ctx, listing, known, same)
             if plan is not None:
                 # downloads and text extraction happen here, before the write lock is taken
@@ -280,6 +272,22 @@ class Pipeline:
             )
         finally:
             fetcher.close()
+
+    def _same_page(
+        self, ctx: CheckContext, listing: Listing, fetcher: RecordingFetcher, known: KnownRecords
+    ) -> tuple[Listing, tuple[dict[str, DocumentRow], Plan] | None]:
+        """The listing, and the same-listing plan when the page is the one the last
+        healthy listing was read from (None: diff the listing)."""
+        if fetcher.stood_in is None:
+            return listing, None
+        source = ctx.source
+        same = self._same_listing_plan(ctx.settings, source, ctx.adapter.base_url, ctx.now)
+        # a listed document due for a re-read needs its record from the page, a
+        # new host name the full path once (see below): parse the page after all
+        listed = any(doc.missing_runs == 0 for doc in same[0].values())
+        if listed or not ctx.hosts <= set(source.hosts.split()):
+            return ctx.adapter.collect(fetcher.replay(), known), None
+        return listing, same
 
     def _plan(
         self,
@@ -413,12 +421,14 @@ class Pipeline:
     # -- unchanged -------------------------------------------------------------
 
     def _store_warm(
-        self, ctx: CheckContext, fetcher: RecordingFetcher, started_at: datetime
+        self, ctx: CheckContext, listing: Listing, fetcher: RecordingFetcher, started_at: datetime
     ) -> CheckResult | None:
         """The same page, nothing due: the unchanged run in three statements
         (``warm``); None where the full path must write it (a new host name, a
         "moved" notice or a recovery owed, a document missing or due)."""
         source = ctx.source
+        if fetcher.stood_in is None or not listing.not_modified:
+            return None
         if source.health_alerted or not ctx.hosts <= set(source.hosts.split()):
             return None
         moved_to = source.moved_to
