@@ -132,15 +132,8 @@ class Service:
         self._specs = {spec.id: spec for spec in specs}
         self.scheduler.start()
         self.started_at = utcnow()
-        if listen is not None:
-            try:
-                self.health_server = HealthServer(*listen, snapshot=self.health).start()
-            except OSError as exc:
-                raise RegwatchError(
-                    f"cannot listen on {config.service.listen} for /healthz: "
-                    f"{exc.strerror}; set [service] listen to a free "
-                    'HOST:PORT or "off"'
-                ) from None
+        # The web UI binds before /healthz answers: a probe that sees the service
+        # up finds its web UI listening too (the web module's imports take a while).
         if config.service.web != "off":
             from monitor.web.server import WebSettings, serve_web
 
@@ -154,6 +147,16 @@ class Service:
                     f"cannot serve the web UI on {config.service.web}: {exc}; "
                     'set [service] web to a free HOST:PORT or "off"'
                 ) from None
+        if listen is not None:
+            try:
+                self.health_server = HealthServer(*listen, snapshot=self.health).start()
+            except OSError as exc:
+                self._close_web()
+                raise RegwatchError(
+                    f"cannot listen on {config.service.listen} for /healthz: "
+                    f"{exc.strerror}; set [service] listen to a free "
+                    'HOST:PORT or "off"'
+                ) from None
         log.info(
             "regwatch service started (pid %d): %d sources, store %s, health %s",
             os.getpid(),
@@ -163,6 +166,12 @@ class Service:
         )
         if unwritable:
             self.store_health.failed(unwritable, config.routes)
+
+    def _close_web(self) -> None:
+        if self.web_server is not None:
+            self.web_server.shutdown()
+            self.web_server.server_close()
+            self.web_server = None
 
     def stop(self, grace: float | None = None) -> bool:
         """Stop starting jobs, wait up to ``grace`` seconds for running ones.
@@ -180,10 +189,7 @@ class Service:
         if self.health_server is not None:
             self.health_server.stop()
             self.health_server = None
-        if self.web_server is not None:
-            self.web_server.shutdown()
-            self.web_server.server_close()
-            self.web_server = None
+        self._close_web()
         if left:
             log.warning(
                 "stopping with %d jobs still running (%s): abandoned; their work was "
