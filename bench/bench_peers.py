@@ -27,6 +27,7 @@ default ``/tmp/regwatch-bench-urlwatch``) on first use.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -357,6 +358,16 @@ def report(count: int, results: Results, rounds: int) -> None:
     )
 
 
+def compile_regwatch() -> None:
+    """Byte-compile regwatch's packages once, as ``pip install`` does for urlwatch's.
+
+    A development checkout run with ``PYTHONDONTWRITEBYTECODE=1`` (as here) would
+    otherwise compile its ~200 modules from source in every measured run (~0.4 s
+    of CPU a run), a cost no installed copy pays."""
+    for package in ("monitor", "sources", "diffing", "notifiers"):
+        compileall.compile_dir(str(ROOT / package), quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, nargs="+", default=[100, 1000])
@@ -368,6 +379,7 @@ def main() -> None:
     venv = None if args.regwatch_only else args.urlwatch_venv
     if venv is not None:
         Urlwatch.install(venv)
+    compile_regwatch()
     print(
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
         f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
