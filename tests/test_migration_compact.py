@@ -295,3 +295,15 @@ def test_the_write_path_packs_as_pack_record_does() -> None:
         assert pack_new(record) == pack_record(data, key="k", title=record.title, url=record.url)
         assert pack_new(record, version=True) == pack_record(data, key="k")
         assert unpack_record(pack_new(record, version=True), key="k") == data
+
+
+def test_the_store_reads_classifications_in_the_classify_field_order() -> None:
+    # monitor.store may not import monitor.classify (the layers), so the store keeps
+    # its own list; this keeps the two in step when a field is added
+    from monitor.classify import classify
+    from monitor.store import records
+    from tests.helpers.taxonomy import CLASSIFY_FIELDS
+
+    assert list(records._CLASS_ORDER) == [f for f in CLASSIFY_FIELDS if f != "text"]
+    full = classify("关于发布嵌合抗原受体T细胞治疗产品药学研究技术指导原则的通告").as_dict()
+    assert records.unpack_classification(records.pack_classification(full)) == full
