@@ -14,17 +14,13 @@ import io
 import json
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from rich.console import Console
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from monitor.demo import run_demo
@@ -34,7 +30,6 @@ from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer
 from monitor.search import SearchFilter, search
 from monitor.store import Store
-from monitor.store.db import MIGRATIONS
 from monitor.store.models import DocumentRow, VersionRow
 from monitor.store.records import (
     classification_dict,
@@ -49,20 +44,11 @@ from monitor.store.records import (
 )
 from monitor.web.views import Views
 from tests.helpers.config import list_config
+from tests.helpers.stores import alembic_step, fresh_pg_database
 from tests.sites import Item, ListSite
 
 PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 TERMS = ["基因治疗", "细胞", "guidance", "CAR-T", "EU", "效价", "指导原则"]
-
-
-def _alembic(url: str, step: str, *, down: bool = False) -> None:
-    engine = create_engine(url)
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, step)
-    engine.dispose()
 
 
 def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -118,7 +104,7 @@ def _assert_roundtrip(url: str, store: Store) -> None:
     before, rows = _shown(store), _rows(url)
     assert len(rows["document"]) > 5 and len(rows["version"]) > len(rows["document"])
     store.close()
-    _alembic(url, "0009", down=True)
+    alembic_step(url, "0009", down=True)
     old = _rows(url)
     for (_id, record, cls, print_), full, (_i, packed, _c, _f) in zip(
         old["document"], before["records"], rows["document"], strict=True
@@ -145,7 +131,7 @@ def test_0010_packs_an_old_store_and_reads_back_its_dictionaries(tmp_path: Path)
     """Rows written by hand at 0009 (full JSON, and the odd ones: an empty
     record, a classification from before ``scope``, text that is not JSON)."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    _alembic(url, "0009")
+    alembic_step(url, "0009")
     record = {
         "key": "k1",
         "title": "细胞治疗产品指导原则",
@@ -239,20 +225,8 @@ def test_packing_keeps_what_differs_from_the_columns_and_the_defaults() -> None:
 def pg_url() -> Iterator[str]:
     if not PG_URL or importlib.util.find_spec("psycopg") is None:
         pytest.skip("REGWATCH_TEST_PG_URL is not set (`source .ci/start-postgres.sh`)")
-    name = f"regwatch_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with fresh_pg_database(PG_URL) as url:
+        yield url
 
 
 @pytest.mark.postgres

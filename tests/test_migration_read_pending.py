@@ -6,29 +6,17 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, inspect
 from sqlmodel import select
 
 from monitor.store import Store
-from monitor.store.db import MIGRATIONS
 from monitor.store.models import DocumentRow
-
-
-def _alembic(url: str, step: str, *, down: bool = False) -> None:
-    engine = create_engine(url)
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, step)
-    engine.dispose()
+from tests.helpers.stores import alembic_step
 
 
 def test_0009_adds_read_pending_false_and_downgrades(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    _alembic(url, "0008")
+    alembic_step(url, "0008")
     db = sqlite3.connect(tmp_path / "old.db")
     db.execute(
         "insert into source (name, kind, url, jurisdiction, schedule, consecutive_failures,"
@@ -48,6 +36,6 @@ def test_0009_adds_read_pending_false_and_downgrades(tmp_path: Path) -> None:
     with store.session() as session:
         (doc,) = session.exec(select(DocumentRow)).all()
     assert doc.read_pending is False
-    _alembic(url, "0008", down=True)
+    alembic_step(url, "0008", down=True)
     columns = {c["name"] for c in inspect(create_engine(url)).get_columns("document")}
     assert "read_pending" not in columns and "relevant" in columns

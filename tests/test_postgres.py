@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from monitor.config import loads
 from monitor.errors import ServiceLocked
@@ -31,6 +28,7 @@ from tests.helpers.campaign import (
 )
 from tests.helpers.faults import Sink, all_sites, write_templates
 from tests.helpers.service import list_source, seed_items
+from tests.helpers.stores import fresh_pg_database
 from tests.helpers.wait import wait_for
 from tests.sites import Item, ListSite
 
@@ -54,20 +52,8 @@ pytestmark = [
 def pg_url() -> Iterator[str]:
     """A fresh, empty database on the test server; dropped afterwards."""
     assert PG_URL
-    name = f"regwatch_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with fresh_pg_database(PG_URL) as url:
+        yield url
 
 
 @pytest.fixture

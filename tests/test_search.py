@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,8 +14,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 
 from monitor.errors import UsageError
 from monitor.search import SearchFilter, search, snippet, terms
@@ -24,6 +22,7 @@ from monitor.store import Store
 from monitor.store.db import MIGRATIONS
 from monitor.store.models import ChangeRow, DocumentRow, SourceRow
 from monitor.store.search import grams
+from tests.helpers.stores import fresh_pg_database
 
 PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -42,18 +41,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         return
     if not PG_URL:
         pytest.skip("REGWATCH_TEST_PG_URL is not set (`source .ci/start-postgres.sh`; CI does)")
-    name = f"regwatch_s_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    opened = Store(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    try:
-        yield opened
-    finally:
-        opened.close()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with fresh_pg_database(PG_URL, prefix="regwatch_s") as url:
+        opened = Store(url)
+        try:
+            yield opened
+        finally:
+            opened.close()
 
 
 def seed(store: Store) -> dict[str, int]:
