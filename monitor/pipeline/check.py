@@ -514,7 +514,7 @@ class Pipeline:
         run = ctx.run
         run.finished_at, run.http_status = now, fetcher.last_status
         run.item_errors = len(listing.item_errors)
-        run.snapshot_hash = _snapshot(session, fetcher)  # before the insert: no update
+        run.snapshot_hash = warm.store_snapshot(session, fetcher.responses)  # before the insert
         session.add(run)
         session.flush()
         changes = self._write(session, ctx, documents, listing, plan, digest)
@@ -796,17 +796,3 @@ def _active_documents(session: Session, source: SourceRow) -> dict[str, Document
         )
     ).all()
     return {row.key: row for row in rows}
-
-
-def _snapshot(session: Session, fetcher: RecordingFetcher) -> str | None:
-    """Store each raw body once and the run's manifest of them once."""
-    if not fetcher.responses:
-        return None
-    manifest = [
-        {"url": f.url, "status": f.status, "hash": Store.put_blob(session, f.body)}
-        for f in fetcher.responses
-        if f.status != 304
-    ]
-    if not manifest:
-        return None
-    return Store.put_blob(session, json.dumps(manifest, sort_keys=True).encode("utf-8"))

@@ -30,7 +30,7 @@ from monitor.store.models import BlobRow, DocumentRow, RunRow, SourceRow
 from sources.registry import SourceSettings
 from sources.types import Fetched
 
-__all__ = ["UnchangedRun", "source_state", "store_unchanged"]
+__all__ = ["UnchangedRun", "source_state", "store_snapshot", "store_unchanged"]
 
 _SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
 _RUN = RunRow.__table__  # type: ignore[attr-defined]
@@ -167,7 +167,7 @@ def store_unchanged(session: Session, settings: SourceSettings, run: UnchangedRu
     source_id = run.source.id or 0
     if _anything_due(session, settings, source_id, run.now):
         return None
-    snapshot = _snapshot(session, run.responses)
+    snapshot = store_snapshot(session, run.responses)
     inserted: CursorResult[Any] = session.connection().execute(
         _INSERT_RUN, run.run_values(snapshot)
     )
@@ -177,9 +177,10 @@ def store_unchanged(session: Session, settings: SourceSettings, run: UnchangedRu
     return int(key[0]) if key else None
 
 
-def _snapshot(session: Session, responses: Sequence[Fetched]) -> str | None:
-    """Each raw body once and the run's manifest of them once, as ``check._snapshot``
-    stores them: one query for the blobs already there, one insert for the others."""
+def store_snapshot(session: Session, responses: Sequence[Fetched]) -> str | None:
+    """Store each raw body (not a 304's) once and the run's manifest of them once;
+    the manifest's hash, or None when there is nothing to keep. One query for the
+    blobs already there, one insert for the others (every run, warm or not)."""
     if not responses:
         return None
     blobs: dict[str, bytes] = {}
