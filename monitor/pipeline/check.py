@@ -431,14 +431,9 @@ class Pipeline:
             return None
         if source.health_alerted or not ctx.hosts <= set(source.hosts.split()):
             return None
-        moved_to = source.moved_to
-        configured = ctx.settings.url or ctx.adapter.base_url
-        if fetcher.responses and configured:
-            answered = _origin(fetcher.responses[0].url)
-            if answered == _origin(configured) or not answered:
-                moved_to = ""
-            elif answered != source.moved_to:
-                return None
+        moved_to, notice = _moved_state(ctx, fetcher)
+        if notice:
+            return None
         run = warm.UnchangedRun(
             source,
             started_at=started_at,
@@ -577,17 +572,11 @@ class Pipeline:
     def _moved(self, ctx: CheckContext, fetcher: RecordingFetcher) -> ChangeRow | None:
         """One notice when the list answers from another scheme or host than
         configured ("the list moved to …"); said again only if it moves again."""
-        configured = ctx.settings.url or ctx.adapter.base_url
-        if not fetcher.responses or not configured:
-            return None
-        answered, asked = _origin(fetcher.responses[0].url), _origin(configured)
         source = ctx.source
-        if answered == asked or not answered:
-            source.moved_to = ""
+        source.moved_to, answered = _moved_state(ctx, fetcher)
+        if not answered:
             return None
-        if source.moved_to == answered:
-            return None
-        source.moved_to = answered
+        asked = _origin(ctx.settings.url or ctx.adapter.base_url)
         return ChangeRow(
             source_id=source.id or 0,
             run_id=ctx.run.id,
@@ -737,6 +726,20 @@ class Pipeline:
         session.add_all(changes)
         session.flush()  # one insert for the run's changes
         return changes
+
+
+def _moved_state(ctx: CheckContext, fetcher: RecordingFetcher) -> tuple[str, str]:
+    """The source's ``moved_to`` after this run, and the origin a "moved" notice
+    is owed for ("" when none is): the list answering from another scheme or host
+    than configured, said once per move."""
+    source = ctx.source
+    configured = ctx.settings.url or ctx.adapter.base_url
+    if not fetcher.responses or not configured:
+        return source.moved_to, ""
+    answered = _origin(fetcher.responses[0].url)
+    if answered == _origin(configured) or not answered:
+        return "", ""
+    return answered, "" if answered == source.moved_to else answered
 
 
 def _origin(url: str) -> str:
