@@ -29,6 +29,7 @@ from monitor.delivery.alerts import alert_from_change, enqueue, regulator_of
 from monitor.delivery.run_alerts import queue_run_alerts
 from monitor.errors import StoreError
 from monitor.pipeline import evidence, health, warm
+from monitor.pipeline.batch import Prefetch, WarmBatch
 from monitor.pipeline.documents import CheckContext, DocumentWriter, change_row
 from monitor.pipeline.identity import relative_key, site_hosts
 from monitor.pipeline.plan import (
@@ -169,13 +170,19 @@ class Pipeline:
             host = urlsplit(adapter_for(source.kind)(source).base_url).hostname or source.name
             by_host.setdefault(host, []).append(source)
         results: dict[str, CheckResult] = {}
+        with self.store.session() as session:  # every source's row in one read
+            prefetch = Prefetch.read(session)
 
         def run_host(host: str, group: list[SourceSettings]) -> None:
-            for number, source in enumerate(group):
-                results[source.name] = self.check(source)
-                if unreachable(results[source.name]) and number + 1 < len(group):
-                    give_up_on_host(host, group[number + 1 :], results)
-                    return
+            batch = WarmBatch(self.store, prefetch)
+            try:
+                for number, source in enumerate(group):
+                    results[source.name] = self.check(source, batch=batch)
+                    if unreachable(results[source.name]) and number + 1 < len(group):
+                        give_up_on_host(host, group[number + 1 :], results)
+                        return
+            finally:
+                batch.flush()  # the group's last unchanged runs
 
         workers = max(1, min(self.config.http.concurrency, len(by_host)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
@@ -184,9 +191,11 @@ class Pipeline:
 
     # -- one source ------------------------------------------------------------
 
-    def check(self, settings: SourceSettings) -> CheckResult:
+    def check(self, settings: SourceSettings, *, batch: WarmBatch | None = None) -> CheckResult:
+        """Check one source; with ``batch`` (``check_all``), from the prefetched row,
+        an unchanged run waiting in the batch to be written with others."""
         started, cpu = time.monotonic(), time.process_time()
-        result = self._check(settings)
+        result = self._check(settings, batch)
         result.seconds = time.monotonic() - started
         result.cpu_ms = (time.process_time() - cpu) * 1000
         log.info(
@@ -203,13 +212,12 @@ class Pipeline:
         )
         return result
 
-    def _check(self, settings: SourceSettings) -> CheckResult:
+    def _check(self, settings: SourceSettings, batch: WarmBatch | None) -> CheckResult:
         """fetch → (same listing? count absences) → plan → read → classify → write."""
         adapter = adapter_for(settings.kind)(settings)
         started_at = self.now()
-        with self.store.session(write=True) as session:
-            source, previous_url = self._source_row(session, settings, adapter)
-            validators = json.loads(source.validators or "{}")
+        source, previous_url = self._source_state(settings, adapter, batch)
+        validators = json.loads(source.validators or "{}")
         fetcher = RecordingFetcher(
             self.fetcher_factory(settings, validators),
             # the same page as the last healthy listing is read as a 304 (no parse);
@@ -229,22 +237,37 @@ class Pipeline:
                 ]
             ) | set(source.hosts.split())
 
-        known = KnownRecords(lambda: self._load(source, hosts()), hosts)
+        known = KnownRecords(lambda: self._load(source.id, hosts()), hosts)
         try:
             listing = adapter.collect(fetcher, known)
-            own = hosts()
+            own, now = hosts(), self.now()
+            unchanged = warm.UnchangedRun(
+                source,
+                started_at=started_at,
+                now=now,
+                responses=fetcher.responses,
+                validators=fetcher.validators,
+                page_digest=fetcher.page_digest,
+                hosts=" ".join(sorted(own)[:MAX_HOSTS]),
+                moved_to=source.moved_to,
+            )
+            if self._store_warm(settings, adapter, listing, fetcher, (unchanged, own), batch):
+                # nothing due: the unchanged run, written lean
+                return CheckResult(
+                    source=settings.name, outcome="unchanged", records=source.last_record_count
+                )
+            if batch is not None:
+                batch.flush()  # the runs before this one get the lower ids
+            row = source.row()
             ctx = CheckContext(
                 settings=settings,
                 adapter=adapter,
-                source=source,
-                run=RunRow(source_id=source.id or 0, started_at=started_at),
-                now=self.now(),
-                baseline=source.healthy_runs == 0,
+                source=row,
+                run=RunRow(source_id=row.id or 0, started_at=started_at),
+                now=now,
+                baseline=row.healthy_runs == 0,
                 hosts=own,
             )
-            warm_result = self._store_warm(ctx, listing, fetcher, started_at)
-            if warm_result is not None:  # nothing due: the unchanged run, written lean
-                return warm_result
             listing, same = self._same_page(ctx, listing, fetcher, known)
             documents, plan, digest = self._plan(ctx, listing, known, same)
             if plan is not None:
@@ -257,11 +280,15 @@ class Pipeline:
                 return self._store_listing(session, ctx, documents, listing, plan, digest, fetcher)
         except SourceError as exc:
             outcome = "blocked" if isinstance(exc, Blocked) else "failed"
+            if batch is not None:
+                batch.flush()
             return self._store_failure(settings, source, outcome, str(exc), fetcher, started_at)
         except StoreError:  # the database, not the source: the caller reports it
             raise
         except Exception as exc:  # an adapter bug must not stop the other sources
             log.exception("internal error checking %s", settings.name)
+            if batch is not None:
+                batch.flush()
             return self._store_failure(
                 settings,
                 source,
@@ -335,11 +362,11 @@ class Pipeline:
             )
         return documents, plan, digest
 
-    def _load(self, source: SourceRow, hosts: frozenset[str]) -> dict[str, DocumentRow]:
+    def _load(self, source_id: int | None, hosts: frozenset[str]) -> dict[str, DocumentRow]:
         """The active documents by key, stored keys mapped to keys relative to the
         source (databases from before that rule keep matching)."""
         with self.store.session() as session:
-            rows = _active_documents(session, source)
+            rows = _active_documents(session, source_id)
         documents: dict[str, DocumentRow] = {}
         for key, doc in sorted(rows.items(), key=lambda item: item[1].id or 0):
             relative = relative_key(key, hosts)
@@ -382,29 +409,36 @@ class Pipeline:
         add_backlog(plan, settings, base_url, waiting, {r.key for r in diff.removed})
         return documents, plan
 
-    def _source_row(
-        self, session: Session, settings: SourceSettings, adapter: Adapter
-    ) -> tuple[SourceRow, str]:
-        """The source's row, updated from the configuration, and the URL it had."""
+    def _source_state(
+        self, settings: SourceSettings, adapter: Adapter, batch: WarmBatch | None
+    ) -> tuple[warm.SourceState, str]:
+        """The source's row, updated from the configuration, and the URL it had
+        (from ``batch``'s prefetch when it has the row)."""
         wanted = {
             "kind": settings.kind,
             "url": settings.url or adapter.base_url,
             "jurisdiction": settings.jurisdiction or adapter.jurisdiction,
             "schedule": settings.cron or settings.every or "",
         }
-        known = warm.source_state(session, settings.name, wanted)  # one read, no ORM
-        if known is not None:
-            return known
-        row = SourceRow(  # a new source
-            name=settings.name,
-            kind=wanted["kind"],
-            url=wanted["url"],
-            jurisdiction=wanted["jurisdiction"],
-            schedule=wanted["schedule"],
-        )
-        session.add(row)
-        session.flush()
-        return row, ""
+        values = batch.prefetch.rows.get(settings.name) if batch is not None else None
+        if values is not None and all(values[key] == value for key, value in wanted.items()):
+            return warm.SourceState(values), str(values["url"])
+        if batch is not None:
+            batch.flush()  # a write of its own follows
+        with self.store.session(write=True) as session:
+            known = warm.source_state(session, settings.name, wanted)  # one read, no ORM
+            if known is not None:
+                return known
+            row = SourceRow(  # a new source
+                name=settings.name,
+                kind=wanted["kind"],
+                url=wanted["url"],
+                jurisdiction=wanted["jurisdiction"],
+                schedule=wanted["schedule"],
+            )
+            session.add(row)
+            session.flush()
+            return warm.SourceState(row.model_dump()), ""
 
     def _check_collapse(
         self, source: SourceRow, settings: SourceSettings, listing: Listing
@@ -421,42 +455,42 @@ class Pipeline:
     # -- unchanged -------------------------------------------------------------
 
     def _store_warm(
-        self, ctx: CheckContext, listing: Listing, fetcher: RecordingFetcher, started_at: datetime
-    ) -> CheckResult | None:
+        self,
+        settings: SourceSettings,
+        adapter: Adapter,
+        listing: Listing,
+        fetcher: RecordingFetcher,
+        run_hosts: tuple[warm.UnchangedRun, frozenset[str]],
+        batch: WarmBatch | None,
+    ) -> bool:
         """The same page, nothing due: the unchanged run in three statements
-        (``warm``); None where the full path must write it (a new host name, a
-        "moved" notice or a recovery owed, a document missing or due)."""
-        source = ctx.source
+        (``warm``), or waiting in ``batch``; False where the full path must write it
+        (a new host name, a "moved" notice or a recovery owed, a document missing
+        or due)."""
+        run, own = run_hosts
+        source = run.source
         if fetcher.stood_in is None or not listing.not_modified:
-            return None
-        if source.health_alerted or not ctx.hosts <= set(source.hosts.split()):
-            return None
-        moved_to, notice = _moved_state(ctx, fetcher)
+            return False
+        if source.health_alerted or not own <= set(source.hosts.split()):
+            return False
+        configured = settings.url or adapter.base_url
+        run.moved_to, notice = _moved_state(configured, source.moved_to, fetcher)
         if notice:
-            return None
-        run = warm.UnchangedRun(
-            source,
-            started_at=started_at,
-            now=ctx.now,
-            responses=fetcher.responses,
-            validators=fetcher.validators,
-            page_digest=fetcher.page_digest,
-            hosts=" ".join(sorted(ctx.hosts)[:MAX_HOSTS]),
-            moved_to=moved_to,
-        )
-        with self.store.session(write=True) as session:
-            if warm.store_unchanged(session, ctx.settings, run) is None:
-                return None
-        return CheckResult(
-            source=ctx.settings.name, outcome="unchanged", records=source.last_record_count
-        )
+            return False
+        if batch is None:
+            with self.store.session(write=True) as session:
+                return warm.store_unchanged(session, settings, run) is not None
+        if not batch.nothing_due(settings, run):
+            return False
+        batch.add(run)
+        return True
 
     # -- failure ---------------------------------------------------------------
 
     def _store_failure(
         self,
         settings: SourceSettings,
-        source: SourceRow,
+        state: warm.SourceState,
         outcome: str,
         error: str,
         fetcher: RecordingFetcher,
@@ -464,7 +498,7 @@ class Pipeline:
     ) -> CheckResult:
         result = CheckResult(source=settings.name, outcome=outcome, error=error)
         with self.store.session(write=True) as session:
-            source = session.get(SourceRow, source.id) or source
+            source = session.get(SourceRow, state.id) or state.row()
             run = RunRow(
                 source_id=source.id or 0,
                 started_at=started_at,
@@ -573,7 +607,8 @@ class Pipeline:
         """One notice when the list answers from another scheme or host than
         configured ("the list moved to …"); said again only if it moves again."""
         source = ctx.source
-        source.moved_to, answered = _moved_state(ctx, fetcher)
+        configured = ctx.settings.url or ctx.adapter.base_url
+        source.moved_to, answered = _moved_state(configured, source.moved_to, fetcher)
         if not answered:
             return None
         asked = _origin(ctx.settings.url or ctx.adapter.base_url)
@@ -728,18 +763,16 @@ class Pipeline:
         return changes
 
 
-def _moved_state(ctx: CheckContext, fetcher: RecordingFetcher) -> tuple[str, str]:
+def _moved_state(configured: str, moved_to: str, fetcher: RecordingFetcher) -> tuple[str, str]:
     """The source's ``moved_to`` after this run, and the origin a "moved" notice
     is owed for ("" when none is): the list answering from another scheme or host
-    than configured, said once per move."""
-    source = ctx.source
-    configured = ctx.settings.url or ctx.adapter.base_url
+    than ``configured``, said once per move (``moved_to``: where it said so last)."""
     if not fetcher.responses or not configured:
-        return source.moved_to, ""
+        return moved_to, ""
     answered = _origin(fetcher.responses[0].url)
     if answered == _origin(configured) or not answered:
         return "", ""
-    return answered, "" if answered == source.moved_to else answered
+    return answered, "" if answered == moved_to else answered
 
 
 def _origin(url: str) -> str:
@@ -792,10 +825,10 @@ def _pending_rows(
     )
 
 
-def _active_documents(session: Session, source: SourceRow) -> dict[str, DocumentRow]:
+def _active_documents(session: Session, source_id: int | None) -> dict[str, DocumentRow]:
     rows = session.exec(
         select(DocumentRow).where(
-            DocumentRow.source_id == source.id, DocumentRow.state != "removed"
+            DocumentRow.source_id == source_id, DocumentRow.state != "removed"
         )
     ).all()
     return {row.key: row for row in rows}

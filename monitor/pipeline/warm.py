@@ -30,30 +30,72 @@ from monitor.store.models import BlobRow, DocumentRow, RunRow, SourceRow
 from sources.registry import SourceSettings
 from sources.types import Fetched
 
-__all__ = ["UnchangedRun", "source_state", "store_snapshot", "store_unchanged"]
+__all__ = [
+    "SourceState",
+    "UnchangedRun",
+    "anything_due",
+    "source_state",
+    "stale_fields",
+    "store_snapshot",
+    "store_unchanged",
+    "store_unchanged_runs",
+]
 
-_SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
+_SOURCE = SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
 _RUN = RunRow.__table__  # type: ignore[attr-defined]
 _BLOB = BlobRow.__table__  # type: ignore[attr-defined]
-_DOC = DocumentRow.__table__  # type: ignore[attr-defined]
+_DOC = DOCUMENTS = DocumentRow.__table__  # type: ignore[attr-defined]
+
+
+class SourceState:
+    """A source's row as read, without an ORM object (building a ``SourceRow``
+    costs more than the warm check's SQL): the fields the check reads before it
+    knows which path it takes, and ``row()`` for the full path."""
+
+    __slots__ = (
+        "values",
+        *("id", "name", "healthy_runs", "listing_hash", "page_digest", "validators"),
+        *("hosts", "moved_to", "health_alerted", "last_record_count"),
+    )
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+        self.id: int | None = values["id"]
+        self.name: str = values["name"]
+        self.healthy_runs: int = values["healthy_runs"]
+        self.listing_hash: str = values["listing_hash"]
+        self.page_digest: str = values["page_digest"]
+        self.validators: str = values["validators"]
+        self.hosts: str = values["hosts"]
+        self.moved_to: str = values["moved_to"]
+        self.health_alerted: bool = bool(values["health_alerted"])
+        self.last_record_count: int = values["last_record_count"]
+
+    def row(self) -> SourceRow:
+        """The source as a (detached) ORM row."""
+        return SourceRow(**self.values)
+
+
+def stale_fields(session: Session, values: dict[str, Any], wanted: dict[str, str]) -> None:
+    """Set the row's configured fields to ``wanted``, written only where they differ."""
+    stale = {key: value for key, value in wanted.items() if values[key] != value}
+    if stale:
+        session.execute(update(_SOURCE).where(_SOURCE.c.id == values["id"]).values(**stale))
+        values.update(stale)
 
 
 def source_state(
     session: Session, name: str, wanted: dict[str, str]
-) -> tuple[SourceRow, str] | None:
-    """The source's row (a detached copy) with its configured fields set to
-    ``wanted`` (written only when they differ), and the URL it had; None if the
-    source has no row yet."""
+) -> tuple[SourceState, str] | None:
+    """The source's row with its configured fields set to ``wanted`` (written only
+    when they differ), and the URL it had; None if the source has no row yet."""
     row = session.execute(select(_SOURCE).where(_SOURCE.c.name == name)).mappings().first()
     if row is None:
         return None
     values: dict[str, Any] = dict(row)
     previous_url = str(values["url"])
-    stale = {key: value for key, value in wanted.items() if values[key] != value}
-    if stale:
-        session.execute(update(_SOURCE).where(_SOURCE.c.id == values["id"]).values(**stale))
-        values.update(stale)
-    return SourceRow(**values), previous_url
+    stale_fields(session, values, wanted)
+    return SourceState(values), previous_url
 
 
 def _due_query(recheck: bool, pending: bool) -> Any:
@@ -101,9 +143,7 @@ def _update_source(page_digest: bool) -> Any:
 _UPDATE_SOURCE = {digest: _update_source(digest) for digest in (False, True)}
 
 
-def _anything_due(
-    session: Session, settings: SourceSettings, source_id: int, now: datetime
-) -> bool:
+def anything_due(session: Session, settings: SourceSettings, source_id: int, now: datetime) -> bool:
     """Is any document missing, due for a re-read or waiting for one? (what the
     same-listing plan would act on; see ``Pipeline._same_listing_plan``)"""
     recheck = bool(settings.attachments and settings.recheck_days and settings.recheck_per_run)
@@ -119,7 +159,7 @@ class UnchangedRun:
 
     def __init__(
         self,
-        source: SourceRow,
+        source: SourceState,
         *,
         started_at: datetime,
         now: datetime,
@@ -165,7 +205,7 @@ def store_unchanged(session: Session, settings: SourceSettings, run: UnchangedRu
     """Write the unchanged run; its id, or None (nothing written) if the store has
     something due for this source after all."""
     source_id = run.source.id or 0
-    if _anything_due(session, settings, source_id, run.now):
+    if anything_due(session, settings, source_id, run.now):
         return None
     snapshot = store_snapshot(session, run.responses)
     inserted: CursorResult[Any] = session.connection().execute(
@@ -177,25 +217,49 @@ def store_unchanged(session: Session, settings: SourceSettings, run: UnchangedRu
     return int(key[0]) if key else None
 
 
+def store_unchanged_runs(session: Session, runs: Sequence[UnchangedRun]) -> None:
+    """Write many unchanged runs whose sources have nothing due (checked by the
+    caller): one blob lookup, one insert of the run rows, one update per kind."""
+    snapshots = store_snapshots(session, [run.responses for run in runs])
+    rows = [run.run_values(snapshot) for run, snapshot in zip(runs, snapshots, strict=True)]
+    session.connection().execute(_INSERT_RUN, rows)
+    updates: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+    for run in runs:
+        values = {f"v_{k}": v for k, v in run.source_values().items() if v is not None}
+        updates["v_page_digest" in values].append({"v_id": run.source.id, **values})
+    for digest, rows in updates.items():
+        if rows:
+            session.execute(_UPDATE_SOURCE[digest], rows)
+
+
 def store_snapshot(session: Session, responses: Sequence[Fetched]) -> str | None:
     """Store each raw body (not a 304's) once and the run's manifest of them once;
     the manifest's hash, or None when there is nothing to keep. One query for the
     blobs already there, one insert for the others (every run, warm or not)."""
-    if not responses:
-        return None
+    return store_snapshots(session, [responses])[0]
+
+
+def store_snapshots(session: Session, runs: Sequence[Sequence[Fetched]]) -> list[str | None]:
+    """``store_snapshot`` for the responses of many runs at once."""
     blobs: dict[str, bytes] = {}
-    manifest = []
-    for fetched in responses:
-        if fetched.status == 304:
+    snapshots: list[str | None] = []
+    for responses in runs:
+        manifest = []
+        for fetched in responses:
+            if fetched.status == 304:
+                continue
+            digest = blob_hash(fetched.body)
+            blobs[digest] = fetched.body
+            manifest.append({"url": fetched.url, "status": fetched.status, "hash": digest})
+        if not manifest:
+            snapshots.append(None)
             continue
-        digest = blob_hash(fetched.body)
-        blobs[digest] = fetched.body
-        manifest.append({"url": fetched.url, "status": fetched.status, "hash": digest})
-    if not manifest:
-        return None
-    data = json.dumps(manifest, sort_keys=True).encode("utf-8")
-    snapshot = blob_hash(data)
-    blobs[snapshot] = data
+        data = json.dumps(manifest, sort_keys=True).encode("utf-8")
+        snapshot = blob_hash(data)
+        blobs[snapshot] = data
+        snapshots.append(snapshot)
+    if not blobs:
+        return snapshots
     stored = set(session.execute(_STORED_BLOBS, {"hashes": list(blobs)}).scalars())
     rows = [
         {
@@ -210,4 +274,4 @@ def store_snapshot(session: Session, responses: Sequence[Fetched]) -> str | None
     ]
     if rows:
         session.execute(_INSERT_BLOBS, rows)
-    return snapshot
+    return snapshots
