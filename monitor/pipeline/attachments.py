@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from monitor.store.db import blob_hash
 from sources.errors import FetchError, SourceError
 from sources.fetch.netpolicy import same_site
-from sources.text.documents import read_document
 from sources.types import Fetched, Fetcher, Record
 
 log = logging.getLogger("regwatch.attachments")
@@ -90,6 +89,9 @@ def read_attachments(
         result.hashes[attachment.url] = digest
         result.bodies[digest] = body
         name = attachment.name or attachment.url
+        # here, not at the top: a warm check imports this module and reads no file
+        from sources.text.documents import read_document
+
         try:
             read = read_document(
                 body,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -29,8 +30,7 @@ from monitor.delivery.alerts import alert_from_change, enqueue, regulator_of
 from monitor.delivery.run_alerts import queue_run_alerts
 from monitor.errors import StoreError
 from monitor.pipeline import evidence, health, warm
-from monitor.pipeline.batch import Prefetch, WarmBatch
-from monitor.pipeline.documents import CheckContext, DocumentWriter, change_row
+from monitor.pipeline.batch import GROUP_RUNS, Prefetch, WarmBatch
 from monitor.pipeline.identity import relative_key, site_hosts
 from monitor.pipeline.plan import (
     PAGE_KEY,
@@ -61,6 +61,9 @@ from sources.fetch.http import HostGate, SharedClient
 from sources.fetch.netpolicy import NetworkPolicy
 from sources.registry import Adapter, SourceSettings, adapter_for
 from sources.types import Fetcher, Listing, Record
+
+if TYPE_CHECKING:  # the document writer is imported when a check takes the full path
+    from monitor.pipeline.documents import CheckContext
 
 log = logging.getLogger("regwatch.check")
 
@@ -138,6 +141,8 @@ class Pipeline:
         weakref.finalize(self, self.http_client.close)
         self.fetcher_factory = fetcher_factory or self._default_fetcher
         self._policies: dict[tuple[str, tuple[str, ...]], NetworkPolicy] = {}
+        self._local_hosts: dict[str, bool] = {}  # host name: resolves to local addresses
+        self.group_runs = GROUP_RUNS  # unchanged runs ``check_all`` writes in one transaction
 
     def _default_fetcher(
         self, settings: SourceSettings, validators: dict[str, dict[str, str]]
@@ -146,7 +151,8 @@ class Pipeline:
         key = (base_url, tuple(settings.allow_redirects_to))
         policy = self._policies.get(key)
         if policy is None:  # one name lookup per source and pipeline, not per check
-            policy = self._policies[key] = NetworkPolicy.for_source(*key)
+            policy = NetworkPolicy.for_source(*key, resolved=self._local_hosts)
+            self._policies[key] = policy
         return make_fetcher(
             settings.fetch,
             self.config.http,
@@ -174,7 +180,7 @@ class Pipeline:
             prefetch = Prefetch.read(session)
 
         def run_host(host: str, group: list[SourceSettings]) -> None:
-            batch = WarmBatch(self.store, prefetch)
+            batch = WarmBatch(self.store, prefetch, size=self.group_runs)
             try:
                 for number, source in enumerate(group):
                     results[source.name] = self.check(source, batch=batch)
@@ -258,6 +264,8 @@ class Pipeline:
                 )
             if batch is not None:
                 batch.flush()  # the runs before this one get the lower ids
+            from monitor.pipeline.documents import CheckContext
+
             row = source.row()
             ctx = CheckContext(
                 settings=settings,
@@ -717,6 +725,8 @@ class Pipeline:
         session.add(VersionRow(document_id=doc.id or 0, seen_at=now, text_hash=digest))
         if not diff.changed:
             return []
+        from monitor.pipeline.documents import change_row
+
         cls = classify(title, text=text)
         change = change_row(source, run, doc, "page_changed", "page_changed", now, cls)
         change.diff_hash = Store.put_blob(session, diff.unified().encode("utf-8"))
@@ -733,6 +743,8 @@ class Pipeline:
     ) -> list[ChangeRow]:
         for doc in documents.values():
             session.add(doc)  # keys renamed on load are written with the run
+        from monitor.pipeline.documents import DocumentWriter
+
         writer = DocumentWriter(session, self.store, ctx, plan, documents)
         outcome = plan.diff
         changes: list[ChangeRow] = writer.add_all(outcome.added)

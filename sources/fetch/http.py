@@ -114,6 +114,9 @@ class HttpSettings(BaseModel):
     )
 
 
+_SETS_COOKIE = {"set-cookie", "set-cookie2"}  # the headers CookieJar reads cookies from
+
+
 class _NoCookies(CookieJar):
     """The jar of a client that many fetchers share: it keeps nothing, so a
     cookie one site sets never reaches another (each fetcher keeps its own)."""
@@ -403,12 +406,14 @@ class HttpFetcher:
                 self.gate.slot(host_of(request.url), timeout=deadline - time.monotonic()),
                 scope(deadline, allow_local=local),
             ):
-                with self._lock:
-                    self.cookies.set_cookie_header(request)
+                with self._lock:  # (an empty jar has no header to add)
+                    if self.cookies.jar:
+                        self.cookies.set_cookie_header(request)
                 response = self._client.send(request, stream=True)
                 try:
-                    with self._lock:
-                        self.cookies.extract_cookies(response)
+                    if _SETS_COOKIE & response.headers.keys():
+                        with self._lock:
+                            self.cookies.extract_cookies(response)
                     body = self._read_body(response, url, deadline)
                 finally:
                     response.close()

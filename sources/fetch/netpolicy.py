@@ -190,13 +190,26 @@ class NetworkPolicy:
 
     @classmethod
     def for_source(
-        cls, base_url: str | None, allow_redirects_to: Iterable[str] = ()
+        cls,
+        base_url: str | None,
+        allow_redirects_to: Iterable[str] = (),
+        *,
+        resolved: dict[str, bool] | None = None,
     ) -> NetworkPolicy:
-        """The policy of a configured source: local addresses only if it is local itself."""
+        """The policy of a configured source: local addresses only if it is local
+        itself. ``resolved`` remembers the answer per host name, for the next
+        source on the same host (many sources, one name lookup)."""
+        if resolved is None:
+            allow_local = _resolve_local(base_url)
+        else:
+            host = (site_of(base_url) or ("", 0))[0] if base_url else ""
+            if host not in resolved:
+                resolved[host] = _resolve_local(base_url)
+            allow_local = resolved[host]
         return cls(
             site=base_url or None,
             allow_redirects_to=tuple(allow_redirects_to),
-            allow_local=_resolve_local(base_url),
+            allow_local=allow_local,
         )
 
     def local_ok(self, request_url: str | httpx.URL) -> bool | str:
