@@ -23,10 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Tag
 from lxml import etree
 from pydantic import Field, field_validator, model_validator
 
@@ -52,6 +51,9 @@ from sources.text.selectors import (
     tree_text,
 )
 from sources.types import Attachment, Coverage, Fetcher, FromSetting, Listing, Record, Regulator
+
+if TYPE_CHECKING:  # imported where a page is read with it (see sources.text.selectors)
+    from bs4 import BeautifulSoup
 
 __all__ = ["HtmlList", "HtmlListSettings", "ListPage", "parse_list"]
 
@@ -174,11 +176,15 @@ class _SoupReader:
         self.document = soup
 
     def base(self) -> str | None:
+        from bs4 import Tag
+
         tag = self.document.find("base", href=True)
         href = tag.get("href") if isinstance(tag, Tag) else None
         return href if isinstance(href, str) else None
 
     def items(self, css: str) -> list[Any]:
+        from bs4 import Tag
+
         return [node for node in self.document.select(css) if isinstance(node, Tag)]
 
     def nodes(self, node: Any, spec: Spec) -> list[Any]:

@@ -24,14 +24,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import cssselect
-import soupsieve
-from bs4 import BeautifulSoup, Tag
 from cssselect import parser as css
 from lxml import etree
 from lxml import html as lxml_html
+
+if TYPE_CHECKING:  # Beautiful Soup and soupsieve are imported where a page is read
+    # with them: a warm check reads none, and importing them costs a tenth of its CPU
+    from bs4 import BeautifulSoup, Tag
 
 __all__ = [
     "Spec",
@@ -114,6 +117,8 @@ def check_css(selector: str) -> str:
     """Raise ``ValueError`` naming the problem when ``selector`` is not valid CSS."""
     if _SIMPLE_CSS.fullmatch(selector):
         return selector
+    import soupsieve
+
     try:
         soupsieve.compile(selector)
     except (soupsieve.SelectorSyntaxError, ValueError, TypeError) as exc:
@@ -138,6 +143,8 @@ def make_soup(markup: str) -> BeautifulSoup:
     A leading XML prolog is dropped first: XHTML pages carry one, and Beautiful
     Soup would otherwise warn that it is parsing XML as HTML.
     """
+    from bs4 import BeautifulSoup
+
     return BeautifulSoup(_prepared(markup), "lxml")
 
 
@@ -163,6 +170,8 @@ def select_nodes(node: Tag, spec: Spec | str) -> list[Tag]:
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     if spec.css in _SELF:
         return [node]
+    from bs4 import Tag
+
     return [found for found in node.select(spec.css) if isinstance(found, Tag)]
 
 
@@ -416,7 +425,9 @@ def _plain_attrib(tree: css.Attrib) -> bool:
 
 def _plain_value(tree: css.Attrib) -> bool:
     name = tree.attrib.lower()
-    if name in _LIST_ATTRIBUTES or name in soupsieve.css_parser.HTML_CASE_INSENSITIVE_ATTRIBUTES:
+    from soupsieve.css_parser import HTML_CASE_INSENSITIVE_ATTRIBUTES
+
+    if name in _LIST_ATTRIBUTES or name in HTML_CASE_INSENSITIVE_ATTRIBUTES:
         return False
     return bool(tree.value and tree.value.value)
 
