@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -38,7 +37,7 @@ from monitor.store.records import (
     pack_record,
     record_dict,
 )
-from monitor.store.search import document_entry, write_entries
+from monitor.store.search import new_document_entry, write_entries
 from sources.registry import Adapter, SourceSettings
 from sources.types import Record
 
@@ -249,7 +248,9 @@ class DocumentWriter:
         entries; no ORM object is built for a baseline. A removed document
         listed again takes the ORM path (its row is updated). The changes (none
         on a baseline) are returned unflushed."""
-        returning = self._removed_documents([record.key for record in records])
+        # a baseline has nothing to list again: documents are written only by
+        # healthy runs, which count themselves (``healthy_runs``) as they write
+        returning = {} if self.ctx.baseline else self._removed_documents([r.key for r in records])
         fresh = [record for record in records if record.key not in returning]
         values = [self._new_values(record) for record in fresh]
         relisted = [self._relisted(returning[r.key], r) for r in records if r.key in returning]
@@ -313,7 +314,8 @@ class DocumentWriter:
             for doc_id, row, record in zip(ids, values, records, strict=True):
                 read = self.plan.files.get(record.key)
                 text = read.text if read is not None and row["text_hash"] else ""
-                entries.append(document_entry(SimpleNamespace(**row, id=doc_id), text))
+                cls = self._classification(record.key).as_dict()
+                entries.append(new_document_entry(row, doc_id, record, cls, text))
             write_entries(self.session.connection(), entries, fresh=True)
         return ids
 
