@@ -286,7 +286,7 @@ def _attachments(
     reader: _Reader, item: Any, base: str, link: str | None, title: str, specs: list[str]
 ) -> tuple[Attachment, ...]:
     found: dict[str, Attachment] = {}
-    if link and _names_a_document(link):
+    if link and canonical_url(link).lower().endswith(_DOCUMENT_SUFFIXES):
         found[link] = Attachment(url=link, name=title)
     for raw in specs:
         spec = parse_spec(raw)
@@ -296,16 +296,6 @@ def _attachments(
             if url and url not in found:
                 found[url] = Attachment(url=url, name=reader.text(node))
     return tuple(found.values())
-
-
-def _names_a_document(link: str) -> bool:
-    """Whether ``link`` (without its fragment) ends like a PDF or Word file. A link
-    with no ``;`` and no ``?`` keeps its path and query in ``canonical_url`` (the
-    test it stands for): one without the suffix anywhere needs no parse."""
-    lowered = link.lower()
-    if ";" not in link and "?" not in link and not any(s in lowered for s in _DOCUMENT_SUFFIXES):
-        return False
-    return canonical_url(link).lower().endswith(_DOCUMENT_SUFFIXES)
 
 
 @register
