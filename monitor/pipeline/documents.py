@@ -12,7 +12,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -166,6 +167,15 @@ _RELISTED_COLUMNS = (
 )
 
 
+@lru_cache(maxsize=1024)
+def _class_columns(cls: Classification) -> tuple[Mapping[str, Any], str]:
+    """(``as_dict()``, stored form) of a classification, each made once: the
+    records of a list share a few (a title alone decides most). The dict is
+    shared, hence read-only."""
+    data = cls.as_dict()
+    return MappingProxyType(data), pack_classification(data)
+
+
 def _version_values(doc: Any) -> dict[str, Any]:
     """A version of ``doc`` as it is now (a ``DocumentRow`` or a row with its columns)."""
     return {
@@ -314,7 +324,7 @@ class DocumentWriter:
             for doc_id, row, record in zip(ids, values, records, strict=True):
                 read = self.plan.files.get(record.key)
                 text = read.text if read is not None and row["text_hash"] else ""
-                cls = self._classification(record.key).as_dict()
+                cls = _class_columns(self._classification(record.key))[0]
                 entries.append(new_document_entry(row, doc_id, record, cls, text))
             write_entries(self.session.connection(), entries, fresh=True)
         return ids
@@ -379,7 +389,7 @@ class DocumentWriter:
             "comment_deadline": deadline_of(record),
             "text_hash": text_hash,
             "attachments": json.dumps(hashes, sort_keys=True),
-            "classification": pack_classification(cls.as_dict()),
+            "classification": _class_columns(cls)[1],
             "relevant": cls.relevant,
             "attachments_checked_at": self.now if read else None,
             "read_pending": record.key in self.plan.pending,
@@ -482,7 +492,7 @@ class DocumentWriter:
         doc.status = cls.status
         doc.attachments = json.dumps(hashes, sort_keys=True)
         doc.comment_deadline = deadline_of(record) or doc.comment_deadline
-        doc.classification = pack_classification(cls.as_dict())
+        doc.classification = _class_columns(cls)[1]
         doc.relevant = cls.relevant
         doc.read_pending = record.key in self.plan.pending
         self.session.add(doc)
@@ -555,7 +565,7 @@ class DocumentWriter:
         doc.text_hash = text_hash or doc.text_hash
         was_relevant = doc.relevant
         cls = self._classification(doc.key, doc)
-        doc.classification = pack_classification(cls.as_dict())
+        doc.classification = _class_columns(cls)[1]
         doc.relevant = cls.relevant
         self._version(doc)
         if not cls.relevant or was_relevant or not self._listed_after_baseline(doc):
