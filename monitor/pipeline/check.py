@@ -594,6 +594,8 @@ class Pipeline:
         self, session: Session, source: SourceRow, settings: SourceSettings, run: RunRow
     ) -> int:
         """The silent baseline's one summary line, for routes that ask for ``baseline``."""
+        if not self.config.routes:
+            return 0  # nobody to tell: no count, no alert built
         # the documents are in (written with Core, or flushed by the writer); what is
         # pending is the run's and the source's state, written once at the commit
         with session.no_autoflush:
