@@ -198,7 +198,8 @@ def normalise_text(text: str, ignore: Sequence[str] = ()) -> str:
     return text
 
 
-def _one_line(text: str, patterns: Sequence[str]) -> str:
+@lru_cache(maxsize=8192)  # pure; a title is asked by the listing digest and the row
+def _one_line(text: str, patterns: tuple[str, ...]) -> str:
     text = normalise_text(text, patterns)
     if "\n" in text:  # a title broken over lines: "细胞\n治疗" is "细胞治疗"
         text = _CJK_SPACE.sub("", text.replace("\n", " "))
@@ -233,7 +234,7 @@ def _noise_param(part: str) -> bool:
 
 def normalise_attachment(attachment: Attachment, ignore: Sequence[str] = ()) -> Attachment:
     """The comparable form of an attachment: clean URL, normalised name."""
-    return Attachment(url=clean_url(attachment.url), name=_one_line(attachment.name, ignore))
+    return Attachment(url=clean_url(attachment.url), name=_one_line(attachment.name, tuple(ignore)))
 
 
 def normalise_record(record: Record, ignore: Sequence[str] = ()) -> Record:

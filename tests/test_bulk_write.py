@@ -1,7 +1,8 @@
-"""New documents are written in bulk (Core executemany, ids by ``RETURNING``):
-each row gets its own record's id, version and search entry, exactly what the
-ORM path and a full index rebuild give. Real checks on a real local list site
-and a real SQLite file; more records than one 500-row chunk."""
+"""New documents are written in bulk (Core executemany; ids by ``RETURNING``
+on PostgreSQL, by the rowid range on SQLite): each row gets its own record's
+id, version and search entry, exactly what one insert per row and a full
+index rebuild give. Real checks on a real local list site and a real SQLite
+file; more records than one 500-row chunk."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+import monitor.store.bulk
 from monitor.config import Config
 from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer
@@ -45,11 +47,12 @@ def config(tmp_path: Path, base: str) -> Config:
     )
 
 
-def open_store(cfg: Config, returning: bool) -> Store:
-    """The store; ``returning=False`` plays an SQLite older than 3.35 (no
-    ``RETURNING``): one insert per row, the same rows and ids."""
+def open_store(cfg: Config, returning: bool, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """The store; ``returning=False``: one insert per row (``bulk.one_by_one``,
+    the path of a database without sorted ``RETURNING``), the same rows and ids."""
     store = Store(cfg.store.url)
     if not returning:
+        monkeypatch.setattr(monitor.store.bulk, "_sqlite_ids", monitor.store.bulk.one_by_one)
         store.engine.dialect.insert_executemany_returning_sort_by_parameter_order = False
     return store
 
@@ -60,14 +63,14 @@ def index_rows(store: Store) -> set[tuple[Any, ...]]:
         return {tuple(row) for row in connection.execute(sa.select(*columns))}
 
 
-@pytest.mark.parametrize("returning", [True, False], ids=["returning", "sqlite-3.34"])
+@pytest.mark.parametrize("returning", [True, False], ids=["bulk", "one-by-one"])
 def test_bulk_written_documents_hold_their_own_records_versions_and_changes(
-    tmp_path: Path, returning: bool
+    tmp_path: Path, returning: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site = ListSite(items=items("a", 1100, "2026-06-01"))
     with ReplicaServer(site) as server:
         cfg = config(tmp_path, server.url)
-        store = open_store(cfg, returning)
+        store = open_store(cfg, returning, monkeypatch)
         pipeline = Pipeline(cfg, store)
         source = cfg.sources[0]
         outcomes = [pipeline.check(source).outcome]  # baseline: 1,100 rows in bulk
@@ -102,14 +105,14 @@ def test_bulk_written_documents_hold_their_own_records_versions_and_changes(
     assert all(c.title == docs_by_id[c.document_id or 0].title for c in added)
 
 
-@pytest.mark.parametrize("returning", [True, False], ids=["returning", "sqlite-3.34"])
+@pytest.mark.parametrize("returning", [True, False], ids=["bulk", "one-by-one"])
 def test_bulk_written_index_equals_a_full_rebuild_and_finds_the_new_titles(
-    tmp_path: Path, returning: bool
+    tmp_path: Path, returning: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site = ListSite(items=items("a", 700, "2026-06-01"))
     with ReplicaServer(site) as server:
         cfg = config(tmp_path, server.url)
-        store = open_store(cfg, returning)
+        store = open_store(cfg, returning, monkeypatch)
         pipeline = Pipeline(cfg, store)
         source = cfg.sources[0]
         pipeline.check(source)

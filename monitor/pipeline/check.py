@@ -637,12 +637,17 @@ class Pipeline:
         self, session: Session, source: SourceRow, settings: SourceSettings, run: RunRow
     ) -> int:
         """The silent baseline's one summary line, for routes that ask for ``baseline``."""
-        relevant = session.exec(
-            select(DocumentRow.id).where(
-                DocumentRow.source_id == source.id,
-                DocumentRow.relevant == True,  # noqa: E712
-            )
-        ).all()
+        if not self.config.routes:
+            return 0  # nobody to tell: no count, no alert built
+        # the documents are in (written with Core, or flushed by the writer); what is
+        # pending is the run's and the source's state, written once at the commit
+        with session.no_autoflush:
+            relevant = session.exec(
+                select(DocumentRow.id).where(
+                    DocumentRow.source_id == source.id,
+                    DocumentRow.relevant == True,  # noqa: E712
+                )
+            ).all()
         alert = Alert(
             id=f"baseline-{source.id}",
             kind="baseline",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 # Drupal feeds (EMA's) give ``<guid>2552 at https://www.ema.europa.eu</guid>``
@@ -40,6 +41,7 @@ def site_hosts(urls: Iterable[str | None]) -> frozenset[str]:
     return frozenset(h for h in (host_of(u) for u in urls if u) if h)
 
 
+@lru_cache(maxsize=8192)  # pure; asked 2-3 times per record (its key, url and files)
 def relative_key(key: str, hosts: frozenset[str]) -> str:
     """``key`` without scheme, and without host when the host is the source's own."""
     drupal = _DRUPAL_GUID.match(key)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _WRAPPERS = [
     re.compile(r"关于公开征求《(?P<t>.+?)》(?:等\S*)?意见的通知"),
@@ -31,6 +32,7 @@ _NOTICE_NUMBER = re.compile(r"[（(]\s*\d{4}\s*年第?\s*\d+\s*号\s*[)）]")
 _DROP = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
+@lru_cache(maxsize=8192)  # pure; asked for each new record by the writer's index and its row
 def stem(title: str) -> str:
     """A key equal for a draft and its final version, insensitive to width, case,
     punctuation and status words."""

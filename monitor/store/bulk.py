@@ -1,10 +1,18 @@
 """Inserting many rows with Core and getting their ids back, in order.
 
-SQLAlchemy 2 sends an executemany with ``RETURNING`` as batched multi-row
-``INSERT … RETURNING`` ("insertmanyvalues") and, with
-``sort_by_parameter_order``, gives the ids in the order of the parameters, on
-PostgreSQL and on SQLite 3.35 or newer. An older SQLite has no ``RETURNING``:
-there each row is its own insert (slower, the same rows and ids).
+PostgreSQL: SQLAlchemy 2 sends an executemany with ``RETURNING`` as batched
+multi-row ``INSERT … RETURNING`` ("insertmanyvalues") and, with
+``sort_by_parameter_order``, gives the ids in the order of the parameters.
+
+SQLite: SQLAlchemy sends that request one row per statement (SQLite does not
+promise the order of ``RETURNING`` rows), each with its own round of Python
+around it. Here the rows go in one plain ``executemany`` and the ids are the
+range that ends at ``last_insert_rowid()``: SQLite gives a row inserted
+without an id one more than the largest in the table, and no other
+connection writes between the rows of one statement (it holds the database's
+write lock until the transaction ends). The range is checked: a table at the
+largest rowid (where SQLite picks ids at random) raises rather than returning
+wrong ids.
 """
 
 from __future__ import annotations
@@ -22,12 +30,37 @@ def insert_ids(
     """Insert ``rows`` into ``table``; the new rows' ids, in the order of ``rows``."""
     if not rows:
         return []
+    if connection.dialect.name == "sqlite":
+        return _sqlite_ids(connection, table, rows)
     if connection.dialect.insert_executemany_returning_sort_by_parameter_order:
         statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
         return [int(row[0]) for row in connection.execute(statement, list(rows))]
+    return one_by_one(connection, table, rows)
+
+
+def one_by_one(
+    connection: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """One insert per row (a database without sorted ``RETURNING``; and the
+    reference the bulk paths are tested against)."""
     ids = []
     for row in rows:
         key = connection.execute(table.insert(), row).inserted_primary_key
         assert key is not None
         ids.append(int(key[0]))
     return ids
+
+
+def _sqlite_ids(
+    connection: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """One executemany; the ids are the ``len(rows)`` rowids up to the last one."""
+    connection.execute(table.insert(), list(rows))
+    name = connection.dialect.identifier_preparer.format_table(table)
+    last, highest = connection.exec_driver_sql(
+        f"SELECT last_insert_rowid(), max(rowid) FROM {name}"
+    ).one()
+    first = int(last) - len(rows) + 1
+    if highest != last or first < 1:  # pragma: no cover - SQLite's rowid ceiling
+        raise RuntimeError(f"{table.name}: new ids are not the {len(rows)} up to {last}")
+    return list(range(first, int(last) + 1))

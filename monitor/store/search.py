@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -130,6 +130,10 @@ def classes_of(classification: str) -> str:
         cls = json.loads(classification or "{}")
     except ValueError:
         return ""
+    return _classes(cls)
+
+
+def _classes(cls: Mapping[str, Any]) -> str:
     keys: list[str] = []
     for scope in ("cn", "eu", "us", "jp", "modalities"):
         keys += [k for k in cls.get(scope) or [] if isinstance(k, str)]
@@ -141,11 +145,14 @@ def _fields_text(record: str) -> str:
         data = unpack_record(record, key="")
     except ValueError:
         return ""
-    fields = data.get("fields") or {}
+    names = [a.get("name") for a in data.get("attachments") or [] if isinstance(a, dict)]
+    return _searched_fields(data.get("fields") or {}, names)
+
+
+def _searched_fields(fields: Mapping[str, Any], names: Iterable[Any]) -> str:
+    """A record's field values, then its attachments' names, one a line."""
     values = [str(v) for v in fields.values() if v not in (None, "")]
-    values += [
-        str(a.get("name") or "") for a in data.get("attachments") or [] if isinstance(a, dict)
-    ]
+    values += [str(name or "") for name in names]
     return "\n".join(v for v in values if v)
 
 
@@ -181,6 +188,35 @@ def document_entry(doc: Any, text: str) -> dict[str, Any]:
         "title": doc.title or "",
         "body": body,
         "grams": grams(doc.title or "", body),
+    }
+
+
+def new_document_entry(
+    row: Mapping[str, Any], doc_id: int, record: Any, cls: Mapping[str, Any], text: str
+) -> dict[str, Any]:
+    """``document_entry`` of a document about to be inserted in bulk, built from
+    its row's columns, its record (a ``sources.types.Record``) and its
+    ``Classification.as_dict()`` rather than by decoding the JSON just encoded
+    into the row (the same entry)."""
+    fields = dict(sorted(record.fields.items()))  # in the order the stored record keeps
+    searched = _searched_fields(fields, (a.name for a in record.attachments))
+    body = "\n".join(part for part in (text[:MAX_BODY], searched) if part)
+    title = row["title"] or ""
+    return {
+        "kind": "document",
+        "ref_id": doc_id,
+        "document_id": doc_id,
+        "source_id": row["source_id"],
+        "jurisdiction": row["jurisdiction"] or "",
+        "classes": _classes(cls),
+        "status": row["status"] or "",
+        "doc_type": str(cls.get("doc_type") or ""),
+        "event": row["state"] or "",
+        "relevant": bool(row["relevant"]),
+        "at": row["first_seen"],
+        "title": title,
+        "body": body,
+        "grams": grams(title, body),
     }
 
 
