@@ -19,8 +19,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlmodel import Session, create_engine, select
 
 from monitor.errors import ConfigError, StoreError
-from monitor.store import search
+from monitor.store import compact, search
 from monitor.store.models import BlobRow
+
+_ = compact  # its mapper events store document rows small (migration 0011)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 URL_KEY = "[store].url"

@@ -41,7 +41,7 @@ from sqlalchemy.orm import attributes
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from monitor.store.bulk import insert_ids
-from monitor.store.models import ChangeRow, DocumentRow
+from monitor.store.models import ChangeRow, ClassificationRow, DocumentRow
 from monitor.store.records import unpack_classification, unpack_record
 
 metadata = sa.MetaData()
@@ -394,15 +394,22 @@ _COLUMNS = {
 def _batches(connection: Connection, table: str, size: int) -> Iterator[list[Any]]:
     model: Any = DocumentRow if table == "document" else ChangeRow
     columns = model.__table__.c
+    chosen = [columns[name] for name in _COLUMNS[table]]
+    select = sa.select(*chosen)
+    shared = table == "document" and "classification_id" in {
+        c["name"] for c in sa.inspect(connection).get_columns("document")
+    }
+    if shared:  # migration 0011: the text is the classification table's
+        classes = ClassificationRow.__table__  # type: ignore[attr-defined]
+        text = sa.func.coalesce(classes.c.packed, columns.classification).label("classification")
+        select = sa.select(*(text if c.name == "classification" else c for c in chosen))
+        select = select.outerjoin_from(
+            DocumentRow, classes, classes.c.id == columns.classification_id
+        )
     last = 0
     while True:
         rows = list(
-            connection.execute(
-                sa.select(*(columns[name] for name in _COLUMNS[table]))
-                .where(columns.id > last)
-                .order_by(columns.id)
-                .limit(size)
-            )
+            connection.execute(select.where(columns.id > last).order_by(columns.id).limit(size))
         )
         if not rows:
             return

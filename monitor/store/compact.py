@@ -1,0 +1,214 @@
+"""Document rows stored smaller than they read (migration 0011).
+
+Three columns of ``document`` hold less than the ORM row shows:
+
+* ``lineage`` is empty when it equals the title (nearly always): read back
+  as the title (an empty lineage has no ``lineage_key``);
+* ``classification`` is left empty and ``classification_id`` names a row of
+  the ``classification`` table (a few distinct values shared by thousands of
+  documents): read back as that row's text;
+* a version's record leaves out the title and URL equal to its document's
+  (``records.pack_version``): before a document's title or URL changes, the
+  old ones are written into the versions that left them out.
+
+Mapper events do it for every ``DocumentRow`` the ORM loads, inserts or
+updates, so code that reads ``doc.lineage`` or ``doc.classification`` never
+knows. A Core insert of document rows packs them with :func:`stored_rows`.
+Readers that select the columns themselves (``search.rebuild``) join the
+``classification`` table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Mapper, attributes
+from sqlalchemy.orm.attributes import set_committed_value
+
+from monitor.errors import StoreError
+from monitor.store.models import ClassificationRow, DocumentRow, VersionRow
+from monitor.store.records import (
+    classification_key,
+    pack_version,
+    shown_lineage,
+    stored_lineage,
+    unpack_record,
+)
+
+_CLASSES: Any = ClassificationRow.__table__  # type: ignore[attr-defined]
+_VERSIONS: Any = VersionRow.__table__  # type: ignore[attr-defined]
+# every classification text ever read or written, by id: the id is the text's
+# digest, so one dictionary serves every store this process opens
+_TEXTS: dict[int, str] = {}
+# connection.info: the ids known stored in this transaction
+_WRITTEN = "regwatch_classifications"
+# InstanceState.info: what a row showed before its flush stored it small
+_RESTORE = "regwatch_restore"
+
+
+# -- classifications -------------------------------------------------------------
+
+
+def classification_id(connection: Connection, packed: str) -> int:
+    """The id of ``packed`` in the ``classification`` table, its row written
+    first when the table does not hold it (in this transaction)."""
+    key = classification_key(packed)
+    written: set[int] = connection.info.setdefault(_WRITTEN, set())
+    if key in written:
+        return key
+    found = connection.execute(sa.select(_CLASSES.c.packed).where(_CLASSES.c.id == key)).first()
+    if found is None:
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        # another process may write the same row meanwhile: the same text, the same id
+        connection.execute(insert(_CLASSES).values(id=key, packed=packed).on_conflict_do_nothing())
+    elif found[0] != packed:
+        raise StoreError(f"two classifications share the id {key}: {found[0]!r} and {packed!r}")
+    written.add(key)
+    _TEXTS[key] = packed
+    return key
+
+
+def classification_texts(connection: Connection, ids: Iterable[int]) -> dict[int, str]:
+    """The texts of the classification ``ids`` (all of the table's rows are read
+    once when one is unknown: the table holds a few)."""
+    if any(i not in _TEXTS for i in ids):
+        for row in connection.execute(sa.select(_CLASSES.c.id, _CLASSES.c.packed)):
+            _TEXTS[row.id] = row.packed
+    return _TEXTS
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_written(connection: Connection) -> None:
+    connection.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _forget_written_savepoint(connection: Connection, _name: str, _context: object) -> None:
+    connection.info.pop(_WRITTEN, None)
+
+
+def stored_rows(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Document rows (every column, as a Core insert takes them) as stored:
+    the lineage empty when it is the title, the classification by id."""
+    return [
+        {
+            **row,
+            "lineage": stored_lineage(row["lineage"], row["title"]),
+            "classification": "",
+            "classification_id": classification_id(connection, row["classification"]),
+        }
+        for row in rows
+    ]
+
+
+# -- the ORM's rows ----------------------------------------------------------------
+
+
+def _read_back(target: DocumentRow, connection: Connection | None) -> None:
+    state = attributes.instance_state(target)
+    loaded = state.dict
+    if loaded.get("lineage") == "" and "title" in loaded:
+        shown = shown_lineage("", loaded["title"], loaded.get("lineage_key"))
+        if shown:
+            set_committed_value(target, "lineage", shown)
+    key = loaded.get("classification_id")
+    if key is not None and "classification" in loaded and connection is not None:
+        texts = _TEXTS if key in _TEXTS else classification_texts(connection, [key])
+        set_committed_value(target, "classification", texts[key])
+
+
+@event.listens_for(DocumentRow, "load")
+def _on_load(target: DocumentRow, context: Any) -> None:
+    _read_back(target, context.session.connection())
+
+
+@event.listens_for(DocumentRow, "refresh")
+def _on_refresh(target: DocumentRow, context: Any, _attrs: object) -> None:
+    _read_back(target, context.session.connection())
+
+
+def _changed(target: DocumentRow, name: str) -> bool:
+    return attributes.get_history(target, name).has_changes()
+
+
+def _store_small(target: DocumentRow, connection: Connection, insert: bool) -> None:
+    restore: dict[str, Any] = {}
+    if insert or _changed(target, "lineage") or _changed(target, "title"):
+        restore["lineage"] = target.lineage
+        target.lineage = stored_lineage(target.lineage, target.title)
+    if insert or _changed(target, "classification"):
+        restore["classification"] = target.classification
+        target.classification_id = classification_id(connection, target.classification)
+        target.classification = ""
+    attributes.instance_state(target).info[_RESTORE] = restore
+
+
+def _shown_again(target: DocumentRow) -> None:
+    for name, value in attributes.instance_state(target).info.pop(_RESTORE, {}).items():
+        setattr(target, name, value)
+
+
+@event.listens_for(DocumentRow, "before_insert")
+def _before_insert(_mapper: Mapper[Any], connection: Connection, target: DocumentRow) -> None:
+    _store_small(target, connection, insert=True)
+
+
+@event.listens_for(DocumentRow, "before_update")
+def _before_update(_mapper: Mapper[Any], connection: Connection, target: DocumentRow) -> None:
+    _keep_version_columns(target, connection)
+    _store_small(target, connection, insert=False)
+
+
+@event.listens_for(DocumentRow, "after_insert")
+def _after_insert(_mapper: Mapper[Any], _connection: Connection, target: DocumentRow) -> None:
+    _shown_again(target)
+
+
+@event.listens_for(DocumentRow, "after_update")
+def _after_update(_mapper: Mapper[Any], _connection: Connection, target: DocumentRow) -> None:
+    _shown_again(target)
+
+
+# -- versions ------------------------------------------------------------------------
+
+
+def _keep_version_columns(target: DocumentRow, connection: Connection) -> None:
+    """Before a document's title or URL changes, its versions that left them out
+    (they were the same) take the old ones."""
+    title, url = attributes.get_history(target, "title"), attributes.get_history(target, "url")
+    if not (title.deleted or url.deleted):
+        return
+    old_title = title.deleted[0] if title.deleted else target.title
+    old_url = url.deleted[0] if url.deleted else target.url
+    rows = connection.execute(
+        sa.select(_VERSIONS.c.id, _VERSIONS.c.record).where(_VERSIONS.c.document_id == target.id)
+    ).all()
+    values = []
+    for row in rows:
+        if row.record in (None, "", "{}"):
+            continue
+        try:
+            data = json.loads(row.record)
+        except ValueError:
+            continue
+        if not isinstance(data, dict) or ("title" in data and "url" in data):
+            continue
+        full = unpack_record(row.record, key=target.key, title=old_title, url=old_url)
+        # still without what the document keeps
+        packed = pack_version(full, key=target.key, title=target.title, url=target.url)
+        if packed != row.record:
+            values.append({"row_id": row.id, "new_record": packed})
+    if values:
+        connection.execute(
+            _VERSIONS.update()
+            .where(_VERSIONS.c.id == sa.bindparam("row_id"))
+            .values(record=sa.bindparam("new_record")),
+            values,
+        )
