@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -262,3 +263,31 @@ def test_0011_on_postgres_down_to_0010_and_back_twice_loses_nothing(
 ) -> None:
     store = _checked_store(tmp_path, pg_url)  # the config's SQLite file is never opened
     _assert_round_trips(pg_url, store)
+
+
+def test_a_store_upgraded_to_0011_gives_the_freed_pages_back(tmp_path: Path) -> None:
+    """SQLite keeps the pages the upgrade emptied in the file: opening a store
+    written before 0011 vacuums it once after the upgrade."""
+    url = f"sqlite:///{tmp_path / 'regwatch.db'}"
+    titles = [f"国家药监局关于发布细胞治疗产品第{n}号技术指导原则的通告" for n in range(400)]
+    site = ListSite(items=[Item(f"p{n}", t, "2026-06-01") for n, t in enumerate(titles)])
+    with ReplicaServer(site) as server:
+        config = list_config(tmp_path, server.url, source="attachments = false")
+        store = Store(url)
+        Pipeline(config, store).check(config.sources[0])
+        store.close()
+    alembic_step(url, "0010", down=True)
+    db = sqlite3.connect(tmp_path / "regwatch.db")
+    db.execute("VACUUM")
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.close()
+    alembic_step(url, "0011")  # without the store: the file keeps its pages, half empty
+    db = sqlite3.connect(tmp_path / "regwatch.db")
+    assert db.execute("PRAGMA page_count").fetchone()[0] >= pages
+    db.close()
+    alembic_step(url, "0010", down=True)
+    Store(url).close()
+    db = sqlite3.connect(tmp_path / "regwatch.db")
+    assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert db.execute("PRAGMA page_count").fetchone()[0] < pages * 0.8
+    db.close()
