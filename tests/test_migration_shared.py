@@ -291,3 +291,43 @@ def test_a_store_upgraded_to_0011_gives_the_freed_pages_back(tmp_path: Path) -> 
     assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0
     assert db.execute("PRAGMA page_count").fetchone()[0] < pages * 0.8
     db.close()
+
+
+def _index_terms(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(every token the trigram index holds, every token of an index built
+    afresh from what the entries read as): equal when no update or delete ever
+    handed the index a title it did not hold."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE VIRTUAL TABLE temp.held USING fts5vocab(main, search_fts, 'instance')")
+    db.execute("CREATE VIRTUAL TABLE temp.fresh USING fts5(title, body, tokenize='trigram')")
+    db.execute(
+        "INSERT INTO temp.fresh(rowid, title, body) SELECT e.id, CASE WHEN e.title = ''"
+        " AND e.kind = 'document' THEN (SELECT d.title FROM document d WHERE d.id = e.ref_id)"
+        " ELSE e.title END, e.body FROM search_entry e"
+    )
+    db.execute("CREATE VIRTUAL TABLE temp.built USING fts5vocab(temp, fresh, 'instance')")
+    held = db.execute("SELECT * FROM temp.held ORDER BY 1, 2, 3, 4").fetchall()
+    built = db.execute("SELECT * FROM temp.built ORDER BY 1, 2, 3, 4").fetchall()
+    db.close()
+    return held, built
+
+
+def test_the_search_index_holds_what_its_entries_read_as(tmp_path: Path) -> None:
+    """A document's entry on SQLite leaves its title to the document row; after
+    titles revised, documents removed and listed again, and the migration both
+    ways, the trigram index holds exactly the tokens of what the entries read as."""
+    url = f"sqlite:///{tmp_path / 'regwatch.db'}"
+    _checked_store(tmp_path, url).close()
+    db = sqlite3.connect(tmp_path / "regwatch.db")
+    blank = db.execute(
+        "SELECT count(*) FROM search_entry WHERE kind = 'document' AND title = ''"
+    ).fetchone()[0]
+    documents = db.execute("SELECT count(*) FROM document").fetchone()[0]
+    db.close()
+    assert blank == documents
+    held, built = _index_terms(tmp_path / "regwatch.db")
+    assert held == built and any("第二次" in row[0] for row in held)
+    alembic_step(url, "0010", down=True)
+    assert _index_terms(tmp_path / "regwatch.db") == (held, held)
+    Store(url).close()
+    assert _index_terms(tmp_path / "regwatch.db") == (held, held)

@@ -9,7 +9,10 @@ Three columns of ``document`` hold less than the ORM row shows:
   documents): read back as that row's text;
 * a version's record leaves out the title and URL equal to its document's
   (``records.pack_version``): before a document's title or URL changes, the
-  old ones are written into the versions that left them out.
+  old ones are written into the versions that left them out;
+* on SQLite, a document's search entry leaves out the title
+  (``search.entry_title``): before the title changes or the document goes,
+  the old one is written into the entry.
 
 Mapper events do it for every ``DocumentRow`` the ORM loads, inserts or
 updates, so code that reads ``doc.lineage`` or ``doc.classification`` never
@@ -41,6 +44,7 @@ from monitor.store.records import (
     stored_lineage,
     unpack_record,
 )
+from monitor.store.search import entries
 
 _CLASSES: Any = ClassificationRow.__table__  # type: ignore[attr-defined]
 _VERSIONS: Any = VersionRow.__table__  # type: ignore[attr-defined]
@@ -162,8 +166,28 @@ def _before_insert(_mapper: Mapper[Any], connection: Connection, target: Documen
 
 @event.listens_for(DocumentRow, "before_update")
 def _before_update(_mapper: Mapper[Any], connection: Connection, target: DocumentRow) -> None:
+    title = attributes.get_history(target, "title")
+    if title.deleted:
+        _keep_entry_title(connection, target.id, title.deleted[0])
     _keep_version_columns(target, connection)
     _store_small(target, connection, insert=False)
+
+
+@event.listens_for(DocumentRow, "before_delete")
+def _before_delete(_mapper: Mapper[Any], connection: Connection, target: DocumentRow) -> None:
+    _keep_entry_title(connection, target.id, target.title)
+
+
+def _keep_entry_title(connection: Connection, doc_id: int | None, title: str) -> None:
+    """Write the title a document's search entry reads from its row into the
+    entry, before the row changes it (SQLite: ``search.entry_title``)."""
+    if connection.dialect.name != "sqlite" or doc_id is None:
+        return
+    connection.execute(
+        entries.update()
+        .where(entries.c.kind == "document", entries.c.ref_id == doc_id, entries.c.title == "")
+        .values(title=title)
+    )
 
 
 @event.listens_for(DocumentRow, "after_insert")

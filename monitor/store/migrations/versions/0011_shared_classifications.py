@@ -15,7 +15,11 @@ What ``monitor.store.records`` and ``monitor.store.compact`` describe:
   which has no ``lineage_key``, stays empty);
 * ``document.fingerprint`` goes: no code reads it (each write recomputed it);
 * ``version.record`` leaves out its title and URL when they equal its
-  document's (kept when nothing else would be left).
+  document's (kept when nothing else would be left);
+* SQLite: a document's ``search_entry.title`` is left empty when it is the
+  document's title; the trigram index's triggers read it from the document
+  (``search.entry_title``). The index itself is not rewritten: it holds the
+  same titles.
 
 Nothing is lost: the ORM reads back the classification's text and the title
 as lineage (``monitor.store.compact``), ``records.version_dict`` fills a
@@ -35,6 +39,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from diffing.normalise import fingerprint
+from monitor.store.search import SQLITE_TRIGGERS
 from monitor.store.records import (
     classification_key,
     pack_record,
@@ -138,6 +143,35 @@ def _versions(convert: Any, *, packed: bool) -> None:
         _update(_version, ("record",), values)
 
 
+# -- the search index's titles (SQLite) ---------------------------------------------
+
+# the triggers as 0006-0010 made them (search.SQLITE_TRIGGERS now)
+_TRIGGERS_0010 = [
+    "CREATE TRIGGER search_entry_ai AFTER INSERT ON search_entry BEGIN "
+    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+    "CREATE TRIGGER search_entry_ad AFTER DELETE ON search_entry BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, title, body) "
+    "VALUES ('delete', old.id, old.title, old.body); END",
+    "CREATE TRIGGER search_entry_au AFTER UPDATE ON search_entry BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, title, body) "
+    "VALUES ('delete', old.id, old.title, old.body); "
+    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+]
+_DOC_TITLE = "(SELECT d.title FROM document d WHERE d.id = search_entry.ref_id)"
+
+
+def _entry_titles(triggers: list[str], statement: str) -> None:
+    """Run ``statement`` on ``search_entry`` with no trigger (the trigram index
+    keeps what it holds: the same titles), then create ``triggers``."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for name in ("search_entry_ai", "search_entry_ad", "search_entry_au"):
+        op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    op.execute(statement)
+    for trigger in triggers:
+        op.execute(trigger)
+
+
 # -- upgrade -------------------------------------------------------------------------
 
 
@@ -175,6 +209,11 @@ def upgrade() -> None:
     _versions(
         lambda full, row: pack_version(full, key=row.key, title=row.title, url=row.url),
         packed=False,
+    )
+    _entry_titles(
+        SQLITE_TRIGGERS,
+        "UPDATE search_entry SET title = '' WHERE kind = 'document' AND title != ''"
+        f" AND title = {_DOC_TITLE}",
     )
 
 
@@ -221,6 +260,11 @@ def _documents_back() -> None:
 
 
 def downgrade() -> None:
+    _entry_titles(
+        _TRIGGERS_0010,
+        f"UPDATE search_entry SET title = coalesce({_DOC_TITLE}, '')"
+        " WHERE kind = 'document' AND title = ''",
+    )
     _versions(lambda full, row: pack_record(full, key=row.key), packed=True)
     op.add_column(
         "document", sa.Column("fingerprint", sa.String(), nullable=False, server_default="")
