@@ -29,9 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, attributes
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -51,7 +49,7 @@ _VERSIONS: Any = VersionRow.__table__  # type: ignore[attr-defined]
 # every classification text ever read or written, by id: the id is the text's
 # digest, so one dictionary serves every store this process opens
 _TEXTS: dict[int, str] = {}
-# connection.info: the ids known stored in this transaction
+# connection.info: (transaction, the ids known stored in it)
 _WRITTEN = "regwatch_classifications"
 # InstanceState.info: what a row showed before its flush stored it small
 _RESTORE = "regwatch_restore"
@@ -64,19 +62,41 @@ def classification_id(connection: Connection, packed: str) -> int:
     """The id of ``packed`` in the ``classification`` table, its row written
     first when the table does not hold it (in this transaction)."""
     key = classification_key(packed)
-    written: set[int] = connection.info.setdefault(_WRITTEN, set())
+    written = _written(connection)
     if key in written:
         return key
     found = connection.execute(sa.select(_CLASSES.c.packed).where(_CLASSES.c.id == key)).first()
     if found is None:
-        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
         # another process may write the same row meanwhile: the same text, the same id
-        connection.execute(insert(_CLASSES).values(id=key, packed=packed).on_conflict_do_nothing())
+        connection.execute(_insert_new(connection.dialect.name, key, packed))
     elif found[0] != packed:
         raise StoreError(f"two classifications share the id {key}: {found[0]!r} and {packed!r}")
     written.add(key)
     _TEXTS[key] = packed
     return key
+
+
+def _written(connection: Connection) -> set[int]:
+    """The ids this transaction (the innermost: a savepoint's rollback forgets
+    them too) is known to hold. No engine event: a connection listener would
+    slow every statement of every run."""
+    transaction = connection.get_nested_transaction() or connection.get_transaction()
+    held = connection.info.get(_WRITTEN)
+    if held is None or held[0] is not transaction:
+        held = connection.info[_WRITTEN] = (transaction, set())
+    written: set[int] = held[1]
+    return written
+
+
+def _insert_new(dialect: str, key: int, packed: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` (dialect modules imported on first use)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(_CLASSES).values(id=key, packed=packed).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(_CLASSES).values(id=key, packed=packed).on_conflict_do_nothing()
 
 
 def classification_texts(connection: Connection, ids: Iterable[int]) -> dict[int, str]:
@@ -86,16 +106,6 @@ def classification_texts(connection: Connection, ids: Iterable[int]) -> dict[int
         for row in connection.execute(sa.select(_CLASSES.c.id, _CLASSES.c.packed)):
             _TEXTS[row.id] = row.packed
     return _TEXTS
-
-
-@event.listens_for(Engine, "rollback")
-def _forget_written(connection: Connection) -> None:
-    connection.info.pop(_WRITTEN, None)
-
-
-@event.listens_for(Engine, "rollback_savepoint")
-def _forget_written_savepoint(connection: Connection, _name: str, _context: object) -> None:
-    connection.info.pop(_WRITTEN, None)
 
 
 def stored_rows(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -115,27 +125,28 @@ def stored_rows(connection: Connection, rows: list[dict[str, Any]]) -> list[dict
 # -- the ORM's rows ----------------------------------------------------------------
 
 
-def _read_back(target: DocumentRow, connection: Connection | None) -> None:
-    state = attributes.instance_state(target)
-    loaded = state.dict
+def _read_back(target: DocumentRow, context: Any) -> None:
+    """Show a row just read (``context``: its query's) as it was written."""
+    loaded = attributes.instance_state(target).dict
     if loaded.get("lineage") == "" and "title" in loaded:
         shown = shown_lineage("", loaded["title"], loaded.get("lineage_key"))
         if shown:
             set_committed_value(target, "lineage", shown)
     key = loaded.get("classification_id")
-    if key is not None and "classification" in loaded and connection is not None:
-        texts = _TEXTS if key in _TEXTS else classification_texts(connection, [key])
-        set_committed_value(target, "classification", texts[key])
+    if key is not None and "classification" in loaded:
+        if key not in _TEXTS:  # read once per process and text
+            classification_texts(context.session.connection(), [key])
+        set_committed_value(target, "classification", _TEXTS[key])
 
 
 @event.listens_for(DocumentRow, "load")
 def _on_load(target: DocumentRow, context: Any) -> None:
-    _read_back(target, context.session.connection())
+    _read_back(target, context)
 
 
 @event.listens_for(DocumentRow, "refresh")
 def _on_refresh(target: DocumentRow, context: Any, _attrs: object) -> None:
-    _read_back(target, context.session.connection())
+    _read_back(target, context)
 
 
 def _changed(target: DocumentRow, name: str) -> bool:
