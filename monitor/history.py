@@ -217,12 +217,12 @@ def diff_versions(
     else:
         distinct: list[VersionRow] = []
         for version in versions:
-            if not distinct or _content(version) != _content(distinct[-1]):
+            if not distinct or _content(version, doc) != _content(distinct[-1], doc):
                 distinct.append(version)
         if len(distinct) < 2:
             raise NotFound(f"document {doc_id} has only one version so far")
         old, new = distinct[-2], distinct[-1]
-    return text_diff.diff(_version_text(store, old, doc.key), _version_text(store, new, doc.key))
+    return text_diff.diff(_version_text(store, old, doc), _version_text(store, new, doc))
 
 
 def version_list(versions: list[VersionRow]) -> list[dict[str, Any]]:
@@ -233,12 +233,12 @@ def version_list(versions: list[VersionRow]) -> list[dict[str, Any]]:
     ]
 
 
-def _content(version: VersionRow) -> tuple[str, str | None]:
-    return version.record, version.text_hash
+def _content(version: VersionRow, doc: DocumentRow) -> tuple[dict[str, Any], str | None]:
+    return version_dict(version, doc), version.text_hash
 
 
-def _version_text(store: Store, version: VersionRow, key: str) -> str:
-    record = version_dict(version, key)
+def _version_text(store: Store, version: VersionRow, doc: DocumentRow) -> str:
+    record = version_dict(version, doc)
     lines = [f"{k}: {v}" for k, v in record.items() if k not in ("fields", "attachments")]
     lines += [f"{k}: {v}" for k, v in (record.get("fields") or {}).items()]
     lines += [f"attachment: {a.get('name') or a.get('url')}" for a in record.get("attachments", [])]

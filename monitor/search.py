@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.errors import UsageError
 from monitor.store import Store
-from monitor.store.search import CJK, entries, grams
+from monitor.store.search import CJK, entries, entry_title, grams
 
 SNIPPET = 70  # characters of context on each side of the first hit
 MAX_TERMS = 8
@@ -93,7 +93,7 @@ def match(store: Store, query: str) -> ColumnElement[bool]:
         short = len(term) < 3
         if short and term.lower() not in grams(term).split():
             # a short term the gram index does not hold ("5%"): titles only
-            conditions.append(entries.c.title.ilike(f"%{_escape_like(term)}%", escape="\\"))
+            conditions.append(entry_title.ilike(f"%{_escape_like(term)}%", escape="\\"))
         elif store.is_sqlite:
             conditions.append(_match_sqlite(term, "search_short" if short else "search_fts"))
         else:
@@ -138,7 +138,11 @@ def search(store: Store, flt: SearchFilter) -> list[dict[str, Any]]:
         ids = [row[0] for row in connection.execute(query)]
         rows = (
             connection.execute(
-                sa.select(entries, source.c.name.label("source"))
+                sa.select(
+                    *(c for c in entries.c if c.name != "title"),
+                    entry_title.label("title"),
+                    source.c.name.label("source"),
+                )
                 .join(source, source.c.id == entries.c.source_id)
                 .where(entries.c.id.in_(ids))
             )

@@ -87,18 +87,16 @@ def test_bulk_written_documents_hold_their_own_records_versions_and_changes(
     assert len(docs) == 1700 and all(d.state == "active" for d in docs)
     for doc in docs:
         assert record_dict(doc)["key"] == doc.key
-        assert doc.fingerprint and doc.lineage and doc.classification != "{}"
+        assert doc.lineage and doc.classification != "{}"
     docs_by_id = {d.id or 0: d for d in docs}
     first: dict[int, VersionRow] = {}
     for version in versions:
         first.setdefault(version.document_id, version)
     assert set(first) == {d.id for d in docs}
     for doc in docs:  # each id's first version holds its record: RETURNING came back in order
-        assert version_dict(first[doc.id or 0], doc.key)["title"] == doc.title
+        assert version_dict(first[doc.id or 0], doc)["title"] == doc.title
     assert all(
-        version_dict(first[d.id or 0], d.key) == record_dict(d)
-        for d in docs
-        if d.title != gone.title
+        version_dict(first[d.id or 0], d) == record_dict(d) for d in docs if d.title != gone.title
     )
     fresh = {d.id for d in docs if "第b" in d.title or d.title == gone.title}
     assert len(added) == 601 and {c.document_id for c in added} == fresh

@@ -70,6 +70,7 @@ def test_an_old_database_is_upgraded_without_losing_history(tmp_path: Path) -> N
         "alembic_version",
         "blob",
         "change",
+        "classification",
         "delivery",
         "document",
         "failure_evidence",

@@ -20,7 +20,6 @@ from sqlalchemy import Table
 from sqlmodel import Session, col, select
 
 from diffing import text as text_diff
-from diffing.normalise import fingerprint
 from diffing.records import RecordChange
 from monitor.classify import Classification
 from monitor.delivery.alerts import join_list
@@ -29,13 +28,14 @@ from monitor.pipeline.lineage import stem
 from monitor.pipeline.plan import Plan
 from monitor.store import Store
 from monitor.store.bulk import insert_ids
+from monitor.store.compact import stored_rows
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
 from monitor.store.records import (
     classification_dict,
     lineage_key,
     pack_classification,
     pack_new,
-    pack_record,
+    pack_version,
     record_dict,
 )
 from monitor.store.search import new_document_entry, write_entries
@@ -49,8 +49,6 @@ TOUCH_FIELDS = {"fields.updated"}
 # Fields that name one document: two records agreeing on one are the same
 # document; two disagreeing are two documents, whatever their titles say.
 IDENTITY_FIELDS = ("doc_number", "reference_number", "docket")
-# A document's stored fingerprint: the first 128 bits of the SHA-256 (equality only)
-FINGERPRINT_HEX = 32
 
 
 @dataclass
@@ -153,7 +151,6 @@ _RELISTED_COLUMNS = (
     "jurisdiction",
     "last_seen",
     "record",
-    "fingerprint",
     "lineage",
     "lineage_key",
     "status",
@@ -179,7 +176,7 @@ def _class_columns(cls: Classification) -> tuple[Mapping[str, Any], str]:
 def _version_values(doc: Any) -> dict[str, Any]:
     """A version of ``doc`` as it is now (a ``DocumentRow`` or a row with its columns)."""
     return {
-        "record": pack_record(record_dict(doc), key=doc.key),
+        "record": pack_version(record_dict(doc), key=doc.key, title=doc.title, url=doc.url),
         "attachments": doc.attachments,
         "text_hash": doc.text_hash,
     }
@@ -321,7 +318,8 @@ class DocumentWriter:
         if not values:
             return []
         table: Table = DocumentRow.__table__  # type: ignore[attr-defined]
-        ids = insert_ids(self.session.connection(), table, values)
+        connection = self.session.connection()
+        ids = insert_ids(connection, table, stored_rows(connection, values))
         if self.session.info.get("search_index"):
             entries = []
             for doc_id, row, record in zip(ids, values, records, strict=True):
@@ -384,7 +382,6 @@ class DocumentWriter:
             "state": "active",
             "missing_runs": 0,
             "record": pack_new(record),
-            "fingerprint": fingerprint(record)[:FINGERPRINT_HEX],
             "lineage": lineage,
             "lineage_key": lineage_key(lineage),
             "linked_to": None,
@@ -511,7 +508,6 @@ class DocumentWriter:
     def _store_record(self, doc: DocumentRow, record: Record) -> None:
         doc.title, doc.url = record.title, record.url
         doc.record = pack_new(record)
-        doc.fingerprint = fingerprint(record)[:FINGERPRINT_HEX]
         doc.lineage = stem(record.title)
         doc.lineage_key = lineage_key(doc.lineage)
         doc.last_seen = self.now

@@ -19,8 +19,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlmodel import Session, create_engine, select
 
 from monitor.errors import ConfigError, StoreError
-from monitor.store import search
+from monitor.store import compact, search
 from monitor.store.models import BlobRow
+
+_ = compact  # its mapper events store document rows small (migration 0011)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 URL_KEY = "[store].url"
@@ -29,6 +31,12 @@ _SUPPORTED = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
 
 
 _REVISION = re.compile(r"""^(down_)?revision\s*=\s*['"]?(\w+)""", re.MULTILINE)
+
+
+# A SQLite store upgraded across this revision is vacuumed: 0011 frees about a
+# third of a store's pages (a 32 MB bench store: 12 MB), which SQLite would
+# otherwise keep inside the file until later writes fill them.
+VACUUM_AFTER = "0011"
 
 
 @functools.cache
@@ -121,7 +129,8 @@ class Store:
 
         A database already at the newest revision is told by one query, without
         importing Alembic (a third of a second of every ``check``'s start-up)."""
-        if self._at_head():
+        revisions = self._revisions()
+        if revisions is not None and revisions == [_head_revision()]:
             return
         from alembic import command
         from alembic.config import Config as AlembicConfig
@@ -132,17 +141,23 @@ class Store:
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+        if self.is_sqlite and revisions and min(revisions) < VACUUM_AFTER:
+            self._vacuum()
 
-    def _at_head(self) -> bool:
-        head = _head_revision()
-        if head is None:
-            return False
+    def _revisions(self) -> list[str] | None:
+        """The revisions the database is at; None for a new database."""
         try:
             with self.engine.connect() as connection:
                 rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
         except SQLAlchemyError:  # no table yet: a new database
-            return False
-        return [row[0] for row in rows] == [head]
+            return None
+        return [row[0] for row in rows]
+
+    def _vacuum(self) -> None:
+        """Give the pages a migration freed back to the file system (SQLite keeps
+        them for later writes otherwise): outside any transaction."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM")
 
     def tables(self) -> list[str]:
         return sorted(inspect(self.engine).get_table_names())

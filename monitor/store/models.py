@@ -83,7 +83,8 @@ class DocumentRow(SQLModel, table=True):
     # the current Record as compact JSON, without key/title/url: read it with
     # monitor.store.records.record_dict (migration 0010)
     record: str = "{}"
-    fingerprint: str = ""  # 32 hex digits (migration 0010)
+    # stored empty when it equals the title, read back as the title: an empty
+    # lineage has no lineage_key (migration 0011, monitor.store.compact)
     lineage: str = ""
     # the lineage's 64-bit digest, indexed in its place (records.lineage_key)
     lineage_key: int | None = Field(default=None, sa_type=BigInteger, index=True)
@@ -93,10 +94,23 @@ class DocumentRow(SQLModel, table=True):
     text_hash: str | None = None
     attachments: str = "{}"  # attachment url -> blob hash
     attachments_checked_at: datetime | None = None
-    classification: str = "{}"  # compact: records.classification_dict reads it
+    # compact (records.classification_dict reads it); stored as classification_id,
+    # the column itself left empty, read back whole (migration 0011, monitor.store.compact)
+    classification: str = "{}"
+    classification_id: int | None = Field(default=None, sa_type=BigInteger)
     relevant: bool = False
     # an ambiguous title whose attachments wait to be read (migration 0010)
     read_pending: bool = False
+
+
+class ClassificationRow(SQLModel, table=True):
+    """One distinct stored classification, shared by every document holding its
+    id: the first 64 bits of its BLAKE2b (``records.classification_key``)."""
+
+    __tablename__ = "classification"
+
+    id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    packed: str
 
 
 class VersionRow(SQLModel, table=True):

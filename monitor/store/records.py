@@ -3,10 +3,14 @@
 A document's ``record`` column holds its Record's JSON without what the row
 already holds as columns (``key``, ``title``, ``url``), without empty values
 (``date``/``status`` None, no attachments, no fields, an attachment's empty
-name) and without spaces. A version's ``record`` is packed the same way but
-keeps its ``title`` and ``url`` (the title it had then); only its document's
-``key`` is left out. A ``classification`` keeps ``relevant`` and the fields
-that differ from what ``Classification.from_dict`` reads for a missing one.
+name) and without spaces. A version's ``record`` is packed the same way,
+without its document's ``key``; its ``title`` and ``url`` (what it said then)
+are left out when they equal its document's (migration 0011): when a
+document's title or URL changes, ``monitor.store.compact`` first writes the
+old ones into the versions that left them out. A ``classification`` keeps
+``relevant`` and the fields that differ from what ``Classification.from_dict``
+reads for a missing one; a document holds it by id (``classification_key``,
+migration 0011), and its lineage only when it is not its title (``stored_lineage``).
 
 One reader per column restores the full dictionaries, in the key order
 ``Record.as_dict`` / ``Classification.as_dict`` write: every caller reads
@@ -82,8 +86,9 @@ def pack_record(
 def pack_new(record: Any, *, version: bool = False) -> str:
     """``pack_record(record.as_dict(), …)`` of a ``sources.types.Record``, built
     straight from its attributes (the write path: no dictionary walked twice).
-    ``version``: a version's form (keeps title and url); else a document's."""
-    out: dict[str, Any] = {"title": record.title, "url": record.url} if version else {}
+    ``version``: the first version of a new document, whose title and URL are
+    its document's (``pack_version``); else a document's."""
+    out: dict[str, Any] = {}
     if record.date is not None:
         out["date"] = record.date
     if record.status is not None:
@@ -94,7 +99,20 @@ def pack_new(record: Any, *, version: bool = False) -> str:
         ]
     if record.fields:
         out["fields"] = dict(sorted(record.fields.items()))
+    if version and not out:
+        out["url"] = record.url  # a version's record is never "{}" (see version_dict)
     return dumps(out)
+
+
+def pack_version(data: Mapping[str, Any], *, key: str, title: str, url: str) -> str:
+    """The stored form of a version's full record ``data`` whose document has
+    ``key``, ``title`` and ``url`` now: title and URL left out when equal
+    (the URL kept when nothing else would be: ``{}`` is a version stored
+    without a record)."""
+    packed = pack_record(data, key=key, title=title, url=url)
+    if packed == "{}":
+        return pack_record(data, key=key, title=title)
+    return packed
 
 
 def _pack_attachment(attachment: Any) -> Any:
@@ -130,12 +148,35 @@ def record_dict(doc: Any) -> dict[str, Any]:
     return unpack_record(doc.record, key=doc.key, title=doc.title or "", url=doc.url or "")
 
 
-def version_dict(version: Any, key: str) -> dict[str, Any]:
-    """The full record of a version of the document whose key is ``key``
-    (``{}`` for a version stored without one: a version always keeps its title)."""
+def version_dict(version: Any, doc: Any) -> dict[str, Any]:
+    """The full record of a version of the document row ``doc`` (``{}`` for a
+    version stored without one)."""
     if version.record in (None, "", "{}"):
         return {}
-    return unpack_record(version.record, key=key)
+    return unpack_record(version.record, key=doc.key, title=doc.title or "", url=doc.url or "")
+
+
+def stored_lineage(lineage: str, title: str) -> str:
+    """What ``document.lineage`` holds: empty for a lineage equal to its title
+    (an empty lineage is told apart by its missing ``lineage_key``)."""
+    return "" if lineage == title else lineage
+
+
+def shown_lineage(stored: str, title: str, key: int | None) -> str:
+    """The lineage of a document row holding ``stored``, ``title`` and ``lineage_key``."""
+    return title if not stored and key is not None else stored
+
+
+def _digest64(text: str) -> int:
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def classification_key(packed: str) -> int:
+    """The id of a stored classification in the ``classification`` table: the
+    first 64 bits of its BLAKE2b, signed (the same text, the same id, in every
+    store; a collision is refused when written, never read as a match)."""
+    return _digest64(packed)
 
 
 # -- lineages -----------------------------------------------------------------
@@ -147,8 +188,7 @@ def lineage_key(lineage: str) -> int | None:
     the lineage itself too, so a collision costs a row read, never a wrong match."""
     if not lineage:
         return None
-    digest = hashlib.blake2b(lineage.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return _digest64(lineage)
 
 
 # -- classifications -----------------------------------------------------------

@@ -41,7 +41,7 @@ from sqlalchemy.orm import attributes
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from monitor.store.bulk import insert_ids
-from monitor.store.models import ChangeRow, DocumentRow
+from monitor.store.models import ChangeRow, ClassificationRow, DocumentRow
 from monitor.store.records import unpack_classification, unpack_record
 
 metadata = sa.MetaData()
@@ -68,26 +68,54 @@ entries = sa.Table(
     sa.Index("ix_search_entry_source", "source_id"),
 )
 
+_DOCUMENT: Any = DocumentRow.__table__  # type: ignore[attr-defined]
+# what an entry's title reads as (on SQLite a document's is its row's)
+entry_title: sa.ColumnElement[str] = sa.case(
+    (
+        sa.and_(entries.c.title == "", entries.c.kind == "document"),
+        sa.func.coalesce(
+            sa.select(_DOCUMENT.c.title)
+            .where(_DOCUMENT.c.id == entries.c.ref_id)
+            .scalar_subquery(),
+            "",
+        ),
+    ),
+    else_=entries.c.title,
+)
+
 MAX_BODY = 200_000  # characters of attachment text indexed per document
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+")
 _SHORT_WORD = 2
 
+# On SQLite a document's entry leaves its title empty (migration 0011): the
+# trigram index reads it from the document row (``entry_title``). Before a
+# document's title changes or the document goes, ``monitor.store.compact``
+# writes the old title into its entry, so that the index deletes what it holds.
+_SQL_TITLE = (
+    "CASE WHEN {row}.title = '' AND {row}.kind = 'document' THEN coalesce("
+    "(SELECT d.title FROM document d WHERE d.id = {row}.ref_id), '') ELSE {row}.title END"
+)
+SQLITE_TRIGGERS = [
+    "CREATE TRIGGER search_entry_ai AFTER INSERT ON search_entry BEGIN "
+    "INSERT INTO search_fts(rowid, title, body) VALUES "
+    f"(new.id, {_SQL_TITLE.format(row='new')}, new.body); END",
+    "CREATE TRIGGER search_entry_ad AFTER DELETE ON search_entry BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, title, body) "
+    f"VALUES ('delete', old.id, {_SQL_TITLE.format(row='old')}, old.body); END",
+    "CREATE TRIGGER search_entry_au AFTER UPDATE ON search_entry BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, title, body) "
+    f"VALUES ('delete', old.id, {_SQL_TITLE.format(row='old')}, old.body); "
+    "INSERT INTO search_fts(rowid, title, body) VALUES "
+    f"(new.id, {_SQL_TITLE.format(row='new')}, new.body); END",
+]
 SQLITE_DDL = [
     "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, content='search_entry', "
     "content_rowid='id', tokenize='trigram')",
     # contentless and without positions (single-token queries only): small
     "CREATE VIRTUAL TABLE search_short USING fts5(grams, content='', detail=none, "
     "tokenize='unicode61')",
-    "CREATE TRIGGER search_entry_ai AFTER INSERT ON search_entry BEGIN "
-    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
-    "CREATE TRIGGER search_entry_ad AFTER DELETE ON search_entry BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, title, body) "
-    "VALUES ('delete', old.id, old.title, old.body); END",
-    "CREATE TRIGGER search_entry_au AFTER UPDATE ON search_entry BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, title, body) "
-    "VALUES ('delete', old.id, old.title, old.body); "
-    "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+    *SQLITE_TRIGGERS,
 ]
 SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS search_entry_au",
@@ -250,14 +278,15 @@ def write_entries(
 ) -> int:
     """Replace the index rows of these documents/changes. The trigram table
     follows ``search_entry`` by trigger; on SQLite the contentless
-    ``search_short`` is written here (its grams are not stored twice).
+    ``search_short`` is written here (its grams are not stored twice), and a
+    document's entry leaves out its title (``entry_title``).
     ``fresh``: rows just inserted in this transaction, with nothing to replace."""
     batch = list(rows)
     sqlite = connection.dialect.name == "sqlite"
     for _kind, chosen in _chunks(batch) if not fresh else ():
         if sqlite:
             old = connection.execute(
-                sa.select(entries.c.id, entries.c.title, entries.c.body).where(chosen)
+                sa.select(entries.c.id, entry_title.label("title"), entries.c.body).where(chosen)
             ).all()
             _short(connection, [(r.id, grams(r.title, r.body)) for r in old], delete=True)
         connection.execute(entries.delete().where(chosen))
@@ -267,7 +296,8 @@ def write_entries(
         connection.execute(entries.insert(), batch)
         return len(batch)
     short = [r["grams"] for r in batch]
-    ids = insert_ids(connection, entries, [dict(r, grams="") for r in batch])
+    stored = [dict(r, grams="", title="" if r["kind"] == "document" else r["title"]) for r in batch]
+    ids = insert_ids(connection, entries, stored)
     _short(connection, list(zip(ids, short, strict=True)))
     return len(batch)
 
@@ -430,15 +460,22 @@ _COLUMNS = {
 def _batches(connection: Connection, table: str, size: int) -> Iterator[list[Any]]:
     model: Any = DocumentRow if table == "document" else ChangeRow
     columns = model.__table__.c
+    chosen = [columns[name] for name in _COLUMNS[table]]
+    select = sa.select(*chosen)
+    shared = table == "document" and "classification_id" in {
+        c["name"] for c in sa.inspect(connection).get_columns("document")
+    }
+    if shared:  # migration 0011: the text is the classification table's
+        classes = ClassificationRow.__table__  # type: ignore[attr-defined]
+        text = sa.func.coalesce(classes.c.packed, columns.classification).label("classification")
+        select = sa.select(*(text if c.name == "classification" else c for c in chosen))
+        select = select.outerjoin_from(
+            DocumentRow, classes, classes.c.id == columns.classification_id
+        )
     last = 0
     while True:
         rows = list(
-            connection.execute(
-                sa.select(*(columns[name] for name in _COLUMNS[table]))
-                .where(columns.id > last)
-                .order_by(columns.id)
-                .limit(size)
-            )
+            connection.execute(select.where(columns.id > last).order_by(columns.id).limit(size))
         )
         if not rows:
             return

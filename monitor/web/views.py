@@ -243,7 +243,7 @@ class Views:
             if v1 is not None:
                 raise
             note, changed = exc.message, False
-        titles = [version_dict(v, doc.key).get("title", "") for v in versions]
+        titles = [version_dict(v, doc).get("title", "") for v in versions]
         with self.store.session() as session:
             pairs = session.exec(
                 select(ChangeRow, SourceRow)
