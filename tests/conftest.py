@@ -88,3 +88,16 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     from tests.helpers.demo import run_demo_once
 
     return run_demo_once(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _new_stores_from_a_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """New SQLite stores start as a copy of one store migrated at the session's start
+    (tests/helpers/stores.py says how, and what still migrates for real)."""
+    if os.environ.get("REGWATCH_TEST_REAL_MIGRATIONS") == "1":
+        yield
+        return
+    from tests.helpers.stores import build_template, new_stores_from
+
+    with new_stores_from(build_template(tmp_path_factory.mktemp("store-template"))):
+        yield
