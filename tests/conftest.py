@@ -20,6 +20,7 @@ from hypothesis import settings
 from tests.receivers import SMTP_PASSWORD, SmtpReceiver, WebhookReceiver
 
 if TYPE_CHECKING:
+    from tests.helpers.demo import DemoRun
     from tests.helpers.faults import Sink
 
 settings.register_profile("gate", derandomize=True, database=None)
@@ -77,3 +78,26 @@ def quiet_servers(monkeypatch: pytest.MonkeyPatch) -> None:
 def _private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Browser profiles (cookies) go to the test's own directory, never the user's."""
     monkeypatch.setenv("REGWATCH_STATE_DIR", str(tmp_path / "state"))
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``regwatch demo`` run once for the session (about 20 s): what it printed, its
+    counts and the database it kept. Tests read it; one that writes to the store
+    works on its own copy (``DemoRun.copy_store``)."""
+    from tests.helpers.demo import run_demo_once
+
+    return run_demo_once(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _new_stores_from_a_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """New SQLite stores start as a copy of one store migrated at the session's start
+    (tests/helpers/stores.py says how, and what still migrates for real)."""
+    if os.environ.get("REGWATCH_TEST_REAL_MIGRATIONS") == "1":
+        yield
+        return
+    from tests.helpers.stores import build_template, new_stores_from
+
+    with new_stores_from(build_template(tmp_path_factory.mktemp("store-template"))):
+        yield

@@ -95,7 +95,7 @@ retries = 0
 timeout = 10
 robots = false
 [browser]
-timeout = {6 if headless else 30}
+timeout = {3 if headless else 30}
 headless = {str(headless).lower()}
 [[source]]
 name = "cde"

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console
-
-from monitor.demo import run_demo
+from tests.helpers.demo import DemoRun
 
 
-def test_the_demo_walks_through_every_kind_of_event() -> None:
-    buffer = io.StringIO()
-    counts = run_demo(console=Console(file=buffer, width=120))
-    text = buffer.getvalue()
+def test_the_demo_walks_through_every_kind_of_event(demo_run: DemoRun) -> None:
+    counts, text = demo_run.counts, demo_run.text
     # removed 2 (was 1 before issue 9): the delisted FDA guidance is also gone from the
     # CBER CGT page, which answers 304 on the second miss; that removal used to be lost
     # (absences were not counted behind a 304). It is stored as a mirror of the

@@ -10,7 +10,6 @@ for byte what they were."""
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import os
 import sqlite3
@@ -19,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 from sqlalchemy import create_engine, inspect, text
 from sqlmodel import col, select
 
-from monitor.demo import run_demo
 from monitor.errors import NotFound
 from monitor.history import ChangeFilter, diff_versions, get_change, list_changes
 from monitor.pipeline.check import Pipeline
@@ -45,6 +42,7 @@ from monitor.store.records import (
 )
 from monitor.web.views import Views
 from tests.helpers.config import list_config
+from tests.helpers.demo import DemoRun
 from tests.helpers.stores import alembic_step, fresh_pg_database
 from tests.sites import Item, ListSite
 
@@ -124,10 +122,10 @@ def _assert_roundtrip(url: str, store: Store) -> None:
     again.close()
 
 
-def test_0010_demo_store_down_to_0009_and_back_loses_nothing(tmp_path: Path) -> None:
-    run_demo(keep=str(tmp_path / "kept"), console=Console(file=io.StringIO()))
-    (db,) = (tmp_path / "kept").glob("*.db")
-    url = f"sqlite:///{db}"
+def test_0010_demo_store_down_to_0009_and_back_loses_nothing(
+    demo_run: DemoRun, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{demo_run.copy_store(tmp_path)}"
     _assert_roundtrip(url, Store(url))
 
 

@@ -1,11 +1,17 @@
-"""Test stores: a throwaway PostgreSQL database, and an Alembic step on a store."""
+"""Test stores: a throwaway PostgreSQL database, an Alembic step on a store, and new
+SQLite stores copied from one migrated template."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, text
@@ -45,3 +51,69 @@ def alembic_step(url: str, revision: str, *, down: bool = False) -> None:
         config.attributes["connection"] = connection
         (command.downgrade if down else command.upgrade)(config, revision)
     engine.dispose()
+
+
+# -- new SQLite stores from a template ---------------------------------------------------------
+#
+# Opening a Store on a new SQLite file runs every migration from 0001 (0.1–0.3 s, some
+# hundreds of times a run). The session migrates one file for real (``build_template``);
+# after that a Store opened in-process on a file that does not exist yet starts from a copy
+# of it, with its own id as migration 0004 gives every new database, and the real
+# ``migrate`` then finds it at the head. Stores that exist (old revisions, the migration
+# tests), PostgreSQL and ``regwatch`` subprocesses migrate as before.
+# REGWATCH_TEST_REAL_MIGRATIONS=1 turns this off.
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a plain ``sqlite:///path`` URL (None: another database, memory, a URI)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.query or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def build_template(directory: Path) -> Path:
+    """A new store migrated to the head by the real Store, closed (its WAL folded in)."""
+    from monitor.store import Store
+
+    path = directory / "template.db"
+    Store(f"sqlite:///{path}").close()
+    assert not path.with_name(path.name + "-wal").exists(), "the template's WAL is not folded in"
+    return path
+
+
+def copy_template(template: Path, path: Path) -> bool:
+    """Make ``path`` a copy of ``template`` with a new store id (False: left as it was)."""
+    try:
+        with path.open("xb") as out, template.open("rb") as source:
+            shutil.copyfileobj(source, out)
+    except FileExistsError:
+        return False
+    except OSError:
+        path.unlink(missing_ok=True)
+        return False
+    with closing(sqlite3.connect(path)) as db, db:
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        db.execute("UPDATE store_identity SET id = ?, created_at = ?", (uuid.uuid4().hex, now))
+    return True
+
+
+@contextmanager
+def new_stores_from(template: Path) -> Iterator[None]:
+    """While inside: ``Store.migrate`` on a SQLite file not yet made copies ``template`` first."""
+    from monitor.store.db import Store
+
+    migrate = Store.migrate
+
+    def from_template(self: Store) -> None:
+        path = sqlite_file(self.url)
+        if path is not None and not path.exists():
+            copy_template(template, path)
+        migrate(self)
+
+    from_template.__wrapped__ = migrate  # type: ignore[attr-defined]  # the real one, for tests
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Store, "migrate", from_template)
+        yield
