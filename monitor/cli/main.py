@@ -274,7 +274,7 @@ def check(
 def _print_result(result: CheckResult, as_json: bool) -> None:
     """One source's check: a JSON object, or its coloured line."""
     if as_json:  # a plain line: Rich's print costs more than the warm check itself
-        line = {
+        fields = {
             "source": result.source,
             "outcome": result.outcome,
             "records": result.records,
@@ -283,7 +283,7 @@ def _print_result(result: CheckResult, as_json: bool) -> None:
             "error": result.error,
             "seconds": round(result.seconds, 3),
         }
-        stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
         return
     colour = {"failed": "red", "blocked": "yellow", "changed": "green"}.get(result.outcome)
     line = result.line()
