@@ -1,7 +1,7 @@
-"""``python -m monitor.cli.main``: the same as the ``regwatch`` command."""
+"""``python -m monitor.cli``: the same as the ``regwatch`` command."""
 
 import sys
 
-from monitor.cli.main.main import app
+from monitor.cli.main import app
 
 sys.exit(app())
