@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from monitor.pipeline import warm
@@ -38,19 +37,6 @@ __all__ = ["GROUP_RUNS", "GROUP_SECONDS", "Prefetch", "WarmBatch"]
 
 GROUP_RUNS = 200  # unchanged runs written in one transaction, at most
 GROUP_SECONDS = 0.5  # the longest an unchanged run waits to be written
-
-_MAYBE_DUE = (
-    select(warm.DOCUMENTS.c.source_id)
-    .where(
-        warm.DOCUMENTS.c.state != "removed",
-        or_(
-            warm.DOCUMENTS.c.missing_runs > 0,
-            warm.DOCUMENTS.c.read_pending == True,  # noqa: E712
-            warm.DOCUMENTS.c.attachments_checked_at.is_not(None),
-        ),
-    )
-    .distinct()
-)
 
 
 @dataclass
@@ -63,9 +49,7 @@ class Prefetch:
 
     @classmethod
     def read(cls, session: Session) -> Prefetch:
-        rows = session.execute(select(warm.SOURCES)).mappings().all()
-        maybe_due = set(session.execute(_MAYBE_DUE).scalars())
-        return cls({str(row["name"]): dict(row) for row in rows}, maybe_due)
+        return cls(warm.source_rows(session), warm.maybe_due_sources(session))
 
 
 @dataclass

@@ -288,15 +288,13 @@ class Pipeline:
                 return self._store_listing(session, ctx, documents, listing, plan, digest, fetcher)
         except SourceError as exc:
             outcome = "blocked" if isinstance(exc, Blocked) else "failed"
-            if batch is not None:
-                batch.flush()
-            return self._store_failure(settings, source, outcome, str(exc), fetcher, started_at)
+            return self._store_failure(
+                settings, source, outcome, str(exc), fetcher, started_at, batch
+            )
         except StoreError:  # the database, not the source: the caller reports it
             raise
         except Exception as exc:  # an adapter bug must not stop the other sources
             log.exception("internal error checking %s", settings.name)
-            if batch is not None:
-                batch.flush()
             return self._store_failure(
                 settings,
                 source,
@@ -304,6 +302,7 @@ class Pipeline:
                 f"internal error: {type(exc).__name__}: {exc}",
                 fetcher,
                 started_at,
+                batch,
             )
         finally:
             fetcher.close()
@@ -503,7 +502,11 @@ class Pipeline:
         error: str,
         fetcher: RecordingFetcher,
         started_at: datetime,
+        batch: WarmBatch | None,
     ) -> CheckResult:
+        """The failed (or blocked) run, written at once after the runs ``batch`` holds."""
+        if batch is not None:
+            batch.flush()  # the runs before this one get the lower ids
         result = CheckResult(source=settings.name, outcome=outcome, error=error)
         with self.store.session(write=True) as session:
             source = session.get(SourceRow, state.id) or state.row()

@@ -34,17 +34,18 @@ __all__ = [
     "SourceState",
     "UnchangedRun",
     "anything_due",
+    "maybe_due_sources",
+    "source_rows",
     "source_state",
-    "stale_fields",
     "store_snapshot",
     "store_unchanged",
     "store_unchanged_runs",
 ]
 
-_SOURCE = SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
+_SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
 _RUN = RunRow.__table__  # type: ignore[attr-defined]
 _BLOB = BlobRow.__table__  # type: ignore[attr-defined]
-_DOC = DOCUMENTS = DocumentRow.__table__  # type: ignore[attr-defined]
+_DOC = DocumentRow.__table__  # type: ignore[attr-defined]
 
 
 class SourceState:
@@ -76,14 +77,6 @@ class SourceState:
         return SourceRow(**self.values)
 
 
-def stale_fields(session: Session, values: dict[str, Any], wanted: dict[str, str]) -> None:
-    """Set the row's configured fields to ``wanted``, written only where they differ."""
-    stale = {key: value for key, value in wanted.items() if values[key] != value}
-    if stale:
-        session.execute(update(_SOURCE).where(_SOURCE.c.id == values["id"]).values(**stale))
-        values.update(stale)
-
-
 def source_state(
     session: Session, name: str, wanted: dict[str, str]
 ) -> tuple[SourceState, str] | None:
@@ -94,8 +87,24 @@ def source_state(
         return None
     values: dict[str, Any] = dict(row)
     previous_url = str(values["url"])
-    stale_fields(session, values, wanted)
+    stale = {key: value for key, value in wanted.items() if values[key] != value}
+    if stale:
+        session.execute(update(_SOURCE).where(_SOURCE.c.id == values["id"]).values(**stale))
+        values.update(stale)
     return SourceState(values), previous_url
+
+
+def source_rows(session: Session) -> dict[str, dict[str, Any]]:
+    """Every source's row, by name, as ``source_state`` reads one (one SELECT)."""
+    rows = session.execute(select(_SOURCE)).mappings().all()
+    return {str(row["name"]): dict(row) for row in rows}
+
+
+def maybe_due_sources(session: Session) -> set[int]:
+    """The sources for which ``anything_due`` can be true: those with an active
+    document missing, waiting for its files, or re-read before (a superset of
+    ``_due_query``'s, whatever the settings and the clock; one SELECT)."""
+    return set(session.execute(_MAYBE_DUE).scalars())
 
 
 def _due_query(recheck: bool, pending: bool) -> Any:
@@ -116,6 +125,18 @@ def _due_query(recheck: bool, pending: bool) -> Any:
 
 # built once: a statement built per check costs more CPU than running it
 _DUE = {(r, p): _due_query(r, p) for r in (False, True) for p in (False, True)}
+_MAYBE_DUE = (
+    select(_DOC.c.source_id)
+    .where(
+        _DOC.c.state != "removed",
+        or_(
+            _DOC.c.missing_runs > 0,
+            _DOC.c.read_pending == True,  # noqa: E712
+            _DOC.c.attachments_checked_at.is_not(None),
+        ),
+    )
+    .distinct()
+)
 _INSERT_RUN = insert(_RUN)
 _STORED_BLOBS = select(_BLOB.c.hash).where(_BLOB.c.hash.in_(bindparam("hashes", expanding=True)))
 _INSERT_BLOBS = insert(_BLOB)
