@@ -197,26 +197,14 @@ def blob_text(connection: Connection, digest: str | None) -> str:
     return data.decode("utf-8", "replace")
 
 
+_ENTRY_COLUMNS = ("source_id", "jurisdiction", "status", "state", "relevant", "first_seen", "title")
+
+
 def document_entry(doc: Any, text: str) -> dict[str, Any]:
     """The index row of a document (a ``DocumentRow`` or a row with its columns)."""
-    body = "\n".join(part for part in (text[:MAX_BODY], _fields_text(doc.record)) if part)
     cls = unpack_classification(doc.classification) if doc.classification else {}
-    return {
-        "kind": "document",
-        "ref_id": doc.id,
-        "document_id": doc.id,
-        "source_id": doc.source_id,
-        "jurisdiction": doc.jurisdiction or "",
-        "classes": classes_of(doc.classification),
-        "status": doc.status or "",
-        "doc_type": str(cls.get("doc_type") or ""),
-        "event": doc.state or "",
-        "relevant": bool(doc.relevant),
-        "at": doc.first_seen,
-        "title": doc.title or "",
-        "body": body,
-        "grams": grams(doc.title or "", body),
-    }
+    columns = {name: getattr(doc, name) for name in _ENTRY_COLUMNS}
+    return _document_entry(doc.id, columns, cls, _fields_text(doc.record), text)
 
 
 def new_document_entry(
@@ -228,20 +216,32 @@ def new_document_entry(
     into the row (the same entry)."""
     fields = dict(sorted(record.fields.items()))  # in the order the stored record keeps
     searched = _searched_fields(fields, (a.name for a in record.attachments))
+    return _document_entry(doc_id, row, cls, searched, text)
+
+
+def _document_entry(
+    doc_id: int | None,
+    columns: Mapping[str, Any],
+    cls: Mapping[str, Any],
+    searched: str,
+    text: str,
+) -> dict[str, Any]:
+    """The index row of a document from its columns (``_ENTRY_COLUMNS``), its
+    classification's dictionary and its searched field text."""
     body = "\n".join(part for part in (text[:MAX_BODY], searched) if part)
-    title = row["title"] or ""
+    title = columns["title"] or ""
     return {
         "kind": "document",
         "ref_id": doc_id,
         "document_id": doc_id,
-        "source_id": row["source_id"],
-        "jurisdiction": row["jurisdiction"] or "",
+        "source_id": columns["source_id"],
+        "jurisdiction": columns["jurisdiction"] or "",
         "classes": _classes(cls),
-        "status": row["status"] or "",
+        "status": columns["status"] or "",
         "doc_type": str(cls.get("doc_type") or ""),
-        "event": row["state"] or "",
-        "relevant": bool(row["relevant"]),
-        "at": row["first_seen"],
+        "event": columns["state"] or "",
+        "relevant": bool(columns["relevant"]),
+        "at": columns["first_seen"],
         "title": title,
         "body": body,
         "grams": grams(title, body),
