@@ -133,3 +133,32 @@ def test_regwatch_help_imports_neither_the_store_nor_pydantic(tmp_path: Path) ->
         tmp_path,
     )
     assert out.split() == []
+
+
+def test_a_json_check_imports_neither_rich_nor_httpx_s_command_line(tmp_path: Path) -> None:
+    """``check --json`` prints plain lines: Rich (the CLI's tables) and what
+    ``import httpx`` would bring for its own command line (pygments' lexers,
+    rich.progress, click) stay out of the process (``sources/fetch/__init__.py``).
+    The second check is the one looked at: the first creates the store, and
+    Alembic's migrations import pygments through mako."""
+    (tmp_path / "regwatch.toml").write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path}/r.db"\n[http]\ndelay = 0\nretries = 0\n'
+        '[[source]]\nname = "a"\nkind = "html-list"\nurl = "http://127.0.0.1:9/"\nitem = "li"\n',
+        encoding="utf-8",
+    )
+    check = (
+        "import atexit, json, runpy, sys\n"
+        "atexit.register(lambda: open('modules.json', 'w').write(json.dumps(sorted(sys.modules))))\n"
+        "sys.argv = ['regwatch', 'check', '--json', '--no-deliver']\n"
+        "try:\n"
+        "    runpy.run_module('monitor.cli', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    print(exc.code)\n"
+    )
+    _fresh(check, tmp_path)
+    out = _fresh(check, tmp_path)
+    modules = json.loads((tmp_path / "modules.json").read_text(encoding="utf-8"))
+    result = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+    assert (result["source"], result["outcome"]) == ("a", "failed"), out  # it checked
+    assert "httpx" in modules
+    assert not [m for m in modules if m.split(".")[0] in ("rich", "pygments", "click")], out

@@ -9,8 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from monitor.cli.values import (
     atmp_values,
@@ -135,6 +133,9 @@ def register(app: typer.Typer) -> None:
                 "".join("\t".join(c.replace("\t", " ") for c in line) + "\n" for line in cells)
             )
             return
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table(show_lines=False)
         for column in ("id", f"detected ({zone})", "source", "event", "doc"):
             table.add_column(column, no_wrap=True)

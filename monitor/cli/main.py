@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from monitor.errors import RegwatchError, UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from monitor.pipeline.check import CheckResult
 
 _READABLE = {
@@ -111,9 +110,25 @@ class _Redacted:
         return self._stream.fileno()
 
 
+class _Console:
+    """A Rich console on ``stream``, made at its first use: ``check --json`` and
+    ``watch`` never print through one, and importing Rich costs every run ~4 MB."""
+
+    def __init__(self, stream: _Redacted) -> None:
+        self._stream = stream
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self._stream, highlight=False, soft_wrap=True)  # type: ignore[arg-type]
+        return getattr(self._console, name)
+
+
 stdout = _Redacted("stdout")
-out = Console(file=stdout, highlight=False, soft_wrap=True)  # type: ignore[arg-type]
-err = Console(file=_Redacted("stderr"), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
+out: Console = _Console(stdout)  # type: ignore[assignment]
+err: Console = _Console(_Redacted("stderr"))  # type: ignore[assignment]
 
 ConfigOption = typer.Option(
     "regwatch.toml",
@@ -135,6 +150,8 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RegwatchError as exc:
+            from rich.markup import escape
+
             err.print(f"[red]error:[/red] {escape(exc.message)}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:  # `regwatch changes --csv | head -1`: the reader left
@@ -356,6 +373,9 @@ def _configured_sources(config: str) -> list[dict[str, Any]]:
 
 def _print_health(configured: list[dict[str, Any]]) -> None:
     """The "Configured sources" table."""
+    from rich.table import Table
+    from rich.text import Text
+
     from monitor.cli.values import clean
 
     health = Table(title="Configured sources")
@@ -392,6 +412,8 @@ def _print_health(configured: list[dict[str, Any]]) -> None:
 
 def print_kinds() -> None:
     """The registry as tables: the kinds, the common keys, each kind's own keys."""
+    from rich.table import Table
+
     from monitor.cli import reference
     from sources.registry import SourceSettings, kinds
 
@@ -415,6 +437,9 @@ def print_kinds() -> None:
 
 
 def _settings_table(title: str, rows: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     from monitor.cli.reference import default_text
 
     table = Table(title=title)

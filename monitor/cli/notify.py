@@ -6,8 +6,6 @@ import json
 import uuid
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 
 def register(app: typer.Typer) -> None:
@@ -134,6 +132,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             out.print(json.dumps(data, ensure_ascii=False, indent=1), markup=False)
             return
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table()
         for column in ("id", "route", "status", "attempts", "title", "last error"):
             table.add_column(column)

@@ -6,8 +6,6 @@ import json
 import sys
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from monitor.cli.values import (
     atmp_values,
@@ -121,6 +119,9 @@ def register(app: typer.Typer) -> None:
                 ]
                 sys.stdout.write("\t".join(c.replace("\t", " ") for c in line) + "\n")
             return
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table(show_lines=True)
         label = "change" if changes else "doc"
         for column in (
