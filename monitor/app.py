@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,11 +20,15 @@ class Context:
     store: Store
 
 
-def open_context(path: str) -> Context:
+def open_context(path: str, *, before_store: Callable[[Config], None] | None = None) -> Context:
+    """The config at ``path`` and its store; ``before_store`` sees the config
+    first (a check that must refuse before the database is opened, or created)."""
     from monitor import config as config_module
     from monitor.store import Store
 
     config = config_module.load(path)
+    if before_store is not None:
+        before_store(config)
     store = Store(config.store.url)
     return Context(config=config, store=store)
 

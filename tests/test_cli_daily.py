@@ -329,6 +329,31 @@ def test_excel_csv_starts_with_a_bom(history: tuple[Path, ListSite]) -> None:
 # -- sources --------------------------------------------------------------------------------
 
 
+def test_check_of_named_sources_reads_the_config_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check --source a --source b`` refuses a disabled name before the store
+    exists, from the same reading of the file that the check then uses."""
+    from monitor import config as config_module
+
+    config = write_config(
+        tmp_path,
+        "http://127.0.0.1:9",
+        '[[source]]\nname = "two"\nkind = "html-list"\nurl = "http://127.0.0.1:9/y"\nitem = "li"\n',
+    )
+    loads: list[str] = []
+    real = config_module.load
+
+    def counted(path: str) -> config_module.Config:
+        loads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(config_module, "load", counted)
+    code, out, _ = invoke("check", "-c", str(config), "-s", "list", "-s", "two", "--no-deliver")
+    assert code == 6 and "list" in out and "two" in out  # both checked (and failed: port 9)
+    assert loads == [str(config)]
+
+
 def test_disabled_sources_and_default_schedules(tmp_path: Path) -> None:
     config = write_config(
         tmp_path,

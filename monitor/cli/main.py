@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from monitor.config import Config
     from monitor.pipeline.check import CheckResult
 
 _READABLE = {
@@ -244,17 +245,18 @@ def check(
     Exit code 0 when every check was healthy, 6 when some source failed or was blocked.
     """
     from monitor.app import open_context
-    from monitor.config import load
     from monitor.pipeline.check import Pipeline
     from monitor.service.lock import service_lock
 
-    for name in source or []:  # before the database is opened (or created)
-        if not load(config).source(name).enabled:
-            raise UsageError(
-                f"source {name!r} is disabled (enabled = false in {config}); "
-                "set enabled = true to check it"
-            )
-    ctx = open_context(config)
+    def enabled(loaded: Config) -> None:
+        for name in source or []:
+            if not loaded.source(name).enabled:
+                raise UsageError(
+                    f"source {name!r} is disabled (enabled = false in {config}); "
+                    "set enabled = true to check it"
+                )
+
+    ctx = open_context(config, before_store=enabled)
     # each result is printed below: not logged a second time, and no "retrying in" lines
     quiet = (
         {}
