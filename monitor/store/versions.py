@@ -46,6 +46,8 @@ from monitor.store.records import pack_version, record_dict
 # record while they equal its document's)
 VERSION_COLUMNS = ("title", "url", "record", "attachments", "text_hash")
 BATCH = 500
+# connection.info: (transaction, the documents known to hold a version row in it)
+_HELD = "regwatch_versions_held"
 
 _VERSIONS: Any = VersionRow.__table__  # type: ignore[attr-defined]
 _DOCUMENTS: Any = DocumentRow.__table__  # type: ignore[attr-defined]
@@ -80,7 +82,9 @@ def versions_of(session: Session, doc: DocumentRow) -> list[VersionRow]:
 def keep_first_versions(connection: Connection, doc_ids: Iterable[int]) -> None:
     """Write the implied first version of each of ``doc_ids`` that has no version
     row, from its document's row as stored now (before the change that calls)."""
-    ids = list(dict.fromkeys(doc_ids))
+    held_now = _held(connection)
+    ids = [i for i in dict.fromkeys(doc_ids) if i not in held_now]
+    held_now.update(ids)  # each has a version row once this returns
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         held = set(
@@ -123,6 +127,18 @@ def write_page_version(connection: Connection, doc_id: int, seen_at: datetime, t
             document_id=doc_id, seen_at=seen_at, record="{}", attachments="{}", text_hash=text
         )
     )
+
+
+def _held(connection: Connection) -> set[int]:
+    """The documents this transaction (the innermost: a savepoint's rollback
+    forgets them too) knows hold a version row: a document's second version
+    and its update ask once (as ``compact._written``: no engine event)."""
+    transaction = connection.get_nested_transaction() or connection.get_transaction()
+    known = connection.info.get(_HELD)
+    if known is None or known[0] is not transaction:
+        known = connection.info[_HELD] = (transaction, set())
+    held: set[int] = known[1]
+    return held
 
 
 @event.listens_for(VersionRow, "before_insert")
