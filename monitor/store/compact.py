@@ -1,6 +1,6 @@
 """Document rows stored smaller than they read (migration 0011).
 
-Three columns of ``document`` hold less than the ORM row shows:
+The rows hold less than the ORM shows:
 
 * ``lineage`` is empty when it equals the title (nearly always): read back
   as the title (an empty lineage has no ``lineage_key``);

@@ -14,6 +14,8 @@ first, from the document's row as stored before the change, seen at
 * before an update changes a column a version holds (:data:`VERSION_COLUMNS`:
   the title and URL that ``records.pack_version`` leaves out too), called by
   ``monitor.store.compact`` ahead of the title and URL it writes into versions.
+  A Core update of those columns would have to call :func:`keep_first_versions`
+  itself (none does: documents are updated through the ORM).
 
 So a document has version rows, all of its versions, or none and one version,
 its row's. Readers take the list from :func:`versions_of`: the implied version
