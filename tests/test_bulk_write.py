@@ -96,7 +96,7 @@ def test_bulk_written_documents_hold_their_own_records_versions_and_changes(
     # it came back) and the one it came back with; every other one's row implies it
     relisted = next(d for d in docs if d.title == gone.title)
     assert {v.document_id for v in rows} == {relisted.id} and len(rows) == 2
-    assert [v.seen_at for v in shown[relisted.id or 0]][0] == relisted.first_seen
+    assert shown[relisted.id or 0][0].seen_at == relisted.first_seen
     for doc in docs:  # each id's first version holds its record: RETURNING came back in order
         first = shown[doc.id or 0][0]
         assert version_dict(first, doc)["title"] == doc.title
