@@ -3,8 +3,8 @@ no version row until the document changes, then its first version written
 from the row as it was, and every reader (history, diff, the web pages) shows
 what it showed when every version had a row.
 
-Real checks of a real local list site with PDF attachments and a real SQLite
-file; the ORM's hooks on real rows. That the reads equal those of the code
+Real checks of a real local list site with PDF attachments, into a real
+SQLite file and a real PostgreSQL database; the ORM's hooks on real rows. That the reads equal those of the code
 before the change was checked by running one scenario (a title change, an
 attachment text change, documents removed and listed again, a draft
 finalised, a page source) on both and comparing every document's versions,
@@ -12,7 +12,10 @@ diffs, document page and change details: identical (see the commit)."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,10 +40,12 @@ from monitor.store.models import DocumentRow, SourceRow, VersionRow
 from monitor.store.records import record_dict, version_dict
 from monitor.store.versions import versions_of
 from monitor.web.views import Views
+from tests.helpers.stores import fresh_pg_database
 
 TITLE = "细胞治疗产品药学研究技术指导原则"
 OTHER = "基因治疗产品长期随访指导原则"
 START = datetime(2026, 11, 2, 8, tzinfo=UTC)
+PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 
 
 class FileSite:
@@ -92,12 +97,25 @@ def _doc(store: Store, url_tail: str) -> DocumentRow:
     return next(d for d in docs if d.url.endswith(url_tail))
 
 
-def test_a_document_changed_twice_reads_the_versions_it_always_had(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'regwatch.db'}"
+        return
+    if not PG_URL or importlib.util.find_spec("psycopg") is None:
+        pytest.skip("REGWATCH_TEST_PG_URL is not set (`source .ci/start-postgres.sh`)")
+    with fresh_pg_database(PG_URL) as url:
+        yield url
+
+
+def test_a_document_changed_twice_reads_the_versions_it_always_had(
+    tmp_path: Path, store_url: str
+) -> None:
     site = FileSite()
     clock = {"now": START}
     with ReplicaServer(site) as server:
         config = _config(tmp_path, server.url)
-        store = Store(config.store.url)
+        store = Store(store_url)  # the config's own SQLite file is never opened
         pipeline = Pipeline(config, store, now=lambda: clock["now"])
         assert pipeline.check(config.sources[0]).outcome == "baseline"
         # the baseline wrote no version: each document's row implies its first
