@@ -19,6 +19,7 @@ from monitor.errors import NotFound
 from monitor.store import Store
 from monitor.store.models import ChangeRow, DocumentRow, SourceRow, VersionRow
 from monitor.store.records import version_dict
+from monitor.store.versions import versions_of
 
 CHANGE_FIELDS = (
     "id",
@@ -166,30 +167,26 @@ def get_change(store: Store, change_id: int) -> dict[str, Any]:
         blob = store.get_blob(session, change.diff_hash)
         data["diff"] = blob.decode("utf-8") if blob else None
         data["versions"] = []
-        if change.document_id is not None:
-            rows = session.exec(
-                select(VersionRow)
-                .where(VersionRow.document_id == change.document_id)
-                .order_by(col(VersionRow.id))
-            ).all()
-            data["versions"] = version_list(list(rows))
+        doc = None if change.document_id is None else session.get(DocumentRow, change.document_id)
+        if doc is not None:
+            data["versions"] = version_list(versions_of(session, doc))
     return data
 
 
 def document_versions(store: Store, doc_id: int) -> tuple[DocumentRow, list[VersionRow]]:
+    """A document and its versions, oldest first (the first one implied by the
+    row while it is the only one: ``monitor.store.versions``)."""
     with store.session() as session:
         doc = session.get(DocumentRow, doc_id)
         if doc is None:
             raise NotFound(f"no document with id {doc_id}")
-        versions = session.exec(
-            select(VersionRow).where(VersionRow.document_id == doc_id).order_by(col(VersionRow.id))
-        ).all()
-        return doc, list(versions)
+        return doc, versions_of(session, doc)
 
 
 def resolve_version(doc_id: int, versions: list[VersionRow], token: str | int) -> VersionRow:
     """A version by its number within the document (``v2`` or ``2``: the
-    second version seen), or by its old global id (still accepted)."""
+    second version seen), or by its old global id (still accepted; a first
+    version implied by its document has none)."""
     text = str(token).strip().lower()
     number = text[1:] if text.startswith("v") else text
     if number.isdigit():
@@ -226,7 +223,8 @@ def diff_versions(
 
 
 def version_list(versions: list[VersionRow]) -> list[dict[str, Any]]:
-    """``[{"version": 1, "id": 665, "seen_at": …}, …]``: numbers per document."""
+    """``[{"version": 1, "id": 665, "seen_at": …}, …]``: numbers per document;
+    ``id`` is the version row's, None for a first version its document implies."""
     return [
         {"version": n, "id": v.id, "seen_at": v.seen_at.isoformat()}
         for n, v in enumerate(versions, start=1)

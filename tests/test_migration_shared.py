@@ -61,7 +61,8 @@ def _raw(url: str) -> dict[str, list[tuple[Any, ...]]]:
                 tuple(r) for r in connection.execute(text("SELECT * FROM document ORDER BY id"))
             ],
             "version": [
-                tuple(r) for r in connection.execute(text("SELECT * FROM version ORDER BY id"))
+                tuple(r)
+                for r in connection.execute(text("SELECT * FROM version ORDER BY document_id, id"))
             ],
             # the texts documents hold (one no document holds any more is no fact)
             "classification": [
@@ -89,7 +90,9 @@ def _at_0010(url: str) -> list[Any]:
                 " d.lineage FROM document d ORDER BY d.id"
             )
         ).all()
-        versions = connection.execute(text("SELECT v.record FROM version v ORDER BY v.id")).all()
+        versions = connection.execute(
+            text("SELECT v.record FROM version v ORDER BY v.document_id, v.id")
+        ).all()
     engine.dispose()
     return [*rows, *versions]
 
@@ -131,11 +134,17 @@ def _assert_round_trips(url: str, store: Store) -> None:
         _check_0010(url, before)
         if down is None:
             down = _raw(url)
-        assert _raw(url) == down
+        assert _without_version_ids(_raw(url)) == _without_version_ids(down)
         again = Store(url)  # upgrades to head on open
         assert _raw(url) == stored
         assert _shown(again) == before
         again.close()
+
+
+def _without_version_ids(raw: dict[str, list[tuple[Any, ...]]]) -> dict[str, Any]:
+    """``raw`` but the versions' ids: a first version that 0013's downgrade writes
+    back takes a new one each time (on PostgreSQL, the sequence's next)."""
+    return {**raw, "version": [row[1:] for row in raw["version"]]}
 
 
 def _column(url: str, name: str) -> list[Any]:

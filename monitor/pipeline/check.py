@@ -44,7 +44,7 @@ from monitor.pipeline.plan import (
     read_files,
 )
 from monitor.pipeline.recording import RecordingFetcher
-from monitor.store import Store
+from monitor.store import Store, versions
 from monitor.store.db import utcnow
 from monitor.store.models import (
     ChangeRow,
@@ -722,7 +722,7 @@ class Pipeline:
             )
             session.add(doc)
             session.flush()
-            session.add(VersionRow(document_id=doc.id or 0, seen_at=now, text_hash=digest))
+            versions.write_page_version(session.connection(), doc.id or 0, now, digest)
             return []
         doc.last_seen = now
         if doc.text_hash == digest:

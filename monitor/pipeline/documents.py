@@ -35,10 +35,10 @@ from monitor.store.records import (
     lineage_key,
     pack_classification,
     pack_new,
-    pack_version,
     record_dict,
 )
 from monitor.store.search import new_document_entry, write_entries
+from monitor.store.versions import keep_first_versions, version_values
 from sources.registry import Adapter, SourceSettings
 from sources.types import Record
 
@@ -173,25 +173,6 @@ def _class_columns(cls: Classification) -> tuple[Mapping[str, Any], str]:
     return MappingProxyType(data), pack_classification(data)
 
 
-def _version_values(doc: Any) -> dict[str, Any]:
-    """A version of ``doc`` as it is now (a ``DocumentRow`` or a row with its columns)."""
-    return {
-        "record": pack_version(record_dict(doc), key=doc.key, title=doc.title, url=doc.url),
-        "attachments": doc.attachments,
-        "text_hash": doc.text_hash,
-    }
-
-
-def _first_version(record: Record, row: dict[str, Any]) -> dict[str, Any]:
-    """The first version of a new document's row ``row`` (as ``_version_values``,
-    packed from the record itself rather than read back from the row)."""
-    return {
-        "record": pack_new(record, version=True),
-        "attachments": row["attachments"],
-        "text_hash": row["text_hash"],
-    }
-
-
 class DocumentWriter:
     """Writes the plan of one run as rows. Every method runs inside the run's
     transaction; none fetches or classifies."""
@@ -251,10 +232,11 @@ class DocumentWriter:
 
     def add_all(self, records: list[Record]) -> list[ChangeRow]:
         """New documents, in bulk: one Core insert of the documents (their ids
-        back by ``RETURNING``), one of their versions, one of their search
-        entries; no ORM object is built for a baseline. A removed document
-        listed again takes the ORM path (its row is updated). The changes (none
-        on a baseline) are returned unflushed."""
+        back by ``RETURNING``), one of their search entries; no version (a new
+        document's row implies its first, ``monitor.store.versions``) and no
+        ORM object for a baseline. A removed document listed again takes the
+        ORM path (its row is updated, a version written). The changes (none on
+        a baseline) are returned unflushed."""
         # a baseline has nothing to list again: documents are written only by
         # healthy runs, which count themselves (``healthy_runs``) as they write
         returning = {} if self.ctx.baseline else self._removed_documents([r.key for r in records])
@@ -263,22 +245,20 @@ class DocumentWriter:
         relisted = [self._relisted(returning[r.key], r) for r in records if r.key in returning]
         self.session.flush()  # the blobs, and the relisted rows (re-indexed by the hook)
         ids = self._insert_documents(values, fresh)
-        versions = [
-            (i, _first_version(record, row))
-            for i, record, row in zip(ids, fresh, values, strict=True)
-        ]
-        versions += [(doc.id or 0, _version_values(doc)) for doc in relisted]
-        self._insert_versions(versions)
+        self._insert_versions([(doc.id or 0, version_values(doc)) for doc in relisted])
         if self.ctx.baseline or not records:
             return []
         by_key = {doc.key: doc for doc in [*self._load(ids), *relisted]}
         return [self._added(record, by_key[record.key]) for record in records]
 
     def _insert_versions(self, versions: list[tuple[int, dict[str, Any]]]) -> None:
-        """The first version of each new (or listed-again) document, one executemany."""
+        """The new version of each listed-again document, one executemany, after
+        the first versions their rows implied (the ORM's hook does not see a
+        Core insert)."""
         if not versions:
             return
         table: Table = VersionRow.__table__  # type: ignore[attr-defined]
+        keep_first_versions(self.session.connection(), [doc_id for doc_id, _ in versions])
         # the table's insert on the session's connection: an ORM insert(VersionRow)
         # walks each row through the mapper (ten times the SQL's own CPU)
         self.session.connection().execute(
@@ -680,7 +660,7 @@ class DocumentWriter:
 
     def _version(self, doc: DocumentRow) -> None:
         self.session.add(
-            VersionRow(document_id=doc.id or 0, seen_at=self.now, **_version_values(doc))
+            VersionRow(document_id=doc.id or 0, seen_at=self.now, **version_values(doc))
         )
 
 

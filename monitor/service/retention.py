@@ -70,7 +70,9 @@ def _json_hashes(text: str) -> set[str]:
 
 
 def _history_references(session: Session) -> set[str]:
-    """Every blob the change history needs: versions, documents, diffs."""
+    """Every blob the change history needs: versions, documents, diffs (a first
+    version its document implies, ``monitor.store.versions``, holds the
+    document's own, counted with the documents')."""
     refs: set[str] = set()
     for text_hash, attachments in session.exec(
         select(VersionRow.text_hash, VersionRow.attachments)

@@ -1,6 +1,6 @@
 """Document rows stored smaller than they read (migration 0011).
 
-Three columns of ``document`` hold less than the ORM row shows:
+The rows hold less than the ORM shows:
 
 * ``lineage`` is empty when it equals the title (nearly always): read back
   as the title (an empty lineage has no ``lineage_key``);
@@ -10,6 +10,9 @@ Three columns of ``document`` hold less than the ORM row shows:
 * a version's record leaves out the title and URL equal to its document's
   (``records.pack_version``): before a document's title or URL changes, the
   old ones are written into the versions that left them out;
+* a document's first version is not stored while it is its only one
+  (``monitor.store.versions``): before a column a version holds changes, it
+  is written from the row;
 * on SQLite, a document's search entry leaves out the title
   (``search.entry_title``): before the title changes or the document goes,
   the old one is written into the entry.
@@ -43,6 +46,7 @@ from monitor.store.records import (
     unpack_record,
 )
 from monitor.store.search import entries
+from monitor.store.versions import VERSION_COLUMNS, keep_first_versions
 
 _CLASSES: Any = ClassificationRow.__table__  # type: ignore[attr-defined]
 _VERSIONS: Any = VersionRow.__table__  # type: ignore[attr-defined]
@@ -180,6 +184,9 @@ def _before_update(_mapper: Mapper[Any], connection: Connection, target: Documen
     title = attributes.get_history(target, "title")
     if title.deleted:
         _keep_entry_title(connection, target.id, title.deleted[0])
+    if any(_changed(target, name) for name in VERSION_COLUMNS):
+        # the first version, implied by the row until now, before the row changes
+        keep_first_versions(connection, [target.id or 0])
     _keep_version_columns(target, connection)
     _store_small(target, connection, insert=False)
 
