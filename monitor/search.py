@@ -114,11 +114,11 @@ def search(store: Store, flt: SearchFilter) -> list[dict[str, Any]]:
     words = terms(flt.query)
     with store.session() as session:
         connection = session.connection()
-        shared = shared_classes(connection)
+        shared = shared_classes(connection) if flt.atmp or flt.doc_type else {}
         ids = [row[0] for row in connection.execute(_newest(store, flt, shared))]
         rows = _rows(connection, ids, source)
-        if any(r["classification_id"] not in shared for r in rows if r["classification_id"]):
-            shared = shared_classes(connection)  # one written since
+        named = {r["classification_id"] for r in rows if r["classification_id"] is not None}
+        shared = shared_classes(connection, named)
     order = {entry_id: n for n, entry_id in enumerate(ids)}
     return [
         _hit(_classified(dict(row), shared), words)

@@ -72,6 +72,7 @@ entries = sa.Table(
 
 _DOCUMENT: Any = DocumentRow.__table__  # type: ignore[attr-defined]
 _CLASSES: Any = ClassificationRow.__table__  # type: ignore[attr-defined]
+_SHARED: dict[int, tuple[str, str]] = {}  # shared_classes, by classification id
 # what an entry's title reads as (on SQLite a document's is its row's)
 entry_title: sa.ColumnElement[str] = sa.case(
     (
@@ -167,15 +168,22 @@ def classes_of(classification: str) -> str:
     return _classes(cls)
 
 
-def shared_classes(connection: Connection) -> dict[int, tuple[str, str]]:
-    """(classes, doc_type) of every stored classification, by id: what the
-    entries of the documents holding it match and show (a few rows)."""
-    rows = connection.execute(sa.select(_CLASSES.c.id, _CLASSES.c.packed))
-    found = {}
-    for key, packed in rows:
-        cls = unpack_classification(packed) if packed else {}
-        found[int(key)] = (_classes(cls), str(cls.get("doc_type") or ""))
-    return found
+def shared_classes(
+    connection: Connection, ids: Iterable[int] | None = None
+) -> dict[int, tuple[str, str]]:
+    """(classes, doc_type) of the stored classifications ``ids`` (every one the
+    store holds when None), by id: what the entries of the documents naming
+    one match and show. An id is its text's digest, the same in every store:
+    each is read and decoded once per process."""
+    if ids is None:
+        ids = connection.execute(sa.select(_CLASSES.c.id)).scalars().all()
+    wanted = set(ids)
+    if missing := wanted - _SHARED.keys():
+        query = sa.select(_CLASSES.c.id, _CLASSES.c.packed).where(_CLASSES.c.id.in_(missing))
+        for key, packed in connection.execute(query):
+            cls = unpack_classification(packed) if packed else {}
+            _SHARED[int(key)] = (_classes(cls), str(cls.get("doc_type") or ""))
+    return {key: _SHARED[key] for key in wanted if key in _SHARED}
 
 
 def _classes(cls: Mapping[str, Any]) -> str:
