@@ -22,7 +22,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.errors import UsageError
 from monitor.store import Store
-from monitor.store.search import CJK, entries, entry_title, grams, shared_classes
+from monitor.store.entry_columns import shared_classes
+from monitor.store.search import CJK, entries, entry_title, grams
 
 SNIPPET = 70  # characters of context on each side of the first hit
 MAX_TERMS = 8

@@ -28,9 +28,8 @@ from sqlalchemy import create_engine, inspect, text
 from monitor.demo import run_demo
 from monitor.search import SearchFilter, search
 from monitor.store import Store
-from monitor.store.entry_columns import DOCUMENT_CODE
+from monitor.store.entry_columns import DOCUMENT_CODE, classes_of, shared_classes
 from monitor.store.records import unpack_classification
-from monitor.store.search import classes_of, shared_classes
 from tests.helpers.stores import alembic_step, fresh_pg_database
 from tests.test_migration_shared import _checked_store
 

@@ -40,9 +40,15 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
 
 from monitor.store.bulk import insert_ids
-from monitor.store.entry_columns import DOCUMENT_CODE, EntryKind, EntryTime
+from monitor.store.entry_columns import (
+    DOCUMENT_CODE,
+    EntryKind,
+    EntryTime,
+    classes_of,
+    classification_of,
+)
 from monitor.store.models import ChangeRow, ClassificationRow, DocumentRow
-from monitor.store.records import classification_key, unpack_classification, unpack_record
+from monitor.store.records import unpack_record
 
 metadata = sa.MetaData()
 entries = sa.Table(
@@ -71,8 +77,6 @@ entries = sa.Table(
 )
 
 _DOCUMENT: Any = DocumentRow.__table__  # type: ignore[attr-defined]
-_CLASSES: Any = ClassificationRow.__table__  # type: ignore[attr-defined]
-_SHARED: dict[int, tuple[str, str]] = {}  # shared_classes, by classification id
 # what an entry's title reads as (on SQLite a document's is its row's)
 entry_title: sa.ColumnElement[str] = sa.case(
     (
@@ -158,41 +162,6 @@ def grams(*texts: str) -> str:
     return " ".join(seen)
 
 
-def classes_of(classification: str) -> str:
-    """The ``,key,key,`` list the ``atmp`` filter matches: the cn / eu / us / jp
-    classes and the modalities of a stored classification."""
-    try:
-        cls = json.loads(classification or "{}")
-    except ValueError:
-        return ""
-    return _classes(cls)
-
-
-def shared_classes(
-    connection: Connection, ids: Iterable[int] | None = None
-) -> dict[int, tuple[str, str]]:
-    """(classes, doc_type) of the stored classifications ``ids`` (every one the
-    store holds when None), by id: what the entries of the documents naming
-    one match and show. An id is its text's digest, the same in every store:
-    each is read and decoded once per process."""
-    if ids is None:
-        ids = connection.execute(sa.select(_CLASSES.c.id)).scalars().all()
-    wanted = set(ids)
-    if missing := wanted - _SHARED.keys():
-        query = sa.select(_CLASSES.c.id, _CLASSES.c.packed).where(_CLASSES.c.id.in_(missing))
-        for key, packed in connection.execute(query):
-            cls = unpack_classification(packed) if packed else {}
-            _SHARED[int(key)] = (_classes(cls), str(cls.get("doc_type") or ""))
-    return {key: _SHARED[key] for key in wanted if key in _SHARED}
-
-
-def _classes(cls: Mapping[str, Any]) -> str:
-    keys: list[str] = []
-    for scope in ("cn", "eu", "us", "jp", "modalities"):
-        keys += [k for k in cls.get(scope) or [] if isinstance(k, str)]
-    return "," + ",".join(dict.fromkeys(keys)) + "," if keys else ""
-
-
 def _fields_text(record: str) -> str:
     try:
         data = unpack_record(record, key="")
@@ -271,7 +240,7 @@ def _document_entry(
         "title": title,
         "body": body,
         "grams": grams(title, body),
-        "classification_id": classification_key(classification) if classification else None,
+        "classification_id": classification_of(classification),
     }
 
 

@@ -30,6 +30,7 @@ from alembic import op
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from monitor.store import search
+from monitor.store.entry_columns import shared_classes
 
 revision = "0012"
 down_revision = "0011"
@@ -106,7 +107,7 @@ def downgrade() -> None:
     op.execute(
         "CREATE TABLE search_classes_0011 (id BIGINT PRIMARY KEY, classes TEXT, doc_type TEXT)"
     )
-    shared = search.shared_classes(connection)
+    shared = shared_classes(connection)
     if shared:
         connection.execute(
             sa.text("INSERT INTO search_classes_0011 VALUES (:id, :classes, :doc_type)"),
