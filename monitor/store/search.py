@@ -7,7 +7,10 @@ it is the store's job: an ``after_flush`` hook on every session that
 :meth:`monitor.store.Store.session` opens re-indexes the documents and
 changes whose searchable columns were written, so the pipeline never calls
 the index itself. (Writes that bypass the ORM, such as a hand-made SQL
-``UPDATE``, are caught up by :func:`rebuild`, which migration 0006 runs.)
+``UPDATE``, are caught up by :func:`rebuild`, which migrations 0006 and
+0012 run.) A document's entry names its classification instead of copying
+its classes and doc_type, and on SQLite stores its kind and time as
+integers (``monitor.store.entry_columns``): every document has an entry.
 
 The engines do the searching:
 
