@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.errors import UsageError
 from monitor.store import Store
+from monitor.store.entry_columns import shared_classes
 from monitor.store.search import CJK, entries, entry_title, grams
 
 SNIPPET = 70  # characters of context on each side of the first hit
@@ -111,7 +112,28 @@ def search(store: Store, flt: SearchFilter) -> list[dict[str, Any]]:
     from monitor.store.models import SourceRow
 
     source = SourceRow.__table__  # type: ignore[attr-defined]
-    # first the ids of the newest hits (narrow rows sort fast), then their text
+    words = terms(flt.query)
+    with store.session() as session:
+        connection = session.connection()
+        shared = shared_classes(connection) if flt.atmp or flt.doc_type else {}
+        ids = [row[0] for row in connection.execute(_newest(store, flt, shared))]
+        rows = _rows(connection, ids, source)
+        named = {r["classification_id"] for r in rows if r["classification_id"] is not None}
+        shared = shared_classes(connection, named)
+    order = {entry_id: n for n, entry_id in enumerate(ids)}
+    return [
+        _hit(_classified(dict(row), shared), words)
+        for row in sorted(rows, key=lambda r: order[r["id"]])
+    ]
+
+
+def _newest(store: Store, flt: SearchFilter, shared: dict[int, tuple[str, str]]) -> sa.Select[Any]:
+    """The ids of the newest entries matching ``flt`` (narrow rows sort fast).
+    A document's classes and doc_type are its classification's (``shared``):
+    the filters on them take the ids of the classifications that match too."""
+    from monitor.store.models import SourceRow
+
+    source = SourceRow.__table__  # type: ignore[attr-defined]
     query = (
         sa.select(entries.c.id)
         .join(source, source.c.id == entries.c.source_id)
@@ -122,37 +144,62 @@ def search(store: Store, flt: SearchFilter) -> list[dict[str, Any]]:
     if flt.jurisdiction:
         query = query.where(entries.c.jurisdiction == flt.jurisdiction)
     if flt.atmp:
-        query = query.where(entries.c.classes.like(f"%,{_escape_like(flt.atmp)},%", escape="\\"))
+        key = f",{flt.atmp},"
+        sharing = [i for i, (classes, _) in shared.items() if _like(store, key, classes)]
+        query = query.where(
+            sa.or_(
+                entries.c.classes.like(f"%{_escape_like(key)}%", escape="\\"),
+                entries.c.classification_id.in_(sharing),
+            )
+        )
     if flt.source:
         query = query.where(source.c.name == flt.source)
     if flt.status:
         query = query.where(entries.c.status == flt.status)
     if flt.doc_type:
-        query = query.where(entries.c.doc_type == flt.doc_type)
+        sharing = [i for i, (_, doc_type) in shared.items() if doc_type == flt.doc_type]
+        query = query.where(
+            sa.or_(entries.c.doc_type == flt.doc_type, entries.c.classification_id.in_(sharing))
+        )
     if flt.relevant is not None:
         query = query.where(entries.c.relevant == flt.relevant)
-    query = query.order_by(entries.c.at.desc(), entries.c.ref_id.desc()).limit(flt.limit)
-    words = terms(flt.query)
-    with store.session() as session:
-        connection = session.connection()
-        ids = [row[0] for row in connection.execute(query)]
-        rows = (
-            connection.execute(
-                sa.select(
-                    *(c for c in entries.c if c.name != "title"),
-                    entry_title.label("title"),
-                    source.c.name.label("source"),
-                )
-                .join(source, source.c.id == entries.c.source_id)
-                .where(entries.c.id.in_(ids))
-            )
-            .mappings()
-            .all()
-            if ids
-            else []
-        )
-    order = {entry_id: n for n, entry_id in enumerate(ids)}
-    return [_hit(dict(row), words) for row in sorted(rows, key=lambda r: order[r["id"]])]
+    return query.order_by(entries.c.at.desc(), entries.c.ref_id.desc()).limit(flt.limit)
+
+
+def _like(store: Store, key: str, classes: str) -> bool:
+    """``classes LIKE '%key%'`` as the engine reads it: SQLite's LIKE ignores
+    the case of ASCII letters, PostgreSQL's does not."""
+    if store.is_sqlite:
+        return _ascii_lower(key) in _ascii_lower(classes)
+    return key in classes
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+def _rows(connection: sa.Connection, ids: list[int], source: Any) -> list[Any]:
+    """The entries ``ids`` with their titles and source names."""
+    if not ids:
+        return []
+    columns = (c for c in entries.c if c.name != "title")
+    query = (
+        sa.select(*columns, entry_title.label("title"), source.c.name.label("source"))
+        .join(source, source.c.id == entries.c.source_id)
+        .where(entries.c.id.in_(ids))
+    )
+    return list(connection.execute(query).mappings().all())
+
+
+def _classified(row: dict[str, Any], shared: dict[int, tuple[str, str]]) -> dict[str, Any]:
+    """A document's entry with its classification's classes and doc_type."""
+    key = row["classification_id"]
+    if key is not None:
+        row["classes"], row["doc_type"] = shared.get(key, ("", ""))
+    return row
 
 
 def _hit(row: dict[str, Any], words: list[str]) -> dict[str, Any]:

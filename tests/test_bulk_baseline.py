@@ -188,4 +188,4 @@ def test_the_bulk_index_entry_equals_the_one_read_from_the_stored_row(
         "relevant": cls.relevant,
     }
     stored = document_entry(SimpleNamespace(**row, id=7), text)
-    assert new_document_entry(row, 7, record, cls.as_dict(), text) == stored
+    assert new_document_entry(row, 7, record, text) == stored

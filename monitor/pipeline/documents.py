@@ -305,8 +305,7 @@ class DocumentWriter:
             for doc_id, row, record in zip(ids, values, records, strict=True):
                 read = self.plan.files.get(record.key)
                 text = read.text if read is not None and row["text_hash"] else ""
-                cls = _class_columns(self._classification(record.key))[0]
-                entries.append(new_document_entry(row, doc_id, record, cls, text))
+                entries.append(new_document_entry(row, doc_id, record, text))
             write_entries(self.session.connection(), entries, fresh=True)
         return ids
 

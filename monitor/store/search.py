@@ -7,7 +7,10 @@ it is the store's job: an ``after_flush`` hook on every session that
 :meth:`monitor.store.Store.session` opens re-indexes the documents and
 changes whose searchable columns were written, so the pipeline never calls
 the index itself. (Writes that bypass the ORM, such as a hand-made SQL
-``UPDATE``, are caught up by :func:`rebuild`, which migration 0006 runs.)
+``UPDATE``, are caught up by :func:`rebuild`, which migrations 0006 and
+0012 run.) A document's entry names its classification instead of copying
+its classes and doc_type, and on SQLite stores its kind and time as
+integers (``monitor.store.entry_columns``): every document has an entry.
 
 The engines do the searching:
 
@@ -38,34 +41,42 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from monitor.store.bulk import insert_ids
+from monitor.store.entry_columns import (
+    DOCUMENT_CODE,
+    EntryKind,
+    EntryTime,
+    classes_of,
+    classification_of,
+)
 from monitor.store.models import ChangeRow, ClassificationRow, DocumentRow
-from monitor.store.records import unpack_classification, unpack_record
+from monitor.store.records import unpack_record
 
 metadata = sa.MetaData()
 entries = sa.Table(
     "search_entry",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("kind", sa.String(10), nullable=False),  # document / change
+    sa.Column("kind", EntryKind(), nullable=False),  # document / change
     sa.Column("ref_id", sa.Integer, nullable=False),
     sa.Column("document_id", sa.Integer, nullable=True),
     sa.Column("source_id", sa.Integer, nullable=False),
     sa.Column("jurisdiction", sa.String(8), nullable=False, server_default=""),
-    sa.Column("classes", sa.Text, nullable=False, server_default=""),  # ,car_t,gtmp,
+    # a change's ,car_t,gtmp, and doc_type; a document's are its classification's
+    sa.Column("classes", sa.Text, nullable=False, server_default=""),
     sa.Column("status", sa.String(20), nullable=False, server_default=""),
     sa.Column("doc_type", sa.String(40), nullable=False, server_default=""),
     sa.Column("event", sa.String(20), nullable=False, server_default=""),
     sa.Column("relevant", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("at", EntryTime(), nullable=False),
     sa.Column("title", sa.Text, nullable=False, server_default=""),
     sa.Column("body", sa.Text, nullable=False, server_default=""),
     sa.Column("grams", sa.Text, nullable=False, server_default=""),
+    # a document's: the ``classification`` row its classes and doc_type come from
+    sa.Column("classification_id", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("kind", "ref_id", name="uq_search_entry_ref"),
     sa.Index("ix_search_entry_at", "kind", "at"),
-    sa.Index("ix_search_entry_source", "source_id"),
 )
 
 _DOCUMENT: Any = DocumentRow.__table__  # type: ignore[attr-defined]
@@ -93,7 +104,7 @@ _SHORT_WORD = 2
 # document's title changes or the document goes, ``monitor.store.compact``
 # writes the old title into its entry, so that the index deletes what it holds.
 _SQL_TITLE = (
-    "CASE WHEN {row}.title = '' AND {row}.kind = 'document' THEN coalesce("
+    f"CASE WHEN {{row}}.title = '' AND {{row}}.kind = {DOCUMENT_CODE} THEN coalesce("
     "(SELECT d.title FROM document d WHERE d.id = {row}.ref_id), '') ELSE {row}.title END"
 )
 SQLITE_TRIGGERS = [
@@ -110,11 +121,12 @@ SQLITE_TRIGGERS = [
     f"(new.id, {_SQL_TITLE.format(row='new')}, new.body); END",
 ]
 SQLITE_DDL = [
+    # columnsize=0: no table of each entry's token counts (nothing ranks by them)
     "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, content='search_entry', "
-    "content_rowid='id', tokenize='trigram')",
+    "content_rowid='id', tokenize='trigram', columnsize=0)",
     # contentless and without positions (single-token queries only): small
     "CREATE VIRTUAL TABLE search_short USING fts5(grams, content='', detail=none, "
-    "tokenize='unicode61')",
+    "columnsize=0, tokenize='unicode61')",
     *SQLITE_TRIGGERS,
 ]
 SQLITE_DROP = [
@@ -128,6 +140,8 @@ PG_DDL = [
     "CREATE INDEX ix_search_entry_trgm ON search_entry USING gin "
     "((title || ' ' || body) gin_trgm_ops)",
     "CREATE INDEX ix_search_entry_grams ON search_entry USING gin (string_to_array(grams, ' '))",
+    # (SQLite's plans never took it: its `--source` searches walk ix_search_entry_at)
+    "CREATE INDEX ix_search_entry_source ON search_entry (source_id)",
 ]
 
 
@@ -149,23 +163,6 @@ def grams(*texts: str) -> str:
             if len(word) <= _SHORT_WORD:
                 seen[word.lower()] = None
     return " ".join(seen)
-
-
-def classes_of(classification: str) -> str:
-    """The ``,key,key,`` list the ``atmp`` filter matches: the cn / eu / us / jp
-    classes and the modalities of a stored classification."""
-    try:
-        cls = json.loads(classification or "{}")
-    except ValueError:
-        return ""
-    return _classes(cls)
-
-
-def _classes(cls: Mapping[str, Any]) -> str:
-    keys: list[str] = []
-    for scope in ("cn", "eu", "us", "jp", "modalities"):
-        keys += [k for k in cls.get(scope) or [] if isinstance(k, str)]
-    return "," + ",".join(dict.fromkeys(keys)) + "," if keys else ""
 
 
 def _fields_text(record: str) -> str:
@@ -202,32 +199,33 @@ _ENTRY_COLUMNS = ("source_id", "jurisdiction", "status", "state", "relevant", "f
 
 def document_entry(doc: Any, text: str) -> dict[str, Any]:
     """The index row of a document (a ``DocumentRow`` or a row with its columns)."""
-    cls = unpack_classification(doc.classification) if doc.classification else {}
     columns = {name: getattr(doc, name) for name in _ENTRY_COLUMNS}
-    return _document_entry(doc.id, columns, cls, _fields_text(doc.record), text)
+    return _document_entry(doc.id, columns, doc.classification, _fields_text(doc.record), text)
 
 
 def new_document_entry(
-    row: Mapping[str, Any], doc_id: int, record: Any, cls: Mapping[str, Any], text: str
+    row: Mapping[str, Any], doc_id: int, record: Any, text: str
 ) -> dict[str, Any]:
     """``document_entry`` of a document about to be inserted in bulk, built from
-    its row's columns, its record (a ``sources.types.Record``) and its
-    ``Classification.as_dict()`` rather than by decoding the JSON just encoded
-    into the row (the same entry)."""
+    its row's columns and its record (a ``sources.types.Record``) rather than by
+    decoding the JSON just encoded into the row (the same entry)."""
     fields = dict(sorted(record.fields.items()))  # in the order the stored record keeps
     searched = _searched_fields(fields, (a.name for a in record.attachments))
-    return _document_entry(doc_id, row, cls, searched, text)
+    return _document_entry(doc_id, row, row["classification"], searched, text)
 
 
 def _document_entry(
     doc_id: int | None,
     columns: Mapping[str, Any],
-    cls: Mapping[str, Any],
+    classification: str | None,
     searched: str,
     text: str,
 ) -> dict[str, Any]:
     """The index row of a document from its columns (``_ENTRY_COLUMNS``), its
-    classification's dictionary and its searched field text."""
+    stored classification text and its searched field text. Its classes and
+    doc_type are left to the ``classification`` row the document names (the
+    id is the text's digest, ``records.classification_key``): a few rows
+    hold them for every document (``shared_classes``)."""
     body = "\n".join(part for part in (text[:MAX_BODY], searched) if part)
     title = columns["title"] or ""
     return {
@@ -236,15 +234,16 @@ def _document_entry(
         "document_id": doc_id,
         "source_id": columns["source_id"],
         "jurisdiction": columns["jurisdiction"] or "",
-        "classes": _classes(cls),
+        "classes": "",
         "status": columns["status"] or "",
-        "doc_type": str(cls.get("doc_type") or ""),
+        "doc_type": "",
         "event": columns["state"] or "",
         "relevant": bool(columns["relevant"]),
         "at": columns["first_seen"],
         "title": title,
         "body": body,
         "grams": grams(title, body),
+        "classification_id": classification_of(classification),
     }
 
 
@@ -270,6 +269,7 @@ def change_entry(change: Any) -> dict[str, Any]:
         "title": change.title or "",
         "body": body,
         "grams": grams(change.title or "", body),
+        "classification_id": None,
     }
 
 

@@ -1,7 +1,7 @@
 """a document's only version is implied by its row: no version row for it
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02
 
 What ``monitor.store.versions`` describes: while a document has one version,
@@ -34,7 +34,7 @@ from alembic import op
 from monitor.store.records import pack_version, unpack_record
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
