@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import CursorResult, and_, bindparam, exists, insert, or_, select, text, update
 from sqlmodel import Session
 
 from monitor.store.db import blob_hash, utcnow
-from monitor.store.models import BlobRow, DocumentRow, RunRow, SourceRow
+from monitor.store.models import MAYBE_DUE, BlobRow, DocumentRow, RunRow, SourceRow
 from sources.registry import SourceSettings
 from sources.types import Fetched
 
@@ -125,18 +125,9 @@ def _due_query(recheck: bool, pending: bool) -> Any:
 
 # built once: a statement built per check costs more CPU than running it
 _DUE = {(r, p): _due_query(r, p) for r in (False, True) for p in (False, True)}
-_MAYBE_DUE = (
-    select(_DOC.c.source_id)
-    .where(
-        _DOC.c.state != "removed",
-        or_(
-            _DOC.c.missing_runs > 0,
-            _DOC.c.read_pending == True,  # noqa: E712
-            _DOC.c.attachments_checked_at.is_not(None),
-        ),
-    )
-    .distinct()
-)
+# the words of the partial index over these documents (models.MAYBE_DUE): a scan of
+# that index, not of every document (85 ms at 200,000 documents)
+_MAYBE_DUE = select(_DOC.c.source_id).where(text(MAYBE_DUE)).distinct()
 _INSERT_RUN = insert(_RUN)
 _STORED_BLOBS = select(_BLOB.c.hash).where(_BLOB.c.hash.in_(bindparam("hashes", expanding=True)))
 _INSERT_BLOBS = insert(_BLOB)
