@@ -30,6 +30,7 @@ from monitor.delivery.alerts import alert_from_change, enqueue, regulator_of
 from monitor.delivery.run_alerts import queue_run_alerts
 from monitor.errors import StoreError
 from monitor.pipeline import evidence, health, warm
+from monitor.pipeline.baselines import WaitingBaseline
 from monitor.pipeline.batch import GROUP_RUNS, Prefetch, WarmBatch
 from monitor.pipeline.identity import relative_key, site_hosts
 from monitor.pipeline.plan import (
@@ -121,6 +122,22 @@ def give_up_on_host(host: str, rest: list[SourceSettings], results: dict[str, Ch
         )
 
 
+def log_result(result: CheckResult) -> None:
+    """The check's one log line (with its fields for JSON logs)."""
+    log.info(
+        "%s",
+        result.line(),
+        extra={
+            "source": result.source,
+            "outcome": result.outcome,
+            "records": result.records,
+            "changes": result.changes,
+            "alerts": result.alerts,
+            "seconds": round(result.seconds, 3),
+        },
+    )
+
+
 class Pipeline:
     """Runs checks for the sources of one configuration against one store."""
 
@@ -172,23 +189,26 @@ class Pipeline:
             s for s in self.config.sources if s.enabled and (wanted is None or s.name in wanted)
         ]
         by_host: dict[str, list[SourceSettings]] = {}
+        configured: dict[str, dict[str, str]] = {}
         for source in sources:
-            host = urlsplit(adapter_for(source.kind)(source).base_url).hostname or source.name
+            adapter = adapter_for(source.kind)(source)
+            host = urlsplit(adapter.base_url).hostname or source.name
             by_host.setdefault(host, []).append(source)
+            configured[source.name] = _configured(source, adapter)
         results: dict[str, CheckResult] = {}
-        with self.store.session() as session:  # every source's row in one read
-            prefetch = Prefetch.read(session)
+        prefetch = Prefetch.load(self.store, configured)  # every source's row in one read
 
         def run_host(host: str, group: list[SourceSettings]) -> None:
             batch = WarmBatch(self.store, prefetch, size=self.group_runs)
             try:
                 for number, source in enumerate(group):
                     results[source.name] = self.check(source, batch=batch)
+                    batch.tick()
                     if unreachable(results[source.name]) and number + 1 < len(group):
                         give_up_on_host(host, group[number + 1 :], results)
                         return
             finally:
-                batch.flush()  # the group's last unchanged runs
+                batch.flush()  # the group's last unchanged runs and baselines
 
         workers = max(1, min(self.config.http.concurrency, len(by_host)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
@@ -204,18 +224,8 @@ class Pipeline:
         result = self._check(settings, batch)
         result.seconds = time.monotonic() - started
         result.cpu_ms = (time.process_time() - cpu) * 1000
-        log.info(
-            "%s",
-            result.line(),
-            extra={
-                "source": result.source,
-                "outcome": result.outcome,
-                "records": result.records,
-                "changes": result.changes,
-                "alerts": result.alerts,
-                "seconds": round(result.seconds, 3),
-            },
-        )
+        if result.outcome != "waiting":  # a baseline in ``batch`` is logged once written
+            log_result(result)
         return result
 
     def _check(self, settings: SourceSettings, batch: WarmBatch | None) -> CheckResult:
@@ -262,8 +272,6 @@ class Pipeline:
                 return CheckResult(
                     source=settings.name, outcome="unchanged", records=source.last_record_count
                 )
-            if batch is not None:
-                batch.flush()  # the runs before this one get the lower ids
             from monitor.pipeline.documents import CheckContext
 
             row = source.row()
@@ -284,6 +292,11 @@ class Pipeline:
                     plan, fetcher, adapter.base_url, {r.key: r for r in listing.records}, documents
                 )
                 classify_plan(plan)
+            if batch is not None and ctx.baseline:  # written with the group (``batch``)
+                written = (documents, listing, plan, digest)
+                return WaitingBaseline.wait(self, batch, ctx, source, written, fetcher)
+            if batch is not None:
+                batch.flush()  # the runs before this one get the lower ids
             with self.store.session(write=True) as session:
                 return self._store_listing(session, ctx, documents, listing, plan, digest, fetcher)
         except SourceError as exc:
@@ -421,12 +434,7 @@ class Pipeline:
     ) -> tuple[warm.SourceState, str]:
         """The source's row, updated from the configuration, and the URL it had
         (from ``batch``'s prefetch when it has the row)."""
-        wanted = {
-            "kind": settings.kind,
-            "url": settings.url or adapter.base_url,
-            "jurisdiction": settings.jurisdiction or adapter.jurisdiction,
-            "schedule": settings.cron or settings.every or "",
-        }
+        wanted = _configured(settings, adapter)
         values = batch.prefetch.rows.get(settings.name) if batch is not None else None
         if values is not None and all(values[key] == value for key, value in wanted.items()):
             return warm.SourceState(values), str(values["url"])
@@ -781,6 +789,16 @@ class Pipeline:
         session.add_all(changes)
         session.flush()  # one insert for the run's changes
         return changes
+
+
+def _configured(settings: SourceSettings, adapter: Adapter) -> dict[str, str]:
+    """The source row's fields the configuration sets."""
+    return {
+        "kind": settings.kind,
+        "url": settings.url or adapter.base_url,
+        "jurisdiction": settings.jurisdiction or adapter.jurisdiction,
+        "schedule": settings.cron or settings.every or "",
+    }
 
 
 def _moved_state(configured: str, moved_to: str, fetcher: RecordingFetcher) -> tuple[str, str]:

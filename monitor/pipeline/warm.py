@@ -33,6 +33,7 @@ from sources.types import Fetched
 __all__ = [
     "SourceState",
     "UnchangedRun",
+    "add_sources",
     "anything_due",
     "maybe_due_sources",
     "source_rows",
@@ -92,6 +93,21 @@ def source_state(
         session.execute(update(_SOURCE).where(_SOURCE.c.id == values["id"]).values(**stale))
         values.update(stale)
     return SourceState(values), previous_url
+
+
+def add_sources(session: Session, wanted: dict[str, dict[str, str]]) -> None:
+    """Rows for new sources (name: configured fields), as ``Pipeline`` makes one."""
+    rows = [
+        SourceRow(
+            name=name,
+            kind=fields["kind"],
+            url=fields["url"],
+            jurisdiction=fields["jurisdiction"],
+            schedule=fields["schedule"],
+        ).model_dump(exclude={"id"})
+        for name, fields in wanted.items()
+    ]
+    session.execute(insert(_SOURCE), rows)
 
 
 def source_rows(session: Session) -> dict[str, dict[str, Any]]:
