@@ -19,6 +19,7 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from monitor.errors import StoreError
@@ -57,6 +58,7 @@ class WaitingBaseline:
         self.pipeline, self.ctx, self.state = pipeline, ctx, state
         self.planned, self.fetcher, self.result = planned, fetcher, result
         self._stored: CheckResult | None = None
+        self._tries = 0
 
     @classmethod
     def wait(
@@ -76,11 +78,17 @@ class WaitingBaseline:
         return result
 
     def write(self, session: Session) -> None:
-        ctx = replace(
-            self.ctx,
-            source=self.state.row(),
-            run=RunRow(source_id=self.state.id or 0, started_at=self.ctx.run.started_at),
-        )
+        """The write ``check`` makes; the source row as read when the check began
+        (nothing else writes it meanwhile) taken as the stored one, not read again."""
+        ctx, self._tries = self.ctx, self._tries + 1
+        if self._tries > 1:  # the first try's rows went with its transaction
+            ctx = replace(
+                ctx,
+                source=self.state.row(),
+                run=RunRow(source_id=self.state.id or 0, started_at=ctx.run.started_at),
+            )
+        make_transient_to_detached(ctx.source)
+        session.add(ctx.source)
         documents, listing, plan, digest = self.planned
         self._stored = self.pipeline._store_listing(
             session, ctx, documents, listing, plan, digest, self.fetcher

@@ -69,15 +69,21 @@ class Deferred(Protocol):
 
 @dataclass
 class Prefetch:
-    """Every source row by name (as ``warm.source_state`` reads one), and the ids
-    of the sources for which something may be due."""
+    """Every source row by name (as ``warm.source_state`` reads one), the ids of
+    the sources for which something may be due, and of those without documents
+    (whose first run has none to load)."""
 
     rows: dict[str, dict[str, Any]]
     maybe_due: set[int]
+    empty: set[int] = field(default_factory=set)
 
     @classmethod
     def read(cls, session: Session) -> Prefetch:
-        return cls(warm.source_rows(session), warm.maybe_due_sources(session))
+        return cls(
+            warm.source_rows(session),
+            warm.maybe_due_sources(session),
+            warm.sources_without_documents(session),
+        )
 
     @classmethod
     def load(cls, store: Store, wanted: dict[str, dict[str, str]]) -> Prefetch:

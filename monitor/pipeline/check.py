@@ -253,7 +253,12 @@ class Pipeline:
                 ]
             ) | set(source.hosts.split())
 
-        known = KnownRecords(lambda: self._load(source.id, hosts()), hosts)
+        def load() -> dict[str, DocumentRow]:
+            if batch is not None and source.id in batch.prefetch.empty:
+                return {}  # a first run: no documents yet (the prefetch asked)
+            return self._load(source.id, hosts())
+
+        known = KnownRecords(load, hosts)
         try:
             listing = adapter.collect(fetcher, known)
             own, now = hosts(), self.now()

@@ -38,6 +38,7 @@ __all__ = [
     "maybe_due_sources",
     "source_rows",
     "source_state",
+    "sources_without_documents",
     "store_snapshot",
     "store_unchanged",
     "store_unchanged_runs",
@@ -97,16 +98,7 @@ def source_state(
 
 def add_sources(session: Session, wanted: dict[str, dict[str, str]]) -> None:
     """Rows for new sources (name: configured fields), as ``Pipeline`` makes one."""
-    rows = [
-        SourceRow(
-            name=name,
-            kind=fields["kind"],
-            url=fields["url"],
-            jurisdiction=fields["jurisdiction"],
-            schedule=fields["schedule"],
-        ).model_dump(exclude={"id"})
-        for name, fields in wanted.items()
-    ]
+    rows = [{**_NEW_SOURCE, **fields, "name": name} for name, fields in wanted.items()]
     session.execute(insert(_SOURCE), rows)
 
 
@@ -121,6 +113,12 @@ def maybe_due_sources(session: Session) -> set[int]:
     document missing, waiting for its files, or re-read before (a superset of
     ``_due_query``'s, whatever the settings and the clock; one SELECT)."""
     return set(session.execute(_MAYBE_DUE).scalars())
+
+
+def sources_without_documents(session: Session) -> set[int]:
+    """The sources that have never had a healthy run and hold no document (a
+    baseline's: nothing to load before it is diffed; one SELECT)."""
+    return set(session.execute(_EMPTY).scalars())
 
 
 def _due_query(recheck: bool, pending: bool) -> Any:
@@ -152,6 +150,14 @@ _MAYBE_DUE = (
         ),
     )
     .distinct()
+)
+# a new source's row: the model's defaults (name and kind are set for each)
+_NEW_SOURCE = {
+    name: info.default for name, info in SourceRow.model_fields.items() if not info.is_required()
+}
+del _NEW_SOURCE["id"]
+_EMPTY = select(_SOURCE.c.id).where(
+    _SOURCE.c.healthy_runs == 0, ~exists().where(_DOC.c.source_id == _SOURCE.c.id)
 )
 _INSERT_RUN = insert(_RUN)
 _STORED_BLOBS = select(_BLOB.c.hash).where(_BLOB.c.hash.in_(bindparam("hashes", expanding=True)))
