@@ -31,7 +31,7 @@ from monitor.delivery.run_alerts import queue_run_alerts
 from monitor.errors import StoreError
 from monitor.pipeline import evidence, health, warm
 from monitor.pipeline.baselines import WaitingBaseline
-from monitor.pipeline.batch import GROUP_RUNS, Prefetch, WarmBatch
+from monitor.pipeline.batch import GROUP_RUNS, GROUP_SECONDS, Prefetch, WarmBatch
 from monitor.pipeline.identity import relative_key, site_hosts
 from monitor.pipeline.plan import (
     PAGE_KEY,
@@ -159,7 +159,8 @@ class Pipeline:
         self.fetcher_factory = fetcher_factory or self._default_fetcher
         self._policies: dict[tuple[str, tuple[str, ...]], NetworkPolicy] = {}
         self._local_hosts: dict[str, bool] = {}  # host name: resolves to local addresses
-        self.group_runs = GROUP_RUNS  # unchanged runs ``check_all`` writes in one transaction
+        self.group_runs = GROUP_RUNS  # runs ``check_all`` writes in one transaction
+        self.group_seconds = GROUP_SECONDS  # the longest a run waits in ``check_all``'s batch
 
     def _default_fetcher(
         self, settings: SourceSettings, validators: dict[str, dict[str, str]]
@@ -199,7 +200,7 @@ class Pipeline:
         prefetch = Prefetch.load(self.store, configured)  # every source's row in one read
 
         def run_host(host: str, group: list[SourceSettings]) -> None:
-            batch = WarmBatch(self.store, prefetch, size=self.group_runs)
+            batch = WarmBatch(self.store, prefetch, self.group_runs, self.group_seconds)
             try:
                 for number, source in enumerate(group):
                     results[source.name] = self.check(source, batch=batch)

@@ -303,7 +303,9 @@ def store_snapshots(session: Session, runs: Sequence[Sequence[Fetched]]) -> list
         snapshots.append(snapshot)
     if not blobs:
         return snapshots
-    stored = set(session.execute(_STORED_BLOBS, {"hashes": list(blobs)}).scalars())
+    # on the session's connection: no autoflush (nothing pending is a blob) nor ORM step
+    connection = session.connection()
+    stored = set(connection.execute(_STORED_BLOBS, {"hashes": list(blobs)}).scalars())
     rows = [
         {
             "hash": digest,
@@ -316,5 +318,5 @@ def store_snapshots(session: Session, runs: Sequence[Sequence[Fetched]]) -> list
         if digest not in stored
     ]
     if rows:
-        session.execute(_INSERT_BLOBS, rows)
+        connection.execute(_INSERT_BLOBS, rows)
     return snapshots
