@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -421,8 +421,8 @@ class Pipeline:
                     col(DocumentRow.missing_runs) > 0,
                 )
             ).all()
-            due = _due_rows(session, settings, source, now)
-            waiting = _pending_rows(session, settings, source)
+            due = warm.due_rows(session, settings, source, now)
+            waiting = warm.pending_rows(session, settings, source)
         documents = {doc.key: doc for doc in [*missing, *due, *waiting]}
         diff = record_diff.RecordDiff()
         for doc in missing:
@@ -822,51 +822,6 @@ def _moved_state(configured: str, moved_to: str, fetcher: RecordingFetcher) -> t
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-def _due_rows(
-    session: Session, settings: SourceSettings, source: SourceRow, now: datetime
-) -> list[DocumentRow]:
-    """Documents that may be due for a re-read, by SQL (``due_for_recheck`` picks)."""
-    if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
-        return []
-    cutoff = now - timedelta(days=settings.recheck_days)
-    return list(
-        session.exec(
-            select(DocumentRow)
-            .where(
-                DocumentRow.source_id == source.id,
-                DocumentRow.state != "removed",
-                DocumentRow.relevant == True,  # noqa: E712
-                col(DocumentRow.attachments_checked_at) <= cutoff,
-            )
-            .order_by(col(DocumentRow.attachments_checked_at), col(DocumentRow.id))
-            .limit(settings.recheck_per_run * 4)
-        ).all()
-    )
-
-
-def _pending_rows(
-    session: Session, settings: SourceSettings, source: SourceRow
-) -> list[DocumentRow]:
-    """Documents whose ambiguous title's files wait to be read (``add_backlog`` picks)."""
-    if not (settings.attachments and settings.ambiguous_per_run):
-        return []
-    return list(
-        session.exec(
-            select(DocumentRow)
-            .where(
-                DocumentRow.source_id == source.id,
-                DocumentRow.state != "removed",
-                DocumentRow.read_pending == True,  # noqa: E712
-            )
-            .order_by(
-                col(DocumentRow.attachments_checked_at).asc().nulls_first(),
-                col(DocumentRow.first_seen),
-            )
-            .limit(settings.ambiguous_per_run * 4)
-        ).all()
-    )
 
 
 def _active_documents(session: Session, source_id: int | None) -> dict[str, DocumentRow]:

@@ -11,7 +11,9 @@ transaction — no ORM objects, no document loaded. ``store_unchanged`` answers
 None when the store says otherwise (something is due after all); the caller
 then takes the full path, which writes the same facts the slow way.
 
-``source_state`` reads the source's row the same way, before the fetch.
+``source_state`` reads the source's row the same way, before the fetch;
+``due_rows`` and ``pending_rows`` read the documents the same-listing plan
+acts on (what ``anything_due`` asks about) when it is due after all.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, and_, bindparam, exists, insert, or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as select_rows  # ORM rows (``select`` here is Core's)
 
 from monitor.store.db import blob_hash, utcnow
 from monitor.store.models import BlobRow, DocumentRow, RunRow, SourceRow
@@ -35,7 +38,9 @@ __all__ = [
     "UnchangedRun",
     "add_sources",
     "anything_due",
+    "due_rows",
     "maybe_due_sources",
+    "pending_rows",
     "source_rows",
     "source_state",
     "sources_without_documents",
@@ -195,6 +200,51 @@ def anything_due(session: Session, settings: SourceSettings, source_id: int, now
     if recheck:
         params["cutoff"] = now - timedelta(days=settings.recheck_days)
     return bool(session.execute(_DUE[recheck, pending], params).scalar())
+
+
+def due_rows(
+    session: Session, settings: SourceSettings, source: SourceRow, now: datetime
+) -> list[DocumentRow]:
+    """Documents that may be due for a re-read, by SQL (``due_for_recheck`` picks)."""
+    if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
+        return []
+    cutoff = now - timedelta(days=settings.recheck_days)
+    return list(
+        session.exec(
+            select_rows(DocumentRow)
+            .where(
+                DocumentRow.source_id == source.id,
+                DocumentRow.state != "removed",
+                DocumentRow.relevant == True,  # noqa: E712
+                col(DocumentRow.attachments_checked_at) <= cutoff,
+            )
+            .order_by(col(DocumentRow.attachments_checked_at), col(DocumentRow.id))
+            .limit(settings.recheck_per_run * 4)
+        ).all()
+    )
+
+
+def pending_rows(
+    session: Session, settings: SourceSettings, source: SourceRow
+) -> list[DocumentRow]:
+    """Documents whose ambiguous title's files wait to be read (``add_backlog`` picks)."""
+    if not (settings.attachments and settings.ambiguous_per_run):
+        return []
+    return list(
+        session.exec(
+            select_rows(DocumentRow)
+            .where(
+                DocumentRow.source_id == source.id,
+                DocumentRow.state != "removed",
+                DocumentRow.read_pending == True,  # noqa: E712
+            )
+            .order_by(
+                col(DocumentRow.attachments_checked_at).asc().nulls_first(),
+                col(DocumentRow.first_seen),
+            )
+            .limit(settings.ambiguous_per_run * 4)
+        ).all()
+    )
 
 
 class UnchangedRun:
