@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from monitor.config import Config, loads
 from monitor.errors import StoreError
 from monitor.pipeline.check import CheckResult, Pipeline
+from monitor.pipeline.documents import DocumentWriter
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from tests.helpers.stores import fresh_pg_database
@@ -122,8 +123,19 @@ def consistent(store: Store) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_first_check_all_writes_what_single_checks_write(tmp_path: Path, backend: str) -> None:
+def test_a_first_check_all_writes_what_single_checks_write(
+    tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commits counted; the batched baselines take the lean write (``_lean``: no
+    ``_store_listing``), the single checks the full one."""
     site = ListSite(items=list(ITEMS))
+    real, full = Pipeline._store_listing, []
+
+    def counted_listing(self: Pipeline, *args: Any) -> CheckResult:
+        full.append(self.store.url)
+        return real(self, *args)
+
+    monkeypatch.setattr(Pipeline, "_store_listing", counted_listing)
     with (
         ReplicaServer(site) as server,
         store_url(tmp_path, backend, "all") as all_url,
@@ -135,6 +147,7 @@ def test_a_first_check_all_writes_what_single_checks_write(tmp_path: Path, backe
         assert seen(first) == seen([single.check(s) for s in single.config.sources])
         # the new sources' rows; s0-s2 (written before s3's failed run); s3; s4-s5
         assert len(counted) == 4
+        assert full == [one_url] * 5
         site.items.insert(0, Item("a0", "细胞治疗产品药学变更研究技术指导原则", "2026-07-01"))
         batched.now = single.now = lambda: AT + timedelta(minutes=1)
         second = batched.check_all()
@@ -154,14 +167,14 @@ def test_a_source_whose_write_fails_costs_the_group_nothing(
     written again one source at a time; s1 is a failed run, as ``check`` would
     record it, and its next run is its baseline."""
     site = ListSite(items=list(ITEMS))
-    real = Pipeline._store_listing
+    real = DocumentWriter.add_all
 
-    def broken(self: Pipeline, session: Any, ctx: Any, *args: Any) -> CheckResult:
-        if ctx.settings.name == "s1" and self.now() == AT:
+    def broken(self: DocumentWriter, records: Any) -> Any:
+        if self.ctx.settings.name == "s1" and self.now == AT:
             raise RuntimeError("s1 cannot be written")
-        return real(self, session, ctx, *args)
+        return real(self, records)
 
-    monkeypatch.setattr(Pipeline, "_store_listing", broken)
+    monkeypatch.setattr(DocumentWriter, "add_all", broken)
     with (
         ReplicaServer(site) as server,
         store_url(tmp_path, "sqlite", "all") as all_url,
@@ -175,8 +188,10 @@ def test_a_source_whose_write_fails_costs_the_group_nothing(
         assert len(counted) == 6
         assert stored(batched.store) == stored(single.store)
         consistent(batched.store)
-        batched.now = lambda: AT + timedelta(minutes=1)
+        batched.now = single.now = lambda: AT + timedelta(minutes=1)
         second = batched.check_all()
+        assert seen(second) == seen([single.check(s) for s in single.config.sources])
+        assert stored(batched.store) == stored(single.store)  # s1's failure count reset
         consistent(batched.store)
     outcomes = ("baseline failed baseline failed baseline baseline", "unchanged baseline unchanged")
     assert [r.outcome for r in first] == outcomes[0].split()
@@ -191,15 +206,15 @@ def test_a_database_error_in_a_group_stops_the_run_and_keeps_whole_sources(
     run stops with it, as a single check's would. s0-s2 (an earlier group) are
     kept; s4 and s5 (its group) are not, and nothing of them is half written."""
     site = ListSite(items=list(ITEMS))
-    real = Pipeline._store_listing
+    real = DocumentWriter.add_all
 
-    def broken(self: Pipeline, session: Any, ctx: Any, *args: Any) -> CheckResult:
-        result = real(self, session, ctx, *args)
-        if ctx.settings.name == "s4" and self.now() == AT:
-            session.execute(sa.text("INSERT INTO no_such_table VALUES (1)"))
-        return result
+    def broken(self: DocumentWriter, records: Any) -> Any:
+        written = real(self, records)
+        if self.ctx.settings.name == "s4" and self.now == AT:
+            self.session.execute(sa.text("INSERT INTO no_such_table VALUES (1)"))
+        return written
 
-    monkeypatch.setattr(Pipeline, "_store_listing", broken)
+    monkeypatch.setattr(DocumentWriter, "add_all", broken)
     with ReplicaServer(site) as server, store_url(tmp_path, "sqlite", "all") as url:
         batched = pipeline(url, server.url)
         with pytest.raises(StoreError, match="no_such_table"):
@@ -227,15 +242,15 @@ def test_a_crash_in_a_group_keeps_nothing_of_the_group(
     transaction): neither is kept, nor half of either; the next run takes both
     baselines again and ends where a run without the crash would have."""
     site = ListSite(items=list(ITEMS))
-    real = Pipeline._store_listing
+    real = DocumentWriter.add_all
 
-    def crashing(self: Pipeline, session: Any, ctx: Any, *args: Any) -> CheckResult:
-        result = real(self, session, ctx, *args)  # s1's rows are written, not committed
-        if ctx.settings.name == "s1" and self.now() == AT:
+    def crashing(self: DocumentWriter, records: Any) -> Any:
+        written = real(self, records)  # s1's documents are written, not committed
+        if self.ctx.settings.name == "s1" and self.now == AT:
             raise Crash
-        return result
+        return written
 
-    monkeypatch.setattr(Pipeline, "_store_listing", crashing)
+    monkeypatch.setattr(DocumentWriter, "add_all", crashing)
     with (
         ReplicaServer(site) as server,
         store_url(tmp_path, "sqlite", "all") as all_url,

@@ -15,18 +15,20 @@ filled in when the write is done, and logged then.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from monitor.errors import StoreError
+from monitor.pipeline import warm
 from monitor.pipeline.plan import Plan
 from monitor.pipeline.recording import RecordingFetcher
-from monitor.pipeline.warm import SourceState
-from monitor.store.models import DocumentRow, RunRow
+from monitor.store.models import DocumentRow, RunRow, SourceRow
 from sources.errors import Blocked, SourceError
 from sources.types import Listing
 
@@ -37,10 +39,53 @@ if TYPE_CHECKING:
 
 __all__ = ["WaitingBaseline"]
 
+_RUN = RunRow.__table__  # type: ignore[attr-defined]
+_SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
+_INSERT_RUN = sa.insert(_RUN)
+# what ``health.record_success`` and ``Pipeline._store_listing`` set on a baseline's source
+_UPDATE_SOURCE = (
+    sa.update(_SOURCE)
+    .where(_SOURCE.c.id == sa.bindparam("v_id"))
+    .values(
+        consecutive_failures=0,
+        health_alerted=False,
+        healthy_runs=_SOURCE.c.healthy_runs + 1,
+        last_ok_at=sa.bindparam("v_now"),
+        last_run_at=sa.bindparam("v_now"),
+        last_outcome="baseline",
+        last_error="",
+        **{
+            name: sa.bindparam(f"v_{name}")
+            for name in (
+                *("validators", "page_digest", "hosts", "moved_to"),
+                *("listing_hash", "last_record_count"),
+            )
+        },
+    )
+)
+
 log = logging.getLogger("regwatch.check")
 
 # what ``Pipeline._store_listing`` writes: documents, listing, plan, listing digest
 Planned = tuple[dict[str, DocumentRow], Listing, Plan | None, str]
+
+
+def _run_values(
+    ctx: CheckContext, fetcher: RecordingFetcher, listing: Listing, snapshot: str | None
+) -> dict[str, Any]:
+    """The baseline's run row, as ``Pipeline._store_listing`` fills it in."""
+    return {
+        "source_id": ctx.source.id,
+        "started_at": ctx.run.started_at,
+        "finished_at": ctx.now,
+        "outcome": "baseline",
+        "http_status": fetcher.last_status,
+        "record_count": ctx.run.record_count,
+        "changes": 0,
+        "error": "",
+        "snapshot_hash": snapshot,
+        "item_errors": len(listing.item_errors),
+    }
 
 
 class WaitingBaseline:
@@ -50,7 +95,7 @@ class WaitingBaseline:
         self,
         pipeline: Pipeline,
         ctx: CheckContext,
-        state: SourceState,
+        state: warm.SourceState,
         planned: Planned,
         fetcher: RecordingFetcher,
         result: CheckResult,
@@ -66,7 +111,7 @@ class WaitingBaseline:
         pipeline: Pipeline,
         batch: WarmBatch,
         ctx: CheckContext,
-        state: SourceState,
+        state: warm.SourceState,
         planned: Planned,
         fetcher: RecordingFetcher,
     ) -> CheckResult:
@@ -87,12 +132,69 @@ class WaitingBaseline:
                 source=self.state.row(),
                 run=RunRow(source_id=self.state.id or 0, started_at=ctx.run.started_at),
             )
+        self._stored = self._lean(session, ctx)
+        if self._stored is not None:
+            return
         make_transient_to_detached(ctx.source)
         session.add(ctx.source)
         documents, listing, plan, digest = self.planned
         self._stored = self.pipeline._store_listing(
             session, ctx, documents, listing, plan, digest, self.fetcher
         )
+
+    def _lean(self, session: Session, ctx: CheckContext) -> CheckResult | None:
+        """The plain baseline of a list, written as ``_store_listing`` writes it,
+        its run row and source update in SQL Core (no ORM object, no flush):
+        new documents only, no "moved" notice nor recovery owed. None (nothing
+        written) for any other."""
+        from monitor.pipeline.check import MAX_HOSTS, CheckResult, _moved_state
+        from monitor.pipeline.documents import DocumentWriter
+
+        documents, listing, plan, digest = self.planned
+        source, fetcher, diff = ctx.source, self.fetcher, plan.diff if plan else None
+        if documents or plan is None or diff is None or listing.page_text is not None:
+            return None
+        if listing.not_modified or digest == source.listing_hash or source.health_alerted:
+            return None
+        if plan.rechecks or plan.backlog:
+            return None
+        if diff.changed or diff.removed or diff.refreshed or diff.missing or diff.returned:
+            return None
+        configured = ctx.settings.url or ctx.adapter.base_url
+        moved_to, notice = _moved_state(configured, source.moved_to, fetcher)
+        if notice or plan.out_of_view:
+            return None
+        snapshot = warm.store_snapshot(session, fetcher.responses)
+        DocumentWriter(session, self.pipeline.store, ctx, plan, documents).add_all(diff.added)
+        run = ctx.run
+        run.record_count = len({r.key for r in listing.records})
+        connection = session.connection()
+        connection.execute(_INSERT_RUN, _run_values(ctx, fetcher, listing, snapshot))
+        connection.execute(
+            _UPDATE_SOURCE,
+            {
+                "v_id": source.id,
+                "v_now": ctx.now,
+                "v_validators": json.dumps(fetcher.validators or {}, sort_keys=True),
+                "v_page_digest": source.page_digest
+                if fetcher.page_digest is None
+                else fetcher.page_digest,
+                "v_hosts": " ".join(sorted(ctx.hosts)[:MAX_HOSTS]),
+                "v_moved_to": moved_to,
+                "v_listing_hash": digest,
+                "v_last_record_count": run.record_count,
+            },
+        )
+        for error in listing.item_errors:
+            log.warning("%s: item kept without its details: %s", ctx.settings.name, error)
+        result = CheckResult(
+            source=ctx.settings.name,
+            outcome="baseline",
+            records=run.record_count,
+            item_errors=len(listing.item_errors),
+        )
+        result.alerts += self.pipeline._baseline_summary(session, source, ctx.settings, run)
+        return result
 
     def written(self) -> None:
         assert self._stored is not None, "written before its write"
