@@ -7,10 +7,15 @@ fetched, parsed, planned and classified, waits in the group's batch
 where the commit, the classification lookups and the search index's
 segment are shared by many sources (issue 12: a first run's CPU).
 
-The write is the one ``check`` makes (``Pipeline._store_listing``), from a
-fresh copy of the source's row and a fresh run row, so it can be made again
-alone when the group's transaction fails (``alone``). The check's result is
-filled in when the write is done, and logged then.
+A plain list baseline (new documents only, no "moved" notice, no recovery
+owed: nearly all of them) is written by ``_lean``: the documents by the same
+``DocumentWriter.add_all``, the run row and the source update with SQL Core,
+the values ``_store_listing`` would give them, no ORM object or flush. Any
+other takes ``Pipeline._store_listing``, the write ``check`` makes. Either
+way the write can be made again alone when the group's transaction fails
+(``alone``: from fresh copies of the source's and the run's rows). The
+check's result is filled in when the write is done, and logged then.
+Both writes are compared with single checks in tests/test_cold_batch.py.
 """
 
 from __future__ import annotations
