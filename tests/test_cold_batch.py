@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from monitor.config import Config, loads
 from monitor.errors import StoreError
+from monitor.pipeline import warm
 from monitor.pipeline.check import CheckResult, Pipeline
 from monitor.pipeline.documents import DocumentWriter
 from monitor.replica.server import ReplicaServer
@@ -268,3 +269,46 @@ def test_a_crash_in_a_group_keeps_nothing_of_the_group(
         assert seen(again) == seen([single.check(s) for s in single.config.sources])
         assert stored(batched.store) == stored(single.store)
     assert [r.outcome for r in again] == ["baseline"] * 3 + ["failed"] + ["baseline"] * 2
+
+
+def test_the_sqlite_bulk_insert_writes_what_sqlalchemy_inserts(tmp_path: Path) -> None:
+    """``bulk._sqlite_insert`` (SQL built once, values processed once per distinct
+    value) against ``connection.execute(table.insert(), rows)``: the same rows,
+    equal instants in two time zones, flags, nulls and a left-out column with a
+    constant default (``state``) included."""
+    from zoneinfo import ZoneInfo
+
+    from monitor.store import bulk
+    from monitor.store.models import DocumentRow
+
+    table = DocumentRow.__table__  # type: ignore[attr-defined]
+    shanghai = AT.astimezone(ZoneInfo("Asia/Shanghai"))
+    rows = [
+        {
+            "source_id": 1,
+            "key": f"k{n}",
+            "title": f"title {n}",
+            "first_seen": AT if n % 2 else shanghai,
+            "last_seen": AT + timedelta(seconds=n % 3),
+            "attachments_checked_at": None if n % 2 else AT,
+            "relevant": n % 3 == 0,
+            "read_pending": False,
+            "comment_deadline": None,
+        }
+        for n in range(7)
+    ]
+    found = []
+    for name, insert in (
+        ("core", lambda c: c.execute(table.insert(), rows)),
+        ("bulk", lambda c: bulk._sqlite_insert(c, table, rows)),
+    ):
+        store = Store(f"sqlite:///{tmp_path / name}.db")
+        with store.engine.begin() as connection:
+            source = {**warm._NEW_SOURCE, "name": "s", "kind": "html-list"}
+            connection.execute(warm._SOURCE.insert(), source)  # id 1
+            insert(connection)
+        with store.engine.connect() as connection:
+            found.append(connection.exec_driver_sql("SELECT * FROM document ORDER BY id").all())
+        store.close()
+    assert found[0] == found[1]
+    assert len(found[0]) == 7

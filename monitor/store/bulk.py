@@ -80,13 +80,23 @@ def _sqlite_insert(connection: Connection, table: sa.Table, rows: Sequence[dict[
         connection.execute(table.insert(), list(rows))
         return
     sql, processors, defaults = prepared
+    # the processed columns (times, dates, flags) hold a few values, the same
+    # for many rows (a run's ``now``): each is processed once per call (equal
+    # values are processed alike: an aware time becomes UTC, a flag 0 or 1)
+    done: list[dict[Any, Any]] = [{} for _ in processors]
     values: list[tuple[Any, ...]] = []
     try:
         for row in rows:
             value = [row[name] for name in names]
             value += defaults
-            for at, process in processors:
-                value[at] = process(value[at])
+            for (at, process), seen in zip(processors, done, strict=True):
+                given = value[at]
+                try:
+                    value[at] = seen[given]
+                except KeyError:
+                    value[at] = seen[given] = process(given)
+                except TypeError:  # unhashable: processed as it is
+                    value[at] = process(given)
             values.append(tuple(value))
     except KeyError:  # a row with other columns
         connection.execute(table.insert(), list(rows))
