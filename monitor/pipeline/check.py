@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -30,7 +30,8 @@ from monitor.delivery.alerts import alert_from_change, enqueue, regulator_of
 from monitor.delivery.run_alerts import queue_run_alerts
 from monitor.errors import StoreError
 from monitor.pipeline import evidence, health, warm
-from monitor.pipeline.batch import GROUP_RUNS, Prefetch, WarmBatch
+from monitor.pipeline.baselines import WaitingBaseline
+from monitor.pipeline.batch import GROUP_RUNS, GROUP_SECONDS, Prefetch, WarmBatch
 from monitor.pipeline.identity import relative_key, site_hosts
 from monitor.pipeline.plan import (
     PAGE_KEY,
@@ -121,6 +122,22 @@ def give_up_on_host(host: str, rest: list[SourceSettings], results: dict[str, Ch
         )
 
 
+def log_result(result: CheckResult) -> None:
+    """The check's one log line (with its fields for JSON logs)."""
+    log.info(
+        "%s",
+        result.line(),
+        extra={
+            "source": result.source,
+            "outcome": result.outcome,
+            "records": result.records,
+            "changes": result.changes,
+            "alerts": result.alerts,
+            "seconds": round(result.seconds, 3),
+        },
+    )
+
+
 class Pipeline:
     """Runs checks for the sources of one configuration against one store."""
 
@@ -142,7 +159,8 @@ class Pipeline:
         self.fetcher_factory = fetcher_factory or self._default_fetcher
         self._policies: dict[tuple[str, tuple[str, ...]], NetworkPolicy] = {}
         self._local_hosts: dict[str, bool] = {}  # host name: resolves to local addresses
-        self.group_runs = GROUP_RUNS  # unchanged runs ``check_all`` writes in one transaction
+        self.group_runs = GROUP_RUNS  # runs ``check_all`` writes in one transaction
+        self.group_seconds = GROUP_SECONDS  # the longest a run waits in ``check_all``'s batch
 
     def _default_fetcher(
         self, settings: SourceSettings, validators: dict[str, dict[str, str]]
@@ -172,23 +190,26 @@ class Pipeline:
             s for s in self.config.sources if s.enabled and (wanted is None or s.name in wanted)
         ]
         by_host: dict[str, list[SourceSettings]] = {}
+        configured: dict[str, dict[str, str]] = {}
         for source in sources:
-            host = urlsplit(adapter_for(source.kind)(source).base_url).hostname or source.name
+            adapter = adapter_for(source.kind)(source)
+            host = urlsplit(adapter.base_url).hostname or source.name
             by_host.setdefault(host, []).append(source)
+            configured[source.name] = _configured(source, adapter)
         results: dict[str, CheckResult] = {}
-        with self.store.session() as session:  # every source's row in one read
-            prefetch = Prefetch.read(session)
+        prefetch = Prefetch.load(self.store, configured)  # every source's row in one read
 
         def run_host(host: str, group: list[SourceSettings]) -> None:
-            batch = WarmBatch(self.store, prefetch, size=self.group_runs)
+            batch = WarmBatch(self.store, prefetch, self.group_runs, self.group_seconds)
             try:
                 for number, source in enumerate(group):
                     results[source.name] = self.check(source, batch=batch)
+                    batch.tick()
                     if unreachable(results[source.name]) and number + 1 < len(group):
                         give_up_on_host(host, group[number + 1 :], results)
                         return
             finally:
-                batch.flush()  # the group's last unchanged runs
+                batch.flush()  # the group's last unchanged runs and baselines
 
         workers = max(1, min(self.config.http.concurrency, len(by_host)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="check") as pool:
@@ -204,18 +225,8 @@ class Pipeline:
         result = self._check(settings, batch)
         result.seconds = time.monotonic() - started
         result.cpu_ms = (time.process_time() - cpu) * 1000
-        log.info(
-            "%s",
-            result.line(),
-            extra={
-                "source": result.source,
-                "outcome": result.outcome,
-                "records": result.records,
-                "changes": result.changes,
-                "alerts": result.alerts,
-                "seconds": round(result.seconds, 3),
-            },
-        )
+        if result.outcome != "waiting":  # a baseline in ``batch`` is logged once written
+            log_result(result)
         return result
 
     def _check(self, settings: SourceSettings, batch: WarmBatch | None) -> CheckResult:
@@ -243,7 +254,12 @@ class Pipeline:
                 ]
             ) | set(source.hosts.split())
 
-        known = KnownRecords(lambda: self._load(source.id, hosts()), hosts)
+        def load() -> dict[str, DocumentRow]:
+            if batch is not None and source.id in batch.prefetch.empty:
+                return {}  # a first run: no documents yet (the prefetch asked)
+            return self._load(source.id, hosts())
+
+        known = KnownRecords(load, hosts)
         try:
             listing = adapter.collect(fetcher, known)
             own, now = hosts(), self.now()
@@ -262,8 +278,6 @@ class Pipeline:
                 return CheckResult(
                     source=settings.name, outcome="unchanged", records=source.last_record_count
                 )
-            if batch is not None:
-                batch.flush()  # the runs before this one get the lower ids
             from monitor.pipeline.documents import CheckContext
 
             row = source.row()
@@ -284,6 +298,11 @@ class Pipeline:
                     plan, fetcher, adapter.base_url, {r.key: r for r in listing.records}, documents
                 )
                 classify_plan(plan)
+            if batch is not None and ctx.baseline:  # written with the group (``batch``)
+                written = (documents, listing, plan, digest)
+                return WaitingBaseline.wait(self, batch, ctx, source, written, fetcher)
+            if batch is not None:
+                batch.flush()  # the runs before this one get the lower ids
             with self.store.session(write=True) as session:
                 return self._store_listing(session, ctx, documents, listing, plan, digest, fetcher)
         except SourceError as exc:
@@ -402,8 +421,8 @@ class Pipeline:
                     col(DocumentRow.missing_runs) > 0,
                 )
             ).all()
-            due = _due_rows(session, settings, source, now)
-            waiting = _pending_rows(session, settings, source)
+            due = warm.due_rows(session, settings, source, now)
+            waiting = warm.pending_rows(session, settings, source)
         documents = {doc.key: doc for doc in [*missing, *due, *waiting]}
         diff = record_diff.RecordDiff()
         for doc in missing:
@@ -421,12 +440,7 @@ class Pipeline:
     ) -> tuple[warm.SourceState, str]:
         """The source's row, updated from the configuration, and the URL it had
         (from ``batch``'s prefetch when it has the row)."""
-        wanted = {
-            "kind": settings.kind,
-            "url": settings.url or adapter.base_url,
-            "jurisdiction": settings.jurisdiction or adapter.jurisdiction,
-            "schedule": settings.cron or settings.every or "",
-        }
+        wanted = _configured(settings, adapter)
         values = batch.prefetch.rows.get(settings.name) if batch is not None else None
         if values is not None and all(values[key] == value for key, value in wanted.items()):
             return warm.SourceState(values), str(values["url"])
@@ -783,6 +797,16 @@ class Pipeline:
         return changes
 
 
+def _configured(settings: SourceSettings, adapter: Adapter) -> dict[str, str]:
+    """The source row's fields the configuration sets."""
+    return {
+        "kind": settings.kind,
+        "url": settings.url or adapter.base_url,
+        "jurisdiction": settings.jurisdiction or adapter.jurisdiction,
+        "schedule": settings.cron or settings.every or "",
+    }
+
+
 def _moved_state(configured: str, moved_to: str, fetcher: RecordingFetcher) -> tuple[str, str]:
     """The source's ``moved_to`` after this run, and the origin a "moved" notice
     is owed for ("" when none is): the list answering from another scheme or host
@@ -798,51 +822,6 @@ def _moved_state(configured: str, moved_to: str, fetcher: RecordingFetcher) -> t
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-def _due_rows(
-    session: Session, settings: SourceSettings, source: SourceRow, now: datetime
-) -> list[DocumentRow]:
-    """Documents that may be due for a re-read, by SQL (``due_for_recheck`` picks)."""
-    if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
-        return []
-    cutoff = now - timedelta(days=settings.recheck_days)
-    return list(
-        session.exec(
-            select(DocumentRow)
-            .where(
-                DocumentRow.source_id == source.id,
-                DocumentRow.state != "removed",
-                DocumentRow.relevant == True,  # noqa: E712
-                col(DocumentRow.attachments_checked_at) <= cutoff,
-            )
-            .order_by(col(DocumentRow.attachments_checked_at), col(DocumentRow.id))
-            .limit(settings.recheck_per_run * 4)
-        ).all()
-    )
-
-
-def _pending_rows(
-    session: Session, settings: SourceSettings, source: SourceRow
-) -> list[DocumentRow]:
-    """Documents whose ambiguous title's files wait to be read (``add_backlog`` picks)."""
-    if not (settings.attachments and settings.ambiguous_per_run):
-        return []
-    return list(
-        session.exec(
-            select(DocumentRow)
-            .where(
-                DocumentRow.source_id == source.id,
-                DocumentRow.state != "removed",
-                DocumentRow.read_pending == True,  # noqa: E712
-            )
-            .order_by(
-                col(DocumentRow.attachments_checked_at).asc().nulls_first(),
-                col(DocumentRow.first_seen),
-            )
-            .limit(settings.ambiguous_per_run * 4)
-        ).all()
-    )
 
 
 def _active_documents(session: Session, source_id: int | None) -> dict[str, DocumentRow]:

@@ -187,13 +187,7 @@ class DocumentWriter:
     ) -> None:
         self.session, self.store, self.ctx, self.plan = session, store, ctx, plan
         self.source, self.run, self.now = ctx.source, ctx.run, ctx.now
-        diff = plan.diff
-        lineages = {stem(r.title) for r in diff.added}
-        lineages |= {stem(c.new.title) for c in diff.changed}
-        lineages |= {documents[c.key].lineage for c in diff.changed if c.key in documents}
-        lineages |= {documents[r.key].lineage for r in diff.removed if r.key in documents}
-        lineages |= {doc.lineage for doc in plan.rechecks}
-        self._lineages = lineages
+        self._documents = documents
         if not ctx.baseline:
             _ = self.index  # read before this run writes any row, as it always was
         self._returned: dict[str, datetime] = {}  # key -> last seen, of documents listed again
@@ -201,8 +195,14 @@ class DocumentWriter:
     @cached_property
     def index(self) -> LineageIndex:
         """Read when the writer starts; a baseline, which writes no change, does
-        not read it at all."""
-        return LineageIndex(self.session, self._lineages, self.now)
+        not read it (nor take its records' lineages) at all."""
+        diff, plan, documents = self.plan.diff, self.plan, self._documents
+        lineages = {stem(r.title) for r in diff.added}
+        lineages |= {stem(c.new.title) for c in diff.changed}
+        lineages |= {documents[c.key].lineage for c in diff.changed if c.key in documents}
+        lineages |= {documents[r.key].lineage for r in diff.removed if r.key in documents}
+        lineages |= {doc.lineage for doc in plan.rechecks}
+        return LineageIndex(self.session, lineages, self.now)
 
     # -- attachments -----------------------------------------------------------
 

@@ -11,7 +11,9 @@ transaction — no ORM objects, no document loaded. ``store_unchanged`` answers
 None when the store says otherwise (something is due after all); the caller
 then takes the full path, which writes the same facts the slow way.
 
-``source_state`` reads the source's row the same way, before the fetch.
+``source_state`` reads the source's row the same way, before the fetch;
+``due_rows`` and ``pending_rows`` read the documents the same-listing plan
+acts on (what ``anything_due`` asks about) when it is due after all.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, and_, bindparam, exists, insert, or_, select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as select_rows  # ORM rows (``select`` here is Core's)
 
 from monitor.store.db import blob_hash, utcnow
 from monitor.store.models import MAYBE_DUE, BlobRow, DocumentRow, RunRow, SourceRow
@@ -33,10 +36,14 @@ from sources.types import Fetched
 __all__ = [
     "SourceState",
     "UnchangedRun",
+    "add_sources",
     "anything_due",
+    "due_rows",
     "maybe_due_sources",
+    "pending_rows",
     "source_rows",
     "source_state",
+    "sources_without_documents",
     "store_snapshot",
     "store_unchanged",
     "store_unchanged_runs",
@@ -94,6 +101,12 @@ def source_state(
     return SourceState(values), previous_url
 
 
+def add_sources(session: Session, wanted: dict[str, dict[str, str]]) -> None:
+    """Rows for new sources (name: configured fields), as ``Pipeline`` makes one."""
+    rows = [{**_NEW_SOURCE, **fields, "name": name} for name, fields in wanted.items()]
+    session.execute(insert(_SOURCE), rows)
+
+
 def source_rows(session: Session) -> dict[str, dict[str, Any]]:
     """Every source's row, by name, as ``source_state`` reads one (one SELECT)."""
     rows = session.execute(select(_SOURCE)).mappings().all()
@@ -105,6 +118,12 @@ def maybe_due_sources(session: Session) -> set[int]:
     document missing, waiting for its files, or re-read before (a superset of
     ``_due_query``'s, whatever the settings and the clock; one SELECT)."""
     return set(session.execute(_MAYBE_DUE).scalars())
+
+
+def sources_without_documents(session: Session) -> set[int]:
+    """The sources that have never had a healthy run and hold no document (a
+    baseline's: nothing to load before it is diffed; one SELECT)."""
+    return set(session.execute(_EMPTY).scalars())
 
 
 def _due_query(recheck: bool, pending: bool) -> Any:
@@ -128,6 +147,14 @@ _DUE = {(r, p): _due_query(r, p) for r in (False, True) for p in (False, True)}
 # the words of the partial index over these documents (models.MAYBE_DUE): a scan of
 # that index, not of every document (85 ms at 200,000 documents)
 _MAYBE_DUE = select(_DOC.c.source_id).where(text(MAYBE_DUE)).distinct()
+# a new source's row: the model's defaults (name and kind are set for each)
+_NEW_SOURCE = {
+    name: info.default for name, info in SourceRow.model_fields.items() if not info.is_required()
+}
+del _NEW_SOURCE["id"]
+_EMPTY = select(_SOURCE.c.id).where(
+    _SOURCE.c.healthy_runs == 0, ~exists().where(_DOC.c.source_id == _SOURCE.c.id)
+)
 _INSERT_RUN = insert(_RUN)
 _STORED_BLOBS = select(_BLOB.c.hash).where(_BLOB.c.hash.in_(bindparam("hashes", expanding=True)))
 _INSERT_BLOBS = insert(_BLOB)
@@ -164,6 +191,51 @@ def anything_due(session: Session, settings: SourceSettings, source_id: int, now
     if recheck:
         params["cutoff"] = now - timedelta(days=settings.recheck_days)
     return bool(session.execute(_DUE[recheck, pending], params).scalar())
+
+
+def due_rows(
+    session: Session, settings: SourceSettings, source: SourceRow, now: datetime
+) -> list[DocumentRow]:
+    """Documents that may be due for a re-read, by SQL (``due_for_recheck`` picks)."""
+    if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
+        return []
+    cutoff = now - timedelta(days=settings.recheck_days)
+    return list(
+        session.exec(
+            select_rows(DocumentRow)
+            .where(
+                DocumentRow.source_id == source.id,
+                DocumentRow.state != "removed",
+                DocumentRow.relevant == True,  # noqa: E712
+                col(DocumentRow.attachments_checked_at) <= cutoff,
+            )
+            .order_by(col(DocumentRow.attachments_checked_at), col(DocumentRow.id))
+            .limit(settings.recheck_per_run * 4)
+        ).all()
+    )
+
+
+def pending_rows(
+    session: Session, settings: SourceSettings, source: SourceRow
+) -> list[DocumentRow]:
+    """Documents whose ambiguous title's files wait to be read (``add_backlog`` picks)."""
+    if not (settings.attachments and settings.ambiguous_per_run):
+        return []
+    return list(
+        session.exec(
+            select_rows(DocumentRow)
+            .where(
+                DocumentRow.source_id == source.id,
+                DocumentRow.state != "removed",
+                DocumentRow.read_pending == True,  # noqa: E712
+            )
+            .order_by(
+                col(DocumentRow.attachments_checked_at).asc().nulls_first(),
+                col(DocumentRow.first_seen),
+            )
+            .limit(settings.ambiguous_per_run * 4)
+        ).all()
+    )
 
 
 class UnchangedRun:
@@ -272,7 +344,9 @@ def store_snapshots(session: Session, runs: Sequence[Sequence[Fetched]]) -> list
         snapshots.append(snapshot)
     if not blobs:
         return snapshots
-    stored = set(session.execute(_STORED_BLOBS, {"hashes": list(blobs)}).scalars())
+    # on the session's connection: no autoflush (nothing pending is a blob) nor ORM step
+    connection = session.connection()
+    stored = set(connection.execute(_STORED_BLOBS, {"hashes": list(blobs)}).scalars())
     rows = [
         {
             "hash": digest,
@@ -285,5 +359,5 @@ def store_snapshots(session: Session, runs: Sequence[Sequence[Fetched]]) -> list
         if digest not in stored
     ]
     if rows:
-        session.execute(_INSERT_BLOBS, rows)
+        connection.execute(_INSERT_BLOBS, rows)
     return snapshots
