@@ -32,14 +32,14 @@ from monitor.classify._lexicon import lexicon  # noqa: E402
 from monitor.pipeline.lineage import stem  # noqa: E402
 from monitor.store.search import grams  # noqa: E402
 from sources.adapters.html_list import HtmlListSettings, parse_list  # noqa: E402
-from sources.text import dates, selectors  # noqa: E402
+from sources.text import dates, selectors, urls  # noqa: E402
 from sources.types import Record  # noqa: E402
 
 
 def clear_caches() -> None:
     """Empty the per-process caches of the parse and the digest: each pass is a
     cold run's first sight of these records."""
-    for module in (dates, normalise, selectors):
+    for module in (dates, normalise, selectors, urls):
         for value in vars(module).values():
             clear = getattr(value, "cache_clear", None)
             if callable(clear) and getattr(value, "__module__", "") == module.__name__:
