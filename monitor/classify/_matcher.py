@@ -289,6 +289,8 @@ class RuleSet:
         for hit in self.matcher.hits(text):
             if best is None or hit.owner < best.owner:
                 best = hit
+                if not best.owner:
+                    break  # the first rule: no later hit can come before it
         return None if best is None else (self.values[best.owner], (best.start, best.end))
 
     def every(self, text: str) -> set[str]:
