@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin
 
@@ -62,8 +63,13 @@ __all__ = ["HtmlList", "HtmlListSettings", "ListPage", "parse_list"]
 _DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx")
 _END_OF_PAGES = (404, 410)
 _SELF = frozenset({"", ".", ":scope"})  # the element itself (as in sources.text.selectors)
-# a lower-case tag name alone: css_xpath reads it as every element of that tag
 _TAG_NAME = re.compile(r"[a-z][a-z0-9]*")
+
+
+@lru_cache(maxsize=256)
+def _tag_name(css: str) -> bool:
+    """A lower-case tag name alone: css_xpath reads it as every element of that tag."""
+    return _TAG_NAME.fullmatch(css) is not None
 
 
 class HtmlListSettings(ListSettings):
@@ -224,17 +230,18 @@ class _TreeReader:
         return list(found) if isinstance(found, list) else []
 
     def nodes(self, node: Any, spec: Spec) -> list[Any]:
-        if spec.css in _SELF:
+        css = spec.css
+        if css in _SELF:
             return [node]
+        if node is self.document:
+            return self.items(css)
+        if _tag_name(css):  # "a", "span": every such element matches
+            return list(node.iterdescendants(css))
         # soupsieve matches a selector against the whole document, then keeps
         # what lies under ``node`` (".list a" may find .list above the item)
-        matches = self._matches.get(spec.css)
+        matches = self._matches.get(css)
         if matches is None:
-            matches = self._matches[spec.css] = set(self.items(spec.css))
-        if node is self.document:
-            return self.items(spec.css)
-        if _TAG_NAME.fullmatch(spec.css):  # "a", "span": every such element matches
-            return list(node.iterdescendants(spec.css))
+            matches = self._matches[css] = set(self.items(css))
         return [found for found in node.iterdescendants() if found in matches]
 
     def value(self, node: Any, spec: Spec) -> str | None:
