@@ -225,7 +225,6 @@ class Matcher:
                 found = starts(pattern)
                 self._labelled.append((name, pattern, found))
                 self._firsts.append(None if found is None else frozenset(s[0] for s in found))
-        self._trigger = _trigger([found for _, _, found in self._labelled])
         # per start character, the match method of the alternation of the
         # patterns that can start with it; compiled on first use, and shared by
         # the characters that start the same patterns (a katakana or letter
@@ -244,6 +243,13 @@ class Matcher:
             self._by_set[chosen] = match
         self._by_char[char] = match
         return match
+
+    @cached_property
+    def _trigger(self) -> re.Pattern[str]:
+        """The search for candidate positions (``_trigger``), compiled on first use:
+        a process that never asks (the product-stem cues of a run whose titles
+        name no stem, the metadata statuses of sources without any) skips it."""
+        return _trigger([found for _, _, found in self._labelled])
 
     @cached_property
     def alternation(self) -> re.Pattern[str]:
