@@ -93,7 +93,8 @@ def main() -> None:
     for name, work in stages.items():
         each = cpu(work, args.repeat) / n * 1e6
         total += each
-        print(f"  {name:<12} {each:7.1f} µs CPU per record")
+        page = f" ({each * n / args.pages / 1000:.2f} ms per page)" if name == "parse_list" else ""
+        print(f"  {name:<12} {each:7.1f} µs CPU per record{page}")
     print(f"  {'sum':<12} {total:7.1f} µs CPU per record")
 
 
