@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from monitor.classify._matcher import Hit, Matcher, RuleSet, word_start
+from monitor.classify._matcher import Gate, Hit, Matcher, RuleSet, word_start
 from monitor.classify._result import (
     CN,
     DOC_TYPES,
@@ -98,7 +98,7 @@ class Lexicon:
     # cues of files with a [gate] (cues_inn.toml): word-ending patterns that
     # could start at any letter, matched apart, and only in a text the gate finds
     stem_matcher: Matcher
-    stem_gate: re.Pattern[str]
+    stem_gate: Gate
     negatives: tuple[Negative, ...]
     negative_matcher: Matcher
     removable: frozenset[int]  # the cues some negative can remove (by order)
@@ -269,7 +269,7 @@ _KATAKANA = re.compile("[\u30a1-\u30fa\u30fc]")
 
 def _read_cues(
     reader: _Reader, files: Sequence[str], mapping: Mapping[str, Mapping[str, tuple[str, ...]]]
-) -> tuple[tuple[Cue, ...], Matcher, Matcher, re.Pattern[str]]:
+) -> tuple[tuple[Cue, ...], Matcher, Matcher, Gate]:
     raw, gated, gates = _read_cue_files(reader, files)
     raw.extend(_product_cues(reader))
     # higher priority first; file order otherwise (sorted() is stable)
@@ -286,8 +286,7 @@ def _read_cues(
     ids = [c.id for c in cues]
     if len(set(ids)) != len(ids):
         raise LexiconError(f"{reader.directory}: duplicate cue ids")
-    gate = re.compile("|".join(gates) or r"(?!)", _FLAGS)
-    return tuple(cues), Matcher(entries), Matcher(stem_entries), gate
+    return tuple(cues), Matcher(entries), Matcher(stem_entries), Gate.of(gates)
 
 
 def _read_cue_files(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
@@ -302,3 +303,40 @@ class RuleSet:
     def every(self, text: str) -> set[str]:
         """The values of all rules that match."""
         return {self.values[hit.owner] for hit in self.matcher.hits(text)}
+
+
+# Every character a Latin letter matches case-insensitively (the ASCII
+# letters and İ ı ſ K, asserted in tests/test_classify_shortcuts.py)
+_LATIN = re.compile("[a-z]", _FLAGS)
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The ``[gate]`` patterns, as one yes/no search. Those whose every match
+    starts with a Latin letter are searched apart, and only in a text with a
+    character ``_LATIN`` finds: a Chinese title is asked one fast search
+    instead of a case-insensitive scan of every position."""
+
+    latin: re.Pattern[str]
+    other: re.Pattern[str]
+
+    @classmethod
+    def of(cls, patterns: Sequence[str]) -> Gate:
+        def latin(pattern: str) -> bool:
+            first = first_chars(pattern)
+            return first is not None and first <= _LETTERS
+
+        def alternation(chosen: list[str]) -> re.Pattern[str]:
+            return re.compile("|".join(chosen) or r"(?!)", _FLAGS)
+
+        return cls(
+            latin=alternation([p for p in patterns if latin(p)]),
+            other=alternation([p for p in patterns if not latin(p)]),
+        )
+
+    def search(self, text: str) -> bool:
+        """Whether the alternation of all the patterns matches anywhere in ``text``."""
+        if self.other.search(text):
+            return True
+        return _LATIN.search(text) is not None and self.latin.search(text) is not None
