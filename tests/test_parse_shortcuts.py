@@ -3,7 +3,8 @@
 ``absolute_url`` and ``canonical_url`` join (and canonicalise) a link's folder
 once and append its last segment; ``clean_text`` splits on whitespace instead
 of a regex; ``tree_text`` skips the ancestors when no string container holds
-an element. Each must answer exactly as the plain path does, whatever the text.
+an element; ``lxml_safe`` spells out "<template" in both cases instead of
+IGNORECASE. Each must answer exactly as the plain path does, whatever the text.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sources.text.selectors import (
     canonical_url,
     clean_text,
     containers_empty,
+    lxml_safe,
     parse_tree,
     tree_text,
 )
@@ -146,3 +148,22 @@ def test_a_span_inside_rt_is_read_as_inside_it() -> None:
     assert not containers_empty(root)  # so the ancestors are looked at: rt's strings
     assert tree_text(span) == ""  # are left out, as Beautiful Soup's get_text does,
     assert tree_text(rt) == "kan"  # unless asked on rt itself
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.sampled_from(["<template>", "<TEMPLATE", "<TeMpLaTe ", "<templ", "\x0b", "\x1f", "<p>"])
+        | st.sampled_from(["\u212a", "ſ", "ı", "İ", "细胞", "temp late", "<", " "]),
+        max_size=6,
+    ).map("".join)
+)
+def test_lxml_safe_is_the_plain_case_insensitive_search(markup: str) -> None:
+    plain = re.compile("[\x0b\x0c\x1c-\x1f]|<template", re.IGNORECASE)
+    assert lxml_safe(markup) == (plain.search(markup) is None)
+
+
+def test_only_ascii_letters_match_the_letters_of_template() -> None:
+    chars = "".join(chr(cp) for cp in range(sys.maxunicode + 1))
+    for letter in "template":
+        assert set(re.findall(letter, chars, re.IGNORECASE)) == {letter, letter.upper()}
