@@ -423,16 +423,15 @@ def parse_tree(markup: str) -> etree._Element | None:
     return root
 
 
-_HOLDS_ELEMENTS = etree.XPath(
-    "boolean(" + " | ".join(f"//{tag}/*" for tag in sorted(_STRING_CONTAINERS)) + ")"
-)
-
-
 def containers_empty(root: etree._Element) -> bool:
     """True when no string container (``<script>``, ``<style>``, ``<template>``,
     ``<rt>``, ``<rp>``) of the tree holds an element: then no element lies
     inside one, and ``tree_text`` need not look at an element's ancestors."""
-    return not _HOLDS_ELEMENTS(root)
+    return not any(
+        isinstance(child.tag, str)  # an element, not a comment
+        for container in root.iter(*_STRING_CONTAINERS)
+        for child in container
+    )
 
 
 def tree_text(node: etree._Element, *, containers_empty: bool = False) -> str:
