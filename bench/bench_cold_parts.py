@@ -32,14 +32,14 @@ from monitor.classify._lexicon import lexicon  # noqa: E402
 from monitor.pipeline.lineage import stem  # noqa: E402
 from monitor.store.search import grams  # noqa: E402
 from sources.adapters.html_list import HtmlListSettings, parse_list  # noqa: E402
-from sources.text import dates, selectors  # noqa: E402
+from sources.text import dates, selectors, urls  # noqa: E402
 from sources.types import Record  # noqa: E402
 
 
 def clear_caches() -> None:
     """Empty the per-process caches of the parse and the digest: each pass is a
     cold run's first sight of these records."""
-    for module in (dates, normalise, selectors):
+    for module in (dates, normalise, selectors, urls):
         for value in vars(module).values():
             clear = getattr(value, "cache_clear", None)
             if callable(clear) and getattr(value, "__module__", "") == module.__name__:
@@ -93,7 +93,8 @@ def main() -> None:
     for name, work in stages.items():
         each = cpu(work, args.repeat) / n * 1e6
         total += each
-        print(f"  {name:<12} {each:7.1f} µs CPU per record")
+        page = f" ({each * n / args.pages / 1000:.2f} ms per page)" if name == "parse_list" else ""
+        print(f"  {name:<12} {each:7.1f} µs CPU per record{page}")
     print(f"  {'sum':<12} {total:7.1f} µs CPU per record")
 
 

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from monitor.classify._matcher import Hit, Matcher, RuleSet, word_start
+from monitor.classify._matcher import Gate, Hit, Matcher, RuleSet, word_start
 from monitor.classify._result import (
     CN,
     DOC_TYPES,
@@ -29,6 +29,7 @@ from monitor.classify._result import (
     STATUSES,
     US,
 )
+from monitor.classify._script import normalise as normalise  # re-exported
 from monitor.classify._script import script_table
 from monitor.errors import RegwatchError
 
@@ -44,30 +45,6 @@ _LEADING_BOUNDARY = r"(?<![A-Za-z0-9])"  # \b before a pattern's first (ASCII) l
 _TRAILING_BOUNDARY = r"(?![A-Za-z0-9])"  # \b after its last
 _MACRO = re.compile(r"%([a-z_]+)%")
 _FLAGS = re.IGNORECASE
-
-
-def _fold_table() -> dict[int, str]:
-    """Full-width ASCII to half-width, odd spaces to a space, dashes to '-':
-    one character for one, so match offsets are offsets in the original text."""
-    table = {cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)}
-    table.update({cp: " " for cp in (0x3000, 0x00A0, *range(0x2000, 0x200B), 0x202F)})
-    table.update({cp: "-" for cp in (*range(0x2010, 0x2016), 0x2212, 0xFE63)})
-    table.update({0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"'})
-    return table
-
-
-@lru_cache(maxsize=1)
-def _fold() -> dict[int, str]:
-    """Width and punctuation folding plus traditional Chinese / Japanese kanji
-    to simplified (one character for one, from OpenCC): patterns and texts are
-    folded alike, so 細胞治療, 细胞治疗 and 細胞治療 (ja) meet; the evidence is cut
-    from the text as written. Built on first use, not at import."""
-    return {**script_table(), **_fold_table()}
-
-
-def normalise(text: str) -> str:
-    """The text as the patterns see it (same length, same offsets)."""
-    return text.translate(_fold())
 
 
 @dataclass(frozen=True)
@@ -121,7 +98,7 @@ class Lexicon:
     # cues of files with a [gate] (cues_inn.toml): word-ending patterns that
     # could start at any letter, matched apart, and only in a text the gate finds
     stem_matcher: Matcher
-    stem_gate: re.Pattern[str]
+    stem_gate: Gate
     negatives: tuple[Negative, ...]
     negative_matcher: Matcher
     removable: frozenset[int]  # the cues some negative can remove (by order)
@@ -292,7 +269,7 @@ _KATAKANA = re.compile("[\u30a1-\u30fa\u30fc]")
 
 def _read_cues(
     reader: _Reader, files: Sequence[str], mapping: Mapping[str, Mapping[str, tuple[str, ...]]]
-) -> tuple[tuple[Cue, ...], Matcher, Matcher, re.Pattern[str]]:
+) -> tuple[tuple[Cue, ...], Matcher, Matcher, Gate]:
     raw, gated, gates = _read_cue_files(reader, files)
     raw.extend(_product_cues(reader))
     # higher priority first; file order otherwise (sorted() is stable)
@@ -309,8 +286,7 @@ def _read_cues(
     ids = [c.id for c in cues]
     if len(set(ids)) != len(ids):
         raise LexiconError(f"{reader.directory}: duplicate cue ids")
-    gate = re.compile("|".join(gates) or r"(?!)", _FLAGS)
-    return tuple(cues), Matcher(entries), Matcher(stem_entries), gate
+    return tuple(cues), Matcher(entries), Matcher(stem_entries), Gate.of(gates)
 
 
 def _read_cue_files(

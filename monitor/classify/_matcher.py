@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
@@ -225,7 +226,6 @@ class Matcher:
                 found = starts(pattern)
                 self._labelled.append((name, pattern, found))
                 self._firsts.append(None if found is None else frozenset(s[0] for s in found))
-        self._trigger = _trigger([found for _, _, found in self._labelled])
         # per start character, the match method of the alternation of the
         # patterns that can start with it; compiled on first use, and shared by
         # the characters that start the same patterns (a katakana or letter
@@ -244,6 +244,13 @@ class Matcher:
             self._by_set[chosen] = match
         self._by_char[char] = match
         return match
+
+    @cached_property
+    def _trigger(self) -> re.Pattern[str]:
+        """The search for candidate positions (``_trigger``), compiled on first use:
+        a process that never asks (the product-stem cues of a run whose titles
+        name no stem, the metadata statuses of sources without any) skips it."""
+        return _trigger([found for _, _, found in self._labelled])
 
     @cached_property
     def alternation(self) -> re.Pattern[str]:
@@ -289,8 +296,47 @@ class RuleSet:
         for hit in self.matcher.hits(text):
             if best is None or hit.owner < best.owner:
                 best = hit
+                if not best.owner:
+                    break  # the first rule: no later hit can come before it
         return None if best is None else (self.values[best.owner], (best.start, best.end))
 
     def every(self, text: str) -> set[str]:
         """The values of all rules that match."""
         return {self.values[hit.owner] for hit in self.matcher.hits(text)}
+
+
+# Every character a Latin letter matches case-insensitively (the ASCII
+# letters and İ ı ſ K, asserted in tests/test_classify_shortcuts.py)
+_LATIN = re.compile("[a-z]", _FLAGS)
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The ``[gate]`` patterns, as one yes/no search. Those whose every match
+    starts with a Latin letter are searched apart, and only in a text with a
+    character ``_LATIN`` finds: a Chinese title is asked one fast search
+    instead of a case-insensitive scan of every position."""
+
+    latin: re.Pattern[str]
+    other: re.Pattern[str]
+
+    @classmethod
+    def of(cls, patterns: Sequence[str]) -> Gate:
+        def latin(pattern: str) -> bool:
+            first = first_chars(pattern)
+            return first is not None and first <= _LETTERS
+
+        def alternation(chosen: list[str]) -> re.Pattern[str]:
+            return re.compile("|".join(chosen) or r"(?!)", _FLAGS)
+
+        return cls(
+            latin=alternation([p for p in patterns if latin(p)]),
+            other=alternation([p for p in patterns if not latin(p)]),
+        )
+
+    def search(self, text: str) -> bool:
+        """Whether the alternation of all the patterns matches anywhere in ``text``."""
+        if self.other.search(text):
+            return True
+        return _LATIN.search(text) is not None and self.latin.search(text) is not None

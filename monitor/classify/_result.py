@@ -59,6 +59,8 @@ LIST_FIELDS: dict[str, tuple[str, ...]] = {
 
 def in_order(values: set[str] | frozenset[str], vocabulary: tuple[str, ...]) -> tuple[str, ...]:
     """The values, in the order of their vocabulary (stable output for JSON and tests)."""
+    if not values:
+        return ()  # most classes of most titles: no generator to build
     return tuple(v for v in vocabulary if v in values)
 
 

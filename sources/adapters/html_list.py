@@ -21,8 +21,10 @@ end the pagination.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin
 
@@ -40,6 +42,7 @@ from sources.text.selectors import (
     check_css,
     check_spec,
     clean_text,
+    containers_empty,
     css_xpath,
     lxml_safe,
     make_soup,
@@ -60,6 +63,13 @@ __all__ = ["HtmlList", "HtmlListSettings", "ListPage", "parse_list"]
 _DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx")
 _END_OF_PAGES = (404, 410)
 _SELF = frozenset({"", ".", ":scope"})  # the element itself (as in sources.text.selectors)
+_TAG_NAME = re.compile(r"[a-z][a-z0-9]*")
+
+
+@lru_cache(maxsize=256)
+def _tag_name(css: str) -> bool:
+    """A lower-case tag name alone: css_xpath reads it as every element of that tag."""
+    return _TAG_NAME.fullmatch(css) is not None
 
 
 class HtmlListSettings(ListSettings):
@@ -204,6 +214,7 @@ class _TreeReader:
     def __init__(self, root: etree._Element) -> None:
         self.document = root
         self._matches: dict[str, set[etree._Element]] = {}
+        self._empty = containers_empty(root)  # (nearly always): tree_text skips the ancestors
 
     def base(self) -> str | None:
         for tag in self.document.iter("base"):
@@ -219,15 +230,18 @@ class _TreeReader:
         return list(found) if isinstance(found, list) else []
 
     def nodes(self, node: Any, spec: Spec) -> list[Any]:
-        if spec.css in _SELF:
+        css = spec.css
+        if css in _SELF:
             return [node]
+        if node is self.document:
+            return self.items(css)
+        if _tag_name(css):  # "a", "span": every such element matches
+            return list(node.iterdescendants(css))
         # soupsieve matches a selector against the whole document, then keeps
         # what lies under ``node`` (".list a" may find .list above the item)
-        matches = self._matches.get(spec.css)
+        matches = self._matches.get(css)
         if matches is None:
-            matches = self._matches[spec.css] = set(self.items(spec.css))
-        if node is self.document:
-            return self.items(spec.css)
+            matches = self._matches[css] = set(self.items(css))
         return [found for found in node.iterdescendants() if found in matches]
 
     def value(self, node: Any, spec: Spec) -> str | None:
@@ -235,7 +249,7 @@ class _TreeReader:
             return None  # Beautiful Soup's document object has no text or attributes here
         for match in self.nodes(node, spec):
             if spec.attr is None:
-                found = tree_text(match)
+                found = tree_text(match, containers_empty=self._empty)
             else:
                 raw = match.get(spec.attr)
                 found = clean_text(raw) if raw is not None else ""
@@ -244,19 +258,53 @@ class _TreeReader:
         return None
 
     def text(self, node: Any) -> str:
-        return tree_text(node)
+        return tree_text(node, containers_empty=self._empty)
 
 
 _Reader = _SoupReader | _TreeReader
+
+
+@dataclass(frozen=True)
+class _Specs:
+    """The selector specs of the settings (and the date formats), read once per page."""
+
+    link: Spec
+    title: Spec
+    date: Spec | None
+    status: Spec | None
+    fields: tuple[tuple[str, Spec], ...]
+    files: tuple[Spec, ...]  # "href" when a file spec names no attribute
+    rule: KeyRule
+    lookup: Spec | None
+    date_format: list[str]
+
+    @classmethod
+    def of(cls, settings: HtmlListSettings) -> _Specs:
+        rule = KeyRule.parse(settings.key)
+        files = [parse_spec(raw) for raw in settings.files]
+
+        def optional(spec: str | None) -> Spec | None:
+            return parse_spec(spec) if spec else None
+
+        return cls(
+            link=parse_spec(settings.link),
+            title=parse_spec(settings.title),
+            date=optional(settings.date),
+            status=optional(settings.status),
+            fields=tuple((name, parse_spec(spec)) for name, spec in settings.fields.items()),
+            files=tuple(spec if spec.attr else Spec(spec.css, "href") for spec in files),
+            rule=rule,
+            lookup=parse_spec(rule.lookup) if rule.mode == "lookup" else None,
+            date_format=settings.date_format,
+        )
 
 
 def _parse(reader: _Reader, page_url: str, settings: HtmlListSettings) -> ListPage:
     href = reader.base()
     base = urljoin(page_url, href.strip()) if href and href.strip() else page_url
     items = reader.items(settings.item)
-    records = [
-        r for r in (_record(reader, item, base, settings) for item in items) if r is not None
-    ]
+    specs = _Specs.of(settings)
+    records = [r for r in (_record(reader, item, base, specs) for item in items) if r is not None]
     next_url = None
     if settings.next:
         spec = parse_spec(settings.next)
@@ -265,38 +313,33 @@ def _parse(reader: _Reader, page_url: str, settings: HtmlListSettings) -> ListPa
     return ListPage(records=unique(records), items=len(items), next_url=next_url)
 
 
-def _record(reader: _Reader, item: Any, base: str, settings: HtmlListSettings) -> Record | None:
-    def value(spec: str) -> str | None:
-        return reader.value(item, parse_spec(spec))
-
-    link = absolute_url(base, value(settings.link))
-    title = value(settings.title) or (reader.text(item)[:300] if link else "")
+def _record(reader: _Reader, item: Any, base: str, specs: _Specs) -> Record | None:
+    value = reader.value
+    link = absolute_url(base, value(item, specs.link))
+    title = value(item, specs.title) or (reader.text(item)[:300] if link else "")
     if not title and not link:
         return None
-    rule = KeyRule.parse(settings.key)
-    looked_up = value(rule.lookup) if rule.mode == "lookup" else None
-    date_text = value(settings.date) if settings.date else None
-    fields = {name: found for name, spec in settings.fields.items() if (found := value(spec))}
+    looked_up = value(item, specs.lookup) if specs.lookup is not None else None
+    date_text = value(item, specs.date) if specs.date is not None else None
+    fields = {name: found for name, spec in specs.fields if (found := value(item, spec))}
     return Record(
-        key=rule.key(link=link, title=title, looked_up=looked_up),
+        key=specs.rule.key(link=link, title=title, looked_up=looked_up),
         title=title,
         url=canonical_url(link, keep_fragment=True) if link else base,
-        date=parse_date(date_text, settings.date_format),
-        status=value(settings.status) if settings.status else None,
-        attachments=_attachments(reader, item, base, link, title, settings.files),
+        date=parse_date(date_text, specs.date_format),
+        status=value(item, specs.status) if specs.status is not None else None,
+        attachments=_attachments(reader, item, base, link, title, specs.files),
         fields=fields,
     )
 
 
 def _attachments(
-    reader: _Reader, item: Any, base: str, link: str | None, title: str, specs: list[str]
+    reader: _Reader, item: Any, base: str, link: str | None, title: str, specs: tuple[Spec, ...]
 ) -> tuple[Attachment, ...]:
     found: dict[str, Attachment] = {}
     if link and canonical_url(link).lower().endswith(_DOCUMENT_SUFFIXES):
         found[link] = Attachment(url=link, name=title)
-    for raw in specs:
-        spec = parse_spec(raw)
-        spec = spec if spec.attr else Spec(spec.css, "href")
+    for spec in specs:
         for node in reader.nodes(item, spec):
             url = absolute_url(base, reader.value(node, Spec("", spec.attr)))
             if url and url not in found:

@@ -25,12 +25,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import cssselect
 from cssselect import parser as css
 from lxml import etree
 from lxml import html as lxml_html
+
+from sources.text.urls import absolute_url, canonical_url
 
 if TYPE_CHECKING:  # Beautiful Soup and soupsieve are imported where a page is read
     # with them: a warm check reads none, and importing them costs a tenth of its CPU
@@ -43,6 +44,7 @@ __all__ = [
     "check_css",
     "check_spec",
     "clean_text",
+    "containers_empty",
     "css_xpath",
     "fragment_attr",
     "fragment_text",
@@ -65,22 +67,6 @@ _TAG = re.compile(r"<[^>]*>")
 _BR = "\ue000"  # marks a <br> until the text is assembled (private-use character)
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _SCREEN_READER = frozenset({"sr-only", "visually-hidden"})
-# Query parameters and path parameters that carry a session, not a document.
-_SESSION_PARAMS = frozenset(
-    {
-        "jsessionid",
-        "phpsessid",
-        "sid",
-        "sessionid",
-        "session_id",
-        "aspsessionid",
-        "cfid",
-        "cftoken",
-        "_",
-        "_t",
-    }
-)
-_PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sessionid)=[^/?#]*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -156,8 +142,9 @@ def _prepared(markup: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Collapse runs of whitespace (including non-breaking spaces) into one space."""
-    return _SPACE.sub(" ", text.replace("\xa0", " ").replace("\u3000", " ")).strip()
+    """Collapse runs of whitespace (including non-breaking and ideographic
+    spaces: every character ``str.isspace`` knows) into one space."""
+    return " ".join(text.split())
 
 
 def node_text(node: Tag) -> str:
@@ -294,42 +281,6 @@ def _fragment(value: str) -> lxml_html.HtmlElement | None:
         return None
 
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def absolute_url(base: str, href: str | None) -> str | None:
-    """``href`` resolved against ``base``: an http(s) URL, or None (empty, ``#``, and every
-    other scheme: ``javascript:``, ``mailto:``, ``data:``...). Control characters are
-    stripped first, the way browsers read a link, so ``\x01javascript:`` is caught."""
-    if not href:
-        return None
-    href = _CONTROLS.sub("", html.unescape(href)).strip()
-    if not href or href == "#":
-        return None
-    joined = urljoin(base, href)
-    if urlsplit(joined).scheme.lower() not in ("http", "https"):
-        return None
-    return joined
-
-
-@lru_cache(maxsize=8192)  # pure, and asked 2-3 times per record (key, url, attachments)
-def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
-    """``url`` without session tokens (``;jsessionid=…``, ``?sid=…``) and, unless
-    ``keep_fragment``, without its ``#fragment``; scheme and host lower-cased."""
-    parts = urlsplit(url)
-    path = _PATH_SESSION.sub("", parts.path)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not _is_session_param(k)]
-    query = parts.query if len(kept) == len(pairs) else urlencode(kept)
-    fragment = parts.fragment if keep_fragment else ""
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, fragment))
-
-
-def _is_session_param(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in _SESSION_PARAMS or lowered.startswith("utm_")
-
-
 # -- lxml without Beautiful Soup -------------------------------------------------
 #
 # The same parse as ``make_soup`` (libxml2's HTML parser, fed in the chunks
@@ -370,7 +321,10 @@ _OPERATORS = frozenset({"exists", "=", "^=", "$=", "*=", "|="})
 # those keeps the Beautiful Soup path (``lxml_safe``).
 _WHITESPACE = "".join(c for c in map(chr, (0x85, *range(0xA0, 0x3001))) if c.isspace())
 # ... and so does a page with a <template>, whose contents soupsieve keeps apart.
-_NOT_FOR_LXML = re.compile("[\x0b\x0c\x1c-\x1f]|<template", re.IGNORECASE)
+# Two searches, "<template" written out in both cases: one alternation, or
+# IGNORECASE, leaves re no first character to skip by (a tenth of the CPU of
+# a list page). No character but these letters matches them case-insensitively.
+_NOT_FOR_LXML = (re.compile("[\x0b\x0c\x1c-\x1f]"), re.compile("<[tT][eE][mM][pP][lL][aA][tT][eE]"))
 _DEEP = etree.XPath("boolean(/" + "/".join(["*"] * 250) + ")")
 
 
@@ -448,7 +402,7 @@ def css_xpath(selector: str) -> etree.XPath | None:
 
 def lxml_safe(markup: str) -> bool:
     """True when ``parse_tree`` + ``css_xpath`` read ``markup`` exactly like Beautiful Soup."""
-    return _NOT_FOR_LXML.search(markup) is None
+    return not any(pattern.search(markup) for pattern in _NOT_FOR_LXML)
 
 
 def parse_tree(markup: str) -> etree._Element | None:
@@ -469,13 +423,27 @@ def parse_tree(markup: str) -> etree._Element | None:
     return root
 
 
-def tree_text(node: etree._Element) -> str:
-    """``node_text`` for an lxml element: the strings ``get_text`` would join."""
+def containers_empty(root: etree._Element) -> bool:
+    """True when no string container (``<script>``, ``<style>``, ``<template>``,
+    ``<rt>``, ``<rp>``) of the tree holds an element: then no element lies
+    inside one, and ``tree_text`` need not look at an element's ancestors."""
+    return not any(
+        isinstance(child.tag, str)  # an element, not a comment
+        for container in root.iter(*_STRING_CONTAINERS)
+        for child in container
+    )
+
+
+def tree_text(node: etree._Element, *, containers_empty: bool = False) -> str:
+    """``node_text`` for an lxml element: the strings ``get_text`` would join.
+    ``containers_empty``: the caller knows ``containers_empty(root)`` of its tree."""
     tag = node.tag if isinstance(node.tag, str) else ""
     wanted = tag if tag in _STRING_CONTAINERS else ""
-    inside = wanted or next(
-        (a.tag for a in node.iterancestors() if a.tag in _STRING_CONTAINERS), ""
-    )
+    inside = wanted
+    if not inside and not containers_empty:
+        inside = next((a.tag for a in node.iterancestors() if a.tag in _STRING_CONTAINERS), "")
+    if not len(node) and inside == wanted:  # a leaf (most titles and dates): its own text
+        return clean_text(node.text or "")
     parts: list[str] = []
     _strings(node, inside, wanted, parts)
     return clean_text(" ".join(parts))
