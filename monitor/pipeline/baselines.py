@@ -156,14 +156,24 @@ class WaitingBaseline:
         from monitor.pipeline.documents import DocumentWriter
 
         documents, listing, plan, digest = self.planned
-        source, fetcher, diff = ctx.source, self.fetcher, plan.diff if plan else None
-        if documents or plan is None or diff is None or listing.page_text is not None:
+        source, fetcher = ctx.source, self.fetcher
+        if plan is None or plan.diff is None or listing.page_text is not None:
             return None
-        if listing.not_modified or digest == source.listing_hash or source.health_alerted:
-            return None
-        if plan.rechecks or plan.backlog:
-            return None
-        if diff.changed or diff.removed or diff.refreshed or diff.missing or diff.returned:
+        diff = plan.diff
+        other = (  # anything a plain first listing of new documents does not have
+            documents,
+            listing.not_modified,
+            digest == source.listing_hash,
+            source.health_alerted,
+            plan.rechecks,
+            plan.backlog,
+            diff.changed,
+            diff.removed,
+            diff.refreshed,
+            diff.missing,
+            diff.returned,
+        )
+        if any(other):
             return None
         configured = ctx.settings.url or ctx.adapter.base_url
         moved_to, notice = _moved_state(configured, source.moved_to, fetcher)
