@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlmodel import Session, create_engine, select
 
 from monitor.errors import ConfigError, StoreError
-from monitor.store import compact, search
+from monitor.store import compact, fresh, search
 from monitor.store.models import BlobRow
 
 _ = compact  # its mapper events store document rows small (migration 0011)
@@ -126,14 +126,19 @@ class Store:
 
         return make_url(self.url).render_as_string(hide_password=True)
 
-    def migrate(self) -> None:
+    def migrate(self, *, from_schema: bool = True) -> None:
         """Bring the schema to the newest revision (safe to run every start).
 
         A database already at the newest revision is told by one query, without
-        importing Alembic (a third of a second of every ``check``'s start-up)."""
+        importing Alembic (a third of a second of every ``check``'s start-up).
+        A new SQLite database is made from the schema the migrations produce
+        (``monitor.store.fresh``) unless ``from_schema`` is False."""
         revisions = self._revisions()
         if revisions is not None and revisions == [_head_revision()]:
             return
+        if revisions is None and from_schema and self.is_sqlite:
+            if fresh.create(self.engine, _head_revision()):
+                return
         from alembic import command
         from alembic.config import Config as AlembicConfig
 

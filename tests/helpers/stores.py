@@ -75,7 +75,9 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def build_template(directory: Path) -> Path:
-    """A new store migrated to the head by the real Store, closed (its WAL folded in)."""
+    """A new store migrated to the head by the real Store, closed (its WAL folded in).
+    (The Store makes it from ``monitor/store/schema_sqlite.sql``, which
+    tests/test_store_fresh.py holds to what the migrations make.)"""
     from monitor.store import Store
 
     path = directory / "template.db"
@@ -107,11 +109,11 @@ def new_stores_from(template: Path) -> Iterator[None]:
 
     migrate = Store.migrate
 
-    def from_template(self: Store) -> None:
+    def from_template(self: Store, *, from_schema: bool = True) -> None:
         path = sqlite_file(self.url)
-        if path is not None and not path.exists():
+        if path is not None and not path.exists() and from_schema:
             copy_template(template, path)
-        migrate(self)
+        migrate(self, from_schema=from_schema)
 
     from_template.__wrapped__ = migrate  # type: ignore[attr-defined]  # the real one, for tests
     with pytest.MonkeyPatch.context() as patch:
