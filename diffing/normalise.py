@@ -33,6 +33,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from diffing.errors import InvalidPattern
@@ -247,23 +248,36 @@ def normalise_record(record: Record, ignore: Sequence[str] = ()) -> Record:
     that two records listing the same files in another order compare equal.
     The key is kept as it is.
     """
-    patterns = tuple(ignore)
+    title, url, date, status, attachments, fields = _normal_parts(record, tuple(ignore))
+    return replace(
+        record,
+        title=title,
+        url=url,
+        date=date,
+        status=status,
+        attachments=attachments,
+        fields=fields,
+    )
+
+
+def _normal_parts(
+    record: Record, patterns: tuple[str, ...]
+) -> tuple[str, str, str | None, str | None, tuple[Attachment, ...], dict[str, str]]:
+    """The normalised title, url, date, status, attachments and fields of
+    ``record`` (``normalise_record``'s, without making the record)."""
     attachments = {normalise_attachment(a, patterns) for a in record.attachments}
     fields = {}
     for name, value in record.fields.items():
         clean = normalise_text(str(value), patterns)
         if clean:
             fields[name.strip()] = clean
-    status = _one_line(record.status or "", patterns) or None
-    date = (record.date or "").strip() or None
-    return replace(
-        record,
-        title=_one_line(record.title, patterns),
-        url=clean_url(record.url),
-        date=date,
-        status=status,
-        attachments=tuple(sorted(attachments, key=lambda a: (a.url, a.name))),
-        fields=dict(sorted(fields.items())),
+    return (
+        _one_line(record.title, patterns),
+        clean_url(record.url),
+        (record.date or "").strip() or None,
+        _one_line(record.status or "", patterns) or None,
+        tuple(sorted(attachments, key=lambda a: (a.url, a.name))),
+        dict(sorted(fields.items())),
     )
 
 
@@ -275,10 +289,18 @@ def comparable(record: Record, ignore_fields: Collection[str] = ()) -> dict[str,
     """
     data = record.as_dict()
     del data["key"]
+    return _without(data, ignore_fields)
+
+
+def _without(data: dict[str, Any], ignore_fields: Collection[str]) -> dict[str, Any]:
     for name in ignore_fields:
         data.pop(name, None)
         data["fields"].pop(name.removeprefix("fields."), None)
     return data
+
+
+# ``json.dumps`` with these options makes an encoder per call
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def fingerprint(
@@ -291,6 +313,16 @@ def fingerprint(
     count, nor do ``ignore_fields`` (by default the site's own ``updated``
     stamp), nor the key itself.
     """
-    data = comparable(normalise_record(record, ignore), ignore_fields)
-    blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # comparable(normalise_record(record, ignore), ignore_fields), without making
+    # the normalised record (a fifth of the time)
+    title, url, date, status, attachments, fields = _normal_parts(record, tuple(ignore))
+    data = {
+        "title": title,
+        "url": url,
+        "date": date,
+        "status": status,
+        "attachments": [{"url": a.url, "name": a.name} for a in attachments],
+        "fields": fields,
+    }
+    blob = _ENCODER.encode(_without(data, ignore_fields))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from dataclasses import replace
 
@@ -10,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diffing.errors import InvalidPattern
-from diffing.normalise import clean_url, fingerprint, normalise_record
+from diffing.normalise import clean_url, comparable, fingerprint, normalise_record
 from diffing.records import RecordDiff, collapsed, diff
 from diffing.render import render_change_html, render_change_text, summarise
 from sources.types import Attachment, Record
@@ -371,3 +373,18 @@ def test_noisy_shuffled_copy_has_no_changes(records: list[Record], rng: random.R
             sorted(records, key=lambda r: r.key), sorted(noisy, key=lambda r: r.key), strict=True
         )
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(_records, st.sampled_from([(), ("updated",), ("date", "fields.note"), ("title", "status")]))
+def test_fingerprint_is_the_digest_of_the_comparable_normalised_record(
+    records: list[Record], ignore_fields: tuple[str, ...]
+) -> None:
+    """``fingerprint`` builds the comparable data without making the normalised
+    record: the digest stays the one stored listing hashes were made with."""
+    for record in records:
+        for ignore in ((), (r"\d+",)):
+            data = comparable(normalise_record(record, ignore), ignore_fields)
+            blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            expected = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+            assert fingerprint(record, ignore=ignore, ignore_fields=ignore_fields) == expected
