@@ -18,6 +18,7 @@ wrong ids.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -85,10 +86,11 @@ def _sqlite_insert(connection: Connection, table: sa.Table, rows: Sequence[dict[
     # values are processed alike: an aware time becomes UTC, a flag 0 or 1)
     done: list[dict[Any, Any]] = [{} for _ in processors]
     values: list[tuple[Any, ...]] = []
+    pick = operator.itemgetter(*names)  # one C call per row (a tuple, or one value)
+    one = len(names) == 1
     try:
         for row in rows:
-            value = [row[name] for name in names]
-            value += defaults
+            value = [pick(row), *defaults] if one else [*pick(row), *defaults]
             for (at, process), seen in zip(processors, done, strict=True):
                 given = value[at]
                 try:
