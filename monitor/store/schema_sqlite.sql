@@ -41,9 +41,9 @@ CREATE TABLE "change" (
 	mirror_of INTEGER, jp VARCHAR DEFAULT '' NOT NULL, 
 	PRIMARY KEY (id), 
 	CONSTRAINT fk_change_mirror_of_document FOREIGN KEY(mirror_of) REFERENCES document (id), 
+	FOREIGN KEY(document_id) REFERENCES document (id), 
 	FOREIGN KEY(run_id) REFERENCES run (id), 
-	FOREIGN KEY(source_id) REFERENCES source (id), 
-	FOREIGN KEY(document_id) REFERENCES document (id)
+	FOREIGN KEY(source_id) REFERENCES source (id)
 )
 ;
 CREATE TABLE classification (
