@@ -1,7 +1,7 @@
 """A brand-new SQLite store made from the schema the migrations produce.
 
 Running the migrations 0001..head with Alembic on an empty file costs a
-first ``check`` about a fifth of a second (importing Alembic, then fourteen
+first ``check`` about a quarter of a second (importing Alembic, then fourteen
 steps, some of which rebuild tables). Their result on an empty SQLite file
 is always the same, so it is kept as SQL, ``schema_sqlite.sql``: the
 ``sqlite_master`` statements (tables, indexes, triggers, each by name) and the
