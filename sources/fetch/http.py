@@ -117,23 +117,48 @@ class HttpSettings(BaseModel):
 _SETS_COOKIE = {"set-cookie", "set-cookie2"}  # the headers CookieJar reads cookies from
 
 
-class _NoCookies(CookieJar):
-    """The jar of a client that many fetchers share: it keeps nothing, so a
-    cookie one site sets never reaches another (each fetcher keeps its own)."""
+class _NoCookieJar(CookieJar):
+    """A jar that keeps nothing, so a cookie one site sets never reaches another."""
 
     def set_cookie(self, cookie: Cookie) -> None:
         pass
 
 
+class _NoCookies(httpx.Cookies):
+    """The cookies of a client that many fetchers share: always none (each fetcher
+    keeps its own). httpx hands every response to the client's cookies; reading
+    ``Set-Cookie`` into a jar that keeps nothing still built two ``urllib``
+    request/response adapters per response, so this store does not look."""
+
+    def __init__(self) -> None:
+        super().__init__(_NoCookieJar())
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+
+class _Client(httpx.Client):
+    """An ``httpx.Client`` whose cookie store is always empty (``_NoCookies``)."""
+
+    _none = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._none
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("a shared regwatch client keeps no cookies: each fetcher has its own")
+
+
 def _new_client(settings: HttpSettings, transport: httpx.BaseTransport | None) -> httpx.Client:
-    return httpx.Client(
+    return _Client(
         headers={"User-Agent": settings.user_agent},
         timeout=httpx.Timeout(settings.timeout),
         follow_redirects=False,  # followed by hand, to catch Akamai's apology redirect
         # the default transport enforces the network policy and the deadlines
         # (sources.fetch.netpolicy) at connect and read time
         transport=transport if transport is not None else guard_transport(),
-        cookies=_NoCookies(),
     )
 
 
