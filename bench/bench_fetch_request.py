@@ -77,7 +77,8 @@ def main() -> None:
     finally:
         server.terminate()
     print(
-        f"CPU per request: median {statistics.median(results):.0f} µs "
+        f"CPU per request: median {statistics.median(results):.0f} µs, "
+        f"best {min(results):.0f} µs "
         f"(rounds: {', '.join(f'{r:.0f}' for r in results)})"
     )
 
