@@ -42,9 +42,10 @@ What it does for every request:
 
 - **One client for many fetchers.** ``SharedClient`` holds one ``httpx.Client``
   (one SSL context, one keep-alive connection pool) that every fetcher of a
-  pipeline uses, across sources and checks: building a client loads the CA
-  bundle, which costs more than a request on a fast site. Cookies stay per
-  fetcher (per check of one source): the shared client keeps none.
+  pipeline uses, across sources and checks: a client's CA bundle (read at its
+  first https connection, ``sources.fetch.tls``) costs more than a request on
+  a fast site. Cookies stay per fetcher (per check of one source): the
+  shared client keeps none, and does not even read ``Set-Cookie``.
 
 Errors: ``FetchError`` (with ``status`` when there was one), ``Blocked``,
 ``TooLarge``.
