@@ -57,7 +57,6 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from http.cookiejar import Cookie, CookieJar
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlencode
@@ -67,8 +66,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sources.errors import Blocked, FetchError, TooLarge
 from sources.fetch.blocks import BROWSER_HINT, detect_block
+from sources.fetch.client import new_client
 from sources.fetch.exchanges import ExchangeLog
-from sources.fetch.netpolicy import DeadlineExceeded, NetworkPolicy, guard_transport, scope
+from sources.fetch.netpolicy import DeadlineExceeded, NetworkPolicy, scope
 from sources.fetch.politeness import HostGate, host_of, retry_after_seconds
 from sources.fetch.robots import Disallowed, Rules
 from sources.text.decode import charset_from_content_type, decode_html, json_encoding
@@ -118,51 +118,6 @@ class HttpSettings(BaseModel):
 _SETS_COOKIE = {"set-cookie", "set-cookie2"}  # the headers CookieJar reads cookies from
 
 
-class _NoCookieJar(CookieJar):
-    """A jar that keeps nothing, so a cookie one site sets never reaches another."""
-
-    def set_cookie(self, cookie: Cookie) -> None:
-        pass
-
-
-class _NoCookies(httpx.Cookies):
-    """The cookies of a client that many fetchers share: always none (each fetcher
-    keeps its own). httpx hands every response to the client's cookies; reading
-    ``Set-Cookie`` into a jar that keeps nothing still built two ``urllib``
-    request/response adapters per response, so this store does not look."""
-
-    def __init__(self) -> None:
-        super().__init__(_NoCookieJar())
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        pass
-
-
-class _Client(httpx.Client):
-    """An ``httpx.Client`` whose cookie store is always empty (``_NoCookies``)."""
-
-    _none = _NoCookies()
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._none
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        raise TypeError("a shared regwatch client keeps no cookies: each fetcher has its own")
-
-
-def _new_client(settings: HttpSettings, transport: httpx.BaseTransport | None) -> httpx.Client:
-    return _Client(
-        headers={"User-Agent": settings.user_agent},
-        timeout=httpx.Timeout(settings.timeout),
-        follow_redirects=False,  # followed by hand, to catch Akamai's apology redirect
-        # the default transport enforces the network policy and the deadlines
-        # (sources.fetch.netpolicy) at connect and read time
-        transport=transport if transport is not None else guard_transport(),
-    )
-
-
 class SharedClient:
     """One ``httpx.Client`` (one SSL context, one connection pool) for many
     ``HttpFetcher``s with the same ``[http]`` settings; thread-safe. Close it
@@ -172,7 +127,7 @@ class SharedClient:
         self, settings: HttpSettings, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.settings = settings
-        self.client = _new_client(settings, transport)
+        self.client = new_client(settings.user_agent, settings.timeout, transport)
 
     def close(self) -> None:
         self.client.close()
@@ -222,7 +177,11 @@ class HttpFetcher:
         self.exchanges = ExchangeLog()  # what was received, for probe and evidence
         self.cookies = httpx.Cookies()  # this fetcher's own, even on a shared client
         self._owns_client = shared is None
-        self._client = _new_client(settings, transport) if shared is None else shared.client
+        self._client = (
+            new_client(settings.user_agent, settings.timeout, transport)
+            if shared is None
+            else shared.client
+        )
         self._timeouts = self._client.timeout.as_dict()  # the extension httpcore reads
 
     # -- the Fetcher protocol -------------------------------------------------
