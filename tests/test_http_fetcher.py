@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from email.utils import formatdate
 
+import httpx
 import pytest
 
 from monitor.replica.server import ReplicaServer, Request, Response
@@ -103,7 +104,27 @@ def test_user_agent_and_accept_are_sent(site: tuple[Site, ReplicaServer]) -> Non
     request = server.requests[-1]
     assert request.header("User-Agent") == "regwatch-test/9 (+mailto:ra@example.com)"
     assert "text/html" in (request.header("Accept") or "")
+    assert "gzip" in (request.header("Accept-Encoding") or "")  # the client's own headers too
     assert request.query == {"q": "细胞"}
+
+
+@pytest.mark.parametrize(
+    "url", ["", "index.html", "/xxgk/index.html", "//example.org/x", "http://", "http://xn--/"]
+)
+def test_a_broken_link_is_a_fetch_error_and_nothing_is_sent(url: str) -> None:
+    sent: list[str] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        return httpx.Response(200, text="<html>ok</html>")
+
+    with (
+        HttpFetcher(settings(), transport=httpx.MockTransport(record)) as f,
+        pytest.raises(FetchError) as info,
+    ):
+        f.get(url)
+    assert type(info.value) is FetchError and "not a valid URL" in info.value.message
+    assert sent == []
 
 
 def _conditional(request: Request) -> Response:

@@ -51,6 +51,7 @@ def test_cookies_stay_with_the_fetcher_that_received_them(server: ReplicaServer)
     a.get(server.url + "/set?v=alpha")
     assert "session=alpha" in a.get(server.url + "/echo").text
     assert "none" in b.get(server.url + "/echo").text
+    assert not shared.client.cookies  # the shared client itself keeps none
     a.close()  # closing a fetcher leaves the shared client open
     c = HttpFetcher(SETTINGS, politeness=gate, shared=shared)
     assert "none" in c.get(server.url + "/echo").text

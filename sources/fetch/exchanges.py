@@ -51,7 +51,7 @@ class ExchangeLog:
             method,
             url,
             status,
-            dict(headers),
+            headers,  # the response's own, not a copy: nothing changes them once received
             body[: self.max_body],
             expect,
             len(body) > self.max_body,

@@ -44,6 +44,7 @@ import httpcore
 import httpx
 
 from sources.errors import FetchError
+from sources.fetch.tls import lazy_context
 
 __all__ = [
     "AddressRefused",
@@ -400,7 +401,8 @@ def guard_transport(transport: httpx.HTTPTransport | None = None) -> httpx.HTTPT
     """An ``httpx.HTTPTransport`` (a new one, or ``transport``) whose connections go
     through ``GuardedBackend``: address checks and deadlines. A transport through a
     proxy is returned as it is (the proxy decides where it connects)."""
-    transport = transport or httpx.HTTPTransport()
+    # the CA bundle is read on the first https connection, not here (sources.fetch.tls)
+    transport = transport or httpx.HTTPTransport(verify=lazy_context())
     pool = getattr(transport, "_pool", None)
     if isinstance(pool, httpcore.ConnectionPool):
         pool._network_backend = GuardedBackend()
