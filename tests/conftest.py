@@ -67,6 +67,16 @@ def sink() -> Iterator[Sink]:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh database on the test PostgreSQL server, dropped afterwards (skipped
+    without ``REGWATCH_TEST_PG_URL``)."""
+    from tests.helpers.stores import fresh_pg_database, pg_server
+
+    with fresh_pg_database(pg_server()) as url:
+        yield url
+
+
+@pytest.fixture
 def quiet_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     """No tracebacks from local servers whose client gave up."""
     from tests.helpers.campaign import silence_server_errors

@@ -6,9 +6,6 @@ bulk path builds from a record equals the one decoded from its stored row."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,7 +26,7 @@ from monitor.store.records import pack_classification, pack_new
 from monitor.store.search import document_entry, entries, new_document_entry
 from sources.types import Attachment, Record
 from tests.helpers.config import list_config
-from tests.helpers.stores import fresh_pg_database
+from tests.helpers.stores import store_url
 from tests.sites import Item, ListSite
 
 NOW = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)
@@ -47,18 +44,6 @@ def site() -> ListSite:
     return ListSite(
         items=[Item(f"a{n:05d}", TITLES[n % 4].format(n), "2026-06-01") for n in range(620)]
     )
-
-
-@contextmanager
-def store_url(tmp_path: Path, backend: str, name: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / name}.db"
-        return
-    server = os.environ.get("REGWATCH_TEST_PG_URL")
-    if not server:
-        pytest.skip("REGWATCH_TEST_PG_URL is not set")
-    with fresh_pg_database(server) as url:
-        yield url
 
 
 def baseline(cfg: Config, url: str, *, bulk: bool = True) -> Store:

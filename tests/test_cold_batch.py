@@ -15,9 +15,6 @@ its documents; the next run takes those baselines again.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,7 @@ from monitor.pipeline.check import CheckResult, Pipeline
 from monitor.pipeline.documents import DocumentWriter
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
-from tests.helpers.stores import fresh_pg_database
+from tests.helpers.stores import store_url
 from tests.sites import Item, ListSite
 
 ITEMS = [
@@ -59,18 +56,6 @@ def config(url: str, base: str) -> Config:
             f'url = "{base}/{path}/index.html"\nitem = ".list ul li"\ndate = "span"\n'
         )
     return loads("".join(lines))
-
-
-@contextmanager
-def store_url(tmp_path: Path, backend: str, name: str) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / name}.db"
-        return
-    server = os.environ.get("REGWATCH_TEST_PG_URL")
-    if not server:
-        pytest.skip("REGWATCH_TEST_PG_URL is not set")
-    with fresh_pg_database(server) as url:
-        yield url
 
 
 def pipeline(url: str, base: str) -> Pipeline:

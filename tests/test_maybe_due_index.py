@@ -4,7 +4,6 @@ and finds exactly the sources it found by the plain question."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from monitor.pipeline import warm
 from monitor.store import Store
 from monitor.store.db import MIGRATIONS
 from monitor.store.models import DocumentRow, SourceRow
-from tests.helpers.stores import fresh_pg_database
+from tests.helpers.stores import store_url
 
 PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -38,16 +37,9 @@ DOCUMENTS = [
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'regwatch.db'}"
+    with store_url(tmp_path, request.param) as url:
         yield (store := Store(url))
-        store.close()
-        return
-    if not PG_URL or importlib.util.find_spec("psycopg") is None:
-        pytest.skip("REGWATCH_TEST_PG_URL is not set (`source .ci/start-postgres.sh`)")
-    with fresh_pg_database(PG_URL) as url:
-        yield (store := Store(url))
-        store.close()  # before the database is dropped
+        store.close()  # before a PostgreSQL database is dropped
 
 
 def _fill(store: Store) -> dict[int, tuple[str, int, bool, datetime | None]]:

@@ -9,11 +9,8 @@ for byte what they were."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +41,9 @@ from monitor.store.versions import versions_of
 from monitor.web.views import Views
 from tests.helpers.config import list_config
 from tests.helpers.demo import DemoRun
-from tests.helpers.stores import alembic_step, fresh_pg_database
+from tests.helpers.stores import alembic_step
 from tests.sites import Item, ListSite
 
-PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 TERMS = ["基因治疗", "细胞", "guidance", "CAR-T", "EU", "效价", "指导原则"]
 
 
@@ -224,14 +220,6 @@ def test_packing_keeps_what_differs_from_the_columns_and_the_defaults() -> None:
     assert pack_classification({"relevant": True, "scope": "none"}) == (
         '{"relevant":true,"scope":"none"}'
     )
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    if not PG_URL or importlib.util.find_spec("psycopg") is None:
-        pytest.skip("REGWATCH_TEST_PG_URL is not set (`source .ci/start-postgres.sh`)")
-    with fresh_pg_database(PG_URL) as url:
-        yield url
 
 
 @pytest.mark.postgres

@@ -8,9 +8,6 @@ read as they did at 0011; the downgrade writes them back."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,10 +20,9 @@ from monitor.store import Store
 from monitor.store.models import DocumentRow, SourceRow, VersionRow
 from monitor.store.records import version_dict
 from monitor.store.versions import versions_of
-from tests.helpers.stores import alembic_step, fresh_pg_database
+from tests.helpers.stores import alembic_step
 from tests.test_migration_shared import _checked_store
 
-PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 FIRST = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 LATER = FIRST + timedelta(days=1)
 _VERSIONS: Any = VersionRow.__table__  # type: ignore[attr-defined]
@@ -173,14 +169,6 @@ def test_0013_upgrades_a_checked_store_and_every_version_reads_the_same(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'regwatch.db'}"
     _assert_upgrade_reads_the_same(url, _checked_store(tmp_path, url))
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    if not PG_URL or importlib.util.find_spec("psycopg") is None:
-        pytest.skip("REGWATCH_TEST_PG_URL is not set (`source .ci/start-postgres.sh`)")
-    with fresh_pg_database(PG_URL) as url:
-        yield url
 
 
 @pytest.mark.postgres

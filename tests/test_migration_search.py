@@ -11,12 +11,9 @@ gives exactly the results it gave before."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import os
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,10 +27,9 @@ from monitor.search import SearchFilter, search
 from monitor.store import Store
 from monitor.store.entry_columns import DOCUMENT_CODE, classes_of, shared_classes
 from monitor.store.records import unpack_classification
-from tests.helpers.stores import alembic_step, fresh_pg_database
+from tests.helpers.stores import alembic_step
 from tests.test_migration_shared import _checked_store
 
-PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 TERMS = ["细胞", "基因治疗", "指导原则", "guidance", "CAR-T", "EU", "效价", "征求意见稿"]
 # the terms the raw 0011 queries below look for: three characters or more
 RAW_TERMS = ["基因治疗", "指导原则", "guidance", "征求意见稿", "治疗产品"]
@@ -198,14 +194,6 @@ def test_0012_demo_store_down_to_0011_and_back_twice_loses_nothing(tmp_path: Pat
 def test_0012_checked_store_down_to_0011_and_back_twice_loses_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'regwatch.db'}"
     _assert_round_trips(url, _checked_store(tmp_path, url))
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    if not PG_URL or importlib.util.find_spec("psycopg") is None:
-        pytest.skip("REGWATCH_TEST_PG_URL is not set (`source .ci/start-postgres.sh`)")
-    with fresh_pg_database(PG_URL) as url:
-        yield url
 
 
 @pytest.mark.postgres

@@ -11,11 +11,8 @@ and the web pages are identical at every step."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +41,9 @@ from monitor.store.records import (
 )
 from sources.types import Attachment, Record
 from tests.helpers.config import list_config
-from tests.helpers.stores import alembic_step, fresh_pg_database
+from tests.helpers.stores import alembic_step
 from tests.sites import Item, ListSite
 from tests.test_migration_compact import _shown
-
-PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 
 
 def _raw(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -257,14 +252,6 @@ def test_a_rolled_back_classification_is_written_again(tmp_path: Path) -> None:
     with store.session() as session:
         assert session.get(ClassificationRow, key) is not None
     store.close()
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    if not PG_URL or importlib.util.find_spec("psycopg") is None:
-        pytest.skip("REGWATCH_TEST_PG_URL is not set (`source .ci/start-postgres.sh`)")
-    with fresh_pg_database(PG_URL) as url:
-        yield url
 
 
 @pytest.mark.postgres

@@ -12,8 +12,6 @@ diffs, document page and change details: identical (see the commit)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -40,12 +38,11 @@ from monitor.store.models import DocumentRow, SourceRow, VersionRow
 from monitor.store.records import record_dict, version_dict
 from monitor.store.versions import versions_of
 from monitor.web.views import Views
-from tests.helpers.stores import fresh_pg_database
+from tests.helpers import stores
 
 TITLE = "细胞治疗产品药学研究技术指导原则"
 OTHER = "基因治疗产品长期随访指导原则"
 START = datetime(2026, 11, 2, 8, tzinfo=UTC)
-PG_URL = os.environ.get("REGWATCH_TEST_PG_URL")
 
 
 class FileSite:
@@ -99,12 +96,7 @@ def _doc(store: Store, url_tail: str) -> DocumentRow:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'regwatch.db'}"
-        return
-    if not PG_URL or importlib.util.find_spec("psycopg") is None:
-        pytest.skip("REGWATCH_TEST_PG_URL is not set (`source .ci/start-postgres.sh`)")
-    with fresh_pg_database(PG_URL) as url:
+    with stores.store_url(tmp_path, request.param) as url:
         yield url
 
 

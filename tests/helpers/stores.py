@@ -3,6 +3,8 @@ SQLite stores copied from one migrated template."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 import sqlite3
 import uuid
@@ -18,6 +20,26 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from monitor.store.db import MIGRATIONS
+
+
+def pg_server() -> str:
+    """The test PostgreSQL server (``REGWATCH_TEST_PG_URL``); the test is skipped
+    without one."""
+    server = os.environ.get("REGWATCH_TEST_PG_URL")
+    if not server or importlib.util.find_spec("psycopg") is None:
+        pytest.skip("REGWATCH_TEST_PG_URL is not set (`source .ci/start-postgres.sh`)")
+    return server
+
+
+@contextmanager
+def store_url(tmp_path: Path, backend: str, name: str = "regwatch") -> Iterator[str]:
+    """A new store's URL: a SQLite file ``name``.db in ``tmp_path``, or (``backend``
+    "postgres") a fresh database on the test server, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / name}.db"
+        return
+    with fresh_pg_database(pg_server()) as url:
+        yield url
 
 
 @contextmanager
