@@ -162,3 +162,6 @@ def test_a_json_check_imports_neither_rich_nor_httpx_s_command_line(tmp_path: Pa
     assert (result["source"], result["outcome"]) == ("a", "failed"), out  # it checked
     assert "httpx" in modules
     assert not [m for m in modules if m.split(".")[0] in ("rich", "pygments", "click")], out
+    # nor PostgreSQL's dialect for a SQLite store (a table's Index with postgresql_where
+    # imported it at every start: models.MAYBE_DUE)
+    assert not [m for m in modules if m.startswith("sqlalchemy.dialects.postgresql")]
