@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from monitor.store import Store, fresh
+from monitor.store import Store, fresh, search
 from monitor.store.db import _head_revision
 from tests.test_store_template import _clauses, _contents, _identity
 
@@ -67,15 +69,36 @@ def test_a_store_made_from_the_schema_is_what_the_migrations_make(tmp_path: Path
 
 
 def test_a_store_made_from_the_schema_searches_and_writes(tmp_path: Path) -> None:
-    """The triggers and FTS tables the script makes work (an insert is found)."""
+    """The FTS tables and triggers the script makes work: an entry the writer
+    adds is found, an update re-indexes it, a delete takes it out."""
     path = _migrated(tmp_path / "made.db", from_schema=True)
+    store = Store(f"sqlite:///{path}", migrate=False)
+    try:
+        with store.engine.begin() as connection:
+            change = SimpleNamespace(
+                id=1, document_id=None, source_id=1, jurisdiction="", classification="{}",
+                status="", doc_type="", event="", relevant=False, excerpt="", detail="",
+                fields_changed="[]", detected_at=datetime(2026, 1, 1, tzinfo=UTC), title="long-term follow-up",
+            )  # fmt: skip
+            assert search.write_entries(connection, [search.change_entry(change)]) == 1
+    finally:
+        store.close()
+
+    def found(term: str) -> list[tuple[int]]:
+        with closing(sqlite3.connect(path)) as db:
+            query = "SELECT rowid FROM search_fts WHERE search_fts MATCH ?"
+            return db.execute(query, (term,)).fetchall()
+
+    assert found("follow") == [(1,)]
     with closing(sqlite3.connect(path)) as db, db:
-        db.execute(
-            "INSERT INTO search_entry (kind, ref_id, source_id, at, title, body) "
-            "VALUES (2, 1, 1, 0, 'long-term follow-up', '')"
-        )
-        found = db.execute("SELECT rowid FROM search_fts WHERE search_fts MATCH 'follow'")
-        assert found.fetchall() == [(1,)]
+        db.execute("UPDATE search_entry SET title = 'potency assay' WHERE id = 1")
+    assert (found("follow"), found("potency")) == ([], [(1,)])
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("DELETE FROM search_entry WHERE id = 1")
+        assert db.execute(
+            "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
+        ).fetchall() == []
+    assert found("potency") == []
 
 
 def test_only_an_empty_database_at_the_scripts_revision_is_made_from_it(

@@ -15,7 +15,8 @@ integers (``monitor.store.entry_columns``): every document has an entry.
 The engines do the searching:
 
 * SQLite: two FTS5 tables. ``search_fts`` (external content over
-  ``search_entry``, kept in step by SQLite triggers) uses the ``trigram``
+  ``search_entry``, written by :func:`write_entries` for new entries and kept
+  in step by SQLite triggers on update and delete) uses the ``trigram``
   tokenizer and finds any substring of three or more characters, Chinese
   included (``可比性``, ``long-term follow-up``). ``search_short``
   (contentless, no positions) holds the Chinese characters and character
@@ -107,10 +108,13 @@ _SQL_TITLE = (
     f"CASE WHEN {{row}}.title = '' AND {{row}}.kind = {DOCUMENT_CODE} THEN coalesce("
     "(SELECT d.title FROM document d WHERE d.id = {row}.ref_id), '') ELSE {row}.title END"
 )
+# Inserts are indexed by ``write_entries`` itself, one ``INSERT … SELECT`` per
+# batch (migration 0015): an AFTER INSERT trigger that writes the FTS5 table
+# opens a savepoint for every row, and FTS5 flushes its pending terms to a new
+# segment at each one, so a baseline's 20,000 entries cost ~4× the CPU through
+# the trigger (1.16 s against 0.30 s, ``bench/bench_search_write.py``).
+# Deletes and updates, few and one at a time, stay with the triggers.
 SQLITE_TRIGGERS = [
-    "CREATE TRIGGER search_entry_ai AFTER INSERT ON search_entry BEGIN "
-    "INSERT INTO search_fts(rowid, title, body) VALUES "
-    f"(new.id, {_SQL_TITLE.format(row='new')}, new.body); END",
     "CREATE TRIGGER search_entry_ad AFTER DELETE ON search_entry BEGIN "
     "INSERT INTO search_fts(search_fts, rowid, title, body) "
     f"VALUES ('delete', old.id, {_SQL_TITLE.format(row='old')}, old.body); END",
@@ -120,6 +124,11 @@ SQLITE_TRIGGERS = [
     "INSERT INTO search_fts(rowid, title, body) VALUES "
     f"(new.id, {_SQL_TITLE.format(row='new')}, new.body); END",
 ]
+_INDEX_NEW = (
+    "INSERT INTO search_fts(rowid, title, body) "
+    f"SELECT e.id, {_SQL_TITLE.format(row='e')}, e.body FROM search_entry e "
+    "WHERE e.id BETWEEN ? AND ?"
+)
 SQLITE_DDL = [
     # columnsize=0: no table of each entry's token counts (nothing ranks by them)
     "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, content='search_entry', "
@@ -276,10 +285,11 @@ def change_entry(change: Any) -> dict[str, Any]:
 def write_entries(
     connection: Connection, rows: Iterable[dict[str, Any]], *, fresh: bool = False
 ) -> int:
-    """Replace the index rows of these documents/changes. The trigram table
-    follows ``search_entry`` by trigger; on SQLite the contentless
-    ``search_short`` is written here (its grams are not stored twice), and a
-    document's entry leaves out its title (``entry_title``).
+    """Replace the index rows of these documents/changes. On SQLite the
+    trigram table is written here for the new rows (one ``INSERT … SELECT``;
+    triggers delete what a replaced row held), so is the contentless
+    ``search_short`` (its grams are not stored twice), and a document's entry
+    leaves out its title (``entry_title``).
     ``fresh``: rows just inserted in this transaction, with nothing to replace."""
     batch = list(rows)
     sqlite = connection.dialect.name == "sqlite"
@@ -298,6 +308,7 @@ def write_entries(
     short = [r["grams"] for r in batch]
     stored = [dict(r, grams="", title="" if r["kind"] == "document" else r["title"]) for r in batch]
     ids = insert_ids(connection, entries, stored)
+    connection.exec_driver_sql(_INDEX_NEW, (ids[0], ids[-1]))  # ids are consecutive
     _short(connection, list(zip(ids, short, strict=True)))
     return len(batch)
 

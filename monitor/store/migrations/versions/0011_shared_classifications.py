@@ -39,7 +39,6 @@ import sqlalchemy as sa
 from alembic import op
 
 from diffing.normalise import fingerprint
-from monitor.store.search import SQLITE_TRIGGERS
 from monitor.store.records import (
     classification_key,
     pack_record,
@@ -145,7 +144,7 @@ def _versions(convert: Any, *, packed: bool) -> None:
 
 # -- the search index's titles (SQLite) ---------------------------------------------
 
-# the triggers as 0006-0010 made them (search.SQLITE_TRIGGERS now)
+# the triggers as 0006-0010 made them
 _TRIGGERS_0010 = [
     "CREATE TRIGGER search_entry_ai AFTER INSERT ON search_entry BEGIN "
     "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
@@ -158,6 +157,25 @@ _TRIGGERS_0010 = [
     "INSERT INTO search_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
 ]
 _DOC_TITLE = "(SELECT d.title FROM document d WHERE d.id = search_entry.ref_id)"
+# the triggers this revision makes: a document's empty title read from its row
+# (as migration 0012 also writes them, for its downgrade)
+_TITLE_0011 = (
+    "CASE WHEN {row}.title = '' AND {row}.kind = 'document' THEN coalesce("
+    "(SELECT d.title FROM document d WHERE d.id = {row}.ref_id), '') ELSE {row}.title END"
+)
+_TRIGGERS_0011 = [
+    "CREATE TRIGGER search_entry_ai AFTER INSERT ON search_entry BEGIN "
+    "INSERT INTO search_fts(rowid, title, body) VALUES "
+    f"(new.id, {_TITLE_0011.format(row='new')}, new.body); END",
+    "CREATE TRIGGER search_entry_ad AFTER DELETE ON search_entry BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, title, body) "
+    f"VALUES ('delete', old.id, {_TITLE_0011.format(row='old')}, old.body); END",
+    "CREATE TRIGGER search_entry_au AFTER UPDATE ON search_entry BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, title, body) "
+    f"VALUES ('delete', old.id, {_TITLE_0011.format(row='old')}, old.body); "
+    "INSERT INTO search_fts(rowid, title, body) VALUES "
+    f"(new.id, {_TITLE_0011.format(row='new')}, new.body); END",
+]
 
 
 def _entry_titles(triggers: list[str], statement: str) -> None:
@@ -211,7 +229,7 @@ def upgrade() -> None:
         packed=False,
     )
     _entry_titles(
-        SQLITE_TRIGGERS,
+        _TRIGGERS_0011,
         "UPDATE search_entry SET title = '' WHERE kind = 'document' AND title != ''"
         f" AND title = {_DOC_TITLE}",
     )
