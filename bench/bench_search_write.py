@@ -67,7 +67,8 @@ def write(path: Path, count: int, *, trigger: bool) -> tuple[float, int]:
             db.execute(_INDEX_NEW, (ids[0], ids[-1]))
         cpu += time.process_time() - began
         db.execute("COMMIT")
-    found = db.execute("SELECT count(*) FROM search_fts WHERE search_fts MATCH '细胞治疗'").fetchone()
+    match = "SELECT count(*) FROM search_fts WHERE search_fts MATCH '细胞治疗'"
+    found = db.execute(match).fetchone()
     db.close()
     return cpu, int(found[0])
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import UTC, datetime
-from types import SimpleNamespace
 from collections.abc import Callable
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -95,9 +95,12 @@ def test_a_store_made_from_the_schema_searches_and_writes(tmp_path: Path) -> Non
     assert (found("follow"), found("potency")) == ([], [(1,)])
     with closing(sqlite3.connect(path)) as db, db:
         db.execute("DELETE FROM search_entry WHERE id = 1")
-        assert db.execute(
-            "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
-        ).fetchall() == []
+        assert (
+            db.execute(
+                "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
+            ).fetchall()
+            == []
+        )
     assert found("potency") == []
 
 
