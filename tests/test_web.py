@@ -32,10 +32,20 @@ from monitor.pipeline.check import Pipeline
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store
 from monitor.store.models import SourceRow
-from monitor.web.server import make_app, open_readonly_store, serve_web, server_url
+from monitor.web.server import (
+    WebSettings,
+    make_app,
+    open_readonly_store,
+    serve_web,
+    server_url,
+)
+from monitor.web.views import days_left, today_in
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-DEADLINE = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
+# the web UI counts "N days left" from this fixed moment, not from the wall
+# clock: a run that crosses midnight must not turn 10 days into 9
+NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+DEADLINE = (NOW + timedelta(days=10)).date().isoformat()
 INOSINE = "国家药监局关于修订肌苷注射剂说明书的公告（2026年第87号）"
 GENERIC = "关于发布化学药品注射剂仿制药质量和疗效一致性评价技术要求的通告"
 GENE = "基因治疗产品长期随访临床研究技术指导原则（征求意见稿）"
@@ -155,7 +165,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         site.down = True
         assert pipeline.check(page).outcome == "failed"
     readonly = open_readonly_store(config.store.url)
-    server, thread = serve_web(readonly, "127.0.0.1:0", title="RA watch")
+    settings = WebSettings(title="RA watch", clock=lambda: NOW)
+    server, thread = serve_web(readonly, "127.0.0.1:0", settings=settings)
     try:
         yield World(server_url(server), store, config.store.url)
     finally:
@@ -257,6 +268,35 @@ def test_a_change_page_shows_evidence_links_and_deadline(world: World) -> None:
     hrefs = [a.get("href") for a in page.select("a")]
     assert change["url"] in hrefs and f"/documents/{change['document_id']}" in hrefs
     assert "CAR-T 嵌合抗原受体T细胞" in response.text and "10 days left" in response.text
+
+
+def test_days_left_count_where_the_team_is() -> None:
+    late_evening_utc = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # 07:30 on 1 Dec in Beijing
+    assert today_in("UTC", lambda: late_evening_utc).isoformat() == "2026-11-30"
+    assert today_in("Asia/Shanghai", lambda: late_evening_utc).isoformat() == "2026-12-01"
+    assert days_left("2026-12-11", today_in("Asia/Shanghai", lambda: late_evening_utc)) == 10
+    assert days_left("2026-12-11", today_in("UTC", lambda: late_evening_utc)) == 11
+    assert days_left("2026-11-30", today_in("Asia/Shanghai", lambda: late_evening_utc)) == -1
+
+
+def test_the_pages_count_days_in_the_configured_zone(world: World) -> None:
+    change = by_title(world, CAR_T)
+    beijing = WebSettings(
+        timezone="Asia/Shanghai", clock=lambda: NOW.replace(hour=23, minute=30)
+    )  # 07:30 the next morning in Beijing: one day fewer than in UTC
+    readonly = open_readonly_store(world.url)
+    try:
+        for settings, expected in ((WebSettings(clock=lambda: NOW), 10), (beijing, 9)):
+            server, thread = serve_web(readonly, "127.0.0.1:0", settings=settings)
+            try:
+                page = httpx.get(f"{server_url(server)}/changes/{change['id']}", timeout=10)
+            finally:
+                server.shutdown()
+                server.server_close()
+                thread.join(5)
+            assert f"{expected} days left · 剩{expected}天" in page.text
+    finally:
+        readonly.close()
 
 
 def test_a_change_page_shows_the_stored_diff_marked(world: World) -> None:

@@ -38,7 +38,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from socketserver import ThreadingMixIn
@@ -53,6 +53,7 @@ from monitor.history import parse_since as since_moment
 from monitor.search import SearchFilter
 from monitor.service.healthz import parse_listen
 from monitor.store import Store
+from monitor.store.db import utcnow
 from monitor.web.views import EVENTS, KINDS, PAGE_LIMIT, Views, atmp_keys
 from notifiers.redact import redact_bytes
 
@@ -191,6 +192,7 @@ class WebSettings:
     timezone: str = "UTC"
     regulators: dict[str, str] = field(default_factory=dict)  # source name -> label
     base_url: str = ""  # absolute links in the feed ("" = relative links)
+    clock: Callable[[], datetime] = utcnow  # "N days left" counts from this (tests fix it)
 
     @classmethod
     def of(cls, config: Any, *, title: str = "regwatch", base_url: str = "") -> WebSettings:

@@ -100,11 +100,20 @@ def marked_diff(text: str) -> Markup:
 
 
 def days_left(deadline: str | date | None, today: date | None = None) -> int | None:
-    """Days from today (UTC) to a comment deadline; negative once it passed."""
+    """Days from ``today`` (default: today in UTC) to a comment deadline; 0 on
+    the day itself, negative once it passed."""
     if not deadline:
         return None
     day = deadline if isinstance(deadline, date) else date.fromisoformat(deadline)
     return (day - (today or utcnow().date())).days
+
+
+def today_in(zone: str, clock: Callable[[], datetime] = utcnow) -> date:
+    """The calendar day it is in ``zone`` now: a deadline counts down where the
+    team is, like the alerts and reminders (07:00 in Beijing is still
+    yesterday in UTC)."""
+    now = clock()
+    return (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone)).date()
 
 
 def moment(value: str | datetime | None, zone: str = "UTC") -> str:
@@ -137,7 +146,7 @@ def safe_link(url: str | None) -> str | None:
     return url if url and re.match(r"https?://", url, re.IGNORECASE) else None
 
 
-def _environment(zone: str = "UTC") -> jinja2.Environment:
+def _environment(zone: str = "UTC", clock: Callable[[], datetime] = utcnow) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -147,7 +156,7 @@ def _environment(zone: str = "UTC") -> jinja2.Environment:
     )
     env.globals.update(
         label=label,
-        days_left=days_left,
+        days_left=lambda value: days_left(value, today_in(zone, clock)),
         moment=lambda value: moment(value, zone),
         link=safe_link,
         atmp_options=atmp_options,
@@ -169,7 +178,11 @@ class Views:
         self.store = store
         self.title = settings.title if settings is not None else title
         self.labels: dict[str, str] = dict(settings.regulators) if settings is not None else {}
-        self.env = _environment(settings.timezone if settings is not None else "UTC")
+        self.env = (
+            _environment(settings.timezone, settings.clock)
+            if settings is not None
+            else _environment()
+        )
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(site=self.title, **context)
