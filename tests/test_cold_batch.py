@@ -29,7 +29,8 @@ from monitor.pipeline.check import CheckResult, Pipeline
 from monitor.pipeline.documents import DocumentWriter
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
-from tests.helpers.stores import store_url
+from monitor.store.models import SourceRow
+from tests.helpers.stores import count_raw_commits, store_url
 from tests.sites import Item, ListSite
 
 ITEMS = [
@@ -85,9 +86,11 @@ def seen(results: list[CheckResult]) -> list[tuple[str, int | None, int, list[st
 
 
 def commits(store: Store) -> list[int]:
-    """A list that counts the store's commits from now on."""
+    """A list that counts the store's commits from now on: SQLAlchemy's, and the
+    write transactions ``Store.raw`` runs on sqlite3 itself."""
     counted: list[int] = []
     sa.event.listen(store.engine, "commit", lambda _connection: counted.append(1))
+    count_raw_commits(store, counted)
     return counted
 
 
@@ -289,8 +292,8 @@ def test_the_sqlite_bulk_insert_writes_what_sqlalchemy_inserts(tmp_path: Path) -
     ):
         store = Store(f"sqlite:///{tmp_path / name}.db")
         with store.engine.begin() as connection:
-            source = {**warm._NEW_SOURCE, "name": "s", "kind": "html-list"}
-            connection.execute(warm._SOURCE.insert(), source)  # id 1
+            source = {**warm.NEW_SOURCE, "name": "s", "kind": "html-list"}
+            connection.execute(SourceRow.__table__.insert(), source)  # type: ignore[attr-defined]
             insert(connection)
         with store.engine.connect() as connection:
             found.append(connection.exec_driver_sql("SELECT * FROM document ORDER BY id").all())

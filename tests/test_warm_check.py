@@ -96,16 +96,16 @@ def both_ways(
 ) -> tuple[list[tuple[str, list[str]]], int]:
     """Run ``steps`` with the warm path and without; assert equal stores; the
     outcomes, and how many runs the warm path wrote."""
-    written: list[int | None] = []
+    written: list[bool] = []
     real = warm.store_unchanged
 
-    def counting(*args: Any) -> int | None:
+    def counting(*args: Any) -> bool:
         written.append(real(*args))
         return written[-1]
 
     monkeypatch.setattr(warm, "store_unchanged", counting)
     with_warm = run_scenario(tmp_path / "warm", steps)
-    monkeypatch.setattr(warm, "store_unchanged", lambda *_: None)
+    monkeypatch.setattr(warm, "store_unchanged", lambda *_: False)
     without = run_scenario(tmp_path / "full", steps)
     assert with_warm[0] == without[0]
     for table in TABLES:
@@ -115,7 +115,7 @@ def both_ways(
         assert with_warm[1][table] == without[1][table], table
     runs = [row[:8] + row[9:] for row in with_warm[1]["run"]]
     assert runs == [row[:8] + row[9:] for row in without[1]["run"]]
-    return with_warm[0], sum(1 for run_id in written if run_id is not None)
+    return with_warm[0], sum(written)
 
 
 def test_unchanged_checks_write_the_same_runs_and_source(

@@ -274,9 +274,13 @@ def check(
         results = Pipeline(ctx.config, ctx.store).check_all(source or None)
         sent = None
         if deliver:
-            from monitor.delivery.dispatch import Dispatcher
+            from monitor.delivery.waiting import DispatchResult, anything_waiting
 
-            sent = Dispatcher(ctx.config, ctx.store).run_once()
+            sent = DispatchResult()
+            if anything_waiting(ctx.store):  # else the dispatcher is not even imported
+                from monitor.delivery.dispatch import Dispatcher
+
+                sent = Dispatcher(ctx.config, ctx.store).run_once()
     finally:
         lock.release()
         for name, level in quiet.items():

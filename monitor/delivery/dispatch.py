@@ -36,13 +36,13 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlmodel import col, select, update
 
 from monitor.config import Config
 from monitor.delivery.alerts import alert_from_json, alert_to_json
+from monitor.delivery.waiting import DispatchResult
 from monitor.store import Store
 from monitor.store.db import utcnow
 from monitor.store.models import DeliveryRow
@@ -55,13 +55,6 @@ from notifiers.types import Alert
 log = logging.getLogger("regwatch.dispatch")
 
 SEND_TIMEOUT = 30.0  # seconds apprise may take for one URL
-
-
-@dataclass
-class DispatchResult:
-    sent: int = 0
-    failed: int = 0
-    retrying: int = 0
 
 
 def aware(moment: datetime) -> datetime:

@@ -34,6 +34,7 @@ from monitor.pipeline import warm
 from monitor.pipeline.plan import Plan
 from monitor.pipeline.recording import RecordingFetcher
 from monitor.store.models import DocumentRow, RunRow, SourceRow
+from monitor.store.raw import AlchemyRaw
 from sources.errors import Blocked, SourceError
 from sources.types import Listing
 
@@ -179,7 +180,7 @@ class WaitingBaseline:
         moved_to, notice = _moved_state(configured, source.moved_to, fetcher)
         if notice or plan.out_of_view:
             return None
-        snapshot = warm.store_snapshot(session, fetcher.responses)
+        snapshot = warm.store_snapshot(AlchemyRaw(session.connection()), fetcher.responses)
         DocumentWriter(session, self.pipeline.store, ctx, plan, documents).add_all(diff.added)
         run = ctx.run
         run.record_count = len({r.key for r in listing.records})

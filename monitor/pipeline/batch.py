@@ -37,13 +37,15 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.pipeline import warm
 from monitor.store import Store
+from monitor.store.raw import AlchemyRaw, Raw
 from sources.registry import SourceSettings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 __all__ = ["GROUP_RUNS", "GROUP_SECONDS", "Deferred", "Prefetch", "WarmBatch"]
 
@@ -78,11 +80,11 @@ class Prefetch:
     empty: set[int] = field(default_factory=set)
 
     @classmethod
-    def read(cls, session: Session) -> Prefetch:
+    def read(cls, raw: Raw) -> Prefetch:
         return cls(
-            warm.source_rows(session),
-            warm.maybe_due_sources(session),
-            warm.sources_without_documents(session),
+            warm.source_rows(raw),
+            warm.maybe_due_sources(raw),
+            warm.sources_without_documents(raw),
         )
 
     @classmethod
@@ -90,14 +92,14 @@ class Prefetch:
         """``read``, the rows of the sources in ``wanted`` (name: configured
         fields) that have none written first, in one insert (a first run's
         sources would each write their own, a transaction apiece)."""
-        with store.session() as session:
-            prefetch = cls.read(session)
+        with store.raw() as raw:
+            prefetch = cls.read(raw)
         new = {name: fields for name, fields in wanted.items() if name not in prefetch.rows}
         if not new:
             return prefetch
-        with store.session(write=True) as session:
-            warm.add_sources(session, new)
-            return cls.read(session)
+        with store.raw(write=True) as raw:
+            warm.add_sources(raw, new)
+            return cls.read(raw)
 
 
 @dataclass
@@ -118,8 +120,8 @@ class WarmBatch:
         source_id = run.source.id or 0
         if source_id not in self.prefetch.maybe_due:
             return True
-        with self.store.session() as session:
-            return not warm.anything_due(session, settings, source_id, run.now)
+        with self.store.raw() as raw:
+            return not warm.anything_due(raw, settings, source_id, run.now)
 
     def add(self, run: warm.UnchangedRun) -> None:
         self.defer(run)
@@ -145,12 +147,17 @@ class WarmBatch:
             return
         runs, self.runs = self.runs, []
         try:
-            with self.store.session(write=True) as session:
-                for part in _parts(runs):
-                    if isinstance(part, list):
-                        warm.store_unchanged_runs(session, part)
-                    else:
-                        part.write(session)
+            unchanged = [run for run in runs if isinstance(run, warm.UnchangedRun)]
+            if len(unchanged) == len(runs):
+                with self.store.raw(write=True) as raw:  # no ORM: no SQLAlchemy on SQLite
+                    warm.store_unchanged_runs(raw, unchanged)
+            else:
+                with self.store.session(write=True) as session:
+                    for part in _parts(runs):
+                        if isinstance(part, list):
+                            warm.store_unchanged_runs(AlchemyRaw(session.connection()), part)
+                        else:
+                            part.write(session)
         except Exception:
             if all(isinstance(run, warm.UnchangedRun) for run in runs):
                 raise  # unchanged runs only: lost, and said (as before baselines waited)
@@ -166,8 +173,8 @@ class WarmBatch:
         between them together, in order."""
         for part in _parts(runs):
             if isinstance(part, list):
-                with self.store.session(write=True) as session:
-                    warm.store_unchanged_runs(session, part)
+                with self.store.raw(write=True) as raw:
+                    warm.store_unchanged_runs(raw, part)
             else:
                 part.alone()
 

@@ -19,18 +19,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
-
 from diffing import records as record_diff
 from diffing import text as text_diff
 from diffing.normalise import normalise_text
 from monitor.classify import classify
 from monitor.config import Config
-from monitor.delivery.alerts import alert_from_change, enqueue, regulator_of
-from monitor.delivery.run_alerts import queue_run_alerts
 from monitor.errors import StoreError
-from monitor.pipeline import evidence, health, warm
-from monitor.pipeline.baselines import WaitingBaseline
+from monitor.pipeline import warm
 from monitor.pipeline.batch import GROUP_RUNS, GROUP_SECONDS, Prefetch, WarmBatch
 from monitor.pipeline.identity import relative_key, site_hosts
 from monitor.pipeline.plan import (
@@ -45,15 +40,9 @@ from monitor.pipeline.plan import (
     read_files,
 )
 from monitor.pipeline.recording import RecordingFetcher
-from monitor.store import Store, versions
+from monitor.store import Store
 from monitor.store.db import utcnow
-from monitor.store.models import (
-    ChangeRow,
-    DocumentRow,
-    RunRow,
-    SourceRow,
-    VersionRow,
-)
+from monitor.store.raw import AlchemyRaw
 from monitor.store.records import record_dict
 from notifiers.types import Alert
 from sources.errors import Blocked, LayoutChanged, SourceError
@@ -63,8 +52,13 @@ from sources.fetch.netpolicy import NetworkPolicy
 from sources.registry import Adapter, SourceSettings, adapter_for
 from sources.types import Fetcher, Listing, Record
 
-if TYPE_CHECKING:  # the document writer is imported when a check takes the full path
+if TYPE_CHECKING:
+    # what the full path writes with: imported when a check takes it (a warm run of a
+    # SQLite store imports no SQLAlchemy, ``monitor.store.raw``)
+    from sqlmodel import Session
+
     from monitor.pipeline.documents import CheckContext
+    from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow
 
 log = logging.getLogger("regwatch.check")
 
@@ -278,7 +272,9 @@ class Pipeline:
                 return CheckResult(
                     source=settings.name, outcome="unchanged", records=source.last_record_count
                 )
+            from monitor.pipeline.baselines import WaitingBaseline
             from monitor.pipeline.documents import CheckContext
+            from monitor.store.models import RunRow
 
             row = source.row()
             ctx = CheckContext(
@@ -413,6 +409,10 @@ class Pipeline:
         """The plan of a run whose listing is the last healthy run's (a 304, or the
         same digest): no diff, no document load; records missing last time are
         still missing, and count."""
+        from sqlmodel import col, select
+
+        from monitor.store.models import DocumentRow
+
         with self.store.session() as session:
             missing = session.exec(
                 select(DocumentRow).where(
@@ -446,20 +446,14 @@ class Pipeline:
             return warm.SourceState(values), str(values["url"])
         if batch is not None:
             batch.flush()  # a write of its own follows
-        with self.store.session(write=True) as session:
-            known = warm.source_state(session, settings.name, wanted)  # one read, no ORM
+        with self.store.raw(write=True) as raw:
+            known = warm.source_state(raw, settings.name, wanted)  # one read, no ORM
             if known is not None:
                 return known
-            row = SourceRow(  # a new source
-                name=settings.name,
-                kind=wanted["kind"],
-                url=wanted["url"],
-                jurisdiction=wanted["jurisdiction"],
-                schedule=wanted["schedule"],
-            )
-            session.add(row)
-            session.flush()
-            return warm.SourceState(row.model_dump()), ""
+            warm.add_sources(raw, {settings.name: wanted})  # a new source
+            added = warm.source_state(raw, settings.name, wanted)
+        assert added is not None  # written in the same transaction
+        return added[0], ""
 
     def _check_collapse(
         self, source: SourceRow, settings: SourceSettings, listing: Listing
@@ -499,8 +493,8 @@ class Pipeline:
         if notice:
             return False
         if batch is None:
-            with self.store.session(write=True) as session:
-                return warm.store_unchanged(session, settings, run) is not None
+            with self.store.raw(write=True) as raw:
+                return warm.store_unchanged(raw, settings, run)
         if not batch.nothing_due(settings, run):
             return False
         batch.add(run)
@@ -521,6 +515,9 @@ class Pipeline:
         """The failed (or blocked) run, written at once after the runs ``batch`` holds."""
         if batch is not None:
             batch.flush()  # the runs before this one get the lower ids
+        from monitor.pipeline import evidence, health
+        from monitor.store.models import RunRow, SourceRow
+
         result = CheckResult(source=settings.name, outcome=outcome, error=error)
         with self.store.session(write=True) as session:
             source = session.get(SourceRow, state.id) or state.row()
@@ -562,13 +559,17 @@ class Pipeline:
         digest: str,
         fetcher: RecordingFetcher,
     ) -> CheckResult:
+        from monitor.pipeline import health
+        from monitor.store.models import SourceRow
+
         settings = ctx.settings
         source = ctx.source = session.get(SourceRow, ctx.source.id) or ctx.source
         now = ctx.now
         run = ctx.run
         run.finished_at, run.http_status = now, fetcher.last_status
         run.item_errors = len(listing.item_errors)
-        run.snapshot_hash = warm.store_snapshot(session, fetcher.responses)  # before the insert
+        raw = AlchemyRaw(session.connection())
+        run.snapshot_hash = warm.store_snapshot(raw, fetcher.responses)  # before the insert
         session.add(run)
         session.flush()
         changes = self._write(session, ctx, documents, listing, plan, digest)
@@ -631,6 +632,8 @@ class Pipeline:
     def _moved(self, ctx: CheckContext, fetcher: RecordingFetcher) -> ChangeRow | None:
         """One notice when the list answers from another scheme or host than
         configured ("the list moved to …"); said again only if it moves again."""
+        from monitor.store.models import ChangeRow
+
         source = ctx.source
         configured = ctx.settings.url or ctx.adapter.base_url
         source.moved_to, answered = _moved_state(configured, source.moved_to, fetcher)
@@ -656,6 +659,11 @@ class Pipeline:
         """The silent baseline's one summary line, for routes that ask for ``baseline``."""
         if not self.config.routes:
             return 0  # nobody to tell: no count, no alert built
+        from sqlmodel import select
+
+        from monitor.delivery.alerts import enqueue, regulator_of
+        from monitor.store.models import DocumentRow
+
         # the documents are in (written with Core, or flushed by the writer); what is
         # pending is the run's and the source's state, written once at the commit
         with session.no_autoflush:
@@ -691,11 +699,15 @@ class Pipeline:
         source: SourceRow,
         settings: SourceSettings,
     ) -> int:
+        from monitor.delivery.run_alerts import queue_run_alerts
+
         return queue_run_alerts(session, self.config, changes, source, settings, self.now())
 
     def _enqueue(
         self, session: Session, change: ChangeRow, source: SourceRow, settings: SourceSettings
     ) -> int:
+        from monitor.delivery.alerts import alert_from_change, enqueue
+
         if change.id is None:
             session.add(change)
             session.flush()
@@ -718,6 +730,9 @@ class Pipeline:
     def _page(
         self, session: Session, ctx: CheckContext, documents: dict[str, DocumentRow], page_text: str
     ) -> list[ChangeRow]:
+        from monitor.store import versions
+        from monitor.store.models import DocumentRow, VersionRow
+
         settings, source, run, now = ctx.settings, ctx.source, ctx.run, ctx.now
         text = normalise_text(page_text, settings.ignore)
         digest = Store.put_blob(session, text.encode("utf-8"))
@@ -825,6 +840,10 @@ def _origin(url: str) -> str:
 
 
 def _active_documents(session: Session, source_id: int | None) -> dict[str, DocumentRow]:
+    from sqlmodel import select
+
+    from monitor.store.models import DocumentRow
+
     rows = session.exec(
         select(DocumentRow).where(
             DocumentRow.source_id == source_id, DocumentRow.state != "removed"

@@ -17,16 +17,19 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from diffing import records as record_diff
 from diffing.normalise import fingerprint
 from monitor.classify import Classification, ambiguous, classify
 from monitor.pipeline.attachments import AttachmentTexts, attachment_urls, read_attachments
 from monitor.pipeline.identity import relative_key
-from monitor.store.models import DocumentRow
 from monitor.store.records import record_dict
 from sources.registry import SourceSettings
 from sources.types import Attachment, Coverage, Fetcher, Listing, Record
+
+if TYPE_CHECKING:
+    from monitor.store.models import DocumentRow
 
 PAGE_KEY = "page"
 

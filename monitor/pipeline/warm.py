@@ -7,7 +7,9 @@ name and no "moved" notice or recovery is owed, the run is what the full
 path would write with an empty plan: one run row, the source's health and
 validators updated, the snapshot's blobs (stored already, as a rule). This
 module writes exactly that with three SQL Core statements in one
-transaction — no ORM objects, no document loaded. ``store_unchanged`` answers
+transaction — no ORM objects, no document loaded, and plain SQL text run
+through ``monitor.store.raw`` (sqlite3 itself on a SQLite file: a warm run of
+a SQLite store never imports SQLAlchemy). ``store_unchanged`` answers
 None when the store says otherwise (something is due after all); the caller
 then takes the full path, which writes the same facts the slow way.
 
@@ -22,18 +24,21 @@ import json
 import zlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import CursorResult, and_, bindparam, exists, insert, or_, select, text, update
-from sqlmodel import Session, col
-from sqlmodel import select as select_rows  # ORM rows (``select`` here is Core's)
+from typing import TYPE_CHECKING, Any
 
 from monitor.store.db import blob_hash, utcnow
-from monitor.store.models import MAYBE_DUE, BlobRow, DocumentRow, RunRow, SourceRow
+from monitor.store.indexes import MAYBE_DUE
+from monitor.store.raw import Raw, as_datetime
 from sources.registry import SourceSettings
 from sources.types import Fetched
 
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from monitor.store.models import DocumentRow, SourceRow
+
 __all__ = [
+    "NEW_SOURCE",
     "SourceState",
     "UnchangedRun",
     "add_sources",
@@ -49,10 +54,27 @@ __all__ = [
     "store_unchanged_runs",
 ]
 
-_SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
-_RUN = RunRow.__table__  # type: ignore[attr-defined]
-_BLOB = BlobRow.__table__  # type: ignore[attr-defined]
-_DOC = DocumentRow.__table__  # type: ignore[attr-defined]
+# a new source's row: ``SourceRow``'s defaults, name and kind set for each (said
+# here, not read off the model, which imports SQLModel; a test holds them equal)
+NEW_SOURCE: dict[str, Any] = {
+    "url": "",
+    "jurisdiction": "",
+    "schedule": "",
+    "consecutive_failures": 0,
+    "last_ok_at": None,
+    "last_run_at": None,
+    "last_outcome": "",
+    "last_error": "",
+    "health_alerted": False,
+    "healthy_runs": 0,
+    "last_record_count": 0,
+    "validators": "{}",
+    "listing_hash": "",
+    "moved_to": "",
+    "hosts": "",
+    "page_digest": "",
+}
+_SOURCE_TIMES = ("last_ok_at", "last_run_at")  # the source's DateTime columns
 
 
 class SourceState:
@@ -80,109 +102,119 @@ class SourceState:
         self.last_record_count: int = values["last_record_count"]
 
     def row(self) -> SourceRow:
-        """The source as a (detached) ORM row."""
-        return SourceRow(**self.values)
+        """The source as a (detached) ORM row, its values as the model holds them."""
+        from monitor.store.models import SourceRow
+
+        values = dict(self.values)
+        for name in _SOURCE_TIMES:
+            values[name] = as_datetime(values.get(name))
+        values["health_alerted"] = bool(values["health_alerted"])
+        return SourceRow(**values)
 
 
-def source_state(
-    session: Session, name: str, wanted: dict[str, str]
-) -> tuple[SourceState, str] | None:
+def source_state(raw: Raw, name: str, wanted: dict[str, str]) -> tuple[SourceState, str] | None:
     """The source's row with its configured fields set to ``wanted`` (written only
     when they differ), and the URL it had; None if the source has no row yet."""
-    row = session.execute(select(_SOURCE).where(_SOURCE.c.name == name)).mappings().first()
-    if row is None:
+    rows = raw.rows("SELECT * FROM source WHERE name = :name", {"name": name})
+    if not rows:
         return None
-    values: dict[str, Any] = dict(row)
+    values = rows[0]
     previous_url = str(values["url"])
     stale = {key: value for key, value in wanted.items() if values[key] != value}
     if stale:
-        session.execute(update(_SOURCE).where(_SOURCE.c.id == values["id"]).values(**stale))
+        assignments = ", ".join(f"{key} = :{key}" for key in stale)  # column names: ours
+        raw.run(f"UPDATE source SET {assignments} WHERE id = :id", {**stale, "id": values["id"]})
         values.update(stale)
     return SourceState(values), previous_url
 
 
-def add_sources(session: Session, wanted: dict[str, dict[str, str]]) -> None:
+def add_sources(raw: Raw, wanted: dict[str, dict[str, str]]) -> None:
     """Rows for new sources (name: configured fields), as ``Pipeline`` makes one."""
-    rows = [{**_NEW_SOURCE, **fields, "name": name} for name, fields in wanted.items()]
-    session.execute(insert(_SOURCE), rows)
+    rows = [{**NEW_SOURCE, **fields, "name": name} for name, fields in wanted.items()]
+    for columns in {tuple(row) for row in rows}:  # one statement per shape (one, as a rule)
+        names = ", ".join(columns)
+        values = ", ".join(f":{c}" for c in columns)
+        raw.run(
+            f"INSERT INTO source ({names}) VALUES ({values})",
+            [row for row in rows if tuple(row) == columns],
+        )
 
 
-def source_rows(session: Session) -> dict[str, dict[str, Any]]:
+def source_rows(raw: Raw) -> dict[str, dict[str, Any]]:
     """Every source's row, by name, as ``source_state`` reads one (one SELECT)."""
-    rows = session.execute(select(_SOURCE)).mappings().all()
-    return {str(row["name"]): dict(row) for row in rows}
+    return {str(row["name"]): row for row in raw.rows("SELECT * FROM source")}
 
 
-def maybe_due_sources(session: Session) -> set[int]:
+# the words of the partial index over these documents (indexes.MAYBE_DUE): a scan of
+# that index, not of every document (85 ms at 200,000 documents)
+MAYBE_DUE_QUERY = f"SELECT DISTINCT source_id FROM document WHERE {MAYBE_DUE}"
+_EMPTY = (
+    "SELECT id FROM source WHERE healthy_runs = 0"
+    " AND NOT EXISTS (SELECT 1 FROM document WHERE document.source_id = source.id)"
+)
+
+
+def maybe_due_sources(raw: Raw) -> set[int]:
     """The sources for which ``anything_due`` can be true: those with an active
     document missing, waiting for its files, or re-read before (a superset of
     ``_due_query``'s, whatever the settings and the clock; one SELECT)."""
-    return set(session.execute(_MAYBE_DUE).scalars())
+    return set(raw.scalars(MAYBE_DUE_QUERY))
 
 
-def sources_without_documents(session: Session) -> set[int]:
+def sources_without_documents(raw: Raw) -> set[int]:
     """The sources that have never had a healthy run and hold no document (a
     baseline's: nothing to load before it is diffed; one SELECT)."""
-    return set(session.execute(_EMPTY).scalars())
+    return set(raw.scalars(_EMPTY))
 
 
-def _due_query(recheck: bool, pending: bool) -> Any:
+def _due_query(recheck: bool, pending: bool) -> str:
     """Does any active document of ``:source_id`` need the same-listing plan?"""
-    wanted = [_DOC.c.missing_runs > 0]
+    wanted = ["missing_runs > 0"]
     if recheck:
-        wanted.append(
-            and_(
-                _DOC.c.relevant == True,  # noqa: E712
-                _DOC.c.attachments_checked_at <= bindparam("cutoff"),
-            )
-        )
+        wanted.append("(relevant = true AND attachments_checked_at <= :cutoff)")
     if pending:
-        wanted.append(_DOC.c.read_pending == True)  # noqa: E712
-    active = and_(_DOC.c.source_id == bindparam("source_id"), _DOC.c.state != "removed")
-    return select(exists().where(active, or_(*wanted)))
+        wanted.append("read_pending = true")
+    return (
+        "SELECT EXISTS (SELECT 1 FROM document WHERE source_id = :source_id"
+        f" AND state != 'removed' AND ({' OR '.join(wanted)}))"
+    )
 
 
-# built once: a statement built per check costs more CPU than running it
 _DUE = {(r, p): _due_query(r, p) for r in (False, True) for p in (False, True)}
-# the words of the partial index over these documents (models.MAYBE_DUE): a scan of
-# that index, not of every document (85 ms at 200,000 documents)
-_MAYBE_DUE = select(_DOC.c.source_id).where(text(MAYBE_DUE)).distinct()
-# a new source's row: the model's defaults (name and kind are set for each)
-_NEW_SOURCE = {
-    name: info.default for name, info in SourceRow.model_fields.items() if not info.is_required()
-}
-del _NEW_SOURCE["id"]
-_EMPTY = select(_SOURCE.c.id).where(
-    _SOURCE.c.healthy_runs == 0, ~exists().where(_DOC.c.source_id == _SOURCE.c.id)
+_RUN_COLUMNS = (
+    *("source_id", "started_at", "finished_at", "outcome", "http_status"),
+    *("record_count", "changes", "error", "snapshot_hash", "item_errors"),
 )
-_INSERT_RUN = insert(_RUN)
-_STORED_BLOBS = select(_BLOB.c.hash).where(_BLOB.c.hash.in_(bindparam("hashes", expanding=True)))
-_INSERT_BLOBS = insert(_BLOB)
+_INSERT_RUN = (
+    f"INSERT INTO run ({', '.join(_RUN_COLUMNS)})"
+    f" VALUES ({', '.join(':' + c for c in _RUN_COLUMNS)})"
+)
+_BLOB_COLUMNS = ("hash", "size", "compression", "data", "created_at")
+_INSERT_BLOB = (
+    f"INSERT INTO blob ({', '.join(_BLOB_COLUMNS)})"
+    f" VALUES ({', '.join(':' + c for c in _BLOB_COLUMNS)})"
+)
+_LOOKUP = 500  # blob hashes asked about in one SELECT
 _SET = (
     *("last_ok_at", "last_run_at", "last_outcome", "last_error"),
     *("validators", "hosts", "moved_to"),
 )
 
 
-def _update_source(page_digest: bool) -> Any:
+def _update_source(page_digest: bool) -> str:
     """The healthy run's source update (``health.record_success`` and the rest)."""
     names = (*_SET, "page_digest") if page_digest else _SET
+    assignments = ", ".join(f"{name} = :v_{name}" for name in names)
     return (
-        update(_SOURCE)
-        .where(_SOURCE.c.id == bindparam("v_id"))
-        .values(
-            consecutive_failures=0,
-            health_alerted=False,
-            healthy_runs=_SOURCE.c.healthy_runs + 1,
-            **{name: bindparam(f"v_{name}") for name in names},
-        )
+        "UPDATE source SET consecutive_failures = 0, health_alerted = false,"
+        f" healthy_runs = healthy_runs + 1, {assignments} WHERE id = :v_id"
     )
 
 
 _UPDATE_SOURCE = {digest: _update_source(digest) for digest in (False, True)}
 
 
-def anything_due(session: Session, settings: SourceSettings, source_id: int, now: datetime) -> bool:
+def anything_due(raw: Raw, settings: SourceSettings, source_id: int, now: datetime) -> bool:
     """Is any document missing, due for a re-read or waiting for one? (what the
     same-listing plan would act on; see ``Pipeline._same_listing_plan``)"""
     recheck = bool(settings.attachments and settings.recheck_days and settings.recheck_per_run)
@@ -190,13 +222,18 @@ def anything_due(session: Session, settings: SourceSettings, source_id: int, now
     params: dict[str, Any] = {"source_id": source_id}
     if recheck:
         params["cutoff"] = now - timedelta(days=settings.recheck_days)
-    return bool(session.execute(_DUE[recheck, pending], params).scalar())
+    return bool(raw.scalars(_DUE[recheck, pending], params)[0])
 
 
 def due_rows(
     session: Session, settings: SourceSettings, source: SourceRow, now: datetime
 ) -> list[DocumentRow]:
     """Documents that may be due for a re-read, by SQL (``due_for_recheck`` picks)."""
+    from sqlmodel import col
+    from sqlmodel import select as select_rows
+
+    from monitor.store.models import DocumentRow
+
     if not (settings.attachments and settings.recheck_days and settings.recheck_per_run):
         return []
     cutoff = now - timedelta(days=settings.recheck_days)
@@ -219,6 +256,11 @@ def pending_rows(
     session: Session, settings: SourceSettings, source: SourceRow
 ) -> list[DocumentRow]:
     """Documents whose ambiguous title's files wait to be read (``add_backlog`` picks)."""
+    from sqlmodel import col
+    from sqlmodel import select as select_rows
+
+    from monitor.store.models import DocumentRow
+
     if not (settings.attachments and settings.ambiguous_per_run):
         return []
     return list(
@@ -285,45 +327,39 @@ class UnchangedRun:
         }
 
 
-def store_unchanged(session: Session, settings: SourceSettings, run: UnchangedRun) -> int | None:
-    """Write the unchanged run; its id, or None (nothing written) if the store has
-    something due for this source after all."""
+def store_unchanged(raw: Raw, settings: SourceSettings, run: UnchangedRun) -> bool:
+    """Write the unchanged run; False (nothing written) if the store has something
+    due for this source after all."""
     source_id = run.source.id or 0
-    if anything_due(session, settings, source_id, run.now):
-        return None
-    snapshot = store_snapshot(session, run.responses)
-    inserted: CursorResult[Any] = session.connection().execute(
-        _INSERT_RUN, run.run_values(snapshot)
-    )
-    values = {f"v_{k}": v for k, v in run.source_values().items() if v is not None}
-    session.execute(_UPDATE_SOURCE["v_page_digest" in values], {"v_id": source_id, **values})
-    key = inserted.inserted_primary_key
-    return int(key[0]) if key else None
+    if anything_due(raw, settings, source_id, run.now):
+        return False
+    store_unchanged_runs(raw, [run])
+    return True
 
 
-def store_unchanged_runs(session: Session, runs: Sequence[UnchangedRun]) -> None:
+def store_unchanged_runs(raw: Raw, runs: Sequence[UnchangedRun]) -> None:
     """Write many unchanged runs whose sources have nothing due (checked by the
     caller): one blob lookup, one insert of the run rows, one update per kind."""
-    snapshots = store_snapshots(session, [run.responses for run in runs])
+    snapshots = store_snapshots(raw, [run.responses for run in runs])
     rows = [run.run_values(snapshot) for run, snapshot in zip(runs, snapshots, strict=True)]
-    session.connection().execute(_INSERT_RUN, rows)
+    raw.run(_INSERT_RUN, rows)
     updates: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
     for run in runs:
         values = {f"v_{k}": v for k, v in run.source_values().items() if v is not None}
         updates["v_page_digest" in values].append({"v_id": run.source.id, **values})
     for digest, rows in updates.items():
         if rows:
-            session.execute(_UPDATE_SOURCE[digest], rows)
+            raw.run(_UPDATE_SOURCE[digest], rows)
 
 
-def store_snapshot(session: Session, responses: Sequence[Fetched]) -> str | None:
+def store_snapshot(raw: Raw, responses: Sequence[Fetched]) -> str | None:
     """Store each raw body (not a 304's) once and the run's manifest of them once;
     the manifest's hash, or None when there is nothing to keep. One query for the
     blobs already there, one insert for the others (every run, warm or not)."""
-    return store_snapshots(session, [responses])[0]
+    return store_snapshots(raw, [responses])[0]
 
 
-def store_snapshots(session: Session, runs: Sequence[Sequence[Fetched]]) -> list[str | None]:
+def store_snapshots(raw: Raw, runs: Sequence[Sequence[Fetched]]) -> list[str | None]:
     """``store_snapshot`` for the responses of many runs at once."""
     blobs: dict[str, bytes] = {}
     snapshots: list[str | None] = []
@@ -344,20 +380,25 @@ def store_snapshots(session: Session, runs: Sequence[Sequence[Fetched]]) -> list
         snapshots.append(snapshot)
     if not blobs:
         return snapshots
-    # on the session's connection: no autoflush (nothing pending is a blob) nor ORM step
-    connection = session.connection()
-    stored = set(connection.execute(_STORED_BLOBS, {"hashes": list(blobs)}).scalars())
+    hashes = list(blobs)
+    stored: set[str] = set()
+    for start in range(0, len(hashes), _LOOKUP):  # SQLite binds 32,766 values at most
+        part = hashes[start : start + _LOOKUP]
+        marks = ", ".join(f":h{n}" for n in range(len(part)))
+        query = f"SELECT hash FROM blob WHERE hash IN ({marks})"
+        stored.update(raw.scalars(query, {f"h{n}": digest for n, digest in enumerate(part)}))
+    now = utcnow()
     rows = [
         {
             "hash": digest,
             "size": len(body),
             "compression": "zlib",
             "data": zlib.compress(body, 6),
-            "created_at": utcnow(),
+            "created_at": now,
         }
         for digest, body in blobs.items()
         if digest not in stored
     ]
     if rows:
-        connection.execute(_INSERT_BLOBS, rows)
+        raw.run(_INSERT_BLOB, rows)
     return snapshots

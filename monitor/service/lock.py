@@ -28,9 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.engine import make_url
-
 from monitor.errors import ServiceLocked, StoreError
+from monitor.store.raw import sqlite_file
 
 __all__ = ["ServiceLock", "service_lock", "sqlite_path"]
 
@@ -68,6 +67,11 @@ def _held_by(info: dict[str, Any], where: str) -> ServiceLocked:
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL, or None for an in-memory database."""
+    plain = sqlite_file(url)  # told without importing SQLAlchemy
+    if plain is not None:
+        return plain
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     database = parsed.database or ""
     database = database.removeprefix("file:")
@@ -167,6 +171,8 @@ class PostgresLock:
 
     @property
     def where(self) -> str:
+        from sqlalchemy.engine import make_url
+
         return make_url(self.url).render_as_string(hide_password=True)
 
     def acquire(self) -> None:

@@ -1,4 +1,8 @@
-"""Opening the database, migrating it, and content-addressed blobs."""
+"""Opening the database, migrating it, and content-addressed blobs.
+
+SQLAlchemy is imported when something first needs it (a session, a
+migration): a warm ``regwatch check`` of a SQLite store at the newest
+revision reads and writes through ``raw()`` alone (``monitor.store.raw``)."""
 
 from __future__ import annotations
 
@@ -11,18 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event, func, inspect
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
-from sqlmodel import Session, create_engine, select
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import ConfigError, StoreError
-from monitor.store import compact, fresh, search
-from monitor.store.models import BlobRow
+from monitor.store.raw import AlchemyRaw, Raw, RawConnections, sqlite_file
 
-_ = compact  # its mapper events store document rows small (migration 0011)
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 URL_KEY = "[store].url"
@@ -61,8 +61,10 @@ def url_problem(url: str) -> tuple[str, str] | None:
     the service lock are written for those two), and the driver must be
     installed. Checked before anything connects, so a wrong URL is a
     configuration error, not a crash. The URL itself is never echoed: it may
-    hold a password.
+    hold a password. A plain SQLite file's URL is told without SQLAlchemy.
     """
+    if sqlite_file(url) is not None:
+        return None  # sqlite3 is in the standard library
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -110,14 +112,73 @@ class Store:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         check_url(url)
+        self.write_lock = threading.RLock()
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+        file = sqlite_file(url)
+        self._raw = RawConnections(file) if file is not None else None
+        if migrate and self._lean_at_head():
+            return  # SQLAlchemy waits until a session needs it
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
-            self.engine = _make_engine(url)
+            _ = self.engine
             if migrate:
                 self.migrate()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database {self.safe_url}: {_reason(exc)}") from None
-        self.write_lock = threading.RLock()
-        search.install_hook()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, made on first use."""
+        if self._engine is None:
+            with self._engine_lock:
+                if self._engine is None:
+                    from monitor.store import compact, search
+
+                    _ = compact  # its mapper events store document rows small (migration 0011)
+                    search.install_hook()
+                    self._engine = _make_engine(self.url)
+        return self._engine
+
+    def _lean_at_head(self) -> bool:
+        """Whether the SQLite file exists and is at the newest revision, asked
+        with sqlite3 (no engine, no Alembic)."""
+        if self._raw is None or not self._raw.path.is_file():
+            return False
+        try:
+            with self._raw.transaction(write=False) as raw:
+                revisions = raw.scalars("SELECT version_num FROM alembic_version")
+        except StoreError:  # no table (not a regwatch store yet), unreadable: the slow path says
+            return False
+        return revisions == [_head_revision()]
+
+    @contextmanager
+    def raw(self, *, write: bool = False) -> Iterator[Raw]:
+        """A transaction for plain SQL (``monitor.store.raw``): sqlite3 on a SQLite
+        file, else a SQLAlchemy connection; commits on success, rolls back on
+        error (a ``StoreError`` says why). ``write`` takes the in-process write
+        lock as ``session(write=True)`` does."""
+        lock = self.write_lock if write else None
+        if lock:
+            lock.acquire()
+        try:
+            if self._raw is not None:
+                with self._raw.transaction(write=write) as raw:
+                    yield raw
+                return
+            from sqlalchemy.exc import SQLAlchemyError
+
+            try:
+                with self.engine.connect() as connection:  # a read ends in a rollback
+                    yield AlchemyRaw(connection)
+                    if write:
+                        connection.commit()
+            except SQLAlchemyError as exc:
+                raise StoreError(f"database error: {_reason(exc)}") from exc
+        finally:
+            if lock:
+                lock.release()
 
     @property
     def safe_url(self) -> str:
@@ -133,6 +194,8 @@ class Store:
         importing Alembic (a third of a second of every ``check``'s start-up).
         A new SQLite database is made from the schema the migrations produce
         (``monitor.store.fresh``) unless ``from_schema`` is False."""
+        from monitor.store import fresh
+
         revisions = self._revisions()
         if revisions is not None and revisions == [_head_revision()]:
             return
@@ -153,6 +216,8 @@ class Store:
 
     def _revisions(self) -> list[str] | None:
         """The revisions the database is at; None for a new database."""
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
             with self.engine.connect() as connection:
                 rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
@@ -167,11 +232,16 @@ class Store:
             connection.exec_driver_sql("VACUUM")
 
     def tables(self) -> list[str]:
+        from sqlalchemy import inspect
+
         return sorted(inspect(self.engine).get_table_names())
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
         """A session that commits on success and rolls back on error."""
+        from sqlalchemy.exc import SQLAlchemyError
+        from sqlmodel import Session
+
         lock = self.write_lock if write else None
         if lock:
             lock.acquire()
@@ -197,6 +267,10 @@ class Store:
     @staticmethod
     def put_blob(session: Session, data: bytes) -> str:
         """Store ``data`` once per distinct content; return its hash."""
+        from sqlmodel import select
+
+        from monitor.store.models import BlobRow
+
         digest = blob_hash(data)
         stored = session.exec(select(BlobRow.hash).where(BlobRow.hash == digest)).first()
         if stored is None:  # (the hash alone: an unchanged page's blob is not read back)
@@ -210,6 +284,8 @@ class Store:
 
     @staticmethod
     def get_blob(session: Session, digest: str | None) -> bytes | None:
+        from monitor.store.models import BlobRow
+
         if not digest:
             return None
         row = session.get(BlobRow, digest)
@@ -223,14 +299,25 @@ class Store:
         return data.decode("utf-8") if data is not None else None
 
     def blob_count(self) -> int:
+        from sqlmodel import func, select
+
+        from monitor.store.models import BlobRow
+
         with self.session() as session:
             return session.exec(select(func.count()).select_from(BlobRow)).one()
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._raw is not None:
+            self._raw.close()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 def _make_engine(url: str) -> Engine:
+    from sqlalchemy import event
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlmodel import create_engine
+
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -265,6 +352,8 @@ def _make_engine(url: str) -> Engine:
 
 
 def _reason(exc: BaseException) -> str:
+    from sqlalchemy.exc import OperationalError
+
     if isinstance(exc, OperationalError) and exc.orig is not None:
         return " ".join(str(exc.orig).split())[:300]  # one line: psycopg adds a hint line
     text = str(exc).splitlines()[0]

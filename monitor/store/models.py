@@ -12,6 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from monitor.store.indexes import MAYBE_DUE as MAYBE_DUE  # said there: no SQLModel import
+
 
 class SourceRow(SQLModel, table=True):
     __tablename__ = "source"
@@ -63,19 +65,6 @@ class BlobRow(SQLModel, table=True):
     compression: str = "zlib"
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime | None = None
-
-
-# The documents for which a check may have something due besides its listing
-# (missing, files to read, re-read before): ``warm.maybe_due_sources`` reads the
-# partial index ``ix_document_maybe_due`` over exactly these, which migration 0014
-# makes (and the new-store script holds). The query must say it in these words for
-# SQLite to use the index. It is not declared on the table below: an ``Index`` with
-# ``sqlite_where``/``postgresql_where`` imports both dialects' modules at every
-# start-up (~35 ms, 18 modules), and nothing builds tables from these models.
-MAYBE_DUE = (
-    "state <> 'removed' AND (missing_runs > 0 OR read_pending = true"
-    " OR attachments_checked_at IS NOT NULL)"
-)
 
 
 class DocumentRow(SQLModel, table=True):

@@ -19,7 +19,9 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from monitor.store import Store
 from monitor.store.db import MIGRATIONS
+from monitor.store.raw import SqliteRaw
 
 
 def pg_server() -> str:
@@ -141,3 +143,21 @@ def new_stores_from(template: Path) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Store, "migrate", from_template)
         yield
+
+
+def count_raw_commits(store: Store, counted: list[int]) -> None:
+    """Append to ``counted`` at each write transaction ``store.raw`` commits on
+    sqlite3 itself (SQLAlchemy's ``commit`` event does not see those)."""
+    connections = store._raw
+    if connections is None:
+        return  # PostgreSQL, in-memory SQLite: raw() runs on SQLAlchemy
+    real = connections.transaction
+
+    @contextmanager
+    def counting(*, write: bool) -> Iterator[SqliteRaw]:
+        with real(write=write) as raw:
+            yield raw
+        if write:
+            counted.append(1)
+
+    setattr(connections, "transaction", counting)  # noqa: B010 (mypy: a method)

@@ -1,0 +1,231 @@
+"""Plain SQL on the store without SQLAlchemy: the warm check's reads and writes (issue 12).
+
+Most runs of ``regwatch check`` find every page unchanged. Such a run reads
+the source rows, asks whether anything is due, and writes one run row and
+one source update per source: a handful of statements. SQLAlchemy and
+SQLModel cost a third of a second of CPU and 25 MB of memory to import
+before the first of them, more than the statements themselves for a few
+hundred sources (``bench/bench_peers.py``). So those statements are plain
+SQL text with ``:name`` parameters, run through a ``Raw``:
+
+- ``SqliteRaw``: the standard library's ``sqlite3`` on the store's file (a
+  connection per thread, the pragmas ``db._make_engine`` sets), nothing else
+  imported;
+- ``AlchemyRaw``: the same text on a SQLAlchemy connection (PostgreSQL, an
+  in-memory SQLite, or a session's transaction that also writes documents).
+
+The two store exactly the same values: a time is bound as SQLAlchemy's
+SQLite dialect writes one (``2026-12-03 06:11:04.433099``, the UTC wall
+time, no offset: string comparisons in SQL order them), as the Python value
+elsewhere. Rows come back as dicts of what the driver returns: on SQLite a
+time is that text (``source_values`` makes the model's values of a row).
+
+This module imports nothing from SQLAlchemy at import time, nor anything that
+does (``tests/test_store_raw.py`` checks it in a fresh interpreter).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote
+
+from monitor.errors import StoreError
+
+__all__ = [
+    "AlchemyRaw",
+    "Raw",
+    "RawConnections",
+    "SqliteRaw",
+    "as_datetime",
+    "sqlite_file",
+    "sqlite_time",
+]
+
+Params = Mapping[str, Any]
+
+# SQLAlchemy's SQLite DATETIME storage format (sqlalchemy.dialects.sqlite.DATETIME)
+_TIME = "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}.{:06d}"
+# the URL schemes whose database is a file sqlite3 opens as SQLAlchemy's pysqlite does
+_SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
+
+
+def sqlite_time(value: datetime) -> str:
+    """``value`` as SQLAlchemy's SQLite dialect stores a ``DateTime``: its wall
+    time, microseconds always, no offset (every stored time is UTC)."""
+    v = value
+    return _TIME.format(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
+
+
+def as_datetime(value: object) -> object:
+    """A stored time as the model holds it: SQLite's text parsed (naive, UTC),
+    anything else as it is."""
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else value
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a plain SQLite URL (``sqlite:///regwatch.db``,
+    ``sqlite:////abs/path.db``); None for anything else — an in-memory
+    database, a URL with options, another driver, PostgreSQL — which then goes
+    through SQLAlchemy as before."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in _SQLITE_SCHEMES or not rest.startswith("/"):
+        return None
+    path, _, query = rest[1:].partition("?")
+    if query and parse_qs(query):
+        return None  # options (mode=ro, uri=true, …): SQLAlchemy's reading of them
+    path = unquote(path)
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return Path(path).expanduser()
+
+
+class Raw(Protocol):
+    """SQL text with ``:name`` parameters on one connection, in its transaction."""
+
+    sqlite: bool  # the store is SQLite (times are bound as text)
+
+    def rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        """The result's rows as dicts."""
+        ...
+
+    def scalars(self, sql: str, params: Params | None = None) -> list[Any]:
+        """The result's first column."""
+        ...
+
+    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> int | None:
+        """Run a statement (once per mapping when given a sequence of them); the
+        last inserted row's id, where the driver tells it."""
+        ...
+
+
+def _bind(params: Params | None, sqlite: bool) -> dict[str, Any]:
+    if not params:
+        return {}
+    if not sqlite:
+        return dict(params)
+    return {k: sqlite_time(v) if isinstance(v, datetime) else v for k, v in params.items()}
+
+
+class SqliteRaw:
+    """``Raw`` over a ``sqlite3`` connection."""
+
+    sqlite = True
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        cursor = self.connection.execute(sql, _bind(params, True))
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def scalars(self, sql: str, params: Params | None = None) -> list[Any]:
+        return [row[0] for row in self.connection.execute(sql, _bind(params, True)).fetchall()]
+
+    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> int | None:
+        if isinstance(params, Sequence):
+            if params:
+                self.connection.executemany(sql, [_bind(p, True) for p in params])
+            return None
+        return self.connection.execute(sql, _bind(params, True)).lastrowid
+
+
+class AlchemyRaw:
+    """``Raw`` over a SQLAlchemy connection (the caller owns its transaction)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.sqlite = connection.dialect.name == "sqlite"
+
+    def _text(self, sql: str) -> Any:
+        from sqlalchemy import text
+
+        return text(sql)
+
+    def rows(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        result = self.connection.execute(self._text(sql), _bind(params, self.sqlite))
+        return [dict(row) for row in result.mappings()]
+
+    def scalars(self, sql: str, params: Params | None = None) -> list[Any]:
+        result = self.connection.execute(self._text(sql), _bind(params, self.sqlite))
+        return list(result.scalars())
+
+    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> int | None:
+        if isinstance(params, Sequence):
+            if params:
+                bound = [_bind(p, self.sqlite) for p in params]
+                self.connection.execute(self._text(sql), bound)
+            return None
+        result = self.connection.execute(self._text(sql), _bind(params, self.sqlite))
+        return getattr(result, "lastrowid", None)
+
+
+class RawConnections:
+    """``sqlite3`` connections to one store file, one per thread (as SQLAlchemy's
+    pool gives each checking thread its own), closed together."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            # autocommit mode: this class says where a transaction begins and ends
+            connection = sqlite3.connect(
+                self.path, timeout=30, check_same_thread=False, isolation_level=None
+            )
+            for pragma in (
+                "journal_mode=WAL",
+                "synchronous=NORMAL",
+                "foreign_keys=ON",
+                "busy_timeout=30000",
+            ):
+                connection.execute(f"PRAGMA {pragma}")
+            self._local.connection = connection
+            with self._lock:
+                self._all.append(connection)
+        return connection
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[SqliteRaw]:
+        """A transaction that commits on success and rolls back on error; a write
+        takes SQLite's write lock at its start (no deadlock upgrading a read)."""
+        try:
+            connection = self.connection()
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.Error as exc:
+            raise StoreError(f"database error: {_reason(exc)}") from exc
+        try:
+            yield SqliteRaw(connection)
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(connection)
+            raise StoreError(f"database error: {_reason(exc)}") from exc
+        except BaseException:
+            _rollback(connection)
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._all = self._all, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
