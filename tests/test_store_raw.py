@@ -89,7 +89,7 @@ def test_a_failed_raw_write_keeps_nothing_and_says_why(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), store.raw(write=True) as raw:
         warm.add_sources(raw, {"s": {"kind": "html-list", "url": "http://x/"}})
         raise RuntimeError("interrupted")
-    with pytest.raises(StoreError, match="database error: .*no such table: nowhere"):
+    with pytest.raises(StoreError, match=r"database error: .*no such table: nowhere"):
         with store.raw() as raw:
             raw.rows("SELECT * FROM nowhere")
     with store.raw() as raw:
