@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,6 +96,41 @@ def test_a_failed_raw_write_keeps_nothing_and_says_why(tmp_path: Path) -> None:
     with store.raw() as raw:
         assert warm.source_rows(raw) == {}
     store.close()
+
+
+def test_new_threads_reuse_the_connections_of_finished_ones(tmp_path: Path) -> None:
+    """A service's checks run on new threads every cycle: the connections stay as
+    many as ever ran at once, not one per thread that ever asked."""
+    store = Store(f"sqlite:///{tmp_path / 'regwatch.db'}")
+    assert store._raw is not None
+
+    def read() -> None:
+        with store.raw() as raw:
+            warm.source_rows(raw)
+
+    for _ in range(20):
+        thread = threading.Thread(target=read)
+        thread.start()
+        thread.join()
+    assert store._raw.opened == 1
+    inside, release = threading.Barrier(4), threading.Event()
+
+    def hold() -> None:
+        with store.raw() as raw:
+            warm.source_rows(raw)
+            inside.wait(timeout=30)
+            release.wait(timeout=30)
+
+    threads = [threading.Thread(target=hold) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    inside.wait(timeout=30)  # three transactions open at once
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert store._raw.opened == 3
+    store.close()
+    assert store._raw.opened == 0
 
 
 def test_anything_waiting_sees_pending_and_sending_deliveries(tmp_path: Path) -> None:

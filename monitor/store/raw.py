@@ -8,9 +8,9 @@ before the first of them, more than the statements themselves for a few
 hundred sources (``bench/bench_peers.py``). So those statements are plain
 SQL text with ``:name`` parameters, run through a ``Raw``:
 
-- ``SqliteRaw``: the standard library's ``sqlite3`` on the store's file (a
-  connection per thread, the pragmas ``db._make_engine`` sets), nothing else
-  imported;
+- ``SqliteRaw``: the standard library's ``sqlite3`` on the store's file
+  (``RawConnections``: a connection per transaction running at once, kept for
+  the next; the pragmas ``db._make_engine`` sets), nothing else imported;
 - ``AlchemyRaw``: the same text on a SQLAlchemy connection (PostgreSQL, an
   in-memory SQLite, or a session's transaction that also writes documents).
 
@@ -167,42 +167,53 @@ class AlchemyRaw:
 
 
 class RawConnections:
-    """``sqlite3`` connections to one store file, one per thread (as SQLAlchemy's
-    pool gives each checking thread its own), closed together."""
+    """``sqlite3`` connections to one store file: one per transaction running at
+    the moment, kept for the next (as SQLAlchemy's pool keeps its own), so a
+    service that checks from new threads every cycle opens no more of them than
+    it ever ran at once; closed together."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
-    def connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            # autocommit mode: this class says where a transaction begins and ends
-            connection = sqlite3.connect(
-                self.path, timeout=30, check_same_thread=False, isolation_level=None
-            )
-            for pragma in (
-                "journal_mode=WAL",
-                "synchronous=NORMAL",
-                "foreign_keys=ON",
-                "busy_timeout=30000",
-            ):
+    def _take(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        # autocommit mode: ``transaction`` says where a transaction begins and ends
+        connection = sqlite3.connect(
+            self.path, timeout=30, check_same_thread=False, isolation_level=None
+        )
+        try:
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
                 connection.execute(f"PRAGMA {pragma}")
-            self._local.connection = connection
-            with self._lock:
-                self._all.append(connection)
+            connection.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error:
+            connection.close()
+            raise
+        with self._lock:
+            self._all.append(connection)
         return connection
+
+    def _give_back(self, connection: sqlite3.Connection) -> None:
+        with self._lock:
+            if connection in self._all:  # not closed meanwhile
+                self._idle.append(connection)
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[SqliteRaw]:
         """A transaction that commits on success and rolls back on error; a write
         takes SQLite's write lock at its start (no deadlock upgrading a read)."""
         try:
-            connection = self.connection()
+            connection = self._take()
+        except sqlite3.Error as exc:
+            raise StoreError(f"database error: {_reason(exc)}") from exc
+        try:
             connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.Error as exc:
+            self._give_back(connection)
             raise StoreError(f"database error: {_reason(exc)}") from exc
         try:
             yield SqliteRaw(connection)
@@ -213,13 +224,20 @@ class RawConnections:
         except BaseException:
             _rollback(connection)
             raise
+        finally:
+            self._give_back(connection)
+
+    @property
+    def opened(self) -> int:
+        """How many connections are open (idle or in a transaction)."""
+        with self._lock:
+            return len(self._all)
 
     def close(self) -> None:
         with self._lock:
-            connections, self._all = self._all, []
+            connections, self._all, self._idle = self._all, [], []
         for connection in connections:
             connection.close()
-        self._local = threading.local()
 
 
 def _rollback(connection: sqlite3.Connection) -> None:
