@@ -556,8 +556,24 @@ def broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
 
 
 def test_the_bundled_lexicon_loads() -> None:
-    lex = load_lexicon(LEXICON)
+    lex = load_lexicon(LEXICON)  # every pattern compiled and checked on its own
     assert len(lex.cues) > 30 and len(lex.negatives) > 10
+    # what a check loads (no per-pattern check: this test is that check) is the same
+    unchecked = load_lexicon()
+    assert unchecked.cues == lex.cues and unchecked.negatives == lex.negatives
+
+    def shape(value: Any) -> Any:  # the patterns and values inside, not the objects
+        if hasattr(value, "_labelled"):  # a Matcher: its labelled patterns
+            return value._labelled
+        if isinstance(value, list | tuple):
+            return [shape(v) for v in value]
+        if isinstance(value, dict):
+            return {k: shape(v) for k, v in value.items()}
+        if hasattr(value, "__dict__") and not isinstance(value, type):
+            return {k: shape(v) for k, v in vars(value).items() if not k.startswith("_by_")}
+        return value
+
+    assert shape(unchecked) == shape(lex) and shape(lex)["cue_matcher"]
 
 
 @pytest.mark.parametrize(
