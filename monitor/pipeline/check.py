@@ -3,6 +3,10 @@
 The pipeline is the only place that knows the order. A source that fails,
 is blocked, or whose list collapses leaves its documents untouched and is
 recorded as a health event; one broken source never stops the others.
+
+This module decides the path: an unchanged page with nothing due is written
+with plain SQL (``warm``, ``batch``); anything else is planned here and
+written by ``writes.Writes`` through the ORM, imported only then.
 """
 
 from __future__ import annotations
@@ -17,19 +21,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from diffing import records as record_diff
-from diffing import text as text_diff
-from diffing.normalise import normalise_text
-from monitor.classify import classify
 from monitor.config import Config
 from monitor.errors import StoreError
 from monitor.pipeline import warm
 from monitor.pipeline.batch import GROUP_RUNS, GROUP_SECONDS, Prefetch, WarmBatch
 from monitor.pipeline.identity import relative_key, site_hosts
 from monitor.pipeline.plan import (
-    PAGE_KEY,
     KnownRecords,
     Plan,
     add_backlog,
@@ -42,9 +41,7 @@ from monitor.pipeline.plan import (
 from monitor.pipeline.recording import RecordingFetcher
 from monitor.store import Store
 from monitor.store.db import utcnow
-from monitor.store.raw import AlchemyRaw
 from monitor.store.records import record_dict
-from notifiers.types import Alert
 from sources.errors import Blocked, LayoutChanged, SourceError
 from sources.fetch.fetchers import make_fetcher
 from sources.fetch.http import HostGate, SharedClient
@@ -58,7 +55,8 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from monitor.pipeline.documents import CheckContext
-    from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow
+    from monitor.pipeline.writes import Writes
+    from monitor.store.models import DocumentRow, RunRow, SourceRow
 
 log = logging.getLogger("regwatch.check")
 
@@ -155,6 +153,7 @@ class Pipeline:
         self._local_hosts: dict[str, bool] = {}  # host name: resolves to local addresses
         self.group_runs = GROUP_RUNS  # runs ``check_all`` writes in one transaction
         self.group_seconds = GROUP_SECONDS  # the longest a run waits in ``check_all``'s batch
+        self._writer: Writes | None = None
 
     def _default_fetcher(
         self, settings: SourceSettings, validators: dict[str, dict[str, str]]
@@ -500,7 +499,15 @@ class Pipeline:
         batch.add(run)
         return True
 
-    # -- failure ---------------------------------------------------------------
+    # -- the full path's writes (monitor/pipeline/writes.py) ---------------------
+
+    def _writes(self) -> Writes:
+        """The full path's writer, imported and made on first use (it imports the ORM)."""
+        if self._writer is None:
+            from monitor.pipeline.writes import Writes
+
+            self._writer = Writes(self)
+        return self._writer
 
     def _store_failure(
         self,
@@ -513,41 +520,9 @@ class Pipeline:
         batch: WarmBatch | None,
     ) -> CheckResult:
         """The failed (or blocked) run, written at once after the runs ``batch`` holds."""
-        if batch is not None:
-            batch.flush()  # the runs before this one get the lower ids
-        from monitor.pipeline import evidence, health
-        from monitor.store.models import RunRow, SourceRow
-
-        result = CheckResult(source=settings.name, outcome=outcome, error=error)
-        with self.store.session(write=True) as session:
-            source = session.get(SourceRow, state.id) or state.row()
-            run = RunRow(
-                source_id=source.id or 0,
-                started_at=started_at,
-                finished_at=self.now(),
-                outcome=outcome,
-                http_status=fetcher.last_status,
-                error=error[:2000],
-            )
-            session.add(run)
-            session.flush()
-            evidence.keep(session, source.id, run.id, fetcher, self.now())
-            change = health.record_failure(
-                session,
-                source,
-                run,
-                error,
-                outcome,
-                alert_after=self.config.health.alert_after,
-                now=self.now(),
-            )
-            if change is not None:
-                result.alerts += self._enqueue(session, change, source, settings)
-                result.events.append(change.event)
-            session.add(source)
-        return result
-
-    # -- success ---------------------------------------------------------------
+        return self._writes().store_failure(
+            settings, state, outcome, error, fetcher, started_at, batch
+        )
 
     def _store_listing(
         self,
@@ -559,257 +534,14 @@ class Pipeline:
         digest: str,
         fetcher: RecordingFetcher,
     ) -> CheckResult:
-        from monitor.pipeline import health
-        from monitor.store.models import SourceRow
-
-        settings = ctx.settings
-        source = ctx.source = session.get(SourceRow, ctx.source.id) or ctx.source
-        now = ctx.now
-        run = ctx.run
-        run.finished_at, run.http_status = now, fetcher.last_status
-        run.item_errors = len(listing.item_errors)
-        raw = AlchemyRaw(session.connection())
-        run.snapshot_hash = warm.store_snapshot(raw, fetcher.responses)  # before the insert
-        session.add(run)
-        session.flush()
-        changes = self._write(session, ctx, documents, listing, plan, digest)
-        moved = self._moved(ctx, fetcher)
-        if moved is not None:
-            changes.append(moved)
-        run.outcome = (
-            "baseline"
-            if ctx.baseline
-            else ("changed" if any(c.kind != "health" for c in changes) else "unchanged")
-        )
-        run.changes = len(changes)
-        result = CheckResult(
-            source=settings.name,
-            outcome=run.outcome,
-            records=run.record_count,
-            changes=len(changes),
-            item_errors=run.item_errors,
-        )
-        for error in listing.item_errors:
-            log.warning("%s: item kept without its details: %s", settings.name, error)
-        recovered = health.record_success(session, source, run, now=now)
-        if recovered is not None:
-            changes.append(recovered)
-        result.alerts += self._enqueue_all(session, changes, source, settings)
-        result.events += [change.event for change in changes]
-        if ctx.baseline:
-            result.alerts += self._baseline_summary(session, source, settings, run)
-        source.validators = json.dumps(fetcher.validators or {}, sort_keys=True)
-        if listing.page_text is None and fetcher.page_digest is not None:
-            source.page_digest = fetcher.page_digest
-        source.hosts = " ".join(sorted(ctx.hosts)[:MAX_HOSTS])
-        session.add(source)
-        return result
-
-    def _write(
-        self,
-        session: Session,
-        ctx: CheckContext,
-        documents: dict[str, DocumentRow],
-        listing: Listing,
-        plan: Plan | None,
-        digest: str,
-    ) -> list[ChangeRow]:
-        """The run's document changes, and how many records it saw."""
-        run, source = ctx.run, ctx.source
-        if listing.page_text is not None:
-            run.record_count = 1
-            return self._page(session, ctx, documents, listing.page_text)
-        assert plan is not None
-        changes = self._records(session, ctx, documents, plan, {r.key for r in listing.records})
-        if listing.not_modified or digest == source.listing_hash:
-            run.record_count = source.last_record_count
-        else:
-            run.record_count = len({r.key for r in listing.records})
-            source.last_record_count = run.record_count
-            source.listing_hash = digest
-        return changes
-
-    def _moved(self, ctx: CheckContext, fetcher: RecordingFetcher) -> ChangeRow | None:
-        """One notice when the list answers from another scheme or host than
-        configured ("the list moved to …"); said again only if it moves again."""
-        from monitor.store.models import ChangeRow
-
-        source = ctx.source
-        configured = ctx.settings.url or ctx.adapter.base_url
-        source.moved_to, answered = _moved_state(configured, source.moved_to, fetcher)
-        if not answered:
-            return None
-        asked = _origin(ctx.settings.url or ctx.adapter.base_url)
-        return ChangeRow(
-            source_id=source.id or 0,
-            run_id=ctx.run.id,
-            kind="health",
-            event="health",
-            detected_at=ctx.now,
-            title=f"{source.name}: the list moved to {answered}",
-            url=fetcher.responses[0].url,
-            jurisdiction=source.jurisdiction,
-            detail=f"{asked} now answers from {answered}; documents keep their identity "
-            f"(set url to {fetcher.responses[0].url} to silence this)",
-        )
+        """A healthy run that the full path writes: documents, changes, alerts."""
+        return self._writes().store_listing(session, ctx, documents, listing, plan, digest, fetcher)
 
     def _baseline_summary(
         self, session: Session, source: SourceRow, settings: SourceSettings, run: RunRow
     ) -> int:
         """The silent baseline's one summary line, for routes that ask for ``baseline``."""
-        if not self.config.routes:
-            return 0  # nobody to tell: no count, no alert built
-        from sqlmodel import select
-
-        from monitor.delivery.alerts import enqueue, regulator_of
-        from monitor.store.models import DocumentRow
-
-        # the documents are in (written with Core, or flushed by the writer); what is
-        # pending is the run's and the source's state, written once at the commit
-        with session.no_autoflush:
-            relevant = session.exec(
-                select(DocumentRow.id).where(
-                    DocumentRow.source_id == source.id,
-                    DocumentRow.relevant == True,  # noqa: E712
-                )
-            ).all()
-        alert = Alert(
-            id=f"baseline-{source.id}",
-            kind="baseline",
-            source=source.name,
-            regulator=regulator_of(source, settings.regulator),
-            jurisdiction=source.jurisdiction,
-            title=f"{source.name}: watching {run.record_count or 0} documents",
-            url=source.url,
-            detected_at=self.now(),
-            detail=f"first check stored {run.record_count or 0} documents as a baseline "
-            f"({len(relevant)} about cell and gene therapy); from now on you hear "
-            "about what changes",
-        )
-        return len(
-            enqueue(
-                session, alert, self.config.routes, purpose=f"baseline:{source.id}", now=self.now()
-            )
-        )
-
-    def _enqueue_all(
-        self,
-        session: Session,
-        changes: list[ChangeRow],
-        source: SourceRow,
-        settings: SourceSettings,
-    ) -> int:
-        from monitor.delivery.run_alerts import queue_run_alerts
-
-        return queue_run_alerts(session, self.config, changes, source, settings, self.now())
-
-    def _enqueue(
-        self, session: Session, change: ChangeRow, source: SourceRow, settings: SourceSettings
-    ) -> int:
-        from monitor.delivery.alerts import alert_from_change, enqueue
-
-        if change.id is None:
-            session.add(change)
-            session.flush()
-        if change.mirror_of is not None:
-            return 0
-        # "N days left" counts calendar days where the team is, like the reminders do
-        local_now = self.now().astimezone(ZoneInfo(self.config.service.timezone))
-        alert = alert_from_change(change, source, regulator=settings.regulator, now=local_now)
-        return len(
-            enqueue(
-                session,
-                alert,
-                self.config.routes,
-                purpose=f"change:{change.id}",
-                change_id=change.id,
-                now=self.now(),
-            )
-        )
-
-    def _page(
-        self, session: Session, ctx: CheckContext, documents: dict[str, DocumentRow], page_text: str
-    ) -> list[ChangeRow]:
-        from monitor.store import versions
-        from monitor.store.models import DocumentRow, VersionRow
-
-        settings, source, run, now = ctx.settings, ctx.source, ctx.run, ctx.now
-        text = normalise_text(page_text, settings.ignore)
-        digest = Store.put_blob(session, text.encode("utf-8"))
-        doc = documents.get(PAGE_KEY)
-        title = settings.name
-        if doc is None:
-            doc = DocumentRow(
-                source_id=source.id or 0,
-                key=PAGE_KEY,
-                title=title,
-                url=source.url,
-                jurisdiction=source.jurisdiction,
-                first_seen=now,
-                last_seen=now,
-                text_hash=digest,
-            )
-            session.add(doc)
-            session.flush()
-            versions.write_page_version(session.connection(), doc.id or 0, now, digest)
-            return []
-        doc.last_seen = now
-        if doc.text_hash == digest:
-            return []
-        old = self.store.get_blob(session, doc.text_hash)
-        diff = text_diff.diff(old.decode("utf-8") if old else "", text)
-        doc.text_hash = digest
-        session.add(VersionRow(document_id=doc.id or 0, seen_at=now, text_hash=digest))
-        if not diff.changed:
-            return []
-        from monitor.pipeline.documents import change_row
-
-        cls = classify(title, text=text)
-        change = change_row(source, run, doc, "page_changed", "page_changed", now, cls)
-        change.diff_hash = Store.put_blob(session, diff.unified().encode("utf-8"))
-        change.excerpt = diff.excerpt(300)
-        return [change]
-
-    def _records(
-        self,
-        session: Session,
-        ctx: CheckContext,
-        documents: dict[str, DocumentRow],
-        plan: Plan,
-        seen: set[str],
-    ) -> list[ChangeRow]:
-        for doc in documents.values():
-            session.add(doc)  # keys renamed on load are written with the run
-        from monitor.pipeline.documents import DocumentWriter
-
-        writer = DocumentWriter(session, self.store, ctx, plan, documents)
-        outcome = plan.diff
-        changes: list[ChangeRow] = writer.add_all(outcome.added)
-
-        def keep(change: ChangeRow | None) -> None:
-            if change is not None:
-                changes.append(change)
-
-        for item in outcome.changed:
-            keep(writer.change(documents[item.new.key], item))
-        for record in outcome.refreshed:
-            writer.refresh(documents[record.key], record)
-        for record in outcome.removed:
-            keep(writer.remove(documents[record.key]))
-        for doc in plan.rechecks:
-            keep(writer.recheck(doc))
-        for doc in plan.backlog:
-            keep(writer.late_read(doc))
-        for key, count in outcome.missing.items():
-            documents[key].missing_runs = count
-        for key in [*outcome.returned, *plan.out_of_view]:
-            documents[key].missing_runs = 0  # back, or no longer listed here: not missing
-        for key, doc in documents.items():
-            if key in seen:
-                doc.last_seen = ctx.now
-        session.add_all(changes)
-        session.flush()  # one insert for the run's changes
-        return changes
+        return self._writes().baseline_summary(session, source, settings, run)
 
 
 def _configured(settings: SourceSettings, adapter: Adapter) -> dict[str, str]:
