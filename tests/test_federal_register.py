@@ -203,9 +203,13 @@ def test_registered() -> None:
 
 
 def test_query_is_what_the_api_expects(site: Site) -> None:
+    before = date.today()
     listing = site.collect()
     (query,) = site.api_requests()
-    since = (date.today() - timedelta(days=120)).isoformat()
+    # the window the adapter asked for, 120 days back from its own today (read
+    # once more here, a run that crosses midnight would look a day off)
+    since = listing.since
+    assert since in {(d - timedelta(days=120)).isoformat() for d in (before, date.today())}
     assert [v for k, v in query if k == "fields[]"] == list(FIELDS)
     assert ("conditions[agencies][]", "food-and-drug-administration") in query
     assert ("conditions[type][]", "NOTICE") in query
@@ -218,8 +222,11 @@ def test_query_is_what_the_api_expects(site: Site) -> None:
 
 
 def test_paging_follows_total_pages(site: Site) -> None:
+    before = date.today()
     listing = site.collect(per_page=5, days=365)
-    since = date.today() - timedelta(days=365)
+    assert listing.since is not None
+    since = date.fromisoformat(listing.since)
+    assert since in {d - timedelta(days=365) for d in (before, date.today())}
     requests = site.api_requests()
     pages = [dict(q)["page"] for q in requests]
     assert len(requests) > 3 and pages == [str(n) for n in range(1, len(requests) + 1)]
@@ -233,7 +240,8 @@ def test_date_window(site: Site) -> None:
     short = site.collect(days=30)
     long = site.collect(days=400)
     assert {r.key for r in short.records} < {r.key for r in long.records}
-    cut = (date.today() - timedelta(days=30)).isoformat()
+    cut = short.since
+    assert cut is not None and date.fromisoformat(cut) >= date.today() - timedelta(days=31)
     assert all(r.date is not None and r.date >= cut for r in short.records)
 
 
