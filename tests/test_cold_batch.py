@@ -27,6 +27,7 @@ from monitor.errors import StoreError
 from monitor.pipeline import warm
 from monitor.pipeline.check import CheckResult, Pipeline
 from monitor.pipeline.documents import DocumentWriter
+from monitor.pipeline.writes import Writes
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from monitor.store.models import SourceRow
@@ -116,15 +117,15 @@ def test_a_first_check_all_writes_what_single_checks_write(
     tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Commits counted; the batched baselines take the lean write (``_lean``: no
-    ``_store_listing``), the single checks the full one."""
+    ``Writes.store_listing``), the single checks the full one."""
     site = ListSite(items=list(ITEMS))
-    real, full = Pipeline._store_listing, []
+    real, full = Writes.store_listing, []
 
-    def counted_listing(self: Pipeline, *args: Any) -> CheckResult:
+    def counted_listing(self: Writes, *args: Any) -> CheckResult:
         full.append(self.store.url)
         return real(self, *args)
 
-    monkeypatch.setattr(Pipeline, "_store_listing", counted_listing)
+    monkeypatch.setattr(Writes, "store_listing", counted_listing)
     with (
         ReplicaServer(site) as server,
         store_url(tmp_path, backend, "all") as all_url,

@@ -10,8 +10,8 @@ segment are shared by many sources (issue 12: a first run's CPU).
 A plain list baseline (new documents only, no "moved" notice, no recovery
 owed: nearly all of them) is written by ``_lean``: the documents by the same
 ``DocumentWriter.add_all``, the run row and the source update with SQL Core,
-the values ``_store_listing`` would give them, no ORM object or flush. Any
-other takes ``Pipeline._store_listing``, the write ``check`` makes. Either
+the values ``Writes.store_listing`` would give them, no ORM object or flush. Any
+other takes ``Writes.store_listing``, the write ``check`` makes. Either
 way the write can be made again alone when the group's transaction fails
 (``alone``: from fresh copies of the source's and the run's rows). The
 check's result is filled in when the write is done, and logged then.
@@ -48,7 +48,7 @@ __all__ = ["WaitingBaseline"]
 _RUN = RunRow.__table__  # type: ignore[attr-defined]
 _SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
 _INSERT_RUN = sa.insert(_RUN)
-# what ``health.record_success`` and ``Pipeline._store_listing`` set on a baseline's source
+# what ``health.record_success`` and ``Writes.store_listing`` set on a baseline's source
 _UPDATE_SOURCE = (
     sa.update(_SOURCE)
     .where(_SOURCE.c.id == sa.bindparam("v_id"))
@@ -72,14 +72,14 @@ _UPDATE_SOURCE = (
 
 log = logging.getLogger("regwatch.check")
 
-# what ``Pipeline._store_listing`` writes: documents, listing, plan, listing digest
+# what ``Writes.store_listing`` writes: documents, listing, plan, listing digest
 Planned = tuple[dict[str, DocumentRow], Listing, Plan | None, str]
 
 
 def _run_values(
     ctx: CheckContext, fetcher: RecordingFetcher, listing: Listing, snapshot: str | None
 ) -> dict[str, Any]:
-    """The baseline's run row, as ``Pipeline._store_listing`` fills it in."""
+    """The baseline's run row, as ``Writes.store_listing`` fills it in."""
     return {
         "source_id": ctx.source.id,
         "started_at": ctx.run.started_at,
@@ -144,12 +144,12 @@ class WaitingBaseline:
         make_transient_to_detached(ctx.source)
         session.add(ctx.source)
         documents, listing, plan, digest = self.planned
-        self._stored = self.pipeline._store_listing(
+        self._stored = self.pipeline.writes().store_listing(
             session, ctx, documents, listing, plan, digest, self.fetcher
         )
 
     def _lean(self, session: Session, ctx: CheckContext) -> CheckResult | None:
-        """The plain baseline of a list, written as ``_store_listing`` writes it,
+        """The plain baseline of a list, written as ``Writes.store_listing`` writes it,
         its run row and source update in SQL Core (no ORM object, no flush):
         new documents only, no "moved" notice nor recovery owed. None (nothing
         written) for any other."""
@@ -209,7 +209,7 @@ class WaitingBaseline:
             records=run.record_count,
             item_errors=len(listing.item_errors),
         )
-        result.alerts += self.pipeline._baseline_summary(session, source, ctx.settings, run)
+        result.alerts += self.pipeline.writes().baseline_summary(session, source, ctx.settings, run)
         return result
 
     def written(self) -> None:
@@ -229,7 +229,7 @@ class WaitingBaseline:
                 log.exception("internal error checking %s", self.ctx.settings.name)
                 outcome, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
             self._finish(
-                self.pipeline._store_failure(
+                self.pipeline.writes().store_failure(
                     self.ctx.settings,
                     self.state,
                     outcome,

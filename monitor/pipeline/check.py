@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
     from monitor.pipeline.documents import CheckContext
     from monitor.pipeline.writes import Writes
-    from monitor.store.models import DocumentRow, RunRow, SourceRow
+    from monitor.store.models import DocumentRow, SourceRow
 
 log = logging.getLogger("regwatch.check")
 
@@ -299,17 +299,19 @@ class Pipeline:
             if batch is not None:
                 batch.flush()  # the runs before this one get the lower ids
             with self.store.session(write=True) as session:
-                return self._store_listing(session, ctx, documents, listing, plan, digest, fetcher)
+                return self.writes().store_listing(
+                    session, ctx, documents, listing, plan, digest, fetcher
+                )
         except SourceError as exc:
             outcome = "blocked" if isinstance(exc, Blocked) else "failed"
-            return self._store_failure(
+            return self.writes().store_failure(
                 settings, source, outcome, str(exc), fetcher, started_at, batch
             )
         except StoreError:  # the database, not the source: the caller reports it
             raise
         except Exception as exc:  # an adapter bug must not stop the other sources
             log.exception("internal error checking %s", settings.name)
-            return self._store_failure(
+            return self.writes().store_failure(
                 settings,
                 source,
                 "failed",
@@ -501,47 +503,13 @@ class Pipeline:
 
     # -- the full path's writes (monitor/pipeline/writes.py) ---------------------
 
-    def _writes(self) -> Writes:
+    def writes(self) -> Writes:
         """The full path's writer, imported and made on first use (it imports the ORM)."""
         if self._writer is None:
             from monitor.pipeline.writes import Writes
 
             self._writer = Writes(self)
         return self._writer
-
-    def _store_failure(
-        self,
-        settings: SourceSettings,
-        state: warm.SourceState,
-        outcome: str,
-        error: str,
-        fetcher: RecordingFetcher,
-        started_at: datetime,
-        batch: WarmBatch | None,
-    ) -> CheckResult:
-        """The failed (or blocked) run, written at once after the runs ``batch`` holds."""
-        return self._writes().store_failure(
-            settings, state, outcome, error, fetcher, started_at, batch
-        )
-
-    def _store_listing(
-        self,
-        session: Session,
-        ctx: CheckContext,
-        documents: dict[str, DocumentRow],
-        listing: Listing,
-        plan: Plan | None,
-        digest: str,
-        fetcher: RecordingFetcher,
-    ) -> CheckResult:
-        """A healthy run that the full path writes: documents, changes, alerts."""
-        return self._writes().store_listing(session, ctx, documents, listing, plan, digest, fetcher)
-
-    def _baseline_summary(
-        self, session: Session, source: SourceRow, settings: SourceSettings, run: RunRow
-    ) -> int:
-        """The silent baseline's one summary line, for routes that ask for ``baseline``."""
-        return self._writes().baseline_summary(session, source, settings, run)
 
 
 def _configured(settings: SourceSettings, adapter: Adapter) -> dict[str, str]:
