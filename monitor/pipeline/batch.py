@@ -146,8 +146,8 @@ class WarmBatch:
         if not self.runs:
             return
         runs, self.runs = self.runs, []
+        unchanged = [run for run in runs if isinstance(run, warm.UnchangedRun)]
         try:
-            unchanged = [run for run in runs if isinstance(run, warm.UnchangedRun)]
             if len(unchanged) == len(runs):
                 with self.store.raw(write=True) as raw:  # no ORM: no SQLAlchemy on SQLite
                     warm.store_unchanged_runs(raw, unchanged)
@@ -159,7 +159,7 @@ class WarmBatch:
                         else:
                             part.write(session)
         except Exception:
-            if all(isinstance(run, warm.UnchangedRun) for run in runs):
+            if len(unchanged) == len(runs):
                 raise  # unchanged runs only: lost, and said (as before baselines waited)
             log.warning("%d runs could not be written together: writing them one by one", len(runs))
             self._one_by_one(runs)

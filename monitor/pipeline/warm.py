@@ -6,12 +6,12 @@ is missing, due for a re-read or waiting for one, the site has no new host
 name and no "moved" notice or recovery is owed, the run is what the full
 path would write with an empty plan: one run row, the source's health and
 validators updated, the snapshot's blobs (stored already, as a rule). This
-module writes exactly that with three SQL Core statements in one
-transaction — no ORM objects, no document loaded, and plain SQL text run
-through ``monitor.store.raw`` (sqlite3 itself on a SQLite file: a warm run of
-a SQLite store never imports SQLAlchemy). ``store_unchanged`` answers
-None when the store says otherwise (something is due after all); the caller
-then takes the full path, which writes the same facts the slow way.
+module writes exactly that with a few plain SQL statements in one
+transaction, run through ``monitor.store.raw`` — no ORM objects, no document
+loaded, and on a SQLite file sqlite3 itself: a warm run of a SQLite store
+never imports SQLAlchemy. ``store_unchanged`` answers False when the store
+says otherwise (something is due after all); the caller then takes the full
+path, which writes the same facts the slow way.
 
 ``source_state`` reads the source's row the same way, before the fetch;
 ``due_rows`` and ``pending_rows`` read the documents the same-listing plan
@@ -131,13 +131,11 @@ def source_state(raw: Raw, name: str, wanted: dict[str, str]) -> tuple[SourceSta
 def add_sources(raw: Raw, wanted: dict[str, dict[str, str]]) -> None:
     """Rows for new sources (name: configured fields), as ``Pipeline`` makes one."""
     rows = [{**NEW_SOURCE, **fields, "name": name} for name, fields in wanted.items()]
-    for columns in {tuple(row) for row in rows}:  # one statement per shape (one, as a rule)
-        names = ", ".join(columns)
-        values = ", ".join(f":{c}" for c in columns)
-        raw.run(
-            f"INSERT INTO source ({names}) VALUES ({values})",
-            [row for row in rows if tuple(row) == columns],
-        )
+    if not rows:
+        return
+    columns = list(rows[0])  # every row: the defaults and the same configured fields
+    names, values = ", ".join(columns), ", ".join(f":{c}" for c in columns)
+    raw.run(f"INSERT INTO source ({names}) VALUES ({values})", rows)
 
 
 def source_rows(raw: Raw) -> dict[str, dict[str, Any]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import ConfigError, StoreError
-from monitor.store.raw import AlchemyRaw, Raw, RawConnections, sqlite_file
+from monitor.store.raw import SQLITE_PRAGMAS, AlchemyRaw, Raw, RawConnections, sqlite_file
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -342,10 +342,8 @@ def _make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
 
     return engine

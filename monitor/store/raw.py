@@ -10,7 +10,7 @@ SQL text with ``:name`` parameters, run through a ``Raw``:
 
 - ``SqliteRaw``: the standard library's ``sqlite3`` on the store's file
   (``RawConnections``: a connection per transaction running at once, kept for
-  the next; the pragmas ``db._make_engine`` sets), nothing else imported;
+  the next; the engine's ``SQLITE_PRAGMAS``), nothing else imported;
 - ``AlchemyRaw``: the same text on a SQLAlchemy connection (PostgreSQL, an
   in-memory SQLite, or a session's transaction that also writes documents).
 
@@ -18,7 +18,7 @@ The two store exactly the same values: a time is bound as SQLAlchemy's
 SQLite dialect writes one (``2026-12-03 06:11:04.433099``, the UTC wall
 time, no offset: string comparisons in SQL order them), as the Python value
 elsewhere. Rows come back as dicts of what the driver returns: on SQLite a
-time is that text (``source_values`` makes the model's values of a row).
+time is that text (``as_datetime`` reads it; ``warm.SourceState.row`` uses it).
 
 This module imports nothing from SQLAlchemy at import time, nor anything that
 does (``tests/test_store_raw.py`` checks it in a fresh interpreter).
@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, unquote
 from monitor.errors import StoreError
 
 __all__ = [
+    "SQLITE_PRAGMAS",
     "AlchemyRaw",
     "Raw",
     "RawConnections",
@@ -53,6 +54,8 @@ Params = Mapping[str, Any]
 _TIME = "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}.{:06d}"
 # the URL schemes whose database is a file sqlite3 opens as SQLAlchemy's pysqlite does
 _SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
+# set on every connection to a store file, sqlite3's here and SQLAlchemy's (db._make_engine)
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000")
 
 
 def sqlite_time(value: datetime) -> str:
@@ -98,9 +101,8 @@ class Raw(Protocol):
         """The result's first column."""
         ...
 
-    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> int | None:
-        """Run a statement (once per mapping when given a sequence of them); the
-        last inserted row's id, where the driver tells it."""
+    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> None:
+        """Run a statement (once per mapping when given a sequence of them)."""
         ...
 
 
@@ -128,12 +130,11 @@ class SqliteRaw:
     def scalars(self, sql: str, params: Params | None = None) -> list[Any]:
         return [row[0] for row in self.connection.execute(sql, _bind(params, True)).fetchall()]
 
-    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> int | None:
-        if isinstance(params, Sequence):
-            if params:
-                self.connection.executemany(sql, [_bind(p, True) for p in params])
-            return None
-        return self.connection.execute(sql, _bind(params, True)).lastrowid
+    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> None:
+        if not isinstance(params, Sequence):
+            self.connection.execute(sql, _bind(params, True))
+        elif params:
+            self.connection.executemany(sql, [_bind(p, True) for p in params])
 
 
 class AlchemyRaw:
@@ -156,14 +157,11 @@ class AlchemyRaw:
         result = self.connection.execute(self._text(sql), _bind(params, self.sqlite))
         return list(result.scalars())
 
-    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> int | None:
-        if isinstance(params, Sequence):
-            if params:
-                bound = [_bind(p, self.sqlite) for p in params]
-                self.connection.execute(self._text(sql), bound)
-            return None
-        result = self.connection.execute(self._text(sql), _bind(params, self.sqlite))
-        return getattr(result, "lastrowid", None)
+    def run(self, sql: str, params: Params | Sequence[Params] | None = None) -> None:
+        if not isinstance(params, Sequence):
+            self.connection.execute(self._text(sql), _bind(params, self.sqlite))
+        elif params:
+            self.connection.execute(self._text(sql), [_bind(p, self.sqlite) for p in params])
 
 
 class RawConnections:
@@ -187,9 +185,8 @@ class RawConnections:
             self.path, timeout=30, check_same_thread=False, isolation_level=None
         )
         try:
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            for pragma in SQLITE_PRAGMAS:
                 connection.execute(f"PRAGMA {pragma}")
-            connection.execute("PRAGMA busy_timeout=30000")
         except sqlite3.Error:
             connection.close()
             raise

@@ -112,8 +112,12 @@ def today_in(zone: str, clock: Callable[[], datetime] = utcnow) -> date:
     """The calendar day it is in ``zone`` now: a deadline counts down where the
     team is, like the alerts and reminders (07:00 in Beijing is still
     yesterday in UTC)."""
-    now = clock()
-    return (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone)).date()
+    return _in_zone(clock(), zone).date()
+
+
+def _in_zone(when: datetime, zone: str) -> datetime:
+    """A stored (UTC, maybe naive) time in ``zone``."""
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
 
 
 def moment(value: str | datetime | None, zone: str = "UTC") -> str:
@@ -122,7 +126,7 @@ def moment(value: str | datetime | None, zone: str = "UTC") -> str:
     if not value:
         return ""
     when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
+    when = _in_zone(when, zone)
     return when.strftime("%Y-%m-%d %H:%M ") + (when.tzname() or zone)
 
 
