@@ -25,7 +25,6 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
@@ -33,8 +32,8 @@ from monitor.errors import StoreError
 from monitor.pipeline import warm
 from monitor.pipeline.plan import Plan
 from monitor.pipeline.recording import RecordingFetcher
-from monitor.store.models import DocumentRow, RunRow, SourceRow
-from monitor.store.raw import AlchemyRaw
+from monitor.store.models import DocumentRow, RunRow
+from monitor.store.raw import over
 from sources.errors import Blocked, SourceError
 from sources.types import Listing
 
@@ -44,31 +43,6 @@ if TYPE_CHECKING:
     from monitor.pipeline.documents import CheckContext
 
 __all__ = ["WaitingBaseline"]
-
-_RUN = RunRow.__table__  # type: ignore[attr-defined]
-_SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
-_INSERT_RUN = sa.insert(_RUN)
-# what ``health.record_success`` and ``Writes.store_listing`` set on a baseline's source
-_UPDATE_SOURCE = (
-    sa.update(_SOURCE)
-    .where(_SOURCE.c.id == sa.bindparam("v_id"))
-    .values(
-        consecutive_failures=0,
-        health_alerted=False,
-        healthy_runs=_SOURCE.c.healthy_runs + 1,
-        last_ok_at=sa.bindparam("v_now"),
-        last_run_at=sa.bindparam("v_now"),
-        last_outcome="baseline",
-        last_error="",
-        **{
-            name: sa.bindparam(f"v_{name}")
-            for name in (
-                *("validators", "page_digest", "hosts", "moved_to"),
-                *("listing_hash", "last_record_count"),
-            )
-        },
-    )
-)
 
 log = logging.getLogger("regwatch.check")
 
@@ -180,17 +154,20 @@ class WaitingBaseline:
         moved_to, notice = _moved_state(configured, source.moved_to, fetcher)
         if notice or plan.out_of_view:
             return None
-        snapshot = warm.store_snapshot(AlchemyRaw(session.connection()), fetcher.responses)
+        raw = over(session.connection())
+        snapshot = warm.store_snapshot(raw, fetcher.responses)
         DocumentWriter(session, self.pipeline.store, ctx, plan, documents).add_all(diff.added)
         run = ctx.run
         run.record_count = len({r.key for r in listing.records})
-        connection = session.connection()
-        connection.execute(_INSERT_RUN, _run_values(ctx, fetcher, listing, snapshot))
-        connection.execute(
-            _UPDATE_SOURCE,
+        raw.run(warm.INSERT_RUN, _run_values(ctx, fetcher, listing, snapshot))
+        raw.run(
+            warm.UPDATE_BASELINE_SOURCE,
             {
                 "v_id": source.id,
-                "v_now": ctx.now,
+                "v_last_ok_at": ctx.now,
+                "v_last_run_at": ctx.now,
+                "v_last_outcome": "baseline",
+                "v_last_error": "",
                 "v_validators": json.dumps(fetcher.validators or {}, sort_keys=True),
                 "v_page_digest": source.page_digest
                 if fetcher.page_digest is None

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.pipeline import warm
 from monitor.store import Store
-from monitor.store.raw import AlchemyRaw, Raw
+from monitor.store.raw import Raw, over
 from sources.registry import SourceSettings
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ class WarmBatch:
                 with self.store.session(write=True) as session:
                     for part in _parts(runs):
                         if isinstance(part, list):
-                            warm.store_unchanged_runs(AlchemyRaw(session.connection()), part)
+                            warm.store_unchanged_runs(over(session.connection()), part)
                         else:
                             part.write(session)
         except Exception:

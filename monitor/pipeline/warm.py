@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from monitor.store.models import DocumentRow, SourceRow
 
 __all__ = [
+    "INSERT_RUN",
     "NEW_SOURCE",
+    "UPDATE_BASELINE_SOURCE",
     "SourceState",
     "UnchangedRun",
     "add_sources",
@@ -183,7 +185,7 @@ _RUN_COLUMNS = (
     *("source_id", "started_at", "finished_at", "outcome", "http_status"),
     *("record_count", "changes", "error", "snapshot_hash", "item_errors"),
 )
-_INSERT_RUN = (
+INSERT_RUN = (
     f"INSERT INTO run ({', '.join(_RUN_COLUMNS)})"
     f" VALUES ({', '.join(':' + c for c in _RUN_COLUMNS)})"
 )
@@ -199,9 +201,9 @@ _SET = (
 )
 
 
-def _update_source(page_digest: bool) -> str:
-    """The healthy run's source update (``health.record_success`` and the rest)."""
-    names = (*_SET, "page_digest") if page_digest else _SET
+def _update_source(names: tuple[str, ...]) -> str:
+    """The healthy run's source update (``health.record_success`` and the rest),
+    setting ``names`` from ``:v_<name>``."""
     assignments = ", ".join(f"{name} = :v_{name}" for name in names)
     return (
         "UPDATE source SET consecutive_failures = 0, health_alerted = false,"
@@ -209,7 +211,9 @@ def _update_source(page_digest: bool) -> str:
     )
 
 
-_UPDATE_SOURCE = {digest: _update_source(digest) for digest in (False, True)}
+_UPDATE_SOURCE = {False: _update_source(_SET), True: _update_source((*_SET, "page_digest"))}
+# a baseline's (``Writes.store_listing``'s values): the listing's digest and size too
+UPDATE_BASELINE_SOURCE = _update_source((*_SET, "page_digest", "listing_hash", "last_record_count"))
 
 
 def anything_due(raw: Raw, settings: SourceSettings, source_id: int, now: datetime) -> bool:
@@ -340,7 +344,7 @@ def store_unchanged_runs(raw: Raw, runs: Sequence[UnchangedRun]) -> None:
     caller): one blob lookup, one insert of the run rows, one update per kind."""
     snapshots = store_snapshots(raw, [run.responses for run in runs])
     rows = [run.run_values(snapshot) for run, snapshot in zip(runs, snapshots, strict=True)]
-    raw.run(_INSERT_RUN, rows)
+    raw.run(INSERT_RUN, rows)
     updates: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
     for run in runs:
         values = {f"v_{k}": v for k, v in run.source_values().items() if v is not None}

@@ -32,7 +32,7 @@ from monitor.pipeline.plan import PAGE_KEY, Plan
 from monitor.pipeline.recording import RecordingFetcher
 from monitor.store import Store, versions
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
-from monitor.store.raw import AlchemyRaw
+from monitor.store.raw import over
 from notifiers.types import Alert
 from sources.registry import SourceSettings
 from sources.types import Listing
@@ -124,7 +124,7 @@ class Writes:
         run = ctx.run
         run.finished_at, run.http_status = now, fetcher.last_status
         run.item_errors = len(listing.item_errors)
-        raw = AlchemyRaw(session.connection())
+        raw = over(session.connection())
         run.snapshot_hash = warm.store_snapshot(raw, fetcher.responses)  # before the insert
         session.add(run)
         session.flush()

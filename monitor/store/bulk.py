@@ -25,6 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+from monitor.store.raw import sqlite_connection
+
 
 def insert_ids(
     connection: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
@@ -59,9 +61,10 @@ def _sqlite_ids(
     """One executemany; the ids are the ``len(rows)`` rowids up to the last one."""
     _sqlite_insert(connection, table, rows)
     name = connection.dialect.identifier_preparer.format_table(table)
-    last, highest = connection.exec_driver_sql(
-        f"SELECT last_insert_rowid(), max(rowid) FROM {name}"
-    ).one()
+    query = f"SELECT last_insert_rowid(), max(rowid) FROM {name}"
+    dbapi = sqlite_connection(connection)
+    found = dbapi.execute(query).fetchone() if dbapi else connection.exec_driver_sql(query).one()
+    last, highest = found
     first = int(last) - len(rows) + 1
     if highest != last or first < 1:  # pragma: no cover - SQLite's rowid ceiling
         raise RuntimeError(f"{table.name}: new ids are not the {len(rows)} up to {last}")
@@ -103,7 +106,17 @@ def _sqlite_insert(connection: Connection, table: sa.Table, rows: Sequence[dict[
     except KeyError:  # a row with other columns
         connection.execute(table.insert(), list(rows))
         return
-    connection.exec_driver_sql(sql, values)
+    execute_many(connection, sql, values)
+
+
+def execute_many(connection: Connection, sql: str, values: Sequence[Sequence[Any]]) -> None:
+    """``connection.exec_driver_sql(sql, values)``, on SQLite straight on the
+    ``sqlite3`` connection in the same transaction (``raw.over``)."""
+    dbapi = sqlite_connection(connection)
+    if dbapi is None:
+        connection.exec_driver_sql(sql, values)
+    else:
+        dbapi.executemany(sql, values)
 
 
 @functools.lru_cache(maxsize=64)

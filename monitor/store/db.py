@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import sqlite3
 import threading
 import zlib
 from collections.abc import Iterator
@@ -252,7 +253,7 @@ class Store:
                     yield session
                     if write:
                         session.commit()
-                except SQLAlchemyError as exc:
+                except (SQLAlchemyError, sqlite3.Error) as exc:  # sqlite3's: ``raw.over``'s
                     session.rollback()
                     raise StoreError(f"database error: {_reason(exc)}") from exc
                 except BaseException:

@@ -11,8 +11,13 @@ SQL text with ``:name`` parameters, run through a ``Raw``:
 - ``SqliteRaw``: the standard library's ``sqlite3`` on the store's file
   (``RawConnections``: a connection per transaction running at once, kept for
   the next; the engine's ``SQLITE_PRAGMAS``), nothing else imported;
-- ``AlchemyRaw``: the same text on a SQLAlchemy connection (PostgreSQL, an
-  in-memory SQLite, or a session's transaction that also writes documents).
+- ``AlchemyRaw``: the same text on a SQLAlchemy connection (PostgreSQL, or
+  a SQLite driver other than the standard library's).
+
+Inside a session's transaction (a group that also writes documents), ``over``
+gives the ``Raw`` of the session's connection: on SQLite the ``sqlite3``
+connection under it (the same transaction; SQLAlchemy's statement machinery
+costs more CPU than a baseline's SQL, issue 12), else an ``AlchemyRaw``.
 
 The two store exactly the same values: a time is bound as SQLAlchemy's
 SQLite dialect writes one (``2026-12-03 06:11:04.433099``, the UTC wall
@@ -44,6 +49,8 @@ __all__ = [
     "RawConnections",
     "SqliteRaw",
     "as_datetime",
+    "over",
+    "sqlite_connection",
     "sqlite_file",
     "sqlite_time",
 ]
@@ -162,6 +169,25 @@ class AlchemyRaw:
             self.connection.execute(self._text(sql), _bind(params, self.sqlite))
         elif params:
             self.connection.execute(self._text(sql), [_bind(p, self.sqlite) for p in params])
+
+
+def over(connection: Any) -> Raw:
+    """Plain SQL in the transaction of a SQLAlchemy ``connection``: straight on
+    its ``sqlite3`` connection when it has one, else through SQLAlchemy. Like
+    ``connection.execute``, it does not flush a session's pending objects;
+    a ``sqlite3.Error`` is not wrapped (``Store.session`` says it as a
+    ``StoreError``)."""
+    dbapi = sqlite_connection(connection)
+    return AlchemyRaw(connection) if dbapi is None else SqliteRaw(dbapi)
+
+
+def sqlite_connection(connection: Any) -> sqlite3.Connection | None:
+    """The ``sqlite3`` connection under a SQLAlchemy ``connection`` (None for
+    another database or driver)."""
+    if connection.dialect.name != "sqlite":
+        return None
+    dbapi = connection.connection.dbapi_connection
+    return dbapi if isinstance(dbapi, sqlite3.Connection) else None
 
 
 class RawConnections:

@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
 
-from monitor.store.bulk import insert_ids
+from monitor.store.bulk import execute_many, insert_ids
 from monitor.store.entry_columns import (
     DOCUMENT_CODE,
     EntryKind,
@@ -308,7 +308,7 @@ def write_entries(
     short = [r["grams"] for r in batch]
     stored = [dict(r, grams="", title="" if r["kind"] == "document" else r["title"]) for r in batch]
     ids = insert_ids(connection, entries, stored)
-    connection.exec_driver_sql(_INDEX_NEW, (ids[0], ids[-1]))  # ids are consecutive
+    execute_many(connection, _INDEX_NEW, [(ids[0], ids[-1])])  # ids are consecutive
     _short(connection, list(zip(ids, short, strict=True)))
     return len(batch)
 
@@ -326,11 +326,13 @@ def _short(connection: Connection, rows: list[tuple[int, str]], *, delete: bool 
     if not rows:
         return
     if delete:
-        connection.exec_driver_sql(
-            "INSERT INTO search_short(search_short, rowid, grams) VALUES ('delete', ?, ?)", rows
+        execute_many(
+            connection,
+            "INSERT INTO search_short(search_short, rowid, grams) VALUES ('delete', ?, ?)",
+            rows,
         )
     else:
-        connection.exec_driver_sql("INSERT INTO search_short(rowid, grams) VALUES (?, ?)", rows)
+        execute_many(connection, "INSERT INTO search_short(rowid, grams) VALUES (?, ?)", rows)
 
 
 # -- the store-level hook ------------------------------------------------------------
