@@ -352,13 +352,18 @@ class Pipeline:
         settings, source, own = ctx.settings, ctx.source, ctx.hosts
         base_url = ctx.adapter.base_url
 
+        seen: dict[str, str] = {}  # each URL made relative once (a key is also its URL)
+
         def canonical(url: str) -> str:
-            return relative_key(url, own)
+            found = seen.get(url)
+            if found is None:
+                found = seen[url] = relative_key(url, own)
+            return found
 
         if listing.page_text is not None:
             return known.documents(), None, ""
         listing.records = [
-            r if canonical(r.key) == r.key else replace(r, key=canonical(r.key))
+            r if (key := canonical(r.key)) == r.key else replace(r, key=key)
             for r in listing.records
         ]
         digest = ""
