@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from notifiers import url_cache
 from notifiers._capture import capture, reasons
 from notifiers.redact import register_url
 
@@ -91,6 +92,9 @@ def masked(url: str) -> str:
 
 def privacy_url(url: str) -> str:
     """apprise's privacy form (``mailto://user:****@host``), or ``scheme://…``."""
+    known = url_cache.accepted(url)
+    if known is not None:
+        return known
     plugin, _ = instantiate(url)
     if plugin is None:
         return masked(url)
@@ -121,9 +125,13 @@ def check_urls(urls: list[str] | tuple[str, ...]) -> list[str]:
     """One error per URL apprise cannot use: ``"urls[1] (foo://…): why"``."""
     errors = []
     for index, url in enumerate(urls):
+        if url_cache.accepted(url) is not None:  # accepted before: apprise not loaded
+            continue
         plugin, why = instantiate(url)
         if plugin is None:
             errors.append(f"urls[{index}] ({masked(url)}): apprise cannot use this URL: {why}")
+        else:
+            url_cache.remember(url, str(plugin.url(privacy=True)))
     return errors
 
 

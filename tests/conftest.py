@@ -90,6 +90,18 @@ def _private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REGWATCH_STATE_DIR", str(tmp_path / "state"))
 
 
+@pytest.fixture(autouse=True)
+def _private_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The notify URLs apprise accepted are kept in the test's own directory, never
+    the user's, and no test sees what another kept (``notifiers.url_cache``)."""
+    from notifiers import url_cache
+
+    monkeypatch.setenv("REGWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    url_cache.forget()
+    yield
+    url_cache.forget()
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """``regwatch demo`` run once for the session (about 20 s): what it printed, its

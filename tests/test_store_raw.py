@@ -22,7 +22,8 @@ from monitor.pipeline import warm
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from monitor.store.models import DeliveryRow, RunRow, SourceRow
-from monitor.store.raw import as_datetime, sqlite_file, sqlite_time
+from monitor.store.raw import AlchemyRaw, SqliteRaw, as_datetime, over, sqlite_file, sqlite_time
+from tests.helpers.stores import store_url
 from tests.sites import Item, ListSite
 
 ITEMS = [
@@ -95,6 +96,50 @@ def test_a_failed_raw_write_keeps_nothing_and_says_why(tmp_path: Path) -> None:
             raw.rows("SELECT * FROM nowhere")
     with store.raw() as raw:
         assert warm.source_rows(raw) == {}
+    store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_plain_sql_in_a_session_is_in_its_transaction(tmp_path: Path, backend: str) -> None:
+    """``over(session.connection())``: on SQLite the sqlite3 connection under the
+    session (no SQLAlchemy statement), elsewhere SQLAlchemy's; either way what
+    it writes commits and rolls back with the session's own writes."""
+    with store_url(tmp_path, backend) as url:
+        store = Store(url)
+        with pytest.raises(RuntimeError), store.session(write=True) as session:
+            session.add(SourceRow(name="orm", kind="html-list"))
+            session.flush()
+            raw = over(session.connection())
+            assert isinstance(raw, SqliteRaw if backend == "sqlite" else AlchemyRaw)
+            warm.add_sources(raw, {"plain": {"kind": "html-list", "url": "http://x/"}})
+            # the plain row is visible to the ORM in the same transaction
+            assert session.exec(select(SourceRow.name).order_by(SourceRow.name)).all() == [
+                "orm",
+                "plain",
+            ]
+            raise RuntimeError("interrupted")
+        with store.raw() as check:
+            assert warm.source_rows(check) == {}  # both rolled back
+        with store.session(write=True) as session:
+            session.add(SourceRow(name="orm", kind="html-list"))
+            session.flush()
+            warm.add_sources(over(session.connection()), {"plain": {"kind": "html-list"}})
+        with store.raw() as check:
+            assert sorted(warm.source_rows(check)) == ["orm", "plain"]
+        store.close()
+
+
+def test_a_sqlite_error_in_a_session_is_a_store_error(tmp_path: Path) -> None:
+    """A statement run straight on the session's sqlite3 connection that fails is
+    said as the session's other database errors are, and nothing is kept."""
+    store = Store(f"sqlite:///{tmp_path / 'regwatch.db'}")
+    with pytest.raises(StoreError, match=r"database error: .*UNIQUE constraint failed"):
+        with store.session(write=True) as session:
+            raw = over(session.connection())
+            warm.add_sources(raw, {"s": {"kind": "html-list"}})
+            warm.add_sources(raw, {"s": {"kind": "html-list"}})  # the same name again
+    with store.raw() as check:
+        assert warm.source_rows(check) == {}
     store.close()
 
 

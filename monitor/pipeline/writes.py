@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from monitor.pipeline.recording import RecordingFetcher
 from monitor.store import Store, versions
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
 from monitor.store.raw import over
+from notifiers.routes import routes_for
 from notifiers.types import Alert
 from sources.registry import SourceSettings
 from sources.types import Listing
@@ -213,15 +215,6 @@ class Writes:
         """The silent baseline's one summary line, for routes that ask for ``baseline``."""
         if not self.config.routes:
             return 0  # nobody to tell: no count, no alert built
-        # the documents are in (written with Core, or flushed by the writer); what is
-        # pending is the run's and the source's state, written once at the commit
-        with session.no_autoflush:
-            relevant = session.exec(
-                select(DocumentRow.id).where(
-                    DocumentRow.source_id == source.id,
-                    DocumentRow.relevant == True,  # noqa: E712
-                )
-            ).all()
         alert = Alert(
             id=f"baseline-{source.id}",
             kind="baseline",
@@ -231,15 +224,28 @@ class Writes:
             title=f"{source.name}: watching {run.record_count or 0} documents",
             url=source.url,
             detected_at=self.now(),
+        )
+        # "baseline" is a kind a route opts in to (most do not): which routes take
+        # it is known before the documents are counted (a query per new source)
+        routes = routes_for(alert, self.config.routes)
+        if not routes:
+            return 0
+        # the documents are in (written with Core, or flushed by the writer); what is
+        # pending is the run's and the source's state, written once at the commit
+        with session.no_autoflush:
+            relevant = session.exec(
+                select(DocumentRow.id).where(
+                    DocumentRow.source_id == source.id,
+                    DocumentRow.relevant == True,  # noqa: E712
+                )
+            ).all()
+        alert = replace(
+            alert,
             detail=f"first check stored {run.record_count or 0} documents as a baseline "
             f"({len(relevant)} about cell and gene therapy); from now on you hear "
             "about what changes",
         )
-        return len(
-            enqueue(
-                session, alert, self.config.routes, purpose=f"baseline:{source.id}", now=self.now()
-            )
-        )
+        return len(enqueue(session, alert, routes, purpose=f"baseline:{source.id}", now=self.now()))
 
     def enqueue_all(
         self,
