@@ -16,6 +16,9 @@ size of the store after the 3 runs (regwatch's SQLite file, urlwatch's
 ratios from the same rounds. Both tools run with no politeness delay
 (regwatch ``[http] delay = 0``; urlwatch has none). urlwatch watches each
 page with a ``css`` filter on the list items, the way one would watch a list.
+regwatch's configuration has one ``[[notify]]`` route, as a real one does
+(``--no-deliver``: nothing is sent); its cache of accepted notify URLs is the
+work folder's own, so a cold run is a first run ever.
 
 urlwatch is installed from PyPI into its own venv (``--urlwatch-venv``,
 default ``/tmp/regwatch-bench-urlwatch``) on first use.
@@ -142,12 +145,17 @@ class Sample:
     output: str = ""
 
 
-def run(command: list[str], cwd: Path) -> Sample:
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
     """Run ``command``; its wall time, CPU (user + system) and peak RSS via wait4."""
     started = time.perf_counter()
     with open(cwd / "out.txt", "w+b") as out:
         proc = subprocess.Popen(
-            command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
         )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -172,6 +180,8 @@ class Regwatch:
         lines = [
             f'[store]\nurl = "sqlite:///{work}/regwatch.db"\n',
             "[http]\ndelay = 0\nretries = 0\n",
+            # a route, as every real configuration has (nothing is sent: --no-deliver)
+            '[[notify]]\nname = "team"\nurls = ["json://127.0.0.1:9/regwatch-bench"]\n',
         ]
         for i in range(self.count):
             lines.append(
@@ -182,8 +192,12 @@ class Regwatch:
         (work / "regwatch.toml").write_text("".join(lines), encoding="utf-8")
 
     def check(self, work: Path) -> Sample:
+        # the work folder's own cache of accepted notify URLs: a cold run is a first
+        # run ever (apprise asked), the later ones find the route's URL there
         return run(
-            [self.binary, "check", "--config", "regwatch.toml", "--no-deliver", "--json"], work
+            [self.binary, "check", "--config", "regwatch.toml", "--no-deliver", "--json"],
+            work,
+            {"REGWATCH_CACHE_DIR": str(work / "cache")},
         )
 
     def store_bytes(self, work: Path) -> int:
