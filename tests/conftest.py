@@ -8,6 +8,7 @@ examples (and more of them) to look for new bugs."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Iterator
@@ -32,11 +33,13 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 def _restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    thresholds = gc.get_threshold()  # the CLI sets its own (monitor.cli.main.GC_THRESHOLDS)
     levels = {
         name: logging.getLogger(name).level
         for name in ("regwatch", "apprise", "httpx", "httpcore", "apscheduler")
     }
     yield
+    gc.set_threshold(*thresholds)
     root.handlers[:] = handlers
     root.setLevel(level)
     for name, old in levels.items():
