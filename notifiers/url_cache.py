@@ -2,7 +2,7 @@
 
 Every ``[[notify]]`` URL is checked when the configuration loads (``Route``'s
 validator), so a broken one fails ``regwatch check`` at once, naming its key.
-Asking apprise builds the URL's plugin, and apprise imports all of its ~130
+Asking apprise builds the URL's plugin, and apprise imports all of its ~180
 plugin modules to find the one: 0.4 s of CPU at the start of every run with a
 route — more than a warm check of 100 pages costs (``bench/bench_peers.py``).
 The same apprise accepts the same URL again, so its answer is kept:
