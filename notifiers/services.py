@@ -67,6 +67,7 @@ def instantiate(url: str, asset: Any = None) -> tuple[Any | None, str]:
         register_url(url, str(found.url(privacy=True)))
         return plugin, ""
     register_url(url, None)
+    url_cache.drop(url)  # accepted by an earlier run, maybe: asked again next time
     why = reasons(records) or records_text or "unknown service or missing token"
     why = why.replace(url, masked(url))
     password = _password(url)

@@ -16,7 +16,9 @@ The same apprise accepts the same URL again, so its answer is kept:
   short password cannot be had back from it by quick guessing;
 - when: only for the apprise version that accepted the URLs (another version
   starts the file afresh). A URL apprise refused is never kept: it is asked
-  every run, and its error shows every run, as before. A file that cannot be
+  every run, and its error shows every run, as before; one apprise refuses
+  when sending (a plugin whose own library was removed since) is dropped, so
+  the next run asks again. A file that cannot be
   read or written (no home, a read-only disk, a broken file) means asking
   apprise, never an error.
 
@@ -36,7 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ROUNDS", "accepted", "cache_file", "forget", "remember"]
+__all__ = ["ROUNDS", "accepted", "cache_file", "drop", "forget", "remember"]
 
 ROUNDS = 10_000  # PBKDF2 rounds per URL: ~3 ms; a guess costs an attacker as much
 _NAME = "notify-urls.json"
@@ -79,6 +81,21 @@ def remember(url: str, privacy: str) -> None:
         on_disk = _read()  # what other processes kept meanwhile stays kept
         if on_disk is not None and on_disk["salt"] == data["salt"]:
             data["urls"] = {**on_disk["urls"], **data["urls"]}
+        _write(data)
+
+
+def drop(url: str) -> None:
+    """Apprise refused ``url`` after all (a plugin whose own library went away
+    since it was accepted): the next run asks apprise again, and fails at start."""
+    with _lock:
+        data = _data()
+        digest = _digest(url, data["salt"])
+        if data["urls"].pop(digest, None) is None:
+            return
+        on_disk = _read()  # what other processes kept meanwhile stays kept
+        if on_disk is not None and on_disk["salt"] == data["salt"]:
+            kept = {**on_disk["urls"], **data["urls"]}
+            data["urls"] = {k: v for k, v in kept.items() if k != digest}
         _write(data)
 
 

@@ -122,3 +122,28 @@ def test_without_a_cache_dir_of_its_own_the_users_cache_is_used(tmp_path: Path) 
     _load(tmp_path / "xdg", GOOD, tmp_path, xdg=True)
     assert (tmp_path / "xdg" / "regwatch" / "notify-urls.json").is_file()
     assert _load(tmp_path / "xdg", GOOD, tmp_path, xdg=True)["apprise"] is False
+
+
+def test_a_url_apprise_refuses_when_sending_is_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A URL kept as accepted that apprise refuses when it is built to send (say
+    a plugin's library was removed since) is dropped: the next configuration
+    load asks apprise, and fails at start, instead of trusting the old answer."""
+    from notifiers import services, url_cache
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("REGWATCH_CACHE_DIR", str(cache))
+    url_cache.forget()
+    url_cache.remember(BAD, "slack://…")  # as if an earlier apprise took it
+    assert _load(cache, BAD, tmp_path) == {
+        "apprise": False,
+        "error": "",
+        "shown": "posting to " + PASSWORD,
+    }
+    plugin, why = services.instantiate(BAD)  # what sending does first
+    assert plugin is None and why
+    url_cache.forget()
+    assert url_cache.accepted(BAD) is None
+    refused = _load(cache, BAD, tmp_path)
+    assert refused["apprise"] is True and "apprise cannot use this URL" in str(refused["error"])
