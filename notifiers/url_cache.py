@@ -40,18 +40,25 @@ from typing import Any
 
 __all__ = ["ROUNDS", "accepted", "cache_file", "drop", "forget", "remember"]
 
-ROUNDS = 10_000  # PBKDF2 rounds per URL: ~3 ms; a guess costs an attacker as much
+ROUNDS = 10_000  # PBKDF2 rounds per URL: ~4 ms; a guess costs an attacker as much
 _NAME = "notify-urls.json"
 _lock = threading.Lock()
 _loaded: dict[str, Any] | None = None  # the file's content, read once per process
+_digests: dict[tuple[str, str], str] = {}  # (URL, salt) -> its key in the file
 
 
-def cache_file() -> Path:
-    """Where the accepted URLs are kept (read from the environment at each use)."""
+def cache_file() -> Path | None:
+    """Where the accepted URLs are kept (read from the environment at each use);
+    None when there is nowhere (no ``$HOME`` nor a user to find one for)."""
     own = os.environ.get("REGWATCH_CACHE_DIR")
     if own:
         return Path(own) / _NAME
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home directory can be determined
+            return None
     return Path(base) / "regwatch" / _NAME
 
 
@@ -116,8 +123,11 @@ def _data() -> dict[str, Any]:
 
 def _read() -> dict[str, Any] | None:
     """The file's content, if it is readable, well formed and of this apprise."""
+    path = cache_file()
+    if path is None:
+        return None
     try:
-        data = json.loads(cache_file().read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("apprise") != _apprise():
@@ -130,6 +140,8 @@ def _read() -> dict[str, Any] | None:
 def _write(data: dict[str, Any]) -> None:
     """Replace the file (atomically, owner-only); nothing happens when it cannot be."""
     path = cache_file()
+    if path is None:
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".notify-urls-")
@@ -145,7 +157,13 @@ def _write(data: dict[str, Any]) -> None:
 
 
 def _digest(url: str, salt: str) -> str:
-    return hashlib.pbkdf2_hmac("sha256", url.encode("utf-8"), bytes.fromhex(salt), ROUNDS).hex()
+    """The URL's key in the file (made once per URL and salt in a process)."""
+    key = (url, salt)
+    if key not in _digests:
+        _digests[key] = hashlib.pbkdf2_hmac(
+            "sha256", url.encode("utf-8"), bytes.fromhex(salt), ROUNDS
+        ).hex()
+    return _digests[key]
 
 
 def _apprise() -> str:

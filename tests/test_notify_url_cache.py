@@ -147,3 +147,23 @@ def test_a_url_apprise_refuses_when_sending_is_asked_again(
     assert url_cache.accepted(BAD) is None
     refused = _load(cache, BAD, tmp_path)
     assert refused["apprise"] is True and "apprise cannot use this URL" in str(refused["error"])
+
+
+def test_with_nowhere_to_keep_them_urls_are_asked_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No cache dir, no XDG cache, no home directory: apprise is asked, nothing
+    fails and nothing is kept."""
+    from notifiers import services, url_cache
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("REGWATCH_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    url_cache.forget()
+    assert url_cache.cache_file() is None
+    assert services.check_urls([GOOD]) == []
+    url_cache.forget()
+    assert url_cache.accepted(GOOD) is None
