@@ -28,10 +28,8 @@ if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.pipeline.check import CheckResult
 
-# The cyclic collector's thresholds for a command. Python's (700, 10, 10) make it
-# walk a check's young objects (records, rows, dicts: nearly all freed by their
-# reference counts) so often that it took 0.5-0.7 s of a 1,000-page first run's
-# ~9 s of CPU; with these, 0.2 s and 1-3 MB more at the peak (issue 12).
+# The cyclic collector's thresholds for a command: Python's (700, 10, 10) took 0.5-0.7 s
+# of a 1,000-page first run's ~9 s of CPU; these 0.2 s, 1-3 MB more at the peak (#12).
 GC_THRESHOLDS = (10_000, 20, 100)
 
 _READABLE = {
