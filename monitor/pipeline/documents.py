@@ -2,16 +2,16 @@
 
 The writer only writes: what to read, which classification and which event
 come from the run's plan (``monitor.pipeline.plan``), made before the write
-transaction opened. Nothing here fetches or classifies.
+transaction opened. Nothing here fetches or classifies; which documents are
+one document (a draft's final version, twins, mirrors) is ``monitor.pipeline.kin``.
 """
 
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cached_property, lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -24,6 +24,7 @@ from diffing.records import RecordChange
 from monitor.classify import Classification
 from monitor.delivery.alerts import join_list
 from monitor.pipeline.attachments import AttachmentTexts
+from monitor.pipeline.kin import LineageIndex
 from monitor.pipeline.lineage import stem
 from monitor.pipeline.plan import Plan
 from monitor.store import Store
@@ -35,7 +36,6 @@ from monitor.store.records import (
     lineage_key,
     pack_classification,
     pack_new,
-    record_dict,
 )
 from monitor.store.search import new_document_entry, write_entries
 from monitor.store.versions import keep_first_versions, version_values
@@ -46,9 +46,6 @@ from sources.types import Record
 # attachments for: the site says it edited the record (FDA `changed`, EMA
 # `last_updated_date`); an alert follows only if the text really changed.
 TOUCH_FIELDS = {"fields.updated"}
-# Fields that name one document: two records agreeing on one are the same
-# document; two disagreeing are two documents, whatever their titles say.
-IDENTITY_FIELDS = ("doc_number", "reference_number", "docket")
 
 
 @dataclass
@@ -101,47 +98,6 @@ def deadline_of(record: Record) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
-
-
-class LineageIndex:
-    """The documents and recent changes that share a lineage with this run's
-    records, read in two queries when the writer starts, then kept up to date
-    in memory: finalisation links and mirrors cost no query per record."""
-
-    def __init__(self, session: Session, lineages: set[str], now: datetime) -> None:
-        self.docs: dict[str, list[DocumentRow]] = {}
-        self.changes: dict[str, list[tuple[ChangeRow, DocumentRow]]] = {}
-        self.since = now - timedelta(days=7)
-        wanted = {x for x in lineages if x}
-        keys = sorted({key for x in wanted if (key := lineage_key(x)) is not None})
-        for start in range(0, len(keys), 500):  # SQLite's bound-variable limit
-            chunk = keys[start : start + 500]
-            for doc in session.exec(
-                select(DocumentRow)
-                .where(col(DocumentRow.lineage_key).in_(chunk), DocumentRow.state != "removed")
-                .order_by(col(DocumentRow.id))  # as the lineage index gave them
-            ):
-                if doc.lineage in wanted:
-                    self.docs.setdefault(doc.lineage, []).append(doc)
-            for change, doc in session.exec(
-                select(ChangeRow, DocumentRow)
-                .join(DocumentRow, col(ChangeRow.document_id) == DocumentRow.id)
-                .where(
-                    col(DocumentRow.lineage_key).in_(chunk),
-                    col(ChangeRow.detected_at) >= self.since,
-                )
-                .order_by(col(ChangeRow.id))
-            ):
-                if doc.lineage in wanted:
-                    self.changes.setdefault(doc.lineage, []).append((change, doc))
-
-    def add_document(self, doc: DocumentRow) -> None:
-        if doc.lineage:
-            self.docs.setdefault(doc.lineage, []).append(doc)
-
-    def add_change(self, change: ChangeRow, doc: DocumentRow) -> None:
-        if doc.lineage:
-            self.changes.setdefault(doc.lineage, []).append((change, doc))
 
 
 # What a document listed again takes from its new record (the rest is its history).
@@ -278,14 +234,14 @@ class DocumentWriter:
     def _added(self, record: Record, doc: DocumentRow) -> ChangeRow:
         """The "added" change of a new document (finalised, mirror, listed again…)."""
         cls = self._classification(record.key)
-        event, detail, twin = self._added_event(doc, cls)
+        event, detail, twin = self.index.added_event(doc, cls.status)
         change = change_row(
             self.source, self.run, doc, "added", event, self.now, cls, doc.comment_deadline
         )
         last = self._returned.get(record.key)
         relisted = f"listed again (last listed {last:%Y-%m-%d})" if last else ""
         change.detail = detail or relisted
-        change.mirror_of = self._mirror(doc, event) or twin
+        change.mirror_of = self.index.mirror_of(doc, event) or twin
         read = self.plan.files.get(record.key)
         if read is not None and read.text:
             change.excerpt = read.text[:300]
@@ -374,57 +330,6 @@ class DocumentWriter:
             "read_pending": record.key in self.plan.pending,
         }
 
-    def _added_event(self, doc: DocumentRow, cls: Classification) -> tuple[str, str, int | None]:
-        """(event, detail, twin document): finalised (a draft's final version
-        appeared), a mirror of a document another source already holds, or plain
-        added / draft / withdrawn."""
-        if doc.lineage:
-            kin = self._kin(doc)
-            self.index.add_document(doc)
-            drafts = [k for k in kin if k.status == "draft"]
-            if cls.status == "final" and drafts:
-                doc.linked_to = drafts[-1].id
-                seen = f"{drafts[-1].first_seen:%Y-%m-%d}"
-                return "finalised", f"finalises the draft first seen {seen}", None
-            twin = self._twin(doc, kin, cls)
-            if twin is not None:
-                return ("draft" if cls.status == "draft" else "added"), "", twin.id
-        if cls.status == "draft":
-            return "draft", "", None
-        if cls.status == "withdrawn":
-            return "withdrawn", "", None
-        return "added", "", None
-
-    def _kin(self, doc: DocumentRow) -> list[DocumentRow]:
-        """The other live documents of the same lineage and jurisdiction."""
-        return [
-            k
-            for k in self.index.docs.get(doc.lineage, [])
-            if k.jurisdiction == doc.jurisdiction
-            and k is not doc
-            and k.id != doc.id
-            and k.state != "removed"
-        ]
-
-    def _twin(
-        self, doc: DocumentRow, kin: list[DocumentRow], cls: Classification
-    ) -> DocumentRow | None:
-        """The first of `kin` that another source holds with the same status and
-        that may be this document; it takes this one's comment deadline if it
-        had none."""
-        same = [
-            k
-            for k in kin
-            if k.status == cls.status and k.source_id != doc.source_id and self._may_be_same(doc, k)
-        ]
-        if not same:
-            return None
-        twin = same[0]
-        if doc.comment_deadline and not twin.comment_deadline:
-            twin.comment_deadline = doc.comment_deadline
-            self.session.add(twin)
-        return twin
-
     # -- changed ---------------------------------------------------------------
 
     def change(self, doc: DocumentRow, item: RecordChange) -> ChangeRow | None:
@@ -443,7 +348,7 @@ class DocumentWriter:
         change = change_row(
             self.source, self.run, doc, "changed", event, self.now, cls, doc.comment_deadline
         )
-        change.mirror_of = self._mirror(doc, event)
+        change.mirror_of = self.index.mirror_of(doc, event)
         self.index.add_change(change, doc)
         change.fields_changed = json.dumps([n for n in names if n not in TOUCH_FIELDS])
         if text_changed:
@@ -520,7 +425,7 @@ class DocumentWriter:
         )
         change.fields_changed = json.dumps(["attachment text"])
         self._text_diff(change, old_hash, text_hash)
-        change.mirror_of = self._mirror(doc, "changed")
+        change.mirror_of = self.index.mirror_of(doc, "changed")
         self.index.add_change(change, doc)
         return change
 
@@ -585,86 +490,16 @@ class DocumentWriter:
         change = change_row(
             self.source, self.run, doc, "removed", "removed", self.now, cls, doc.comment_deadline
         )
-        change.mirror_of = self._mirror(doc, "removed")
+        change.mirror_of = self.index.mirror_of(doc, "removed")
         self.index.add_change(change, doc)
         return change
 
     # -- mirrors ---------------------------------------------------------------
 
-    def _mirror(self, doc: DocumentRow, event: str) -> int | None:
-        """The document whose change already told people about this one, or None.
-
-        Another record (another source, or another list of the same site, like
-        CDE's 发布通告 beside 国内指导原则) announced the same event in the last
-        week for the same document: same lineage and jurisdiction, and, within
-        one source, positive evidence that it is one document (the same page or
-        file, or the same document number). Two documents of one source with
-        the same title are two alerts; a change is the original of at most one
-        mirror per source.
-        """
-        if not doc.lineage:
-            return None
-        recent = [
-            (c, d)
-            for c, d in self.index.changes.get(doc.lineage, [])
-            if d.jurisdiction == doc.jurisdiction and d.id != doc.id
-        ]
-        for change, twin in recent:
-            if change.event != event or change.mirror_of is not None:
-                continue
-            if twin.source_id == doc.source_id and not self._same_document(doc, twin):
-                continue
-            if not self._may_be_same(doc, twin):
-                continue
-            taken = any(
-                c.mirror_of == twin.id and c.source_id == doc.source_id and c.event == event
-                for c, _ in recent
-            )
-            if not taken:
-                return twin.id
-        return None
-
-    @staticmethod
-    def _identity(doc: DocumentRow) -> tuple[dict[str, str], set[str]]:
-        record = record_dict(doc)
-        fields = {
-            k: str(v).strip()
-            for k, v in (record.get("fields") or {}).items()
-            if k in IDENTITY_FIELDS and str(v).strip()
-        }
-        files = {str(a.get("url", "")).split("://", 1)[-1] for a in record.get("attachments", [])}
-        files |= set(json.loads(doc.attachments or "{}").values())
-        return fields, {f for f in files if f}
-
-    def _may_be_same(self, doc: DocumentRow, twin: DocumentRow) -> bool:
-        """False when an identity field (document number, docket) disagrees."""
-        mine, _ = self._identity(doc)
-        theirs, _ = self._identity(twin)
-        return all(theirs[k] == v for k, v in mine.items() if k in theirs)
-
-    def _same_document(self, doc: DocumentRow, twin: DocumentRow) -> bool:
-        """Positive evidence that two records of one source are one document: the
-        same page, file or document number, or one record announcing the other
-        (``关于发布《X》的通告`` beside ``X``: equal stems, different titles). Two
-        records with the same title are two documents."""
-        if _bare(doc.title) != _bare(twin.title):
-            return True
-        if doc.url and doc.url.split("://", 1)[-1] == twin.url.split("://", 1)[-1]:
-            return True
-        mine, my_files = self._identity(doc)
-        theirs, their_files = self._identity(twin)
-        if any(theirs.get(k) == v for k, v in mine.items()):
-            return True
-        return bool(my_files & their_files)
-
     def _version(self, doc: DocumentRow) -> None:
         self.session.add(
             VersionRow(document_id=doc.id or 0, seen_at=self.now, **version_values(doc))
         )
-
-
-def _bare(title: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", title).split()).lower()
 
 
 def _changed_event(old_status: str | None, new_status: str) -> str:
