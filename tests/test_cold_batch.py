@@ -25,8 +25,9 @@ import sqlalchemy as sa
 from monitor.config import Config, loads
 from monitor.errors import StoreError
 from monitor.pipeline import warm
-from monitor.pipeline.check import CheckResult, Pipeline
+from monitor.pipeline.check import Pipeline
 from monitor.pipeline.documents import DocumentWriter
+from monitor.pipeline.results import CheckResult
 from monitor.pipeline.writes import Writes
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store

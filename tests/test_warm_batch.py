@@ -22,7 +22,8 @@ import pytest
 from monitor.config import Config, loads
 from monitor.errors import StoreError
 from monitor.pipeline import warm
-from monitor.pipeline.check import CheckResult, Pipeline
+from monitor.pipeline.check import Pipeline
+from monitor.pipeline.results import CheckResult
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from sources.text.selectors import check_css

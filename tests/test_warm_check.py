@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from monitor.pipeline import warm
-from monitor.pipeline.check import CheckResult, Pipeline
+from monitor.pipeline.check import Pipeline
+from monitor.pipeline.results import CheckResult
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from tests.helpers.config import list_config

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from monitor.config import Config
-    from monitor.pipeline.check import CheckResult
+    from monitor.pipeline.results import CheckResult
 
 # The cyclic collector's thresholds for a command: Python's (700, 10, 10) took 0.5-0.7 s
 # of a 1,000-page first run's ~9 s of CPU; these 0.2 s, 1-3 MB more at the peak (#12).

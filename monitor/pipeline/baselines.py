@@ -30,8 +30,10 @@ from sqlmodel import Session
 
 from monitor.errors import StoreError
 from monitor.pipeline import warm
+from monitor.pipeline.identity import MAX_HOSTS, moved_state
 from monitor.pipeline.plan import Plan
 from monitor.pipeline.recording import RecordingFetcher
+from monitor.pipeline.results import CheckResult, log_result
 from monitor.store.models import DocumentRow, RunRow
 from monitor.store.raw import over
 from sources.errors import Blocked, SourceError
@@ -39,7 +41,7 @@ from sources.types import Listing
 
 if TYPE_CHECKING:
     from monitor.pipeline.batch import WarmBatch
-    from monitor.pipeline.check import CheckResult, Pipeline
+    from monitor.pipeline.check import Pipeline
     from monitor.pipeline.documents import CheckContext
 
 __all__ = ["WaitingBaseline"]
@@ -96,8 +98,6 @@ class WaitingBaseline:
         fetcher: RecordingFetcher,
     ) -> CheckResult:
         """Put the baseline in ``batch``; its result, outcome "waiting" until written."""
-        from monitor.pipeline.check import CheckResult
-
         result = CheckResult(source=ctx.settings.name, outcome="waiting")
         batch.defer(cls(pipeline, ctx, state, planned, fetcher, result))
         return result
@@ -127,7 +127,6 @@ class WaitingBaseline:
         its run row and source update in SQL Core (no ORM object, no flush):
         new documents only, no "moved" notice nor recovery owed. None (nothing
         written) for any other."""
-        from monitor.pipeline.check import MAX_HOSTS, CheckResult, _moved_state
         from monitor.pipeline.documents import DocumentWriter
 
         documents, listing, plan, digest = self.planned
@@ -151,7 +150,7 @@ class WaitingBaseline:
         if any(other):
             return None
         configured = ctx.settings.url or ctx.adapter.base_url
-        moved_to, notice = _moved_state(configured, source.moved_to, fetcher)
+        moved_to, notice = moved_state(configured, source.moved_to, fetcher)
         if notice or plan.out_of_view:
             return None
         raw = over(session.connection())
@@ -221,8 +220,6 @@ class WaitingBaseline:
 
     def _finish(self, stored: CheckResult) -> None:
         """The check's result is what was stored, timed when it was checked."""
-        from monitor.pipeline.check import log_result
-
         seconds, cpu_ms = self.result.seconds, self.result.cpu_ms
         vars(self.result).update(vars(stored))
         self.result.seconds, self.result.cpu_ms = seconds, cpu_ms

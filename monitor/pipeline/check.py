@@ -17,7 +17,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -27,7 +27,7 @@ from monitor.config import Config
 from monitor.errors import StoreError
 from monitor.pipeline import warm
 from monitor.pipeline.batch import GROUP_RUNS, GROUP_SECONDS, Prefetch, WarmBatch
-from monitor.pipeline.identity import relative_key, site_hosts
+from monitor.pipeline.identity import MAX_HOSTS, moved_state, relative_key, site_hosts
 from monitor.pipeline.plan import (
     KnownRecords,
     Plan,
@@ -39,6 +39,7 @@ from monitor.pipeline.plan import (
     read_files,
 )
 from monitor.pipeline.recording import RecordingFetcher
+from monitor.pipeline.results import CheckResult, give_up_on_host, log_result, unreachable
 from monitor.store import Store
 from monitor.store.db import utcnow
 from monitor.store.records import record_dict
@@ -60,74 +61,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("regwatch.check")
 
-MAX_HOSTS = 16  # host names remembered per source (a site moves rarely)
 REMOVE_AFTER = 2  # healthy runs in a row a record must be missing to be "removed"
 FetcherFactory = Callable[[SourceSettings, dict[str, dict[str, str]]], Fetcher]
-
-
-@dataclass
-class CheckResult:
-    """What one check did, for logs, the CLI and tests."""
-
-    source: str
-    outcome: str  # baseline / changed / unchanged / failed / blocked
-    records: int | None = None
-    changes: int = 0
-    alerts: int = 0
-    error: str = ""
-    item_errors: int = 0
-    seconds: float = 0.0
-    cpu_ms: float = 0.0
-    events: list[str] = field(default_factory=list)
-
-    def line(self) -> str:
-        parts = [f"{self.source}: {self.outcome}"]
-        if self.records is not None:
-            parts.append(f"{self.records} records")
-        if self.changes:
-            parts.append(f"{self.changes} changes")
-        if self.alerts:
-            parts.append(f"{self.alerts} alerts queued")
-        if self.item_errors:
-            parts.append(f"{self.item_errors} items without details")
-        if self.error:
-            parts.append(self.error)
-        parts.append(f"{self.seconds:.1f}s")
-        return ", ".join(parts)
-
-
-def unreachable(result: CheckResult) -> bool:
-    """The host did not answer at all (refused, no route, DNS, timed out)."""
-    return result.outcome == "failed" and result.error.startswith(("network error", "timed out"))
-
-
-def give_up_on_host(host: str, rest: list[SourceSettings], results: dict[str, CheckResult]) -> None:
-    """The host is unreachable: its other sources are not tried again this run."""
-    log.warning(
-        "cannot reach %s (network down?): its %d other source(s) are skipped this run",
-        host,
-        len(rest),
-    )
-    for source in rest:
-        results[source.name] = CheckResult(
-            source.name, "failed", error=f"skipped: cannot reach {host}"
-        )
-
-
-def log_result(result: CheckResult) -> None:
-    """The check's one log line (with its fields for JSON logs)."""
-    log.info(
-        "%s",
-        result.line(),
-        extra={
-            "source": result.source,
-            "outcome": result.outcome,
-            "records": result.records,
-            "changes": result.changes,
-            "alerts": result.alerts,
-            "seconds": round(result.seconds, 3),
-        },
-    )
 
 
 class Pipeline:
@@ -495,7 +430,7 @@ class Pipeline:
         if source.health_alerted or not own <= set(source.hosts.split()):
             return False
         configured = settings.url or adapter.base_url
-        run.moved_to, notice = _moved_state(configured, source.moved_to, fetcher)
+        run.moved_to, notice = moved_state(configured, source.moved_to, fetcher)
         if notice:
             return False
         if batch is None:
@@ -525,23 +460,6 @@ def _configured(settings: SourceSettings, adapter: Adapter) -> dict[str, str]:
         "jurisdiction": settings.jurisdiction or adapter.jurisdiction,
         "schedule": settings.cron or settings.every or "",
     }
-
-
-def _moved_state(configured: str, moved_to: str, fetcher: RecordingFetcher) -> tuple[str, str]:
-    """The source's ``moved_to`` after this run, and the origin a "moved" notice
-    is owed for ("" when none is): the list answering from another scheme or host
-    than ``configured``, said once per move (``moved_to``: where it said so last)."""
-    if not fetcher.responses or not configured:
-        return moved_to, ""
-    answered = _origin(fetcher.responses[0].url)
-    if answered == _origin(configured) or not answered:
-        return "", ""
-    return answered, "" if answered == moved_to else answered
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def _active_documents(session: Session, source_id: int | None) -> dict[str, DocumentRow]:

@@ -20,7 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from monitor.pipeline.recording import RecordingFetcher
 
 # Drupal feeds (EMA's) give ``<guid>2552 at https://www.ema.europa.eu</guid>``
 _DRUPAL_GUID = re.compile(r"^(?P<id>\S+) at (?P<url>https?://\S+)$")
@@ -64,3 +68,23 @@ def relative_key(key: str, hosts: frozenset[str]) -> str:
     if host in hosts:
         return rest
     return f"//{host}{f':{port}' if port else ''}{rest}"
+
+
+MAX_HOSTS = 16  # host names remembered per source (a site moves rarely)
+
+
+def moved_state(configured: str, moved_to: str, fetcher: RecordingFetcher) -> tuple[str, str]:
+    """The source's ``moved_to`` after this run, and the origin a "moved" notice
+    is owed for ("" when none is): the list answering from another scheme or host
+    than ``configured``, said once per move (``moved_to``: where it said so last)."""
+    if not fetcher.responses or not configured:
+        return moved_to, ""
+    answered = origin(fetcher.responses[0].url)
+    if answered == origin(configured) or not answered:
+        return "", ""
+    return answered, "" if answered == moved_to else answered
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""

@@ -27,10 +27,11 @@ from monitor.delivery.alerts import alert_from_change, enqueue, regulator_of
 from monitor.delivery.run_alerts import queue_run_alerts
 from monitor.pipeline import evidence, health, warm
 from monitor.pipeline.batch import WarmBatch
-from monitor.pipeline.check import MAX_HOSTS, CheckResult, _moved_state, _origin
 from monitor.pipeline.documents import CheckContext, DocumentWriter, change_row
+from monitor.pipeline.identity import MAX_HOSTS, moved_state, origin
 from monitor.pipeline.plan import PAGE_KEY, Plan
 from monitor.pipeline.recording import RecordingFetcher
+from monitor.pipeline.results import CheckResult
 from monitor.store import Store, versions
 from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
 from monitor.store.raw import over
@@ -192,10 +193,10 @@ class Writes:
         configured ("the list moved to …"); said again only if it moves again."""
         source = ctx.source
         configured = ctx.settings.url or ctx.adapter.base_url
-        source.moved_to, answered = _moved_state(configured, source.moved_to, fetcher)
+        source.moved_to, answered = moved_state(configured, source.moved_to, fetcher)
         if not answered:
             return None
-        asked = _origin(ctx.settings.url or ctx.adapter.base_url)
+        asked = origin(ctx.settings.url or ctx.adapter.base_url)
         return ChangeRow(
             source_id=source.id or 0,
             run_id=ctx.run.id,

@@ -53,7 +53,8 @@ from monitor.store.models import SourceRow
 
 if TYPE_CHECKING:  # imported lazily at run time: start-up stays light
     from monitor.delivery.dispatch import Dispatcher
-    from monitor.pipeline.check import CheckResult, Pipeline
+    from monitor.pipeline.check import Pipeline
+    from monitor.pipeline.results import CheckResult
 
 log = logging.getLogger("regwatch.service")
 

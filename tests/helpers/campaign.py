@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from monitor.pipeline.check import CheckResult
+from monitor.pipeline.results import CheckResult
 from monitor.replica.server import ReplicaServer
 from tests.helpers.faults import (
     ALERT_AFTER,
