@@ -275,6 +275,9 @@ class Urlwatch:
 class Results:
     samples: dict[tuple[str, str], list[Sample]] = field(default_factory=dict)
     stores: dict[str, list[int]] = field(default_factory=dict)
+    # regwatch's store after the cold run, per document; bytes the warm run added, per source
+    per_document: list[float] = field(default_factory=list)
+    per_unchanged_run: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def add(self, tool: str, phase: str, sample: Sample) -> None:
@@ -297,8 +300,13 @@ def bench(count: int, rounds: int, venv: Path | None, keep: bool) -> Results:
             works = {t.name: Path(tempfile.mkdtemp(prefix=f"bench-{t.name}-")) for t in order}
             for tool in order:
                 tool.prepare(works[tool.name])
+                sizes = []
                 for phase in ("cold", "warm"):
                     results.add(tool.name, phase, tool.check(works[tool.name]))
+                    sizes.append(tool.store_bytes(works[tool.name]))
+                if isinstance(tool, Regwatch):
+                    results.per_document.append(sizes[0] / (count * ITEMS))
+                    results.per_unchanged_run.append((sizes[1] - sizes[0]) / count)
             site.bump(changed_pages)
             for tool in order:
                 sample = tool.check(works[tool.name])
@@ -365,6 +373,11 @@ def report(count: int, results: Results, rounds: int) -> None:
         theirs = statistics.median(results.stores["urlwatch"])
         row += f" {theirs / 1e6:.2f} MB | ×{ours / theirs:.2f} |"
     print(row)
+    print(
+        f"regwatch's store: {statistics.median(results.per_document):.0f} bytes per document "
+        f"after the cold run; the warm run added "
+        f"{statistics.median(results.per_unchanged_run):.0f} bytes per source"
+    )
     truth = len(range(0, count, max(1, round(1 / CHANGED_SHARE))))
     print(
         f"changes found by regwatch in the 5 % run: truth {truth}, "
