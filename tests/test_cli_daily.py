@@ -459,7 +459,7 @@ item = "li"
 
 
 def test_healthz_times_share_the_configured_zone() -> None:
-    from monitor.service.run import local_times
+    from monitor.service.healthz import local_times
 
     body = {
         "started_at": "2026-11-25T00:00:00+00:00",

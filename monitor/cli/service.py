@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
     @friendly
     def run(config: str = ConfigOption) -> None:
         """The service: scheduler, dispatcher, reminders, retention and /healthz."""
-        from monitor.service.run import run_service
+        from monitor.service.process import run_service
 
         run_service(config)
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from notifiers.redact import redact_bytes
 from notifiers.render import format_for, render_alert
@@ -261,3 +262,23 @@ class StoreHealth:
             "since": self.since.isoformat() if self.since else None,
             "failed_writes": self.failures,
         }
+
+
+_TIME_KEYS = {"started_at", "next_run", "last_run_at", "last_ok_at", "since"}
+
+
+def local_times(value: Any, zone: str, key: str = "") -> Any:
+    """``/healthz`` times all in the configured zone (one offset, not a mix of
+    the scheduler's +08:00 and the store's +00:00)."""
+    if isinstance(value, dict):
+        return {k: local_times(v, zone, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [local_times(v, zone, key) for v in value]
+    if key in _TIME_KEYS and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return moment.astimezone(ZoneInfo(zone)).isoformat()
+    return value

@@ -1,20 +1,12 @@
-"""``regwatch run``: the background service.
+"""``regwatch run``'s service: its scheduler, jobs, reload and health.
 
 One process per database (``monitor.service.lock``) runs an APScheduler 3
 ``BackgroundScheduler`` with the jobs of ``monitor.service.scheduler``: one check job
 per source, the dispatcher, digests, comment-deadline reminders and
 retention. Checks run in a thread pool of ``[http] concurrency`` workers;
-the pipeline's shared ``HostGate`` keeps requests to one host polite.
-
-Signals (when run as a process):
-
-- ``SIGTERM`` / ``SIGINT``: no new jobs start; running checks get ``grace``
-  seconds (25) to finish, then they are abandoned — a check commits in one
-  transaction, so an abandoned check leaves nothing half-written and is
-  simply redone at the next start. Exit code 0.
-- ``SIGHUP``: reload the configuration: sources and routes added, removed or
-  rescheduled. A broken new file is reported (the ConfigError line) and the
-  running configuration stays. ``[store] url`` changes need a restart.
+the pipeline's shared ``HostGate`` keeps requests to one host polite. The
+process around it (signals, logging, the stop grace) is
+``monitor.service.process``.
 
 A database that cannot be written (disk full, read-only) does not stop the
 service: the error is logged, ``/healthz`` says so, the health routes get a
@@ -25,16 +17,12 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIServer
-from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -43,7 +31,13 @@ from sqlmodel import select
 from monitor import config as config_module
 from monitor.config import Config
 from monitor.errors import ConfigError, RegwatchError, StoreError
-from monitor.service.healthz import HealthServer, StoreHealth, health_listen, parse_listen
+from monitor.service.healthz import (
+    HealthServer,
+    StoreHealth,
+    health_listen,
+    local_times,
+    parse_listen,
+)
 from monitor.service.lock import ServiceLock, service_lock, sqlite_path
 from monitor.service.scheduler import JobSpec, build_jobs, schedule_of, sync_jobs, zone_of
 from monitor.store import Store
@@ -431,104 +425,3 @@ def _listen(config: Config) -> tuple[str, int] | None:
         return health_listen(config.service.listen)
     except ValueError as exc:
         raise ConfigError(str(exc), path=config.path, key="[service].listen") from None
-
-
-def run_service(
-    config_path: str, *, stop_event: threading.Event | None = None, grace: float = DEFAULT_GRACE
-) -> None:
-    """Run the service until SIGTERM/SIGINT (or ``stop_event`` is set).
-
-    In a process (``regwatch run``), logs follow ``[service] log_format`` and
-    abandoned jobs end with the process. In-process (tests), pass a
-    ``threading.Event`` and set it to stop. ``REGWATCH_STOP_GRACE`` (seconds)
-    overrides ``grace``: keep it below the supervisor's stop timeout."""
-    in_process = stop_event is not None
-    stop = stop_event or threading.Event()
-    grace = float(os.environ.get("REGWATCH_STOP_GRACE", grace))
-    reload_wanted = threading.Event()
-    service = Service(config_path, grace=grace)
-    if not in_process:
-        _setup_logging(service.config)
-    restore = _install_signals(stop, reload_wanted)
-    finished, started = True, False
-    try:
-        service.start()
-        started = True
-        while not stop.wait(0.2):
-            if reload_wanted.is_set():
-                reload_wanted.clear()
-                before = service.config.service.log_format
-                if (
-                    service.reload()
-                    and not in_process
-                    and service.config.service.log_format != before
-                ):
-                    _setup_logging(service.config)
-            if not service.scheduler_alive():
-                raise RegwatchError(
-                    "the scheduler stopped unexpectedly; exiting so that the "
-                    "supervisor restarts the service"
-                )
-        log.info("stopping: waiting up to %.0fs for running jobs", service.grace)
-    finally:
-        if started:
-            finished = service.stop()
-        restore()
-    if not finished and not in_process:
-        logging.shutdown()
-        sys.stderr.flush()
-        os._exit(0)
-
-
-def _setup_logging(config: Config) -> None:
-    from monitor.app import setup_logging
-
-    verbose = logging.getLogger().level == logging.DEBUG
-    setup_logging(verbose, fmt=config.service.log_format)
-
-
-def _install_signals(stop: threading.Event, reload_wanted: threading.Event) -> Callable[[], None]:
-    """SIGTERM/SIGINT stop, SIGHUP reloads; only possible in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def on_stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()  # no logging here: a signal handler must not take the logging lock
-
-    def on_hup(_signum: int, _frame: FrameType | None) -> None:
-        reload_wanted.set()
-
-    previous = {
-        sig: signal.signal(sig, handler)
-        for sig, handler in (
-            (signal.SIGTERM, on_stop),
-            (signal.SIGINT, on_stop),
-            (signal.SIGHUP, on_hup),
-        )
-    }
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    return restore
-
-
-_TIME_KEYS = {"started_at", "next_run", "last_run_at", "last_ok_at", "since"}
-
-
-def local_times(value: Any, zone: str, key: str = "") -> Any:
-    """``/healthz`` times all in the configured zone (one offset, not a mix of
-    the scheduler's +08:00 and the store's +00:00)."""
-    if isinstance(value, dict):
-        return {k: local_times(v, zone, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [local_times(v, zone, key) for v in value]
-    if key in _TIME_KEYS and isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        if moment.tzinfo is not None:
-            return moment.astimezone(ZoneInfo(zone)).isoformat()
-    return value
