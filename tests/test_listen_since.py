@@ -11,8 +11,8 @@ from monitor.cli.values import parse_since as cli_since
 from monitor.errors import UsageError
 from monitor.history import parse_since
 from monitor.service.healthz import health_listen, parse_listen
-from monitor.web.server import HTTPError
-from monitor.web.server import parse_since as web_since
+from monitor.web.query import HTTPError
+from monitor.web.query import parse_since as web_since
 
 
 @pytest.mark.parametrize(

@@ -43,36 +43,33 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from monitor.errors import NotFound, StoreError, UsageError
 from monitor.history import ChangeFilter, get_change, list_changes
-from monitor.history import parse_since as since_moment
-from monitor.search import SearchFilter
 from monitor.service.healthz import parse_listen
 from monitor.store import Store
 from monitor.store.db import utcnow
-from monitor.web.views import EVENTS, KINDS, PAGE_LIMIT, Views, atmp_keys
+from monitor.web.query import (
+    MAX_LIMIT,
+    TRUE,
+    HTTPError,
+    number,
+    params_of,
+    parse_filter,
+    parse_search,
+)
+from monitor.web.views import Views
 from notifiers.redact import redact_bytes
 
 log = logging.getLogger("regwatch.web")
 
 DEFAULT_LISTEN = "127.0.0.1:8471"
-MAX_LIMIT = 1000
 JSON_LIMIT = 100  # as `regwatch changes --json`
 FILTERS = ("since", "jurisdiction", "atmp", "kind", "source", "search", "relevant")
-_TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 _ID = r"(\d{1,18})"
-
-
-class HTTPError(Exception):
-    """An answer other than 200, with the message a user reads."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
 
 
 @dataclass
@@ -101,84 +98,6 @@ SECURITY_HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "same-origin"),
 ]
-
-
-# -- query string ---------------------------------------------------------------
-
-
-def parse_filter(params: dict[str, str], *, default_limit: int = PAGE_LIMIT) -> ChangeFilter:
-    """The ``ChangeFilter`` of a query string; ``HTTPError(400)`` for a bad value.
-    Empty values (an unused form field) mean "no filter"."""
-    flt = ChangeFilter(limit=default_limit)
-    if since := params.get("since"):
-        flt.since = parse_since(since)
-    if jurisdiction := params.get("jurisdiction"):
-        if not re.fullmatch(r"[A-Za-z]{2,8}", jurisdiction):
-            raise HTTPError(400, f"jurisdiction={jurisdiction!r}: use a code such as CN, US or EU")
-        flt.jurisdiction = jurisdiction.upper()
-    if atmp := params.get("atmp"):
-        if atmp not in atmp_keys():
-            raise HTTPError(
-                400,
-                f"atmp={atmp!r}: use a class or modality key such as "
-                "cell_therapy, gene_therapy, gtmp, sctmp, car_t, aav",
-            )
-        flt.atmp = atmp
-    if kind := params.get("kind"):
-        if kind not in KINDS + EVENTS:
-            raise HTTPError(
-                400, f"kind={kind!r}: use one of " + ", ".join(dict.fromkeys(KINDS + EVENTS))
-            )
-        flt.kind = kind
-    if source := params.get("source"):
-        flt.source = _short("source", source)
-    if search := params.get("search", "").strip():
-        flt.search = _short("search", search)
-    if relevant := params.get("relevant", "").lower():
-        if relevant not in _TRUE + _FALSE + ("any",):
-            raise HTTPError(400, f"relevant={relevant!r}: use true, false or any")
-        flt.relevant = None if relevant == "any" else relevant in _TRUE
-    if limit := params.get("limit"):
-        flt.limit = _number("limit", limit, 1, MAX_LIMIT)
-    if before := params.get("before"):
-        flt.before = _number("before", before, 1, 10**18)
-    return flt
-
-
-def parse_since(value: str) -> datetime:
-    """``since=``: see ``monitor.history.parse_since``; ``HTTPError(400)`` when bad."""
-    try:
-        return since_moment(value)
-    except ValueError as exc:
-        raise HTTPError(400, f"since={value!r}: {exc}") from None
-
-
-def _number(name: str, value: str, low: int, high: int) -> int:
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise HTTPError(400, f"{name}={value!r}: use a whole number from {low} to {high}")
-    return int(value)
-
-
-def _short(name: str, value: str) -> str:
-    if len(value) > 200:
-        raise HTTPError(400, f"{name}: at most 200 characters")
-    return value
-
-
-def _params(environ: WSGIEnvironment) -> dict[str, str]:
-    try:
-        parsed = parse_qs(
-            environ.get("QUERY_STRING", ""),
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=40,
-        )
-    except (UnicodeDecodeError, ValueError):
-        raise HTTPError(
-            400, "the query string is not valid UTF-8 (or has too many fields)"
-        ) from None
-    return {key: values[0] for key, values in parsed.items()}
 
 
 # -- the application ------------------------------------------------------------
@@ -266,7 +185,7 @@ class WebApp:
     # -- views ----------------------------------------------------------------
 
     def index(self, environ: WSGIEnvironment) -> Response:
-        params = _params(environ)
+        params = params_of(environ)
         flt = parse_filter(params)
         page = self.views.index(flt, _query(params), root=_root(environ))
         return Response(200, page.encode("utf-8"))
@@ -278,12 +197,12 @@ class WebApp:
         return _json(get_change(self.store, change_id))
 
     def document(self, environ: WSGIEnvironment, doc_id: int) -> Response:
-        params = _params(environ)
-        v1 = _number("v1", params["v1"].lstrip("v"), 1, 10**18) if params.get("v1") else None
-        v2 = _number("v2", params["v2"].lstrip("v"), 1, 10**18) if params.get("v2") else None
+        params = params_of(environ)
+        v1 = number("v1", params["v1"].lstrip("v"), 1, 10**18) if params.get("v1") else None
+        v2 = number("v2", params["v2"].lstrip("v"), 1, 10**18) if params.get("v2") else None
         if (v1 is None) != (v2 is None):
             raise HTTPError(400, "give both v1 and v2 (two version numbers), or neither")
-        full = params.get("full", "").lower() in _TRUE
+        full = params.get("full", "").lower() in TRUE
         view = params.get("view", "inline") or "inline"
         if view not in ("inline", "sbs"):
             raise HTTPError(400, f"view={view!r}: use inline or sbs (side by side)")
@@ -293,7 +212,7 @@ class WebApp:
         return Response(200, page.encode("utf-8"))
 
     def search(self, environ: WSGIEnvironment) -> Response:
-        params = _params(environ)
+        params = params_of(environ)
         flt = parse_search(params)
         page = self.views.search(
             flt, {k: v for k, v in params.items() if v.strip()}, root=_root(environ)
@@ -301,7 +220,7 @@ class WebApp:
         return Response(200, page.encode("utf-8"))
 
     def changes_csv(self, environ: WSGIEnvironment) -> Response:
-        rows = list_changes(self.store, parse_filter(_params(environ), default_limit=MAX_LIMIT))
+        rows = list_changes(self.store, parse_filter(params_of(environ), default_limit=MAX_LIMIT))
         return Response(
             200,
             changes_csv(rows),
@@ -310,7 +229,7 @@ class WebApp:
         )
 
     def feed(self, environ: WSGIEnvironment) -> Response:
-        params = _params(environ)
+        params = params_of(environ)
         flt = parse_filter(params)
         root = _root(environ)
         base = self.settings.base_url.rstrip("/") or root
@@ -321,7 +240,7 @@ class WebApp:
 
     def changes_json(self, environ: WSGIEnvironment) -> Response:
         return _json(
-            list_changes(self.store, parse_filter(_params(environ), default_limit=JSON_LIMIT))
+            list_changes(self.store, parse_filter(params_of(environ), default_limit=JSON_LIMIT))
         )
 
     def sources(self, environ: WSGIEnvironment) -> Response:
@@ -350,34 +269,6 @@ def make_app(
 ) -> WSGIApplication:
     """The read-only web UI and feeds over ``store`` as a WSGI application."""
     return WebApp(store, title=title, settings=settings)
-
-
-def parse_search(params: dict[str, str]) -> SearchFilter:
-    """The ``SearchFilter`` of ``/search``; ``HTTPError(400)`` for a bad value."""
-    from monitor.classify import DOC_TYPES, STATUSES
-
-    flt = parse_filter(params)
-    query = _short("q", params.get("q", "").strip())
-    where = params.get("in", "documents") or "documents"
-    if where not in ("documents", "changes"):
-        raise HTTPError(400, f"in={where!r}: use documents or changes")
-    status, doc_type = params.get("status", ""), params.get("doc_type", "")
-    if status and status not in STATUSES:
-        raise HTTPError(400, f"status={status!r}: use one of " + ", ".join(STATUSES))
-    if doc_type and doc_type not in DOC_TYPES:
-        raise HTTPError(400, f"doc_type={doc_type!r}: use one of " + ", ".join(DOC_TYPES))
-    return SearchFilter(
-        query=query,
-        kind="change" if where == "changes" else "document",
-        since=flt.since,
-        jurisdiction=flt.jurisdiction,
-        atmp=flt.atmp,
-        source=flt.source,
-        status=status or None,
-        doc_type=doc_type or None,
-        relevant=flt.relevant,
-        limit=flt.limit,
-    )
 
 
 def changes_csv(rows: list[dict[str, Any]]) -> bytes:
