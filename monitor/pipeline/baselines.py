@@ -42,7 +42,7 @@ from sources.types import Listing
 if TYPE_CHECKING:
     from monitor.pipeline.batch import WarmBatch
     from monitor.pipeline.check import Pipeline
-    from monitor.pipeline.documents import CheckContext
+    from monitor.pipeline.context import CheckContext
 
 __all__ = ["WaitingBaseline"]
 

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     # SQLite store imports no SQLAlchemy, ``monitor.store.raw``)
     from sqlmodel import Session
 
-    from monitor.pipeline.documents import CheckContext
+    from monitor.pipeline.context import CheckContext
     from monitor.pipeline.writes import Writes
     from monitor.store.models import DocumentRow, SourceRow
 
@@ -207,7 +207,7 @@ class Pipeline:
                     source=settings.name, outcome="unchanged", records=source.last_record_count
                 )
             from monitor.pipeline.baselines import WaitingBaseline
-            from monitor.pipeline.documents import CheckContext
+            from monitor.pipeline.context import CheckContext
             from monitor.store.models import RunRow
 
             row = source.row()

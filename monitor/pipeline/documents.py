@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import cached_property, lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -22,15 +21,15 @@ from sqlmodel import Session, col, select
 from diffing import text as text_diff
 from diffing.records import RecordChange
 from monitor.classify import Classification
-from monitor.delivery.alerts import join_list
 from monitor.pipeline.attachments import AttachmentTexts
+from monitor.pipeline.context import CheckContext, change_row, deadline_of
 from monitor.pipeline.kin import LineageIndex
 from monitor.pipeline.lineage import stem
 from monitor.pipeline.plan import Plan
 from monitor.store import Store
 from monitor.store.bulk import insert_ids
 from monitor.store.compact import stored_rows
-from monitor.store.models import ChangeRow, DocumentRow, RunRow, SourceRow, VersionRow
+from monitor.store.models import ChangeRow, DocumentRow, VersionRow
 from monitor.store.records import (
     classification_dict,
     lineage_key,
@@ -39,65 +38,12 @@ from monitor.store.records import (
 )
 from monitor.store.search import new_document_entry, write_entries
 from monitor.store.versions import keep_first_versions, version_values
-from sources.registry import Adapter, SourceSettings
 from sources.types import Record
 
 # Fields whose change alone is not worth an alert, but is worth re-reading the
 # attachments for: the site says it edited the record (FDA `changed`, EMA
 # `last_updated_date`); an alert follows only if the text really changed.
 TOUCH_FIELDS = {"fields.updated"}
-
-
-@dataclass
-class CheckContext:
-    """What every step of one check of one source needs."""
-
-    settings: SourceSettings
-    adapter: Adapter
-    source: SourceRow
-    run: RunRow
-    now: datetime
-    baseline: bool
-    hosts: frozenset[str] = frozenset()  # the source's own site (``monitor.pipeline.identity``)
-
-
-def change_row(
-    source: SourceRow,
-    run: RunRow,
-    doc: DocumentRow,
-    kind: str,
-    event: str,
-    now: datetime,
-    cls: Classification | None,
-    deadline: date | None = None,
-) -> ChangeRow:
-    row = ChangeRow(
-        source_id=source.id or 0,
-        run_id=run.id,
-        document_id=doc.id,
-        kind=kind,
-        event=event,
-        detected_at=now,
-        title=doc.title,
-        url=doc.url,
-        jurisdiction=doc.jurisdiction,
-        comment_deadline=deadline,
-    )
-    if cls is not None:
-        row.classification = json.dumps(cls.as_dict(), ensure_ascii=False)
-        row.relevant = cls.relevant
-        row.cn, row.eu, row.us = join_list(cls.cn), join_list(cls.eu), join_list(cls.us)
-        row.jp, row.modalities = join_list(cls.jp), join_list(cls.modalities)
-        row.doc_type, row.status = cls.doc_type, cls.status
-    return row
-
-
-def deadline_of(record: Record) -> date | None:
-    value = record.fields.get("comment_deadline")
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 # What a document listed again takes from its new record (the rest is its history).

@@ -27,7 +27,8 @@ from monitor.delivery.alerts import alert_from_change, enqueue, regulator_of
 from monitor.delivery.run_alerts import queue_run_alerts
 from monitor.pipeline import evidence, health, warm
 from monitor.pipeline.batch import WarmBatch
-from monitor.pipeline.documents import CheckContext, DocumentWriter, change_row
+from monitor.pipeline.context import CheckContext, change_row
+from monitor.pipeline.documents import DocumentWriter
 from monitor.pipeline.identity import MAX_HOSTS, moved_state, origin
 from monitor.pipeline.plan import PAGE_KEY, Plan
 from monitor.pipeline.recording import RecordingFetcher
