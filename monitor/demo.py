@@ -28,12 +28,13 @@ from monitor.delivery.dispatch import Dispatcher
 from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline.check import Pipeline
 from monitor.replica.cde import CdeReplica
+from monitor.replica.commonwealth import MhraReplica
 from monitor.replica.ema import EmaReplica
 from monitor.replica.fda import FdaReplica
 from monitor.replica.federal_register import FederalRegisterReplica
 from monitor.replica.inbox import Inbox
 from monitor.replica.nmpa import NmpaReplica
-from monitor.replica.presets import MhraReplica, PmdaReplica
+from monitor.replica.presets import PmdaReplica
 from monitor.replica.server import ReplicaServer, Router
 from monitor.store import Store
 

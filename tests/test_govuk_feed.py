@@ -14,7 +14,7 @@ import pytest
 from monitor.config import loads
 from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline.check import Pipeline
-from monitor.replica.presets import MhraReplica
+from monitor.replica.commonwealth import MhraReplica
 from monitor.replica.server import ReplicaServer
 from monitor.store import Store
 from sources.adapters.rss import Rss, RssSettings

@@ -14,14 +14,9 @@ import pytest
 
 from monitor.history import ChangeFilter, list_changes
 from monitor.pipeline.check import Pipeline
+from monitor.replica.commonwealth import HealthCanadaReplica, MhraReplica
 from monitor.replica.nhc import NhcReplica
-from monitor.replica.presets import (
-    GovCnPolicyReplica,
-    HealthCanadaReplica,
-    MhraReplica,
-    PmdaReplica,
-    starter_source,
-)
+from monitor.replica.presets import GovCnPolicyReplica, PmdaReplica, starter_source
 from monitor.replica.registry import ReplicaCase, cases, serve
 from monitor.replica.server import ReplicaServer
 from monitor.starter import starter_config

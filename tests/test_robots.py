@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from monitor.cli.main import app
 from monitor.config import loads
 from monitor.pipeline.check import Pipeline
-from monitor.replica.presets import GOVUK_ROBOTS
+from monitor.replica.commonwealth import GOVUK_ROBOTS
 from monitor.replica.registry import CASES, serve
 from monitor.replica.server import ReplicaServer, Request, Response
 from monitor.store import Store

@@ -33,19 +33,13 @@ from typing import Any
 
 from monitor.replica.base import SiteReplica
 from monitor.replica.cde import CdeReplica
+from monitor.replica.commonwealth import HealthCanadaReplica, MhraReplica, TgaReplica
 from monitor.replica.ema import EmaReplica
 from monitor.replica.fda import FdaReplica
 from monitor.replica.federal_register import FederalRegisterReplica
 from monitor.replica.nhc import NhcReplica
 from monitor.replica.nmpa import NmpaReplica
-from monitor.replica.presets import (
-    GovCnPolicyReplica,
-    HealthCanadaReplica,
-    MhraReplica,
-    PmdaReplica,
-    TgaReplica,
-    starter_at,
-)
+from monitor.replica.presets import GovCnPolicyReplica, PmdaReplica, starter_at
 from monitor.replica.server import App, ReplicaServer
 
 __all__ = ["CASES", "CHECKS", "TODAY", "ReplicaCase", "Running", "case", "cases", "serve"]
